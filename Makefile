@@ -1,0 +1,86 @@
+# sg - adaptive synthetic data generation as a family of small filters.
+# One non-recursive Makefile: `make`, `make check`, `make demo`, `make install`.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+CC ?= cc
+CFLAGS ?= -O2 -g
+WERROR ?=
+PKGS = jansson libcurl yaml-0.1
+
+# SAN=1 builds with AddressSanitizer and UBSan into build/san/.
+ifeq ($(SAN),1)
+B = build/san
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B = build/opt
+SANFLAGS =
+endif
+OUT = $(if $(filter 1,$(SAN)),$(B)/bin,bin)
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra $(WERROR) -Ilib \
+	$(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lm
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+TOOLS = $(patsubst tools/%.c,%,$(wildcard tools/sg-*.c))
+PROGS = $(TOOLS:%=$(OUT)/%)
+MAN1 = $(wildcard man/*.1)
+MAN5 = $(wildcard man/*.5)
+MAN7 = $(wildcard man/*.7)
+
+all: $(PROGS)
+
+$(B)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libsg.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(OUT)/%: $(B)/tools/%.o $(B)/libsg.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
+
+-include $(wildcard $(B)/lib/*.d $(B)/tools/*.d)
+
+# Both entry points install what a fresh Debian machine lacks (as root) or
+# say exactly what to install.
+deps:
+	@sh tests/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	SG_BIN=$(CURDIR)/$(OUT) bats --print-output-on-failure tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	cp $(PROGS) $(DESTDIR)$(BINDIR)/
+	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+
+format:
+	clang-format -i lib/*.c lib/*.h tools/*.c
+
+clean:
+	rm -rf build bin
+
+.PHONY: all deps check demo install format clean
+.SECONDARY:

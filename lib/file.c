@@ -1,0 +1,147 @@
+/*
+ * file.c - whole-file reads, atomic replacement and advisory locks.  A
+ * reader of a file we replace sees either the old or the new contents,
+ * never a mix, and a crash leaves one of the two on disk.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sg.h"
+
+char *
+sg_slurp(const char *path, size_t *len, struct sg_error *e)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+
+	if (!fp) {
+		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (cap - n < 4096) {
+			cap = cap ? 2 * cap : 8192;
+			buf = sg_xrealloc(buf, cap + 1);
+		}
+		got = fread(buf + n, 1, cap - n, fp);
+		n += got;
+	} while (got > 0);
+	if (ferror(fp)) {
+		sg_seterr(e, "cannot read '%s': %s", path, strerror(errno));
+		fclose(fp);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static int
+fsync_dir(const char *path)
+{
+	char *copy = sg_xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+	int rc = 0;
+
+	free(copy);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+int
+sg_write_atomic(const char *path, const char *data, size_t len,
+	struct sg_error *e)
+{
+	size_t tlen = strlen(path) + 16;
+	char *tmp = sg_xmalloc(tlen);
+	ssize_t w;
+	int fd;
+
+	snprintf(tmp, tlen, "%s.tmpXXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		sg_seterr(e, "cannot create a file beside '%s': %s", path,
+			strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	while (len > 0) {
+		w = write(fd, data, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		data += w;
+		len -= (size_t)w;
+	}
+	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	free(tmp);
+	fsync_dir(path);
+	return 0;
+fail:
+	sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+/* The lock lives in its own file: the data file is replaced by rename, so
+ * a lock on it would guard an inode nobody reads any more. */
+int
+sg_lock(const char *path, struct sg_error *e)
+{
+	size_t n = strlen(path) + 6;
+	char *lock = sg_xmalloc(n);
+	int fd;
+
+	snprintf(lock, n, "%s.lock", path);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		sg_seterr(e, "cannot open lock '%s': %s", lock,
+			strerror(errno));
+		free(lock);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		sg_seterr(e, "cannot lock '%s': %s", lock, strerror(errno));
+		close(fd);
+		free(lock);
+		return -1;
+	}
+	free(lock);
+	return fd;
+}
+
+void
+sg_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

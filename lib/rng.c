@@ -1,0 +1,118 @@
+/*
+ * rng.c - xoshiro256** seeded by splitmix64.  Its whole state is four
+ * words, so the state file can carry it and a resumed run draws exactly
+ * the numbers an uninterrupted one would have.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+static uint64_t
+splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+void
+sg_rng_seed(struct sg_rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+uint64_t
+sg_rng_next(struct sg_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t out = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return out;
+}
+
+double
+sg_rng_uniform(struct sg_rng *r)
+{
+	return (double)(sg_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Lemire's rejection keeps every value equally likely. */
+uint64_t
+sg_rng_below(struct sg_rng *r, uint64_t n)
+{
+	uint64_t x, limit;
+
+	if (n <= 1)
+		return 0;
+	limit = -n % n;
+	do
+		x = sg_rng_next(r);
+	while (x < limit);
+	return x % n;
+}
+
+/* Seeds travel through jq, which holds numbers as doubles: keep 53 bits. */
+uint64_t
+sg_rng_seed53(struct sg_rng *r)
+{
+	return sg_rng_next(r) >> 11;
+}
+
+void
+sg_rng_format(const struct sg_rng *r, char out[65])
+{
+	for (int i = 0; i < 4; i++)
+		snprintf(out + 16 * i, 17, "%016" PRIx64, r->s[i]);
+}
+
+int
+sg_rng_parse(struct sg_rng *r, const char *hex)
+{
+	char word[17];
+	char *end;
+
+	if (!hex || strlen(hex) != 64)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		memcpy(word, hex + 16 * i, 16);
+		word[16] = '\0';
+		r->s[i] = strtoull(word, &end, 16);
+		if (*end)
+			return -1;
+	}
+	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
+		return -1;
+	return 0;
+}
+
+/* FNV-1a, 64 bits: stable across machines, for ids and exact dedup. */
+uint64_t
+sg_hash64(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (n--) {
+		h ^= *c++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

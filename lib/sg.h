@@ -1,0 +1,180 @@
+/*
+ * sg.h - the one public header of libsg, shared by every sg tool.
+ *
+ * Library functions report failure by returning NULL or -1 and filling a
+ * struct sg_error; they never print and never exit.  Only the tool layer
+ * (sg_die, sg_warn, sg_finish in lib/tool.c) talks to the user.
+ */
+#ifndef SG_H
+#define SG_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#define SG_VERSION "0.1.0"
+
+/* The exit-code table of every tool, documented once in sg(7). */
+enum sg_exit {
+	SG_EXIT_OK = 0,
+	SG_EXIT_DATA = 1,   /* bad records were reported and skipped */
+	SG_EXIT_USAGE = 2,  /* bad command line */
+	SG_EXIT_CONFIG = 3, /* recipe or state file unusable */
+	SG_EXIT_IO = 4,     /* a file could not be read or written */
+	SG_EXIT_CHILD = 5,  /* a child command or pipeline stage failed */
+	SG_EXIT_INCOMPLETE = 6, /* a budget ran out before the target */
+	SG_EXIT_PIPE = 141, /* stdout closed by the reader */
+};
+
+struct sg_error {
+	char text[512];
+};
+
+void sg_seterr(struct sg_error *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* tool.c: the tool layer; these are the only functions that print or exit */
+extern const char *sg_progname;
+void sg_init(char *argv[]);
+void sg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void sg_die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int sg_finish(int status);
+void sg_version(void);
+void *sg_xmalloc(size_t n);
+void *sg_xrealloc(void *p, size_t n);
+char *sg_xstrdup(const char *s);
+int sg_isatty_stderr(void);
+extern int sg_verbose;
+
+/* jsonl.c: reading and writing records, one JSON object per line */
+#define SG_MAX_RECORD (16u << 20)
+
+struct sg_reader {
+	FILE *fp;
+	const char *name; /* "<stdin>" or the path, for messages */
+	unsigned long line;
+	char *buf;
+	size_t cap;
+	int owned;
+};
+
+int sg_reader_open(struct sg_reader *r, const char *path, struct sg_error *e);
+void sg_reader_close(struct sg_reader *r);
+/* 1 and *out on a record, 0 at end, -1 on a bad line (e says why, r->line
+ * says where); reading may go on after -1. */
+int sg_read_record(struct sg_reader *r, json_t **out, struct sg_error *e);
+/* A tool's one way to read records: each bad line is reported as
+ * "prog: name:line: why", counted, and skipped. */
+json_t *sg_next_record(struct sg_reader *r, int *bad);
+int sg_write_record(FILE *fp, json_t *rec, int unbuffered);
+char *sg_dumps(const json_t *j);
+
+const char *sg_rec_type(const json_t *rec);
+const char *sg_get_str(const json_t *obj, const char *key);
+double sg_get_num(const json_t *obj, const char *key, double dflt);
+long long sg_get_int(const json_t *obj, const char *key, long long dflt);
+int sg_get_bool(const json_t *obj, const char *key, int dflt);
+json_t *sg_path(const json_t *obj, const char *dotted);
+
+/* rng.c: xoshiro256**, small and serialisable into the state file */
+struct sg_rng {
+	uint64_t s[4];
+};
+
+void sg_rng_seed(struct sg_rng *r, uint64_t seed);
+uint64_t sg_rng_next(struct sg_rng *r);
+double sg_rng_uniform(struct sg_rng *r);  /* [0,1) */
+uint64_t sg_rng_below(struct sg_rng *r, uint64_t n);
+uint64_t sg_rng_seed53(struct sg_rng *r); /* an exact JSON integer */
+void sg_rng_format(const struct sg_rng *r, char out[65]);
+int sg_rng_parse(struct sg_rng *r, const char *hex);
+uint64_t sg_hash64(const void *p, size_t n);
+
+/* file.c: atomic replacement and locking */
+int sg_write_atomic(const char *path, const char *data, size_t len,
+	struct sg_error *e);
+int sg_lock(const char *path, struct sg_error *e); /* fd, or -1 */
+void sg_unlock(int fd);
+char *sg_slurp(const char *path, size_t *len, struct sg_error *e);
+
+/* state.c: the bandit state file, see sg-state(5) */
+#define SG_STATE_FORMAT "sg-state"
+#define SG_STATE_VERSION 1
+
+struct sg_state {
+	char *path;
+	int lockfd;
+	json_t *root;
+};
+
+/* Lock the state, then load it; a missing file gives root == NULL. */
+int sg_state_begin(struct sg_state *st, const char *path, struct sg_error *e);
+int sg_state_commit(struct sg_state *st, struct sg_error *e);
+void sg_state_end(struct sg_state *st);
+json_t *sg_state_new(const char *run, uint64_t seed, const json_t *router);
+int sg_state_check(const json_t *root, struct sg_error *e);
+int sg_state_rng(const json_t *root, struct sg_rng *r);
+void sg_state_set_rng(json_t *root, const struct sg_rng *r);
+
+/* proc.c: child processes, always from an argv, never through a shell */
+/* Start argv[0] (searched in PATH) with the given descriptors as its stdin
+ * and stdout (-1 keeps ours); the pid, or -1. */
+pid_t sg_spawn(char *const argv[], int fdin, int fdout, struct sg_error *e);
+/* The child's exit status, 128+N when killed by signal N, -1 on error. */
+int sg_wait(pid_t pid, struct sg_error *e);
+/* An argv from a JSON array of strings, or from a string split on blanks
+ * (no quoting, no expansion); NULL-terminated, free with sg_argv_free. */
+char **sg_argv_from_json(const json_t *cmd, struct sg_error *e);
+void sg_argv_free(char **argv);
+
+/* recipe.c: recipes in YAML or JSON, see sg-recipe(5) */
+typedef void (*sg_warn_fn)(void *ctx, const char *msg);
+/* The recipe as a JSON object; errors read "path:line:column: why".
+ * Unknown fields go to warn (may be NULL) as "path:line:column: ...". */
+json_t *sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx,
+	struct sg_error *e);
+/* Context features of a recipe: domain, task, complexity, format, kb,
+ * grammar, grammar_llm, llm. */
+json_t *sg_recipe_context(const json_t *recipe, int llm);
+long long sg_recipe_batch_size(const json_t *recipe);
+
+/* grammar.c: the PCFG templater */
+struct sg_grammar;
+/* The LLM hook for llm_fill leaves: a malloc'd string, or NULL and e. */
+typedef char *(*sg_fill_fn)(void *ctx, const char *prompt,
+	struct sg_error *e);
+struct sg_grammar *sg_grammar_new(const json_t *grammar, struct sg_error *e);
+void sg_grammar_free(struct sg_grammar *g);
+/* Whether an llm_fill leaf can be reached from the start rule. */
+int sg_grammar_uses_llm(const struct sg_grammar *g);
+/* One expansion from the start rule: weights reshaped by temperature
+ * (w^(1/T)), at most max_depth nested rules, placeholders inside JSON
+ * string literals escaped when json is set.  malloc'd, or NULL and e. */
+char *sg_grammar_expand(struct sg_grammar *g, struct sg_rng *rng,
+	double temperature, int max_depth, int json, sg_fill_fn fill,
+	void *fillctx, struct sg_error *e);
+/* A JSON Schema derived from the start rule's JSON templates, or NULL. */
+json_t *sg_grammar_schema(const struct sg_grammar *g);
+
+/* schema.c: the JSON Schema 2020-12 keywords recipes use */
+/* 0 when schema is a schema sg can apply, else -1 and e. */
+int sg_schema_check(const json_t *schema, struct sg_error *e);
+/* 0 when instance is valid; else -1 and e names the JSON pointer and the
+ * failed keyword, as in "/rating: 7 is greater than maximum 5". */
+int sg_schema_validate(const json_t *schema, const json_t *instance,
+	struct sg_error *e);
+
+/* text.c: the text view of a sample and measures over it */
+/* A sample's data as text: a string as it is, else the string values of
+ * an object or array joined by spaces, depth first; malloc'd. */
+char *sg_sample_text(const json_t *data);
+size_t sg_count_words(const char *text);
+/* distinct-n: distinct word n-grams over all n-grams in the texts. */
+double sg_distinct_n(char *const texts[], size_t count, int n);
+
+#endif

@@ -1,0 +1,136 @@
+/*
+ * tool.c - the tool layer: program name, messages, exit.  Everything that
+ * prints to stderr or ends the process on behalf of a tool lives here, so
+ * the rest of libsg can stay silent.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sg.h"
+
+const char *sg_progname = "sg";
+int sg_verbose;
+
+void
+sg_seterr(struct sg_error *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(e->text, sizeof e->text, fmt, ap);
+	va_end(ap);
+}
+
+void
+sg_init(char *argv[])
+{
+	const char *slash;
+
+	if (argv[0] && *argv[0]) {
+		slash = strrchr(argv[0], '/');
+		sg_progname = slash ? slash + 1 : argv[0];
+	}
+	/* a closed reader ends us quietly, as with every Unix filter */
+	signal(SIGPIPE, SIG_DFL);
+}
+
+static void
+vmessage(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", sg_progname);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+sg_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
+void
+sg_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!sg_verbose)
+		return;
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
+_Noreturn void
+sg_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+/* Flush stdout and fold a failed write into the exit status. */
+int
+sg_finish(int status)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (errno == EPIPE)
+			return SG_EXIT_PIPE;
+		sg_warn("cannot write to <stdout>: %s", strerror(errno));
+		return status ? status : SG_EXIT_IO;
+	}
+	return status;
+}
+
+void
+sg_version(void)
+{
+	printf("%s %s\n", sg_progname, SG_VERSION);
+	exit(sg_finish(SG_EXIT_OK));
+}
+
+void *
+sg_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		sg_die(SG_EXIT_IO, "out of memory");
+	return p;
+}
+
+void *
+sg_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		sg_die(SG_EXIT_IO, "out of memory");
+	return p;
+}
+
+char *
+sg_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(sg_xmalloc(n), s, n);
+}
+
+int
+sg_isatty_stderr(void)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(2) && !(nc && *nc);
+}

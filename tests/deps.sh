@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs what `make check` and `make demo` need on a Debian machine when
+# run as root; otherwise prints the apt-get line and fails.
+pkgs=
+pkg-config --exists jansson 2>/dev/null || pkgs="$pkgs libjansson-dev"
+pkg-config --exists libcurl 2>/dev/null || pkgs="$pkgs libcurl4-openssl-dev"
+pkg-config --exists yaml-0.1 2>/dev/null || pkgs="$pkgs libyaml-dev"
+command -v pkg-config >/dev/null 2>&1 || pkgs="$pkgs pkg-config"
+command -v bats >/dev/null 2>&1 || pkgs="$pkgs bats"
+command -v groff >/dev/null 2>&1 || pkgs="$pkgs groff-base"
+command -v jq >/dev/null 2>&1 || pkgs="$pkgs jq"
+command -v python3 >/dev/null 2>&1 || pkgs="$pkgs python3"
+[ -z "$pkgs" ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+	echo "installing:$pkgs" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends $pkgs >&2 && exit 0
+	echo "apt-get failed" >&2
+	exit 1
+fi
+echo "missing packages; run:" >&2
+echo "  sudo apt-get install$pkgs" >&2
+exit 1

@@ -1,0 +1,36 @@
+# Shared by every tests/*.bats file: put the programs under test first in
+# PATH, work in a private directory, and keep the environment from leaking
+# an LLM configuration into offline tests.
+
+SG_BIN=${SG_BIN:-$BATS_TEST_DIRNAME/../bin}
+EXAMPLES=$BATS_TEST_DIRNAME/../examples
+MANDIR=$BATS_TEST_DIRNAME/../man
+FIXTURES=$BATS_TEST_DIRNAME/fixtures
+
+setup() {
+	PATH=$SG_BIN:$PATH
+	export NO_COLOR=1
+	unset OPENAI_API_KEY OPENAI_BASE_URL SG_LLM
+	cd "$BATS_TEST_TMPDIR" || return 1
+}
+
+# The SYNOPSIS of man/NAME.1 as one line of words.
+man_synopsis() {
+	groff -t -mandoc -Tascii -P-cbou -rLL=400n "$MANDIR/$1.1" 2>/dev/null |
+		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' | sed '1d;$d' | tr -s ' \n' '  ' |
+		sed 's/^ *//; s/ *$//'
+}
+
+# The usage text of NAME --help as one line of words.
+help_synopsis() {
+	"$1" --help | sed 's/^usage: *//; s/^ *//' | tr -s ' \n' '  ' |
+		sed 's/^ *//; s/ *$//'
+}
+
+# Fails with a diff-like message when two strings differ.
+assert_equal() {
+	if [ "$1" != "$2" ]; then
+		printf 'expected: %s\nactual:   %s\n' "$2" "$1" >&2
+		return 1
+	fi
+}
