@@ -6,6 +6,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "sg.h"
 
@@ -74,6 +77,16 @@ uint64_t
 sg_rng_seed53(struct sg_rng *r)
 {
 	return sg_rng_next(r) >> 11;
+}
+
+uint64_t
+sg_rng_fresh_seed(void)
+{
+	uint64_t s = 0;
+
+	if (getrandom(&s, sizeof s, 0) != sizeof s)
+		s = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	return s >> 11;
 }
 
 void

@@ -44,7 +44,7 @@ _Noreturn void sg_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sg_finish(int status);
-void sg_version(void);
+_Noreturn void sg_version(void);
 void *sg_xmalloc(size_t n);
 void *sg_xrealloc(void *p, size_t n);
 char *sg_xstrdup(const char *s);
@@ -91,6 +91,7 @@ uint64_t sg_rng_next(struct sg_rng *r);
 double sg_rng_uniform(struct sg_rng *r);  /* [0,1) */
 uint64_t sg_rng_below(struct sg_rng *r, uint64_t n);
 uint64_t sg_rng_seed53(struct sg_rng *r); /* an exact JSON integer */
+uint64_t sg_rng_fresh_seed(void); /* from the kernel, below 2^53 */
 void sg_rng_format(const struct sg_rng *r, char out[65]);
 int sg_rng_parse(struct sg_rng *r, const char *hex);
 uint64_t sg_hash64(const void *p, size_t n);
@@ -176,5 +177,23 @@ char *sg_sample_text(const json_t *data);
 size_t sg_count_words(const char *text);
 /* distinct-n: distinct word n-grams over all n-grams in the texts. */
 double sg_distinct_n(char *const texts[], size_t count, int n);
+
+/* bandit.c: arms, contexts and the epsilon-greedy router */
+/* The recipe's router_config with every default filled in. */
+json_t *sg_router_config(const json_t *recipe, struct sg_error *e);
+/* The arms a recipe offers: router_config.arms resolved against the
+ * presets, each {name, generator, temperature, ...}; NULL and e if bad. */
+json_t *sg_arms_resolve(const json_t *recipe, struct sg_error *e);
+/* Why an arm cannot run in a context, or NULL when it can. */
+const char *sg_arm_unavailable(const json_t *arm, const json_t *context);
+/* The context as a stable string key of the state's "contexts". */
+char *sg_context_key(const json_t *context);
+/* Choose an arm for a job; fills the job's batch, arm, generator, params,
+ * seed and decision, and advances the state's counters and generator. */
+int sg_route(json_t *state, json_t *job, double initial_temp,
+	struct sg_error *e);
+/* Learn from one reward record: arm and context statistics, epsilon
+ * decay, temperature adaptation. */
+int sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e);
 
 #endif

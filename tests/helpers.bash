@@ -2,6 +2,8 @@
 # PATH, work in a private directory, and keep the environment from leaking
 # an LLM configuration into offline tests.
 
+bats_require_minimum_version 1.5.0
+
 SG_BIN=${SG_BIN:-$BATS_TEST_DIRNAME/../bin}
 EXAMPLES=$BATS_TEST_DIRNAME/../examples
 MANDIR=$BATS_TEST_DIRNAME/../man

@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# sg-route: epsilon-greedy decisions, their records, and the state file.
+
+load helpers
+
+# A job as sg-plan writes it, for a recipe with a text grammar and the
+# given router_config (default: none).
+job() {
+	jq -nc --argjson i "${1:-0}" --argjson rc "${2:-null}" '{
+		type: "job", run: "t", job: $i, n: 2, target: 10, accepted: 0,
+		context: {domain: "d", task: "t", complexity: "simple",
+			format: "text", kb: false, grammar: true,
+			grammar_llm: false, llm: false},
+		recipe: ({domain: "d", num_samples: 10,
+			grammar: {start: "s", rules: {s: [{template: "x"}]}}}
+			+ (if $rc then {router_config: $rc} else {} end))}'
+}
+
+jobs() {
+	for i in $(seq 0 $(($1 - 1))); do job "$i" "${2:-null}"; done
+}
+
+@test "a new state is created and each job gets a decision" {
+	run --separate-stderr sh -c "$(declare -f job jobs); jobs 3 | sg-route -s st --seed 5"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -s 'map(.batch)')" = "$(jq -nc '[0,1,2]' | jq .)" ]
+	echo "$output" | jq -c 'select(.job == 0)' | jq -e '.generator == "templater"
+		and (.params.temperature | type) == "number"
+		and (.seed | type) == "number"
+		and .decision.mode == "init" and .decision.policy == "epsilon_greedy"
+		and .decision.unavailable.naive_balanced == "no LLM configured"
+		and (.decision.offered | length) == 3'
+	jq -e '.format == "sg-state" and .version == 1 and .run == "t"
+		and .steps == 3 and .seed == 5 and .target == 10' st
+}
+
+@test "init mode tries every arm once before using the means" {
+	run --separate-stderr sh -c "$(declare -f job jobs); jobs 3 | sg-route -s st --seed 9"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .arm | sort -u | wc -l)" -eq 3 ]
+	[ "$(echo "$output" | jq -r .decision.p | tr '\n' ' ')" = "0.3333333333 0.5 1 " ]
+}
+
+@test "with epsilon 0 the best arm is exploited with probability 1" {
+	job 0 '{"epsilon_start": 0, "epsilon_min": 0}' | sg-route -s st --seed 1 >/dev/null
+	key=$(jq -r '.contexts | keys[0]' st)
+	jq --arg k "$key" '.contexts[$k] = {
+		templater_conservative: {n: 4, sum: 1.0},
+		templater_balanced: {n: 4, sum: 3.6},
+		templater_exploratory: {n: 4, sum: 2.0}}' st > st.new && mv st.new st
+	run --separate-stderr sh -c "$(declare -f job); job 1 '{\"epsilon_start\": 0, \"epsilon_min\": 0}' | sg-route -s st"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	echo "$output" | jq -e '.arm == "templater_balanced" and .decision.mode == "exploit"
+		and .decision.p == 1 and .decision.means.templater_balanced == 0.9'
+	[[ "$(echo "$output" | jq -r .decision.reason)" == "exploit: draw "*" >= epsilon 0.000; best mean reward 0.900"* ]]
+}
+
+@test "with epsilon 1 every decision explores with probability 1/K" {
+	rc='{"epsilon_start": 1, "epsilon_min": 1}'
+	job 0 "$rc" | sg-route -s st --seed 1 >/dev/null
+	key=$(jq -r '.contexts | keys[0]' st)
+	jq --arg k "$key" '.contexts[$k] = {templater_conservative: {n: 1, sum: 1},
+		templater_balanced: {n: 1, sum: 0}, templater_exploratory: {n: 1, sum: 0}}' st > st.new && mv st.new st
+	run --separate-stderr sh -c "$(declare -f job jobs); jobs 200 '$rc' | sg-route -s st"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .decision.mode | sort -u)" = explore ]
+	# each arm's share of 200 uniform draws is far from 0 and from 200
+	for a in templater_conservative templater_balanced templater_exploratory; do
+		n=$(echo "$output" | jq -r .arm | grep -cx "$a")
+		[ "$n" -gt 40 ] && [ "$n" -lt 95 ]
+	done
+	[ "$(echo "$output" | jq -r .decision.p | sort -u)" = 0.3333333333 ]
+}
+
+@test "the same seed gives the same decisions" {
+	sh -c "$(declare -f job jobs); jobs 20" > jobs.jsonl
+	sg-route -s a --seed 42 < jobs.jsonl > a.out
+	sg-route -s b --seed 42 < jobs.jsonl > b.out
+	sg-route -s c --seed 43 < jobs.jsonl > c.out
+	cmp a.out b.out
+	! cmp -s a.out c.out
+}
+
+@test "unknown records and fields pass through in order" {
+	{ echo '{"type":"note","x":1}'; job 0 | jq -c '.mine = "kept"'; echo '{"type":"sample","id":"z"}'; } > in.jsonl
+	run --separate-stderr sg-route -s st < in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -r .type | tr '\n' ' ')" = "note job sample " ]
+	[ "$(echo "$output" | sed -n 2p | jq -r .mine)" = kept ]
+	[ "$(echo "$output" | sed -n 1p)" = '{"type":"note","x":1}' ]
+}
+
+@test "a malformed line is reported with its position and the rest still flows" {
+	{ job 0; echo '{"type": "job", oops}'; job 1; } > in.jsonl
+	run --separate-stderr sg-route -s st < in.jsonl
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "sg-route: <stdin>:2: invalid JSON at column "* ]]
+	[ "$(echo "$output" | jq -r .job | tr '\n' ' ')" = "0 1 " ]
+}
+
+@test "a job no arm can serve is reported and passed on undecided" {
+	job 0 | jq -c '.context.grammar = false' > in.jsonl
+	run --separate-stderr sg-route -s st < in.jsonl
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sg-route: <stdin>:1: no arm can run in this context (6 unavailable; see sg-route(1))" ]
+	echo "$output" | jq -e 'has("arm") | not'
+}
+
+@test "a corrupt state is refused and left untouched" {
+	printf '{"format": "sg-state", "version": 1, "run": ' > st
+	cp st st.orig
+	run --separate-stderr sh -c "$(declare -f job); job 0 | sg-route -s st"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == "sg-route: st:1:"*": state is not valid JSON: "* ]]
+	[ -z "$output" ]
+	cmp st st.orig
+}
+
+@test "a foreign JSON file is refused as a state" {
+	echo '{"name": "my-package", "version": "1.0.0"}' > package.json
+	cp package.json orig.json
+	run --separate-stderr sh -c "$(declare -f job); job 0 | sg-route -s package.json"
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-route: package.json: refusing state: not an sg state file (no \"format\": \"sg-state\")" ]
+	cmp package.json orig.json
+}
+
+@test "a state of a newer version is refused" {
+	job 0 | sg-route -s st >/dev/null
+	jq '.version = 2' st > st2
+	run --separate-stderr sh -c "$(declare -f job); job 1 | sg-route -s st2"
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-route: st2: refusing state: state version 2, this sg reads version 1" ]
+}
+
+@test "a state of another run is refused" {
+	job 0 | sg-route -s st >/dev/null
+	run --separate-stderr sh -c "$(declare -f job); job 1 | jq -c '.run = \"other\"' | sg-route -s st"
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-route: state 'st' belongs to run \"t\", not \"other\"" ]
+}
+
+@test "concurrent routers sharing a state never reuse a batch number" {
+	sh -c "$(declare -f job jobs); jobs 25" > jobs.jsonl
+	for w in 1 2 3 4; do sg-route -s st < jobs.jsonl > out.$w & done
+	wait
+	cat out.* | jq -r .batch | sort -n > batches
+	[ "$(wc -l < batches)" -eq 100 ]
+	[ "$(sort -u batches | wc -l)" -eq 100 ]
+	[ "$(jq .steps st)" -eq 100 ]
+	[ "$(jq '[.arms[].pulls] | add' st)" -eq 100 ]
+}
+
+@test "a command arm carries its argv and user arms override presets" {
+	rc='{"arms": [{"name": "mine", "command": ["./gen", "--x"]}, {"name": "templater_balanced", "temperature": 0.5}]}'
+	run --separate-stderr sh -c "$(declare -f job jobs); jobs 2 '$rc' | sg-route -s st --seed 3"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	echo "$output" | jq -c 'select(.arm == "mine")' | jq -e '.generator == "command" and .command == ["./gen", "--x"]'
+	echo "$output" | jq -c 'select(.arm == "templater_balanced")' | jq -e '.params == {temperature: 0.5, max_depth: 10}'
+}
+
+@test "an unknown arm name is a bad record" {
+	run --separate-stderr sh -c "$(declare -f job); job 0 '{\"arms\": [\"nope\"]}' | sg-route -s st"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'sg-route: <stdin>:1: unknown arm "nope" (not a preset; declare it with a generator)' ]
+}
+
+@test "-T sets the starting temperature of new arms" {
+	run --separate-stderr sh -c "$(declare -f job); job 0 | sg-route -s st -T 0.25"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.params.temperature == 0.25'
+}
+
+@test "-s is required" {
+	run --separate-stderr sg-route
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "usage: sg-route "* ]]
+}

@@ -1,0 +1,411 @@
+/*
+ * sg-run - drive the pipeline until the recipe's target count.
+ *
+ * Each iteration runs the six filters as separate processes joined by
+ * pipes, exactly as a user would in the shell:
+ *
+ *   sg-plan -n 1 | sg-route | sg-gen | sg-validate | sg-score | sg-update
+ *
+ * and stops when the state file counts num_samples accepted samples or the
+ * iteration budget runs out.  All progress lives in the state file and the
+ * output, so running sg-run again resumes where it stopped.  Writes the
+ * dataset to -o; on stderr, each iteration's decision and batch metrics
+ * and a final per-arm table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sg.h"
+
+static const char usage_text[] =
+	"usage: sg-run [-hVv] [-b size] [-i iterations] [-o output]"
+	" [-s state] [--seed n] [-T temperature] recipe\n";
+
+static _Noreturn void
+usage(int status)
+{
+	fputs(usage_text, status ? stderr : stdout);
+	exit(status);
+}
+
+enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, NSTAGES };
+
+static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
+	"sg-validate", "sg-score", "sg-update"};
+
+struct run {
+	const char *recipe_path, *output, *state, *seed, *temp, *batch;
+	char *seen, *log, *rejects;
+	char bindir[PATH_MAX];
+	long long target, max_iter;
+};
+
+static char *
+with_suffix(const char *path, const char *suffix)
+{
+	size_t n = strlen(path) + strlen(suffix) + 1;
+	char *s = sg_xmalloc(n);
+
+	snprintf(s, n, "%s%s", path, suffix);
+	return s;
+}
+
+/* The stages are taken from beside sg-run itself, so a build tree runs
+ * its own programs; an installed sg finds them in the same directory. */
+static void
+find_bindir(struct run *r)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	r->bindir[0] = '\0';
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	snprintf(r->bindir, sizeof r->bindir, "%s", dirname(self));
+}
+
+static char *
+stage_path(const struct run *r, const char *name)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof path, "%s/%s", r->bindir, name);
+	return sg_xstrdup(r->bindir[0] && access(path, X_OK) == 0 ? path : name);
+}
+
+static void
+push(char **argv, int *argc, const char *a)
+{
+	argv[(*argc)++] = sg_xstrdup(a);
+	argv[*argc] = NULL;
+}
+
+static void
+stage_argv(const struct run *r, int stage, char **argv)
+{
+	int n = 0;
+
+	argv[n++] = stage_path(r, stage_names[stage]);
+	argv[n] = NULL;
+	switch (stage) {
+	case PLAN:
+		push(argv, &n, "-n1");
+		push(argv, &n, "-s");
+		push(argv, &n, r->state);
+		if (r->batch) {
+			push(argv, &n, "-b");
+			push(argv, &n, r->batch);
+		}
+		push(argv, &n, r->recipe_path);
+		break;
+	case ROUTE:
+		push(argv, &n, "-s");
+		push(argv, &n, r->state);
+		if (r->seed) {
+			push(argv, &n, "--seed");
+			push(argv, &n, r->seed);
+		}
+		if (r->temp) {
+			push(argv, &n, "-T");
+			push(argv, &n, r->temp);
+		}
+		break;
+	case VALIDATE:
+		push(argv, &n, "--seen");
+		push(argv, &n, r->seen);
+		break;
+	case UPDATE:
+		push(argv, &n, "-s");
+		push(argv, &n, r->state);
+		push(argv, &n, "-o");
+		push(argv, &n, r->output);
+		push(argv, &n, "-l");
+		push(argv, &n, r->log);
+		push(argv, &n, "-r");
+		push(argv, &n, r->rejects);
+		break;
+	}
+}
+
+/* Close-on-exec, so each stage holds only its own two ends and sees end
+ * of file when its writer exits. */
+static int
+make_pipe(int fds[2])
+{
+	if (pipe(fds) < 0)
+		return -1;
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+/* One iteration: the six stages joined by pipes; 0 when all succeeded. */
+static int
+run_pipeline(const struct run *r)
+{
+	char *argv[NSTAGES][16];
+	pid_t pid[NSTAGES];
+	struct sg_error e;
+	int fds[2], in = -1, status, failed = 0;
+
+	for (int i = 0; i < NSTAGES; i++) {
+		stage_argv(r, i, argv[i]);
+		fds[1] = -1;
+		if (i < NSTAGES - 1 && make_pipe(fds) < 0)
+			sg_die(SG_EXIT_IO, "cannot make a pipe: %s",
+				strerror(errno));
+		pid[i] = sg_spawn(argv[i], in, i < NSTAGES - 1 ? fds[1] : -1,
+			&e);
+		if (pid[i] < 0)
+			sg_die(SG_EXIT_CHILD, "%s", e.text);
+		if (in >= 0)
+			close(in);
+		if (i < NSTAGES - 1) {
+			close(fds[1]);
+			in = fds[0];
+		}
+	}
+	for (int i = 0; i < NSTAGES; i++) {
+		status = sg_wait(pid[i], &e);
+		if (status != 0) {
+			if (status < 0)
+				sg_warn("%s", e.text);
+			else
+				sg_warn("%s exited with status %d",
+					stage_names[i], status);
+			failed = 1;
+		}
+		for (char **a = argv[i]; *a; a++)
+			free(*a);
+	}
+	return failed;
+}
+
+/* The state's counters, read under its lock; 0 when there is no state. */
+static json_t *
+read_state(const struct run *r)
+{
+	struct sg_state st;
+	struct sg_error e;
+	json_t *root;
+
+	if (sg_state_begin(&st, r->state, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	root = st.root ? json_incref(st.root) : NULL;
+	sg_state_end(&st);
+	return root;
+}
+
+static long long
+accepted(const struct run *r)
+{
+	json_t *st = read_state(r);
+	long long n = st ? sg_get_int(st, "accepted", 0) : 0;
+
+	json_decref(st);
+	return n;
+}
+
+/* Report the iteration from the records sg-update logged for it. */
+static void
+report(const struct run *r, FILE *log, long long iter)
+{
+	json_t *rec, *job = NULL, *reward = NULL, *d;
+	struct sg_reader rd = {.fp = log, .name = r->log};
+	int bad = 0;
+
+	while ((rec = sg_next_record(&rd, &bad))) {
+		const char *t = sg_rec_type(rec);
+
+		if (strcmp(t, "job") == 0) {
+			json_decref(job);
+			job = rec;
+		} else if (strcmp(t, "reward") == 0) {
+			json_decref(reward);
+			reward = rec;
+		} else
+			json_decref(rec);
+	}
+	clearerr(log);
+	free(rd.buf);
+	if (!job || !reward) {
+		sg_warn("iteration %lld: no decision or reward was logged", iter);
+		goto out;
+	}
+	d = json_object_get(job, "decision");
+	fprintf(stderr,
+		"%s: iteration %lld: batch %lld: %s (%s, p=%.2f, epsilon %.3f):"
+		" %lld/%lld passed, quality %.3f, diversity %.3f, reward %.3f;"
+		" %lld/%lld accepted\n",
+		sg_progname, iter, sg_get_int(job, "batch", -1),
+		sg_get_str(job, "arm"), sg_get_str(d, "mode"),
+		sg_get_num(d, "p", 0), sg_get_num(d, "epsilon", 0),
+		sg_get_int(reward, "passed", 0), sg_get_int(reward, "n", 0),
+		sg_get_num(reward, "mean_quality", 0),
+		sg_get_num(reward, "diversity", 0),
+		sg_get_num(reward, "reward", 0), accepted(r), r->target);
+	sg_note("  %s", sg_get_str(d, "reason"));
+out:
+	json_decref(job);
+	json_decref(reward);
+}
+
+static void
+summary(const struct run *r, long long iters)
+{
+	json_t *st = read_state(r), *arms, *a;
+	const char *name;
+	long long n;
+
+	if (!st)
+		return;
+	arms = json_object_get(st, "arms");
+	fprintf(stderr, "%s: %lld/%lld accepted in '%s' after %lld batches"
+			" (%lld this run); epsilon %.3f\n",
+		sg_progname, sg_get_int(st, "accepted", 0), r->target, r->output,
+		sg_get_int(st, "steps", 0), iters, sg_get_num(st, "epsilon", 0));
+	fprintf(stderr, "%-26s %6s %8s %12s %12s\n", "arm", "pulls", "rewards",
+		"mean reward", "temperature");
+	json_object_foreach(arms, name, a) {
+		n = sg_get_int(a, "n", 0);
+		fprintf(stderr, "%-26s %6lld %8lld %12.3f %12.2f\n", name,
+			sg_get_int(a, "pulls", 0), n,
+			n ? sg_get_num(a, "sum", 0) / (double)n : 0.0,
+			sg_get_num(a, "temperature", 0));
+	}
+	json_decref(st);
+}
+
+static void
+load_recipe(struct run *r)
+{
+	struct sg_error e;
+	json_t *recipe = sg_recipe_load(r->recipe_path, NULL, NULL, &e);
+	const char *out;
+	long long batch;
+
+	if (!recipe)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	r->target = sg_get_int(recipe, "num_samples", 0);
+	batch = r->batch ? atoll(r->batch) : sg_recipe_batch_size(recipe);
+	if (!r->output) {
+		out = sg_get_str(recipe, "output_path");
+		if (!out)
+			sg_die(SG_EXIT_USAGE,
+				"recipe '%s' has no output_path: give -o",
+				r->recipe_path);
+		r->output = sg_xstrdup(out);
+	}
+	if (r->max_iter == 0)
+		r->max_iter = 10 * ((r->target + batch - 1) / batch) + 10;
+	json_decref(recipe);
+}
+
+static const char *
+positive(const char *opt, const char *arg)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (*end || !*arg || !(v > 0))
+		sg_die(SG_EXIT_USAGE, "%s wants a positive number, not '%s'", opt,
+			arg);
+	return arg;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"batch-size", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{"initial-temp", required_argument, NULL, 'T'},
+		{"max-iterations", required_argument, NULL, 'i'},
+		{"output", required_argument, NULL, 'o'},
+		{"seed", required_argument, NULL, 'S'},
+		{"state", required_argument, NULL, 's'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct run r = {0};
+	long long iter = 0, before;
+	FILE *log;
+	int c;
+
+	sg_init(argv);
+	while ((c = getopt_long(argc, argv, "b:hi:o:s:T:Vv", longopts, NULL)) !=
+		-1) {
+		switch (c) {
+		case 'b':
+			r.batch = positive("-b", optarg);
+			break;
+		case 'h':
+			usage(SG_EXIT_OK);
+		case 'i':
+			r.max_iter = atoll(positive("-i", optarg));
+			break;
+		case 'o':
+			r.output = optarg;
+			break;
+		case 's':
+			r.state = optarg;
+			break;
+		case 'S':
+			r.seed = optarg;
+			break;
+		case 'T':
+			r.temp = positive("-T", optarg);
+			break;
+		case 'V':
+			sg_version();
+		case 'v':
+			sg_verbose = 1;
+			break;
+		default:
+			usage(SG_EXIT_USAGE);
+		}
+	}
+	if (argc - optind != 1)
+		usage(SG_EXIT_USAGE);
+	r.recipe_path = argv[optind];
+	load_recipe(&r);
+	if (!r.state)
+		r.state = with_suffix(r.output, ".state");
+	r.seen = with_suffix(r.state, ".seen");
+	r.log = with_suffix(r.state, ".log");
+	r.rejects = with_suffix(r.state, ".rejected");
+	find_bindir(&r);
+
+	log = fopen(r.log, "a+");
+	if (!log)
+		sg_die(SG_EXIT_IO, "cannot open '%s': %s", r.log, strerror(errno));
+	fseek(log, 0, SEEK_END);
+	before = accepted(&r);
+	if (before > 0)
+		fprintf(stderr, "%s: resuming: %lld/%lld accepted\n",
+			sg_progname, before, r.target);
+	while (accepted(&r) < r.target) {
+		if (iter == r.max_iter) {
+			summary(&r, iter);
+			sg_die(SG_EXIT_INCOMPLETE,
+				"stopped after %lld iterations short of the target",
+				iter);
+		}
+		iter++;
+		if (run_pipeline(&r))
+			sg_die(SG_EXIT_CHILD, "iteration %lld failed; run again to resume",
+				iter);
+		report(&r, log, iter);
+	}
+	fclose(log);
+	summary(&r, iter);
+	return sg_finish(SG_EXIT_OK);
+}

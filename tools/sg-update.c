@@ -1,0 +1,363 @@
+/*
+ * sg-update - learn from rewards and keep the accepted samples.
+ *
+ * Reads the stream after sg-score.  Samples are held per batch until the
+ * batch's reward record arrives; then, under the state file's lock, the
+ * accepted ones (pass not false, no error, the target not yet reached) are
+ * appended to the output, the reward is applied to the state (counts and
+ * sums per arm and context, epsilon decay, temperature), and the state is
+ * committed.  With -o the state also records the output's length, so a
+ * batch is in both or in neither after a crash.  Job, batch and reward
+ * records are consumed (copied to -l); other record types pass through.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sg.h"
+
+static const char usage_text[] =
+	"usage: sg-update [-huVv] [--strict] [-l log] [-o output]"
+	" [-r rejects] -s state [file ...]\n";
+
+static _Noreturn void
+usage(int status)
+{
+	fputs(usage_text, status ? stderr : stdout);
+	exit(status);
+}
+
+struct opts {
+	const char *state, *output, *rejects, *log;
+	int strict, unbuffered;
+};
+
+struct pending {
+	char *run;
+	long long batch;
+	json_t *samples;
+};
+
+static struct opts o;
+static FILE *out, *rejects, *logf;
+static struct pending *pend;
+static size_t npend;
+
+static FILE *
+open_append(const char *path)
+{
+	FILE *fp = fopen(path, "a");
+
+	if (!fp)
+		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
+			strerror(errno));
+	return fp;
+}
+
+static struct pending *
+find_pending(const char *run, long long batch, int create)
+{
+	for (size_t i = 0; i < npend; i++)
+		if (pend[i].batch == batch && strcmp(pend[i].run, run) == 0)
+			return &pend[i];
+	if (!create)
+		return NULL;
+	pend = sg_xrealloc(pend, (npend + 1) * sizeof *pend);
+	pend[npend] = (struct pending){sg_xstrdup(run), batch, json_array()};
+	return &pend[npend++];
+}
+
+static void
+drop_pending(struct pending *p)
+{
+	free(p->run);
+	json_decref(p->samples);
+	*p = pend[--npend];
+}
+
+/* Why a sample is not accepted, or NULL. */
+static const char *
+rejection(const json_t *s, char *buf, size_t size)
+{
+	json_t *checks = json_object_get(s, "checks"), *c;
+	const char *name;
+	size_t len = 0;
+
+	if (json_object_get(s, "error"))
+		return "generation failed";
+	if (!json_object_get(s, "data"))
+		return "no data";
+	if (!json_is_false(json_object_get(s, "pass")) &&
+		(json_object_get(s, "pass") ||
+			!json_is_false(json_object_get(s, "valid"))))
+		return NULL;
+	len = (size_t)snprintf(buf, size, "failed");
+	json_object_foreach(checks, name, c)
+		if (json_is_false(json_object_get(c, "pass")) && len < size)
+			len += (size_t)snprintf(buf + len, size - len, " %s",
+				name);
+	if (len == strlen("failed"))
+		snprintf(buf, size, "quality below threshold");
+	return buf;
+}
+
+static off_t
+file_size(FILE *fp)
+{
+	struct stat sb;
+
+	if (fflush(fp) == EOF || fstat(fileno(fp), &sb) < 0)
+		sg_die(SG_EXIT_IO, "cannot write '%s': %s", o.output,
+			strerror(errno));
+	return sb.st_size;
+}
+
+/* Make the output agree with the state's record of it: bytes past the
+ * last commit belong to a batch that never committed. */
+static void
+reconcile_output(json_t *state)
+{
+	json_t *rec = json_object_get(state, "output");
+	off_t size = file_size(out);
+	long long bytes;
+
+	if (!rec || !sg_get_str(rec, "path") ||
+		strcmp(sg_get_str(rec, "path"), o.output) != 0)
+		return;
+	bytes = sg_get_int(rec, "bytes", -1);
+	if (size < bytes)
+		sg_die(SG_EXIT_CONFIG,
+			"output '%s' has %lld bytes but state '%s' recorded %lld:"
+			" was it edited?",
+			o.output, (long long)size, o.state, bytes);
+	if (size > bytes) {
+		sg_warn("dropping %lld bytes of an unfinished batch from '%s'",
+			(long long)(size - bytes), o.output);
+		if (ftruncate(fileno(out), bytes) < 0)
+			sg_die(SG_EXIT_IO, "cannot truncate '%s': %s", o.output,
+				strerror(errno));
+	}
+}
+
+static void
+write_or_die(FILE *fp, json_t *rec, const char *name)
+{
+	if (sg_write_record(fp, rec, 0) < 0)
+		sg_die(SG_EXIT_IO, "cannot write '%s': %s", name,
+			strerror(errno));
+}
+
+/* Commit one batch: its samples (may be NULL) and its reward (may be
+ * NULL when the stream ended before it). */
+static int
+commit(const char *run, json_t *samples, json_t *reward, const char *where)
+{
+	struct sg_state st;
+	struct sg_error e;
+	long long accepted, target, taken = 0, refused = 0;
+	const char *why;
+	char buf[256];
+	json_t *s;
+	size_t i;
+	int bad = 0;
+
+	if (sg_state_begin(&st, o.state, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!st.root)
+		st.root = sg_state_new(run, sg_rng_fresh_seed(), NULL);
+	if (strcmp(sg_get_str(st.root, "run"), run) != 0)
+		sg_die(SG_EXIT_CONFIG, "state '%s' belongs to run \"%s\", not \"%s\"",
+			o.state, sg_get_str(st.root, "run"), run);
+	if (o.output)
+		reconcile_output(st.root);
+	accepted = sg_get_int(st.root, "accepted", 0);
+	target = sg_get_int(st.root, "target", 0);
+	json_array_foreach(samples, i, s) {
+		why = rejection(s, buf, sizeof buf);
+		if (!why && target > 0 && accepted + taken >= target)
+			why = "target reached";
+		if (why) {
+			refused++;
+			if (rejects) {
+				json_t *copy = json_copy(s);
+
+				json_object_set_new(copy, "reject", json_string(why));
+				write_or_die(rejects, copy, o.rejects);
+				json_decref(copy);
+			}
+			continue;
+		}
+		taken++;
+		write_or_die(out, s, o.output ? o.output : "<stdout>");
+	}
+	if (o.output) {
+		if (fsync(fileno(out)) < 0 && errno != EINVAL)
+			sg_die(SG_EXIT_IO, "cannot write '%s': %s", o.output,
+				strerror(errno));
+		json_object_set_new(st.root, "output",
+			json_pack("{s:s, s:I}", "path", o.output, "bytes",
+				(json_int_t)file_size(out)));
+	} else if (fflush(out) == EOF) {
+		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s", strerror(errno));
+	}
+	if (reward && sg_reward_apply(st.root, reward, &e) < 0) {
+		sg_warn("%s: %s", where, e.text);
+		bad = 1;
+	}
+	json_object_set_new(st.root, "accepted", json_integer(accepted + taken));
+	json_object_set_new(st.root, "rejected",
+		json_integer(sg_get_int(st.root, "rejected", 0) + refused));
+	if (sg_state_commit(&st, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	sg_note("batch of %s: %lld accepted, %lld rejected, %lld/%lld in all",
+		run, taken, refused, accepted + taken, target);
+	sg_state_end(&st);
+	if (reward && logf) {
+		json_t *copy = json_copy(reward);
+
+		json_object_set_new(copy, "accepted", json_integer(taken));
+		json_object_set_new(copy, "rejected", json_integer(refused));
+		write_or_die(logf, copy, o.log);
+		json_decref(copy);
+	}
+	return bad;
+}
+
+static int
+handle(json_t *rec, const struct sg_reader *r)
+{
+	const char *type = sg_rec_type(rec), *run = sg_get_str(rec, "run");
+	long long batch = sg_get_int(rec, "batch", -1);
+	struct pending *p;
+	char where[512];
+	int bad;
+
+	if (strcmp(type, "sample") && strcmp(type, "reward") &&
+		strcmp(type, "job") && strcmp(type, "batch")) {
+		write_or_die(stdout, rec, "<stdout>");
+		return 0;
+	}
+	if (strcmp(type, "job") == 0 || strcmp(type, "batch") == 0) {
+		if (logf)
+			write_or_die(logf, rec, o.log);
+		return 0;
+	}
+	if (!run || batch < 0) {
+		sg_warn("%s:%lu: %s has no \"%s\"", r->name, r->line, type,
+			run ? "batch" : "run");
+		return 1;
+	}
+	if (strcmp(type, "sample") == 0) {
+		json_array_append(find_pending(run, batch, 1)->samples, rec);
+		return 0;
+	}
+	snprintf(where, sizeof where, "%s:%lu", r->name, r->line);
+	p = find_pending(run, batch, 0);
+	bad = commit(run, p ? p->samples : NULL, rec, where);
+	if (p)
+		drop_pending(p);
+	return bad;
+}
+
+static int
+update_stream(const char *path)
+{
+	struct sg_reader r;
+	struct sg_error e;
+	json_t *rec;
+	int bad = 0;
+
+	if (sg_reader_open(&r, path, &e) < 0) {
+		sg_warn("%s", e.text);
+		return SG_EXIT_IO;
+	}
+	while ((rec = sg_next_record(&r, &bad))) {
+		bad += handle(rec, &r);
+		json_decref(rec);
+		if (o.unbuffered)
+			fflush(stdout);
+		if (bad && o.strict)
+			break;
+	}
+	sg_reader_close(&r);
+	return bad ? SG_EXIT_DATA : SG_EXIT_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"log", required_argument, NULL, 'l'},
+		{"output", required_argument, NULL, 'o'},
+		{"rejects", required_argument, NULL, 'r'},
+		{"state", required_argument, NULL, 's'},
+		{"strict", no_argument, NULL, 'X'},
+		{"unbuffered", no_argument, NULL, 'u'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c, status = SG_EXIT_OK, rc;
+
+	sg_init(argv);
+	while ((c = getopt_long(argc, argv, "hl:o:r:s:uVv", longopts, NULL)) !=
+		-1) {
+		switch (c) {
+		case 'h':
+			usage(SG_EXIT_OK);
+		case 'l':
+			o.log = optarg;
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'r':
+			o.rejects = optarg;
+			break;
+		case 's':
+			o.state = optarg;
+			break;
+		case 'u':
+			o.unbuffered = 1;
+			break;
+		case 'V':
+			sg_version();
+		case 'v':
+			sg_verbose = 1;
+			break;
+		case 'X':
+			o.strict = 1;
+			break;
+		default:
+			usage(SG_EXIT_USAGE);
+		}
+	}
+	if (!o.state)
+		usage(SG_EXIT_USAGE);
+	out = o.output ? open_append(o.output) : stdout;
+	rejects = o.rejects ? open_append(o.rejects) : NULL;
+	logf = o.log ? open_append(o.log) : NULL;
+	if (optind == argc)
+		status = update_stream(NULL);
+	for (; optind < argc; optind++)
+		if ((rc = update_stream(argv[optind])) > status)
+			status = rc;
+	/* a stream cut short still keeps what was accepted, unlearned */
+	while (npend > 0) {
+		sg_note("batch %lld of %s ended without a reward",
+			pend[0].batch, pend[0].run);
+		commit(pend[0].run, pend[0].samples, NULL, "<end>");
+		drop_pending(&pend[0]);
+	}
+	if (rejects && fclose(rejects) == EOF)
+		sg_die(SG_EXIT_IO, "cannot write '%s'", o.rejects);
+	if (logf && fclose(logf) == EOF)
+		sg_die(SG_EXIT_IO, "cannot write '%s'", o.log);
+	if (o.output && fclose(out) == EOF)
+		sg_die(SG_EXIT_IO, "cannot write '%s'", o.output);
+	return sg_finish(status);
+}
