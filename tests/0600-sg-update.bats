@@ -1,0 +1,135 @@
+#!/usr/bin/env bats
+# sg-update: committing batches, applying rewards, the journalled output.
+
+load helpers
+
+# sample RUN BATCH INDEX [PASS]: a scored sample record
+sample() {
+	jq -nc --argjson b "$2" --argjson i "$3" --argjson p "${4:-true}" '{
+		type: "sample", id: "\($b):\($i)", run: "t", batch: $b, index: $i,
+		arm: "a1", data: {text: "sample \($b) \($i)"},
+		checks: {length: {pass: $p}}, valid: $p, quality: (if $p then 1 else 0 end), pass: $p}'
+}
+
+# reward BATCH VALUE [ARM] [QUALITY]
+reward() {
+	jq -nc --argjson b "$1" --argjson r "$2" --arg arm "${3:-a1}" --argjson q "${4:-$2}" '{
+		type: "reward", run: "t", batch: $b, arm: $arm,
+		params: {temperature: 1.0}, context: {domain: "d"},
+		reward: $r, mean_quality: $q, n: 3}'
+}
+
+batch() { # BATCH REWARD PASS...: samples, a batch record and a reward
+	local b=$1 r=$2 i=0
+	shift 2
+	for p in "$@"; do sample t "$b" "$i" "$p"; i=$((i + 1)); done
+	echo "{\"type\":\"batch\",\"run\":\"t\",\"batch\":$b}"
+	reward "$b" "$r"
+}
+
+fns() { declare -f sample reward batch; }
+
+@test "accepted samples go out, refused ones to -r with a reason, the reward to the state" {
+	batch 0 0.6 true false true > in.jsonl
+	run --separate-stderr sg-update -s st -r rej.jsonl < in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -r .id | tr '\n' ' ')" = "0:0 0:2 " ]
+	[ "$(jq -r '[.id, .reject] | @tsv' rej.jsonl)" = "$(printf '0:1\tfailed length')" ]
+	jq -e '.accepted == 2 and .rejected == 1 and .rewards == 1
+		and .arms.a1.n == 1 and .arms.a1.sum == 0.6' st
+	jq -e '.contexts | to_entries[0].value.a1 == {n: 1, sum: 0.6}' st
+}
+
+@test "rewards decay epsilon and adapt the arm's temperature" {
+	{ reward 0 0.2 a1 0.2; reward 1 0.9 a2 0.9; reward 2 0.7 a3 0.7; } > in.jsonl
+	sg-update -s st < in.jsonl
+	jq -e '.arms.a1.temperature == 0.9 and .arms.a2.temperature == 1.1
+		and .arms.a3.temperature == 1' st
+	# 0.4 * 0.98^3, the defaults
+	[ "$(jq -r .epsilon st)" = 0.37647680 ] || [ "$(jq -r .epsilon st)" = 0.3764768 ]
+}
+
+@test "the target caps what is accepted" {
+	jq -nc '{type: "job", run: "t", job: 0, n: 5, target: 3,
+		context: {grammar: true}, recipe: {grammar: {}}}' | sg-route -s st >/dev/null
+	batch 0 1 true true true true true > in.jsonl
+	run --separate-stderr sg-update -s st -r rej.jsonl < in.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | wc -l)" -eq 3 ]
+	[ "$(jq -r .reject rej.jsonl | sort -u)" = "target reached" ]
+	jq -e '.accepted == 3 and .rejected == 2' st
+}
+
+@test "-o records the output's length and cuts back an unfinished batch" {
+	batch 0 0.5 true true > b0.jsonl
+	batch 1 0.5 true > b1.jsonl
+	sg-update -s st -o data.jsonl < b0.jsonl
+	[ "$(jq .output.bytes st)" -eq "$(wc -c < data.jsonl)" ]
+	# a crash after writing samples but before the state was committed
+	sample t 9 0 >> data.jsonl
+	run --separate-stderr sg-update -s st -o data.jsonl < b1.jsonl
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == "sg-update: dropping "*" bytes of an unfinished batch from 'data.jsonl'" ]]
+	[ "$(jq -r .id data.jsonl | tr '\n' ' ')" = "0:0 0:1 1:0 " ]
+	jq -e '.accepted == 3' st
+	[ "$(jq .output.bytes st)" -eq "$(wc -c < data.jsonl)" ]
+}
+
+@test "an output shorter than the state records is refused" {
+	batch 0 0.5 true true | sg-update -s st -o data.jsonl
+	: > data.jsonl
+	run --separate-stderr sh -c "$(fns); batch 1 0.5 true | sg-update -s st -o data.jsonl"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == "sg-update: output 'data.jsonl' has 0 bytes but state 'st' recorded "*": was it edited?" ]]
+	jq -e '.accepted == 2' st
+}
+
+@test "a reward alone is applied, samples without a reward are kept unlearned" {
+	{ reward 7 0.25; sample t 8 0; } > in.jsonl
+	run --separate-stderr sg-update -s st < in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -r .id)" = "8:0" ]
+	jq -e '.rewards == 1 and .arms.a1.sum == 0.25 and .accepted == 1' st
+}
+
+@test "samples without pass or valid are accepted, error samples are not" {
+	{ jq -nc '{type:"sample",id:"x",run:"t",batch:0,index:0,data:"hi"}'
+	  jq -nc '{type:"sample",id:"y",run:"t",batch:0,index:1,error:"max depth 8 exceeded"}'
+	  reward 0 0.5; } > in.jsonl
+	run --separate-stderr sg-update -s st -r rej.jsonl < in.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .id)" = x ]
+	[ "$(jq -r .reject rej.jsonl)" = "generation failed" ]
+}
+
+@test "job, batch and reward records are consumed into the log, others pass through" {
+	{ echo '{"type":"job","run":"t","batch":0}'; echo '{"type":"note","n":1}'; batch 0 0.5 true; } > in.jsonl
+	run --separate-stderr sg-update -s st -l log.jsonl < in.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .type | tr '\n' ' ')" = "note sample " ]
+	[ "$(jq -r .type log.jsonl | tr '\n' ' ')" = "job batch reward " ]
+	jq -e 'select(.type == "reward") | .accepted == 1 and .rejected == 0' log.jsonl
+}
+
+@test "a malformed line and a bad reward are reported, the rest committed" {
+	{ sample t 0 0; echo 'not json'; reward 0 1.5; sample t 1 0; reward 1 0.5; } > in.jsonl
+	run --separate-stderr sg-update -s st < in.jsonl
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$(printf '%s\n' "sg-update: <stdin>:2: invalid JSON at column 3: '[' or '{' expected near 'not'" "sg-update: <stdin>:3: reward 1.5 is outside [0, 1]")" ]
+	[ "$(echo "$output" | jq -r .id | tr '\n' ' ')" = "0:0 1:0 " ]
+	jq -e '.rewards == 1 and .accepted == 2' st
+}
+
+@test "concurrent updaters sharing a state and an output lose nothing" {
+	for w in 0 1 2 3; do
+		for b in $(seq $((w * 25)) $((w * 25 + 24))); do batch "$b" 0.5 true true; done > in.$w
+	done
+	for w in 0 1 2 3; do sg-update -s st -o data.jsonl < in.$w & done
+	wait
+	jq -e '.rewards == 100 and .accepted == 200 and .arms.a1.n == 100 and .arms.a1.sum == 50' st
+	[ "$(wc -l < data.jsonl)" -eq 200 ]
+	[ "$(jq -r .id data.jsonl | sort -u | wc -l)" -eq 200 ]
+	[ "$(jq .output.bytes st)" -eq "$(wc -c < data.jsonl)" ]
+}
