@@ -185,8 +185,12 @@ sg_get_int(const json_t *obj, const char *key, long long dflt)
 	if (json_is_integer(v))
 		return json_integer_value(v);
 	/* jq writes every number as a double: accept the integral ones */
-	if (json_is_real(v) && json_real_value(v) == (long long)json_real_value(v))
-		return (long long)json_real_value(v);
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+
+		if (d >= -0x1p63 && d < 0x1p63 && d == (double)(long long)d)
+			return (long long)d;
+	}
 	return dflt;
 }
 

@@ -105,32 +105,37 @@ cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* FNV-1a over the word folded to lower case. */
+static uint64_t
+word_hash(const char *a, const char *b)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; a < b; a++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*a)) *
+			0x100000001b3ULL;
+	return h;
+}
+
 /* n-grams are hashed (64 bits: collisions are negligible at dataset
  * sizes) and counted distinct by sorting. */
 double
 sg_distinct_n(char *const texts[], size_t count, int n)
 {
-	uint64_t *grams = NULL, *win = sg_xmalloc(sizeof *win * (size_t)n);
+	uint64_t *grams = NULL, *win, h;
 	size_t len = 0, cap = 0, distinct;
 	const char *s, *a, *b;
-	char lower[64];
 
+	if (n < 1)
+		return 0.0;
+	win = sg_xmalloc(sizeof *win * (size_t)n);
 	for (size_t t = 0; t < count; t++) {
 		size_t seen = 0;
 
 		s = texts[t];
 		while (next_word(&s, &a, &b)) {
-			size_t wl = (size_t)(b - a);
-			uint64_t h;
-
-			for (size_t i = 0; i < wl; i++)
-				lower[i % sizeof lower] = (char)tolower(
-					(unsigned char)a[i]);
-			h = sg_hash64(lower, wl < sizeof lower ? wl
-							       : sizeof lower);
-			h ^= wl * 0x9e3779b97f4a7c15ULL;
 			memmove(win, win + 1, sizeof *win * (size_t)(n - 1));
-			win[n - 1] = h;
+			win[n - 1] = word_hash(a, b);
 			if (++seen < (size_t)n)
 				continue;
 			if (len == cap) {

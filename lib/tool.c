@@ -34,6 +34,8 @@ sg_init(char *argv[])
 	if (argv[0] && *argv[0]) {
 		slash = strrchr(argv[0], '/');
 		sg_progname = slash ? slash + 1 : argv[0];
+		/* getopt names the program after argv[0] in its messages */
+		argv[0] = (char *)sg_progname;
 	}
 	/* a closed reader ends us quietly, as with every Unix filter */
 	signal(SIGPIPE, SIG_DFL);

@@ -1,0 +1,326 @@
+#!/usr/bin/env bats
+# sg-score: sample quality and pass, batch rewards and their parts,
+# penalties, truncated streams, passthrough and bad records.  Expected
+# numbers are worked out by hand in the comments.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+STREAM=$FIXTURES/score-stream.jsonl
+
+# sg-score ARGS... through the jq filter FILTER, one compact line per
+# result; the status is sg-score's.
+scored() {
+	local filter=$1
+
+	shift
+	set -o pipefail
+	sg-score "$@" | jq -rc "$filter"
+}
+
+VERDICTS='select(.type == "sample") | "\(.id) \(.quality) \(.pass)"'
+
+@test "sg-score: --help matches the man page" {
+	run --separate-stderr sg-score --help
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "usage: sg-score [-huVv] [--strict] [file ...]"
+	assert_equal "$(help_synopsis sg-score)" "$(man_synopsis sg-score)"
+}
+
+@test "sg-score: quality with default weights, graded scores and errors" {
+	# a: (1 + 0 + 0.25) / 3; b: a score out of [0,1] falls back to pass;
+	# c: data and no checks; d: error; e: no data; f: null data
+	cat >in <<'EOF'
+{"type":"sample","id":"a","run":"r","batch":1,"data":"x","checks":{"p":{"pass":true},"f":{"pass":false},"g":{"pass":false,"score":0.25}}}
+{"type":"sample","id":"b","run":"r","batch":1,"data":"x","checks":{"p":{"pass":true,"score":1.5},"q":{"pass":false,"score":"high"}}}
+{"type":"sample","id":"c","run":"r","batch":1,"data":"x"}
+{"type":"sample","id":"d","run":"r","batch":1,"data":"x","error":"boom","checks":{"p":{"pass":true}}}
+{"type":"sample","id":"e","run":"r","batch":1}
+{"type":"sample","id":"f","run":"r","batch":1,"data":null,"checks":{}}
+EOF
+	run --separate-stderr scored "$VERDICTS" in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "a 0.4166666667 false
+b 0.5 true
+c 1 true
+d 0 false
+e 0 false
+f 0 false"
+}
+
+@test "sg-score: quality with the recipe's weights and threshold" {
+	# r:1:0 = (3*0.8 + 0*0 + 1*1) / 4 = 0.85 >= 0.7; r:1:1 = (0 + 1) / 4;
+	# r:2:0 sits exactly on the default threshold 0.5 and passes;
+	# r:2:1 has quality 0.75 but "valid" false
+	run --separate-stderr scored "$VERDICTS" "$STREAM"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "r:1:0 0.85 true
+r:1:1 0.25 false
+r:1:2 0 false
+r:2:0 0.5 true
+r:2:1 0.75 false"
+}
+
+@test "sg-score: with threshold 0 only samples with data, no error and not invalid pass" {
+	cat >in <<'EOF'
+{"type":"job","run":"r","batch":1,"n":4,"recipe":{"quality":{"threshold":0}}}
+{"type":"sample","id":"a","run":"r","batch":1,"data":"x","checks":{"p":{"pass":false}}}
+{"type":"sample","id":"b","run":"r","batch":1}
+{"type":"sample","id":"c","run":"r","batch":1,"error":"boom"}
+{"type":"sample","id":"d","run":"r","batch":1,"data":"x","valid":false}
+EOF
+	run --separate-stderr scored "$VERDICTS" in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "a 0 true
+b 0 false
+c 0 false
+d 1 false"
+}
+
+@test "sg-score: the reward is its formula over its own components" {
+	# batch 1: weights 2:1:1 -> 0.5, 0.25, 0.25; pass_rate 1/3,
+	# mean_quality (0.85 + 0.25 + 0) / 3, diversity 3/4:
+	# 0.5/3 + 0.25*1.1/3 + 0.25*0.75 = 0.4458333333
+	# batch 2: 0.5*0.5 + 0.3*0.625 + 0.2*0.75 = 0.5875
+	run --separate-stderr sg-score "$STREAM"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" >out
+	assert_equal "$(jq -c 'select(.type == "reward") | [.batch, .reward, .n, .passed, .pass_rate, .mean_quality, .weights]' out)" \
+		'[1,0.4458333333,3,1,0.3333333333,0.3666666667,{"pass_rate":0.5,"quality":0.25,"diversity":0.25}]
+[2,0.5875,2,1,0.5,0.625,{"pass_rate":0.5,"quality":0.3,"diversity":0.2}]'
+	run --separate-stderr jq 'select(.type == "reward") |
+		((.weights.pass_rate * .pass_rate + .weights.quality * .mean_quality
+		  + .weights.diversity * .diversity)
+		 * (if .diversity_ok == false then 0.5 else 1 end)
+		 * (if .repetition_ok == false then 0.5 else 1 end)
+		 - .reward | fabs) < 1e-9' out
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "true
+true"
+}
+
+@test "sg-score: reward records carry the batch's arm, params and context in order" {
+	run --separate-stderr scored 'select(.type == "reward") | keys_unsorted' "$STREAM"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","weights"]'
+	assert_equal "$output" "$keys
+$keys"
+	run --separate-stderr scored 'select(.type == "reward") | [.run, .arm, .generator, .params, .context]' "$STREAM"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '["r","templater_balanced","templater",{"temperature":1,"max_depth":10},{"domain":"reviews","kb":false}]
+["r","naive_hot","naive",{"temperature":1.5},{"domain":"reviews","kb":false}]'
+}
+
+@test "sg-score: n counts samples that never arrived, and never less than those seen" {
+	# batch 1 says 5 but only 2 came: pass_rate 2/5; batch 2 says 1
+	# but 3 came: n is 3
+	cat >in <<'EOF'
+{"type":"sample","id":"a","run":"r","batch":1,"data":"one two"}
+{"type":"sample","id":"b","run":"r","batch":1,"data":"three four"}
+{"type":"batch","run":"r","batch":1,"n":5}
+{"type":"sample","id":"c","run":"r","batch":2,"data":"x y"}
+{"type":"sample","id":"d","run":"r","batch":2,"data":"x z"}
+{"type":"sample","id":"e","run":"r","batch":2,"error":"no"}
+{"type":"batch","run":"r","batch":2,"n":1}
+EOF
+	run --separate-stderr scored 'select(.type == "reward") | [.n, .passed, .pass_rate]' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "[5,2,0.4]
+[3,2,0.6666666667]"
+}
+
+@test "sg-score: distinct-n and repetition rate on a known batch" {
+	# texts: "the cat sat" | "The cat ran." | "the cat sat" | "dog a dog"
+	# (the object's strings, depth first; the number is left out); the
+	# error sample has no text.  Words, case folded: 12, distinct 6
+	# (the cat sat ran dog a): distinct_1 = 0.5.  Bigrams: 8, distinct 5
+	# (the-cat cat-sat cat-ran dog-a a-dog): distinct_2 = 0.625.  One of
+	# four texts repeats an earlier one: repetition_rate = 0.25.
+	cat >in <<'EOF'
+{"type":"sample","id":"a","run":"r","batch":1,"data":"the cat sat"}
+{"type":"sample","id":"b","run":"r","batch":1,"data":"The cat ran."}
+{"type":"sample","id":"c","run":"r","batch":1,"data":"the cat sat"}
+{"type":"sample","id":"d","run":"r","batch":1,"data":{"t":"dog","n":3,"k":["a dog"]}}
+{"type":"sample","id":"e","run":"r","batch":1,"error":"the the the"}
+{"type":"batch","run":"r","batch":1,"n":5}
+EOF
+	run --separate-stderr scored 'select(.type == "reward") | [.distinct_1, .distinct_2, .diversity, .repetition_rate]' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "[0.5,0.625,0.625,0.25]"
+}
+
+@test "sg-score: diversity and repetition penalties halve the reward each" {
+	# both batches: pass_rate 1, mean_quality 1, diversity 1/2 (bigrams
+	# "a b" twice), repetition 1/2: unpenalised 0.5 + 0.3 + 0.2*0.5 = 0.9
+	job() {
+		printf '{"type":"job","run":"r","batch":%s,"n":2,"recipe":{"constraints":%s}}\n' "$1" "$2"
+		printf '{"type":"sample","id":"r:%s:0","run":"r","batch":%s,"data":"a b"}\n' "$1" "$1"
+		printf '{"type":"sample","id":"r:%s:1","run":"r","batch":%s,"data":"a b"}\n' "$1" "$1"
+		printf '{"type":"batch","run":"r","batch":%s,"n":2}\n' "$1"
+	}
+	{
+		job 1 '{"min_diversity":0.5,"max_repetition_rate":0.5}'
+		job 2 '{"min_diversity":0.6}'
+		job 3 '{"min_diversity":0.6,"max_repetition_rate":0.4}'
+		job 4 '{"min_diversity":null}'
+	} >in
+	run --separate-stderr scored 'select(.type == "reward") | [.reward, .diversity_ok, .repetition_ok]' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "[0.9,true,true]
+[0.45,false,null]
+[0.225,false,false]
+[0.9,null,null]"
+	run --separate-stderr scored 'select(.type == "reward") | keys_unsorted[-3:]' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '["weights","diversity_ok","repetition_ok"]
+["repetition_rate","weights","diversity_ok"]
+["weights","diversity_ok","repetition_ok"]
+["distinct_2","repetition_rate","weights"]'
+}
+
+@test "sg-score: a truncated stream rewards its open batches at the end, in order" {
+	# batch 3 appears before batch 2; batch 2's n comes from its job (4)
+	# and its arm from the samples when the job has none
+	cat >in <<'EOF'
+{"type":"sample","id":"r:3:0","run":"r","batch":3,"arm":"a3","data":"red fox"}
+{"type":"job","run":"r","batch":2,"n":4,"context":{"domain":"d"},"recipe":{"quality":{"reward":{"pass_rate":1,"quality":0,"diversity":0}}}}
+{"type":"sample","id":"r:2:0","run":"r","batch":2,"arm":"a2","params":{"temperature":0.5},"data":"blue fox"}
+{"type":"sample","id":"r:1:0","run":"r","batch":1,"data":"green fox"}
+{"type":"batch","run":"r","batch":1,"n":1}
+{"type":"job","run":"r","batch":4,"n":3}
+EOF
+	run --separate-stderr scored '[.type, .batch, .reward, .n, .arm, .params, .context]' -v in
+	[ "$status" -eq 0 ]
+	assert_equal "$stderr" "sg-score: run r batch 1: reward 1.0000
+sg-score: run r batch 3 has no batch record
+sg-score: run r batch 3: reward 1.0000
+sg-score: run r batch 2 has no batch record
+sg-score: run r batch 2: reward 0.2500"
+	assert_equal "$output" '["sample",3,null,null,"a3",null,null]
+["job",2,null,4,null,null,{"domain":"d"}]
+["sample",2,null,null,"a2",{"temperature":0.5},null]
+["sample",1,null,null,null,null,null]
+["batch",1,null,1,null,null,null]
+["reward",1,1,1,null,null,null]
+["job",4,null,3,null,null,null]
+["reward",3,1,1,"a3",null,null]
+["reward",2,0.25,4,"a2",{"temperature":0.5},{"domain":"d"}]'
+}
+
+@test "sg-score: every other record and field passes through unchanged, in order" {
+	run --separate-stderr sg-score "$STREAM"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	printf '%s\n' "$output" >out
+	# byte for byte but for the samples' two new fields and the rewards
+	grep -v '"type":"reward"' out |
+		sed 's/,"quality":[0-9.]*,"pass":\(true\|false\)}$/}/' >back
+	cmp back "$STREAM"
+	[ "$(grep -c '"type":"reward"' out)" -eq 2 ]
+	[ "$(grep -c ',"quality":[0-9.]*,"pass":\(true\|false\)}$' out)" -eq 5 ]
+}
+
+@test "sg-score: a malformed line in the middle is reported and the rest still scored" {
+	cat >in <<'EOF'
+{"type":"job","run":"r","batch":1,"n":3}
+{"type":"sample","id":"r:1:0","run":"r","batch":1,"data":"a b"}
+{"type":"sample","id":"r:1:1",
+{"type":"sample","run":"r","batch":1,"data":"c d"}
+{"type":"sample","id":"r:1:2","batch":1,"data":"c d"}
+{"type":"sample","id":"r:1:2","run":"r","data":"c d"}
+{"type":"sample","id":"r:1:2","run":"r","batch":"one","data":"c d"}
+{"type":"sample","id":"r:1:2","run":"r","batch":1,"data":"c d"}
+{"type":"batch","run":"r","n":3}
+{"type":"batch","run":"r","batch":1,"n":3}
+EOF
+	run --separate-stderr scored '[.type, .id, .n, .passed]' - <in
+	[ "$status" -eq 1 ]
+	# the wording after "invalid JSON" is jansson's
+	[[ "${stderr%%$'\n'*}" == 'sg-score: <stdin>:3: invalid JSON at column '* ]]
+	assert_equal "${stderr#*$'\n'}" 'sg-score: <stdin>:4: sample has no "id"
+sg-score: <stdin>:5: sample has no "run"
+sg-score: <stdin>:6: sample has no "batch"
+sg-score: <stdin>:7: sample "batch" is not an integer
+sg-score: <stdin>:9: batch has no "batch"'
+	assert_equal "$output" '["job",null,3,null]
+["sample","r:1:0",null,null]
+["sample","r:1:2",null,null]
+["batch",null,3,null]
+["reward",null,3,2]'
+}
+
+@test "sg-score: --strict stops at the first bad record" {
+	printf '%s\n' '{"type":"sample","id":"a","run":"r","batch":1,"data":"x"}' \
+		'{"type":"sample","id":"b","batch":1,"data":"x"}' \
+		'{"type":"other"}' >in
+	run --separate-stderr sg-score --strict in
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-score: in:2: sample has no "run"'
+	assert_equal "$output" '{"type":"sample","id":"a","run":"r","batch":1,"data":"x","quality":1.0,"pass":true}'
+}
+
+@test "sg-score: a bad recipe field is reported and keeps its default" {
+	cat >in <<'EOF'
+{"type":"job","run":"r","batch":1,"n":1,"recipe":{"quality":{"threshold":2,"weights":{"a":-1,"b":0},"reward":{"quality":"lots","diversity":0}},"constraints":{"max_repetition_rate":"none"}}}
+{"type":"sample","id":"x","run":"r","batch":1,"data":"one","checks":{"a":{"pass":true},"b":{"pass":false},"c":{"pass":false}}}
+{"type":"batch","run":"r","batch":1,"n":1}
+EOF
+	# weights a=1 (default), b=0, c=1: quality 1/2, passes the default
+	# threshold; reward weights 0.5, 0.3, 0 -> 0.625, 0.375, 0
+	run --separate-stderr scored 'select(.type != "job") | [.quality, .pass, .reward, .weights]' - <in
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-score: <stdin>:1: job "recipe.quality.threshold" is not a number between 0 and 1
+sg-score: <stdin>:1: job "recipe.constraints.max_repetition_rate" is not a number between 0 and 1
+sg-score: <stdin>:1: job "recipe.quality.weights.a" is not a number >= 0
+sg-score: <stdin>:1: job "recipe.quality.reward.quality" is not a number >= 0'
+	assert_equal "$output" '[0.5,true,null,null]
+[null,null,null,null]
+[null,null,0.8125,{"pass_rate":0.625,"quality":0.375,"diversity":0}]'
+}
+
+@test "sg-score: a sample after its batch ended is reported and not counted" {
+	cat >in <<'EOF'
+{"type":"sample","id":"a","run":"r","batch":1,"data":"x"}
+{"type":"batch","run":"r","batch":1,"n":1}
+{"type":"sample","id":"b","run":"r","batch":1,"error":"late"}
+{"type":"batch","run":"r","batch":1,"n":1}
+EOF
+	run --separate-stderr scored '[.type, .id, .pass, .passed, .n]' - <in
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-score: <stdin>:3: sample "b" comes after the end of its batch
+sg-score: <stdin>:4: batch 1 of run "r" ends twice'
+	assert_equal "$output" '["sample","a",true,null,null]
+["batch",null,null,null,1]
+["reward",null,null,1,1]
+["sample","b",false,null,null]
+["batch",null,null,null,1]'
+}
+
+@test "sg-score: files are read in turn as one stream; a missing one is status 4" {
+	head -n 3 "$STREAM" >one
+	tail -n +4 "$STREAM" >two
+	run --separate-stderr scored 'select(.type == "reward") | .reward' one - <two
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "0.4458333333
+0.5875"
+	run --separate-stderr scored .type one nothing
+	[ "$status" -eq 4 ]
+	assert_equal "$stderr" "sg-score: cannot open 'nothing': No such file or directory"
+	assert_equal "$output" "job
+sample
+sample
+reward"
+}

@@ -1,0 +1,545 @@
+/*
+ * sg-score - grade every sample and reward every batch.
+ *
+ * Reads the record stream after sg-validate from standard input or the
+ * files named.  A job record gives its (run, batch) the recipe's quality
+ * block and diversity constraints.  Each sample is written back with
+ * "quality" and "pass" set: those two fields are ours.  Each batch record
+ * is followed by one reward record; a batch whose batch record never came
+ * gets its reward at the end of input.  Every other record and field
+ * passes through unchanged, in order.  sg-score(1) has the formulas.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+enum { W_PASS, W_QUALITY, W_DIVERSITY, NWEIGHTS };
+
+static const char *const wname[NWEIGHTS] = {
+	"pass_rate", "quality", "diversity"};
+static const double wdefault[NWEIGHTS] = {0.5, 0.3, 0.2};
+
+/* What a reward copies from its batch, job or samples. */
+static const char *const metakeys[] = {"arm", "generator", "params", "context"};
+#define NMETAKEYS (sizeof metakeys / sizeof *metakeys)
+
+/* What a job's recipe says about scoring its batch. */
+struct recipe {
+	double threshold;
+	json_t *weights; /* check name -> weight, only the valid ones */
+	double w[NWEIGHTS];
+	int has_mindiv, has_maxrep;
+	double mindiv, maxrep;
+};
+
+struct batch {
+	char *run;
+	long long id;
+	int done;
+	struct recipe rc;
+	json_t *meta; /* arm, generator, params, context: job, then samples */
+	long long job_n;
+	size_t seen, passed, ntexts, cap;
+	double qsum;
+	char **texts;
+};
+
+static struct batch **batches;
+static size_t nbatches;
+static json_t *batchindex; /* "batch run" -> position in batches */
+static int unbuffered;
+
+static void
+usage(FILE *fp)
+{
+	fputs("usage: sg-score [-huVv] [--strict] [file ...]\n", fp);
+}
+
+static void
+emit(json_t *rec)
+{
+	if (sg_write_record(stdout, rec, unbuffered) < 0)
+		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
+			strerror(errno));
+}
+
+static void
+recipe_defaults(struct recipe *rc)
+{
+	json_decref(rc->weights);
+	memset(rc, 0, sizeof *rc);
+	rc->threshold = 0.5;
+	memcpy(rc->w, wdefault, sizeof rc->w);
+}
+
+/* A number in [0,1] at path, NULL when absent; a bad one is reported. */
+static json_t *
+unit(const json_t *recipe, const char *path, const char *where, int *bad)
+{
+	json_t *v = sg_path(recipe, path);
+
+	if (!v || json_is_null(v))
+		return NULL;
+	if (json_is_number(v) && json_number_value(v) >= 0 &&
+		json_number_value(v) <= 1)
+		return v;
+	sg_warn("%s: job \"recipe.%s\" is not a number between 0 and 1", where,
+		path);
+	(*bad)++;
+	return NULL;
+}
+
+/* The recipe of a job; a bad field is reported and keeps its default. */
+static void
+recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
+{
+	const json_t *recipe = json_object_get(job, "recipe");
+	json_t *v, *w;
+	const char *key;
+	double sum = 0;
+
+	recipe_defaults(rc);
+	if ((v = unit(recipe, "quality.threshold", where, bad)))
+		rc->threshold = json_number_value(v);
+	if ((v = unit(recipe, "constraints.min_diversity", where, bad)))
+		rc->has_mindiv = 1, rc->mindiv = json_number_value(v);
+	if ((v = unit(recipe, "constraints.max_repetition_rate", where, bad)))
+		rc->has_maxrep = 1, rc->maxrep = json_number_value(v);
+	v = sg_path(recipe, "quality.weights");
+	if (json_is_object(v)) {
+		rc->weights = json_object();
+		json_object_foreach(v, key, w)
+		{
+			if (json_is_number(w) && json_number_value(w) >= 0) {
+				json_object_set(rc->weights, key, w);
+				continue;
+			}
+			sg_warn("%s: job \"recipe.quality.weights.%s\" is not "
+				"a number >= 0",
+				where, key);
+			(*bad)++;
+		}
+	} else if (v && !json_is_null(v)) {
+		sg_warn("%s: job \"recipe.quality.weights\" is not an object",
+			where);
+		(*bad)++;
+	}
+	v = sg_path(recipe, "quality.reward");
+	if (v && !json_is_null(v) && !json_is_object(v)) {
+		sg_warn("%s: job \"recipe.quality.reward\" is not an object",
+			where);
+		(*bad)++;
+	}
+	for (int i = 0; i < NWEIGHTS; i++) {
+		w = json_object_get(v, wname[i]);
+		if (json_is_number(w) && json_number_value(w) >= 0) {
+			rc->w[i] = json_number_value(w);
+		} else if (w && !json_is_null(w)) {
+			sg_warn("%s: job \"recipe.quality.reward.%s\" is not a "
+				"number >= 0",
+				where, wname[i]);
+			(*bad)++;
+		}
+		sum += rc->w[i];
+	}
+	for (int i = 0; sum > 0 && i < NWEIGHTS; i++)
+		rc->w[i] /= sum;
+}
+
+/* Forget the batch's samples; its recipe stays for late samples. */
+static void
+batch_close(struct batch *b)
+{
+	for (size_t i = 0; i < b->ntexts; i++)
+		free(b->texts[i]);
+	free(b->texts);
+	b->texts = NULL;
+	b->ntexts = b->cap = b->seen = b->passed = 0;
+	b->qsum = 0;
+	b->done = 1;
+}
+
+static void
+batch_reset(struct batch *b)
+{
+	batch_close(b);
+	b->done = 0;
+	b->job_n = -1;
+	json_decref(b->meta);
+	b->meta = json_object();
+	recipe_defaults(&b->rc);
+}
+
+static void
+batch_free(struct batch *b)
+{
+	batch_close(b);
+	json_decref(b->meta);
+	json_decref(b->rc.weights);
+	free(b->run);
+	free(b);
+}
+
+static struct batch *
+batch_get(const char *run, long long id)
+{
+	struct batch *b;
+	char *key;
+	size_t len = strlen(run) + 32;
+	json_t *pos;
+
+	key = sg_xmalloc(len);
+	snprintf(key, len, "%lld %s", id, run);
+	pos = json_object_get(batchindex, key);
+	if (pos) {
+		free(key);
+		return batches[json_integer_value(pos)];
+	}
+	b = sg_xmalloc(sizeof *b);
+	memset(b, 0, sizeof *b);
+	b->run = sg_xstrdup(run);
+	b->id = id;
+	batch_reset(b);
+	batches = sg_xrealloc(batches, (nbatches + 1) * sizeof *batches);
+	batches[nbatches] = b;
+	json_object_set_new(
+		batchindex, key, json_integer((json_int_t)nbatches));
+	nbatches++;
+	free(key);
+	return b;
+}
+
+/* Fills the record's (run, batch); a record without them is reported. */
+static int
+record_key(
+	const json_t *rec, const char *where, const char **run, long long *id)
+{
+	const char *type = sg_rec_type(rec);
+	json_t *v;
+	double x;
+
+	if (strcmp(type, "sample") == 0 &&
+		!json_is_string(json_object_get(rec, "id"))) {
+		sg_warn("%s: sample has no \"id\"", where);
+		return -1;
+	}
+	if (!(*run = sg_get_str(rec, "run"))) {
+		sg_warn("%s: %s has no \"run\"", where, type);
+		return -1;
+	}
+	if (!(v = json_object_get(rec, "batch"))) {
+		sg_warn("%s: %s has no \"batch\"", where, type);
+		return -1;
+	}
+	if (json_is_integer(v)) {
+		*id = json_integer_value(v);
+		return 0;
+	}
+	/* jq writes integers as doubles; the range check keeps the cast
+	 * defined */
+	x = json_real_value(v);
+	if (json_is_real(v) && fabs(x) <= 0x1p53 && x == (double)(long long)x) {
+		*id = (long long)x;
+		return 0;
+	}
+	sg_warn("%s: %s \"batch\" is not an integer", where, type);
+	return -1;
+}
+
+static void
+meta_fill(json_t *meta, const json_t *rec)
+{
+	json_t *v;
+
+	for (size_t i = 0; i < NMETAKEYS; i++)
+		if (!json_object_get(meta, metakeys[i]) &&
+			(v = json_object_get(rec, metakeys[i])))
+			json_object_set(meta, metakeys[i], v);
+}
+
+static int
+has(const json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return v && !json_is_null(v);
+}
+
+static double
+check_value(const json_t *check)
+{
+	json_t *score = json_object_get(check, "score");
+
+	if (json_is_number(score) && json_number_value(score) >= 0 &&
+		json_number_value(score) <= 1)
+		return json_number_value(score);
+	return sg_get_bool(check, "pass", 0);
+}
+
+static double
+sample_quality(const json_t *s, const json_t *weights)
+{
+	json_t *checks = json_object_get(s, "checks"), *c, *w;
+	const char *name;
+	double sum = 0, wsum = 0, wt;
+
+	if (has(s, "error") || !has(s, "data"))
+		return 0;
+	json_object_foreach(checks, name, c)
+	{
+		w = json_object_get(weights, name);
+		wt = w ? json_number_value(w) : 1;
+		sum += wt * check_value(c);
+		wsum += wt;
+	}
+	/* no check, or only weightless ones: nothing said it was bad */
+	return wsum > 0 ? sum / wsum : 1;
+}
+
+static void
+score_sample(json_t *s, struct batch *b, int count)
+{
+	double q = sample_quality(s, b->rc.weights);
+	int pass = has(s, "data") && !has(s, "error") &&
+		   !json_is_false(json_object_get(s, "valid")) &&
+		   q >= b->rc.threshold;
+
+	json_object_set_new(s, "quality", json_real(q));
+	json_object_set_new(s, "pass", json_boolean(pass));
+	if (!count)
+		return;
+	b->seen++;
+	b->passed += pass;
+	b->qsum += q;
+	meta_fill(b->meta, s);
+	if (!has(s, "data"))
+		return;
+	if (b->ntexts == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 16;
+		b->texts = sg_xrealloc(b->texts, b->cap * sizeof *b->texts);
+	}
+	b->texts[b->ntexts++] = sg_sample_text(json_object_get(s, "data"));
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The share of texts equal to an earlier one: all but one of each group
+ * of equal texts repeats an earlier one. */
+static double
+repetition_rate(char *const texts[], size_t n)
+{
+	char **sorted;
+	size_t repeats = 0;
+
+	if (n == 0)
+		return 0;
+	sorted = sg_xmalloc(n * sizeof *sorted);
+	memcpy(sorted, texts, n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, cmp_str);
+	for (size_t i = 1; i < n; i++)
+		repeats += strcmp(sorted[i], sorted[i - 1]) == 0;
+	free(sorted);
+	return (double)repeats / (double)n;
+}
+
+/* The reward of batch b; end is its batch record, NULL when it never
+ * came. */
+static json_t *
+reward(const struct batch *b, const json_t *end)
+{
+	json_t *r = json_object(), *v, *w;
+	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
+	double pass_rate, quality, d1, d2, rep, value;
+
+	if (n < (long long)b->seen)
+		n = (long long)b->seen;
+	pass_rate = n > 0 ? (double)b->passed / (double)n : 0;
+	quality = b->seen ? b->qsum / (double)b->seen : 0;
+	d1 = sg_distinct_n(b->texts, b->ntexts, 1);
+	d2 = sg_distinct_n(b->texts, b->ntexts, 2);
+	rep = repetition_rate(b->texts, b->ntexts);
+	value = b->rc.w[W_PASS] * pass_rate + b->rc.w[W_QUALITY] * quality +
+		b->rc.w[W_DIVERSITY] * d2;
+	if (b->rc.has_mindiv && d2 < b->rc.mindiv)
+		value *= 0.5;
+	if (b->rc.has_maxrep && rep > b->rc.maxrep)
+		value *= 0.5;
+
+	json_object_set_new(r, "type", json_string("reward"));
+	json_object_set_new(r, "run", json_string(b->run));
+	json_object_set_new(r, "batch", json_integer((json_int_t)b->id));
+	for (size_t i = 0; i < NMETAKEYS; i++)
+		if ((v = json_object_get(end, metakeys[i])) ||
+			(v = json_object_get(b->meta, metakeys[i])))
+			json_object_set(r, metakeys[i], v);
+	json_object_set_new(r, "reward", json_real(value));
+	json_object_set_new(r, "n", json_integer((json_int_t)n));
+	json_object_set_new(r, "passed", json_integer((json_int_t)b->passed));
+	json_object_set_new(r, "pass_rate", json_real(pass_rate));
+	json_object_set_new(r, "mean_quality", json_real(quality));
+	json_object_set_new(r, "diversity", json_real(d2));
+	json_object_set_new(r, "distinct_1", json_real(d1));
+	json_object_set_new(r, "distinct_2", json_real(d2));
+	json_object_set_new(r, "repetition_rate", json_real(rep));
+	w = json_object();
+	for (int i = 0; i < NWEIGHTS; i++)
+		json_object_set_new(w, wname[i], json_real(b->rc.w[i]));
+	json_object_set_new(r, "weights", w);
+	if (b->rc.has_mindiv)
+		json_object_set_new(
+			r, "diversity_ok", json_boolean(d2 >= b->rc.mindiv));
+	if (b->rc.has_maxrep)
+		json_object_set_new(
+			r, "repetition_ok", json_boolean(rep <= b->rc.maxrep));
+	sg_note("run %s batch %lld: reward %.4f", b->run, b->id, value);
+	return r;
+}
+
+static void
+emit_reward(struct batch *b, const json_t *end)
+{
+	json_t *r = reward(b, end);
+
+	emit(r);
+	json_decref(r);
+	batch_close(b);
+}
+
+/* One record: job, sample and batch records are ours to look at; the
+ * return value counts the problems reported. */
+static int
+handle(json_t *rec, const char *where)
+{
+	const char *type = sg_rec_type(rec), *run;
+	struct batch *b;
+	long long id;
+	int bad = 0;
+
+	if (strcmp(type, "job") == 0) {
+		/* a job before sg-route has no batch yet: not ours */
+		if (json_object_get(rec, "batch")) {
+			if (record_key(rec, where, &run, &id) < 0)
+				return 1;
+			b = batch_get(run, id);
+			if (b->done)
+				batch_reset(b);
+			recipe_parse(&b->rc, rec, where, &bad);
+			json_object_clear(b->meta);
+			meta_fill(b->meta, rec);
+			b->job_n = sg_get_int(rec, "n", -1);
+		}
+		emit(rec);
+	} else if (strcmp(type, "sample") == 0) {
+		if (record_key(rec, where, &run, &id) < 0)
+			return 1;
+		b = batch_get(run, id);
+		if (b->done) {
+			sg_warn("%s: sample \"%s\" comes after the end of its "
+				"batch",
+				where, sg_get_str(rec, "id"));
+			bad++;
+		}
+		score_sample(rec, b, !b->done);
+		emit(rec);
+	} else if (strcmp(type, "batch") == 0) {
+		if (record_key(rec, where, &run, &id) < 0)
+			return 1;
+		b = batch_get(run, id);
+		emit(rec);
+		if (b->done) {
+			sg_warn("%s: batch %lld of run \"%s\" ends twice",
+				where, id, run);
+			return 1;
+		}
+		emit_reward(b, rec);
+	} else {
+		emit(rec);
+	}
+	return bad;
+}
+
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"strict", no_argument, NULL, 'S'},
+	{"unbuffered", no_argument, NULL, 'u'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Score the samples of each input in turn, as one stream. */
+int
+main(int argc, char *argv[])
+{
+	struct sg_reader r;
+	struct sg_error e;
+	char where[512];
+	json_t *rec;
+	int c, bad = 0, ioerr = 0, strict = 0;
+
+	sg_init(argv);
+	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return sg_finish(SG_EXIT_OK);
+		case 'S':
+			strict = 1;
+			break;
+		case 'u':
+			unbuffered = 1;
+			break;
+		case 'V':
+			sg_version();
+			break;
+		case 'v':
+			sg_verbose = 1;
+			break;
+		default:
+			usage(stderr);
+			return SG_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	batchindex = json_object();
+	for (int i = 0; i < (argc ? argc : 1) && !(strict && bad); i++) {
+		if (sg_reader_open(&r, argc ? argv[i] : NULL, &e) < 0) {
+			sg_warn("%s", e.text);
+			ioerr = 1;
+			continue;
+		}
+		while (!(strict && bad) && (rec = sg_next_record(&r, &bad))) {
+			if (!(strict && bad)) {
+				snprintf(where, sizeof where, "%s:%lu", r.name,
+					r.line);
+				bad += handle(rec, where);
+			}
+			json_decref(rec);
+		}
+		if (ferror(r.fp))
+			ioerr = 1;
+		sg_reader_close(&r);
+	}
+	for (size_t i = 0; i < nbatches; i++) {
+		if (!(strict && bad) && !batches[i]->done &&
+			batches[i]->seen > 0) {
+			sg_note("run %s batch %lld has no batch record",
+				batches[i]->run, batches[i]->id);
+			emit_reward(batches[i], NULL);
+		}
+		batch_free(batches[i]);
+	}
+	free(batches);
+	json_decref(batchindex);
+	return sg_finish(ioerr ? SG_EXIT_IO : bad ? SG_EXIT_DATA : SG_EXIT_OK);
+}
