@@ -18,7 +18,7 @@ sg_reader_open(struct sg_reader *r, const char *path, struct sg_error *e)
 		r->name = "<stdin>";
 		return 0;
 	}
-	r->fp = fopen(path, "r");
+	r->fp = fopen(path, "re");
 	if (!r->fp) {
 		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
 		return -1;

@@ -145,6 +145,8 @@ json_t *sg_recipe_context(const json_t *recipe, int llm);
 long long sg_recipe_batch_size(const json_t *recipe);
 
 /* grammar.c: the PCFG templater */
+/* Deeper recursion than this could overflow the C stack. */
+#define SG_GRAMMAR_MAX_DEPTH 1000
 struct sg_grammar;
 /* The LLM hook for llm_fill leaves: a malloc'd string, or NULL and e. */
 typedef char *(*sg_fill_fn)(void *ctx, const char *prompt,

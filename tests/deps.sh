@@ -9,7 +9,10 @@ command -v pkg-config >/dev/null 2>&1 || pkgs="$pkgs pkg-config"
 command -v bats >/dev/null 2>&1 || pkgs="$pkgs bats"
 command -v groff >/dev/null 2>&1 || pkgs="$pkgs groff-base"
 command -v jq >/dev/null 2>&1 || pkgs="$pkgs jq"
-command -v python3 >/dev/null 2>&1 || pkgs="$pkgs python3"
+# Debian's python3, not whatever python3 comes first in PATH: the tests
+# cross-check against its python3-jsonschema
+/usr/bin/python3 -c "import jsonschema" 2>/dev/null ||
+	pkgs="$pkgs python3 python3-jsonschema"
 [ -z "$pkgs" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
 	echo "installing:$pkgs" >&2

@@ -1,0 +1,510 @@
+/*
+ * sg-gen - generate the samples of routed jobs.
+ *
+ * Reads records (sg-jsonl(5)) from the files named, or standard input.
+ * Each job record (from sg-route) is written through unchanged, followed
+ * by its n sample records and one batch record; every other record passes
+ * through unchanged, in order.  sg-gen owns sample and batch records.
+ * Generators: "templater" expands the recipe's grammar, "command" runs the
+ * job's argv without a shell; the LLM generators are not built in yet, so
+ * their samples are error samples, never made-up data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sg.h"
+
+struct job {
+	json_t *rec;
+	const char *where; /* "<stdin>:4", for messages */
+	const char *run, *arm, *generator;
+	long long batch, n, seed;
+	json_t *params;
+	long long generated; /* samples with data so far */
+};
+
+static int strict, unbuffered;
+static int status;
+
+static void
+usage(FILE *fp, int code)
+{
+	fprintf(fp, "usage: sg-gen [-huVv] [--strict] [file ...]\n");
+	exit(sg_finish(code));
+}
+
+static void
+fail(int code)
+{
+	if (code > status)
+		status = code;
+}
+
+static void
+put(json_t *rec)
+{
+	if (sg_write_record(stdout, rec, unbuffered) < 0)
+		exit(sg_finish(status ? status : SG_EXIT_IO));
+}
+
+static void
+put_new(json_t *rec)
+{
+	put(rec);
+	json_decref(rec);
+}
+
+/* The fields every sample of the job shares, in the documented order. */
+static json_t *
+new_sample(const struct job *j, long long index)
+{
+	json_t *s = json_object();
+
+	json_object_set_new(s, "type", json_string("sample"));
+	json_object_set_new(
+		s, "id", json_sprintf("%s:%lld:%lld", j->run, j->batch, index));
+	json_object_set_new(s, "run", json_string(j->run));
+	json_object_set_new(s, "batch", json_integer(j->batch));
+	json_object_set_new(s, "index", json_integer(index));
+	json_object_set_new(s, "arm", json_string(j->arm));
+	json_object_set_new(s, "generator", json_string(j->generator));
+	json_object_set(s, "params", j->params);
+	json_object_set_new(s, "seed", json_integer(j->seed));
+	return s;
+}
+
+/* Writes a sample with data, consuming data. */
+static void
+put_data(struct job *j, long long index, json_t *data)
+{
+	json_t *s = new_sample(j, index);
+
+	json_object_set_new(s, "data", data);
+	j->generated++;
+	put_new(s);
+}
+
+static void
+put_error(struct job *j, long long index, const char *why)
+{
+	json_t *s = new_sample(j, index);
+
+	json_object_set_new(s, "error", json_string(why));
+	sg_note("%s: sample %lld: %s", j->where, index, why);
+	put_new(s);
+}
+
+/* The whole job failed: every sample says why, once on stderr too. */
+static void __attribute__((format(printf, 2, 3)))
+fail_job(struct job *j, const char *fmt, ...)
+{
+	struct sg_error why;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why.text, sizeof why.text, fmt, ap);
+	va_end(ap);
+	sg_warn("%s: %s", j->where, why.text);
+	fail(SG_EXIT_DATA);
+	for (long long i = 0; i < j->n; i++)
+		put_error(j, i, why.text);
+}
+
+static void
+put_batch(const struct job *j)
+{
+	json_t *b = json_object(), *ctx = json_object_get(j->rec, "context");
+
+	json_object_set_new(b, "type", json_string("batch"));
+	json_object_set_new(b, "run", json_string(j->run));
+	json_object_set_new(b, "batch", json_integer(j->batch));
+	json_object_set_new(b, "arm", json_string(j->arm));
+	json_object_set_new(b, "generator", json_string(j->generator));
+	json_object_set(b, "params", j->params);
+	json_object_set_new(
+		b, "context", ctx ? json_incref(ctx) : json_object());
+	json_object_set_new(b, "n", json_integer(j->n));
+	json_object_set_new(b, "generated", json_integer(j->generated));
+	json_object_set_new(b, "errors", json_integer(j->n - j->generated));
+	put_new(b);
+}
+
+static void
+gen_templater(struct job *j)
+{
+	json_t *recipe = json_object_get(j->rec, "recipe");
+	json_t *gj = json_object_get(recipe, "grammar");
+	json_t *temp = json_object_get(j->params, "temperature");
+	const char *fmt =
+		sg_get_str(json_object_get(j->rec, "context"), "format");
+	long long depth = json_object_get(j->params, "max_depth")
+				  ? sg_get_int(j->params, "max_depth", -1)
+				  : 10;
+	double t = temp ? json_number_value(temp) : 1.0;
+	struct sg_grammar *g;
+	struct sg_error e;
+	struct sg_rng rng;
+	json_error_t je;
+	json_t *data;
+	char *text;
+	int json;
+
+	if (temp && !(t > 0)) {
+		fail_job(j, "params \"temperature\" is not a positive number");
+		return;
+	}
+	if (depth < 1 || depth > SG_GRAMMAR_MAX_DEPTH) {
+		fail_job(j, "params \"max_depth\" is not an integer from 1 to %d",
+			SG_GRAMMAR_MAX_DEPTH);
+		return;
+	}
+	if (!gj) {
+		fail_job(j, "recipe has no \"grammar\"");
+		return;
+	}
+	if (!(g = sg_grammar_new(gj, &e))) {
+		fail_job(j, "bad grammar: %s", e.text);
+		return;
+	}
+	if (!fmt)
+		fmt = sg_get_str(recipe, "output_format");
+	json = fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
+	sg_rng_seed(&rng, (uint64_t)j->seed);
+	for (long long i = 0; i < j->n; i++) {
+		text = sg_grammar_expand(
+			g, &rng, t, (int)depth, json, NULL, NULL, &e);
+		if (!text) {
+			put_error(j, i, e.text);
+			continue;
+		}
+		if (json)
+			data = json_loads(text,
+				JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+		else
+			data = json_string(text);
+		free(text);
+		if (data) {
+			put_data(j, i, data);
+		} else if (json) {
+			snprintf(e.text, sizeof e.text,
+				"template output is not valid JSON at column "
+				"%d: %s",
+				je.column, je.text);
+			put_error(j, i, e.text);
+		} else {
+			put_error(j, i, "template output is not valid UTF-8");
+		}
+	}
+	sg_grammar_free(g);
+}
+
+/* One line of a command's output as sample index: a sample record keeps
+ * its own fields, anything else becomes the data. */
+static void
+command_sample(struct job *j, long long index, const char *line, size_t len)
+{
+	static const char *const mine[] = {"type", "id", "run", "batch",
+		"index", "arm", "generator", "params", "seed", "data", "error"};
+	json_t *v = json_loadb(line, len, JSON_DECODE_ANY, NULL), *s, *x;
+	const char *key;
+
+	if (!v && !(v = json_stringn(line, len))) {
+		put_error(j, index, "command output is not valid UTF-8");
+		return;
+	}
+	if (!json_is_object(v) || !sg_rec_type(v) ||
+		strcmp(sg_rec_type(v), "sample") != 0) {
+		put_data(j, index, v);
+		return;
+	}
+	s = new_sample(j, index);
+	for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
+		if ((x = json_object_get(v, mine[i])))
+			json_object_set(s, mine[i], x);
+	json_object_foreach (v, key, x)
+		if (!json_object_get(s, key))
+			json_object_set(s, key, x);
+	if (!json_object_get(s, "data") && !json_object_get(s, "error"))
+		json_object_set_new(s, "error",
+			json_string("command sample has neither \"data\" nor "
+				    "\"error\""));
+	if (!json_object_get(s, "error"))
+		j->generated++;
+	json_decref(v);
+	put_new(s);
+}
+
+static void
+setenv_int(const char *name, long long v)
+{
+	char num[32];
+
+	snprintf(num, sizeof num, "%lld", v);
+	setenv(name, num, 1);
+}
+
+/* The job goes to the child's stdin through an unlinked temporary file,
+ * not a pipe: a child that writes before it reads cannot deadlock us. */
+static FILE *
+job_file(const struct job *j, struct sg_error *e)
+{
+	FILE *tmp = tmpfile();
+
+	if (!tmp) {
+		sg_seterr(e, "cannot create a temporary file: %s",
+			strerror(errno));
+		return NULL;
+	}
+	if (sg_write_record(tmp, j->rec, 1) < 0 ||
+		lseek(fileno(tmp), 0, SEEK_SET) < 0) {
+		sg_seterr(e, "cannot write a temporary file: %s",
+			strerror(errno));
+		fclose(tmp);
+		return NULL;
+	}
+	fcntl(fileno(tmp), F_SETFD, FD_CLOEXEC);
+	return tmp;
+}
+
+/* A command named by a relative path ("./gen.sh") is the recipe's own
+ * script: look for it beside the recipe, wherever the pipeline runs. */
+static void
+resolve_beside_recipe(char **argv, const json_t *job)
+{
+	const char *recipe = sg_get_str(job, "recipe_path");
+	const char *slash = recipe ? strrchr(recipe, '/') : NULL;
+	size_t n;
+	char *path;
+
+	if (!slash || argv[0][0] == '/' || !strchr(argv[0], '/'))
+		return;
+	n = (size_t)(slash - recipe) + strlen(argv[0]) + 2;
+	path = sg_xmalloc(n);
+	snprintf(path, n, "%.*s/%s", (int)(slash - recipe), recipe, argv[0]);
+	free(argv[0]);
+	argv[0] = path;
+}
+
+static void
+gen_command(struct job *j)
+{
+	json_t *cmd = json_object_get(j->rec, "command");
+	long long lines = 0, extra = 0;
+	struct sg_error e;
+	char **argv, *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *tmp, *out;
+	pid_t pid;
+	int fd[2], rc;
+
+	if (!cmd) {
+		fail_job(j, "job has no \"command\"");
+		return;
+	}
+	if (!(argv = sg_argv_from_json(cmd, &e))) {
+		fail_job(j, "%s", e.text);
+		return;
+	}
+	resolve_beside_recipe(argv, j->rec);
+	if (!(tmp = job_file(j, &e)) || pipe(fd) < 0) {
+		if (tmp)
+			fclose(tmp);
+		sg_warn("%s: %s", j->where, tmp ? strerror(errno) : e.text);
+		fail(SG_EXIT_IO);
+		sg_argv_free(argv);
+		return;
+	}
+	fcntl(fd[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fd[1], F_SETFD, FD_CLOEXEC);
+	setenv("SG_RUN", j->run, 1);
+	setenv_int("SG_BATCH", j->batch);
+	setenv_int("SG_SEED", j->seed);
+	setenv_int("SG_N", j->n);
+	pid = sg_spawn(argv, fileno(tmp), fd[1], &e);
+	fclose(tmp);
+	close(fd[1]);
+	if (pid < 0) {
+		sg_warn("%s: %s", j->where, e.text);
+		fail(SG_EXIT_CHILD);
+		close(fd[0]);
+		sg_argv_free(argv);
+		return;
+	}
+	out = fdopen(fd[0], "r");
+	while ((len = getline(&line, &cap, out)) >= 0) {
+		while (len > 0 &&
+			(line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		if (strspn(line, " \t") >= (size_t)len)
+			continue;
+		if (lines < j->n)
+			command_sample(j, lines++, line, (size_t)len);
+		else
+			extra++;
+	}
+	free(line);
+	fclose(out);
+	rc = sg_wait(pid, &e);
+	if (extra > 0)
+		sg_warn("%s: command \"%s\" printed %lld lines more than n = "
+			"%lld; ignored them",
+			j->where, argv[0], extra, j->n);
+	if (lines < j->n)
+		sg_note("%s: command \"%s\" printed %lld of %lld samples",
+			j->where, argv[0], lines, j->n);
+	if (rc < 0) {
+		sg_warn("%s: %s", j->where, e.text);
+		fail(SG_EXIT_CHILD);
+	} else if (rc > 0) {
+		sg_warn("%s: command \"%s\" exited with status %d", j->where,
+			argv[0], rc);
+		fail(SG_EXIT_CHILD);
+	}
+	sg_argv_free(argv);
+}
+
+/* 0 when the job has every field sg-gen needs, else -1 and a warning. */
+static int
+check_job(struct job *j)
+{
+	static const struct {
+		const char *name;
+		int integer;
+	} need[] = {{"arm", 0}, {"generator", 0}, {"batch", 1}, {"run", 0},
+		{"n", 1}, {"seed", 1}};
+	size_t i;
+
+	for (i = 0; i < sizeof need / sizeof need[0]; i++)
+		if (!json_object_get(j->rec, need[i].name)) {
+			sg_warn("%s: job has no \"%s\"", j->where,
+				need[i].name);
+			return -1;
+		}
+	for (i = 0; i < sizeof need / sizeof need[0]; i++) {
+		if (!need[i].integer && !sg_get_str(j->rec, need[i].name)) {
+			sg_warn("%s: job \"%s\" is not a string", j->where,
+				need[i].name);
+			return -1;
+		}
+		if (need[i].integer &&
+			sg_get_int(j->rec, need[i].name, -1) < 0) {
+			sg_warn("%s: job \"%s\" is not a non-negative integer",
+				j->where, need[i].name);
+			return -1;
+		}
+	}
+	j->run = sg_get_str(j->rec, "run");
+	j->arm = sg_get_str(j->rec, "arm");
+	j->generator = sg_get_str(j->rec, "generator");
+	j->batch = sg_get_int(j->rec, "batch", 0);
+	j->n = sg_get_int(j->rec, "n", 0);
+	j->seed = sg_get_int(j->rec, "seed", 0);
+	return 0;
+}
+
+static void
+run_job(json_t *rec, const char *where)
+{
+	struct job j = {rec, where, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
+	json_t *params = json_object_get(rec, "params");
+
+	if (check_job(&j) < 0) {
+		fail(SG_EXIT_DATA);
+		return;
+	}
+	j.params = json_is_object(params) ? json_incref(params) : json_object();
+	put(rec);
+	if (strcmp(j.generator, "templater") == 0)
+		gen_templater(&j);
+	else if (strcmp(j.generator, "command") == 0)
+		gen_command(&j);
+	else
+		fail_job(&j, "generator \"%s\" is not available", j.generator);
+	put_batch(&j);
+	sg_note("%s: run \"%s\" batch %lld arm \"%s\": %lld of %lld generated",
+		where, j.run, j.batch, j.arm, j.generated, j.n);
+	json_decref(j.params);
+}
+
+/* 0 to go on, -1 when --strict says stop. */
+static int
+gen_file(const char *path)
+{
+	struct sg_reader r;
+	struct sg_error e;
+	char where[4096];
+	json_t *rec;
+	int bad = 0;
+
+	if (sg_reader_open(&r, path, &e) < 0) {
+		sg_warn("%s", e.text);
+		fail(SG_EXIT_IO);
+		return strict ? -1 : 0;
+	}
+	while ((rec = sg_next_record(&r, &bad))) {
+		if (bad && strict) {
+			json_decref(rec);
+			break;
+		}
+		snprintf(where, sizeof where, "%s:%lu", r.name, r.line);
+		if (strcmp(sg_rec_type(rec), "job") == 0)
+			run_job(rec, where);
+		else
+			put(rec);
+		json_decref(rec);
+		if (strict && status)
+			break;
+	}
+	if (bad)
+		fail(SG_EXIT_DATA);
+	sg_reader_close(&r);
+	return strict && status ? -1 : 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"strict", no_argument, NULL, 's'},
+		{"unbuffered", no_argument, NULL, 'u'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	sg_init(argv);
+	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout, SG_EXIT_OK);
+			break;
+		case 's':
+			strict = 1;
+			break;
+		case 'u':
+			unbuffered = 1;
+			break;
+		case 'V':
+			sg_version();
+			break;
+		case 'v':
+			sg_verbose = 1;
+			break;
+		default:
+			usage(stderr, SG_EXIT_USAGE);
+		}
+	}
+	if (optind == argc)
+		gen_file(NULL);
+	for (int i = optind; i < argc; i++)
+		if (gen_file(argv[i]) < 0)
+			break;
+	return sg_finish(status);
+}
