@@ -45,6 +45,9 @@ static struct opts o;
 static FILE *out, *rejects, *logf;
 static struct pending *pend;
 static size_t npend;
+/* The target of the latest job record, so the cap holds even when the
+ * stage that records it in the state was replaced. */
+static long long job_target;
 
 static FILE *
 open_append(const char *path)
@@ -173,6 +176,8 @@ commit(const char *run, json_t *samples, json_t *reward, const char *where)
 			o.state, sg_get_str(st.root, "run"), run);
 	if (o.output)
 		reconcile_output(st.root);
+	if (job_target > 0)
+		json_object_set_new(st.root, "target", json_integer(job_target));
 	accepted = sg_get_int(st.root, "accepted", 0);
 	target = sg_get_int(st.root, "target", 0);
 	json_array_foreach(samples, i, s) {
@@ -241,6 +246,8 @@ handle(json_t *rec, const struct sg_reader *r)
 		return 0;
 	}
 	if (strcmp(type, "job") == 0 || strcmp(type, "batch") == 0) {
+		if (sg_get_int(rec, "target", 0) > 0)
+			job_target = sg_get_int(rec, "target", 0);
 		if (logf)
 			write_or_die(logf, rec, o.log);
 		return 0;
