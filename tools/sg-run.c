@@ -42,6 +42,7 @@ static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
 struct run {
 	const char *recipe_path, *output, *state, *seed, *temp, *batch;
 	char *seen, *log, *rejects;
+	char *owned_output, *owned_state;
 	char bindir[PATH_MAX];
 	long long target, max_iter;
 };
@@ -301,7 +302,7 @@ load_recipe(struct run *r)
 			sg_die(SG_EXIT_USAGE,
 				"recipe '%s' has no output_path: give -o",
 				r->recipe_path);
-		r->output = sg_xstrdup(out);
+		r->output = r->owned_output = sg_xstrdup(out);
 	}
 	if (r->max_iter == 0)
 		r->max_iter = 10 * ((r->target + batch - 1) / batch) + 10;
@@ -378,7 +379,7 @@ main(int argc, char *argv[])
 	r.recipe_path = argv[optind];
 	load_recipe(&r);
 	if (!r.state)
-		r.state = with_suffix(r.output, ".state");
+		r.state = r.owned_state = with_suffix(r.output, ".state");
 	r.seen = with_suffix(r.state, ".seen");
 	r.log = with_suffix(r.state, ".log");
 	r.rejects = with_suffix(r.state, ".rejected");
@@ -407,5 +408,10 @@ main(int argc, char *argv[])
 	}
 	fclose(log);
 	summary(&r, iter);
+	free(r.seen);
+	free(r.log);
+	free(r.rejects);
+	free(r.owned_state);
+	free(r.owned_output);
 	return sg_finish(SG_EXIT_OK);
 }

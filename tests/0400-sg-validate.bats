@@ -1,0 +1,427 @@
+#!/usr/bin/env bats
+# sg-validate: every check passing and failing with its exact record fields,
+# code points against bytes, schema errors with pointers, dedup within a
+# stream and across runs, the grammar's schema, passthrough, bad lines, and
+# the schema validator held against python3-jsonschema.
+
+load helpers
+
+# job RECIPE [BATCH]: a routed job of run "t" carrying RECIPE.
+job() {
+	jq -nc --argjson r "$1" --argjson b "${2:-0}" \
+		'{type: "job", run: "t", batch: $b, n: 1, recipe: $r}'
+}
+
+# sample INDEX DATA [BATCH]: a sample of run "t" with DATA.
+sample() {
+	jq -nc --argjson i "$1" --argjson d "$2" --argjson b "${3:-0}" \
+		'{type: "sample", id: "t:\($b):\($i)", run: "t", batch: $b,
+		  index: $i, data: $d}'
+}
+
+# end [BATCH]: the batch record.
+end() {
+	jq -nc --argjson b "${1:-0}" '{type: "batch", run: "t", batch: $b}'
+}
+
+# The id, checks and valid of every sample in $output, one line each.
+verdicts() {
+	jq -c 'select(.type == "sample") | [.id, .checks, .valid]' <<<"$output"
+}
+
+@test "--help matches the man page" {
+	run --separate-stderr sg-validate --help
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(help_synopsis sg-validate)" "$(man_synopsis sg-validate)"
+}
+
+@test "generate: an error or no data fails, data passes; nothing configured adds nothing more" {
+	{
+		sample 0 '"text"'
+		jq -nc '{type: "sample", id: "t:0:1", run: "t", batch: 0, error: "timeout"}'
+		jq -nc '{type: "sample", id: "t:0:2", run: "t", batch: 0}'
+		jq -nc '{type: "sample", id: "t:0:3", run: "t", batch: 0, data: null}'
+	} >in.jsonl
+	run --separate-stderr sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts)" '["t:0:0",{"generate":{"pass":true}},true]
+["t:0:1",{"generate":{"pass":false,"why":"timeout"}},false]
+["t:0:2",{"generate":{"pass":false,"why":"no data"}},false]
+["t:0:3",{"generate":{"pass":false,"why":"no data"}},false]'
+}
+
+@test "length counts code points, not bytes" {
+	{
+		job '{"constraints": {"min_length": 2, "max_length": 3}}'
+		sample 0 '"héé"'
+		sample 1 '"héé!"'
+		sample 2 '"é"'
+		sample 3 '{"a": "é", "b": 7, "c": ["é"]}'
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].length, .[2]]')" '["t:0:0",{"pass":true},true]
+["t:0:1",{"pass":false,"why":"4 characters, more than the maximum 3"},false]
+["t:0:2",{"pass":false,"why":"1 character, fewer than the minimum 2"},false]
+["t:0:3",{"pass":true},true]'
+}
+
+@test "length bounds come from validators.length, which can also turn the check off" {
+	{
+		job '{"validators": {"length": {"min": 5}}}' 0
+		sample 0 '"abcd"' 0
+		job '{"constraints": {"min_length": 5}, "validators": {"length": {"enabled": false}}}' 1
+		sample 0 '"abcd"' 1
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts)" '["t:0:0",{"generate":{"pass":true},"length":{"pass":false,"why":"4 characters, fewer than the minimum 5"}},false]
+["t:1:0",{"generate":{"pass":true}},true]'
+}
+
+@test "words: constraints, review_length_tokens and task_input.length give the bounds" {
+	{
+		job '{"constraints": {"min_words": 2, "max_words": 3}}' 0
+		sample 0 '"one two"' 0
+		sample 1 '"one two three four"' 0
+		job '{"task_input": {"review_length_tokens": {"min": 3, "max": 9}}}' 1
+		sample 0 '{"text": "one two", "label": "x"}' 1
+		sample 1 '{"text": "one", "label": "x"}' 1
+		job '{"task_input": {"length": {"min_words": 1, "max_words": 1}}}' 2
+		sample 0 '"solo"' 2
+		sample 1 '"not solo"' 2
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].words]')" '["t:0:0",{"pass":true}]
+["t:0:1",{"pass":false,"why":"4 words, more than the maximum 3"}]
+["t:1:0",{"pass":true}]
+["t:1:1",{"pass":false,"why":"2 words, fewer than the minimum 3"}]
+["t:2:0",{"pass":true}]
+["t:2:1",{"pass":false,"why":"2 words, more than the maximum 1"}]'
+}
+
+@test "validators.length with unit words bounds words; validators.json_schema.schema is a schema" {
+	{
+		job '{"validators": {"length": {"unit": "words", "min_length": 2, "max": 3}}}' 0
+		sample 0 '"one"' 0
+		sample 1 '"one two three four"' 0
+		job '{"validators": {"json_schema": {"schema": {"type": "string"}}}}' 1
+		sample 0 '"x"' 1
+		sample 1 '{"x": 1}' 1
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts)" '["t:0:0",{"generate":{"pass":true},"words":{"pass":false,"why":"1 word, fewer than the minimum 2"}},false]
+["t:0:1",{"generate":{"pass":true},"words":{"pass":false,"why":"4 words, more than the maximum 3"}},false]
+["t:1:0",{"generate":{"pass":true},"json_schema":{"pass":true}},true]
+["t:1:1",{"generate":{"pass":true},"json_schema":{"pass":false,"why":"/: {\"x\":1} is not of type \"string\""}},false]'
+}
+
+@test "format: the pattern matches anywhere unless anchored, in the ECMA-262 dialect" {
+	{
+		job '{"constraints": {"pattern": "^[A-Z]\\w+ \\d{2,}"}}' 0
+		sample 0 '"Order 123 shipped"' 0
+		sample 1 '"order 123 shipped"' 0
+		job '{"validators": {"format": {"pattern": "(?<n>\\u00e9t\\u00e9)|x+?y"}}}' 1
+		sample 0 '"un été"' 1
+		sample 1 '"un ete"' 1
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].format]')" '["t:0:0",{"pass":true}]
+["t:0:1",{"pass":false,"why":"does not match pattern \"^[A-Z]\\w+ \\d{2,}\""}]
+["t:1:0",{"pass":true}]
+["t:1:1",{"pass":false,"why":"does not match pattern \"(?<n>\\u00e9t\\u00e9)|x+?y\""}]'
+}
+
+@test "format: an untranslatable pattern is reported at the job and fails every sample" {
+	{
+		job '{"constraints": {"pattern": "a(?=b)"}}'
+		sample 0 '"ab"'
+		end
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-validate: <stdin>:1: job "recipe.constraints.pattern" pattern "a(?=b)": lookaround and (?...) groups are not supported'
+	assert_equal "$(jq -c 'del(.recipe)' <<<"$output")" '{"type":"job","run":"t","batch":0,"n":1}
+{"type":"sample","id":"t:0:0","run":"t","batch":0,"index":0,"data":"ab","checks":{"generate":{"pass":true},"format":{"pass":false,"why":"pattern \"a(?=b)\": lookaround and (?...) groups are not supported"}},"valid":false}
+{"type":"batch","run":"t","batch":0}'
+}
+
+@test "json_schema: the first error names the JSON pointer and the keyword" {
+	schema='{"type": "object", "required": ["label", "rating"],
+		"properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5},
+			"label": {"enum": ["positive", "negative"]},
+			"review": {"type": "object", "properties": {"body": {"type": "string", "minLength": 10}}},
+			"tags": {"items": {"pattern": "^#"}}},
+		"additionalProperties": false}'
+	{
+		job "{\"constraints\": {\"schema\": $schema}}"
+		sample 0 '{"label": "positive", "rating": 5}'
+		sample 1 '{"label": "positive", "rating": 7}'
+		sample 2 '{"rating": 3}'
+		sample 3 '{"label": "meh", "rating": 3}'
+		sample 4 '{"label": "negative", "rating": 2, "review": {"body": "short"}}'
+		sample 5 '{"label": "negative", "rating": 2, "tags": ["#a", "b"]}'
+		sample 6 '{"label": "negative", "rating": 2.5}'
+		sample 7 '{"label": "negative", "rating": 2.0, "x/y": 1}'
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -r '.[1].json_schema | if .pass then "ok" else .why end')" 'ok
+/rating: 7 is greater than maximum 5
+/: missing required property "label"
+/label: "meh" is not one of ["positive","negative"]
+/review/body: length 5 is less than minLength 10
+/tags/1: "b" does not match pattern "^#"
+/rating: 2.5 is not of type "integer"
+/: additional property "x/y" is not allowed'
+}
+
+@test "json_schema: a schema with \$ref or a keyword of the wrong type is refused" {
+	{
+		job '{"constraints": {"schema": {"properties": {"a": {"$ref": "#/$defs/a"}}}}}' 0
+		sample 0 '{"a": 1}' 0
+		job '{"constraints": {"schema": {"minimum": "3"}}}' 1
+		sample 0 '5' 1
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-validate: <stdin>:1: job "recipe.constraints.schema" is unusable: /properties/a: "$ref" is not supported
+sg-validate: <stdin>:3: job "recipe.constraints.schema" is unusable: /: "minimum" must be a number'
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].json_schema]')" '["t:0:0",{"pass":false,"why":"the schema is unusable: /properties/a: \"$ref\" is not supported"}]
+["t:1:0",{"pass":false,"why":"the schema is unusable: /: \"minimum\" must be a number"}]'
+}
+
+@test "json_schema: without a schema, a JSON grammar's derived schema applies" {
+	recipe='{"output_format": "jsonl", "grammar": {"start": "r", "rules": {
+		"r": [{"template": "{\"text\": \"<t>\", \"rating\": <n>}"}],
+		"t": [{"template": "good"}, {"template": "bad"}],
+		"n": [{"template": "1"}, {"template": "5"}]}}}'
+	{
+		job "$recipe"
+		sample 0 '{"text": "good", "rating": 5}'
+		sample 1 '{"text": "good", "rating": 5, "extra": true}'
+		sample 2 '{"text": "good"}'
+		sample 3 '{"text": "good", "rating": "5"}'
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].json_schema]')" '["t:0:0",{"pass":true}]
+["t:0:1",{"pass":false,"why":"/: additional property \"extra\" is not allowed"}]
+["t:0:2",{"pass":false,"why":"/: missing required property \"rating\""}]
+["t:0:3",{"pass":false,"why":"/rating: \"5\" is not of type \"integer\""}]'
+
+	# text output, or json_schema turned off: no schema check
+	jq -c 'select(.type == "job").recipe.output_format = "text"' in.jsonl >text.jsonl
+	run --separate-stderr sg-validate <text.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c 'select(.type == "sample") | .checks | keys' <<<"$output" | sort -u)" = '["generate"]' ]
+	jq -c 'select(.type == "job").recipe.validators.json_schema.enabled = false' in.jsonl >off.jsonl
+	run --separate-stderr sg-validate <off.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c 'select(.type == "sample") | .checks | keys' <<<"$output" | sort -u)" = '["generate"]' ]
+}
+
+@test "dedup: a value equal to an earlier valid sample's fails, with that sample's id" {
+	recipe='{"constraints": {"min_words": 2},
+		"validators": {"deduplication": {"enabled": true, "check_field": "review.body"}}}'
+	{
+		job "$recipe"
+		sample 0 '{"review": {"body": "nice one"}, "n": 1}'
+		sample 1 '{"review": {"body": "nice one"}, "n": 2}'
+		sample 2 '{"review": {"body": "bad"}, "n": 3}'
+		sample 3 '{"review": {"body": "bad"}, "n": 4}'
+		sample 4 '{"n": 5, "other": "two words"}'
+		end
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# the invalid "bad" (one word) is not remembered, so its twin is no duplicate
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].dedup, .[2]]')" '["t:0:0",{"pass":true},true]
+["t:0:1",{"pass":false,"why":"duplicate of an earlier sample (t:0:0)"},false]
+["t:0:2",{"pass":true},false]
+["t:0:3",{"pass":true},false]
+["t:0:4",{"pass":false,"why":"data has no \"review.body\" to compare"},false]'
+}
+
+@test "dedup: the whole data is compared as canonical JSON, across batches" {
+	{
+		job '{"validators": {"deduplication": {"check_field": "content"}}}' 0
+		sample 0 '{"a": 1, "b": [1, 2]}' 0
+		job '{"validators": {"deduplication": {}}}' 1
+		sample 0 '{"b": [1, 2], "a": 1}' 1
+		# jq would write 1.0 as 1
+		echo '{"type":"sample","id":"t:1:1","run":"t","batch":1,"data":{"b":[1,2],"a":1.0}}'
+		job '{"validators": {"deduplication": {"enabled": false}}}' 2
+		sample 0 '{"a": 1, "b": [1, 2]}' 2
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].dedup]')" '["t:0:0",{"pass":true}]
+["t:1:0",{"pass":false,"why":"duplicate of an earlier sample (t:0:0)"}]
+["t:1:1",{"pass":true}]
+["t:2:0",null]'
+}
+
+@test "dedup --seen: keys reach the file at the batch record, and a second run refuses them" {
+	recipe='{"validators": {"deduplication": {"check_field": "text"}}}'
+	{
+		job "$recipe"
+		sample 0 '{"text": "alpha"}'
+		sample 1 '{"text": "beta"}'
+		sample 2 '{"text": "alpha"}'
+		end
+	} >one.jsonl
+	{
+		job "$recipe" 1
+		sample 0 '{"text": "beta"}' 1
+		sample 1 '{"text": "gamma"}' 1
+		end 1
+	} >two.jsonl
+
+	# the keys are on disk once the batch record is out, before input ends
+	mkfifo in
+	sg-validate -u --seen seen <in >out 2>err &
+	exec 7>in
+	cat one.jsonl >&7
+	for _ in $(seq 100); do grep -q '"type":"batch"' out && break; sleep 0.05; done
+	[ "$(wc -l <seen)" -eq 2 ]
+	[ "$(grep -Ecv '^[0-9a-f]{16}$' seen)" -eq 0 ]
+	exec 7>&-
+	wait $!
+	[ ! -s err ]
+
+	run --separate-stderr sg-validate --seen seen <two.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].dedup]')" '["t:1:0",{"pass":false,"why":"duplicate of an earlier sample"}]
+["t:1:1",{"pass":true}]'
+	[ "$(wc -l <seen)" -eq 3 ]
+	[ -f seen.lock ]
+}
+
+@test "--seen: a bad key file is refused before any record is read" {
+	printf '0123456789abcdef\nnot-a-key\n' >seen
+	run --separate-stderr sg-validate --seen seen </dev/null
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" "sg-validate: seen:2: not a key of 16 hex digits"
+}
+
+@test "unknown records and fields pass through unchanged and in order" {
+	{
+		echo '{"type":"note","text":"hi","n":[1,2.5]}'
+		echo '{"type":"job","run":"t","n":3,"recipe":{}}'
+		job '{"constraints": {"max_length": 100}}'
+		echo '{"type":"sample","id":"t:0:0","run":"t","batch":0,"data":"x","mine":{"k":true},"checks":"old","valid":"old"}'
+		end
+		echo '{"type":"reward","run":"t","batch":0,"reward":0.5}'
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(sed -n '1,3p;5,6p' <<<"$output")" "$(sed -n '1,3p;5,6p' in.jsonl)"
+	assert_equal "$(sed -n 4p <<<"$output")" '{"type":"sample","id":"t:0:0","run":"t","batch":0,"data":"x","mine":{"k":true},"checks":{"generate":{"pass":true},"length":{"pass":true}},"valid":true}'
+}
+
+@test "a malformed line or a sample without its keys is reported and skipped, the rest goes on" {
+	{
+		sample 0 '"a"'
+		echo '{"type":"sample", oops'
+		echo '{"type":"sample","run":"t","batch":0,"data":"b"}'
+		echo '{"type":"sample","id":"t:0:3","run":"t","batch":"x","data":"b"}'
+		echo '{"type":"sample","id":"t:0:4","batch":0,"data":"b"}'
+		echo '{"type":"batch","run":"t"}'
+		sample 6 '"c"'
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-validate: <stdin>:2: invalid JSON at column 22: string or '"'"'}'"'"' expected near '"'"'oops'"'"'
+sg-validate: <stdin>:3: sample has no "id"
+sg-validate: <stdin>:4: sample "batch" is not an integer
+sg-validate: <stdin>:5: sample has no "run"
+sg-validate: <stdin>:6: batch has no "batch"'
+	assert_equal "$(verdicts)" '["t:0:0",{"generate":{"pass":true}},true]
+["t:0:6",{"generate":{"pass":true}},true]'
+
+	run --separate-stderr sg-validate --strict <in.jsonl
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == "sg-validate: <stdin>:2: invalid JSON"* ]]
+	[ "$(wc -l <<<"$stderr")" -eq 1 ]
+	[ "$(wc -l <<<"$output")" -eq 1 ]
+}
+
+@test "the schema validator agrees with python3-jsonschema on every case" {
+	/usr/bin/python3 -c 'import jsonschema; jsonschema.Draft202012Validator' 2>/dev/null ||
+		skip "python3-jsonschema (draft 2020-12) is not installed: apt-get install python3-jsonschema"
+	cases=$FIXTURES/validate-schema-cases.jsonl
+	# each instance wrapped in an object, so that null is data too
+	jq -c 'input_line_number as $n |
+		{type: "job", run: "x", batch: $n, recipe: {constraints: {schema:
+			{type: "object", required: ["v"], properties: {v: .schema}}}}},
+		{type: "sample", id: "x:\($n):0", run: "x", batch: $n, data: {v: .instance}}' \
+		"$cases" >in.jsonl
+	run --separate-stderr sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	jq -r 'select(.type == "sample") | .checks.json_schema.pass' <<<"$output" >ours
+	/usr/bin/python3 -c '
+import json, sys, jsonschema
+for line in open(sys.argv[1]):
+    c = json.loads(line)
+    ok = jsonschema.Draft202012Validator(c["schema"]).is_valid(c["instance"])
+    print("true" if ok else "false")' "$cases" >theirs
+	jq -r .valid "$cases" >expected
+	[ "$(wc -l <expected)" -ge 100 ]
+	paste expected ours theirs | awk '$1 != $2 || $1 != $3 { print NR ": " $0; bad = 1 } END { exit bad }' >&2
+}
+
+@test "-r gives the checks of samples whose batch had no job" {
+	cat >recipe.yaml <<-'EOF'
+	job_id: t
+	domain: d
+	task: t
+	num_samples: 3
+	output_format: text
+	constraints:
+	  max_length: 3
+	EOF
+	{
+		sample 0 '"abc"' 0
+		sample 1 '"abcd"' 0
+		job '{"constraints": {"max_length": 10}}' 1
+		sample 0 '"abcd"' 1
+	} >in.jsonl
+	run --separate-stderr sg-validate -r recipe.yaml <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].length]')" '["t:0:0",{"pass":true}]
+["t:0:1",{"pass":false,"why":"4 characters, more than the maximum 3"}]
+["t:1:0",{"pass":true}]'
+
+	sed -i 's/^  max_length: 3$/  pattern: "a(?<=b)"/' recipe.yaml
+	run --separate-stderr sg-validate --recipe recipe.yaml <in.jsonl
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" 'sg-validate: recipe.yaml: "constraints.pattern" pattern "a(?<=b)": lookaround and (?...) groups are not supported'
+
+	run --separate-stderr sg-validate -r missing.yaml <in.jsonl
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	[[ "$stderr" == "sg-validate: "*"missing.yaml"* ]]
+}

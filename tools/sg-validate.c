@@ -1,0 +1,784 @@
+/*
+ * sg-validate - check every sample against its recipe.
+ *
+ * Reads records (sg-jsonl(5)) from the files named, or standard input.  A
+ * routed job record sets the checks of its (run, batch) from the recipe it
+ * carries; -r gives them to samples whose batch had no job.  Each sample is
+ * written back with "checks" and "valid" set: those two fields are ours.  A
+ * failed check is data, told in the record, not on standard error.  Every
+ * other record and field passes through unchanged, in order.  With --seen,
+ * the dedup keys of a batch's valid samples are appended to a file at its
+ * batch record, so that later runs of the loop refuse them too.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sg.h"
+
+/* The checks a recipe asks for; a bound that is NAN is not set. */
+struct config {
+	json_t *recipe;
+	int length, words;
+	double len[2], nwords[2];
+	json_t *format; /* {"pattern": P}, checked by sg_schema_validate */
+	const char *pattern;
+	json_t *schema;
+	char *unusable[2]; /* why the format or json_schema check cannot run */
+	int dedup;
+	const char *field; /* a dotted path in data, or NULL for all of it */
+};
+
+enum { U_FORMAT, U_SCHEMA };
+
+/* A (run, batch) of the input: its checks, and the keys of its valid
+ * samples that are not in the seen file yet. */
+struct batch {
+	char *run;
+	long long id;
+	struct config *cfg, *own;
+	uint64_t *keys; /* of valid samples, for the seen file */
+	size_t nkeys, cap, nsamples, nvalid;
+};
+
+/* The dedup keys already taken: an open-addressing set; the id is that of
+ * the sample of this process that took the key, NULL for one from --seen. */
+struct slot {
+	uint64_t key;
+	char *id;
+};
+
+static struct slot *slots;
+static size_t nslots, nused;
+static struct batch **batches;
+static size_t nbatches;
+static json_t *batchindex; /* "batch run" -> position in batches */
+static struct config *rcfg;
+static const char *seenpath;
+static int unbuffered;
+
+static void
+usage(FILE *fp)
+{
+	fputs("usage: sg-validate [-huVv] [--strict] [-r recipe] [--seen file]"
+	      " [file ...]\n",
+		fp);
+}
+
+static void
+emit(json_t *rec)
+{
+	if (sg_write_record(stdout, rec, unbuffered) < 0)
+		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
+			strerror(errno));
+}
+
+static struct slot *
+slot_find(uint64_t key)
+{
+	size_t i = key & (nslots - 1);
+
+	while (slots[i].key && slots[i].key != key)
+		i = (i + 1) & (nslots - 1);
+	return &slots[i];
+}
+
+static void
+key_add(uint64_t key, const char *id)
+{
+	struct slot *old = slots, *s;
+	size_t n = nslots;
+
+	if (2 * (nused + 1) > nslots) {
+		nslots = nslots ? 2 * nslots : 1024;
+		slots = sg_xmalloc(nslots * sizeof *slots);
+		memset(slots, 0, nslots * sizeof *slots);
+		for (size_t i = 0; i < n; i++)
+			if (old[i].key)
+				*slot_find(old[i].key) = old[i];
+		free(old);
+	}
+	s = slot_find(key);
+	if (s->key)
+		return;
+	s->key = key;
+	s->id = id ? sg_xstrdup(id) : NULL;
+	nused++;
+}
+
+/* 0 is the mark of an empty slot, so no key may be 0. */
+static uint64_t
+dedup_key(const json_t *v)
+{
+	char *s =
+		json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	uint64_t h = sg_hash64(s, strlen(s));
+
+	free(s);
+	return h ? h : 1;
+}
+
+static void
+seen_load(const char *path)
+{
+	struct sg_error e;
+	unsigned long line = 0;
+	char buf[64], *end;
+	uint64_t key;
+	FILE *fp;
+	int fd;
+
+	if ((fd = sg_lock(path, &e)) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	if (!(fp = fopen(path, "r"))) {
+		sg_unlock(fd);
+		if (errno == ENOENT)
+			return;
+		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
+			strerror(errno));
+	}
+	while (fgets(buf, sizeof buf, fp)) {
+		line++;
+		buf[strcspn(buf, "\n")] = '\0';
+		if (!*buf)
+			continue;
+		key = strtoull(buf, &end, 16);
+		if (strlen(buf) != 16 || *end || !key)
+			sg_die(SG_EXIT_CONFIG,
+				"%s:%lu: not a key of 16 hex digits", path,
+				line);
+		key_add(key, NULL);
+	}
+	if (ferror(fp))
+		sg_die(SG_EXIT_IO, "cannot read '%s': %s", path,
+			strerror(errno));
+	fclose(fp);
+	sg_unlock(fd);
+}
+
+/* A batch's keys reach the disk before its end goes downstream: a later
+ * run never accepts again what this one let through. */
+static void
+seen_append(struct batch *b)
+{
+	struct sg_error e;
+	FILE *fp;
+	int fd;
+
+	if (!seenpath || b->nkeys == 0)
+		return;
+	if ((fd = sg_lock(seenpath, &e)) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	if (!(fp = fopen(seenpath, "a")))
+		goto fail;
+	for (size_t i = 0; i < b->nkeys; i++)
+		fprintf(fp, "%016llx\n", (unsigned long long)b->keys[i]);
+	if (fflush(fp) == EOF || fsync(fileno(fp)) < 0 || ferror(fp)) {
+		fclose(fp);
+		goto fail;
+	}
+	if (fclose(fp) == EOF)
+		goto fail;
+	sg_unlock(fd);
+	b->nkeys = 0;
+	return;
+fail:
+	sg_die(SG_EXIT_IO, "cannot write '%s': %s", seenpath, strerror(errno));
+}
+
+static void
+config_free(struct config *c)
+{
+	if (!c)
+		return;
+	json_decref(c->recipe);
+	json_decref(c->format);
+	json_decref(c->schema);
+	free(c->unusable[U_FORMAT]);
+	free(c->unusable[U_SCHEMA]);
+	free(c);
+}
+
+/* Whose recipe a problem is in, for messages: a job's at "<stdin>:3", its
+ * fields written "job \"recipe.constraints...\"", or the -r file's. */
+struct origin {
+	const char *where, *lead;
+	int bad;
+};
+
+static void complain(struct origin *o, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+complain(struct origin *o, const char *field, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	sg_warn("%s: %s%s\" %s", o->where, o->lead, field, msg);
+	o->bad++;
+}
+
+/* The bound at the dotted path fmt with "min" or "max" put in, a count
+ * >= 0; NAN when it is unset, or bad and reported. */
+static double
+bound(const json_t *recipe, const char *fmt, const char *end, struct origin *o)
+{
+	char path[64];
+	json_t *v;
+
+	snprintf(path, sizeof path, fmt, end);
+	if (!(v = sg_path(recipe, path)) || json_is_null(v))
+		return NAN;
+	if (json_is_number(v) && json_number_value(v) >= 0)
+		return json_number_value(v);
+	complain(o, path, "is not a number >= 0");
+	return NAN;
+}
+
+static double
+first(const double *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(v[i]))
+			return v[i];
+	return NAN;
+}
+
+/* A validator is off only when its block says "enabled": false. */
+static int
+enabled(const json_t *recipe, const char *name)
+{
+	json_t *v = sg_path(sg_path(recipe, "validators"), name);
+
+	return sg_get_bool(v, "enabled", 1);
+}
+
+/* Each bound from the first place that sets it.  Those of
+ * validators.length count characters, or words when its unit says so. */
+static void
+config_bounds(struct config *c, struct origin *o)
+{
+	const char *unit =
+		sg_get_str(sg_path(c->recipe, "validators.length"), "unit");
+	int on = enabled(c->recipe, "length"), w;
+	json_t *r = c->recipe;
+
+	w = unit && (strcmp(unit, "words") == 0 || strcmp(unit, "tokens") == 0);
+	for (int i = 0; i < 2; i++) {
+		const char *m = i ? "max" : "min";
+		double v[] = {bound(r, "validators.length.%s", m, o),
+			bound(r, "validators.length.%s_length", m, o)};
+		double len[] = {bound(r, "constraints.%s_length", m, o),
+			w ? NAN : first(v, 2),
+			bound(r, "task_input.%s_length", m, o)};
+		double words[] = {bound(r, "constraints.%s_words", m, o),
+			bound(r, "validators.length.%s_words", m, o),
+			w ? first(v, 2) : NAN,
+			bound(r, "task_input.%s_words", m, o),
+			bound(r, "task_input.review_length_tokens.%s", m, o),
+			bound(r, "task_input.length.%s_words", m, o)};
+
+		c->len[i] = first(len, 3);
+		c->nwords[i] = first(words, 6);
+	}
+	c->length = on && !(isnan(c->len[0]) && isnan(c->len[1]));
+	c->words = on && !(isnan(c->nwords[0]) && isnan(c->nwords[1]));
+}
+
+static void
+config_format(struct config *c, struct origin *o)
+{
+	static const char *const paths[] = {"constraints.pattern",
+		"validators.format.pattern", "validators.regex.pattern", NULL};
+	struct sg_error e;
+	json_t *v = NULL;
+	size_t i;
+
+	if (!enabled(c->recipe, "format") || !enabled(c->recipe, "regex"))
+		return;
+	for (i = 0; paths[i] && (!v || json_is_null(v)); i++)
+		v = sg_path(c->recipe, paths[i]);
+	if (!v || json_is_null(v))
+		return;
+	if (!json_is_string(v)) {
+		complain(o, paths[i - 1], "is not a string");
+		c->unusable[U_FORMAT] = sg_xstrdup("the pattern is unusable");
+		return;
+	}
+	c->pattern = json_string_value(v);
+	c->format = json_pack("{sO}", "pattern", v);
+	if (sg_schema_check(c->format, &e) < 0) {
+		/* the message names the schema's root: keep what follows */
+		const char *why = strstr(e.text, ": ")
+					  ? strstr(e.text, ": ") + 2
+					  : e.text;
+
+		complain(o, paths[i - 1], "%s", why);
+		c->unusable[U_FORMAT] = sg_xstrdup(why);
+	}
+}
+
+static void
+config_schema(struct config *c, struct origin *o)
+{
+	const char *fmt = sg_get_str(c->recipe, "output_format");
+	json_t *v = sg_path(c->recipe, "constraints.schema");
+	const char *field = "constraints.schema";
+	struct sg_grammar *g;
+	struct sg_error e;
+	char why[600];
+
+	if (!enabled(c->recipe, "json_schema"))
+		return;
+	if (!v || json_is_null(v)) {
+		field = "validators.json_schema.schema";
+		v = sg_path(c->recipe, field);
+	}
+	if (v && !json_is_null(v)) {
+		c->schema = json_incref(v);
+	} else if (fmt &&
+		   (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0)) {
+		field = "grammar";
+		v = json_object_get(c->recipe, "grammar");
+		if (!v || !(g = sg_grammar_new(v, &e)))
+			return;
+		c->schema = sg_grammar_schema(g);
+		sg_grammar_free(g);
+		if (!c->schema)
+			return;
+	} else {
+		return;
+	}
+	if (sg_schema_check(c->schema, &e) < 0) {
+		complain(o, field, "is unusable: %s", e.text);
+		snprintf(why, sizeof why, "the schema is unusable: %s", e.text);
+		c->unusable[U_SCHEMA] = sg_xstrdup(why);
+	}
+}
+
+static struct config *
+config_new(json_t *recipe, struct origin *o)
+{
+	struct config *c = sg_xmalloc(sizeof *c);
+	const char *field;
+	json_t *dedup;
+
+	memset(c, 0, sizeof *c);
+	c->recipe = json_incref(recipe);
+	config_bounds(c, o);
+	config_format(c, o);
+	config_schema(c, o);
+	dedup = sg_path(recipe, "validators.deduplication");
+	c->dedup = dedup && sg_get_bool(dedup, "enabled", 1);
+	if (!(field = sg_get_str(dedup, "check_field")))
+		field = sg_get_str(dedup, "field");
+	if (field && strcmp(field, "content") != 0 &&
+		strcmp(field, "data") != 0 && *field)
+		c->field = field;
+	return c;
+}
+
+static void
+check_set(json_t *checks, const char *name, int pass, const char *why)
+{
+	json_t *c = json_pack("{sb}", "pass", pass);
+
+	if (!pass)
+		json_object_set_new(c, "why", json_string(why));
+	json_object_set_new(checks, name, c);
+}
+
+static size_t
+codepoints(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* n against the bounds lim; NULL when inside, else why not. */
+static const char *
+within(size_t n, const double lim[2], const char *unit, char *why, size_t size)
+{
+	const char *s = n == 1 ? "" : "s";
+
+	if (!isnan(lim[0]) && (double)n < lim[0])
+		snprintf(why, size, "%zu %s%s, fewer than the minimum %.15g", n,
+			unit, s, lim[0]);
+	else if (!isnan(lim[1]) && (double)n > lim[1])
+		snprintf(why, size, "%zu %s%s, more than the maximum %.15g", n,
+			unit, s, lim[1]);
+	else
+		return NULL;
+	return why;
+}
+
+static void
+check_dedup(json_t *checks, const json_t *data, const struct config *c,
+	uint64_t *key)
+{
+	const json_t *v = data;
+	struct slot *s;
+	char why[300];
+
+	if (c->field && json_is_object(data) &&
+		!(v = sg_path(data, c->field))) {
+		snprintf(why, sizeof why, "data has no \"%s\" to compare",
+			c->field);
+		check_set(checks, "dedup", 0, why);
+		return;
+	}
+	*key = dedup_key(v);
+	s = nslots ? slot_find(*key) : NULL;
+	if (!s || !s->key) {
+		check_set(checks, "dedup", 1, NULL);
+		return;
+	}
+	if (s->id)
+		snprintf(why, sizeof why, "duplicate of an earlier sample (%s)",
+			s->id);
+	else
+		snprintf(why, sizeof why, "duplicate of an earlier sample");
+	check_set(checks, "dedup", 0, why);
+}
+
+/* The checks of one sample; its dedup key in *key, 0 if it has none. */
+static json_t *
+run_checks(const json_t *rec, const struct config *c, uint64_t *key)
+{
+	json_t *checks = json_object(), *data = json_object_get(rec, "data");
+	json_t *err = json_object_get(rec, "error");
+	struct sg_error e;
+	char why[300], *text, *dumped;
+	const char *w;
+
+	*key = 0;
+	if (err && !json_is_null(err)) {
+		dumped = json_is_string(err) ? NULL : sg_dumps(err);
+		check_set(checks, "generate", 0,
+			dumped ? dumped : json_string_value(err));
+		free(dumped);
+		return checks;
+	}
+	if (!data || json_is_null(data)) {
+		check_set(checks, "generate", 0, "no data");
+		return checks;
+	}
+	check_set(checks, "generate", 1, NULL);
+	if (!c)
+		return checks;
+	text = sg_sample_text(data);
+	if (c->length) {
+		w = within(
+			codepoints(text), c->len, "character", why, sizeof why);
+		check_set(checks, "length", !w, w);
+	}
+	if (c->words) {
+		w = within(sg_count_words(text), c->nwords, "word", why,
+			sizeof why);
+		check_set(checks, "words", !w, w);
+	}
+	if (c->unusable[U_FORMAT]) {
+		check_set(checks, "format", 0, c->unusable[U_FORMAT]);
+	} else if (c->format) {
+		json_t *s = json_string(text);
+		int ok = sg_schema_validate(c->format, s, &e) == 0;
+
+		snprintf(why, sizeof why, "does not match pattern \"%s\"",
+			c->pattern);
+		check_set(checks, "format", ok, why);
+		json_decref(s);
+	}
+	free(text);
+	if (c->unusable[U_SCHEMA])
+		check_set(checks, "json_schema", 0, c->unusable[U_SCHEMA]);
+	else if (c->schema)
+		check_set(checks, "json_schema",
+			sg_schema_validate(c->schema, data, &e) == 0, e.text);
+	if (c->dedup)
+		check_dedup(checks, data, c, key);
+	return checks;
+}
+
+/* The batch of (run, id), made with the -r configuration if new. */
+static struct batch *
+batch_get(const char *run, long long id)
+{
+	size_t len = strlen(run) + 32;
+	char *key = sg_xmalloc(len);
+	struct batch *b;
+	json_t *pos;
+
+	snprintf(key, len, "%lld %s", id, run);
+	if ((pos = json_object_get(batchindex, key))) {
+		free(key);
+		return batches[json_integer_value(pos)];
+	}
+	b = sg_xmalloc(sizeof *b);
+	memset(b, 0, sizeof *b);
+	b->run = sg_xstrdup(run);
+	b->id = id;
+	b->cfg = rcfg;
+	batches = sg_xrealloc(batches, (nbatches + 1) * sizeof *batches);
+	batches[nbatches] = b;
+	json_object_set_new(
+		batchindex, key, json_integer((json_int_t)nbatches));
+	nbatches++;
+	free(key);
+	return b;
+}
+
+/* The end of a batch: its keys go to the seen file.  Its configuration
+ * stays for samples that come late. */
+static void
+batch_end(struct batch *b)
+{
+	seen_append(b);
+	if (b->nsamples)
+		sg_note("run %s batch %lld: %zu of %zu samples valid", b->run,
+			b->id, b->nvalid, b->nsamples);
+	b->nsamples = b->nvalid = 0;
+}
+
+static void
+batch_free(struct batch *b)
+{
+	config_free(b->own);
+	free(b->keys);
+	free(b->run);
+	free(b);
+}
+
+/* Fills the record's (run, batch); a record without them is reported. */
+static int
+record_key(
+	const json_t *rec, const char *where, const char **run, long long *id)
+{
+	const char *type = sg_rec_type(rec);
+	json_t *v = json_object_get(rec, "batch");
+	double d = json_real_value(v);
+
+	if (strcmp(type, "sample") == 0 &&
+		!json_is_string(json_object_get(rec, "id"))) {
+		sg_warn("%s: sample has no \"id\"", where);
+		return -1;
+	}
+	if (!(*run = sg_get_str(rec, "run"))) {
+		sg_warn("%s: %s has no \"run\"", where, type);
+		return -1;
+	}
+	if (!v) {
+		sg_warn("%s: %s has no \"batch\"", where, type);
+		return -1;
+	}
+	if (!json_is_integer(v) && !(json_is_real(v) && d == floor(d))) {
+		sg_warn("%s: %s \"batch\" is not an integer", where, type);
+		return -1;
+	}
+	*id = sg_get_int(rec, "batch", 0);
+	return 0;
+}
+
+static int
+handle_job(json_t *rec, const char *where)
+{
+	struct origin o = {where, "job \"recipe.", 0};
+	json_t *recipe = json_object_get(rec, "recipe");
+	struct batch *b;
+	const char *run;
+	long long id;
+
+	/* a job before sg-route has no batch yet: not ours */
+	if (!json_object_get(rec, "batch"))
+		return 0;
+	if (record_key(rec, where, &run, &id) < 0)
+		return -1;
+	if (!json_is_object(recipe)) {
+		sg_warn("%s: job has no \"recipe\"", where);
+		return 1;
+	}
+	b = batch_get(run, id);
+	config_free(b->own);
+	b->cfg = b->own = config_new(recipe, &o);
+	return o.bad;
+}
+
+static int
+handle_sample(json_t *rec, const char *where)
+{
+	struct batch *b;
+	const char *run;
+	long long id;
+	uint64_t key;
+	json_t *checks;
+	int valid = 1;
+	const char *name;
+	json_t *c;
+
+	if (record_key(rec, where, &run, &id) < 0)
+		return -1;
+	b = batch_get(run, id);
+	checks = run_checks(rec, b->cfg, &key);
+	json_object_foreach (checks, name, c) {
+		valid &= sg_get_bool(c, "pass", 0);
+	}
+	json_object_set_new(rec, "checks", checks);
+	json_object_set_new(rec, "valid", json_boolean(valid));
+	b->nsamples++;
+	b->nvalid += valid;
+	if (valid && key) {
+		key_add(key, sg_get_str(rec, "id"));
+		if (b->nkeys == b->cap) {
+			b->cap = b->cap ? 2 * b->cap : 16;
+			b->keys =
+				sg_xrealloc(b->keys, b->cap * sizeof *b->keys);
+		}
+		b->keys[b->nkeys++] = key;
+	}
+	return 0;
+}
+
+/* One record; the return value counts the problems reported.  A record
+ * without its (run, batch) is left out; any other record goes on. */
+static int
+handle(json_t *rec, const char *where)
+{
+	const char *type = sg_rec_type(rec), *run;
+	long long id;
+	int bad = 0;
+
+	if (strcmp(type, "job") == 0) {
+		bad = handle_job(rec, where);
+	} else if (strcmp(type, "sample") == 0) {
+		bad = handle_sample(rec, where);
+	} else if (strcmp(type, "batch") == 0) {
+		if (record_key(rec, where, &run, &id) < 0)
+			return 1;
+		batch_end(batch_get(run, id));
+	}
+	if (bad < 0)
+		return 1;
+	emit(rec);
+	return bad;
+}
+
+static const struct option longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"recipe", required_argument, NULL, 'r'},
+	{"seen", required_argument, NULL, 's'},
+	{"strict", no_argument, NULL, 'S'},
+	{"unbuffered", no_argument, NULL, 'u'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+static void
+recipe_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	sg_note("%s", msg);
+}
+
+static void
+load_recipe(const char *path)
+{
+	struct origin o = {path, "\"", 0};
+	struct sg_error e;
+	json_t *recipe = sg_recipe_load(path, recipe_warn, NULL, &e);
+
+	if (!recipe)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	rcfg = config_new(recipe, &o);
+	json_decref(recipe);
+	if (o.bad)
+		exit(SG_EXIT_CONFIG);
+}
+
+/* Validate the samples of each input in turn, as one stream. */
+int
+main(int argc, char *argv[])
+{
+	struct sg_reader r;
+	struct sg_error e;
+	const char *recipe = NULL;
+	char where[512];
+	json_t *rec;
+	int c, bad = 0, ioerr = 0, strict = 0;
+
+	sg_init(argv);
+	while ((c = getopt_long(argc, argv, "hr:uVv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return sg_finish(SG_EXIT_OK);
+		case 'r':
+			recipe = optarg;
+			break;
+		case 'S':
+			strict = 1;
+			break;
+		case 's':
+			seenpath = optarg;
+			break;
+		case 'u':
+			unbuffered = 1;
+			break;
+		case 'V':
+			sg_version();
+			break;
+		case 'v':
+			sg_verbose = 1;
+			break;
+		default:
+			usage(stderr);
+			return SG_EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	batchindex = json_object();
+	if (recipe)
+		load_recipe(recipe);
+	if (seenpath)
+		seen_load(seenpath);
+
+	for (int i = 0; i < (argc ? argc : 1) && !(strict && bad); i++) {
+		if (sg_reader_open(&r, argc ? argv[i] : NULL, &e) < 0) {
+			sg_warn("%s", e.text);
+			ioerr = 1;
+			continue;
+		}
+		while (!(strict && bad) && (rec = sg_next_record(&r, &bad))) {
+			if (!(strict && bad)) {
+				snprintf(where, sizeof where, "%s:%lu", r.name,
+					r.line);
+				bad += handle(rec, where);
+			}
+			json_decref(rec);
+		}
+		if (ferror(r.fp))
+			ioerr = 1;
+		sg_reader_close(&r);
+	}
+	for (size_t i = 0; i < nbatches; i++) {
+		batch_end(batches[i]);
+		batch_free(batches[i]);
+	}
+	free(batches);
+	json_decref(batchindex);
+	config_free(rcfg);
+	for (size_t i = 0; i < nslots; i++)
+		free(slots[i].id);
+	free(slots);
+	return sg_finish(ioerr ? SG_EXIT_IO : bad ? SG_EXIT_DATA : SG_EXIT_OK);
+}
