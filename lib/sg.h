@@ -51,6 +51,33 @@ char *sg_xstrdup(const char *s);
 int sg_isatty_stderr(void);
 extern int sg_verbose;
 
+/* filter.c: the tool layer of a record filter: its shared options, the
+ * loop over its inputs, positions in its messages, its exit status */
+enum { SG_OPT_STRICT = 0x100 }; /* the long-only --strict */
+
+struct sg_filter {
+	const char *usage; /* "usage: sg-x ...\n" */
+	int strict, unbuffered;
+	int status;       /* the worst so far, as enum sg_exit */
+	char where[4096]; /* "name:line" of the record in hand */
+};
+
+_Noreturn void sg_usage(const char *usage, int status);
+/* -h, -u, -V, -v and --strict: 1 when c was one of them. */
+int sg_filter_option(struct sg_filter *f, int c);
+/* Calls fn on each record of the files in turn (standard input when there
+ * are none; "-" names it too) and returns the exit status; fn borrows the
+ * record.  Stops early under --strict once anything went wrong. */
+int sg_filter_run(struct sg_filter *f, char *const files[], int nfiles,
+	void (*fn)(struct sg_filter *f, json_t *rec));
+/* "prog: name:line: why" for the record in hand; the status becomes 1. */
+void sg_filter_bad(struct sg_filter *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sg_filter_fail(struct sg_filter *f, int status);
+int sg_filter_stopped(const struct sg_filter *f);
+/* Write a record to standard output; a failed write ends the program. */
+void sg_filter_put(struct sg_filter *f, json_t *rec);
+
 /* jsonl.c: reading and writing records, one JSON object per line */
 #define SG_MAX_RECORD (16u << 20)
 

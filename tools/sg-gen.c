@@ -27,34 +27,14 @@ struct job {
 	long long generated; /* samples with data so far */
 };
 
-static int strict, unbuffered;
-static int status;
-
-static void
-usage(FILE *fp, int code)
-{
-	fprintf(fp, "usage: sg-gen [-huVv] [--strict] [file ...]\n");
-	exit(sg_finish(code));
-}
-
-static void
-fail(int code)
-{
-	if (code > status)
-		status = code;
-}
-
-static void
-put(json_t *rec)
-{
-	if (sg_write_record(stdout, rec, unbuffered) < 0)
-		exit(sg_finish(status ? status : SG_EXIT_IO));
-}
+static struct sg_filter f = {
+	.usage = "usage: sg-gen [-huVv] [--strict] [file ...]\n",
+};
 
 static void
 put_new(json_t *rec)
 {
-	put(rec);
+	sg_filter_put(&f, rec);
 	json_decref(rec);
 }
 
@@ -109,7 +89,7 @@ fail_job(struct job *j, const char *fmt, ...)
 	vsnprintf(why.text, sizeof why.text, fmt, ap);
 	va_end(ap);
 	sg_warn("%s: %s", j->where, why.text);
-	fail(SG_EXIT_DATA);
+	sg_filter_fail(&f, SG_EXIT_DATA);
 	for (long long i = 0; i < j->n; i++)
 		put_error(j, i, why.text);
 }
@@ -315,7 +295,7 @@ gen_command(struct job *j)
 		if (tmp)
 			fclose(tmp);
 		sg_warn("%s: %s", j->where, tmp ? strerror(errno) : e.text);
-		fail(SG_EXIT_IO);
+		sg_filter_fail(&f, SG_EXIT_IO);
 		sg_argv_free(argv);
 		return;
 	}
@@ -330,7 +310,7 @@ gen_command(struct job *j)
 	close(fd[1]);
 	if (pid < 0) {
 		sg_warn("%s: %s", j->where, e.text);
-		fail(SG_EXIT_CHILD);
+		sg_filter_fail(&f, SG_EXIT_CHILD);
 		close(fd[0]);
 		sg_argv_free(argv);
 		return;
@@ -359,11 +339,11 @@ gen_command(struct job *j)
 			j->where, argv[0], lines, j->n);
 	if (rc < 0) {
 		sg_warn("%s: %s", j->where, e.text);
-		fail(SG_EXIT_CHILD);
+		sg_filter_fail(&f, SG_EXIT_CHILD);
 	} else if (rc > 0) {
 		sg_warn("%s: command \"%s\" exited with status %d", j->where,
 			argv[0], rc);
-		fail(SG_EXIT_CHILD);
+		sg_filter_fail(&f, SG_EXIT_CHILD);
 	}
 	sg_argv_free(argv);
 }
@@ -414,11 +394,11 @@ run_job(json_t *rec, const char *where)
 	json_t *params = json_object_get(rec, "params");
 
 	if (check_job(&j) < 0) {
-		fail(SG_EXIT_DATA);
+		sg_filter_fail(&f, SG_EXIT_DATA);
 		return;
 	}
 	j.params = json_is_object(params) ? json_incref(params) : json_object();
-	put(rec);
+	sg_filter_put(&f, rec);
 	if (strcmp(j.generator, "templater") == 0)
 		gen_templater(&j);
 	else if (strcmp(j.generator, "command") == 0)
@@ -431,39 +411,13 @@ run_job(json_t *rec, const char *where)
 	json_decref(j.params);
 }
 
-/* 0 to go on, -1 when --strict says stop. */
-static int
-gen_file(const char *path)
+static void
+gen(struct sg_filter *f, json_t *rec)
 {
-	struct sg_reader r;
-	struct sg_error e;
-	char where[4096];
-	json_t *rec;
-	int bad = 0;
-
-	if (sg_reader_open(&r, path, &e) < 0) {
-		sg_warn("%s", e.text);
-		fail(SG_EXIT_IO);
-		return strict ? -1 : 0;
-	}
-	while ((rec = sg_next_record(&r, &bad))) {
-		if (bad && strict) {
-			json_decref(rec);
-			break;
-		}
-		snprintf(where, sizeof where, "%s:%lu", r.name, r.line);
-		if (strcmp(sg_rec_type(rec), "job") == 0)
-			run_job(rec, where);
-		else
-			put(rec);
-		json_decref(rec);
-		if (strict && status)
-			break;
-	}
-	if (bad)
-		fail(SG_EXIT_DATA);
-	sg_reader_close(&r);
-	return strict && status ? -1 : 0;
+	if (strcmp(sg_rec_type(rec), "job") == 0)
+		run_job(rec, f->where);
+	else
+		sg_filter_put(f, rec);
 }
 
 int
@@ -471,7 +425,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
-		{"strict", no_argument, NULL, 's'},
+		{"strict", no_argument, NULL, SG_OPT_STRICT},
 		{"unbuffered", no_argument, NULL, 'u'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
@@ -480,31 +434,8 @@ main(int argc, char *argv[])
 	int c;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			usage(stdout, SG_EXIT_OK);
-			break;
-		case 's':
-			strict = 1;
-			break;
-		case 'u':
-			unbuffered = 1;
-			break;
-		case 'V':
-			sg_version();
-			break;
-		case 'v':
-			sg_verbose = 1;
-			break;
-		default:
-			usage(stderr, SG_EXIT_USAGE);
-		}
-	}
-	if (optind == argc)
-		gen_file(NULL);
-	for (int i = optind; i < argc; i++)
-		if (gen_file(argv[i]) < 0)
-			break;
-	return sg_finish(status);
+	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1)
+		if (!sg_filter_option(&f, c))
+			sg_usage(f.usage, SG_EXIT_USAGE);
+	return sg_finish(sg_filter_run(&f, argv + optind, argc - optind, gen));
 }

@@ -14,87 +14,55 @@
 
 #include "sg.h"
 
-static const char usage_text[] =
-	"usage: sg-route [-huVv] [--strict] [-T temperature] [--seed n]"
-	" -s state [file ...]\n";
-
-static _Noreturn void
-usage(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
-
-struct opts {
-	const char *state;
-	double initial_temp;
-	uint64_t seed;
-	int has_seed, strict, unbuffered;
+static struct sg_filter f = {
+	.usage = "usage: sg-route [-huVv] [--strict] [-T temperature]"
+		 " [--seed n] -s state [file ...]\n",
 };
+static const char *statepath;
+static double initial_temp;
+static uint64_t seed;
+static int has_seed;
 
 static void
-route_job(const struct opts *o, const struct sg_reader *r, json_t *job,
-	int *bad)
+route_job(struct sg_filter *f, json_t *job)
 {
 	struct sg_state st;
 	struct sg_error e;
 	const char *run = sg_get_str(job, "run"), *owner;
 
 	if (!run) {
-		sg_warn("%s:%lu: job has no \"run\"", r->name, r->line);
-		(*bad)++;
+		sg_filter_bad(f, "job has no \"run\"");
 		return;
 	}
-	if (sg_state_begin(&st, o->state, &e) < 0)
+	if (sg_state_begin(&st, statepath, &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	if (!st.root)
-		st.root = sg_state_new(run, o->has_seed ? o->seed : sg_rng_fresh_seed(),
-			NULL);
+		st.root = sg_state_new(run,
+			has_seed ? seed : sg_rng_fresh_seed(), NULL);
 	owner = sg_get_str(st.root, "run");
 	if (strcmp(owner, run) != 0)
-		sg_die(SG_EXIT_CONFIG, "state '%s' belongs to run \"%s\", not \"%s\"",
-			o->state, owner, run);
-	if (sg_route(st.root, job, o->initial_temp, &e) < 0) {
-		sg_warn("%s:%lu: %s", r->name, r->line, e.text);
+		sg_die(SG_EXIT_CONFIG,
+			"state '%s' belongs to run \"%s\", not \"%s\"",
+			statepath, owner, run);
+	if (sg_route(st.root, job, initial_temp, &e) < 0) {
+		sg_filter_bad(f, "%s", e.text);
 		sg_state_end(&st);
-		(*bad)++;
 		return;
 	}
 	if (sg_state_commit(&st, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
 	sg_state_end(&st);
 	sg_note("batch %lld: %s: %s", sg_get_int(job, "batch", -1),
-			sg_get_str(job, "arm"),
-			sg_get_str(json_object_get(job, "decision"), "reason"));
+		sg_get_str(job, "arm"),
+		sg_get_str(json_object_get(job, "decision"), "reason"));
 }
 
-static int
-route_stream(const struct opts *o, const char *path)
+static void
+route(struct sg_filter *f, json_t *rec)
 {
-	struct sg_reader r;
-	struct sg_error e;
-	json_t *rec;
-	const char *type;
-	int bad = 0;
-
-	if (sg_reader_open(&r, path, &e) < 0) {
-		sg_warn("%s", e.text);
-		return SG_EXIT_IO;
-	}
-	while ((rec = sg_next_record(&r, &bad))) {
-		type = sg_rec_type(rec);
-		if (strcmp(type, "job") == 0)
-			route_job(o, &r, rec, &bad);
-		if (sg_write_record(stdout, rec, o->unbuffered) < 0) {
-			json_decref(rec);
-			break;
-		}
-		json_decref(rec);
-		if (bad && o->strict)
-			break;
-	}
-	sg_reader_close(&r);
-	return bad ? SG_EXIT_DATA : SG_EXIT_OK;
+	if (strcmp(sg_rec_type(rec), "job") == 0)
+		route_job(f, rec);
+	sg_filter_put(f, rec);
 }
 
 int
@@ -105,58 +73,42 @@ main(int argc, char *argv[])
 		{"initial-temp", required_argument, NULL, 'T'},
 		{"seed", required_argument, NULL, 'S'},
 		{"state", required_argument, NULL, 's'},
-		{"strict", no_argument, NULL, 'X'},
+		{"strict", no_argument, NULL, SG_OPT_STRICT},
 		{"unbuffered", no_argument, NULL, 'u'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	struct opts o = {0};
 	char *end;
-	int c, status = SG_EXIT_OK, rc;
+	int c;
 
 	sg_init(argv);
 	while ((c = getopt_long(argc, argv, "hs:T:uVv", longopts, NULL)) != -1) {
+		if (sg_filter_option(&f, c))
+			continue;
 		switch (c) {
-		case 'h':
-			usage(SG_EXIT_OK);
 		case 's':
-			o.state = optarg;
+			statepath = optarg;
 			break;
 		case 'S':
-			o.seed = strtoull(optarg, &end, 10);
-			if (*end || !*optarg || o.seed >= (1ULL << 53))
-				sg_die(SG_EXIT_USAGE, "--seed wants an integer below 2^53, not '%s'",
+			seed = strtoull(optarg, &end, 10);
+			if (*end || !*optarg || seed >= (1ULL << 53))
+				sg_die(SG_EXIT_USAGE,
+					"--seed wants an integer below 2^53, not '%s'",
 					optarg);
-			o.has_seed = 1;
+			has_seed = 1;
 			break;
 		case 'T':
-			o.initial_temp = strtod(optarg, &end);
-			if (*end || !(o.initial_temp > 0))
-				sg_die(SG_EXIT_USAGE, "-T wants a positive number, not '%s'",
-					optarg);
-			break;
-		case 'u':
-			o.unbuffered = 1;
-			break;
-		case 'V':
-			sg_version();
-		case 'v':
-			sg_verbose = 1;
-			break;
-		case 'X':
-			o.strict = 1;
+			initial_temp = strtod(optarg, &end);
+			if (*end || !(initial_temp > 0))
+				sg_die(SG_EXIT_USAGE,
+					"-T wants a positive number, not '%s'", optarg);
 			break;
 		default:
-			usage(SG_EXIT_USAGE);
+			sg_usage(f.usage, SG_EXIT_USAGE);
 		}
 	}
-	if (!o.state)
-		usage(SG_EXIT_USAGE);
-	if (optind == argc)
-		status = route_stream(&o, NULL);
-	for (; optind < argc; optind++)
-		if ((rc = route_stream(&o, argv[optind])) > status)
-			status = rc;
-	return sg_finish(status);
+	if (!statepath)
+		sg_usage(f.usage, SG_EXIT_USAGE);
+	return sg_finish(sg_filter_run(&f, argv + optind, argc - optind, route));
 }

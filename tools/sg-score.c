@@ -51,20 +51,14 @@ struct batch {
 static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
-static int unbuffered;
-
-static void
-usage(FILE *fp)
-{
-	fputs("usage: sg-score [-huVv] [--strict] [file ...]\n", fp);
-}
+static struct sg_filter f = {
+	.usage = "usage: sg-score [-huVv] [--strict] [file ...]\n",
+};
 
 static void
 emit(json_t *rec)
 {
-	if (sg_write_record(stdout, rec, unbuffered) < 0)
-		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
-			strerror(errno));
+	sg_filter_put(&f, rec);
 }
 
 static void
@@ -466,9 +460,16 @@ handle(json_t *rec, const char *where)
 	return bad;
 }
 
+static void
+score(struct sg_filter *f, json_t *rec)
+{
+	if (handle(rec, f->where))
+		sg_filter_fail(f, SG_EXIT_DATA);
+}
+
 static const struct option longopts[] = {
 	{"help", no_argument, NULL, 'h'},
-	{"strict", no_argument, NULL, 'S'},
+	{"strict", no_argument, NULL, SG_OPT_STRICT},
 	{"unbuffered", no_argument, NULL, 'u'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
@@ -479,59 +480,16 @@ static const struct option longopts[] = {
 int
 main(int argc, char *argv[])
 {
-	struct sg_reader r;
-	struct sg_error e;
-	char where[512];
-	json_t *rec;
-	int c, bad = 0, ioerr = 0, strict = 0;
+	int c;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			usage(stdout);
-			return sg_finish(SG_EXIT_OK);
-		case 'S':
-			strict = 1;
-			break;
-		case 'u':
-			unbuffered = 1;
-			break;
-		case 'V':
-			sg_version();
-			break;
-		case 'v':
-			sg_verbose = 1;
-			break;
-		default:
-			usage(stderr);
-			return SG_EXIT_USAGE;
-		}
-	}
-	argc -= optind;
-	argv += optind;
-
+	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1)
+		if (!sg_filter_option(&f, c))
+			sg_usage(f.usage, SG_EXIT_USAGE);
 	batchindex = json_object();
-	for (int i = 0; i < (argc ? argc : 1) && !(strict && bad); i++) {
-		if (sg_reader_open(&r, argc ? argv[i] : NULL, &e) < 0) {
-			sg_warn("%s", e.text);
-			ioerr = 1;
-			continue;
-		}
-		while (!(strict && bad) && (rec = sg_next_record(&r, &bad))) {
-			if (!(strict && bad)) {
-				snprintf(where, sizeof where, "%s:%lu", r.name,
-					r.line);
-				bad += handle(rec, where);
-			}
-			json_decref(rec);
-		}
-		if (ferror(r.fp))
-			ioerr = 1;
-		sg_reader_close(&r);
-	}
+	sg_filter_run(&f, argv + optind, argc - optind, score);
 	for (size_t i = 0; i < nbatches; i++) {
-		if (!(strict && bad) && !batches[i]->done &&
+		if (!sg_filter_stopped(&f) && !batches[i]->done &&
 			batches[i]->seen > 0) {
 			sg_note("run %s batch %lld has no batch record",
 				batches[i]->run, batches[i]->id);
@@ -541,5 +499,5 @@ main(int argc, char *argv[])
 	}
 	free(batches);
 	json_decref(batchindex);
-	return sg_finish(ioerr ? SG_EXIT_IO : bad ? SG_EXIT_DATA : SG_EXIT_OK);
+	return sg_finish(f.status);
 }

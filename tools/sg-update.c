@@ -19,20 +19,13 @@
 
 #include "sg.h"
 
-static const char usage_text[] =
-	"usage: sg-update [-huVv] [--strict] [-l log] [-o output]"
-	" [-r rejects] -s state [file ...]\n";
-
-static _Noreturn void
-usage(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
+static struct sg_filter f = {
+	.usage = "usage: sg-update [-huVv] [--strict] [-l log] [-o output]"
+		 " [-r rejects] -s state [file ...]\n",
+};
 
 struct opts {
 	const char *state, *output, *rejects, *log;
-	int strict, unbuffered;
 };
 
 struct pending {
@@ -155,8 +148,8 @@ write_or_die(FILE *fp, json_t *rec, const char *name)
 
 /* Commit one batch: its samples (may be NULL) and its reward (may be
  * NULL when the stream ended before it). */
-static int
-commit(const char *run, json_t *samples, json_t *reward, const char *where)
+static void
+commit(const char *run, json_t *samples, json_t *reward)
 {
 	struct sg_state st;
 	struct sg_error e;
@@ -165,7 +158,6 @@ commit(const char *run, json_t *samples, json_t *reward, const char *where)
 	char buf[256];
 	json_t *s;
 	size_t i;
-	int bad = 0;
 
 	if (sg_state_begin(&st, o.state, &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
@@ -208,10 +200,8 @@ commit(const char *run, json_t *samples, json_t *reward, const char *where)
 	} else if (fflush(out) == EOF) {
 		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s", strerror(errno));
 	}
-	if (reward && sg_reward_apply(st.root, reward, &e) < 0) {
-		sg_warn("%s: %s", where, e.text);
-		bad = 1;
-	}
+	if (reward && sg_reward_apply(st.root, reward, &e) < 0)
+		sg_filter_bad(&f, "%s", e.text);
 	json_object_set_new(st.root, "accepted", json_integer(accepted + taken));
 	json_object_set_new(st.root, "rejected",
 		json_integer(sg_get_int(st.root, "rejected", 0) + refused));
@@ -228,69 +218,39 @@ commit(const char *run, json_t *samples, json_t *reward, const char *where)
 		write_or_die(logf, copy, o.log);
 		json_decref(copy);
 	}
-	return bad;
 }
 
-static int
-handle(json_t *rec, const struct sg_reader *r)
+static void
+handle(struct sg_filter *f, json_t *rec)
 {
 	const char *type = sg_rec_type(rec), *run = sg_get_str(rec, "run");
 	long long batch = sg_get_int(rec, "batch", -1);
 	struct pending *p;
-	char where[512];
-	int bad;
 
 	if (strcmp(type, "sample") && strcmp(type, "reward") &&
 		strcmp(type, "job") && strcmp(type, "batch")) {
-		write_or_die(stdout, rec, "<stdout>");
-		return 0;
+		sg_filter_put(f, rec);
+		return;
 	}
 	if (strcmp(type, "job") == 0 || strcmp(type, "batch") == 0) {
 		if (sg_get_int(rec, "target", 0) > 0)
 			job_target = sg_get_int(rec, "target", 0);
 		if (logf)
 			write_or_die(logf, rec, o.log);
-		return 0;
+		return;
 	}
 	if (!run || batch < 0) {
-		sg_warn("%s:%lu: %s has no \"%s\"", r->name, r->line, type,
-			run ? "batch" : "run");
-		return 1;
+		sg_filter_bad(f, "%s has no \"%s\"", type, run ? "batch" : "run");
+		return;
 	}
 	if (strcmp(type, "sample") == 0) {
 		json_array_append(find_pending(run, batch, 1)->samples, rec);
-		return 0;
+		return;
 	}
-	snprintf(where, sizeof where, "%s:%lu", r->name, r->line);
 	p = find_pending(run, batch, 0);
-	bad = commit(run, p ? p->samples : NULL, rec, where);
+	commit(run, p ? p->samples : NULL, rec);
 	if (p)
 		drop_pending(p);
-	return bad;
-}
-
-static int
-update_stream(const char *path)
-{
-	struct sg_reader r;
-	struct sg_error e;
-	json_t *rec;
-	int bad = 0;
-
-	if (sg_reader_open(&r, path, &e) < 0) {
-		sg_warn("%s", e.text);
-		return SG_EXIT_IO;
-	}
-	while ((rec = sg_next_record(&r, &bad))) {
-		bad += handle(rec, &r);
-		json_decref(rec);
-		if (o.unbuffered)
-			fflush(stdout);
-		if (bad && o.strict)
-			break;
-	}
-	sg_reader_close(&r);
-	return bad ? SG_EXIT_DATA : SG_EXIT_OK;
 }
 
 int
@@ -302,20 +262,20 @@ main(int argc, char *argv[])
 		{"output", required_argument, NULL, 'o'},
 		{"rejects", required_argument, NULL, 'r'},
 		{"state", required_argument, NULL, 's'},
-		{"strict", no_argument, NULL, 'X'},
+		{"strict", no_argument, NULL, SG_OPT_STRICT},
 		{"unbuffered", no_argument, NULL, 'u'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	int c, status = SG_EXIT_OK, rc;
+	int c, status;
 
 	sg_init(argv);
 	while ((c = getopt_long(argc, argv, "hl:o:r:s:uVv", longopts, NULL)) !=
 		-1) {
+		if (sg_filter_option(&f, c))
+			continue;
 		switch (c) {
-		case 'h':
-			usage(SG_EXIT_OK);
 		case 'l':
 			o.log = optarg;
 			break;
@@ -328,36 +288,21 @@ main(int argc, char *argv[])
 		case 's':
 			o.state = optarg;
 			break;
-		case 'u':
-			o.unbuffered = 1;
-			break;
-		case 'V':
-			sg_version();
-		case 'v':
-			sg_verbose = 1;
-			break;
-		case 'X':
-			o.strict = 1;
-			break;
 		default:
-			usage(SG_EXIT_USAGE);
+			sg_usage(f.usage, SG_EXIT_USAGE);
 		}
 	}
 	if (!o.state)
-		usage(SG_EXIT_USAGE);
+		sg_usage(f.usage, SG_EXIT_USAGE);
 	out = o.output ? open_append(o.output) : stdout;
 	rejects = o.rejects ? open_append(o.rejects) : NULL;
 	logf = o.log ? open_append(o.log) : NULL;
-	if (optind == argc)
-		status = update_stream(NULL);
-	for (; optind < argc; optind++)
-		if ((rc = update_stream(argv[optind])) > status)
-			status = rc;
+	status = sg_filter_run(&f, argv + optind, argc - optind, handle);
 	/* a stream cut short still keeps what was accepted, unlearned */
 	while (npend > 0) {
 		sg_note("batch %lld of %s ended without a reward",
 			pend[0].batch, pend[0].run);
-		commit(pend[0].run, pend[0].samples, NULL, "<end>");
+		commit(pend[0].run, pend[0].samples, NULL);
 		drop_pending(&pend[0]);
 	}
 	if (rejects && fclose(rejects) == EOF)

@@ -58,22 +58,15 @@ static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
 static struct config *rcfg;
 static const char *seenpath;
-static int unbuffered;
-
-static void
-usage(FILE *fp)
-{
-	fputs("usage: sg-validate [-huVv] [--strict] [-r recipe] [--seen file]"
-	      " [file ...]\n",
-		fp);
-}
+static struct sg_filter f = {
+	.usage = "usage: sg-validate [-huVv] [--strict] [-r recipe]"
+		 " [--seen file] [file ...]\n",
+};
 
 static void
 emit(json_t *rec)
 {
-	if (sg_write_record(stdout, rec, unbuffered) < 0)
-		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
-			strerror(errno));
+	sg_filter_put(&f, rec);
 }
 
 static struct slot *
@@ -671,11 +664,18 @@ handle(json_t *rec, const char *where)
 	return bad;
 }
 
+static void
+validate(struct sg_filter *f, json_t *rec)
+{
+	if (handle(rec, f->where))
+		sg_filter_fail(f, SG_EXIT_DATA);
+}
+
 static const struct option longopts[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"recipe", required_argument, NULL, 'r'},
 	{"seen", required_argument, NULL, 's'},
-	{"strict", no_argument, NULL, 'S'},
+	{"strict", no_argument, NULL, SG_OPT_STRICT},
 	{"unbuffered", no_argument, NULL, 'u'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"version", no_argument, NULL, 'V'},
@@ -708,68 +708,30 @@ load_recipe(const char *path)
 int
 main(int argc, char *argv[])
 {
-	struct sg_reader r;
-	struct sg_error e;
 	const char *recipe = NULL;
-	char where[512];
-	json_t *rec;
-	int c, bad = 0, ioerr = 0, strict = 0;
+	int c;
 
 	sg_init(argv);
 	while ((c = getopt_long(argc, argv, "hr:uVv", longopts, NULL)) != -1) {
+		if (sg_filter_option(&f, c))
+			continue;
 		switch (c) {
-		case 'h':
-			usage(stdout);
-			return sg_finish(SG_EXIT_OK);
 		case 'r':
 			recipe = optarg;
-			break;
-		case 'S':
-			strict = 1;
 			break;
 		case 's':
 			seenpath = optarg;
 			break;
-		case 'u':
-			unbuffered = 1;
-			break;
-		case 'V':
-			sg_version();
-			break;
-		case 'v':
-			sg_verbose = 1;
-			break;
 		default:
-			usage(stderr);
-			return SG_EXIT_USAGE;
+			sg_usage(f.usage, SG_EXIT_USAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
 	batchindex = json_object();
 	if (recipe)
 		load_recipe(recipe);
 	if (seenpath)
 		seen_load(seenpath);
-
-	for (int i = 0; i < (argc ? argc : 1) && !(strict && bad); i++) {
-		if (sg_reader_open(&r, argc ? argv[i] : NULL, &e) < 0) {
-			sg_warn("%s", e.text);
-			ioerr = 1;
-			continue;
-		}
-		while (!(strict && bad) && (rec = sg_next_record(&r, &bad))) {
-			if (!(strict && bad)) {
-				snprintf(where, sizeof where, "%s:%lu", r.name,
-					r.line);
-				bad += handle(rec, where);
-			}
-			json_decref(rec);
-		}
-		if (ferror(r.fp))
-			ioerr = 1;
-		sg_reader_close(&r);
-	}
+	sg_filter_run(&f, argv + optind, argc - optind, validate);
 	for (size_t i = 0; i < nbatches; i++) {
 		batch_end(batches[i]);
 		batch_free(batches[i]);
@@ -780,5 +742,5 @@ main(int argc, char *argv[])
 	for (size_t i = 0; i < nslots; i++)
 		free(slots[i].id);
 	free(slots);
-	return sg_finish(ioerr ? SG_EXIT_IO : bad ? SG_EXIT_DATA : SG_EXIT_OK);
+	return sg_finish(f.status);
 }

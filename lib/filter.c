@@ -1,0 +1,120 @@
+/*
+ * filter.c - what every record filter shares, in the tool layer beside
+ * tool.c: the common options, the loop over the inputs, the position of
+ * the record in hand for messages, and the exit status that remembers the
+ * worst thing that happened while the other records still flowed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+_Noreturn void
+sg_usage(const char *usage, int status)
+{
+	fputs(usage, status ? stderr : stdout);
+	exit(status ? status : sg_finish(SG_EXIT_OK));
+}
+
+int
+sg_filter_option(struct sg_filter *f, int c)
+{
+	switch (c) {
+	case 'h':
+		sg_usage(f->usage, SG_EXIT_OK);
+	case SG_OPT_STRICT:
+		f->strict = 1;
+		return 1;
+	case 'u':
+		f->unbuffered = 1;
+		return 1;
+	case 'V':
+		sg_version();
+	case 'v':
+		sg_verbose = 1;
+		return 1;
+	}
+	return 0;
+}
+
+void
+sg_filter_fail(struct sg_filter *f, int status)
+{
+	if (status > f->status)
+		f->status = status;
+}
+
+int
+sg_filter_stopped(const struct sg_filter *f)
+{
+	return f->strict && f->status != SG_EXIT_OK;
+}
+
+void
+sg_filter_bad(struct sg_filter *f, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	sg_warn("%s: %s", f->where, msg);
+	sg_filter_fail(f, SG_EXIT_DATA);
+}
+
+void
+sg_filter_put(struct sg_filter *f, json_t *rec)
+{
+	if (sg_write_record(stdout, rec, f->unbuffered) < 0) {
+		if (errno == EPIPE)
+			exit(SG_EXIT_PIPE);
+		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
+			strerror(errno));
+	}
+}
+
+static void
+run_one(struct sg_filter *f, const char *path,
+	void (*fn)(struct sg_filter *f, json_t *rec))
+{
+	struct sg_reader r;
+	struct sg_error e;
+	json_t *rec;
+	int bad = 0;
+
+	if (sg_reader_open(&r, path, &e) < 0) {
+		sg_warn("%s", e.text);
+		sg_filter_fail(f, SG_EXIT_IO);
+		return;
+	}
+	while (!sg_filter_stopped(f) && (rec = sg_next_record(&r, &bad))) {
+		if (bad)
+			sg_filter_fail(f, SG_EXIT_DATA);
+		if (sg_filter_stopped(f)) {
+			json_decref(rec);
+			break;
+		}
+		snprintf(f->where, sizeof f->where, "%s:%lu", r.name, r.line);
+		fn(f, rec);
+		json_decref(rec);
+	}
+	if (bad)
+		sg_filter_fail(f, SG_EXIT_DATA);
+	if (ferror(r.fp))
+		sg_filter_fail(f, SG_EXIT_IO);
+	sg_reader_close(&r);
+	snprintf(f->where, sizeof f->where, "%s", path ? path : "<stdin>");
+}
+
+int
+sg_filter_run(struct sg_filter *f, char *const files[], int nfiles,
+	void (*fn)(struct sg_filter *f, json_t *rec))
+{
+	if (nfiles == 0)
+		run_one(f, NULL, fn);
+	for (int i = 0; i < nfiles && !sg_filter_stopped(f); i++)
+		run_one(f, files[i], fn);
+	return f->status;
+}

@@ -1,0 +1,211 @@
+/*
+ * sg-plan - split what a recipe still needs into jobs.
+ *
+ * Reads a recipe (sg-recipe(5)) and, with -s, the "accepted" counter of the
+ * run's state file, which it never writes.  Writes one job record per batch
+ * still needed to reach the target (sg-jsonl(5)) and owns every field of
+ * it: type, run, job, n, target, accepted, context, recipe_path, recipe.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+static void
+usage(int status)
+{
+	fputs("usage: sg-plan [-hVv] [--llm | --no-llm] [-b size] [-n jobs] "
+	      "[-r run] [-s state]\n"
+	      "               [-t target] recipe\n",
+		status ? stderr : stdout);
+	exit(status ? status : sg_finish(SG_EXIT_OK));
+}
+
+static long long
+count(int opt, const char *arg)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(arg, &end, 10);
+	if (end == arg || *end || n <= 0 || errno) {
+		sg_warn("-%c: \"%s\" is not a positive integer", opt, arg);
+		usage(SG_EXIT_USAGE);
+	}
+	return n;
+}
+
+static void
+recipe_warning(void *ctx, const char *msg)
+{
+	(void)ctx;
+	sg_warn("%s", msg);
+}
+
+/* The recipe file's name without directory and extension. */
+static char *
+stem(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char *s, *dot;
+
+	s = sg_xstrdup(base && base[1] ? base + 1 : path);
+	dot = strrchr(s, '.');
+	if (dot && dot != s)
+		*dot = '\0';
+	return s;
+}
+
+/* The run's accepted count, read under the state's lock: sg-update may be
+ * replacing the file at this moment. */
+static long long
+accepted_so_far(const char *path, const char *run)
+{
+	struct sg_state st;
+	struct sg_error e;
+	const char *other;
+	long long n = 0;
+
+	if (sg_state_begin(&st, path, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (st.root) {
+		other = sg_get_str(st.root, "run");
+		if (strcmp(other, run) != 0) {
+			snprintf(e.text, sizeof e.text,
+				"state '%s' belongs to run \"%s\", not \"%s\"",
+				path, other, run);
+			sg_state_end(&st);
+			sg_die(SG_EXIT_CONFIG, "%s", e.text);
+		}
+		n = sg_get_int(st.root, "accepted", 0);
+	}
+	sg_state_end(&st);
+	return n;
+}
+
+static int
+llm_configured(void)
+{
+	const char *url = getenv("OPENAI_BASE_URL");
+	const char *key = getenv("OPENAI_API_KEY");
+
+	return (url && *url) || (key && *key);
+}
+
+/* Plan the jobs for a recipe: ceil((target - accepted) / n) of them. */
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"batch-size", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{"jobs", required_argument, NULL, 'n'},
+		{"llm", no_argument, NULL, 'L'},
+		{"no-llm", no_argument, NULL, 'N'},
+		{"run", required_argument, NULL, 'r'},
+		{"state", required_argument, NULL, 's'},
+		{"target", required_argument, NULL, 't'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	long long batch = 0, jobs = 0, target = 0, accepted = 0, need, njobs;
+	const char *run = NULL, *state = NULL, *path;
+	struct sg_error e;
+	json_t *recipe, *context, *job;
+	char *runbuf = NULL;
+	int c, llm = -1, status = SG_EXIT_OK;
+
+	sg_init(argv);
+	while ((c = getopt_long(argc, argv, "b:hn:r:s:t:Vv", longopts, NULL)) !=
+		-1) {
+		switch (c) {
+		case 'b':
+			batch = count(c, optarg);
+			break;
+		case 'h':
+			usage(SG_EXIT_OK);
+			break;
+		case 'L':
+			llm = 1;
+			break;
+		case 'N':
+			llm = 0;
+			break;
+		case 'n':
+			jobs = count(c, optarg);
+			break;
+		case 'r':
+			if (!*optarg) {
+				sg_warn("-r: the run name is empty");
+				usage(SG_EXIT_USAGE);
+			}
+			run = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 't':
+			target = count(c, optarg);
+			break;
+		case 'V':
+			sg_version();
+			break;
+		case 'v':
+			sg_verbose = 1;
+			break;
+		default:
+			usage(SG_EXIT_USAGE);
+		}
+	}
+	if (argc - optind != 1)
+		usage(SG_EXIT_USAGE);
+	path = argv[optind];
+
+	recipe = sg_recipe_load(path, recipe_warning, NULL, &e);
+	if (!recipe)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!run)
+		run = sg_get_str(recipe, "job_id");
+	if (!run || !*run)
+		run = runbuf = stem(path);
+	if (!target)
+		target = sg_get_int(recipe, "num_samples", 0);
+	if (!batch)
+		batch = sg_recipe_batch_size(recipe);
+	if (state)
+		accepted = accepted_so_far(state, run);
+	if (llm < 0)
+		llm = llm_configured();
+
+	need = target > accepted ? target - accepted : 0;
+	njobs = need / batch + (need % batch != 0);
+	if (jobs && njobs > jobs)
+		njobs = jobs;
+	sg_note("run \"%s\": target %lld, accepted %lld, %lld job(s) of %lld",
+		run, target, accepted, njobs, batch);
+
+	context = sg_recipe_context(recipe, llm);
+	for (long long i = 0; i < njobs; i++) {
+		job = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:O, s:s, s:O}",
+			"type", "job", "run", run, "job", (json_int_t)i, "n",
+			(json_int_t)batch, "target", (json_int_t)target,
+			"accepted", (json_int_t)accepted, "context", context,
+			"recipe_path", path, "recipe", recipe);
+		if (!job)
+			sg_die(SG_EXIT_USAGE,
+				"the run name or the recipe path is not UTF-8");
+		if (sg_write_record(stdout, job, 0) < 0)
+			status = SG_EXIT_IO;
+		json_decref(job);
+		if (status)
+			break;
+	}
+	json_decref(context);
+	json_decref(recipe);
+	free(runbuf);
+	return sg_finish(status);
+}
