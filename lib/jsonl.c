@@ -202,7 +202,8 @@ sg_get_bool(const json_t *obj, const char *key, int dflt)
 	return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
-/* "a.b.c" through nested objects; NULL where any step is missing. */
+/* "a.b.c" through nested objects; NULL where any step is missing or the
+ * value is null. */
 json_t *
 sg_path(const json_t *obj, const char *dotted)
 {
@@ -221,5 +222,6 @@ sg_path(const json_t *obj, const char *dotted)
 		cur = json_object_get(cur, key);
 		dotted += n + (dot != NULL);
 	}
-	return cur;
+	/* a recipe's null means the same as leaving the field out */
+	return json_is_null(cur) ? NULL : cur;
 }

@@ -106,7 +106,7 @@ const char *sg_get_str(const json_t *obj, const char *key);
 double sg_get_num(const json_t *obj, const char *key, double dflt);
 long long sg_get_int(const json_t *obj, const char *key, long long dflt);
 int sg_get_bool(const json_t *obj, const char *key, int dflt);
-json_t *sg_path(const json_t *obj, const char *dotted);
+json_t *sg_path(const json_t *obj, const char *dotted); /* null: NULL */
 
 /* rng.c: xoshiro256**, small and serialisable into the state file */
 struct sg_rng {

@@ -35,8 +35,8 @@ sg_state_begin(struct sg_state *st, const char *path, struct sg_error *e)
 	st->root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
 	free(text);
 	if (!st->root) {
-		sg_seterr(e, "%s:%d:%d: state is not valid JSON: %s", path,
-			je.line, je.column, je.text);
+		sg_seterr(e, "%s:%d: state is not valid JSON: %s", path,
+			je.line, je.text);
 		goto fail;
 	}
 	if (sg_state_check(st->root, e) < 0) {

@@ -114,7 +114,7 @@ jobs() {
 	cp st st.orig
 	run --separate-stderr sh -c "$(declare -f job); job 0 | sg-route -s st"
 	[ "$status" -eq 3 ]
-	[[ "$stderr" == "sg-route: st:1:"*": state is not valid JSON: "* ]]
+	[[ "$stderr" == "sg-route: st:1: state is not valid JSON: "* ]]
 	[ -z "$output" ]
 	cmp st st.orig
 }
