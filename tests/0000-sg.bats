@@ -46,3 +46,16 @@ tools() {
 		done
 	done
 }
+
+@test "make install puts programs and manuals under DESTDIR and PREFIX" {
+	run --separate-stderr make -s -C "$BATS_TEST_DIRNAME/.." install \
+		DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/usr
+	[ "$status" -eq 0 ]
+	for t in $(tools); do
+		[ -x "root/usr/bin/$t" ]
+		[ -f "root/usr/share/man/man1/$t.1" ]
+	done
+	[ -f root/usr/share/man/man5/sg-recipe.5 ]
+	[ -f root/usr/share/man/man7/sg.7 ]
+	root/usr/bin/sg-plan --version
+}

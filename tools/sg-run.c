@@ -95,6 +95,8 @@ stage_argv(const struct run *r, int stage, char **argv)
 
 	argv[n++] = stage_path(r, stage_names[stage]);
 	argv[n] = NULL;
+	if (sg_verbose)
+		push(argv, &n, "-v");
 	switch (stage) {
 	case PLAN:
 		push(argv, &n, "-n1");
@@ -252,7 +254,7 @@ report(const struct run *r, FILE *log, long long iter)
 		sg_get_num(reward, "mean_quality", 0),
 		sg_get_num(reward, "diversity", 0),
 		sg_get_num(reward, "reward", 0), accepted(r), r->target);
-	sg_note("  %s", sg_get_str(d, "reason"));
+	fprintf(stderr, "%s:   %s\n", sg_progname, sg_get_str(d, "reason"));
 out:
 	json_decref(job);
 	json_decref(reward);
