@@ -225,3 +225,30 @@ sg_path(const json_t *obj, const char *dotted)
 	/* a recipe's null means the same as leaving the field out */
 	return json_is_null(cur) ? NULL : cur;
 }
+
+int
+sg_record_batch(const json_t *rec, const char **run, long long *batch,
+	struct sg_error *e)
+{
+	const char *type = sg_rec_type(rec);
+
+	if (strcmp(type, "sample") == 0 &&
+		!json_is_string(json_object_get(rec, "id"))) {
+		sg_seterr(e, "sample has no \"id\"");
+		return -1;
+	}
+	if (!(*run = sg_get_str(rec, "run"))) {
+		sg_seterr(e, "%s has no \"run\"", type);
+		return -1;
+	}
+	if (!json_object_get(rec, "batch")) {
+		sg_seterr(e, "%s has no \"batch\"", type);
+		return -1;
+	}
+	*batch = sg_get_int(rec, "batch", -1);
+	if (*batch < 0) {
+		sg_seterr(e, "%s \"batch\" is not an integer", type);
+		return -1;
+	}
+	return 0;
+}

@@ -107,6 +107,10 @@ double sg_get_num(const json_t *obj, const char *key, double dflt);
 long long sg_get_int(const json_t *obj, const char *key, long long dflt);
 int sg_get_bool(const json_t *obj, const char *key, int dflt);
 json_t *sg_path(const json_t *obj, const char *dotted); /* null: NULL */
+/* The (run, batch) a record belongs to, and for a sample its "id" too:
+ * 0, or -1 and e saying what is missing or wrong. */
+int sg_record_batch(const json_t *rec, const char **run, long long *batch,
+	struct sg_error *e);
 
 /* rng.c: xoshiro256**, small and serialisable into the state file */
 struct sg_rng {

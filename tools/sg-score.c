@@ -212,35 +212,11 @@ static int
 record_key(
 	const json_t *rec, const char *where, const char **run, long long *id)
 {
-	const char *type = sg_rec_type(rec);
-	json_t *v;
-	double x;
+	struct sg_error e;
 
-	if (strcmp(type, "sample") == 0 &&
-		!json_is_string(json_object_get(rec, "id"))) {
-		sg_warn("%s: sample has no \"id\"", where);
-		return -1;
-	}
-	if (!(*run = sg_get_str(rec, "run"))) {
-		sg_warn("%s: %s has no \"run\"", where, type);
-		return -1;
-	}
-	if (!(v = json_object_get(rec, "batch"))) {
-		sg_warn("%s: %s has no \"batch\"", where, type);
-		return -1;
-	}
-	if (json_is_integer(v)) {
-		*id = json_integer_value(v);
+	if (sg_record_batch(rec, run, id, &e) == 0)
 		return 0;
-	}
-	/* jq writes integers as doubles; the range check keeps the cast
-	 * defined */
-	x = json_real_value(v);
-	if (json_is_real(v) && fabs(x) <= 0x1p53 && x == (double)(long long)x) {
-		*id = (long long)x;
-		return 0;
-	}
-	sg_warn("%s: %s \"batch\" is not an integer", where, type);
+	sg_warn("%s: %s", where, e.text);
 	return -1;
 }
 

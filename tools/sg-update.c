@@ -223,9 +223,10 @@ commit(const char *run, json_t *samples, json_t *reward)
 static void
 handle(struct sg_filter *f, json_t *rec)
 {
-	const char *type = sg_rec_type(rec), *run = sg_get_str(rec, "run");
-	long long batch = sg_get_int(rec, "batch", -1);
+	const char *type = sg_rec_type(rec), *run;
+	long long batch;
 	struct pending *p;
+	struct sg_error e;
 
 	if (strcmp(type, "sample") && strcmp(type, "reward") &&
 		strcmp(type, "job") && strcmp(type, "batch")) {
@@ -239,8 +240,8 @@ handle(struct sg_filter *f, json_t *rec)
 			write_or_die(logf, rec, o.log);
 		return;
 	}
-	if (!run || batch < 0) {
-		sg_filter_bad(f, "%s has no \"%s\"", type, run ? "batch" : "run");
+	if (sg_record_batch(rec, &run, &batch, &e) < 0) {
+		sg_filter_bad(f, "%s", e.text);
 		return;
 	}
 	if (strcmp(type, "sample") == 0) {

@@ -556,29 +556,12 @@ static int
 record_key(
 	const json_t *rec, const char *where, const char **run, long long *id)
 {
-	const char *type = sg_rec_type(rec);
-	json_t *v = json_object_get(rec, "batch");
-	double d = json_real_value(v);
+	struct sg_error e;
 
-	if (strcmp(type, "sample") == 0 &&
-		!json_is_string(json_object_get(rec, "id"))) {
-		sg_warn("%s: sample has no \"id\"", where);
-		return -1;
-	}
-	if (!(*run = sg_get_str(rec, "run"))) {
-		sg_warn("%s: %s has no \"run\"", where, type);
-		return -1;
-	}
-	if (!v) {
-		sg_warn("%s: %s has no \"batch\"", where, type);
-		return -1;
-	}
-	if (!json_is_integer(v) && !(json_is_real(v) && d == floor(d))) {
-		sg_warn("%s: %s \"batch\" is not an integer", where, type);
-		return -1;
-	}
-	*id = sg_get_int(rec, "batch", 0);
-	return 0;
+	if (sg_record_batch(rec, run, id, &e) == 0)
+		return 0;
+	sg_warn("%s: %s", where, e.text);
+	return -1;
 }
 
 static int
