@@ -68,6 +68,28 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
 
+# libFuzzer harnesses for every parser (clang); each runs FUZZ_SECONDS
+# from its seed corpus in fuzz/corpus/ and a working corpus in build/.
+FUZZERS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -std=c17 -D_DEFAULT_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+build/fuzz/%: fuzz/%.c $(LIB_SRC) lib/sg.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(PKG_LIBS) -lm -o $@
+
+fuzz: $(FUZZERS:%=build/fuzz/%)
+	@for f in $(FUZZERS); do \
+		mkdir -p build/fuzz/corpus-$$f; \
+		echo "fuzz $$f: $(FUZZ_SECONDS) s"; \
+		build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 \
+			build/fuzz/corpus-$$f fuzz/corpus/$$f 2>build/fuzz/$$f.log || \
+			{ tail -40 build/fuzz/$$f.log; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' build/fuzz/$$f.log; \
+	done
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
@@ -82,5 +104,5 @@ format:
 clean:
 	rm -rf build bin
 
-.PHONY: all deps check demo install format clean
+.PHONY: all deps check demo fuzz install format clean
 .SECONDARY:
