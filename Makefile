@@ -68,6 +68,18 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
 
+# Benchmarks: each bench-X target prints the figures bench/RESULTS.md quotes.
+bench: bench-crash
+
+# kill -9 at random moments, then a whole loop under valgrind memcheck
+bench-crash: all
+	bash bench/kill-test.sh 100
+	cd examples/faq && valgrind -q --trace-children=yes --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+		$(CURDIR)/bin/sg-run --seed 1 -o /tmp/sg-valgrind-$$$$.jsonl faq.yaml && \
+		echo "valgrind: no errors, no leaks in sg-run and its stages"; \
+		rm -f /tmp/sg-valgrind-*
+
 # libFuzzer harnesses for every parser (clang); each runs FUZZ_SECONDS
 # from its seed corpus in fuzz/corpus/ and a working corpus in build/.
 FUZZERS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
@@ -104,5 +116,5 @@ format:
 clean:
 	rm -rf build bin
 
-.PHONY: all deps check demo fuzz install format clean
+.PHONY: all deps check demo bench bench-crash fuzz install format clean
 .SECONDARY:
