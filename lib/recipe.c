@@ -1561,6 +1561,12 @@ sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
 		}
 		return NULL;
 	}
+	if (L.len > SG_MAX_RECIPE) {
+		sg_seterr(e, "%s: recipe larger than %u bytes", path,
+			SG_MAX_RECIPE);
+		free(src);
+		return NULL;
+	}
 	L.src = src;
 	root = isjson(path, src, L.len) ? load_json(&L) : load_yaml(&L);
 	if (root && check(&L, root) == 0)

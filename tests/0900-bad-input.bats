@@ -123,3 +123,10 @@ cases() {
 	[ "$status" -eq 1 ]
 	assert_equal "$stderr" 'sg-route: <stdin>:1: unknown arm "templater_fancy" (not a preset; declare it with a generator)'
 }
+
+@test "a recipe over 8 MiB is refused" {
+	{ printf 'domain: d\nnum_samples: 1\ntask_input: "'; head -c 9000000 /dev/zero | tr '\0' a; printf '"\n'; } > big.yaml
+	run --separate-stderr sg-plan big.yaml
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-plan: big.yaml: recipe larger than 8388608 bytes"
+}
