@@ -1071,9 +1071,10 @@ c_constraints(struct load *L, const struct node *n, const char *name)
 	}
 	for (size_t i = 0; i < n->n; i++) {
 		k = n->key[i].s;
+		if (strncmp(k, "min_", 4) != 0)
+			continue;
 		snprintf(sub, sizeof sub, "max_%s", k + 4);
-		if (strncmp(k, "min_", 4) == 0 &&
-			ordered(L, n, k, sub, name) < 0)
+		if (ordered(L, n, k, sub, name) < 0)
 			return -1;
 	}
 	return 0;

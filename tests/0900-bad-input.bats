@@ -130,3 +130,11 @@ cases() {
 	[ "$status" -eq 3 ]
 	assert_equal "$stderr" "sg-plan: big.yaml: recipe larger than 8388608 bytes"
 }
+
+@test "constraint keys of any length load (found by fuzzing the recipe loader)" {
+	printf 'domain: d\nnum_samples: 1\nconstraints: {ab: 1, min_x: 1, max_x: 2}\n' > short.yaml
+	run --separate-stderr sg-plan short.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -c .recipe.constraints)" = '{"ab":1,"min_x":1,"max_x":2}' ]
+}
