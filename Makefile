@@ -95,7 +95,7 @@ fuzz: $(FUZZERS:%=build/fuzz/%)
 	@for f in $(FUZZERS); do \
 		mkdir -p build/fuzz/corpus-$$f; \
 		echo "fuzz $$f: $(FUZZ_SECONDS) s"; \
-		build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+		build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=build/fuzz/ \
 			-rss_limit_mb=2048 -print_final_stats=1 \
 			build/fuzz/corpus-$$f fuzz/corpus/$$f 2>build/fuzz/$$f.log || \
 			{ tail -40 build/fuzz/$$f.log; exit 1; }; \
