@@ -274,4 +274,25 @@ json_t *sg_clf_evaluate(const struct sg_clf *c,
 json_t *sg_ngram_overlap(const struct sg_labelled *train,
 	const struct sg_labelled *test, int n);
 
+/* svg.c: inline SVG charts for the HTML report, written to fp */
+enum sg_svg_style { SG_SVG_LINE, SG_SVG_DOTS, SG_SVG_BOTH };
+struct sg_series {
+	const char *name, *color; /* color NULL: the palette's */
+	const double *x, *y;
+	size_t n;
+	enum sg_svg_style style;
+};
+
+const char *sg_svg_color(size_t i);
+void sg_html_escape(FILE *fp, const char *s);
+/* Series over a shared x axis; y from ymin to ymax, or from the data
+ * (and 0) when ymax <= ymin. */
+void sg_svg_lines(FILE *fp, const char *title, const char *xlabel,
+	const char *ylabel, const struct sg_series *s, size_t ns, double ymin,
+	double ymax);
+/* Grouped bars: v[series][bin]. */
+void sg_svg_bars(FILE *fp, const char *title, const char *xlabel,
+	const char *ylabel, const char *const names[], const double *const v[],
+	size_t ns, const char *const bins[], size_t nbins);
+
 #endif
