@@ -77,6 +77,12 @@ $(SENTIMENT_DATA)/amazon-test.tsv: examples/sentiment/fetch-data.sh
 	sh examples/sentiment/fetch-data.sh $(SENTIMENT_DATA)
 .PHONY: data
 
+# Benchmarks, one bench-X block each; results in bench/RESULTS.md.
+bench: bench-eval
+bench-eval: all data
+	sh bench/eval-fasttext.sh $(SENTIMENT_DATA) $(OUT)
+.PHONY: bench bench-eval
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
