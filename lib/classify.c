@@ -50,10 +50,8 @@ sg_labelled_add(struct sg_labelled *d, const char *label, const char *text)
 	d->n++;
 }
 
-/* A label as a string: JSON strings as they are, numbers and booleans
- * written out, so 0/1 labels work too. */
-static char *
-label_string(const json_t *v)
+char *
+sg_label_string(const json_t *v)
 {
 	if (json_is_string(v))
 		return sg_xstrdup(json_string_value(v));
@@ -80,7 +78,7 @@ add_json(struct sg_labelled *d, const char *line, const char *lf,
 	item = json_is_object(json_object_get(rec, "data"))
 		       ? json_object_get(rec, "data")
 		       : rec;
-	label = label_string(sg_path(item, lf));
+	label = sg_label_string(sg_path(item, lf));
 	text = sg_get_str(item, tf);
 	if (!label || !text) {
 		sg_seterr(e, "no %s \"%s\"", label ? "string" : "label",

@@ -242,6 +242,9 @@ struct sg_labelled { /* parallel arrays of malloc'd strings */
 void sg_labelled_add(struct sg_labelled *d, const char *label,
 	const char *text);
 void sg_labelled_free(struct sg_labelled *d);
+/* A label as a malloc'd string: a JSON string as it is, an integer or a
+ * boolean written out (so 0/1 labels work); NULL for anything else. */
+char *sg_label_string(const json_t *v);
 /* Append the examples of a file: JSON Lines (the label and text fields
  * of each object, or of its "data" object as in sg samples) or, when the
  * first line does not start with '{', label<TAB>text lines.  -1 and e

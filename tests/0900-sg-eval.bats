@@ -75,6 +75,7 @@ toy() {
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -sc '.[1:][] | [.arm, .batch, .n, .source]' > rewards
 	[ "$(cat rewards)" = "$(printf '%s\n' '["good",7,60,"sg-eval"]' '["bad",5,60,"sg-eval"]')" ]
+	[[ "$stderr" == *"sg-eval: arm good alone (60 samples): accuracy 0."*"sg-eval: arm bad alone (60 samples): accuracy 0."*", reward 0.000" ]]
 	echo "$output" | jq -se '.[1].reward > 0 and .[1].reward <= 1 and .[2].reward == 0
 		and .[0].arms.good.reward == .[1].reward'
 	echo "$output" | sg-update -s st -l log > passed

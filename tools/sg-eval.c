@@ -59,7 +59,7 @@ arm_of(const char *name)
 static void
 take(struct sg_filter *f, json_t *rec)
 {
-	json_t *data = json_object_get(rec, "data"), *lv;
+	json_t *data = json_object_get(rec, "data");
 	const char *text, *run, *armname = sg_get_str(rec, "arm");
 	long long batch;
 	struct sg_error e;
@@ -70,20 +70,14 @@ take(struct sg_filter *f, json_t *rec)
 		json_object_get(rec, "error") ||
 		json_is_false(json_object_get(rec, "pass")))
 		return;
-	lv = sg_path(data, label_field);
+	label = sg_label_string(sg_path(data, label_field));
 	text = sg_get_str(data, text_field);
-	if (!json_is_string(lv) && !json_is_integer(lv)) {
-		sg_filter_bad(
-			f, "sample has no label \"data.%s\"", label_field);
+	if (!label || !text) {
+		sg_filter_bad(f, "sample has no %s \"data.%s\"",
+			label ? "string" : "label", label ? text_field : label_field);
+		free(label);
 		return;
 	}
-	if (!text) {
-		sg_filter_bad(
-			f, "sample has no string \"data.%s\"", text_field);
-		return;
-	}
-	label = json_is_string(lv) ? sg_xstrdup(json_string_value(lv))
-				   : json_dumps(lv, JSON_ENCODE_ANY);
 	sg_labelled_add(&train, label, text);
 	free(label);
 	if (sg_record_batch(rec, &run, &batch, &e) < 0)
@@ -191,6 +185,8 @@ summary(const json_t *ev)
 {
 	const json_t *syn = json_object_get(ev, "synthetic");
 	const json_t *ov = json_object_get(ev, "overlap"), *labels, *row;
+	const char *name;
+	json_t *arm;
 	size_t i, j;
 
 	fprintf(stderr,
@@ -228,6 +224,12 @@ summary(const json_t *ev)
 					json_array_get(row, j)));
 		fputc('\n', stderr);
 	}
+	json_object_foreach(json_object_get(ev, "arms"), name, arm)
+		fprintf(stderr,
+			"%s: arm %s alone (%lld samples): accuracy %.3f,"
+			" reward %.3f\n",
+			sg_progname, name, sg_get_int(arm, "n", 0),
+			num(arm, "accuracy"), num(arm, "reward"));
 }
 
 static long long
