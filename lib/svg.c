@@ -59,11 +59,27 @@ py(const struct frame *f, double y)
 	return H - MB - (y - f->y0) / (f->y1 - f->y0) * (H - MT - MB);
 }
 
-/* The frame, title, axes with five ticks each, and axis labels. */
+/* A round step (1, 2, 2.5 or 5 times a power of ten) giving about four
+ * intervals over range. */
+static double
+tick_step(double range)
+{
+	static const double nice[] = {1, 2, 2.5, 5, 10};
+	double raw = range / 4, p = pow(10, floor(log10(raw)));
+
+	for (size_t i = 0; i < sizeof nice / sizeof *nice; i++)
+		if (nice[i] * p >= raw * (1 - 1e-9))
+			return nice[i] * p;
+	return 10 * p;
+}
+
+/* The frame, title, axes with round ticks, and axis labels. */
 static void
 open_chart(FILE *fp, const struct frame *f, const char *title,
 	const char *xlabel, const char *ylabel, int xticks)
 {
+	double step;
+
 	fprintf(fp,
 		"<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\""
 		" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\""
@@ -76,22 +92,21 @@ open_chart(FILE *fp, const struct frame *f, const char *title,
 		"</text><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\""
 		" class=\"frame\"/>",
 		ML, MT, W - ML - MR, H - MT - MB);
-	for (int i = 0; i <= 4; i++) {
-		double y = f->y0 + (f->y1 - f->y0) * i / 4;
-		double x = f->x0 + (f->x1 - f->x0) * i / 4;
-
+	step = tick_step(f->y1 - f->y0);
+	for (double y = ceil(f->y0 / step - 1e-9) * step; y <= f->y1 + 1e-9;
+		y += step)
 		fprintf(fp,
 			"<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\""
 			" class=\"grid\"/><text x=\"%d\" y=\"%.1f\""
-			" class=\"yt\">%.3g</text>",
+			" class=\"yt\">%.4g</text>",
 			ML, W - MR, py(f, y), py(f, y), ML - 4, py(f, y) + 4,
-			y);
-		if (xticks)
-			fprintf(fp,
-				"<text x=\"%.1f\" y=\"%d\" class=\"xt\">%.3g"
-				"</text>",
-				px(f, x), H - MB + 14, x);
-	}
+			fabs(y) < step / 2 ? 0.0 : y);
+	step = tick_step(f->x1 - f->x0);
+	for (double x = ceil(f->x0 / step - 1e-9) * step;
+		xticks && x <= f->x1 + 1e-9; x += step)
+		fprintf(fp,
+			"<text x=\"%.1f\" y=\"%d\" class=\"xt\">%.4g</text>",
+			px(f, x), H - MB + 14, fabs(x) < step / 2 ? 0.0 : x);
 	fprintf(fp, "<text x=\"%d\" y=\"%d\" class=\"xl\">", (W + ML) / 2,
 		H - MB + 30);
 	sg_html_escape(fp, xlabel);
@@ -103,17 +118,32 @@ open_chart(FILE *fp, const struct frame *f, const char *title,
 	fputs("</text>", fp);
 }
 
+/* Legend entries flow left to right under the axis, wrapping by their
+ * estimated width (7 pixels a character at 12 pixels). */
+struct cursor {
+	double x, y;
+};
+
 static void
-legend(FILE *fp, size_t i, const char *name, const char *color)
+legend(FILE *fp, struct cursor *c, const char *name, const char *color)
 {
-	double x = ML + (double)(i % 3) * 190, y = H - MB + 46 + 15.0 * (i / 3);
+	double w = 14 + 7 * (double)strlen(name) + 16;
+
+	if (c->y == 0) {
+		c->x = ML;
+		c->y = H - MB + 46;
+	} else if (c->x + w > W - MR) {
+		c->x = ML;
+		c->y += 15;
+	}
 
 	fprintf(fp,
 		"<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\""
 		" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" class=\"lg\">",
-		x, y - 9, color, x + 14, y);
+		c->x, c->y - 9, color, c->x + 14, c->y);
 	sg_html_escape(fp, name);
 	fputs("</text>", fp);
+	c->x += w;
 }
 
 void
@@ -122,6 +152,7 @@ sg_svg_lines(FILE *fp, const char *title, const char *xlabel,
 	double ymax)
 {
 	struct frame f = {INFINITY, -INFINITY, ymin, ymax};
+	struct cursor cur = {0, 0};
 	int autoy = !(ymax > ymin);
 
 	if (autoy) {
@@ -164,7 +195,7 @@ sg_svg_lines(FILE *fp, const char *title, const char *xlabel,
 					" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>",
 					px(&f, s[i].x[j]), py(&f, s[i].y[j]),
 					c);
-		legend(fp, i, s[i].name, c);
+		legend(fp, &cur, s[i].name, c);
 	}
 	fputs("</svg>\n", fp);
 }
@@ -175,6 +206,7 @@ sg_svg_bars(FILE *fp, const char *title, const char *xlabel, const char *ylabel,
 	const char *const bins[], size_t nbins)
 {
 	struct frame f = {0, (double)nbins, 0, 0};
+	struct cursor cur = {0, 0};
 	double bw = (double)(W - ML - MR) / (double)(nbins ? nbins : 1);
 
 	for (size_t i = 0; i < ns; i++)
@@ -201,6 +233,6 @@ sg_svg_bars(FILE *fp, const char *title, const char *xlabel, const char *ylabel,
 		}
 	}
 	for (size_t i = 0; i < ns; i++)
-		legend(fp, i, names[i], sg_svg_color(i));
+		legend(fp, &cur, names[i], sg_svg_color(i));
 	fputs("</svg>\n", fp);
 }
