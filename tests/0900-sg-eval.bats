@@ -124,3 +124,24 @@ toy() {
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.synthetic.accuracy == 1 and .synthetic.labels == ["0", "1"]'
 }
+
+@test "the recipe's evaluation section names the fields; flags override it" {
+	jq -nc '{type: "sample", run: "r", batch: 0, data: {y: "p", body: "good good", t: "bad"}},
+		{type: "sample", run: "r", batch: 0, data: {y: "n", body: "bad bad", t: "good"}}' > train.jsonl
+	printf 'p\tgood\nn\tbad\n' > test.tsv
+	printf 'domain: d\nnum_samples: 2\nevaluation:\n  label_field: y\n  text_field: body\n' > r.yaml
+	run --separate-stderr sg-eval -c r.yaml -T test.tsv train.jsonl
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.synthetic.accuracy == 1'
+	run --separate-stderr sg-eval -c r.yaml -t t -T test.tsv train.jsonl
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.synthetic.accuracy == 0'
+	printf 'domain: d\nnum_samples: 2\nevaluation:\n  label_field: [y]\n' > bad.yaml
+	run --separate-stderr sg-eval -c bad.yaml -T test.tsv train.jsonl
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == "sg-eval: bad.yaml:4:"* ]]
+	printf 'domain: d\nnum_samples: 2\nevaluation:\n  label: y\n' > unknown.yaml
+	run --separate-stderr sg-eval -c unknown.yaml -l y -t body -T test.tsv train.jsonl
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == 'sg-eval: unknown.yaml:4:3: unknown field "evaluation.label"'$'\n''sg-eval: trained on 2 '* ]]
+}

@@ -24,8 +24,8 @@
 #include "sg.h"
 
 static struct sg_filter f = {
-	.usage = "usage: sg-eval [-hRuVv] [--strict] [-b buckets] [-d dim]"
-		 " [-e epochs] [-g n] [-L real-train] [-l label-field]"
+	.usage = "usage: sg-eval [-hRuVv] [--strict] [-b buckets] [-c recipe]"
+		 " [-d dim] [-e epochs] [-g n] [-L real-train] [-l label-field]"
 		 " [-r rate] [--seed n] [-t text-field] [-w ngrams] -T test"
 		 " [file ...]\n",
 };
@@ -43,7 +43,8 @@ static size_t narms;
 /* The run and latest batch of the samples, to place an eval in time. */
 static char *lastrun;
 static long long lastbatch = -1;
-static const char *label_field = "label", *text_field = "text";
+/* From -l and -t, else the recipe's evaluation section, else these. */
+static const char *label_field, *text_field;
 
 static struct arm *
 arm_of(const char *name)
@@ -74,7 +75,8 @@ take(struct sg_filter *f, json_t *rec)
 	text = sg_get_str(data, text_field);
 	if (!label || !text) {
 		sg_filter_bad(f, "sample has no %s \"data.%s\"",
-			label ? "string" : "label", label ? text_field : label_field);
+			label ? "string" : "label",
+			label ? text_field : label_field);
 		free(label);
 		return;
 	}
@@ -224,12 +226,19 @@ summary(const json_t *ev)
 					json_array_get(row, j)));
 		fputc('\n', stderr);
 	}
-	json_object_foreach(json_object_get(ev, "arms"), name, arm)
+	json_object_foreach (json_object_get(ev, "arms"), name, arm)
 		fprintf(stderr,
 			"%s: arm %s alone (%lld samples): accuracy %.3f,"
 			" reward %.3f\n",
 			sg_progname, name, sg_get_int(arm, "n", 0),
 			num(arm, "accuracy"), num(arm, "reward"));
+}
+
+static void
+recipe_warning(void *ctx, const char *msg)
+{
+	(void)ctx;
+	sg_warn("%s", msg);
 }
 
 static long long
@@ -252,6 +261,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{"buckets", required_argument, NULL, 'b'},
+		{"recipe", required_argument, NULL, 'c'},
 		{"dim", required_argument, NULL, 'd'},
 		{"epochs", required_argument, NULL, 'e'},
 		{"help", no_argument, NULL, 'h'},
@@ -277,7 +287,9 @@ main(int argc, char *argv[])
 		.buckets = 1u << 18,
 		.seed = 1};
 	struct sg_labelled test = {0}, real = {0};
-	const char *testpath = NULL, *realpath = NULL;
+	const char *testpath = NULL, *realpath = NULL, *recipe_path = NULL;
+	json_t *recipe = NULL;
+	struct sg_error e;
 	json_t *ev, *syn, *rewards = NULL, *r;
 	double maj, ceiling = -1;
 	int c, status, overlap = 4, want_rewards = 0;
@@ -286,12 +298,15 @@ main(int argc, char *argv[])
 
 	sg_init(argv);
 	while ((c = getopt_long(argc, argv,
-			"b:d:e:g:hL:l:Rr:T:t:uVvw:", longopts, NULL)) != -1) {
+			"b:c:d:e:g:hL:l:Rr:T:t:uVvw:", longopts, NULL)) != -1) {
 		if (sg_filter_option(&f, c))
 			continue;
 		switch (c) {
 		case 'b':
 			p.buckets = (uint32_t)count("-b", optarg, 1 << 24);
+			break;
+		case 'c':
+			recipe_path = optarg;
 			break;
 		case 'd':
 			p.dim = (int)count("-d", optarg, 1000);
@@ -337,6 +352,17 @@ main(int argc, char *argv[])
 	}
 	if (!testpath)
 		sg_usage(f.usage, SG_EXIT_USAGE);
+	if (recipe_path && !(recipe = sg_recipe_load(
+				     recipe_path, recipe_warning, NULL, &e)))
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!label_field)
+		label_field = sg_get_str(
+			sg_path(recipe, "evaluation"), "label_field");
+	if (!text_field)
+		text_field =
+			sg_get_str(sg_path(recipe, "evaluation"), "text_field");
+	label_field = label_field ? label_field : "label";
+	text_field = text_field ? text_field : "text";
 	load(&test, testpath);
 	if (realpath)
 		load(&real, realpath);
@@ -392,5 +418,6 @@ main(int argc, char *argv[])
 	}
 	free(arms);
 	free(lastrun);
+	json_decref(recipe);
 	return sg_finish(status);
 }
