@@ -25,6 +25,13 @@ struct sg_clf {
 	float *out; /* nlabels x dim */
 };
 
+/* Zeroed memory, through the library's one allocation failure path. */
+static void *
+zalloc(size_t n)
+{
+	return memset(sg_xmalloc(n), 0, n);
+}
+
 void
 sg_labelled_free(struct sg_labelled *d)
 {
@@ -264,9 +271,7 @@ sg_clf_train(const struct sg_clf_params *p, const struct sg_labelled *d,
 	c->p = *p;
 	c->nlabels = distinct(d->label, d->n, &c->labels);
 	c->in = sg_xmalloc((size_t)p->buckets * (size_t)dim * sizeof *c->in);
-	c->out = calloc((size_t)c->nlabels * (size_t)dim, sizeof *c->out);
-	if (!c->out)
-		sg_die(SG_EXIT_IO, "out of memory");
+	c->out = zalloc((size_t)c->nlabels * (size_t)dim * sizeof *c->out);
 	sg_rng_seed(&rng, p->seed);
 	/* fastText's initialisation: uniform in +-1/dim, output zero */
 	for (size_t i = 0; i < (size_t)p->buckets * (size_t)dim; i++)
@@ -374,11 +379,9 @@ static const char *
 majority(
 	const struct sg_labelled *d, char *const labels[], int n, size_t *count)
 {
-	size_t *cnt = calloc((size_t)n, sizeof *cnt);
+	size_t *cnt = zalloc((size_t)n * sizeof *cnt);
 	int best = 0;
 
-	if (!cnt)
-		sg_die(SG_EXIT_IO, "out of memory");
 	for (size_t i = 0; i < d->n; i++)
 		cnt[find_label(labels, n, d->label[i])]++;
 	for (int k = 1; k < n; k++)
@@ -405,9 +408,7 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 	memcpy(all + test->n, c->labels, (size_t)c->nlabels * sizeof *all);
 	m = distinct(all, n, &labels);
 	free(all);
-	cm = calloc((size_t)m * (size_t)m, sizeof *cm);
-	if (!cm)
-		sg_die(SG_EXIT_IO, "out of memory");
+	cm = zalloc((size_t)m * (size_t)m * sizeof *cm);
 	for (size_t i = 0; i < test->n; i++) {
 		int t = find_label(labels, m, test->label[i]);
 		int p = find_label(labels, m, sg_clf_predict(c, test->text[i]));

@@ -175,7 +175,6 @@ static void
 load(struct sg_labelled *d, const char *path)
 {
 	struct sg_error e;
-
 	int rc = sg_labelled_load(d, path, label_field, text_field, &e);
 
 	if (rc < 0)
