@@ -1071,9 +1071,10 @@ c_constraints(struct load *L, const struct node *n, const char *name)
 	}
 	for (size_t i = 0; i < n->n; i++) {
 		k = n->key[i].s;
+		if (strncmp(k, "min_", 4) != 0)
+			continue;
 		snprintf(sub, sizeof sub, "max_%s", k + 4);
-		if (strncmp(k, "min_", 4) == 0 &&
-			ordered(L, n, k, sub, name) < 0)
+		if (ordered(L, n, k, sub, name) < 0)
 			return -1;
 	}
 	return 0;
@@ -1573,6 +1574,12 @@ sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
 			sg_seterr(e, "%.*srecipe %s", (int)(q - e->text), why,
 				why + (q - e->text));
 		}
+		return NULL;
+	}
+	if (L.len > SG_MAX_RECIPE) {
+		sg_seterr(e, "%s: recipe larger than %u bytes", path,
+			SG_MAX_RECIPE);
+		free(src);
 		return NULL;
 	}
 	L.src = src;

@@ -165,6 +165,7 @@ char **sg_argv_from_json(const json_t *cmd, struct sg_error *e);
 void sg_argv_free(char **argv);
 
 /* recipe.c: recipes in YAML or JSON, see sg-recipe(5) */
+#define SG_MAX_RECIPE (8u << 20)
 typedef void (*sg_warn_fn)(void *ctx, const char *msg);
 /* The recipe as a JSON object; errors read "path:line:column: why".
  * Unknown fields go to warn (may be NULL) as "path:line:column: ...". */

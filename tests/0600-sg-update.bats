@@ -133,3 +133,26 @@ fns() { declare -f sample reward batch; }
 	[ "$(jq -r .id data.jsonl | sort -u | wc -l)" -eq 200 ]
 	[ "$(jq .output.bytes st)" -eq "$(wc -c < data.jsonl)" ]
 }
+
+@test "a full disk is a clear error and leaves the state as it was" {
+	batch 0 0.5 true true > b0.jsonl
+	batch 1 0.5 true > b1.jsonl
+	sg-update -s st < b0.jsonl > /dev/null
+	cp st st.before
+	run --separate-stderr sg-update -s st -o /dev/full < b1.jsonl
+	[ "$status" -eq 4 ]
+	assert_equal "$stderr" "sg-update: cannot write '/dev/full': No space left on device"
+	cmp st st.before
+	run --separate-stderr sh -c 'sg-update -s st < b1.jsonl > /dev/full'
+	[ "$status" -eq 4 ]
+	assert_equal "$stderr" "sg-update: cannot write to <stdout>: No space left on device"
+	cmp st st.before
+}
+
+@test "an output that cannot be opened is refused before anything is read" {
+	batch 0 0.5 true > b0.jsonl
+	run --separate-stderr sg-update -s st -o /proc/version < b0.jsonl
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == "sg-update: cannot open '/proc/version': "* ]]
+	[ ! -e st ]
+}
