@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs what `make check` and `make demo` need on a Debian machine when
-# run as root; otherwise prints the apt-get line and fails.
+# run as root; otherwise prints the apt-get line and fails.  Optional tools
+# (headless Chromium for the report's rendering test, fastText for
+# sg-eval's cross-check) are installed when possible; without them those
+# tests skip with a message.
 pkgs=
 pkg-config --exists jansson 2>/dev/null || pkgs="$pkgs libjansson-dev"
 pkg-config --exists libcurl 2>/dev/null || pkgs="$pkgs libcurl4-openssl-dev"
@@ -15,23 +18,26 @@ command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 # cross-check against its python3-jsonschema
 /usr/bin/python3 -c "import jsonschema" 2>/dev/null ||
 	pkgs="$pkgs python3 python3-jsonschema"
-# Optional: headless Chromium (driven by node) for the report's rendering
-# test, and fastText for sg-eval's cross-check bench; without them those
-# skip with a message.
-if [ "$(id -u)" -eq 0 ] && ! { command -v chromium && command -v node &&
-	command -v fasttext; } >/dev/null 2>&1; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends chromium nodejs fasttext >&2 ||
-		echo "chromium or fasttext could not be installed" >&2
+optional=
+command -v chromium >/dev/null 2>&1 || optional="$optional chromium"
+command -v node >/dev/null 2>&1 || optional="$optional nodejs"
+command -v fasttext >/dev/null 2>&1 || optional="$optional fasttext"
+[ -z "$pkgs$optional" ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	if [ -n "$pkgs" ]; then
+		echo "installing:$pkgs" >&2
+		apt-get install -y -qq --no-install-recommends $pkgs >&2 ||
+			{ echo "apt-get failed" >&2; exit 1; }
+	fi
+	if [ -n "$optional" ]; then
+		apt-get install -y -qq --no-install-recommends $optional >&2 ||
+			echo "optional:$optional could not be installed" >&2
+	fi
+	exit 0
 fi
 [ -z "$pkgs" ] && exit 0
-if [ "$(id -u)" -eq 0 ]; then
-	echo "installing:$pkgs" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends $pkgs >&2 && exit 0
-	echo "apt-get failed" >&2
-	exit 1
-fi
 echo "missing packages; run:" >&2
 echo "  sudo apt-get install$pkgs" >&2
 exit 1
