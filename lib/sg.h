@@ -229,4 +229,85 @@ int sg_route(json_t *state, json_t *job, double initial_temp,
  * decay, temperature adaptation. */
 int sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e);
 
+/* http.c: JSON POSTs to an OpenAI-compatible server, many in flight,
+ * with retries; see the top of http.c for what is retried and how */
+struct sg_http_opts {
+	const char *base_url; /* "http://host:port/v1" */
+	const char *api_key;  /* NULL or "": no Authorization header */
+	int jobs;	      /* requests in flight at most */
+	double timeout;	      /* seconds per attempt; 0: none */
+	double stall;	      /* seconds without a byte before giving up */
+	int retries;	      /* retries per request after the first try */
+	double backoff_cap;   /* seconds; 0: 8 */
+	/* Told of each retry (the why never holds the key); may be NULL. */
+	void (*on_retry)(void *ctx, const char *why, int attempt, double wait);
+	void *retry_ctx;
+};
+struct sg_http_result {
+	void *ctx;	    /* as given to sg_http_post */
+	long status;	    /* the last HTTP status, 0 when none */
+	const json_t *body; /* the JSON object of a 2xx answer, else NULL */
+	const char *error;  /* why it failed, or NULL */
+	int attempts;
+};
+struct sg_http_stats {
+	long long attempts, retries, throttled, ok, failed;
+};
+struct sg_http;
+typedef void (*sg_http_done_fn)(void *arg, const struct sg_http_result *r);
+struct sg_http *sg_http_new(const struct sg_http_opts *o, struct sg_error *e);
+void sg_http_free(struct sg_http *h);
+/* Queue a POST of body to base_url/path; done may queue more. */
+void sg_http_post(
+	struct sg_http *h, const char *path, const json_t *body, void *ctx);
+/* Send everything queued, calling done for each request as it ends, in
+ * the order they end; 0, or -1 and e when libcurl itself fails. */
+int sg_http_run(
+	struct sg_http *h, sg_http_done_fn done, void *arg, struct sg_error *e);
+const struct sg_http_stats *sg_http_stats(const struct sg_http *h);
+
+/* llm.c: chat completions with a response cache shared by processes */
+struct sg_llm;
+struct sg_llm_reply {
+	void *ctx;
+	const char *content;	/* choices[0].message.content, or NULL */
+	const json_t *response; /* the whole answer, or NULL */
+	const char *error;	/* why it failed, or NULL */
+	int cached;		/* from the cache: no request was made */
+	long long prompt_tokens, completion_tokens;
+};
+typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
+/* Set OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL from a .env file
+ * where the environment lacks them; a missing file is no error. */
+int sg_llm_dotenv(const char *path, struct sg_error *e);
+/* The cache directory: flag, else $SG_CACHE_DIR, $XDG_CACHE_HOME/sg,
+ * $HOME/.cache/sg; malloc'd, or NULL. */
+char *sg_llm_cache_dir(const char *flag);
+/* cache_dir NULL: no cache. */
+struct sg_llm *sg_llm_new(const struct sg_http_opts *o, const char *cache_dir,
+	struct sg_error *e);
+void sg_llm_free(struct sg_llm *l);
+/* Queue a /chat/completions request; index is the sample's, part of the
+ * cache key.  The body is copied. */
+void sg_llm_chat(
+	struct sg_llm *l, const json_t *body, long long index, void *ctx);
+/* Answer everything queued, done once per request as each ends; done may
+ * queue more. */
+int sg_llm_run(
+	struct sg_llm *l, sg_llm_done_fn done, void *arg, struct sg_error *e);
+void sg_llm_counts(
+	const struct sg_llm *l, long long *requests, long long *cached);
+
+/* naive.c: the naive arm's requests and the parsing of their answers */
+/* The /chat/completions body for sample index of a routed job: prompt
+ * from the recipe, the job's params, seed + index; a json_schema
+ * response_format when the data is JSON and response_format is set. */
+json_t *sg_naive_body(const json_t *job, long long index, const char *model,
+	int response_format);
+/* An answer as a sample's data: the text, or the JSON value in it. */
+json_t *sg_naive_parse(const char *content, int json, struct sg_error *e);
+/* body followed by the bad answer and a request to correct it. */
+json_t *sg_naive_repair(
+	const json_t *body, const char *content, const char *why);
+
 #endif

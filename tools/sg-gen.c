@@ -5,9 +5,11 @@
  * Each job record (from sg-route) is written through unchanged, followed
  * by its n sample records and one batch record; every other record passes
  * through unchanged, in order.  sg-gen owns sample and batch records.
- * Generators: "templater" expands the recipe's grammar, "command" runs the
- * job's argv without a shell; the LLM generators are not built in yet, so
- * their samples are error samples, never made-up data.
+ * Generators: "templater" expands the recipe's grammar (asking the LLM for
+ * llm_fill leaves), "command" runs the job's argv without a shell, "naive"
+ * asks an OpenAI-compatible server for each sample, -j at a time; its
+ * samples are written as they complete and carry their token usage and
+ * cost, which the batch record sums.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,10 +27,29 @@ struct job {
 	long long batch, n, seed;
 	json_t *params;
 	long long generated; /* samples with data so far */
+	long long prompt_tokens, completion_tokens, sent, cached;
+	double cost;
 };
 
+/* One request of the naive arm in flight. */
+struct call {
+	struct job *j;
+	long long index;
+	json_t *body;
+	int repaired;
+};
+
+static struct {
+	struct sg_llm *llm;
+	const char *model, *cache_dir;
+	int jobs, no_cache, no_response_format;
+	double timeout;
+} L = {NULL, NULL, NULL, 8, 0, 0, 600};
+
 static struct sg_filter f = {
-	.usage = "usage: sg-gen [-huVv] [--strict] [file ...]\n",
+	.usage = "usage: sg-gen [-huVv] [-j jobs] [-m model] [--cache-dir dir] "
+		 "[--no-cache] [--strict]\n"
+		 "              [--timeout seconds] [file ...]\n",
 };
 
 static void
@@ -110,7 +131,218 @@ put_batch(const struct job *j)
 	json_object_set_new(b, "n", json_integer(j->n));
 	json_object_set_new(b, "generated", json_integer(j->generated));
 	json_object_set_new(b, "errors", json_integer(j->n - j->generated));
+	if (strcmp(j->generator, "naive") == 0 || j->sent || j->cached) {
+		json_object_set_new(
+			b, "prompt_tokens", json_integer(j->prompt_tokens));
+		json_object_set_new(b, "completion_tokens",
+			json_integer(j->completion_tokens));
+		json_object_set_new(b, "cost", json_real(j->cost));
+		json_object_set_new(b, "requests", json_integer(j->sent));
+		json_object_set_new(b, "cached", json_integer(j->cached));
+	}
 	put_new(b);
+}
+
+static void
+on_retry(void *ctx, const char *why, int attempt, double wait)
+{
+	(void)ctx;
+	sg_note("retry %d in %.2fs: %s", attempt, wait, why);
+}
+
+static int
+llm_configured(void)
+{
+	const char *url = getenv("OPENAI_BASE_URL");
+	const char *key = getenv("OPENAI_API_KEY");
+
+	return (url && *url) || (key && *key);
+}
+
+/* The client, made when a job first needs it; NULL and e without one. */
+static struct sg_llm *
+llm(struct sg_error *e)
+{
+	const char *base = getenv("OPENAI_BASE_URL");
+	struct sg_http_opts o = {NULL, getenv("OPENAI_API_KEY"), L.jobs,
+		L.timeout, 60, 4, 8, on_retry, NULL};
+	char *cache;
+
+	if (L.llm)
+		return L.llm;
+	if (!llm_configured()) {
+		sg_seterr(e, "no LLM configured: set OPENAI_BASE_URL or "
+			     "OPENAI_API_KEY");
+		return NULL;
+	}
+	o.base_url = base && *base ? base : "https://api.openai.com/v1";
+	cache = L.no_cache ? NULL : sg_llm_cache_dir(L.cache_dir);
+	L.llm = sg_llm_new(&o, cache, e);
+	free(cache);
+	return L.llm;
+}
+
+static const char *
+model(const struct job *j)
+{
+	const char *m = L.model ? L.model : sg_get_str(j->params, "model");
+
+	if (!m)
+		m = getenv("OPENAI_MODEL");
+	return m && *m ? m : "gpt-4o-mini";
+}
+
+/* Tokens and cost of one answer, into the sample s (may be NULL) and the
+ * job; prices are the params' US dollars per million tokens. */
+static void
+account(struct job *j, const struct sg_llm_reply *r, json_t *s)
+{
+	double cost =
+		((double)r->prompt_tokens *
+				sg_get_num(j->params, "price_prompt", 0) +
+			(double)r->completion_tokens *
+				sg_get_num(j->params, "price_completion", 0)) /
+		1e6;
+
+	j->prompt_tokens += r->prompt_tokens;
+	j->completion_tokens += r->completion_tokens;
+	j->cost += cost;
+	if (r->cached)
+		j->cached++;
+	else
+		j->sent++;
+	if (!s)
+		return;
+	json_object_set_new(s, "usage",
+		json_pack("{s:I, s:I}", "prompt_tokens",
+			(json_int_t)r->prompt_tokens, "completion_tokens",
+			(json_int_t)r->completion_tokens));
+	json_object_set_new(s, "cost", json_real(cost));
+}
+
+static int
+json_output(const struct job *j)
+{
+	const char *fmt =
+		sg_get_str(json_object_get(j->rec, "context"), "format");
+
+	if (!fmt)
+		fmt = sg_get_str(
+			json_object_get(j->rec, "recipe"), "output_format");
+	return fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
+}
+
+static void
+on_naive(void *arg, const struct sg_llm_reply *r)
+{
+	struct call *c = r->ctx;
+	struct job *j = c->j;
+	json_t *s = new_sample(j, c->index), *data = NULL;
+	struct sg_error e;
+
+	(void)arg;
+	account(j, r, s);
+	if (r->error && json_object_get(c->body, "response_format") &&
+		strstr(r->error, "response_format")) {
+		/* The server knows no structured output: ask in words. */
+		L.no_response_format = 1;
+		json_object_del(c->body, "response_format");
+		sg_llm_chat(L.llm, c->body, c->index, c);
+		json_decref(s);
+		return;
+	}
+	if (r->error) {
+		snprintf(e.text, sizeof e.text, "%s", r->error);
+	} else if (!(data = sg_naive_parse(r->content, json_output(j), &e)) &&
+		   !c->repaired) {
+		/* One repair attempt: show the model its answer and why. */
+		json_t *fix = sg_naive_repair(c->body, r->content, e.text);
+
+		json_decref(c->body);
+		c->body = fix;
+		c->repaired = 1;
+		sg_llm_chat(L.llm, fix, c->index, c);
+		json_decref(s);
+		return;
+	}
+	if (data) {
+		json_object_set_new(s, "data", data);
+		j->generated++;
+	} else {
+		json_object_set_new(s, "error", json_string(e.text));
+		sg_note("%s: sample %lld: %s", j->where, c->index, e.text);
+	}
+	put_new(s);
+	json_decref(c->body);
+	free(c);
+}
+
+static void
+gen_naive(struct job *j)
+{
+	struct sg_error e;
+	struct call *c;
+
+	if (!llm(&e)) {
+		fail_job(j, "%s", e.text);
+		return;
+	}
+	for (long long i = 0; i < j->n; i++) {
+		c = sg_xmalloc(sizeof *c);
+		c->j = j;
+		c->index = i;
+		c->repaired = 0;
+		c->body = sg_naive_body(
+			j->rec, i, model(j), !L.no_response_format);
+		sg_llm_chat(L.llm, c->body, i, c);
+	}
+	if (sg_llm_run(L.llm, on_naive, NULL, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+}
+
+/* An llm_fill leaf of sample index, asked and answered at once. */
+struct fill {
+	struct job *j;
+	long long index, calls;
+	char *out;
+	struct sg_error err;
+};
+
+static void
+on_fill(void *arg, const struct sg_llm_reply *r)
+{
+	struct fill *fc = arg;
+
+	account(fc->j, r, NULL);
+	if (r->error)
+		snprintf(fc->err.text, sizeof fc->err.text, "%s", r->error);
+	else
+		fc->out = sg_xstrdup(r->content);
+}
+
+static char *
+fill(void *ctx, const char *prompt, struct sg_error *e)
+{
+	struct fill *fc = ctx;
+	json_t *body, *t = json_object_get(fc->j->params, "temperature");
+
+	if (!llm(e))
+		return NULL;
+	body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}", "model",
+		model(fc->j), "messages", "role", "system", "content",
+		"Answer with the text asked for only: no quotes, no preamble.",
+		"role", "user", "content", prompt, "seed",
+		(json_int_t)(fc->j->seed + fc->index));
+	if (t)
+		json_object_set(body, "temperature", t);
+	fc->out = NULL;
+	sg_llm_chat(L.llm, body, fc->index << 16 | fc->calls++, NULL);
+	json_decref(body);
+	if (sg_llm_run(L.llm, on_fill, fc, e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e->text);
+	if (!fc->out)
+		sg_seterr(e, "llm_fill: %s", fc->err.text);
+	return fc->out;
 }
 
 static void
@@ -138,7 +370,8 @@ gen_templater(struct job *j)
 		return;
 	}
 	if (depth < 1 || depth > SG_GRAMMAR_MAX_DEPTH) {
-		fail_job(j, "params \"max_depth\" is not an integer from 1 to %d",
+		fail_job(j,
+			"params \"max_depth\" is not an integer from 1 to %d",
 			SG_GRAMMAR_MAX_DEPTH);
 		return;
 	}
@@ -155,8 +388,10 @@ gen_templater(struct job *j)
 	json = fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
 	sg_rng_seed(&rng, (uint64_t)j->seed);
 	for (long long i = 0; i < j->n; i++) {
-		text = sg_grammar_expand(
-			g, &rng, t, (int)depth, json, NULL, NULL, &e);
+		struct fill fc = {j, i, 0, NULL, {{0}}};
+
+		text = sg_grammar_expand(g, &rng, t, (int)depth, json,
+			llm_configured() ? fill : NULL, &fc, &e);
 		if (!text) {
 			put_error(j, i, e.text);
 			continue;
@@ -390,7 +625,8 @@ check_job(struct job *j)
 static void
 run_job(json_t *rec, const char *where)
 {
-	struct job j = {rec, where, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
+	struct job j = {
+		rec, where, NULL, NULL, NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0};
 	json_t *params = json_object_get(rec, "params");
 
 	if (check_job(&j) < 0) {
@@ -403,6 +639,8 @@ run_job(json_t *rec, const char *where)
 		gen_templater(&j);
 	else if (strcmp(j.generator, "command") == 0)
 		gen_command(&j);
+	else if (strcmp(j.generator, "naive") == 0)
+		gen_naive(&j);
 	else
 		fail_job(&j, "generator \"%s\" is not available", j.generator);
 	put_batch(&j);
@@ -424,18 +662,55 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{"cache-dir", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"model", required_argument, NULL, 'm'},
+		{"no-cache", no_argument, NULL, 'N'},
 		{"strict", no_argument, NULL, SG_OPT_STRICT},
+		{"timeout", required_argument, NULL, 'T'},
 		{"unbuffered", no_argument, NULL, 'u'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	struct sg_error e;
+	char *end;
+	int c, status;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1)
-		if (!sg_filter_option(&f, c))
-			sg_usage(f.usage, SG_EXIT_USAGE);
-	return sg_finish(sg_filter_run(&f, argv + optind, argc - optind, gen));
+	while ((c = getopt_long(argc, argv, "hj:m:uVv", longopts, NULL)) !=
+		-1) {
+		switch (c) {
+		case 'C':
+			L.cache_dir = optarg;
+			break;
+		case 'j':
+			L.jobs = (int)strtol(optarg, &end, 10);
+			if (*end || L.jobs < 1 || L.jobs > 4096)
+				sg_die(SG_EXIT_USAGE,
+					"-j wants an integer from 1 to 4096");
+			break;
+		case 'm':
+			L.model = optarg;
+			break;
+		case 'N':
+			L.no_cache = 1;
+			break;
+		case 'T':
+			L.timeout = strtod(optarg, &end);
+			if (*end || !(L.timeout > 0))
+				sg_die(SG_EXIT_USAGE, "--timeout wants a "
+						      "number of seconds > 0");
+			break;
+		default:
+			if (!sg_filter_option(&f, c))
+				sg_usage(f.usage, SG_EXIT_USAGE);
+		}
+	}
+	if (sg_llm_dotenv(".env", &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	status = sg_filter_run(&f, argv + optind, argc - optind, gen);
+	sg_llm_free(L.llm);
+	return sg_finish(status);
 }

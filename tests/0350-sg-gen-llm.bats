@@ -1,0 +1,226 @@
+#!/usr/bin/env bats
+# sg-gen against the loopback stand-in server tests/llm-server.py: the naive
+# arm, concurrency, the cache, retries, Retry-After, error bodies, timeouts
+# and the API key kept out of every output.
+
+load helpers
+
+KEY=sk-test-SECRET-0123456789
+
+# Start the stand-in with the given options; it logs to log.jsonl.
+server() {
+	rm -f port
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/llm-server.py" --port-file port \
+		--log log.jsonl "$@" 3>&- &
+	SERVER=$!
+	for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+	export OPENAI_BASE_URL=http://127.0.0.1:$(cat port)/v1
+	export OPENAI_API_KEY=$KEY SG_CACHE_DIR=$BATS_TEST_TMPDIR/cache
+}
+
+teardown() {
+	[ -z "${SERVER:-}" ] || kill "$SERVER" 2>/dev/null || true
+}
+
+# A naive job of n samples for the reviews example, changed by jq filter $2.
+job() {
+	sg-plan --llm -n1 "$EXAMPLES/reviews/reviews.yaml" | jq -c ". + {batch: 3,
+		arm: \"naive_balanced\", generator: \"naive\", seed: 11,
+		params: {temperature: 0.7, top_p: 1}, n: $1} | ${2:-.}"
+}
+
+script() {
+	printf '%s\n' "$1" >script.json
+}
+
+requests() {
+	wc -l <log.jsonl | tr -d ' '
+}
+
+@test "naive: every sample answered, -j bounds what is in flight, ids stable" {
+	server --latency 150
+	job 12 >job.jsonl
+	run --separate-stderr sg-gen -j 4 job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .id' | sort -t: -k3n | tr '\n' ' ')" \
+		"$(seq 0 11 | sed 's/^/headphone_reviews:3:/' | tr '\n' ' ')"
+	[ "$(echo "$output" | jq -s 'map(select(.type == "sample") | .data.label | type == "string") | all')" = true ]
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.type, .generated, .errors, .requests, .cached]')" \
+		'["batch",12,0,12,0]'
+	[ "$(jq -s 'map(.inflight) | max' log.jsonl)" -eq 4 ]
+	[ "$(jq -s 'map(.auth) | all' log.jsonl)" = true ]
+	# the request carries the arm's parameters, a seed per sample and a schema
+	assert_equal "$(jq -sc 'map(.body | [.temperature, .top_p, .response_format.type]) | unique' log.jsonl)" \
+		'[[0.7,1,"json_schema"]]'
+	assert_equal "$(jq -s 'map(.body.seed) | sort | . == [range(11; 23)]' log.jsonl)" true
+}
+
+@test "the cache: a re-run makes no request and gives the same samples" {
+	server
+	job 5 '.params.price_prompt = 2 | .params.price_completion = 10' >job.jsonl
+	run --separate-stderr sg-gen -j 3 job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	first=$(echo "$output" | jq -c 'select(.type == "sample")' | sort)
+	batch=$(echo "$output" | tail -1)
+	[ "$(requests)" -eq 5 ]
+	# tokens and cost add up: the batch is the sum of its samples
+	assert_equal "$(echo "$output" | jq -s 'map(select(.type == "sample")) |
+		[(map(.usage.prompt_tokens) | add), (map(.usage.completion_tokens) | add)]' | jq -c .)" \
+		"$(echo "$batch" | jq -c '[.prompt_tokens, .completion_tokens]')"
+	[ "$(echo "$batch" | jq '(.cost - (.prompt_tokens * 2 + .completion_tokens * 10) / 1e6) | fabs < 1e-12')" = true ]
+	run --separate-stderr sg-gen -j 3 job.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(requests)" -eq 5 ]
+	assert_equal "$(echo "$output" | jq -c 'select(.type == "sample")' | sort)" "$first"
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.requests, .cached]')" '[0,5]'
+	run --separate-stderr sg-gen --no-cache job.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(requests)" -eq 10 ]
+	run --separate-stderr sg-gen --cache-dir other job.jsonl
+	[ "$(requests)" -eq 15 ]
+	[ "$(ls other | wc -l)" -eq 5 ]
+	! grep -r -- "$KEY" other cache
+}
+
+@test "retried faults: 429, 5xx, truncated, invalid, reset, 408, 409, 425" {
+	script '[{"status": 429, "headers": {"retry-after-ms": "400"}, "body": {"error": {"message": "slow down"}}},
+		{"status": 500, "body": {}}, {"status": 502, "raw": "bad gateway"},
+		{"status": 503, "headers": {"retry-after-ms": "10"}, "body": {"error": "busy"}},
+		{"fault": "ok"},
+		{"fault": "truncate"}, {"fault": "invalid"}, {"fault": "reset"},
+		{"status": 408, "headers": {"retry-after-ms": "10"}, "body": {}},
+		{"fault": "ok"},
+		{"status": 409, "headers": {"retry-after-ms": "10"}, "body": {}},
+		{"status": 425, "headers": {"retry-after-ms": "10"}, "body": {}}]'
+	server --script script.json
+	{ job 1; job 1 '.batch = 4 | .seed = 12'; job 1 '.batch = 5 | .seed = 13'; } >jobs.jsonl
+	run --separate-stderr sg-gen -v -j 1 jobs.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "batch") | .generated) | add')" -eq 3 ]
+	assert_equal "$(jq -r '.status' log.jsonl | tr '\n' ' ')" '429 500 502 503 200 200 200 0 408 200 409 425 200 '
+	# the server's wait was honoured; then 0.5 * 2^k s times 0.75..1 for
+	# the k-th retry: k = 1, 2
+	[ "$(jq -s '.[1].t0 - .[0].t1 >= 0.39' log.jsonl)" = true ]
+	[ "$(jq -s '(.[2].t0 - .[1].t1) >= 0.74 and (.[2].t0 - .[1].t1) < 1.15' log.jsonl)" = true ]
+	[ "$(jq -s '(.[3].t0 - .[2].t1) >= 1.49 and (.[3].t0 - .[2].t1) < 2.15' log.jsonl)" = true ]
+	echo "$stderr" | grep -q 'retry 1 in 0.40s: HTTP 429: slow down'
+	echo "$stderr" | grep -q 'retry 3 in .*: HTTP 502: bad gateway'
+	echo "$stderr" | grep -q 'retry 4 in 0.01s: HTTP 503: busy'
+	echo "$stderr" | grep -q 'retry 1 in .*: transfer closed with [0-9]* bytes remaining to read'
+	echo "$stderr" | grep -q 'retry 2 in .*: HTTP 200 with a body that is not a JSON object'
+}
+
+@test "Retry-After in seconds and as an HTTP date" {
+	when=$(date -u -d '+2 seconds' '+%a, %d %b %Y %H:%M:%S GMT')
+	script '[{"status": 429, "headers": {"Retry-After": "1"}, "body": {}},
+		{"status": 503, "headers": {"Retry-After": "'"$when"'"}, "body": {}}]'
+	server --script script.json
+	run --separate-stderr sg-gen -j 1 <(job 1)
+	[ "$status" -eq 0 ]
+	[ "$(requests)" -eq 3 ]
+	[ "$(jq -s '.[1].t0 - .[0].t1 >= 0.99' log.jsonl)" = true ]
+	[ "$(jq -s '.[2].t0 - .[1].t1 >= 0.5' log.jsonl)" = true ]
+}
+
+@test "never retried: 400 401 403 404 413 422 and a quota 429; every error body shape" {
+	for case in '400 {"error": {"message": "bad one", "type": "invalid_request_error"}}|HTTP 400: bad one' \
+		'401 {"error": "who are you"}|HTTP 401: who are you' \
+		'403 {"object": "error", "message": "forbidden thing"}|HTTP 403: forbidden thing' \
+		'404 {"detail": "Not Found"}|HTTP 404: Not Found' \
+		'413 {"error": {"message": "too big"}}|HTTP 413: too big' \
+		'422 {"error": {"message": "unprocessable"}}|HTTP 422: unprocessable' \
+		'429 {"error": {"message": "You exceeded your current quota.", "code": "insufficient_quota"}}|HTTP 429: You exceeded your current quota.'; do
+		code=${case%% *}
+		body=${case#* }
+		want=${body#*|}
+		body=${body%|*}
+		script "[{\"status\": $code, \"body\": $body}]"
+		rm -f log.jsonl
+		server --script script.json
+		run --separate-stderr sg-gen -j 1 <(job 1)
+		kill "$SERVER"
+		[ "$status" -eq 0 ]
+		[ "$(requests)" -eq 1 ] || { echo "$code: $(cat log.jsonl)"; false; }
+		assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .error')" "$want"
+	done
+}
+
+@test "a 429 pauses new requests and the rest still complete" {
+	script '[{"status": 429, "headers": {"retry-after-ms": "600"}, "body": {}}]'
+	server --script script.json --latency 50
+	run --separate-stderr sg-gen -j 4 <(job 16)
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tail -1 | jq .generated)" -eq 16 ]
+	[ "$(requests)" -eq 17 ]
+	# no request began in the 0.6 s after the 429 came back
+	[ "$(jq -s '(map(select(.status == 429))[0].t1) as $t |
+		map(select(.t0 > $t and .t0 < $t + 0.55)) | length' log.jsonl)" -eq 0 ]
+}
+
+@test "a hung request times out and is retried" {
+	script '[{"fault": "hang", "seconds": 5}]'
+	server --script script.json
+	run --separate-stderr sg-gen -v --timeout 1 -j 1 <(job 1)
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tail -1 | jq .generated)" -eq 1 ]
+	echo "$stderr" | grep -q 'retry 1 in .*: Operation timed out after'
+}
+
+@test "the API key never appears, even when the server echoes it" {
+	server --key right-key
+	run --separate-stderr sg-gen -v -j 2 <(job 2)
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r 'select(.type == "sample") | .error' | sort -u)" = \
+		'HTTP 401: Incorrect API key provided: ***.' ]
+	! grep -q -- "$KEY" <<<"$output$stderr"
+	[ "$(requests)" -eq 2 ]
+}
+
+@test "no response_format support: asked in words, parsed, repaired once" {
+	server --no-response-format
+	run --separate-stderr sg-gen -j 1 <(job 2)
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .data.text' | sed 's/[0-9a-f]\{8\}/H/')" \
+		'Repaired H.
+Repaired H.'
+	# both asks were queued before the first refusal; each is asked again
+	# without response_format, then repaired once
+	assert_equal "$(jq -c '[.status, (.body.messages | length), has("body") and (.body | has("response_format"))]' log.jsonl | tr -d '\n')" \
+		'[400,2,true][400,2,true][200,2,false][200,2,false][200,4,false][200,4,false]'
+}
+
+@test "without an LLM configured the naive arm gives error samples" {
+	run --separate-stderr sg-gen <(job 2)
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "sg-gen: /dev/fd/63:1: no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY"
+	[ "$(echo "$output" | tail -1 | jq -c '[.generated, .errors]')" = '[0,2]' ]
+}
+
+@test "a .env file configures the server; the environment wins over it" {
+	server
+	printf 'export OPENAI_BASE_URL="%s" # the stand-in\nOPENAI_API_KEY=%s\n' \
+		"$OPENAI_BASE_URL" "$KEY" >.env
+	unset OPENAI_BASE_URL OPENAI_API_KEY
+	run --separate-stderr sg-gen <(job 1)
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(requests)" -eq 1 ]
+	run --separate-stderr env OPENAI_BASE_URL=http://127.0.0.1:9/v1 sg-gen --no-cache --timeout 2 <(job 1 '.params.model = "m1"')
+	[ "$(requests)" -eq 1 ]
+}
+
+@test "llm_fill leaves are answered by the server" {
+	server
+	run --separate-stderr sg-gen < <(jq -nc --slurpfile g "$FIXTURES/gen-llm.json" '{type: "job",
+		run: "t", n: 20, context: {format: "text"}, recipe: {grammar: $g[0]},
+		batch: 1, arm: "t", generator: "templater", params: {}, seed: 5}')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .data' | sed 's/[0-9a-f]\{8\}/H/' | sort -u)" \
+		'Topic: Stand-in answer H to 3 words: Name a topic.
+plain'
+	[ "$(echo "$output" | tail -1 | jq '.requests + .cached > 0')" = true ]
+}
