@@ -1407,7 +1407,11 @@ c_arms(struct load *L, const struct node *n, const char *name)
 		{"command", 0, c_command},
 		{"generator", STRING, NULL},
 		{"max_depth", DEPTH, NULL},
+		{"max_tokens", POSINT, NULL},
+		{"model", STRING, NULL},
 		{"name", STRING, NULL},
+		{"price_completion", NONNEG, NULL},
+		{"price_prompt", NONNEG, NULL},
 		{"temperature", POSITIVE, NULL},
 		{"top_p", UNIT, NULL},
 	};

@@ -224,3 +224,18 @@ Repaired H.'
 plain'
 	[ "$(echo "$output" | tail -1 | jq '.requests + .cached > 0')" = true ]
 }
+
+@test "examples/llm: sg-run with naive arms; a re-run from scratch asks nothing and gives the same dataset" {
+	server
+	run --separate-stderr sg-run --seed 3 -o a.jsonl "$EXAMPLES/llm/reviews-llm.yaml"
+	[ "$status" -eq 0 ]
+	! grep -q 'unknown field' <<<"$stderr"
+	[ "$(wc -l <a.jsonl)" -eq 20 ]
+	[ "$(jq -s 'map(.generator) | index("naive") != null' a.jsonl)" = true ]
+	sent=$(requests)
+	[ "$sent" -gt 0 ]
+	run --separate-stderr sg-run --seed 3 -o b.jsonl "$EXAMPLES/llm/reviews-llm.yaml"
+	[ "$status" -eq 0 ]
+	[ "$(requests)" -eq "$sent" ]
+	assert_equal "$(jq -c . b.jsonl | sort)" "$(jq -c . a.jsonl | sort)"
+}
