@@ -138,7 +138,7 @@ recipe_schema(const json_t *recipe)
 
 json_t *
 sg_naive_body(const json_t *job, long long index, const char *model,
-	int response_format)
+	int response_format, const json_t *passages)
 {
 	const json_t *recipe = json_object_get(job, "recipe");
 	const json_t *params = json_object_get(job, "params");
@@ -155,6 +155,19 @@ sg_naive_body(const json_t *job, long long index, const char *model,
 	schema = json ? recipe_schema(recipe) : NULL;
 	sg_rng_seed(&rng, (uint64_t)seed);
 	prompt = user_prompt(recipe, schema, json, &rng);
+	if (json_array_size(passages) > 0) {
+		json_t *p = json_string("Base it on these passages:\n"), *v;
+		size_t i;
+
+		json_array_foreach (passages, i, v)
+			add(p, "[%s] %s\n",
+				json_string_value(json_array_get(v, 0)),
+				json_string_value(json_array_get(v, 1)));
+		add(p, "\n%s", prompt);
+		free(prompt);
+		prompt = sg_xstrdup(json_string_value(p));
+		json_decref(p);
+	}
 	body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}", "model",
 		model, "messages", "role", "system", "content",
 		"You write varied, realistic data for machine learning "

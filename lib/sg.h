@@ -300,14 +300,52 @@ void sg_llm_counts(
 
 /* naive.c: the naive arm's requests and the parsing of their answers */
 /* The /chat/completions body for sample index of a routed job: prompt
- * from the recipe, the job's params, seed + index; a json_schema
- * response_format when the data is JSON and response_format is set. */
+ * from the recipe and the passages ([id, text] pairs, may be NULL), the
+ * job's params, seed + index; a json_schema response_format when the
+ * data is JSON and response_format is set. */
 json_t *sg_naive_body(const json_t *job, long long index, const char *model,
-	int response_format);
+	int response_format, const json_t *passages);
 /* An answer as a sample's data: the text, or the JSON value in it. */
 json_t *sg_naive_parse(const char *content, int json, struct sg_error *e);
 /* body followed by the bad answer and a request to correct it. */
 json_t *sg_naive_repair(
 	const json_t *body, const char *content, const char *why);
+
+/* wordnet.c: synonyms from the WordNet 3.0 files (wordnet-base) */
+struct sg_wordnet;
+/* dir NULL: $SG_WORDNET, else /usr/share/wordnet. */
+struct sg_wordnet *sg_wordnet_open(const char *dir, struct sg_error *e);
+void sg_wordnet_close(struct sg_wordnet *w);
+/* The other words of every synset of word, in WordNet's order. */
+json_t *sg_wordnet_synonyms(const struct sg_wordnet *w, const char *word);
+
+/* eda.c: Easy Data Augmentation (Wei and Zou, 2019) */
+extern const char *const sg_eda_ops[]; /* "sr", "ri", "rs", "rd" */
+/* text changed by one operation, chosen at random into *op, touching
+ * about alpha of its words; malloc'd. */
+char *sg_eda(const char *text, double alpha, const struct sg_wordnet *wn,
+	struct sg_rng *rng, int *op);
+
+/* kb.c: a knowledge base of passages and sentences, BM25 over passages */
+struct sg_kb;
+/* A text file or a directory of them. */
+struct sg_kb *sg_kb_load(const char *path, struct sg_error *e);
+void sg_kb_free(struct sg_kb *kb);
+/* Arrays of [id, text]: ids like "faq.md#3" and "faq.md.s7". */
+const json_t *sg_kb_passages(const struct sg_kb *kb);
+const json_t *sg_kb_sentences(const struct sg_kb *kb);
+/* The k best passages for query by BM25, best first, as [id, text]. */
+json_t *sg_kb_search(const struct sg_kb *kb, const char *query, size_t k);
+
+/* offline.c: the eda and extractive generators' samples */
+/* Data from a seed example changed by EDA, and *prov its seed index and
+ * operation; NULL and e without seed examples. */
+json_t *sg_eda_sample(const json_t *recipe, double alpha,
+	const struct sg_wordnet *wn, struct sg_rng *rng, json_t **prov,
+	struct sg_error *e);
+/* count consecutive sentences of the knowledge base, as a string, or as
+ * {"text": ...} when json; *prov lists their ids. */
+json_t *sg_extract_sample(const struct sg_kb *kb, int json, long long count,
+	struct sg_rng *rng, json_t **prov);
 
 #endif

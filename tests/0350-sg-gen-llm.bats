@@ -23,8 +23,9 @@ teardown() {
 }
 
 # A naive job of n samples for the reviews example, changed by jq filter $2.
+# More arguments go to jq.
 job() {
-	sg-plan --llm -n1 "$EXAMPLES/reviews/reviews.yaml" | jq -c ". + {batch: 3,
+	sg-plan --llm -n1 "$EXAMPLES/reviews/reviews.yaml" | jq -c "${@:3}" ". + {batch: 3,
 		arm: \"naive_balanced\", generator: \"naive\", seed: 11,
 		params: {temperature: 0.7, top_p: 1}, n: $1} | ${2:-.}"
 }
@@ -240,4 +241,22 @@ plain'
 	[ "$status" -eq 0 ]
 	[ "$(requests)" -eq "$sent" ]
 	assert_equal "$(jq -c . b.jsonl | sort)" "$(jq -c . a.jsonl | sort)"
+}
+
+@test "rag: BM25 passages from the knowledge base in the prompt, their ids in provenance" {
+	server
+	run --separate-stderr sg-gen < <(job 4 '.generator = "rag" |
+		.recipe.knowledge_base = $kb | .params.top_k = 1 |
+		.recipe.task_input.description = "microphones against engine hum"' --arg kb "$FIXTURES/kb")
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# only one passage shares a word with the query
+	[ "$(echo "$output" | jq -c 'select(.type == "sample") | .provenance' | sort -u)" = '{"passages":["noise.md#2"]}' ]
+	[ "$(jq -r '.body.messages[1].content' log.jsonl | grep -c '^\[noise.md#2\] Active noise cancelling uses microphones')" -eq 4 ]
+	run --separate-stderr sg-gen < <(job 6 '.generator = "rag" |
+		.recipe.knowledge_base = $kb | .params.top_k = 2 | .seed = 40 |
+		.recipe.task_input.description = "wireless battery charging phone"' --arg kb "$FIXTURES/kb")
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "sample") | .provenance.passages | length == 2) | all')" = true ]
+	[ "$(echo "$output" | jq -r 'select(.type == "sample") | .provenance.passages[]' | sort -u | wc -l)" -ge 3 ]
 }

@@ -111,8 +111,25 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def record(self, status):
+        """Log the request once, before the client can see the answer, so
+        a test reading the log after the client is done finds it."""
+        if self.logged:
+            return
+        self.logged = True
+        with lock:
+            state["inflight"] -= 1
+            if state["log"]:
+                state["log"].write(json.dumps({
+                    "t0": self.t0, "t1": time.time(), "path": self.path,
+                    "status": status, "inflight": self.inflight,
+                    "fault": self.step.get("fault"), "auth": self.auth is not None,
+                    "body": self.req}) + "\n")
+                state["log"].flush()
+
     def send(self, status, body, headers=None):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.record(status)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -123,40 +140,35 @@ class Handler(BaseHTTPRequestHandler):
         return status
 
     def do_POST(self):
-        t0 = time.time()
+        self.t0 = time.time()
+        self.logged = False
         with lock:
             state["inflight"] += 1
-            inflight = state["inflight"]
-            step = state["script"].pop(0) if state["script"] else {}
-        status = 0
+            self.inflight = state["inflight"]
+            self.step = state["script"].pop(0) if state["script"] else {}
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         try:
-            req = json.loads(raw)
+            self.req = json.loads(raw)
         except ValueError:
-            req = None
-        auth = self.headers.get("Authorization")
+            self.req = None
+        self.auth = self.headers.get("Authorization")
+        status = 0
         try:
             if opts.latency:
                 time.sleep(opts.latency / 1000.0)
-            status = self.answer(step, req, auth)
+            status = self.answer(self.step, self.req, self.auth)
         finally:
-            with lock:
-                state["inflight"] -= 1
-                if state["log"]:
-                    state["log"].write(json.dumps({
-                        "t0": t0, "t1": time.time(), "path": self.path,
-                        "status": status, "inflight": inflight,
-                        "fault": step.get("fault"), "auth": auth is not None,
-                        "body": req}) + "\n")
-                    state["log"].flush()
+            self.record(status)
 
     def answer(self, step, req, auth):
         fault = step.get("fault")
         if fault == "hang":
             time.sleep(step.get("seconds", 30))
+            self.record(0)
             self.close_connection = True
             return 0
         if fault == "reset":
+            self.record(0)
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
             self.close_connection = True
@@ -184,6 +196,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(404, {"error": "no route %s" % self.path})
         if fault == "truncate":
             data = json.dumps(body).encode()
+            self.record(200)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

@@ -35,16 +35,19 @@ struct job {
 struct call {
 	struct job *j;
 	long long index;
-	json_t *body;
+	json_t *body, *prov; /* prov: the rag passages' ids, or NULL */
 	int repaired;
 };
 
 static struct {
 	struct sg_llm *llm;
+	struct sg_wordnet *wordnet;
+	struct sg_kb *kb;
+	char *kb_path;
 	const char *model, *cache_dir;
 	int jobs, no_cache, no_response_format;
 	double timeout;
-} L = {NULL, NULL, NULL, 8, 0, 0, 600};
+} L = {NULL, NULL, NULL, NULL, NULL, NULL, 8, 0, 0, 600};
 
 static struct sg_filter f = {
 	.usage = "usage: sg-gen [-huVv] [-j jobs] [-m model] [--cache-dir dir] "
@@ -131,7 +134,8 @@ put_batch(const struct job *j)
 	json_object_set_new(b, "n", json_integer(j->n));
 	json_object_set_new(b, "generated", json_integer(j->generated));
 	json_object_set_new(b, "errors", json_integer(j->n - j->generated));
-	if (strcmp(j->generator, "naive") == 0 || j->sent || j->cached) {
+	if (strcmp(j->generator, "naive") == 0 ||
+		strcmp(j->generator, "rag") == 0 || j->sent || j->cached) {
 		json_object_set_new(
 			b, "prompt_tokens", json_integer(j->prompt_tokens));
 		json_object_set_new(b, "completion_tokens",
@@ -265,6 +269,8 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 		json_decref(s);
 		return;
 	}
+	if (c->prov)
+		json_object_set_new(s, "provenance", c->prov);
 	if (data) {
 		json_object_set_new(s, "data", data);
 		j->generated++;
@@ -277,13 +283,81 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 	free(c);
 }
 
+/* The job's knowledge base, loaded once per path: recipe.knowledge_base,
+ * relative to the recipe's directory. */
+static struct sg_kb *
+knowledge_base(const struct job *j, struct sg_error *e)
+{
+	const char *kb =
+		sg_get_str(json_object_get(j->rec, "recipe"), "knowledge_base");
+	const char *recipe = sg_get_str(j->rec, "recipe_path");
+	const char *slash = recipe ? strrchr(recipe, '/') : NULL;
+	char path[4096];
+
+	if (!kb) {
+		sg_seterr(e, "recipe has no \"knowledge_base\"");
+		return NULL;
+	}
+	if (kb[0] != '/' && slash)
+		snprintf(path, sizeof path, "%.*s/%s", (int)(slash - recipe),
+			recipe, kb);
+	else
+		snprintf(path, sizeof path, "%s", kb);
+	if (L.kb && strcmp(L.kb_path, path) == 0)
+		return L.kb;
+	sg_kb_free(L.kb);
+	free(L.kb_path);
+	L.kb_path = sg_xstrdup(path);
+	return L.kb = sg_kb_load(path, e);
+}
+
+/* The rag arm's passages for a sample: k of the 3k best by BM25 for the
+ * recipe's description, drawn with the sample's seed. */
+static json_t *
+passages(const struct job *j, long long index, json_t **prov)
+{
+	const json_t *recipe = json_object_get(j->rec, "recipe");
+	long long k = sg_get_int(j->params, "top_k", 3);
+	json_t *ti = json_object_get(recipe, "task_input"), *best, *out;
+	struct sg_rng rng;
+	char query[4096];
+	size_t n;
+
+	snprintf(query, sizeof query, "%s %s %s", sg_get_str(recipe, "domain"),
+		sg_get_str(recipe, "task") ? sg_get_str(recipe, "task") : "",
+		json_is_string(ti)		? json_string_value(ti)
+		: sg_get_str(ti, "description") ? sg_get_str(ti, "description")
+						: "");
+	for (char *p = query; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+	best = sg_kb_search(L.kb, query, (size_t)(k < 1 ? 1 : 3 * k));
+	sg_rng_seed(&rng, (uint64_t)(j->seed + index));
+	out = json_array();
+	while ((long long)json_array_size(out) < k &&
+		(n = json_array_size(best)) > 0) {
+		size_t at = sg_rng_below(&rng, n);
+
+		json_array_append(out, json_array_get(best, at));
+		json_array_remove(best, at);
+	}
+	json_decref(best);
+	*prov = json_array();
+	for (size_t i = 0; i < json_array_size(out); i++)
+		json_array_append(
+			*prov, json_array_get(json_array_get(out, i), 0));
+	*prov = json_pack("{s:o}", "passages", *prov);
+	return out;
+}
+
 static void
-gen_naive(struct job *j)
+gen_naive(struct job *j, int rag)
 {
 	struct sg_error e;
 	struct call *c;
+	json_t *ps = NULL;
 
-	if (!llm(&e)) {
+	if (!llm(&e) || (rag && !knowledge_base(j, &e))) {
 		fail_job(j, "%s", e.text);
 		return;
 	}
@@ -292,12 +366,56 @@ gen_naive(struct job *j)
 		c->j = j;
 		c->index = i;
 		c->repaired = 0;
+		c->prov = NULL;
+		if (rag)
+			ps = passages(j, i, &c->prov);
 		c->body = sg_naive_body(
-			j->rec, i, model(j), !L.no_response_format);
+			j->rec, i, model(j), !L.no_response_format, ps);
+		json_decref(ps);
 		sg_llm_chat(L.llm, c->body, i, c);
 	}
 	if (sg_llm_run(L.llm, on_naive, NULL, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
+}
+
+/* eda and extractive: offline, one seeded generator per job. */
+static void
+gen_offline(struct job *j, int eda)
+{
+	double alpha = sg_get_num(j->params, "alpha", 0.1);
+	struct sg_error e;
+	struct sg_rng rng;
+	json_t *data, *prov = NULL, *s;
+
+	if (eda && !L.wordnet && !(L.wordnet = sg_wordnet_open(NULL, &e))) {
+		fail_job(j, "eda needs WordNet: %s", e.text);
+		return;
+	}
+	if (!eda && !knowledge_base(j, &e)) {
+		fail_job(j, "%s", e.text);
+		return;
+	}
+	if (!(alpha > 0 && alpha <= 1)) {
+		fail_job(j, "params \"alpha\" is not a number in (0, 1]");
+		return;
+	}
+	sg_rng_seed(&rng, (uint64_t)j->seed);
+	for (long long i = 0; i < j->n; i++) {
+		data = eda ? sg_eda_sample(json_object_get(j->rec, "recipe"),
+				     alpha, L.wordnet, &rng, &prov, &e)
+			   : sg_extract_sample(L.kb, json_output(j),
+				     sg_get_int(j->params, "sentences", 1),
+				     &rng, &prov);
+		if (!data) {
+			fail_job(j, "%s", e.text);
+			return;
+		}
+		s = new_sample(j, i);
+		json_object_set_new(s, "provenance", prov);
+		json_object_set_new(s, "data", data);
+		j->generated++;
+		put_new(s);
+	}
 }
 
 /* An llm_fill leaf of sample index, asked and answered at once. */
@@ -639,8 +757,12 @@ run_job(json_t *rec, const char *where)
 		gen_templater(&j);
 	else if (strcmp(j.generator, "command") == 0)
 		gen_command(&j);
-	else if (strcmp(j.generator, "naive") == 0)
-		gen_naive(&j);
+	else if (strcmp(j.generator, "naive") == 0 ||
+		 strcmp(j.generator, "rag") == 0)
+		gen_naive(&j, strcmp(j.generator, "rag") == 0);
+	else if (strcmp(j.generator, "eda") == 0 ||
+		 strcmp(j.generator, "extractive") == 0)
+		gen_offline(&j, strcmp(j.generator, "eda") == 0);
 	else
 		fail_job(&j, "generator \"%s\" is not available", j.generator);
 	put_batch(&j);
@@ -712,5 +834,8 @@ main(int argc, char *argv[])
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	status = sg_filter_run(&f, argv + optind, argc - optind, gen);
 	sg_llm_free(L.llm);
+	sg_wordnet_close(L.wordnet);
+	sg_kb_free(L.kb);
+	free(L.kb_path);
 	return sg_finish(status);
 }
