@@ -68,6 +68,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
 
+# make bench runs every bench-X target; each is its own block.
+bench: bench-llm
+
+bench-llm: all
+	sh bench/llm.sh $(CURDIR)/$(OUT)
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
@@ -82,5 +88,5 @@ format:
 clean:
 	rm -rf build bin
 
-.PHONY: all deps check demo install format clean
+.PHONY: all deps check demo install format clean bench bench-llm
 .SECONDARY:
