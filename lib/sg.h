@@ -348,4 +348,18 @@ json_t *sg_eda_sample(const json_t *recipe, double alpha,
 json_t *sg_extract_sample(const struct sg_kb *kb, int json, long long count,
 	struct sg_rng *rng, json_t **prov);
 
+/* evol.c: Evol-Instruct's operations and elimination rules */
+#define SG_EVOL_OPS 6
+extern const char *const sg_evol_ops[SG_EVOL_OPS];
+/* The prompt that evolves instruction by operation op; malloc'd. */
+char *sg_evol_prompt(int op, const char *instruction);
+/* The prompt asking an LLM whether two instructions are equal. */
+char *sg_evol_equal_prompt(const char *a, const char *b);
+/* Why an evolved instruction is eliminated (judgement: the equality
+ * answer, may be NULL), or NULL when it stays. */
+const char *sg_evol_reject_instruction(const char *evolved,
+	const char *judgement);
+/* Why a response to an evolved instruction eliminates it, or NULL. */
+const char *sg_evol_reject_response(const char *response);
+
 #endif

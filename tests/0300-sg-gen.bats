@@ -186,9 +186,9 @@ rule "topic" needs an LLM (llm_fill)'
 	[ "$(samples -c '[.index, .error, has("data")]' | tr -d '\n')" = \
 		'[0,"no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY",false][1,"no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY",false][2,"no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY",false]' ]
 	assert_equal "$(printf '%s\n' "$output" | tail -1 | jq -c '[.generated, .errors]')" '[0,3]'
-	run --separate-stderr sg-gen < <(job gen-reviews.json '.n = 1 | .generator = "evol"')
+	run --separate-stderr sg-gen < <(job gen-reviews.json '.n = 1 | .generator = "magic"')
 	[ "$status" -eq 1 ]
-	assert_equal "$stderr" 'sg-gen: <stdin>:1: generator "evol" is not available'
+	assert_equal "$stderr" 'sg-gen: <stdin>:1: generator "magic" is not available'
 }
 
 @test "records of other types and unknown fields pass through unchanged" {

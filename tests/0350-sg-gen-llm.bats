@@ -260,3 +260,29 @@ plain'
 	[ "$(echo "$output" | jq -s 'map(select(.type == "sample") | .provenance.passages | length == 2) | all')" = true ]
 	[ "$(echo "$output" | jq -r 'select(.type == "sample") | .provenance.passages[]' | sort -u | wc -l)" -ge 3 ]
 }
+
+@test "evol: rounds of evolve, judge and respond; the four elimination rules" {
+	server
+	run --separate-stderr sg-gen -j 4 < <(job 3 '.generator = "evol" | .params.rounds = 3 |
+		.recipe.task_input.examples = ["Explain why the sea has tides."]')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# each kept round rewrote the instruction once, around the seed
+	[ "$(echo "$output" | jq -s 'map(select(.type == "sample") | .data.instruction |
+		contains("Explain why the sea has tides.") and
+		([scan("Consider also case|A rarer task")] | length) == 3) | all')" = true ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "sample") | .provenance.rounds | length == 3 and all(.kept)) | all')" = true ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "sample") | .data.output | startswith("Stand-in answer")) | all')" = true ]
+	# per sample and round: evolve, judge, respond
+	[ "$(requests)" -eq 27 ]
+	[ "$(echo "$output" | tail -1 | jq '[.evol[] | .tried] | add')" -eq 9 ]
+	for rule in 'SAME|no information gain over its parent' 'COPY|copies words of the evolving prompt' \
+		'SORRY|the response apologises in few words' 'EMPTY|the response is only punctuation and stop words'; do
+		run --separate-stderr sg-gen -j 2 < <(job 2 ".generator = \"evol\" | .params.rounds = 2 | .seed = 99 |
+			.recipe.task_input.examples = [\"Explain tides ${rule%%|*}.\"]")
+		[ "$status" -eq 0 ]
+		assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .provenance.rounds[] | .why' | sort -u)" "${rule#*|}"
+		assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .error' | sort -u)" 'every evolution was eliminated'
+		[ "$(echo "$output" | tail -1 | jq -c '[.generated, ([.evol[] | .kept // 0] | add)]')" = '[0,0]' ]
+	done
+}

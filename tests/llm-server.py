@@ -54,6 +54,26 @@ def fill_schema(schema, h, depth=0):
     return "The stand-in says %s about it, which is fine." % h[:8]
 
 
+def evol(msgs, h):
+    """Evol-Instruct's requests: a rewrite keeps the given prompt and adds
+    a clause; the marker words SAME, COPY, SORRY and EMPTY in it trigger
+    the four elimination rules."""
+    last = str(msgs[-1].get("content", "")) if msgs else ""
+    if "act as a Prompt Rewriter" in last or "act as a Prompt Creator" in last:
+        given = last.split("Prompt#:\n", 1)[-1].strip()
+        new = "%s Consider also case %s." % (given, h[:6])
+        if "act as a Prompt Creator" in last:
+            new = "A rarer task %s: %s" % (h[:6], given)
+        return "#Rewritten Prompt#: " + new if "COPY" in given else new
+    if "do you think they are equal" in last:
+        return "Equal" if "SAME" in last else "Not Equal"
+    if "SORRY" in last:
+        return "Sorry, I cannot help with that."
+    if "EMPTY" in last:
+        return "... it is ?!"
+    return None
+
+
 def reply(req):
     msgs = req.get("messages", [])
     n = int(req.get("n") or 1)
@@ -67,6 +87,8 @@ def reply(req):
             content = json.dumps(fill_schema(rf["json_schema"].get("schema", {}), h))
         elif rf.get("type") == "json_object":
             content = json.dumps({"text": "Stand-in answer %s." % h[:8]})
+        elif evol(msgs, h) is not None:
+            content = evol(msgs, h)
         elif msgs and "JSON" in str(msgs[-1].get("content", "")):
             # asked in words: broken JSON first, fenced JSON on repair
             if len(msgs) > 2:

@@ -29,6 +29,7 @@ struct job {
 	long long generated; /* samples with data so far */
 	long long prompt_tokens, completion_tokens, sent, cached;
 	double cost;
+	json_t *evol; /* the evol arm's operations: tried and kept */
 };
 
 /* One request of the naive arm in flight. */
@@ -135,7 +136,8 @@ put_batch(const struct job *j)
 	json_object_set_new(b, "generated", json_integer(j->generated));
 	json_object_set_new(b, "errors", json_integer(j->n - j->generated));
 	if (strcmp(j->generator, "naive") == 0 ||
-		strcmp(j->generator, "rag") == 0 || j->sent || j->cached) {
+		strcmp(j->generator, "rag") == 0 || j->evol || j->sent ||
+		j->cached) {
 		json_object_set_new(
 			b, "prompt_tokens", json_integer(j->prompt_tokens));
 		json_object_set_new(b, "completion_tokens",
@@ -144,6 +146,8 @@ put_batch(const struct job *j)
 		json_object_set_new(b, "requests", json_integer(j->sent));
 		json_object_set_new(b, "cached", json_integer(j->cached));
 	}
+	if (j->evol)
+		json_object_set(b, "evol", j->evol);
 	put_new(b);
 }
 
@@ -375,6 +379,214 @@ gen_naive(struct job *j, int rag)
 		sg_llm_chat(L.llm, c->body, i, c);
 	}
 	if (sg_llm_run(L.llm, on_naive, NULL, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+}
+
+/* One sample of the evol arm: a chain of requests per round, evolve,
+ * judge, respond, each answer deciding the next request. */
+enum { EVOLVE, JUDGE, RESPOND };
+struct evo {
+	struct job *j;
+	long long index, step;
+	int stage, round, rounds, op;
+	char *parent, *child, *response;
+	json_t *trail; /* per round: op, kept, why */
+	struct sg_rng rng;
+};
+
+static void
+evo_ask(struct evo *v, const char *prompt, double temperature)
+{
+	json_t *body = json_pack("{s:s, s:[{s:s, s:s}], s:f, s:I}", "model",
+		model(v->j), "messages", "role", "user", "content", prompt,
+		"temperature", temperature, "seed",
+		(json_int_t)(v->j->seed + v->index));
+
+	sg_llm_chat(L.llm, body, v->index << 16 | v->step++, v);
+	json_decref(body);
+}
+
+/* The operation of a round: by the job's "evol_weights", else uniform. */
+static int
+evo_op(struct evo *v)
+{
+	json_t *w = json_object_get(v->j->params, "evol_weights");
+	double total = 0, x;
+	int i;
+
+	for (i = 0; i < SG_EVOL_OPS; i++)
+		total += sg_get_num(w, sg_evol_ops[i], 1);
+	x = sg_rng_uniform(&v->rng) * total;
+	for (i = 0; i < SG_EVOL_OPS - 1; i++)
+		if ((x -= sg_get_num(w, sg_evol_ops[i], 1)) < 0)
+			break;
+	return i;
+}
+
+static void
+evo_round(struct evo *v)
+{
+	char *p;
+
+	v->op = evo_op(v);
+	v->stage = EVOLVE;
+	p = sg_evol_prompt(v->op, v->parent);
+	evo_ask(v, p, sg_get_num(v->j->params, "temperature", 0.7));
+	free(p);
+}
+
+static void
+evo_done(struct evo *v, const char *error)
+{
+	struct job *j = v->j;
+	json_t *s = new_sample(j, v->index);
+
+	json_object_set_new(
+		s, "provenance", json_pack("{s:o}", "rounds", v->trail));
+	if (error) {
+		json_object_set_new(s, "error", json_string(error));
+		sg_note("%s: sample %lld: %s", j->where, v->index, error);
+	} else if (!v->response) {
+		json_object_set_new(s, "error",
+			json_string("every evolution was eliminated"));
+	} else {
+		json_object_set_new(s, "data",
+			json_output(j)
+				? json_pack("{s:s, s:s}", "instruction",
+					  v->parent, "output", v->response)
+				: json_string(v->parent));
+		j->generated++;
+	}
+	put_new(s);
+	free(v->parent);
+	free(v->child);
+	free(v->response);
+	free(v);
+}
+
+/* A round ends: why is NULL when the evolved instruction is kept. */
+static void
+evo_end_round(struct evo *v, const char *why, const char *response)
+{
+	json_t *ops = json_object_get(v->j->evol, sg_evol_ops[v->op]);
+
+	json_array_append_new(v->trail,
+		json_pack("{s:s, s:b, s:s*}", "op", sg_evol_ops[v->op], "kept",
+			why == NULL, "why", why));
+	json_object_set_new(
+		ops, "tried", json_integer(sg_get_int(ops, "tried", 0) + 1));
+	json_object_set_new(ops, "kept",
+		json_integer(sg_get_int(ops, "kept", 0) + (why == NULL)));
+	if (!why) {
+		free(v->parent);
+		v->parent = v->child;
+		v->child = NULL;
+		free(v->response);
+		v->response = sg_xstrdup(response);
+	}
+	if (++v->round < v->rounds)
+		evo_round(v);
+	else
+		evo_done(v, NULL);
+}
+
+static void
+on_evol(void *arg, const struct sg_llm_reply *r)
+{
+	struct evo *v = r->ctx;
+	const char *why;
+	char *p;
+
+	(void)arg;
+	account(v->j, r, NULL);
+	if (r->error) {
+		evo_done(v, r->error);
+		return;
+	}
+	switch (v->stage) {
+	case EVOLVE:
+		free(v->child);
+		v->child = sg_xstrdup(r->content);
+		if ((why = sg_evol_reject_instruction(v->child, NULL))) {
+			evo_end_round(v, why, NULL);
+			return;
+		}
+		v->stage = JUDGE;
+		p = sg_evol_equal_prompt(v->parent, v->child);
+		evo_ask(v, p, 0);
+		free(p);
+		return;
+	case JUDGE:
+		if ((why = sg_evol_reject_instruction(v->child, r->content))) {
+			evo_end_round(v, why, NULL);
+			return;
+		}
+		v->stage = RESPOND;
+		evo_ask(v, v->child,
+			sg_get_num(v->j->params, "temperature", 0.7));
+		return;
+	default:
+		evo_end_round(
+			v, sg_evol_reject_response(r->content), r->content);
+	}
+}
+
+/* The instruction a sample starts from: a seed example, or the recipe's
+ * description. */
+static char *
+evo_seed(const struct job *j, struct sg_rng *rng)
+{
+	const json_t *recipe = json_object_get(j->rec, "recipe");
+	json_t *ex = sg_path(recipe, "task_input.examples"), *e;
+	static const char *const keys[] = {
+		"instruction", "prompt", "question", "text"};
+	const char *d;
+	char buf[1024];
+
+	if (json_array_size(ex) > 0) {
+		e = json_array_get(ex, sg_rng_below(rng, json_array_size(ex)));
+		if (json_is_string(e))
+			return sg_xstrdup(json_string_value(e));
+		for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+			if ((d = sg_get_str(e, keys[i])))
+				return sg_xstrdup(d);
+	}
+	d = sg_get_str(sg_path(recipe, "task_input"), "description");
+	snprintf(buf, sizeof buf, "Write a task about %s.",
+		d ? d : sg_get_str(recipe, "domain"));
+	return sg_xstrdup(buf);
+}
+
+static void
+gen_evol(struct job *j)
+{
+	long long rounds = sg_get_int(j->params, "rounds", 2);
+	struct sg_error e;
+	struct evo *v;
+
+	if (!llm(&e)) {
+		fail_job(j, "%s", e.text);
+		return;
+	}
+	if (rounds < 1 || rounds > 8) {
+		fail_job(j, "params \"rounds\" is not an integer from 1 to 8");
+		return;
+	}
+	j->evol = json_object();
+	for (int i = 0; i < SG_EVOL_OPS; i++)
+		json_object_set_new(j->evol, sg_evol_ops[i], json_object());
+	for (long long i = 0; i < j->n; i++) {
+		v = sg_xmalloc(sizeof *v);
+		memset(v, 0, sizeof *v);
+		v->j = j;
+		v->index = i;
+		v->rounds = (int)rounds;
+		v->trail = json_array();
+		sg_rng_seed(&v->rng, (uint64_t)(j->seed + i));
+		v->parent = evo_seed(j, &v->rng);
+		evo_round(v);
+	}
+	if (sg_llm_run(L.llm, on_evol, NULL, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
 }
 
@@ -743,8 +955,8 @@ check_job(struct job *j)
 static void
 run_job(json_t *rec, const char *where)
 {
-	struct job j = {
-		rec, where, NULL, NULL, NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0};
+	struct job j = {rec, where, NULL, NULL, NULL, 0, 0, 0, NULL, 0, 0, 0, 0,
+		0, 0, NULL};
 	json_t *params = json_object_get(rec, "params");
 
 	if (check_job(&j) < 0) {
@@ -760,6 +972,8 @@ run_job(json_t *rec, const char *where)
 	else if (strcmp(j.generator, "naive") == 0 ||
 		 strcmp(j.generator, "rag") == 0)
 		gen_naive(&j, strcmp(j.generator, "rag") == 0);
+	else if (strcmp(j.generator, "evol") == 0)
+		gen_evol(&j);
 	else if (strcmp(j.generator, "eda") == 0 ||
 		 strcmp(j.generator, "extractive") == 0)
 		gen_offline(&j, strcmp(j.generator, "eda") == 0);
@@ -769,6 +983,7 @@ run_job(json_t *rec, const char *where)
 	sg_note("%s: run \"%s\" batch %lld arm \"%s\": %lld of %lld generated",
 		where, j.run, j.batch, j.arm, j.generated, j.n);
 	json_decref(j.params);
+	json_decref(j.evol);
 }
 
 static void
