@@ -362,4 +362,60 @@ const char *sg_evol_reject_instruction(const char *evolved,
 /* Why a response to an evolved instruction eliminates it, or NULL. */
 const char *sg_evol_reject_response(const char *response);
 
+/* genjob.c, genllm.c, genoff.c, gencmd.c: sg-gen's generators, in the
+ * tool layer beside filter.c: they write records and report on stderr */
+struct sg_job {
+	struct sg_filter *f;
+	json_t *rec;
+	const char *where; /* "<stdin>:4", for messages */
+	const char *run, *arm, *generator;
+	long long batch, n, seed;
+	json_t *params;
+	long long generated; /* samples with data so far */
+	long long prompt_tokens, completion_tokens, sent, cached;
+	double cost;
+	json_t *evol; /* the evol arm's operations: tried and kept */
+	json_t *pending; /* samples answered before an earlier one */
+	long long next;  /* the index sg_job_put_at writes next */
+};
+/* A sample of the job with the fields all its samples share. */
+json_t *sg_job_sample(const struct sg_job *j, long long index);
+/* Write a record and free it. */
+void sg_job_put(const struct sg_job *j, json_t *rec);
+/* Write sample index and free it once every earlier one is written: the
+ * samples of a job leave in index order, however their answers arrive. */
+void sg_job_put_at(struct sg_job *j, long long index, json_t *sample);
+void sg_job_data(struct sg_job *j, long long index, json_t *data);
+void sg_job_error(struct sg_job *j, long long index, const char *why);
+/* Every sample of the job fails with the same reason, said once. */
+void sg_job_fail(struct sg_job *j, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sg_job_batch(const struct sg_job *j);
+/* Whether the job's samples are JSON values, not strings. */
+int sg_job_json(const struct sg_job *j);
+/* The job's knowledge base, loaded once per path; NULL and e. */
+struct sg_kb *sg_job_kb(const struct sg_job *j, struct sg_error *e);
+
+struct sg_gen_opts {
+	const char *model, *cache_dir;
+	int jobs, no_cache;
+	double timeout;
+};
+extern struct sg_gen_opts sg_gen_opts; /* sg-gen's LLM options */
+int sg_llm_configured(void);
+void sg_gen_naive(struct sg_job *j, int rag);
+void sg_gen_evol(struct sg_job *j);
+/* The templater's sg_fill_fn: ctx is a struct sg_fill. */
+struct sg_fill {
+	struct sg_job *j;
+	long long index, calls;
+	char *out;
+	struct sg_error err;
+};
+char *sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e);
+void sg_gen_llm_end(void);
+void sg_gen_offline(struct sg_job *j, int eda);
+void sg_gen_offline_end(void);
+void sg_gen_command(struct sg_job *j);
+
 #endif

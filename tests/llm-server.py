@@ -11,6 +11,7 @@ file holding a list of faults given, in turn, to the first requests:
   {"fault": "truncate"}              a 200 whose body stops half way
   {"fault": "invalid"}               a 200 whose body is not JSON
   {"fault": "ok"}                    a normal answer
+  {"fault": "slow", "seconds": 1}    a normal answer that late
 Every request is logged as one JSON line in --log: arrival and end times,
 path, status, requests in flight on arrival, whether a key came, the body.
 """
@@ -189,6 +190,8 @@ class Handler(BaseHTTPRequestHandler):
             self.record(0)
             self.close_connection = True
             return 0
+        if fault == "slow":
+            time.sleep(step.get("seconds", 1))
         if fault == "reset":
             self.record(0)
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,

@@ -82,10 +82,29 @@ user_text(const char *instr, const char *input)
 			       : json_string(instr);
 }
 
-static void export(struct sg_filter *f, json_t *rec)
+/* System (with -s), user and assistant turns, named by the format. */
+static json_t *
+conversation(const char *who, const char *what, const char *user,
+	const char *assistant, const char *instr, const char *input,
+	const char *output)
+{
+	json_t *turns = json_array();
+
+	if (sys)
+		json_array_append_new(turns,
+			json_pack("{s:s, s:s}", who, "system", what, sys));
+	json_array_append_new(turns, json_pack("{s:s, s:o}", who, user, what,
+					     user_text(instr, input)));
+	json_array_append_new(
+		turns, json_pack("{s:s, s:s}", who, assistant, what, output));
+	return turns;
+}
+
+static void
+put_example(struct sg_filter *f, json_t *rec)
 {
 	const char *instr, *input, *output;
-	json_t *data = json_object_get(rec, "data"), *out, *turns;
+	json_t *data = json_object_get(rec, "data"), *out;
 	char *owned;
 
 	if (strcmp(sg_rec_type(rec), "sample") != 0)
@@ -107,30 +126,13 @@ static void export(struct sg_filter *f, json_t *rec)
 		out = json_pack("{s:s, s:s, s:s}", "instruction", instr,
 			"input", input ? input : "", "output", output);
 	} else if (format == SHAREGPT) {
-		turns = json_array();
-		if (sys)
-			json_array_append_new(
-				turns, json_pack("{s:s, s:s}", "from", "system",
-					       "value", sys));
-		json_array_append_new(
-			turns, json_pack("{s:s, s:o}", "from", "human", "value",
-				       user_text(instr, input)));
-		json_array_append_new(turns, json_pack("{s:s, s:s}", "from",
-						     "gpt", "value", output));
-		out = json_pack("{s:o}", "conversations", turns);
+		out = json_pack("{s:o}", "conversations",
+			conversation("from", "value", "human", "gpt", instr,
+				input, output));
 	} else {
-		turns = json_array();
-		if (sys)
-			json_array_append_new(
-				turns, json_pack("{s:s, s:s}", "role", "system",
-					       "content", sys));
-		json_array_append_new(
-			turns, json_pack("{s:s, s:o}", "role", "user",
-				       "content", user_text(instr, input)));
-		json_array_append_new(
-			turns, json_pack("{s:s, s:s}", "role", "assistant",
-				       "content", output));
-		out = json_pack("{s:o}", "messages", turns);
+		out = json_pack("{s:o}", "messages",
+			conversation("role", "content", "user", "assistant",
+				instr, input, output));
 	}
 	free(owned);
 	sg_filter_put(f, out);
@@ -179,7 +181,7 @@ main(int argc, char *argv[])
 				sg_usage(f.usage, SG_EXIT_USAGE);
 		}
 	}
-	status = sg_filter_run(&f, argv + optind, argc - optind, export);
+	status = sg_filter_run(&f, argv + optind, argc - optind, put_example);
 	sg_note("%lld samples written, %lld not usable", written, skipped);
 	return sg_finish(status);
 }
