@@ -17,11 +17,13 @@ struct call {
 	long long index;
 	json_t *body, *prov; /* prov: the rag passages' ids, or NULL */
 	int repaired;
+	int count;  /* samples asked for at once (n), from index on */
+	int shared; /* a later choice of a request counted already */
 };
 
 struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 600};
 static struct sg_llm *client;
-static int no_response_format;
+static int no_response_format, no_choices;
 
 static void
 on_retry(void *ctx, const char *why, int attempt, double wait)
@@ -78,7 +80,7 @@ model(const struct sg_job *j)
 /* Tokens and cost of one answer, into the sample s (may be NULL) and the
  * job; prices are the params' US dollars per million tokens. */
 static void
-account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s)
+account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s, int counted)
 {
 	double cost =
 		((double)r->prompt_tokens *
@@ -90,7 +92,9 @@ account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s)
 	j->prompt_tokens += r->prompt_tokens;
 	j->completion_tokens += r->completion_tokens;
 	j->cost += cost;
-	if (r->cached)
+	if (!counted)
+		;
+	else if (r->cached)
 		j->cached++;
 	else
 		j->sent++;
@@ -103,16 +107,82 @@ account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s)
 	json_object_set_new(s, "cost", json_real(cost));
 }
 
+static struct call *
+new_call(struct sg_job *j, long long index, json_t *body, int count)
+{
+	struct call *c = sg_xmalloc(sizeof *c);
+
+	memset(c, 0, sizeof *c);
+	c->j = j;
+	c->index = index;
+	c->body = body;
+	c->count = count;
+	return c;
+}
+
+static void on_naive(void *arg, const struct sg_llm_reply *r);
+
+/* A request for count samples at once: each choice is a sample, the
+ * first carrying the request's usage; choices the server did not give,
+ * or all of them when it refused n, are asked for one by one. */
+static void
+split(struct call *c, const struct sg_llm_reply *r)
+{
+	json_t *choices = json_object_get(r->response, "choices"), *body;
+	struct sg_llm_reply one;
+	struct call *k;
+
+	if (r->error)
+		no_choices = 1;
+	for (int i = 0; i < c->count; i++) {
+		const char *content =
+			r->error ? NULL
+				 : sg_get_str(json_object_get(
+						      json_array_get(choices,
+							      (size_t)i),
+						      "message"),
+					   "content");
+
+		if (!content) {
+			body = sg_naive_body(c->j->rec, c->index + i,
+				sg_get_str(c->body, "model"),
+				!no_response_format, NULL);
+			k = new_call(c->j, c->index + i, body, 1);
+			sg_llm_chat(client, body, k->index, k);
+			continue;
+		}
+		body = json_deep_copy(c->body);
+		json_object_del(body, "n");
+		k = new_call(c->j, c->index + i, body, 1);
+		k->shared = i > 0;
+		one = *r;
+		one.ctx = k;
+		one.content = content;
+		if (i > 0)
+			one.prompt_tokens = one.completion_tokens = 0;
+		on_naive(NULL, &one);
+	}
+	json_decref(c->body);
+	free(c);
+}
+
 static void
 on_naive(void *arg, const struct sg_llm_reply *r)
 {
 	struct call *c = r->ctx;
 	struct sg_job *j = c->j;
-	json_t *s = sg_job_sample(j, c->index), *data = NULL;
+	json_t *s, *data = NULL;
 	struct sg_error e;
 
 	(void)arg;
-	account(j, r, s);
+	if (c->count > 1) {
+		if (r->error)
+			account(j, r, NULL, 1);
+		split(c, r);
+		return;
+	}
+	s = sg_job_sample(j, c->index);
+	account(j, r, s, !c->shared);
 	if (r->error && json_object_get(c->body, "response_format") &&
 		strstr(r->error, "response_format")) {
 		/* The server knows no structured output: ask in words. */
@@ -193,25 +263,30 @@ passages(const struct sg_job *j, const struct sg_kb *kb, long long index,
 void
 sg_gen_naive(struct sg_job *j, int rag)
 {
+	long long choices = sg_get_int(j->params, "choices", 1);
 	struct sg_kb *kb = NULL;
 	struct sg_error e;
 	struct call *c;
-	json_t *ps = NULL;
+	json_t *ps = NULL, *prov = NULL;
 
 	if (!llm(&e) || (rag && !(kb = sg_job_kb(j, &e)))) {
 		sg_job_fail(j, "%s", e.text);
 		return;
 	}
-	for (long long i = 0; i < j->n; i++) {
-		c = sg_xmalloc(sizeof *c);
-		c->j = j;
-		c->index = i;
-		c->repaired = 0;
-		c->prov = NULL;
+	if (rag || no_choices || choices < 1)
+		choices = 1;
+	for (long long i = 0; i < j->n; i += choices) {
+		int count = (int)(j->n - i < choices ? j->n - i : choices);
+
 		if (rag)
-			ps = passages(j, kb, i, &c->prov);
-		c->body = sg_naive_body(
-			j->rec, i, model(j), !no_response_format, ps);
+			ps = passages(j, kb, i, &prov);
+		c = new_call(j, i,
+			sg_naive_body(
+				j->rec, i, model(j), !no_response_format, ps),
+			count);
+		c->prov = rag ? prov : NULL;
+		if (count > 1)
+			json_object_set_new(c->body, "n", json_integer(count));
 		json_decref(ps);
 		sg_llm_chat(client, c->body, i, c);
 	}
@@ -335,7 +410,7 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 	char *p;
 
 	(void)arg;
-	account(v->j, r, NULL);
+	account(v->j, r, NULL, 1);
 	if (r->error) {
 		evo_done(v, r->error);
 		return;
@@ -433,7 +508,7 @@ on_fill(void *arg, const struct sg_llm_reply *r)
 {
 	struct sg_fill *fc = arg;
 
-	account(fc->j, r, NULL);
+	account(fc->j, r, NULL, 1);
 	if (r->error)
 		snprintf(fc->err.text, sizeof fc->err.text, "%s", r->error);
 	else

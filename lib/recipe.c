@@ -1405,6 +1405,7 @@ c_arms(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
 		{"alpha", UNIT, NULL},
+		{"choices", POSINT, NULL},
 		{"command", 0, c_command},
 		{"generator", STRING, NULL},
 		{"max_depth", DEPTH, NULL},

@@ -296,3 +296,24 @@ plain'
 		[ "$(echo "$output" | tail -1 | jq -c '[.generated, ([.evol[] | .kept // 0] | add)]')" = '[0,0]' ]
 	done
 }
+
+@test "choices: n samples per request where the server accepts n, one by one where not" {
+	server
+	run --separate-stderr sg-gen -j 4 <(job 7 '.params.choices = 3')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '.body.n' log.jsonl | sort | tr -d '\n')" '33null'
+	assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .index' | tr -d '\n')" 0123456
+	[ "$(echo "$output" | jq -r 'select(.type == "sample") | .data.text' | sort -u | wc -l)" -eq 7 ]
+	# the request's tokens are counted once, on its first sample
+	assert_equal "$(echo "$output" | jq -s -c 'map(select(.type == "sample") | .usage.prompt_tokens > 0)')" \
+		'[true,false,false,true,false,false,true]'
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.generated, .requests]')" '[7,3]'
+	kill "$SERVER"
+	rm log.jsonl
+	server --max-n 1
+	run --separate-stderr sg-gen --no-cache -j 4 <(job 7 '.params.choices = 3')
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -r '.status' log.jsonl | sort | uniq -c | tr -s ' ' | tr -d '\n')" ' 7 200 2 400'
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.generated, .requests]')" '[7,9]'
+}

@@ -211,6 +211,9 @@ class Handler(BaseHTTPRequestHandler):
         if req is None:
             return self.send(400, {"error": {"message": "body is not JSON"}})
         if self.path.endswith("/chat/completions"):
+            if int(req.get("n") or 1) > opts.max_n:
+                return self.send(400, {"error": {"message": "n must be at most %d" % opts.max_n,
+                                                 "param": "n"}})
             if opts.no_response_format and "response_format" in req:
                 return self.send(400, {"object": "error",
                                        "message": "response_format is not supported"})
@@ -243,6 +246,7 @@ def main():
     p.add_argument("--latency", type=float, default=0)
     p.add_argument("--key")
     p.add_argument("--no-response-format", action="store_true")
+    p.add_argument("--max-n", type=int, default=128)
     opts = p.parse_args()
     if opts.script:
         with open(opts.script) as f:
