@@ -21,7 +21,7 @@ struct call {
 	int shared; /* a later choice of a request counted already */
 };
 
-struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 600};
+struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 600, -1, -1};
 static struct sg_llm *client;
 static int no_response_format, no_choices;
 
@@ -82,12 +82,15 @@ model(const struct sg_job *j)
 static void
 account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s, int counted)
 {
-	double cost =
-		((double)r->prompt_tokens *
-				sg_get_num(j->params, "price_prompt", 0) +
-			(double)r->completion_tokens *
-				sg_get_num(j->params, "price_completion", 0)) /
-		1e6;
+	double in = sg_gen_opts.price_prompt >= 0
+			    ? sg_gen_opts.price_prompt
+			    : sg_get_num(j->params, "price_prompt", 0);
+	double out = sg_gen_opts.price_completion >= 0
+			     ? sg_gen_opts.price_completion
+			     : sg_get_num(j->params, "price_completion", 0);
+	double cost = ((double)r->prompt_tokens * in +
+			      (double)r->completion_tokens * out) /
+		      1e6;
 
 	j->prompt_tokens += r->prompt_tokens;
 	j->completion_tokens += r->completion_tokens;
@@ -105,6 +108,23 @@ account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s, int counted)
 			(json_int_t)r->prompt_tokens, "completion_tokens",
 			(json_int_t)r->completion_tokens));
 	json_object_set_new(s, "cost", json_real(cost));
+}
+
+/* "sg-gen: <stdin>:3: 12/40 samples" over itself, only on a terminal
+ * (and not with NO_COLOR); finished with a newline when all are in. */
+static void
+progress(const struct sg_job *j)
+{
+	static int tty = -1;
+	long long done = j->next;
+
+	if (tty < 0)
+		tty = sg_isatty_stderr();
+	if (!tty)
+		return;
+	fprintf(stderr, "\r%s: %s: %lld/%lld samples, %lld requests\033[K%s",
+		sg_progname, j->where, done, j->n, j->sent,
+		done == j->n ? "\n" : "");
 }
 
 static struct call *
@@ -216,6 +236,7 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 		sg_note("%s: sample %lld: %s", j->where, c->index, e.text);
 	}
 	sg_job_put_at(j, c->index, s);
+	progress(j);
 	json_decref(c->body);
 	free(c);
 }
@@ -370,6 +391,7 @@ evo_done(struct evo *v, const char *error)
 		j->generated++;
 	}
 	sg_job_put_at(j, v->index, s);
+	progress(j);
 	free(v->parent);
 	free(v->child);
 	free(v->response);

@@ -400,6 +400,7 @@ struct sg_gen_opts {
 	const char *model, *cache_dir;
 	int jobs, no_cache;
 	double timeout;
+	double price_prompt, price_completion; /* < 0: the job's params */
 };
 extern struct sg_gen_opts sg_gen_opts; /* sg-gen's LLM options */
 int sg_llm_configured(void);

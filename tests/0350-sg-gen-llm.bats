@@ -85,6 +85,9 @@ requests() {
 	[ "$status" -eq 0 ]
 	[ "$(requests)" -eq 5 ]
 	assert_equal "$(echo "$output" | jq -c 'select(.type == "sample")' | sort)" "$first"
+	# flags set the prices over the job's
+	run --separate-stderr sg-gen --price-prompt 1 --price-completion 0 job.jsonl
+	[ "$(echo "$output" | tail -1 | jq '.cost == .prompt_tokens / 1e6')" = true ]
 	assert_equal "$(echo "$output" | tail -1 | jq -c '[.requests, .cached]')" '[0,5]'
 	run --separate-stderr sg-gen --no-cache job.jsonl
 	[ "$status" -eq 0 ]
@@ -316,4 +319,18 @@ plain'
 	[ "$status" -eq 0 ]
 	assert_equal "$(jq -r '.status' log.jsonl | sort | uniq -c | tr -s ' ' | tr -d '\n')" ' 7 200 2 400'
 	assert_equal "$(echo "$output" | tail -1 | jq -c '[.generated, .requests]')" '[7,9]'
+}
+
+@test "progress on a terminal only, and never with NO_COLOR" {
+	server
+	job 3 >job.jsonl
+	run --separate-stderr env -u NO_COLOR script -qec "sg-gen --no-cache job.jsonl >out.jsonl" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\r''sg-gen: job.jsonl:1: 3/3 samples, 3 requests'* ]]
+	[ "$(grep -c '"type":"sample"' out.jsonl)" -eq 3 ]
+	run --separate-stderr script -qec "sg-gen --no-cache job.jsonl >out.jsonl" /dev/null
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run --separate-stderr env -u NO_COLOR sg-gen --no-cache job.jsonl
+	[ -z "$stderr" ]
 }

@@ -21,7 +21,9 @@
 
 static struct sg_filter f = {
 	.usage = "usage: sg-gen [-huVv] [-j jobs] [-m model] [--cache-dir dir] "
-		 "[--no-cache] [--strict]\n"
+		 "[--no-cache]\n"
+		 "              [--price-completion usd] [--price-prompt usd] "
+		 "[--strict]\n"
 		 "              [--timeout seconds] [file ...]\n",
 };
 
@@ -191,6 +193,8 @@ main(int argc, char *argv[])
 		{"jobs", required_argument, NULL, 'j'},
 		{"model", required_argument, NULL, 'm'},
 		{"no-cache", no_argument, NULL, 'N'},
+		{"price-completion", required_argument, NULL, 'P'},
+		{"price-prompt", required_argument, NULL, 'p'},
 		{"strict", no_argument, NULL, SG_OPT_STRICT},
 		{"timeout", required_argument, NULL, 'T'},
 		{"unbuffered", no_argument, NULL, 'u'},
@@ -221,6 +225,17 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			sg_gen_opts.no_cache = 1;
+			break;
+		case 'P':
+		case 'p':
+			*(c == 'p' ? &sg_gen_opts.price_prompt
+				   : &sg_gen_opts.price_completion) =
+				strtod(optarg, &end);
+			if (*end || !(strtod(optarg, NULL) >= 0))
+				sg_die(SG_EXIT_USAGE,
+					"--%s wants a number of dollars >= 0",
+					c == 'p' ? "price-prompt"
+						 : "price-completion");
 			break;
 		case 'T':
 			sg_gen_opts.timeout = strtod(optarg, &end);
