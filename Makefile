@@ -67,6 +67,8 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
+	@echo
+	@$(MAKE) --no-print-directory -C examples/llm -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
 
 # make bench runs every bench-X target; each is its own block.
 bench: bench-llm

@@ -334,3 +334,21 @@ plain'
 	run --separate-stderr env -u NO_COLOR sg-gen --no-cache job.jsonl
 	[ -z "$stderr" ]
 }
+
+@test "two processes sharing the cache: both finish, same samples, only whole entries" {
+	server --latency 30
+	job 40 >job.jsonl
+	sg-gen -j 8 job.jsonl >a.jsonl 2>a.err &
+	sg-gen -j 8 job.jsonl >b.jsonl 2>b.err
+	wait $!
+	[ ! -s a.err ] && [ ! -s b.err ]
+	assert_equal "$(jq -c 'select(.type == "sample")' a.jsonl)" "$(jq -c 'select(.type == "sample")' b.jsonl)"
+	[ "$(ls cache | wc -l)" -eq 40 ]
+	[ -z "$(ls -a cache | grep -v '^\.*$' | grep -v '\.json$')" ]
+	for f in cache/*.json; do jq -e '.key and .response.choices' "$f" >/dev/null; done
+	# every later run is answered from the cache alone
+	n=$(requests)
+	run --separate-stderr sg-gen job.jsonl
+	[ "$(requests)" -eq "$n" ]
+	assert_equal "$(echo "$output" | jq -c 'select(.type == "sample")')" "$(jq -c 'select(.type == "sample")' a.jsonl)"
+}
