@@ -1,42 +1,10 @@
 #!/usr/bin/env bats
-# sg-gen against the loopback stand-in server tests/llm-server.py: the naive
-# arm, concurrency, the cache, retries, Retry-After, error bodies, timeouts
-# and the API key kept out of every output.
+# sg-gen's LLM arms against the loopback stand-in server tests/llm-server.py:
+# naive, rag, evol and llm_fill, concurrency, the cache, configuration,
+# structured output and its fallbacks.
 
 load helpers
-
-KEY=sk-test-SECRET-0123456789
-
-# Start the stand-in with the given options; it logs to log.jsonl.
-server() {
-	rm -f port
-	/usr/bin/python3 "$BATS_TEST_DIRNAME/llm-server.py" --port-file port \
-		--log log.jsonl "$@" 3>&- &
-	SERVER=$!
-	for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-	export OPENAI_BASE_URL=http://127.0.0.1:$(cat port)/v1
-	export OPENAI_API_KEY=$KEY SG_CACHE_DIR=$BATS_TEST_TMPDIR/cache
-}
-
-teardown() {
-	[ -z "${SERVER:-}" ] || kill "$SERVER" 2>/dev/null || true
-}
-
-# A naive job of n samples for the reviews example, changed by jq filter $2.
-# More arguments go to jq.
-job() {
-	sg-plan --llm -n1 "$EXAMPLES/reviews/reviews.yaml" | jq -c "${@:3}" ". + {batch: 3,
-		arm: \"naive_balanced\", generator: \"naive\", seed: 11,
-		params: {temperature: 0.7, top_p: 1}, n: $1} | ${2:-.}"
-}
-
-script() {
-	printf '%s\n' "$1" >script.json
-}
-
-requests() {
-	wc -l <log.jsonl | tr -d ' '
-}
+load llm-helpers
 
 @test "naive: every sample answered, -j bounds what is in flight, written in index order" {
 	server --latency 150
@@ -58,7 +26,7 @@ requests() {
 }
 
 @test "a late first answer holds back the samples after it, not the requests" {
-	script '[{"fault": "slow", "seconds": 0.6}]'
+	faults '[{"fault": "slow", "seconds": 0.6}]'
 	server --script script.json
 	run --separate-stderr sg-gen -j 4 <(job 4)
 	[ "$status" -eq 0 ]
@@ -96,102 +64,6 @@ requests() {
 	[ "$(requests)" -eq 15 ]
 	[ "$(ls other | wc -l)" -eq 5 ]
 	! grep -r -- "$KEY" other cache
-}
-
-@test "retried faults: 429, 5xx, truncated, invalid, reset, 408, 409, 425" {
-	script '[{"status": 429, "headers": {"retry-after-ms": "400"}, "body": {"error": {"message": "slow down"}}},
-		{"status": 500, "body": {}}, {"status": 502, "raw": "bad gateway"},
-		{"status": 503, "headers": {"retry-after-ms": "10"}, "body": {"error": "busy"}},
-		{"fault": "ok"},
-		{"fault": "truncate"}, {"fault": "invalid"}, {"fault": "reset"},
-		{"status": 408, "headers": {"retry-after-ms": "10"}, "body": {}},
-		{"fault": "ok"},
-		{"status": 409, "headers": {"retry-after-ms": "10"}, "body": {}},
-		{"status": 425, "headers": {"retry-after-ms": "10"}, "body": {}}]'
-	server --script script.json
-	{ job 1; job 1 '.batch = 4 | .seed = 12'; job 1 '.batch = 5 | .seed = 13'; } >jobs.jsonl
-	run --separate-stderr sg-gen -v -j 1 jobs.jsonl
-	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | jq -s 'map(select(.type == "batch") | .generated) | add')" -eq 3 ]
-	assert_equal "$(jq -r '.status' log.jsonl | tr '\n' ' ')" '429 500 502 503 200 200 200 0 408 200 409 425 200 '
-	# the server's wait was honoured; then 0.5 * 2^k s times 0.75..1 for
-	# the k-th retry: k = 1, 2
-	[ "$(jq -s '.[1].t0 - .[0].t1 >= 0.39' log.jsonl)" = true ]
-	[ "$(jq -s '(.[2].t0 - .[1].t1) >= 0.74 and (.[2].t0 - .[1].t1) < 1.15' log.jsonl)" = true ]
-	[ "$(jq -s '(.[3].t0 - .[2].t1) >= 1.49 and (.[3].t0 - .[2].t1) < 2.15' log.jsonl)" = true ]
-	echo "$stderr" | grep -q 'retry 1 in 0.40s: HTTP 429: slow down'
-	echo "$stderr" | grep -q 'retry 3 in .*: HTTP 502: bad gateway'
-	echo "$stderr" | grep -q 'retry 4 in 0.01s: HTTP 503: busy'
-	echo "$stderr" | grep -q 'retry 1 in .*: transfer closed with [0-9]* bytes remaining to read'
-	echo "$stderr" | grep -q 'retry 2 in .*: HTTP 200 with a body that is not a JSON object'
-}
-
-@test "Retry-After in seconds and as an HTTP date" {
-	epoch=$(($(date +%s) + 4))
-	when=$(date -u -d "@$epoch" '+%a, %d %b %Y %H:%M:%S GMT')
-	script '[{"status": 429, "headers": {"Retry-After": "1"}, "body": {}},
-		{"status": 503, "headers": {"Retry-After": "'"$when"'"}, "body": {}}]'
-	server --script script.json
-	run --separate-stderr sg-gen -j 1 <(job 1)
-	[ "$status" -eq 0 ]
-	[ "$(requests)" -eq 3 ]
-	[ "$(jq -s '.[1].t0 - .[0].t1 >= 0.99' log.jsonl)" = true ]
-	# backoff alone would have asked again about 2 s from the start
-	[ "$(jq -s ".[2].t0 >= $epoch - 1" log.jsonl)" = true ]
-}
-
-@test "never retried: 400 401 403 404 413 422 and a quota 429; every error body shape" {
-	for case in '400 {"error": {"message": "bad one", "type": "invalid_request_error"}}|HTTP 400: bad one' \
-		'401 {"error": "who are you"}|HTTP 401: who are you' \
-		'403 {"object": "error", "message": "forbidden thing"}|HTTP 403: forbidden thing' \
-		'404 {"detail": "Not Found"}|HTTP 404: Not Found' \
-		'413 {"error": {"message": "too big"}}|HTTP 413: too big' \
-		'422 {"error": {"message": "unprocessable"}}|HTTP 422: unprocessable' \
-		'429 {"error": {"message": "You exceeded your current quota.", "code": "insufficient_quota"}}|HTTP 429: You exceeded your current quota.'; do
-		code=${case%% *}
-		body=${case#* }
-		want=${body#*|}
-		body=${body%|*}
-		script "[{\"status\": $code, \"body\": $body}]"
-		rm -f log.jsonl
-		server --script script.json
-		run --separate-stderr sg-gen -j 1 <(job 1)
-		kill "$SERVER"
-		[ "$status" -eq 0 ]
-		[ "$(requests)" -eq 1 ] || { echo "$code: $(cat log.jsonl)"; false; }
-		assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .error')" "$want"
-	done
-}
-
-@test "a 429 pauses new requests and the rest still complete" {
-	script '[{"status": 429, "headers": {"retry-after-ms": "600"}, "body": {}}]'
-	server --script script.json --latency 50
-	run --separate-stderr sg-gen -j 4 <(job 16)
-	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | tail -1 | jq .generated)" -eq 16 ]
-	[ "$(requests)" -eq 17 ]
-	# no request began in the 0.6 s after the 429 came back
-	[ "$(jq -s '(map(select(.status == 429))[0].t1) as $t |
-		map(select(.t0 > $t and .t0 < $t + 0.55)) | length' log.jsonl)" -eq 0 ]
-}
-
-@test "a hung request times out and is retried" {
-	script '[{"fault": "hang", "seconds": 5}]'
-	server --script script.json
-	run --separate-stderr sg-gen -v --timeout 1 -j 1 <(job 1)
-	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | tail -1 | jq .generated)" -eq 1 ]
-	echo "$stderr" | grep -q 'retry 1 in .*: Operation timed out after'
-}
-
-@test "the API key never appears, even when the server echoes it" {
-	server --key right-key
-	run --separate-stderr sg-gen -v -j 2 <(job 2)
-	[ "$status" -eq 0 ]
-	[ "$(echo "$output" | jq -r 'select(.type == "sample") | .error' | sort -u)" = \
-		'HTTP 401: Incorrect API key provided: ***.' ]
-	! grep -q -- "$KEY" <<<"$output$stderr"
-	[ "$(requests)" -eq 2 ]
 }
 
 @test "no response_format support: asked in words, parsed, repaired once" {
