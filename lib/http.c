@@ -9,8 +9,9 @@
  * retry waits what the server asks (retry-after-ms, Retry-After in seconds
  * or as an HTTP date, up to a minute), else min(cap, 0.5 * 2^k) seconds
  * times a random factor in [0.75, 1].  A 429 also pauses new requests
- * until the wait is over and halves the requests in flight; each success
- * lets one more back in.
+ * until the wait is over and halves the requests in flight, which grow
+ * back by one each time as many requests succeed as are allowed in flight
+ * (additive increase, multiplicative decrease, as TCP does).
  *
  * The API key goes only into the Authorization header: curl never runs
  * verbose, and any text from the server is scrubbed of the key before it
@@ -48,6 +49,7 @@ struct sg_http {
 	CURLM *multi;
 	struct req *queue, *tail; /* waiting to be sent, FIFO */
 	int inflight, limit;
+	int credit; /* successes since the limit last moved */
 	double pause_until;
 	struct sg_rng rng;
 	struct sg_http_stats stats;
@@ -417,6 +419,7 @@ finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
 			if (r->not_before > h->pause_until)
 				h->pause_until = r->not_before;
 			h->limit = h->limit > 1 ? h->limit / 2 : 1;
+			h->credit = 0;
 		}
 		if (h->o.on_retry)
 			h->o.on_retry(h->o.retry_ctx, why, r->attempt, wait);
@@ -426,8 +429,10 @@ finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
 	res.body = body;
 	if (body) {
 		h->stats.ok++;
-		if (h->limit < h->o.jobs)
+		if (h->limit < h->o.jobs && ++h->credit >= h->limit) {
 			h->limit++;
+			h->credit = 0;
+		}
 	} else {
 		h->stats.failed++;
 		res.error = why;

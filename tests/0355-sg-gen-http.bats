@@ -72,6 +72,19 @@ load llm-helpers
 	done
 }
 
+@test "a 429 halves the requests in flight; they grow back one per window" {
+	faults '[{"status": 429, "headers": {"retry-after-ms": "300"}, "body": {}}]'
+	server --script script.json --latency 60
+	run --separate-stderr sg-gen -j 8 <(job 40)
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tail -1 | jq .generated)" -eq 40 ]
+	# 8 start at once; after the pause 8 / 2 = 4, plus 1 earned by the
+	# 7 answered during it
+	[ "$(jq -s 'sort_by(.t0) | .[0].t0 as $s | map(select(.t0 < $s + 0.05)) | length' log.jsonl)" -eq 8 ]
+	[ "$(jq -s '(map(select(.status == 429))[0].t1 + 0.3) as $r |
+		map(select(.t0 >= $r - 0.01 and .t0 < $r + 0.05)) | length' log.jsonl)" -eq 5 ]
+}
+
 @test "a 429 pauses new requests and the rest still complete" {
 	faults '[{"status": 429, "headers": {"retry-after-ms": "600"}, "body": {}}]'
 	server --script script.json --latency 50
@@ -79,9 +92,10 @@ load llm-helpers
 	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | tail -1 | jq .generated)" -eq 16 ]
 	[ "$(requests)" -eq 17 ]
-	# no request began in the 0.6 s after the 429 came back
+	# no request began in the 0.6 s after the 429 came back, but those the
+	# client had sent before it read the 429
 	[ "$(jq -s '(map(select(.status == 429))[0].t1) as $t |
-		map(select(.t0 > $t and .t0 < $t + 0.55)) | length' log.jsonl)" -eq 0 ]
+		map(select(.t0 > $t + 0.05 and .t0 < $t + 0.55)) | length' log.jsonl)" -eq 0 ]
 }
 
 @test "a hung request times out and is retried" {
