@@ -98,6 +98,13 @@ Repaired H.'
 	[ "$(requests)" -eq 1 ]
 	run --separate-stderr env OPENAI_BASE_URL=http://127.0.0.1:9/v1 sg-gen --no-cache --timeout 2 <(job 1 '.params.model = "m1"')
 	[ "$(requests)" -eq 1 ]
+	# sg-plan sees the same configuration, so LLM arms are offered
+	run --separate-stderr sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq .context.llm)" = true ]
+	rm .env
+	run --separate-stderr sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml"
+	[ "$(echo "$output" | jq .context.llm)" = false ]
 }
 
 @test "llm_fill leaves are answered by the server" {
