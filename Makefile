@@ -67,6 +67,9 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all data
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
+	@echo
+	@$(MAKE) --no-print-directory -C examples/llm -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
+	@echo
 	@$(MAKE) --no-print-directory -C examples/sentiment -f Makefile \
 		SG_BIN=$(CURDIR)/$(OUT) DATA=$(CURDIR)/$(SENTIMENT_DATA) demo
 
@@ -83,7 +86,11 @@ bench-eval: all data
 	sh bench/eval-fasttext.sh $(SENTIMENT_DATA) $(OUT)
 .PHONY: bench bench-eval
 
-# Benchmarks: each bench-X target prints the figures bench/RESULTS.md quotes.
+bench: bench-llm
+bench-llm: all
+	sh bench/llm.sh $(CURDIR)/$(OUT)
+.PHONY: bench-llm
+
 bench: bench-crash
 
 # kill -9 at random moments, then a whole loop under valgrind memcheck

@@ -1405,11 +1405,19 @@ static int
 c_arms(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
+		{"alpha", UNIT, NULL},
+		{"choices", POSINT, NULL},
 		{"command", 0, c_command},
 		{"generator", STRING, NULL},
 		{"max_depth", DEPTH, NULL},
+		{"max_tokens", POSINT, NULL},
+		{"model", STRING, NULL},
 		{"name", STRING, NULL},
+		{"price_completion", NONNEG, NULL},
+		{"price_prompt", NONNEG, NULL},
+		{"sentences", POSINT, NULL},
 		{"temperature", POSITIVE, NULL},
+		{"top_k", POSINT, NULL},
 		{"top_p", UNIT, NULL},
 	};
 	json_t *seen;

@@ -14,6 +14,8 @@ command -v groff >/dev/null 2>&1 || pkgs="$pkgs groff-base"
 command -v jq >/dev/null 2>&1 || pkgs="$pkgs jq"
 # npm fetches the real sentences sg-eval is tested on (make data)
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+# WordNet's database, for the eda generator's synonyms
+[ -f /usr/share/wordnet/data.noun ] || pkgs="$pkgs wordnet-base"
 # Debian's python3, not whatever python3 comes first in PATH: the tests
 # cross-check against its python3-jsonschema
 /usr/bin/python3 -c "import jsonschema" 2>/dev/null ||
