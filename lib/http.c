@@ -206,32 +206,38 @@ header(const char *line, size_t len, const char *name, char *buf, size_t size)
 	return buf;
 }
 
-/* Retry-After is seconds or an HTTP date; retry-after-ms wins over it. */
+double
+sg_http_retry_after(const char *line, size_t len, int *ms)
+{
+	char v[128], *end;
+	double d;
+
+	*ms = header(line, len, "retry-after-ms", v, sizeof v) != NULL;
+	if (!*ms && !header(line, len, "retry-after", v, sizeof v))
+		return -1;
+	d = strtod(v, &end);
+	if (end != v && *end == '\0' && d >= 0)
+		return *ms ? d / 1000 : d;
+	if (*ms)
+		return -1;
+	{
+		time_t t = curl_getdate(v, NULL);
+
+		return t == -1 ? -1 : fmax(0, difftime(t, time(NULL)));
+	}
+}
+
+/* retry-after-ms wins over Retry-After, whichever comes first. */
 static size_t
 on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct req *r = arg;
 	size_t n = size * nmemb;
-	char v[128], *end;
-	double d;
+	int ms;
+	double d = sg_http_retry_after(p, n, &ms);
 
-	if (header(p, n, "retry-after-ms", v, sizeof v)) {
-		d = strtod(v, &end);
-		if (end != v && *end == '\0' && d >= 0)
-			r->retry_after = d / 1000;
-	} else if (header(p, n, "retry-after", v, sizeof v) &&
-		   r->retry_after < 0) {
-		d = strtod(v, &end);
-		if (end != v && *end == '\0' && d >= 0) {
-			r->retry_after = d;
-		} else {
-			time_t t = curl_getdate(v, NULL);
-
-			if (t != -1)
-				r->retry_after =
-					fmax(0, difftime(t, time(NULL)));
-		}
-	}
+	if (d >= 0 && (ms || r->retry_after < 0))
+		r->retry_after = d;
 	return n;
 }
 
@@ -302,10 +308,11 @@ scrub(const struct sg_http *h, char *s)
 /* The message of an error body in any of the shapes servers use:
  * {"error":{"message":...}}, {"error":"..."}, {"object":"error",
  * "message":...}, {"detail":...}; else the start of the body itself. */
-static void
-error_text(const struct req *r, char *out, size_t size, int *quota)
+void
+sg_http_error_text(const char *body, size_t len, char *out, size_t size,
+	int *quota)
 {
-	json_t *j = r->resp ? json_loads(r->resp, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *j = len ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : NULL;
 	json_t *err = json_object_get(j, "error");
 	const char *msg = NULL, *code = NULL, *type = NULL;
 
@@ -324,8 +331,8 @@ error_text(const struct req *r, char *out, size_t size, int *quota)
 	}
 	if (msg)
 		snprintf(out, size, "%s", msg);
-	else if (r->len > 0)
-		snprintf(out, size, "%.200s", r->resp);
+	else if (len > 0)
+		snprintf(out, size, "%.*s", (int)(len < 200 ? len : 200), body);
 	else
 		snprintf(out, size, "empty body");
 	for (char *p = out; *p; p++)
@@ -404,7 +411,7 @@ finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
 			retry = 1;
 		}
 	} else {
-		error_text(r, msg, sizeof msg, &quota);
+		sg_http_error_text(r->resp, r->len, msg, sizeof msg, &quota);
 		snprintf(why, sizeof why, "HTTP %ld: %s", res.status, msg);
 		retry = retryable_status(res.status) && !quota;
 	}

@@ -334,6 +334,14 @@ void sg_http_post(
 int sg_http_run(
 	struct sg_http *h, sg_http_done_fn done, void *arg, struct sg_error *e);
 const struct sg_http_stats *sg_http_stats(const struct sg_http *h);
+/* The message of an error body in any of the shapes servers use
+ * ({"error":{"message"}}, {"error":"..."}, {"object":"error","message"},
+ * {"detail"}), else its start; *quota when it says the quota is spent. */
+void sg_http_error_text(const char *body, size_t len, char *out,
+	size_t size, int *quota);
+/* Seconds to wait from one header line (Retry-After in seconds or as an
+ * HTTP date, retry-after-ms), -1 when it is neither; *ms for the latter. */
+double sg_http_retry_after(const char *line, size_t len, int *ms);
 
 /* llm.c: chat completions with a response cache shared by processes */
 struct sg_llm;
