@@ -614,6 +614,21 @@ out:
 	return rc;
 }
 
+void
+sg_router_warm(json_t *state, const json_t *from)
+{
+	static const char *learnt[] = {
+		"arms", "contexts", "linear", "windows", "epsilon"};
+
+	for (size_t i = 0; i < sizeof learnt / sizeof *learnt; i++) {
+		json_t *v = json_object_get(from, learnt[i]);
+
+		if (v)
+			json_object_set_new(
+				state, learnt[i], json_deep_copy(v));
+	}
+}
+
 static double
 clamp(double x, double lo, double hi)
 {

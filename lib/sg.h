@@ -230,6 +230,10 @@ int sg_route(json_t *state, json_t *job, double initial_temp,
  * (else taking the record's own arm and context): the policy's statistics,
  * epsilon decay, temperature adaptation. */
 int sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e);
+/* Start a new state with what another run's state learnt: its arms,
+ * contexts, linear model, windows and epsilon (not its counters, its
+ * generator or its pending decisions). */
+void sg_router_warm(json_t *state, const json_t *from);
 
 /* policy.c: the bandit policies over plain arrays, shared by sg-route
  * (through bandit.c and the state file) and the benchmark simulator */

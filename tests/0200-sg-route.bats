@@ -248,3 +248,26 @@ learn_loop() {
 		jq -e --arg pol "$pol" '.arms.templater_balanced.pulls > 15' st
 	done
 }
+
+@test "a new run warm-starts from a previous run's state, and arms come and go without losing what was learnt" {
+	rc='{"policy": "thompson", "draws": 10}'
+	learn_loop "$rc" old 0 19
+	cp old old.orig
+	run --separate-stderr sh -c "$(declare -f job); job 0 '$rc' | jq -c '.run = \"t2\"' | sg-route -s new -w old --seed 1"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	cmp old old.orig
+	echo "$output" | jq -e '.arm == "templater_balanced" and .batch == 0'
+	jq -e --slurpfile o old '.run == "t2" and .steps == 1 and .rewards == 0
+		and (.pending | keys) == ["0"]
+		and .arms.templater_conservative == $o[0].arms.templater_conservative
+		and .arms.templater_balanced.n == $o[0].arms.templater_balanced.n' new
+	# a recipe without templater_exploratory leaves its statistics alone
+	rc2='{"policy": "thompson", "draws": 10, "arms": ["templater_balanced", "templater_conservative"]}'
+	learn_loop "$rc2" old 20 24
+	jq -e --slurpfile o old.orig '.contexts[].templater_exploratory == $o[0].contexts[].templater_exploratory
+		and .rewards == 25' old
+	run --separate-stderr sh -c "$(declare -f job); job 0 '$rc' | jq -c '.run = \"t3\"' | sg-route -s st -w missing"
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-route: cannot open state 'missing': no such file" ]
+}
