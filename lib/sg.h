@@ -235,6 +235,13 @@ int sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e);
  * generator or its pending decisions). */
 void sg_router_warm(json_t *state, const json_t *from);
 
+/* merge.c: the learning of workers that started from one base state */
+/* Add to acc (a copy of base, or of base merged with other workers) what
+ * worker w learnt since base; -1 and e when w did more than learn (it
+ * routed), belongs to another run, or its policy forgets in order. */
+int sg_state_merge(json_t *acc, const json_t *base, const json_t *w,
+	struct sg_error *e);
+
 /* policy.c: the bandit policies over plain arrays, shared by sg-route
  * (through bandit.c and the state file) and the benchmark simulator */
 enum sg_policy {

@@ -159,3 +159,51 @@ fns() { declare -f sample reward batch; }
 	[ "$stderr" = "sg-update: <stdin>:1: reward for batch 2: no pending decision (was it applied already?)" ]
 	jq -e '.rewards == 4' st
 }
+
+@test "--merge: workers fed disjoint rewards merge into the state one worker fed them all has" {
+	for pol in thompson linucb epsilon_greedy; do
+		rm -f base base.lock w1 w2 single
+		for i in 0 1 2 3 4 5 6 7 8 9; do
+			jq -nc --argjson i $i --arg pol $pol '{type: "job", run: "t", job: $i, n: 1,
+				context: {domain: (if $i % 3 == 0 then "a" else "b" end), grammar: true},
+				recipe: {grammar: {}, router_config: {policy: $pol, draws: 5,
+					temperature_step: 0.125, temperature_max: 3}}}'
+		done | sg-route -s base --seed 1 > jobs.jsonl
+		cp base w1 && cp base w2 && cp base single
+		# rewards in eighths add without rounding; qualities move temperatures
+		jq -c '{type: "reward", run, batch, reward: ((.batch % 4 + 1) / 8),
+			mean_quality: (if .batch % 2 == 0 then 0.9 else 0.3 end)}' jobs.jsonl > rewards.jsonl
+		jq -c 'select(.batch % 2 == 1)' rewards.jsonl | sg-update -s w1
+		jq -c 'select(.batch % 2 == 0)' rewards.jsonl | sg-update -s w2
+		tac rewards.jsonl | sg-update -s single
+		run --separate-stderr sg-update --merge -s base w1 w2
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		[ -z "$output" ]
+		diff <(jq -S . single) <(jq -S . base)
+		jq -e '.rewards == 10 and .pending == {} and ([.contexts[][].n] | add) == 10' base
+		[ "$pol" != linucb ] || jq -e '.linear.arms | length > 1' base
+	done
+}
+
+@test "--merge refuses workers that routed, other runs, and forgetful policies" {
+	jq -nc '{type: "job", run: "t", job: 0, n: 1, context: {grammar: true},
+		recipe: {grammar: {}}}' > job.jsonl
+	sg-route -s base --seed 1 < job.jsonl > /dev/null
+	cp base w1
+	sg-route -s w1 < job.jsonl > /dev/null
+	run --separate-stderr sg-update --merge -s base w1
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'w1': routed since the base state: only the learning of workers merges" ]
+	jq -c '.run = "u"' job.jsonl | sg-route -s other --seed 1 > /dev/null
+	run --separate-stderr sg-update --merge -s base other
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'other': belongs to run \"u\", not \"t\"" ]
+	jq -c '.recipe.router_config.policy = "discounted_thompson"' job.jsonl | sg-route -s d --seed 1 > /dev/null
+	cp d d1
+	run --separate-stderr sg-update --merge -s d d1
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'd1': discounted_thompson forgets in the order rewards come: its states do not merge" ]
+	run --separate-stderr sg-update --merge -s base
+	[ "$status" -eq 2 ]
+}
