@@ -46,6 +46,15 @@ sg_policy_linear(enum sg_policy kind)
 	return kind == SG_LINUCB || kind == SG_LINEAR_THOMPSON;
 }
 
+void *
+sg_xcalloc(size_t n, size_t size)
+{
+	void *p = sg_xmalloc(n * size > 0 ? n * size : 1);
+
+	memset(p, 0, n * size);
+	return p;
+}
+
 double
 sg_rng_normal(struct sg_rng *r)
 {
@@ -94,23 +103,18 @@ sg_bandit_init(struct sg_bandit *b, enum sg_policy kind, size_t k, size_t d,
 	b->par = *par;
 	b->k = k;
 	b->d = sg_policy_linear(kind) ? d : 0;
-	b->n = calloc(k, sizeof *b->n);
-	b->sum = calloc(k, sizeof *b->sum);
-	b->wins = calloc(k, sizeof *b->wins);
-	b->pulls = calloc(k, sizeof *b->pulls);
-	b->score = calloc(k, sizeof *b->score);
-	b->alt = calloc(k, sizeof *b->alt);
-	b->idx = calloc(k, sizeof *b->idx);
-	b->tmp = calloc(2 * k + b->d * b->d + 2 * b->d + 1, sizeof *b->tmp);
-	if (!b->n || !b->sum || !b->wins || !b->pulls || !b->score || !b->alt ||
-		!b->idx || !b->tmp)
-		abort();
+	b->n = sg_xcalloc(k, sizeof *b->n);
+	b->sum = sg_xcalloc(k, sizeof *b->sum);
+	b->wins = sg_xcalloc(k, sizeof *b->wins);
+	b->pulls = sg_xcalloc(k, sizeof *b->pulls);
+	b->score = sg_xcalloc(k, sizeof *b->score);
+	b->alt = sg_xcalloc(k, sizeof *b->alt);
+	b->idx = sg_xcalloc(k, sizeof *b->idx);
+	b->tmp = sg_xcalloc(2 * k + b->d * b->d + 2 * b->d + 1, sizeof *b->tmp);
 	if (b->d) {
 		b->A = sg_xmalloc(k * b->d * b->d * sizeof *b->A);
 		b->Ainv = sg_xmalloc(k * b->d * b->d * sizeof *b->Ainv);
-		b->b = calloc(k * b->d, sizeof *b->b);
-		if (!b->b)
-			abort();
+		b->b = sg_xcalloc(k * b->d, sizeof *b->b);
 		for (size_t a = 0; a < k; a++)
 			for (size_t i = 0; i < b->d * b->d; i++)
 				b->A[a * b->d * b->d + i] =
@@ -342,14 +346,12 @@ index_scores(struct sg_bandit *b, const double *x)
 			break;
 		case SG_UCB1:
 		case SG_SW_UCB:
-			b->score[a] =
-				n[a] > 0 ? sum[a] / n[a] +
-						   b->par.alpha *
-							   sqrt(2 *
-								   log(fmax(t,
-									   1)) /
-								   n[a])
-					 : INFINITY;
+			b->score[a] = INFINITY;
+			if (n[a] > 0)
+				b->score[a] = sum[a] / n[a] +
+					      b->par.alpha *
+						      sqrt(2 * log(fmax(t, 1)) /
+							      n[a]);
 			break;
 		case SG_LINUCB:
 			matvec(b->Ainv + a * dd, x, mu, d);

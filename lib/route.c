@@ -95,9 +95,7 @@ features(json_t *state, const json_t *context, size_t *d)
 		list = json_pack("[s]", "bias");
 		json_object_set_new(lin, "features", list);
 	}
-	x = calloc(json_array_size(list) + 8, sizeof *x);
-	if (!x)
-		abort();
+	x = sg_xcalloc(json_array_size(list) + 8, sizeof *x);
 	x[0] = 1;
 	for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
 		json_t *v = json_object_get(context, fields[i]), *f;
@@ -259,6 +257,8 @@ decision_record(const struct sg_bandit *b, const struct sg_pick *pk,
 	double *mean = sg_xmalloc((b->k + 1) * sizeof *mean);
 	json_t *d, *counts = json_object();
 	int eg = b->kind == SG_EPSILON_GREEDY || b->kind == SG_SOFTMAX;
+	int sampled = !eg && b->kind != SG_UCB1 && b->kind != SG_SW_UCB &&
+		      b->kind != SG_LINUCB;
 
 	for (size_t i = 0; i < b->k; i++) {
 		mean[i] = b->n[i] > 0 ? b->sum[i] / b->n[i] : 0;
@@ -275,21 +275,14 @@ decision_record(const struct sg_bandit *b, const struct sg_pick *pk,
 		json_object_set_new(d, "epsilon", json_real(b->par.epsilon));
 	list[0] = '\0';
 	if (!init) {
-		json_object_set_new(d,
-			eg ? "scores"
-			: b->kind == SG_UCB1 || b->kind == SG_SW_UCB ||
-					b->kind == SG_LINUCB
-				? "scores"
-				: "draws",
+		json_object_set_new(d, sampled ? "draws" : "scores",
 			by_name(names, b->score, b->k, 0, NULL));
 		describe(list, sizeof list, b, names,
-			eg ? "means"
-			: b->kind == SG_UCB1 || b->kind == SG_SW_UCB ||
-					b->kind == SG_LINUCB
-				? "upper bounds"
-				: "draws");
+			eg	  ? "means"
+			: sampled ? "draws"
+				  : "upper bounds");
 	}
-	if (sg_policy_linear(b->kind) || b->kind != SG_EPSILON_GREEDY)
+	if (b->kind != SG_EPSILON_GREEDY)
 		json_object_set_new(d, "params",
 			json_pack("{s:f, s:f, s:f, s:f, s:I, s:I}", "alpha",
 				b->par.alpha, "tau", b->par.tau, "sigma",

@@ -307,6 +307,7 @@ int sg_bandit_choose(struct sg_bandit *b, const double *x, struct sg_rng *rng,
  * success when coin < r (the Beta posterior's trick). */
 void sg_bandit_update(struct sg_bandit *b, size_t arm, const double *x,
 	double r, double coin);
+void *sg_xcalloc(size_t n, size_t size); /* zeroed, as sg_xmalloc */
 double sg_rng_normal(struct sg_rng *r);
 double sg_rng_gamma(struct sg_rng *r, double shape);
 double sg_rng_beta(struct sg_rng *r, double a, double b);
