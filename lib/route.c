@@ -552,18 +552,11 @@ sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 	snprintf(id, sizeof id, "%lld", batch);
 	pend = json_object_get(json_object_get(state, "pending"), id);
 	if (pend) {
-		/* the decision sg-route recorded rules over the record's copy
-		 */
+		/* the decision sg-route recorded rules over the record; a
+		 * second reward of the batch (an evaluation's) names its own */
 		arm = sg_get_str(pend, "arm");
 		context = json_object_get(pend, "context");
 		params = json_object_get(pend, "params");
-	} else if (batch >= 0 && batch < sg_get_int(state, "steps", 0) &&
-		   json_object_get(state, "pending")) {
-		sg_seterr(e,
-			"reward for batch %lld: no pending decision (was"
-			" it applied already?)",
-			batch);
-		return -1;
 	}
 	if (!arm) {
 		sg_seterr(e,

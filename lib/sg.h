@@ -165,6 +165,7 @@ char **sg_argv_from_json(const json_t *cmd, struct sg_error *e);
 void sg_argv_free(char **argv);
 
 /* recipe.c: recipes in YAML or JSON, see sg-recipe(5) */
+#define SG_MAX_RECIPE (8u << 20)
 typedef void (*sg_warn_fn)(void *ctx, const char *msg);
 /* The recipe as a JSON object; errors read "path:line:column: why".
  * Unknown fields go to warn (may be NULL) as "path:line:column: ...". */
@@ -210,6 +211,10 @@ char *sg_sample_text(const json_t *data);
 size_t sg_count_words(const char *text);
 /* distinct-n: distinct word n-grams over all n-grams in the texts. */
 double sg_distinct_n(char *const texts[], size_t count, int n);
+/* The next word of *s as [start, end), *s moved past it; 0 at the end. */
+int sg_next_word(const char **s, const char **start, const char **end);
+/* A word's hash, case folded as distinct-n folds it. */
+uint64_t sg_word_hash(const char *start, const char *end);
 
 /* bandit.c: arms, contexts, and the router over policy.c's policies */
 /* The recipe's router_config with every default filled in. */
@@ -311,5 +316,259 @@ void *sg_xcalloc(size_t n, size_t size); /* zeroed, as sg_xmalloc */
 double sg_rng_normal(struct sg_rng *r);
 double sg_rng_gamma(struct sg_rng *r, double shape);
 double sg_rng_beta(struct sg_rng *r, double a, double b);
+
+/* classify.c: a fastText-style text classifier and its measures */
+struct sg_labelled { /* parallel arrays of malloc'd strings */
+	char **label, **text;
+	size_t n, cap;
+};
+
+void sg_labelled_add(struct sg_labelled *d, const char *label,
+	const char *text);
+void sg_labelled_free(struct sg_labelled *d);
+/* A label as a malloc'd string: a JSON string as it is, an integer or a
+ * boolean written out (so 0/1 labels work); NULL for anything else. */
+char *sg_label_string(const json_t *v);
+/* Append the examples of a file: JSON Lines (the label and text fields
+ * of each object, or of its "data" object as in sg samples) or, when the
+ * first line does not start with '{', label<TAB>text lines.  -1 and e
+ * when the file cannot be read, -2 and e ("path:line: why") on the first
+ * bad line or when it holds no example. */
+int sg_labelled_load(struct sg_labelled *d, const char *path,
+	const char *label_field, const char *text_field, struct sg_error *e);
+
+struct sg_clf_params {
+	int dim, epochs, ngrams; /* ngrams: 1 words, 2 words and bigrams */
+	double lr;
+	uint32_t buckets;
+	uint64_t seed;
+};
+struct sg_clf;
+struct sg_clf *sg_clf_train(const struct sg_clf_params *p,
+	const struct sg_labelled *d, struct sg_error *e);
+void sg_clf_free(struct sg_clf *c);
+const char *sg_clf_predict(const struct sg_clf *c, const char *text);
+/* {n, accuracy, macro_f1, f1: {label: F1}, labels, confusion: rows of
+ * true labels, columns of predicted ones, majority: {label, accuracy}},
+ * the majority class being the test set's most frequent label. */
+json_t *sg_clf_evaluate(const struct sg_clf *c,
+	const struct sg_labelled *test);
+#define SG_MAX_NGRAM 16
+/* {n, ngrams: share of the test's word n-grams found in train,
+ * covered_texts: test texts all of whose n-grams are, exact_texts: test
+ * texts whose whole word sequence is a training text's}; NULL if n is
+ * outside [1, SG_MAX_NGRAM]. */
+json_t *sg_ngram_overlap(const struct sg_labelled *train,
+	const struct sg_labelled *test, int n);
+
+/* svg.c: inline SVG charts for the HTML report, written to fp */
+enum sg_svg_style { SG_SVG_LINE, SG_SVG_DOTS, SG_SVG_BOTH };
+struct sg_series {
+	const char *name, *color; /* color NULL: the palette's */
+	const double *x, *y;
+	size_t n;
+	enum sg_svg_style style;
+};
+
+const char *sg_svg_color(size_t i);
+void sg_html_escape(FILE *fp, const char *s);
+/* Series over a shared x axis; y from ymin to ymax, or from the data
+ * (and 0) when ymax <= ymin. */
+void sg_svg_lines(FILE *fp, const char *title, const char *xlabel,
+	const char *ylabel, const struct sg_series *s, size_t ns, double ymin,
+	double ymax);
+/* Grouped bars: v[series][bin]. */
+void sg_svg_bars(FILE *fp, const char *title, const char *xlabel,
+	const char *ylabel, const char *const names[], const double *const v[],
+	size_t ns, const char *const bins[], size_t nbins);
+/* http.c: JSON POSTs to an OpenAI-compatible server, many in flight,
+ * with retries; see the top of http.c for what is retried and how */
+struct sg_http_opts {
+	const char *base_url; /* "http://host:port/v1" */
+	const char *api_key;  /* NULL or "": no Authorization header */
+	int jobs;	      /* requests in flight at most */
+	double timeout;	      /* seconds per attempt; 0: none */
+	double stall;	      /* seconds without a byte before giving up */
+	int retries;	      /* retries per request after the first try */
+	double backoff_cap;   /* seconds; 0: 8 */
+	/* Told of each retry (the why never holds the key); may be NULL. */
+	void (*on_retry)(void *ctx, const char *why, int attempt, double wait);
+	void *retry_ctx;
+};
+struct sg_http_result {
+	void *ctx;	    /* as given to sg_http_post */
+	long status;	    /* the last HTTP status, 0 when none */
+	const json_t *body; /* the JSON object of a 2xx answer, else NULL */
+	const char *error;  /* why it failed, or NULL */
+	int attempts;
+};
+struct sg_http_stats {
+	long long attempts, retries, throttled, ok, failed;
+};
+struct sg_http;
+typedef void (*sg_http_done_fn)(void *arg, const struct sg_http_result *r);
+struct sg_http *sg_http_new(const struct sg_http_opts *o, struct sg_error *e);
+void sg_http_free(struct sg_http *h);
+/* Queue a POST of body to base_url/path; done may queue more. */
+void sg_http_post(
+	struct sg_http *h, const char *path, const json_t *body, void *ctx);
+/* Send everything queued, calling done for each request as it ends, in
+ * the order they end; 0, or -1 and e when libcurl itself fails. */
+int sg_http_run(
+	struct sg_http *h, sg_http_done_fn done, void *arg, struct sg_error *e);
+const struct sg_http_stats *sg_http_stats(const struct sg_http *h);
+
+/* llm.c: chat completions with a response cache shared by processes */
+struct sg_llm;
+struct sg_llm_reply {
+	void *ctx;
+	const char *content;	/* choices[0].message.content, or NULL */
+	const json_t *response; /* the whole answer, or NULL */
+	const char *error;	/* why it failed, or NULL */
+	int cached;		/* from the cache: no request was made */
+	long long prompt_tokens, completion_tokens;
+};
+typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
+/* Set OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL from a .env file
+ * where the environment lacks them; a missing file is no error. */
+int sg_llm_dotenv(const char *path, struct sg_error *e);
+/* The cache directory: flag, else $SG_CACHE_DIR, $XDG_CACHE_HOME/sg,
+ * $HOME/.cache/sg; malloc'd, or NULL. */
+char *sg_llm_cache_dir(const char *flag);
+/* cache_dir NULL: no cache. */
+struct sg_llm *sg_llm_new(const struct sg_http_opts *o, const char *cache_dir,
+	struct sg_error *e);
+void sg_llm_free(struct sg_llm *l);
+/* Queue a /chat/completions request; index is the sample's, part of the
+ * cache key.  The body is copied. */
+void sg_llm_chat(
+	struct sg_llm *l, const json_t *body, long long index, void *ctx);
+/* Answer everything queued, done once per request as each ends; done may
+ * queue more. */
+int sg_llm_run(
+	struct sg_llm *l, sg_llm_done_fn done, void *arg, struct sg_error *e);
+void sg_llm_counts(
+	const struct sg_llm *l, long long *requests, long long *cached);
+
+/* naive.c: the naive arm's requests and the parsing of their answers */
+/* The /chat/completions body for sample index of a routed job: prompt
+ * from the recipe and the passages ([id, text] pairs, may be NULL), the
+ * job's params, seed + index; a json_schema response_format when the
+ * data is JSON and response_format is set. */
+json_t *sg_naive_body(const json_t *job, long long index, const char *model,
+	int response_format, const json_t *passages);
+/* An answer as a sample's data: the text, or the JSON value in it. */
+json_t *sg_naive_parse(const char *content, int json, struct sg_error *e);
+/* body followed by the bad answer and a request to correct it. */
+json_t *sg_naive_repair(
+	const json_t *body, const char *content, const char *why);
+
+/* wordnet.c: synonyms from the WordNet 3.0 files (wordnet-base) */
+struct sg_wordnet;
+/* dir NULL: $SG_WORDNET, else /usr/share/wordnet. */
+struct sg_wordnet *sg_wordnet_open(const char *dir, struct sg_error *e);
+void sg_wordnet_close(struct sg_wordnet *w);
+/* The other words of every synset of word, in WordNet's order. */
+json_t *sg_wordnet_synonyms(const struct sg_wordnet *w, const char *word);
+
+/* eda.c: Easy Data Augmentation (Wei and Zou, 2019) */
+extern const char *const sg_eda_ops[]; /* "sr", "ri", "rs", "rd" */
+/* text changed by one operation, chosen at random into *op, touching
+ * about alpha of its words; malloc'd. */
+char *sg_eda(const char *text, double alpha, const struct sg_wordnet *wn,
+	struct sg_rng *rng, int *op);
+
+/* kb.c: a knowledge base of passages and sentences, BM25 over passages */
+struct sg_kb;
+/* A text file or a directory of them. */
+struct sg_kb *sg_kb_load(const char *path, struct sg_error *e);
+void sg_kb_free(struct sg_kb *kb);
+/* Arrays of [id, text]: ids like "faq.md#3" and "faq.md.s7". */
+const json_t *sg_kb_passages(const struct sg_kb *kb);
+const json_t *sg_kb_sentences(const struct sg_kb *kb);
+/* The k best passages for query by BM25, best first, as [id, text]. */
+json_t *sg_kb_search(const struct sg_kb *kb, const char *query, size_t k);
+
+/* offline.c: the eda and extractive generators' samples */
+/* Data from a seed example changed by EDA, and *prov its seed index and
+ * operation; NULL and e without seed examples. */
+json_t *sg_eda_sample(const json_t *recipe, double alpha,
+	const struct sg_wordnet *wn, struct sg_rng *rng, json_t **prov,
+	struct sg_error *e);
+/* count consecutive sentences of the knowledge base, as a string, or as
+ * {"text": ...} when json; *prov lists their ids. */
+json_t *sg_extract_sample(const struct sg_kb *kb, int json, long long count,
+	struct sg_rng *rng, json_t **prov);
+
+/* evol.c: Evol-Instruct's operations and elimination rules */
+#define SG_EVOL_OPS 6
+extern const char *const sg_evol_ops[SG_EVOL_OPS];
+/* The prompt that evolves instruction by operation op; malloc'd. */
+char *sg_evol_prompt(int op, const char *instruction);
+/* The prompt asking an LLM whether two instructions are equal. */
+char *sg_evol_equal_prompt(const char *a, const char *b);
+/* Why an evolved instruction is eliminated (judgement: the equality
+ * answer, may be NULL), or NULL when it stays. */
+const char *sg_evol_reject_instruction(const char *evolved,
+	const char *judgement);
+/* Why a response to an evolved instruction eliminates it, or NULL. */
+const char *sg_evol_reject_response(const char *response);
+
+/* genjob.c, genllm.c, genoff.c, gencmd.c: sg-gen's generators, in the
+ * tool layer beside filter.c: they write records and report on stderr */
+struct sg_job {
+	struct sg_filter *f;
+	json_t *rec;
+	const char *where; /* "<stdin>:4", for messages */
+	const char *run, *arm, *generator;
+	long long batch, n, seed;
+	json_t *params;
+	long long generated; /* samples with data so far */
+	long long prompt_tokens, completion_tokens, sent, cached;
+	double cost;
+	json_t *evol; /* the evol arm's operations: tried and kept */
+	json_t *pending; /* samples answered before an earlier one */
+	long long next;  /* the index sg_job_put_at writes next */
+};
+/* A sample of the job with the fields all its samples share. */
+json_t *sg_job_sample(const struct sg_job *j, long long index);
+/* Write a record and free it. */
+void sg_job_put(const struct sg_job *j, json_t *rec);
+/* Write sample index and free it once every earlier one is written: the
+ * samples of a job leave in index order, however their answers arrive. */
+void sg_job_put_at(struct sg_job *j, long long index, json_t *sample);
+void sg_job_data(struct sg_job *j, long long index, json_t *data);
+void sg_job_error(struct sg_job *j, long long index, const char *why);
+/* Every sample of the job fails with the same reason, said once. */
+void sg_job_fail(struct sg_job *j, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sg_job_batch(const struct sg_job *j);
+/* Whether the job's samples are JSON values, not strings. */
+int sg_job_json(const struct sg_job *j);
+/* The job's knowledge base, loaded once per path; NULL and e. */
+struct sg_kb *sg_job_kb(const struct sg_job *j, struct sg_error *e);
+
+struct sg_gen_opts {
+	const char *model, *cache_dir;
+	int jobs, no_cache;
+	double timeout;
+	double price_prompt, price_completion; /* < 0: the job's params */
+};
+extern struct sg_gen_opts sg_gen_opts; /* sg-gen's LLM options */
+int sg_llm_configured(void);
+void sg_gen_naive(struct sg_job *j, int rag);
+void sg_gen_evol(struct sg_job *j);
+/* The templater's sg_fill_fn: ctx is a struct sg_fill. */
+struct sg_fill {
+	struct sg_job *j;
+	long long index, calls;
+	char *out;
+	struct sg_error err;
+};
+char *sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e);
+void sg_gen_llm_end(void);
+void sg_gen_offline(struct sg_job *j, int eda);
+void sg_gen_offline_end(void);
+void sg_gen_command(struct sg_job *j);
 
 #endif

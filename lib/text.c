@@ -160,3 +160,15 @@ sg_distinct_n(char *const texts[], size_t count, int n)
 	free(grams);
 	return (double)distinct / (double)len;
 }
+
+int
+sg_next_word(const char **s, const char **start, const char **end)
+{
+	return next_word(s, start, end);
+}
+
+uint64_t
+sg_word_hash(const char *start, const char *end)
+{
+	return word_hash(start, end);
+}

@@ -182,10 +182,13 @@ rule "topic" needs an LLM (llm_fill)'
 @test "generators that need an LLM give error samples, never fake data" {
 	run --separate-stderr sg-gen < <(job gen-reviews.json '.n = 3 | .generator = "naive"')
 	[ "$status" -eq 1 ]
-	assert_equal "$stderr" 'sg-gen: <stdin>:1: generator "naive" is not available'
+	assert_equal "$stderr" 'sg-gen: <stdin>:1: no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY'
 	[ "$(samples -c '[.index, .error, has("data")]' | tr -d '\n')" = \
-		'[0,"generator \"naive\" is not available",false][1,"generator \"naive\" is not available",false][2,"generator \"naive\" is not available",false]' ]
+		'[0,"no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY",false][1,"no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY",false][2,"no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY",false]' ]
 	assert_equal "$(printf '%s\n' "$output" | tail -1 | jq -c '[.generated, .errors]')" '[0,3]'
+	run --separate-stderr sg-gen < <(job gen-reviews.json '.n = 1 | .generator = "magic"')
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-gen: <stdin>:1: generator "magic" is not available'
 }
 
 @test "records of other types and unknown fields pass through unchanged" {

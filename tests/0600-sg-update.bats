@@ -153,10 +153,10 @@ fns() { declare -f sample reward batch; }
 	# each arm learnt what its own batches earned
 	[ "$(jq -r '.arm' jobs.jsonl | sort | uniq -c | sort -k2 | awk '{print $2, $1}')" = \
 		"$(jq -r '.arms | to_entries[] | select(.value.n) | "\(.key) \(.value.n)"' st | sort)" ]
-	# a reward applied twice is refused
+	# a second reward of a batch (sg-eval's, say) must name its arm
 	run --separate-stderr sg-update -s st <<< '{"type":"reward","run":"t","batch":2,"reward":0.5}'
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "sg-update: <stdin>:1: reward for batch 2: no pending decision (was it applied already?)" ]
+	[ "$stderr" = "sg-update: <stdin>:1: reward for batch 2 has no \"arm\" and no pending decision" ]
 	jq -e '.rewards == 4' st
 }
 
@@ -206,4 +206,27 @@ fns() { declare -f sample reward batch; }
 	[ "$stderr" = "sg-update: state 'd1': discounted_thompson forgets in the order rewards come: its states do not merge" ]
 	run --separate-stderr sg-update --merge -s base
 	[ "$status" -eq 2 ]
+}
+
+@test "a full disk is a clear error and leaves the state as it was" {
+	batch 0 0.5 true true > b0.jsonl
+	batch 1 0.5 true > b1.jsonl
+	sg-update -s st < b0.jsonl > /dev/null
+	cp st st.before
+	run --separate-stderr sg-update -s st -o /dev/full < b1.jsonl
+	[ "$status" -eq 4 ]
+	assert_equal "$stderr" "sg-update: cannot write '/dev/full': No space left on device"
+	cmp st st.before
+	run --separate-stderr sh -c 'sg-update -s st < b1.jsonl > /dev/full'
+	[ "$status" -eq 4 ]
+	assert_equal "$stderr" "sg-update: cannot write to <stdout>: No space left on device"
+	cmp st st.before
+}
+
+@test "an output that cannot be opened is refused before anything is read" {
+	batch 0 0.5 true > b0.jsonl
+	run --separate-stderr sg-update -s st -o /proc/version < b0.jsonl
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == "sg-update: cannot open '/proc/version': "* ]]
+	[ ! -e st ]
 }

@@ -5,116 +5,30 @@
  * Each job record (from sg-route) is written through unchanged, followed
  * by its n sample records and one batch record; every other record passes
  * through unchanged, in order.  sg-gen owns sample and batch records.
- * Generators: "templater" expands the recipe's grammar, "command" runs the
- * job's argv without a shell; the LLM generators are not built in yet, so
- * their samples are error samples, never made-up data.
+ * Generators: "templater" expands the recipe's grammar (asking the LLM for
+ * llm_fill leaves) here; "command" (lib/gencmd.c) runs the job's argv
+ * without a shell; "naive", "rag" and "evol" (lib/genllm.c) ask an
+ * OpenAI-compatible server, -j requests at a time, writing samples in
+ * index order as they complete, with token usage and cost; "eda" and
+ * "extractive" (lib/genoff.c) augment seed examples and draw from the knowledge
+ * base.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sg.h"
 
-struct job {
-	json_t *rec;
-	const char *where; /* "<stdin>:4", for messages */
-	const char *run, *arm, *generator;
-	long long batch, n, seed;
-	json_t *params;
-	long long generated; /* samples with data so far */
-};
-
 static struct sg_filter f = {
-	.usage = "usage: sg-gen [-huVv] [--strict] [file ...]\n",
+	.usage = "usage: sg-gen [-huVv] [-j jobs] [-m model] [--cache-dir dir] "
+		 "[--no-cache]\n"
+		 "              [--price-completion usd] [--price-prompt usd] "
+		 "[--strict]\n"
+		 "              [--timeout seconds] [file ...]\n",
 };
 
 static void
-put_new(json_t *rec)
-{
-	sg_filter_put(&f, rec);
-	json_decref(rec);
-}
-
-/* The fields every sample of the job shares, in the documented order. */
-static json_t *
-new_sample(const struct job *j, long long index)
-{
-	json_t *s = json_object();
-
-	json_object_set_new(s, "type", json_string("sample"));
-	json_object_set_new(
-		s, "id", json_sprintf("%s:%lld:%lld", j->run, j->batch, index));
-	json_object_set_new(s, "run", json_string(j->run));
-	json_object_set_new(s, "batch", json_integer(j->batch));
-	json_object_set_new(s, "index", json_integer(index));
-	json_object_set_new(s, "arm", json_string(j->arm));
-	json_object_set_new(s, "generator", json_string(j->generator));
-	json_object_set(s, "params", j->params);
-	json_object_set_new(s, "seed", json_integer(j->seed));
-	return s;
-}
-
-/* Writes a sample with data, consuming data. */
-static void
-put_data(struct job *j, long long index, json_t *data)
-{
-	json_t *s = new_sample(j, index);
-
-	json_object_set_new(s, "data", data);
-	j->generated++;
-	put_new(s);
-}
-
-static void
-put_error(struct job *j, long long index, const char *why)
-{
-	json_t *s = new_sample(j, index);
-
-	json_object_set_new(s, "error", json_string(why));
-	sg_note("%s: sample %lld: %s", j->where, index, why);
-	put_new(s);
-}
-
-/* The whole job failed: every sample says why, once on stderr too. */
-static void __attribute__((format(printf, 2, 3)))
-fail_job(struct job *j, const char *fmt, ...)
-{
-	struct sg_error why;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why.text, sizeof why.text, fmt, ap);
-	va_end(ap);
-	sg_warn("%s: %s", j->where, why.text);
-	sg_filter_fail(&f, SG_EXIT_DATA);
-	for (long long i = 0; i < j->n; i++)
-		put_error(j, i, why.text);
-}
-
-static void
-put_batch(const struct job *j)
-{
-	json_t *b = json_object(), *ctx = json_object_get(j->rec, "context");
-
-	json_object_set_new(b, "type", json_string("batch"));
-	json_object_set_new(b, "run", json_string(j->run));
-	json_object_set_new(b, "batch", json_integer(j->batch));
-	json_object_set_new(b, "arm", json_string(j->arm));
-	json_object_set_new(b, "generator", json_string(j->generator));
-	json_object_set(b, "params", j->params);
-	json_object_set_new(
-		b, "context", ctx ? json_incref(ctx) : json_object());
-	json_object_set_new(b, "n", json_integer(j->n));
-	json_object_set_new(b, "generated", json_integer(j->generated));
-	json_object_set_new(b, "errors", json_integer(j->n - j->generated));
-	put_new(b);
-}
-
-static void
-gen_templater(struct job *j)
+gen_templater(struct sg_job *j)
 {
 	json_t *recipe = json_object_get(j->rec, "recipe");
 	json_t *gj = json_object_get(recipe, "grammar");
@@ -134,20 +48,22 @@ gen_templater(struct job *j)
 	int json;
 
 	if (temp && !(t > 0)) {
-		fail_job(j, "params \"temperature\" is not a positive number");
+		sg_job_fail(
+			j, "params \"temperature\" is not a positive number");
 		return;
 	}
 	if (depth < 1 || depth > SG_GRAMMAR_MAX_DEPTH) {
-		fail_job(j, "params \"max_depth\" is not an integer from 1 to %d",
+		sg_job_fail(j,
+			"params \"max_depth\" is not an integer from 1 to %d",
 			SG_GRAMMAR_MAX_DEPTH);
 		return;
 	}
 	if (!gj) {
-		fail_job(j, "recipe has no \"grammar\"");
+		sg_job_fail(j, "recipe has no \"grammar\"");
 		return;
 	}
 	if (!(g = sg_grammar_new(gj, &e))) {
-		fail_job(j, "bad grammar: %s", e.text);
+		sg_job_fail(j, "bad grammar: %s", e.text);
 		return;
 	}
 	if (!fmt)
@@ -155,10 +71,12 @@ gen_templater(struct job *j)
 	json = fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
 	sg_rng_seed(&rng, (uint64_t)j->seed);
 	for (long long i = 0; i < j->n; i++) {
-		text = sg_grammar_expand(
-			g, &rng, t, (int)depth, json, NULL, NULL, &e);
+		struct sg_fill fc = {j, i, 0, NULL, {{0}}};
+
+		text = sg_grammar_expand(g, &rng, t, (int)depth, json,
+			sg_llm_configured() ? sg_gen_fill : NULL, &fc, &e);
 		if (!text) {
-			put_error(j, i, e.text);
+			sg_job_error(j, i, e.text);
 			continue;
 		}
 		if (json)
@@ -168,189 +86,24 @@ gen_templater(struct job *j)
 			data = json_string(text);
 		free(text);
 		if (data) {
-			put_data(j, i, data);
+			sg_job_data(j, i, data);
 		} else if (json) {
 			snprintf(e.text, sizeof e.text,
 				"template output is not valid JSON at column "
 				"%d: %s",
 				je.column, je.text);
-			put_error(j, i, e.text);
+			sg_job_error(j, i, e.text);
 		} else {
-			put_error(j, i, "template output is not valid UTF-8");
+			sg_job_error(
+				j, i, "template output is not valid UTF-8");
 		}
 	}
 	sg_grammar_free(g);
 }
 
-/* One line of a command's output as sample index: a sample record keeps
- * its own fields, anything else becomes the data. */
-static void
-command_sample(struct job *j, long long index, const char *line, size_t len)
-{
-	static const char *const mine[] = {"type", "id", "run", "batch",
-		"index", "arm", "generator", "params", "seed", "data", "error"};
-	json_t *v = json_loadb(line, len, JSON_DECODE_ANY, NULL), *s, *x;
-	const char *key;
-
-	if (!v && !(v = json_stringn(line, len))) {
-		put_error(j, index, "command output is not valid UTF-8");
-		return;
-	}
-	if (!json_is_object(v) || !sg_rec_type(v) ||
-		strcmp(sg_rec_type(v), "sample") != 0) {
-		put_data(j, index, v);
-		return;
-	}
-	s = new_sample(j, index);
-	for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
-		if ((x = json_object_get(v, mine[i])))
-			json_object_set(s, mine[i], x);
-	json_object_foreach (v, key, x)
-		if (!json_object_get(s, key))
-			json_object_set(s, key, x);
-	if (!json_object_get(s, "data") && !json_object_get(s, "error"))
-		json_object_set_new(s, "error",
-			json_string("command sample has neither \"data\" nor "
-				    "\"error\""));
-	if (!json_object_get(s, "error"))
-		j->generated++;
-	json_decref(v);
-	put_new(s);
-}
-
-static void
-setenv_int(const char *name, long long v)
-{
-	char num[32];
-
-	snprintf(num, sizeof num, "%lld", v);
-	setenv(name, num, 1);
-}
-
-/* The job goes to the child's stdin through an unlinked temporary file,
- * not a pipe: a child that writes before it reads cannot deadlock us. */
-static FILE *
-job_file(const struct job *j, struct sg_error *e)
-{
-	FILE *tmp = tmpfile();
-
-	if (!tmp) {
-		sg_seterr(e, "cannot create a temporary file: %s",
-			strerror(errno));
-		return NULL;
-	}
-	if (sg_write_record(tmp, j->rec, 1) < 0 ||
-		lseek(fileno(tmp), 0, SEEK_SET) < 0) {
-		sg_seterr(e, "cannot write a temporary file: %s",
-			strerror(errno));
-		fclose(tmp);
-		return NULL;
-	}
-	fcntl(fileno(tmp), F_SETFD, FD_CLOEXEC);
-	return tmp;
-}
-
-/* A command named by a relative path ("./gen.sh") is the recipe's own
- * script: look for it beside the recipe, wherever the pipeline runs. */
-static void
-resolve_beside_recipe(char **argv, const json_t *job)
-{
-	const char *recipe = sg_get_str(job, "recipe_path");
-	const char *slash = recipe ? strrchr(recipe, '/') : NULL;
-	size_t n;
-	char *path;
-
-	if (!slash || argv[0][0] == '/' || !strchr(argv[0], '/'))
-		return;
-	n = (size_t)(slash - recipe) + strlen(argv[0]) + 2;
-	path = sg_xmalloc(n);
-	snprintf(path, n, "%.*s/%s", (int)(slash - recipe), recipe, argv[0]);
-	free(argv[0]);
-	argv[0] = path;
-}
-
-static void
-gen_command(struct job *j)
-{
-	json_t *cmd = json_object_get(j->rec, "command");
-	long long lines = 0, extra = 0;
-	struct sg_error e;
-	char **argv, *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	FILE *tmp, *out;
-	pid_t pid;
-	int fd[2], rc;
-
-	if (!cmd) {
-		fail_job(j, "job has no \"command\"");
-		return;
-	}
-	if (!(argv = sg_argv_from_json(cmd, &e))) {
-		fail_job(j, "%s", e.text);
-		return;
-	}
-	resolve_beside_recipe(argv, j->rec);
-	if (!(tmp = job_file(j, &e)) || pipe(fd) < 0) {
-		if (tmp)
-			fclose(tmp);
-		sg_warn("%s: %s", j->where, tmp ? strerror(errno) : e.text);
-		sg_filter_fail(&f, SG_EXIT_IO);
-		sg_argv_free(argv);
-		return;
-	}
-	fcntl(fd[0], F_SETFD, FD_CLOEXEC);
-	fcntl(fd[1], F_SETFD, FD_CLOEXEC);
-	setenv("SG_RUN", j->run, 1);
-	setenv_int("SG_BATCH", j->batch);
-	setenv_int("SG_SEED", j->seed);
-	setenv_int("SG_N", j->n);
-	pid = sg_spawn(argv, fileno(tmp), fd[1], &e);
-	fclose(tmp);
-	close(fd[1]);
-	if (pid < 0) {
-		sg_warn("%s: %s", j->where, e.text);
-		sg_filter_fail(&f, SG_EXIT_CHILD);
-		close(fd[0]);
-		sg_argv_free(argv);
-		return;
-	}
-	out = fdopen(fd[0], "r");
-	while ((len = getline(&line, &cap, out)) >= 0) {
-		while (len > 0 &&
-			(line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
-		if (strspn(line, " \t") >= (size_t)len)
-			continue;
-		if (lines < j->n)
-			command_sample(j, lines++, line, (size_t)len);
-		else
-			extra++;
-	}
-	free(line);
-	fclose(out);
-	rc = sg_wait(pid, &e);
-	if (extra > 0)
-		sg_warn("%s: command \"%s\" printed %lld lines more than n = "
-			"%lld; ignored them",
-			j->where, argv[0], extra, j->n);
-	if (lines < j->n)
-		sg_note("%s: command \"%s\" printed %lld of %lld samples",
-			j->where, argv[0], lines, j->n);
-	if (rc < 0) {
-		sg_warn("%s: %s", j->where, e.text);
-		sg_filter_fail(&f, SG_EXIT_CHILD);
-	} else if (rc > 0) {
-		sg_warn("%s: command \"%s\" exited with status %d", j->where,
-			argv[0], rc);
-		sg_filter_fail(&f, SG_EXIT_CHILD);
-	}
-	sg_argv_free(argv);
-}
-
 /* 0 when the job has every field sg-gen needs, else -1 and a warning. */
 static int
-check_job(struct job *j)
+check_job(struct sg_job *j)
 {
 	static const struct {
 		const char *name;
@@ -390,7 +143,7 @@ check_job(struct job *j)
 static void
 run_job(json_t *rec, const char *where)
 {
-	struct job j = {rec, where, NULL, NULL, NULL, 0, 0, 0, NULL, 0};
+	struct sg_job j = {.f = &f, .rec = rec, .where = where};
 	json_t *params = json_object_get(rec, "params");
 
 	if (check_job(&j) < 0) {
@@ -402,13 +155,24 @@ run_job(json_t *rec, const char *where)
 	if (strcmp(j.generator, "templater") == 0)
 		gen_templater(&j);
 	else if (strcmp(j.generator, "command") == 0)
-		gen_command(&j);
+		sg_gen_command(&j);
+	else if (strcmp(j.generator, "naive") == 0 ||
+		 strcmp(j.generator, "rag") == 0)
+		sg_gen_naive(&j, strcmp(j.generator, "rag") == 0);
+	else if (strcmp(j.generator, "evol") == 0)
+		sg_gen_evol(&j);
+	else if (strcmp(j.generator, "eda") == 0 ||
+		 strcmp(j.generator, "extractive") == 0)
+		sg_gen_offline(&j, strcmp(j.generator, "eda") == 0);
 	else
-		fail_job(&j, "generator \"%s\" is not available", j.generator);
-	put_batch(&j);
+		sg_job_fail(
+			&j, "generator \"%s\" is not available", j.generator);
+	sg_job_batch(&j);
 	sg_note("%s: run \"%s\" batch %lld arm \"%s\": %lld of %lld generated",
 		where, j.run, j.batch, j.arm, j.generated, j.n);
 	json_decref(j.params);
+	json_decref(j.evol);
+	json_decref(j.pending);
 }
 
 static void
@@ -424,18 +188,70 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{"cache-dir", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"model", required_argument, NULL, 'm'},
+		{"no-cache", no_argument, NULL, 'N'},
+		{"price-completion", required_argument, NULL, 'P'},
+		{"price-prompt", required_argument, NULL, 'p'},
 		{"strict", no_argument, NULL, SG_OPT_STRICT},
+		{"timeout", required_argument, NULL, 'T'},
 		{"unbuffered", no_argument, NULL, 'u'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	struct sg_error e;
+	char *end;
+	int c, status;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1)
-		if (!sg_filter_option(&f, c))
-			sg_usage(f.usage, SG_EXIT_USAGE);
-	return sg_finish(sg_filter_run(&f, argv + optind, argc - optind, gen));
+	while ((c = getopt_long(argc, argv, "hj:m:uVv", longopts, NULL)) !=
+		-1) {
+		switch (c) {
+		case 'C':
+			sg_gen_opts.cache_dir = optarg;
+			break;
+		case 'j':
+			sg_gen_opts.jobs = (int)strtol(optarg, &end, 10);
+			if (*end || sg_gen_opts.jobs < 1 ||
+				sg_gen_opts.jobs > 4096)
+				sg_die(SG_EXIT_USAGE,
+					"-j wants an integer from 1 to 4096");
+			break;
+		case 'm':
+			sg_gen_opts.model = optarg;
+			break;
+		case 'N':
+			sg_gen_opts.no_cache = 1;
+			break;
+		case 'P':
+		case 'p':
+			*(c == 'p' ? &sg_gen_opts.price_prompt
+				   : &sg_gen_opts.price_completion) =
+				strtod(optarg, &end);
+			if (*end || !(strtod(optarg, NULL) >= 0))
+				sg_die(SG_EXIT_USAGE,
+					"--%s wants a number of dollars >= 0",
+					c == 'p' ? "price-prompt"
+						 : "price-completion");
+			break;
+		case 'T':
+			sg_gen_opts.timeout = strtod(optarg, &end);
+			if (*end || !(sg_gen_opts.timeout > 0))
+				sg_die(SG_EXIT_USAGE, "--timeout wants a "
+						      "number of seconds > 0");
+			break;
+		default:
+			if (!sg_filter_option(&f, c))
+				sg_usage(f.usage, SG_EXIT_USAGE);
+		}
+	}
+	if (sg_llm_dotenv(".env", &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	status = sg_filter_run(&f, argv + optind, argc - optind, gen);
+	sg_gen_llm_end();
+	sg_gen_offline_end();
+	return sg_finish(status);
 }

@@ -86,15 +86,6 @@ accepted_so_far(const char *path, const char *run)
 	return n;
 }
 
-static int
-llm_configured(void)
-{
-	const char *url = getenv("OPENAI_BASE_URL");
-	const char *key = getenv("OPENAI_API_KEY");
-
-	return (url && *url) || (key && *key);
-}
-
 /* Plan the jobs for a recipe: ceil((target - accepted) / n) of them. */
 int
 main(int argc, char *argv[])
@@ -178,8 +169,12 @@ main(int argc, char *argv[])
 		batch = sg_recipe_batch_size(recipe);
 	if (state)
 		accepted = accepted_so_far(state, run);
-	if (llm < 0)
-		llm = llm_configured();
+	if (llm < 0) {
+		/* sg-gen reads .env too: what it will use decides the arms */
+		if (sg_llm_dotenv(".env", &e) < 0)
+			sg_die(SG_EXIT_CONFIG, "%s", e.text);
+		llm = sg_llm_configured();
+	}
 
 	need = target > accepted ? target - accepted : 0;
 	njobs = need / batch + (need % batch != 0);

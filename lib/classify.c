@@ -1,0 +1,536 @@
+/*
+ * classify.c - a fastText-style supervised text classifier and the
+ * measures sg-eval reports: labelled sets read from TSV or JSON Lines,
+ * training, accuracy, macro-F1, the confusion matrix, and the n-gram
+ * overlap between a training and a test set.
+ *
+ * The model is fastText's supervised one (Joulin et al., 2017): each word
+ * unigram and bigram is hashed into one of a fixed number of buckets, a
+ * text is the average of its buckets' embeddings, a linear layer and a
+ * softmax give the label, and plain SGD trains both layers with a learning
+ * rate that decays linearly to zero over all epochs.  Everything comes
+ * from a seeded sg_rng, so training is deterministic.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+struct sg_clf {
+	struct sg_clf_params p;
+	char **labels;
+	int nlabels;
+	float *in;  /* buckets x dim */
+	float *out; /* nlabels x dim */
+};
+
+/* Zeroed memory, through the library's one allocation failure path. */
+static void *
+zalloc(size_t n)
+{
+	return memset(sg_xmalloc(n), 0, n);
+}
+
+void
+sg_labelled_free(struct sg_labelled *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->label[i]);
+		free(d->text[i]);
+	}
+	free(d->label);
+	free(d->text);
+	*d = (struct sg_labelled){0};
+}
+
+void
+sg_labelled_add(struct sg_labelled *d, const char *label, const char *text)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 256;
+		d->label = sg_xrealloc(d->label, d->cap * sizeof *d->label);
+		d->text = sg_xrealloc(d->text, d->cap * sizeof *d->text);
+	}
+	d->label[d->n] = sg_xstrdup(label);
+	d->text[d->n] = sg_xstrdup(text);
+	d->n++;
+}
+
+char *
+sg_label_string(const json_t *v)
+{
+	if (json_is_string(v))
+		return sg_xstrdup(json_string_value(v));
+	if (json_is_integer(v) || json_is_boolean(v))
+		return json_dumps(v, JSON_ENCODE_ANY);
+	return NULL;
+}
+
+static int
+add_json(struct sg_labelled *d, const char *line, const char *lf,
+	const char *tf, struct sg_error *e)
+{
+	json_error_t je;
+	json_t *rec = json_loads(line, JSON_REJECT_DUPLICATES, &je), *item;
+	const char *text;
+	char *label;
+
+	if (!json_is_object(rec)) {
+		sg_seterr(e, "%s", rec ? "not a JSON object" : je.text);
+		json_decref(rec);
+		return -1;
+	}
+	/* an sg sample carries the item in "data" */
+	item = json_is_object(json_object_get(rec, "data"))
+		       ? json_object_get(rec, "data")
+		       : rec;
+	label = sg_label_string(sg_path(item, lf));
+	text = sg_get_str(item, tf);
+	if (!label || !text) {
+		sg_seterr(e, "no %s \"%s\"", label ? "string" : "label",
+			label ? tf : lf);
+		free(label);
+		json_decref(rec);
+		return -1;
+	}
+	sg_labelled_add(d, label, text);
+	free(label);
+	json_decref(rec);
+	return 0;
+}
+
+static int
+add_tsv(struct sg_labelled *d, char *line, struct sg_error *e)
+{
+	char *tab = strchr(line, '\t');
+
+	if (!tab || tab == line) {
+		sg_seterr(e, "not a line of label<TAB>text");
+		return -1;
+	}
+	*tab = '\0';
+	sg_labelled_add(d, line, tab + 1);
+	return 0;
+}
+
+int
+sg_labelled_load(struct sg_labelled *d, const char *path, const char *lf,
+	const char *tf, struct sg_error *e)
+{
+	struct sg_error le;
+	char *buf, *line, *next;
+	unsigned long lineno = 0;
+	size_t len;
+	int json = -1, rc;
+
+	buf = sg_slurp(path, &len, e);
+	if (!buf)
+		return -1;
+	rc = 0;
+	for (line = buf; line && rc == 0; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		if (*line && line[strlen(line) - 1] == '\r')
+			line[strlen(line) - 1] = '\0';
+		if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
+			line += 3;
+		if (!*line)
+			continue;
+		if (json < 0)
+			json = *line == '{';
+		rc = json ? add_json(d, line, lf, tf, &le)
+			  : add_tsv(d, line, &le);
+		if (rc < 0)
+			sg_seterr(e, "%s:%lu: %s", path, lineno, le.text);
+	}
+	free(buf);
+	if (rc == 0 && d->n == 0) {
+		sg_seterr(e, "%s: no labelled examples", path);
+		rc = -1;
+	}
+	return rc < 0 ? -2 : 0;
+}
+
+/* The features of a text: bucket numbers of its word unigrams and, with
+ * ngrams 2, bigrams.  *feat grows as needed; returns the count. */
+static size_t
+features(const struct sg_clf_params *p, const char *text, uint32_t **feat,
+	size_t *cap)
+{
+	const char *a, *b;
+	uint64_t h, prev = 0;
+	size_t n = 0, words = 0;
+
+	while (sg_next_word(&text, &a, &b)) {
+		h = sg_word_hash(a, b);
+		for (int k = 0; k < (words && p->ngrams > 1 ? 2 : 1); k++) {
+			if (n == *cap) {
+				*cap = *cap ? 2 * *cap : 64;
+				*feat = sg_xrealloc(
+					*feat, *cap * sizeof **feat);
+			}
+			/* fastText's bigram mix: h(prev) * 116049371 + h */
+			(*feat)[n++] =
+				(uint32_t)((k ? prev * 116049371u + h : h) %
+					   p->buckets);
+		}
+		prev = h;
+		words++;
+	}
+	return n;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted distinct strings of v[0..n), malloc'd copies; the count. */
+static int
+distinct(char *const v[], size_t n, char ***out)
+{
+	char **s = sg_xmalloc((n ? n : 1) * sizeof *s);
+	int m = 0;
+
+	memcpy(s, v, n * sizeof *s);
+	qsort(s, n, sizeof *s, cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if (m == 0 || strcmp(s[m - 1], s[i]) != 0)
+			s[m++] = s[i];
+	for (int i = 0; i < m; i++)
+		s[i] = sg_xstrdup(s[i]);
+	*out = s;
+	return m;
+}
+
+static int
+find_label(char *const labels[], int n, const char *l)
+{
+	char *const *hit =
+		bsearch(&l, labels, (size_t)n, sizeof *labels, cmp_str);
+
+	return hit ? (int)(hit - labels) : -1;
+}
+
+/* h = mean of the feature rows; returns the softmax over the labels in
+ * prob (nlabels) from the scores. */
+static void
+forward(const struct sg_clf *c, const uint32_t *feat, size_t n, float *h,
+	float *prob)
+{
+	int dim = c->p.dim;
+	float max = -INFINITY, sum = 0;
+
+	memset(h, 0, (size_t)dim * sizeof *h);
+	for (size_t i = 0; i < n; i++) {
+		const float *row = c->in + (size_t)feat[i] * (size_t)dim;
+
+		for (int j = 0; j < dim; j++)
+			h[j] += row[j];
+	}
+	for (int j = 0; n && j < dim; j++)
+		h[j] /= (float)n;
+	for (int k = 0; k < c->nlabels; k++) {
+		const float *w = c->out + (size_t)k * (size_t)dim;
+		float s = 0;
+
+		for (int j = 0; j < dim; j++)
+			s += w[j] * h[j];
+		prob[k] = s;
+		if (s > max)
+			max = s;
+	}
+	for (int k = 0; k < c->nlabels; k++)
+		sum += prob[k] = expf(prob[k] - max);
+	for (int k = 0; k < c->nlabels; k++)
+		prob[k] /= sum;
+}
+
+struct sg_clf *
+sg_clf_train(const struct sg_clf_params *p, const struct sg_labelled *d,
+	struct sg_error *e)
+{
+	struct sg_clf *c;
+	struct sg_rng rng;
+	uint32_t **feat, *buf = NULL;
+	size_t *nfeat, cap = 0, *order, steps, step = 0;
+	int *y, dim = p->dim;
+	float *h, *prob, *grad;
+
+	if (d->n == 0 || p->dim < 1 || p->epochs < 1 || p->buckets < 1 ||
+		!(p->lr > 0)) {
+		sg_seterr(e, d->n ? "bad training parameters"
+				  : "no training examples");
+		return NULL;
+	}
+	c = sg_xmalloc(sizeof *c);
+	c->p = *p;
+	c->nlabels = distinct(d->label, d->n, &c->labels);
+	c->in = sg_xmalloc((size_t)p->buckets * (size_t)dim * sizeof *c->in);
+	c->out = zalloc((size_t)c->nlabels * (size_t)dim * sizeof *c->out);
+	sg_rng_seed(&rng, p->seed);
+	/* fastText's initialisation: uniform in +-1/dim, output zero */
+	for (size_t i = 0; i < (size_t)p->buckets * (size_t)dim; i++)
+		c->in[i] = (float)((2 * sg_rng_uniform(&rng) - 1) / dim);
+
+	feat = sg_xmalloc(d->n * sizeof *feat);
+	nfeat = sg_xmalloc(d->n * sizeof *nfeat);
+	y = sg_xmalloc(d->n * sizeof *y);
+	order = sg_xmalloc(d->n * sizeof *order);
+	for (size_t i = 0; i < d->n; i++) {
+		nfeat[i] = features(p, d->text[i], &buf, &cap);
+		feat[i] = sg_xmalloc((nfeat[i] ? nfeat[i] : 1) * sizeof **feat);
+		memcpy(feat[i], buf, nfeat[i] * sizeof *buf);
+		y[i] = find_label(c->labels, c->nlabels, d->label[i]);
+		order[i] = i;
+	}
+	free(buf);
+	h = sg_xmalloc((size_t)dim * sizeof *h);
+	grad = sg_xmalloc((size_t)dim * sizeof *grad);
+	prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
+	steps = (size_t)p->epochs * d->n;
+	for (int ep = 0; ep < p->epochs; ep++) {
+		/* a fresh order each epoch: datasets come sorted by batch */
+		for (size_t i = d->n - 1; i > 0; i--) {
+			size_t j = (size_t)sg_rng_below(&rng, i + 1),
+			       t = order[i];
+
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (size_t s = 0; s < d->n; s++, step++) {
+			size_t i = order[s];
+			float lr =
+				(float)(p->lr * (1.0 - (double)step / steps));
+
+			if (nfeat[i] == 0)
+				continue;
+			forward(c, feat[i], nfeat[i], h, prob);
+			memset(grad, 0, (size_t)dim * sizeof *grad);
+			for (int k = 0; k < c->nlabels; k++) {
+				float *w = c->out + (size_t)k * (size_t)dim;
+				float g = lr * ((k == y[i]) - prob[k]);
+
+				for (int j = 0; j < dim; j++) {
+					grad[j] += g * w[j];
+					w[j] += g * h[j];
+				}
+			}
+			for (size_t f = 0; f < nfeat[i]; f++) {
+				float *row = c->in +
+					     (size_t)feat[i][f] * (size_t)dim;
+
+				for (int j = 0; j < dim; j++)
+					row[j] += grad[j] / (float)nfeat[i];
+			}
+		}
+	}
+	for (size_t i = 0; i < d->n; i++)
+		free(feat[i]);
+	free(feat);
+	free(nfeat);
+	free(y);
+	free(order);
+	free(h);
+	free(grad);
+	free(prob);
+	return c;
+}
+
+void
+sg_clf_free(struct sg_clf *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->nlabels; i++)
+		free(c->labels[i]);
+	free(c->labels);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+const char *
+sg_clf_predict(const struct sg_clf *c, const char *text)
+{
+	uint32_t *feat = NULL;
+	size_t cap = 0, n = features(&c->p, text, &feat, &cap);
+	float *h = sg_xmalloc((size_t)c->p.dim * sizeof *h);
+	float *prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
+	int best = 0;
+
+	forward(c, feat, n, h, prob);
+	/* ties, and a text without words, go to the first label */
+	for (int k = 1; k < c->nlabels; k++)
+		if (prob[k] > prob[best])
+			best = k;
+	free(feat);
+	free(h);
+	free(prob);
+	return c->labels[best];
+}
+
+/* The most frequent label of d, ties to the first in sorted order. */
+static const char *
+majority(
+	const struct sg_labelled *d, char *const labels[], int n, size_t *count)
+{
+	size_t *cnt = zalloc((size_t)n * sizeof *cnt);
+	int best = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		cnt[find_label(labels, n, d->label[i])]++;
+	for (int k = 1; k < n; k++)
+		if (cnt[k] > cnt[best])
+			best = k;
+	*count = cnt[best];
+	free(cnt);
+	return labels[best];
+}
+
+json_t *
+sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
+{
+	char **all, **labels;
+	const char *maj;
+	size_t n = test->n + (size_t)c->nlabels, correct = 0, majn;
+	long long *cm;
+	int m;
+	double f1sum = 0;
+	json_t *res, *jl, *jcm, *row, *f1s;
+
+	all = sg_xmalloc(n * sizeof *all);
+	memcpy(all, test->label, test->n * sizeof *all);
+	memcpy(all + test->n, c->labels, (size_t)c->nlabels * sizeof *all);
+	m = distinct(all, n, &labels);
+	free(all);
+	cm = zalloc((size_t)m * (size_t)m * sizeof *cm);
+	for (size_t i = 0; i < test->n; i++) {
+		int t = find_label(labels, m, test->label[i]);
+		int p = find_label(labels, m, sg_clf_predict(c, test->text[i]));
+
+		cm[t * m + p]++;
+		correct += t == p;
+	}
+	jl = json_array();
+	jcm = json_array();
+	f1s = json_object();
+	for (int k = 0; k < m; k++) {
+		long long tp = cm[k * m + k], fp = 0, fn = 0;
+		double f1;
+
+		row = json_array();
+		for (int j = 0; j < m; j++) {
+			json_array_append_new(row, json_integer(cm[k * m + j]));
+			if (j != k) {
+				fn += cm[k * m + j];
+				fp += cm[j * m + k];
+			}
+		}
+		json_array_append_new(jcm, row);
+		json_array_append_new(jl, json_string(labels[k]));
+		f1 = tp ? 2.0 * tp / (2.0 * tp + fp + fn) : 0.0;
+		json_object_set_new(f1s, labels[k], json_real(f1));
+		f1sum += f1;
+	}
+	maj = majority(test, labels, m, &majn);
+	res = json_pack("{s:I, s:f, s:f, s:o, s:o, s:o, s:{s:s, s:f}}", "n",
+		(json_int_t)test->n, "accuracy",
+		test->n ? (double)correct / test->n : 0.0, "macro_f1",
+		f1sum / m, "f1", f1s, "labels", jl, "confusion", jcm,
+		"majority", "label", maj, "accuracy",
+		test->n ? (double)majn / test->n : 0.0);
+	for (int k = 0; k < m; k++)
+		free(labels[k]);
+	free(labels);
+	free(cm);
+	return res;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+push_u64(uint64_t **v, size_t *len, size_t *cap, uint64_t h)
+{
+	if (*len == *cap) {
+		*cap = *cap ? 2 * *cap : 1024;
+		*v = sg_xrealloc(*v, *cap * sizeof **v);
+	}
+	(*v)[(*len)++] = h;
+}
+
+/* Hashes of the word n-grams of a text (1 <= n <= SG_MAX_NGRAM) appended
+ * to *v, and the hash of its whole word sequence returned. */
+static uint64_t
+ngram_hashes(const char *text, int n, uint64_t **v, size_t *len, size_t *cap)
+{
+	const char *a, *b;
+	uint64_t win[SG_MAX_NGRAM] = {0}, h, all = 0xcbf29ce484222325ULL;
+	size_t seen = 0;
+
+	while (sg_next_word(&text, &a, &b)) {
+		memmove(win, win + 1, sizeof *win * (SG_MAX_NGRAM - 1));
+		win[SG_MAX_NGRAM - 1] = sg_word_hash(a, b);
+		all = (all ^ win[SG_MAX_NGRAM - 1]) * 0x100000001b3ULL;
+		if (++seen < (size_t)n)
+			continue;
+		h = 0xcbf29ce484222325ULL;
+		for (int i = SG_MAX_NGRAM - n; i < SG_MAX_NGRAM; i++)
+			h = (h ^ win[i]) * 0x100000001b3ULL;
+		push_u64(v, len, cap, h);
+	}
+	return all;
+}
+
+static int
+member(const uint64_t *v, size_t len, uint64_t h)
+{
+	return len && bsearch(&h, v, len, sizeof *v, cmp_u64) != NULL;
+}
+
+json_t *
+sg_ngram_overlap(
+	const struct sg_labelled *train, const struct sg_labelled *test, int n)
+{
+	uint64_t *tr = NULL, *whole, *te = NULL;
+	size_t trlen = 0, trcap = 0, telen, tecap = 0, hit = 0, total = 0;
+	size_t exact = 0, covered = 0;
+
+	if (n < 1 || n > SG_MAX_NGRAM)
+		return NULL;
+	whole = sg_xmalloc((train->n ? train->n : 1) * sizeof *whole);
+	for (size_t i = 0; i < train->n; i++)
+		whole[i] = ngram_hashes(train->text[i], n, &tr, &trlen, &trcap);
+	if (trlen)
+		qsort(tr, trlen, sizeof *tr, cmp_u64);
+	qsort(whole, train->n, sizeof *whole, cmp_u64);
+	for (size_t i = 0; i < test->n; i++) {
+		size_t h0;
+
+		telen = 0;
+		exact += member(whole, train->n,
+			ngram_hashes(test->text[i], n, &te, &telen, &tecap));
+		h0 = hit;
+		for (size_t j = 0; j < telen; j++)
+			hit += member(tr, trlen, te[j]);
+		total += telen;
+		/* a test text all of whose n-grams occur in training */
+		covered += telen > 0 && hit - h0 == telen;
+	}
+	free(tr);
+	free(te);
+	free(whole);
+	return json_pack("{s:i, s:f, s:I, s:I}", "n", n, "ngrams",
+		total ? (double)hit / total : 0.0, "covered_texts",
+		(json_int_t)covered, "exact_texts", (json_int_t)exact);
+}

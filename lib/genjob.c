@@ -1,0 +1,133 @@
+/*
+ * genjob.c - the records of a job in sg-gen: its samples, in the
+ * documented field order, and its batch record.  Tool layer, beside
+ * filter.c: a whole job's failure is reported on stderr here.
+ */
+#include <string.h>
+
+#include "sg.h"
+
+void
+sg_job_put(const struct sg_job *j, json_t *rec)
+{
+	sg_filter_put(j->f, rec);
+	json_decref(rec);
+}
+
+/* The fields every sample of the job shares, in the documented order. */
+json_t *
+sg_job_sample(const struct sg_job *j, long long index)
+{
+	json_t *s = json_object();
+
+	json_object_set_new(s, "type", json_string("sample"));
+	json_object_set_new(
+		s, "id", json_sprintf("%s:%lld:%lld", j->run, j->batch, index));
+	json_object_set_new(s, "run", json_string(j->run));
+	json_object_set_new(s, "batch", json_integer(j->batch));
+	json_object_set_new(s, "index", json_integer(index));
+	json_object_set_new(s, "arm", json_string(j->arm));
+	json_object_set_new(s, "generator", json_string(j->generator));
+	json_object_set(s, "params", j->params);
+	json_object_set_new(s, "seed", json_integer(j->seed));
+	return s;
+}
+
+/* Writes a sample with data, consuming data. */
+void
+sg_job_data(struct sg_job *j, long long index, json_t *data)
+{
+	json_t *s = sg_job_sample(j, index);
+
+	json_object_set_new(s, "data", data);
+	j->generated++;
+	sg_job_put(j, s);
+}
+
+void
+sg_job_error(struct sg_job *j, long long index, const char *why)
+{
+	json_t *s = sg_job_sample(j, index);
+
+	json_object_set_new(s, "error", json_string(why));
+	sg_note("%s: sample %lld: %s", j->where, index, why);
+	sg_job_put(j, s);
+}
+
+/* The whole job failed: every sample says why, once on stderr too. */
+void
+sg_job_fail(struct sg_job *j, const char *fmt, ...)
+{
+	struct sg_error why;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why.text, sizeof why.text, fmt, ap);
+	va_end(ap);
+	sg_warn("%s: %s", j->where, why.text);
+	sg_filter_fail(j->f, SG_EXIT_DATA);
+	for (long long i = 0; i < j->n; i++)
+		sg_job_error(j, i, why.text);
+}
+
+void
+sg_job_batch(const struct sg_job *j)
+{
+	json_t *b = json_object(), *ctx = json_object_get(j->rec, "context");
+
+	json_object_set_new(b, "type", json_string("batch"));
+	json_object_set_new(b, "run", json_string(j->run));
+	json_object_set_new(b, "batch", json_integer(j->batch));
+	json_object_set_new(b, "arm", json_string(j->arm));
+	json_object_set_new(b, "generator", json_string(j->generator));
+	json_object_set(b, "params", j->params);
+	json_object_set_new(
+		b, "context", ctx ? json_incref(ctx) : json_object());
+	json_object_set_new(b, "n", json_integer(j->n));
+	json_object_set_new(b, "generated", json_integer(j->generated));
+	json_object_set_new(b, "errors", json_integer(j->n - j->generated));
+	if (strcmp(j->generator, "naive") == 0 ||
+		strcmp(j->generator, "rag") == 0 || j->evol || j->sent ||
+		j->cached) {
+		json_object_set_new(
+			b, "prompt_tokens", json_integer(j->prompt_tokens));
+		json_object_set_new(b, "completion_tokens",
+			json_integer(j->completion_tokens));
+		json_object_set_new(b, "cost", json_real(j->cost));
+		json_object_set_new(b, "requests", json_integer(j->sent));
+		json_object_set_new(b, "cached", json_integer(j->cached));
+	}
+	if (j->evol)
+		json_object_set(b, "evol", j->evol);
+	sg_job_put(j, b);
+}
+
+int
+sg_job_json(const struct sg_job *j)
+{
+	const char *fmt =
+		sg_get_str(json_object_get(j->rec, "context"), "format");
+
+	if (!fmt)
+		fmt = sg_get_str(
+			json_object_get(j->rec, "recipe"), "output_format");
+	return fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
+}
+
+void
+sg_job_put_at(struct sg_job *j, long long index, json_t *sample)
+{
+	json_t *next;
+
+	if (!j->pending) {
+		j->pending = json_array();
+		for (long long i = 0; i < j->n; i++)
+			json_array_append_new(j->pending, json_null());
+	}
+	json_array_set_new(j->pending, (size_t)index, sample);
+	while (j->next < j->n && !json_is_null(next = json_array_get(j->pending,
+						       (size_t)j->next))) {
+		sg_job_put(j, json_incref(next));
+		json_array_set_new(j->pending, (size_t)j->next++, json_null());
+	}
+}

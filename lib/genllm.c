@@ -1,0 +1,570 @@
+/*
+ * genllm.c - sg-gen's LLM generators, in the tool layer beside filter.c:
+ * naive and rag (one chat completion per sample, -j in flight, written
+ * in index order as soon as each and those before it are answered), evol (a
+ * chain of requests per sample) and the llm_fill leaves of the templater, all
+ * through one client made when a job first needs it.  Token usage and cost go
+ * to samples and the job.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+/* One request of the naive arm in flight. */
+struct call {
+	struct sg_job *j;
+	long long index;
+	json_t *body, *prov; /* prov: the rag passages' ids, or NULL */
+	int repaired;
+	int count;  /* samples asked for at once (n), from index on */
+	int shared; /* a later choice of a request counted already */
+};
+
+struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 600, -1, -1};
+static struct sg_llm *client;
+static int no_response_format, no_choices;
+
+static void
+on_retry(void *ctx, const char *why, int attempt, double wait)
+{
+	(void)ctx;
+	sg_note("retry %d in %.2fs: %s", attempt, wait, why);
+}
+
+int
+sg_llm_configured(void)
+{
+	const char *url = getenv("OPENAI_BASE_URL");
+	const char *key = getenv("OPENAI_API_KEY");
+
+	return (url && *url) || (key && *key);
+}
+
+/* The client, made when a job first needs it; NULL and e without one. */
+static struct sg_llm *
+llm(struct sg_error *e)
+{
+	const char *base = getenv("OPENAI_BASE_URL");
+	struct sg_http_opts o = {NULL, getenv("OPENAI_API_KEY"),
+		sg_gen_opts.jobs, sg_gen_opts.timeout, 60, 4, 8, on_retry,
+		NULL};
+	char *cache;
+
+	if (client)
+		return client;
+	if (!sg_llm_configured()) {
+		sg_seterr(e, "no LLM configured: set OPENAI_BASE_URL or "
+			     "OPENAI_API_KEY");
+		return NULL;
+	}
+	o.base_url = base && *base ? base : "https://api.openai.com/v1";
+	cache = sg_gen_opts.no_cache ? NULL
+				     : sg_llm_cache_dir(sg_gen_opts.cache_dir);
+	client = sg_llm_new(&o, cache, e);
+	free(cache);
+	return client;
+}
+
+static const char *
+model(const struct sg_job *j)
+{
+	const char *m = sg_gen_opts.model ? sg_gen_opts.model
+					  : sg_get_str(j->params, "model");
+
+	if (!m)
+		m = getenv("OPENAI_MODEL");
+	return m && *m ? m : "gpt-4o-mini";
+}
+
+/* Tokens and cost of one answer, into the sample s (may be NULL) and the
+ * job; prices are the params' US dollars per million tokens. */
+static void
+account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s, int counted)
+{
+	double in = sg_gen_opts.price_prompt >= 0
+			    ? sg_gen_opts.price_prompt
+			    : sg_get_num(j->params, "price_prompt", 0);
+	double out = sg_gen_opts.price_completion >= 0
+			     ? sg_gen_opts.price_completion
+			     : sg_get_num(j->params, "price_completion", 0);
+	double cost = ((double)r->prompt_tokens * in +
+			      (double)r->completion_tokens * out) /
+		      1e6;
+
+	j->prompt_tokens += r->prompt_tokens;
+	j->completion_tokens += r->completion_tokens;
+	j->cost += cost;
+	if (!counted)
+		;
+	else if (r->cached)
+		j->cached++;
+	else
+		j->sent++;
+	if (!s)
+		return;
+	json_object_set_new(s, "usage",
+		json_pack("{s:I, s:I}", "prompt_tokens",
+			(json_int_t)r->prompt_tokens, "completion_tokens",
+			(json_int_t)r->completion_tokens));
+	json_object_set_new(s, "cost", json_real(cost));
+}
+
+/* "sg-gen: <stdin>:3: 12/40 samples" over itself, only on a terminal
+ * (and not with NO_COLOR); finished with a newline when all are in. */
+static void
+progress(const struct sg_job *j)
+{
+	static int tty = -1;
+	long long done = j->next;
+
+	if (tty < 0)
+		tty = sg_isatty_stderr();
+	if (!tty)
+		return;
+	fprintf(stderr, "\r%s: %s: %lld/%lld samples, %lld requests\033[K%s",
+		sg_progname, j->where, done, j->n, j->sent,
+		done == j->n ? "\n" : "");
+}
+
+static struct call *
+new_call(struct sg_job *j, long long index, json_t *body, int count)
+{
+	struct call *c = sg_xmalloc(sizeof *c);
+
+	memset(c, 0, sizeof *c);
+	c->j = j;
+	c->index = index;
+	c->body = body;
+	c->count = count;
+	return c;
+}
+
+static void on_naive(void *arg, const struct sg_llm_reply *r);
+
+/* A request for count samples at once: each choice is a sample, the
+ * first carrying the request's usage; choices the server did not give,
+ * or all of them when it refused n, are asked for one by one. */
+static void
+split(struct call *c, const struct sg_llm_reply *r)
+{
+	json_t *choices = json_object_get(r->response, "choices"), *body;
+	struct sg_llm_reply one;
+	struct call *k;
+
+	if (r->error)
+		no_choices = 1;
+	for (int i = 0; i < c->count; i++) {
+		const char *content =
+			r->error ? NULL
+				 : sg_get_str(json_object_get(
+						      json_array_get(choices,
+							      (size_t)i),
+						      "message"),
+					   "content");
+
+		if (!content) {
+			body = sg_naive_body(c->j->rec, c->index + i,
+				sg_get_str(c->body, "model"),
+				!no_response_format, NULL);
+			k = new_call(c->j, c->index + i, body, 1);
+			sg_llm_chat(client, body, k->index, k);
+			continue;
+		}
+		body = json_deep_copy(c->body);
+		json_object_del(body, "n");
+		k = new_call(c->j, c->index + i, body, 1);
+		k->shared = i > 0;
+		one = *r;
+		one.ctx = k;
+		one.content = content;
+		if (i > 0)
+			one.prompt_tokens = one.completion_tokens = 0;
+		on_naive(NULL, &one);
+	}
+	json_decref(c->body);
+	free(c);
+}
+
+static void
+on_naive(void *arg, const struct sg_llm_reply *r)
+{
+	struct call *c = r->ctx;
+	struct sg_job *j = c->j;
+	json_t *s, *data = NULL;
+	struct sg_error e;
+
+	(void)arg;
+	if (c->count > 1) {
+		if (r->error)
+			account(j, r, NULL, 1);
+		split(c, r);
+		return;
+	}
+	s = sg_job_sample(j, c->index);
+	account(j, r, s, !c->shared);
+	if (r->error && json_object_get(c->body, "response_format") &&
+		strstr(r->error, "response_format")) {
+		/* The server knows no structured output: ask in words. */
+		no_response_format = 1;
+		json_object_del(c->body, "response_format");
+		sg_llm_chat(client, c->body, c->index, c);
+		json_decref(s);
+		return;
+	}
+	if (r->error) {
+		snprintf(e.text, sizeof e.text, "%s", r->error);
+	} else if (!(data = sg_naive_parse(r->content, sg_job_json(j), &e)) &&
+		   !c->repaired) {
+		/* One repair attempt: show the model its answer and why. */
+		json_t *fix = sg_naive_repair(c->body, r->content, e.text);
+
+		json_decref(c->body);
+		c->body = fix;
+		c->repaired = 1;
+		sg_llm_chat(client, fix, c->index, c);
+		json_decref(s);
+		return;
+	}
+	if (c->prov)
+		json_object_set_new(s, "provenance", c->prov);
+	if (data) {
+		json_object_set_new(s, "data", data);
+		j->generated++;
+	} else {
+		json_object_set_new(s, "error", json_string(e.text));
+		sg_note("%s: sample %lld: %s", j->where, c->index, e.text);
+	}
+	sg_job_put_at(j, c->index, s);
+	progress(j);
+	json_decref(c->body);
+	free(c);
+}
+
+/* The rag arm's passages for a sample: k of the 3k best by BM25 for the
+ * recipe's description, drawn with the sample's seed. */
+static json_t *
+passages(const struct sg_job *j, const struct sg_kb *kb, long long index,
+	json_t **prov)
+{
+	const json_t *recipe = json_object_get(j->rec, "recipe");
+	long long k = sg_get_int(j->params, "top_k", 3);
+	json_t *ti = json_object_get(recipe, "task_input"), *best, *out;
+	struct sg_rng rng;
+	char query[4096];
+	size_t n;
+
+	snprintf(query, sizeof query, "%s %s %s", sg_get_str(recipe, "domain"),
+		sg_get_str(recipe, "task") ? sg_get_str(recipe, "task") : "",
+		json_is_string(ti)		? json_string_value(ti)
+		: sg_get_str(ti, "description") ? sg_get_str(ti, "description")
+						: "");
+	for (char *p = query; *p; p++)
+		if (*p == '_')
+			*p = ' ';
+	best = sg_kb_search(kb, query, (size_t)(k < 1 ? 1 : 3 * k));
+	sg_rng_seed(&rng, (uint64_t)(j->seed + index));
+	out = json_array();
+	while ((long long)json_array_size(out) < k &&
+		(n = json_array_size(best)) > 0) {
+		size_t at = sg_rng_below(&rng, n);
+
+		json_array_append(out, json_array_get(best, at));
+		json_array_remove(best, at);
+	}
+	json_decref(best);
+	*prov = json_array();
+	for (size_t i = 0; i < json_array_size(out); i++)
+		json_array_append(
+			*prov, json_array_get(json_array_get(out, i), 0));
+	*prov = json_pack("{s:o}", "passages", *prov);
+	return out;
+}
+
+void
+sg_gen_naive(struct sg_job *j, int rag)
+{
+	long long choices = sg_get_int(j->params, "choices", 1);
+	struct sg_kb *kb = NULL;
+	struct sg_error e;
+	struct call *c;
+	json_t *ps = NULL, *prov = NULL;
+
+	if (!llm(&e) || (rag && !(kb = sg_job_kb(j, &e)))) {
+		sg_job_fail(j, "%s", e.text);
+		return;
+	}
+	if (rag || no_choices || choices < 1)
+		choices = 1;
+	for (long long i = 0; i < j->n; i += choices) {
+		int count = (int)(j->n - i < choices ? j->n - i : choices);
+
+		if (rag)
+			ps = passages(j, kb, i, &prov);
+		c = new_call(j, i,
+			sg_naive_body(
+				j->rec, i, model(j), !no_response_format, ps),
+			count);
+		c->prov = rag ? prov : NULL;
+		if (count > 1)
+			json_object_set_new(c->body, "n", json_integer(count));
+		json_decref(ps);
+		sg_llm_chat(client, c->body, i, c);
+	}
+	if (sg_llm_run(client, on_naive, NULL, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+}
+
+/* One sample of the evol arm: a chain of requests per round, evolve,
+ * judge, respond, each answer deciding the next request. */
+enum { EVOLVE, JUDGE, RESPOND };
+struct evo {
+	struct sg_job *j;
+	long long index, step;
+	int stage, round, rounds, op;
+	char *parent, *child, *response;
+	json_t *trail; /* per round: op, kept, why */
+	struct sg_rng rng;
+};
+
+static void
+evo_ask(struct evo *v, const char *prompt, double temperature)
+{
+	json_t *body = json_pack("{s:s, s:[{s:s, s:s}], s:f, s:I}", "model",
+		model(v->j), "messages", "role", "user", "content", prompt,
+		"temperature", temperature, "seed",
+		(json_int_t)(v->j->seed + v->index));
+
+	sg_llm_chat(client, body, v->index << 16 | v->step++, v);
+	json_decref(body);
+}
+
+/* The operation of a round: by the job's "evol_weights", else uniform. */
+static int
+evo_op(struct evo *v)
+{
+	json_t *w = json_object_get(v->j->params, "evol_weights");
+	double total = 0, x;
+	int i;
+
+	for (i = 0; i < SG_EVOL_OPS; i++)
+		total += sg_get_num(w, sg_evol_ops[i], 1);
+	x = sg_rng_uniform(&v->rng) * total;
+	for (i = 0; i < SG_EVOL_OPS - 1; i++)
+		if ((x -= sg_get_num(w, sg_evol_ops[i], 1)) < 0)
+			break;
+	return i;
+}
+
+static void
+evo_round(struct evo *v)
+{
+	char *p;
+
+	v->op = evo_op(v);
+	v->stage = EVOLVE;
+	p = sg_evol_prompt(v->op, v->parent);
+	evo_ask(v, p, sg_get_num(v->j->params, "temperature", 0.7));
+	free(p);
+}
+
+static void
+evo_done(struct evo *v, const char *error)
+{
+	struct sg_job *j = v->j;
+	json_t *s = sg_job_sample(j, v->index);
+
+	json_object_set_new(
+		s, "provenance", json_pack("{s:o}", "rounds", v->trail));
+	if (error) {
+		json_object_set_new(s, "error", json_string(error));
+		sg_note("%s: sample %lld: %s", j->where, v->index, error);
+	} else if (!v->response) {
+		json_object_set_new(s, "error",
+			json_string("every evolution was eliminated"));
+	} else {
+		json_object_set_new(s, "data",
+			sg_job_json(j)
+				? json_pack("{s:s, s:s}", "instruction",
+					  v->parent, "output", v->response)
+				: json_string(v->parent));
+		j->generated++;
+	}
+	sg_job_put_at(j, v->index, s);
+	progress(j);
+	free(v->parent);
+	free(v->child);
+	free(v->response);
+	free(v);
+}
+
+/* A round ends: why is NULL when the evolved instruction is kept. */
+static void
+evo_end_round(struct evo *v, const char *why, const char *response)
+{
+	json_t *ops = json_object_get(v->j->evol, sg_evol_ops[v->op]);
+
+	json_array_append_new(v->trail,
+		json_pack("{s:s, s:b, s:s*}", "op", sg_evol_ops[v->op], "kept",
+			why == NULL, "why", why));
+	json_object_set_new(
+		ops, "tried", json_integer(sg_get_int(ops, "tried", 0) + 1));
+	json_object_set_new(ops, "kept",
+		json_integer(sg_get_int(ops, "kept", 0) + (why == NULL)));
+	if (!why) {
+		free(v->parent);
+		v->parent = v->child;
+		v->child = NULL;
+		free(v->response);
+		v->response = sg_xstrdup(response);
+	}
+	if (++v->round < v->rounds)
+		evo_round(v);
+	else
+		evo_done(v, NULL);
+}
+
+static void
+on_evol(void *arg, const struct sg_llm_reply *r)
+{
+	struct evo *v = r->ctx;
+	const char *why;
+	char *p;
+
+	(void)arg;
+	account(v->j, r, NULL, 1);
+	if (r->error) {
+		evo_done(v, r->error);
+		return;
+	}
+	switch (v->stage) {
+	case EVOLVE:
+		free(v->child);
+		v->child = sg_xstrdup(r->content);
+		if ((why = sg_evol_reject_instruction(v->child, NULL))) {
+			evo_end_round(v, why, NULL);
+			return;
+		}
+		v->stage = JUDGE;
+		p = sg_evol_equal_prompt(v->parent, v->child);
+		evo_ask(v, p, 0);
+		free(p);
+		return;
+	case JUDGE:
+		if ((why = sg_evol_reject_instruction(v->child, r->content))) {
+			evo_end_round(v, why, NULL);
+			return;
+		}
+		v->stage = RESPOND;
+		evo_ask(v, v->child,
+			sg_get_num(v->j->params, "temperature", 0.7));
+		return;
+	default:
+		evo_end_round(
+			v, sg_evol_reject_response(r->content), r->content);
+	}
+}
+
+/* The instruction a sample starts from: a seed example, or the recipe's
+ * description. */
+static char *
+evo_seed(const struct sg_job *j, struct sg_rng *rng)
+{
+	const json_t *recipe = json_object_get(j->rec, "recipe");
+	json_t *ex = sg_path(recipe, "task_input.examples"), *e;
+	static const char *const keys[] = {
+		"instruction", "prompt", "question", "text"};
+	const char *d;
+	char buf[1024];
+
+	if (json_array_size(ex) > 0) {
+		e = json_array_get(ex, sg_rng_below(rng, json_array_size(ex)));
+		if (json_is_string(e))
+			return sg_xstrdup(json_string_value(e));
+		for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+			if ((d = sg_get_str(e, keys[i])))
+				return sg_xstrdup(d);
+	}
+	d = sg_get_str(sg_path(recipe, "task_input"), "description");
+	snprintf(buf, sizeof buf, "Write a task about %s.",
+		d ? d : sg_get_str(recipe, "domain"));
+	return sg_xstrdup(buf);
+}
+
+void
+sg_gen_evol(struct sg_job *j)
+{
+	long long rounds = sg_get_int(j->params, "rounds", 2);
+	struct sg_error e;
+	struct evo *v;
+
+	if (!llm(&e)) {
+		sg_job_fail(j, "%s", e.text);
+		return;
+	}
+	if (rounds < 1 || rounds > 8) {
+		sg_job_fail(
+			j, "params \"rounds\" is not an integer from 1 to 8");
+		return;
+	}
+	j->evol = json_object();
+	for (int i = 0; i < SG_EVOL_OPS; i++)
+		json_object_set_new(j->evol, sg_evol_ops[i], json_object());
+	for (long long i = 0; i < j->n; i++) {
+		v = sg_xmalloc(sizeof *v);
+		memset(v, 0, sizeof *v);
+		v->j = j;
+		v->index = i;
+		v->rounds = (int)rounds;
+		v->trail = json_array();
+		sg_rng_seed(&v->rng, (uint64_t)(j->seed + i));
+		v->parent = evo_seed(j, &v->rng);
+		evo_round(v);
+	}
+	if (sg_llm_run(client, on_evol, NULL, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+}
+
+static void
+on_fill(void *arg, const struct sg_llm_reply *r)
+{
+	struct sg_fill *fc = arg;
+
+	account(fc->j, r, NULL, 1);
+	if (r->error)
+		snprintf(fc->err.text, sizeof fc->err.text, "%s", r->error);
+	else
+		fc->out = sg_xstrdup(r->content);
+}
+
+char *
+sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e)
+{
+	struct sg_fill *fc = ctx;
+	json_t *body, *t = json_object_get(fc->j->params, "temperature");
+
+	if (!llm(e))
+		return NULL;
+	body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}", "model",
+		model(fc->j), "messages", "role", "system", "content",
+		"Answer with the text asked for only: no quotes, no preamble.",
+		"role", "user", "content", prompt, "seed",
+		(json_int_t)(fc->j->seed + fc->index));
+	if (t)
+		json_object_set(body, "temperature", t);
+	fc->out = NULL;
+	sg_llm_chat(client, body, fc->index << 16 | fc->calls++, NULL);
+	json_decref(body);
+	if (sg_llm_run(client, on_fill, fc, e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e->text);
+	if (!fc->out)
+		sg_seterr(e, "llm_fill: %s", fc->err.text);
+	return fc->out;
+}
+
+void
+sg_gen_llm_end(void)
+{
+	sg_llm_free(client);
+	client = NULL;
+}

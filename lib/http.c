@@ -1,0 +1,510 @@
+/*
+ * http.c - JSON POSTs to one OpenAI-compatible server over libcurl's multi
+ * interface: a bounded pool of connections, requests answered as they
+ * complete, and every fault a hosted API produces retried or reported.
+ *
+ * Retried: connection errors, timeouts, 408, 409, 425, 429, 5xx and 2xx
+ * bodies that are not JSON (a connection cut mid-body).  Never: other 4xx,
+ * nor a 429 saying the quota is exhausted, which waiting cannot fix.  A
+ * retry waits what the server asks (retry-after-ms, Retry-After in seconds
+ * or as an HTTP date, up to a minute), else min(cap, 0.5 * 2^k) seconds
+ * times a random factor in [0.75, 1].  A 429 also pauses new requests
+ * until the wait is over and halves the requests in flight, which grow
+ * back by one each time as many requests succeed as are allowed in flight
+ * (additive increase, multiplicative decrease, as TCP does).
+ *
+ * The API key goes only into the Authorization header: curl never runs
+ * verbose, and any text from the server is scrubbed of the key before it
+ * becomes an error message.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "sg.h"
+
+#define MAX_WAIT 60.0 /* a longer Retry-After is not believed */
+
+struct req {
+	char *url, *body;
+	void *ctx;
+	int attempt;
+	double not_before; /* monotonic seconds */
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *resp;
+	size_t len, cap;
+	double retry_after; /* from the last response's headers, or -1 */
+	char errbuf[CURL_ERROR_SIZE];
+	struct req *next;
+};
+
+struct sg_http {
+	struct sg_http_opts o;
+	char *base, *auth;
+	CURLM *multi;
+	struct req *queue, *tail; /* waiting to be sent, FIFO */
+	int inflight, limit;
+	int credit; /* successes since the limit last moved */
+	double pause_until;
+	struct sg_rng rng;
+	struct sg_http_stats stats;
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct sg_http *
+sg_http_new(const struct sg_http_opts *o, struct sg_error *e)
+{
+	static int inited;
+	struct sg_http *h;
+	size_t n;
+
+	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		sg_seterr(e, "cannot initialise libcurl");
+		return NULL;
+	}
+	inited = 1;
+	h = sg_xmalloc(sizeof *h);
+	memset(h, 0, sizeof *h);
+	h->o = *o;
+	if (h->o.jobs < 1)
+		h->o.jobs = 1;
+	if (h->o.backoff_cap <= 0)
+		h->o.backoff_cap = 8;
+	h->limit = h->o.jobs;
+	h->base = sg_xstrdup(o->base_url);
+	n = strlen(h->base);
+	while (n > 0 && h->base[n - 1] == '/')
+		h->base[--n] = '\0';
+	if (o->api_key && *o->api_key) {
+		n = strlen(o->api_key) + 32;
+		h->auth = sg_xmalloc(n);
+		snprintf(h->auth, n, "Authorization: Bearer %s", o->api_key);
+		h->o.api_key = sg_xstrdup(o->api_key);
+	} else {
+		h->o.api_key = NULL;
+	}
+	h->multi = curl_multi_init();
+	curl_multi_setopt(
+		h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->o.jobs);
+	sg_rng_seed(&h->rng, sg_rng_fresh_seed());
+	return h;
+}
+
+static void
+req_free(struct req *r)
+{
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->hdrs);
+	free(r->url);
+	free(r->body);
+	free(r->resp);
+	free(r);
+}
+
+void
+sg_http_free(struct sg_http *h)
+{
+	struct req *r, *next;
+
+	if (!h)
+		return;
+	for (r = h->queue; r; r = next) {
+		next = r->next;
+		req_free(r);
+	}
+	curl_multi_cleanup(h->multi);
+	if (h->auth)
+		memset(h->auth, 0, strlen(h->auth));
+	if (h->o.api_key)
+		memset((char *)h->o.api_key, 0, strlen(h->o.api_key));
+	free((char *)h->o.api_key);
+	free(h->auth);
+	free(h->base);
+	free(h);
+}
+
+const struct sg_http_stats *
+sg_http_stats(const struct sg_http *h)
+{
+	return &h->stats;
+}
+
+static void
+enqueue(struct sg_http *h, struct req *r)
+{
+	r->next = NULL;
+	if (h->tail)
+		h->tail->next = r;
+	else
+		h->queue = r;
+	h->tail = r;
+}
+
+void
+sg_http_post(struct sg_http *h, const char *path, const json_t *body, void *ctx)
+{
+	struct req *r = sg_xmalloc(sizeof *r);
+	size_t n = strlen(h->base) + strlen(path) + 2;
+
+	memset(r, 0, sizeof *r);
+	r->url = sg_xmalloc(n);
+	snprintf(r->url, n, "%s/%s", h->base, path[0] == '/' ? path + 1 : path);
+	r->body = json_dumps(body, JSON_COMPACT);
+	r->ctx = ctx;
+	enqueue(h, r);
+}
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct req *r = arg;
+	size_t n = size * nmemb;
+
+	if (r->len + n + 1 > r->cap) {
+		r->cap = (r->len + n + 1) * 2;
+		r->resp = sg_xrealloc(r->resp, r->cap);
+	}
+	memcpy(r->resp + r->len, p, n);
+	r->len += n;
+	r->resp[r->len] = '\0';
+	return n;
+}
+
+/* The value of header name in line, or NULL. */
+static const char *
+header(const char *line, size_t len, const char *name, char *buf, size_t size)
+{
+	size_t n = strlen(name);
+
+	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	line += n + 1;
+	len -= n + 1;
+	while (len > 0 && (*line == ' ' || *line == '\t'))
+		line++, len--;
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n' ||
+				  line[len - 1] == ' '))
+		len--;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* Retry-After is seconds or an HTTP date; retry-after-ms wins over it. */
+static size_t
+on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct req *r = arg;
+	size_t n = size * nmemb;
+	char v[128], *end;
+	double d;
+
+	if (header(p, n, "retry-after-ms", v, sizeof v)) {
+		d = strtod(v, &end);
+		if (end != v && *end == '\0' && d >= 0)
+			r->retry_after = d / 1000;
+	} else if (header(p, n, "retry-after", v, sizeof v) &&
+		   r->retry_after < 0) {
+		d = strtod(v, &end);
+		if (end != v && *end == '\0' && d >= 0) {
+			r->retry_after = d;
+		} else {
+			time_t t = curl_getdate(v, NULL);
+
+			if (t != -1)
+				r->retry_after =
+					fmax(0, difftime(t, time(NULL)));
+		}
+	}
+	return n;
+}
+
+static void
+start(struct sg_http *h, struct req *r)
+{
+	CURL *c = r->easy ? r->easy : curl_easy_init();
+
+	r->easy = c;
+	curl_easy_reset(c);
+	r->len = 0;
+	if (r->resp)
+		r->resp[0] = '\0';
+	r->retry_after = -1;
+	r->errbuf[0] = '\0';
+	if (!r->hdrs) {
+		r->hdrs = curl_slist_append(
+			NULL, "Content-Type: application/json");
+		r->hdrs =
+			curl_slist_append(r->hdrs, "Accept: application/json");
+		r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+		if (h->auth)
+			r->hdrs = curl_slist_append(r->hdrs, h->auth);
+	}
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->hdrs);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "sg/" SG_VERSION);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	if (h->o.timeout > 0)
+		curl_easy_setopt(
+			c, CURLOPT_TIMEOUT_MS, (long)(h->o.timeout * 1000));
+	if (h->o.stall > 0) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(
+			c, CURLOPT_LOW_SPEED_TIME, (long)ceil(h->o.stall));
+	}
+	r->attempt++;
+	h->stats.attempts++;
+	h->inflight++;
+	curl_multi_add_handle(h->multi, c);
+}
+
+/* Replace every copy of the key in s by "***". */
+static void
+scrub(const struct sg_http *h, char *s)
+{
+	const char *key = h->o.api_key;
+	size_t n = key ? strlen(key) : 0;
+	char *p;
+
+	if (n < 4)
+		return;
+	while ((p = strstr(s, key))) {
+		memcpy(p, "***", 3);
+		memmove(p + 3, p + n, strlen(p + n) + 1);
+	}
+}
+
+/* The message of an error body in any of the shapes servers use:
+ * {"error":{"message":...}}, {"error":"..."}, {"object":"error",
+ * "message":...}, {"detail":...}; else the start of the body itself. */
+static void
+error_text(const struct req *r, char *out, size_t size, int *quota)
+{
+	json_t *j = r->resp ? json_loads(r->resp, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *err = json_object_get(j, "error");
+	const char *msg = NULL, *code = NULL, *type = NULL;
+
+	if (json_is_object(err)) {
+		msg = sg_get_str(err, "message");
+		code = sg_get_str(err, "code");
+		type = sg_get_str(err, "type");
+	} else if (json_is_string(err)) {
+		msg = json_string_value(err);
+	} else if (json_is_object(j)) {
+		msg = sg_get_str(j, "message");
+		if (!msg)
+			msg = sg_get_str(j, "detail");
+		code = sg_get_str(j, "code");
+		type = sg_get_str(j, "type");
+	}
+	if (msg)
+		snprintf(out, size, "%s", msg);
+	else if (r->len > 0)
+		snprintf(out, size, "%.200s", r->resp);
+	else
+		snprintf(out, size, "empty body");
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	*quota = (code && strcmp(code, "insufficient_quota") == 0) ||
+		 (type && strcmp(type, "insufficient_quota") == 0) ||
+		 (msg && (strstr(msg, "exceeded your current quota") ||
+				 strstr(msg, "quota exceeded") ||
+				 strstr(msg, "Quota exceeded")));
+	json_decref(j);
+}
+
+static int
+retryable_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_BAD_CONTENT_ENCODING:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int
+retryable_status(long s)
+{
+	return s == 408 || s == 409 || s == 425 || s == 429 || s >= 500;
+}
+
+static double
+backoff(struct sg_http *h, const struct req *r)
+{
+	double d = 0.5 * pow(2, r->attempt - 1);
+
+	if (r->retry_after >= 0 && r->retry_after <= MAX_WAIT)
+		return r->retry_after;
+	return fmin(h->o.backoff_cap, d) *
+	       (0.75 + 0.25 * sg_rng_uniform(&h->rng));
+}
+
+/* A request's attempt ended: retry it, or hand its result over. */
+static void
+finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
+	void *arg)
+{
+	struct sg_http_result res = {r->ctx, 0, NULL, NULL, r->attempt};
+	json_t *body = NULL;
+	char why[600], msg[512];
+	int retry = 0, quota = 0;
+	json_error_t je;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
+	if (rc != CURLE_OK) {
+		snprintf(why, sizeof why, "%s",
+			r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+		retry = retryable_curl(rc);
+	} else if (res.status >= 200 && res.status < 300) {
+		body = json_loadb(r->resp ? r->resp : "", r->len, 0, &je);
+		if (!json_is_object(body)) {
+			snprintf(why, sizeof why,
+				"HTTP %ld with a body that is not a JSON object"
+				" (%s)",
+				res.status, body ? "not an object" : je.text);
+			json_decref(body);
+			body = NULL;
+			retry = 1;
+		}
+	} else {
+		error_text(r, msg, sizeof msg, &quota);
+		snprintf(why, sizeof why, "HTTP %ld: %s", res.status, msg);
+		retry = retryable_status(res.status) && !quota;
+	}
+	scrub(h, why);
+	if (!body && retry && r->attempt <= h->o.retries) {
+		double wait = backoff(h, r), t = now();
+
+		r->not_before = t + wait;
+		h->stats.retries++;
+		if (res.status == 429) {
+			h->stats.throttled++;
+			if (r->not_before > h->pause_until)
+				h->pause_until = r->not_before;
+			h->limit = h->limit > 1 ? h->limit / 2 : 1;
+			h->credit = 0;
+		}
+		if (h->o.on_retry)
+			h->o.on_retry(h->o.retry_ctx, why, r->attempt, wait);
+		enqueue(h, r);
+		return;
+	}
+	res.body = body;
+	if (body) {
+		h->stats.ok++;
+		if (h->limit < h->o.jobs && ++h->credit >= h->limit) {
+			h->limit++;
+			h->credit = 0;
+		}
+	} else {
+		h->stats.failed++;
+		res.error = why;
+	}
+	done(arg, &res);
+	json_decref(body);
+	req_free(r);
+}
+
+/* The first request in the queue whose wait is over, unlinked. */
+static struct req *
+next_ready(struct sg_http *h, double t, double *soonest)
+{
+	struct req *r, *prev = NULL;
+
+	for (r = h->queue; r; prev = r, r = r->next) {
+		if (r->not_before <= t) {
+			if (prev)
+				prev->next = r->next;
+			else
+				h->queue = r->next;
+			if (h->tail == r)
+				h->tail = prev;
+			return r;
+		}
+		if (r->not_before < *soonest)
+			*soonest = r->not_before;
+	}
+	return NULL;
+}
+
+int
+sg_http_run(
+	struct sg_http *h, sg_http_done_fn done, void *arg, struct sg_error *e)
+{
+	int running = 0, left, done_any;
+	struct req *r;
+	CURLMsg *m;
+	CURLMcode mc;
+
+	while (h->queue || h->inflight > 0) {
+		double t = now(), soonest = t + 1;
+		int wait_ms;
+
+		while (h->inflight < h->limit && t >= h->pause_until &&
+			(r = next_ready(h, t, &soonest)))
+			start(h, r);
+		if (h->pause_until > t && h->pause_until < soonest)
+			soonest = h->pause_until;
+		if ((mc = curl_multi_perform(h->multi, &running)) != CURLM_OK) {
+			sg_seterr(e, "libcurl: %s", curl_multi_strerror(mc));
+			return -1;
+		}
+		done_any = 0;
+		while ((m = curl_multi_info_read(h->multi, &left))) {
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &r);
+			curl_multi_remove_handle(h->multi, m->easy_handle);
+			h->inflight--;
+			finish(h, r, m->data.result, done, arg);
+			done_any = 1;
+		}
+		/* After a completion, go round at once to start the next;
+		 * otherwise sleep until curl has news or a wait is over. */
+		wait_ms = done_any ? 0 : (int)ceil((soonest - now()) * 1000);
+		if (wait_ms > 1000)
+			wait_ms = 1000;
+		if (wait_ms < 0)
+			wait_ms = 0;
+		if (wait_ms > 0)
+			curl_multi_poll(h->multi, NULL, 0, wait_ms, NULL);
+	}
+	return 0;
+}

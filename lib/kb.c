@@ -1,0 +1,288 @@
+/*
+ * kb.c - a knowledge base: a text file, or the regular files of a
+ * directory in name order, cut into passages (paragraphs, split past 120
+ * words) and sentences, with an Okapi BM25 index (k1 = 1.2, b = 0.75)
+ * over the passages.  Ids name the file and the passage or sentence
+ * number, "faq.md#3", so provenance points back into the source.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sg.h"
+
+#define PASSAGE_WORDS 120
+
+struct sg_kb {
+	json_t *passages;  /* [[id, text], ...] */
+	json_t *sentences; /* [[id, text], ...] */
+	json_t *postings;  /* term -> [[passage, tf], ...] */
+	double *len, avglen;
+};
+
+static void
+add_sentences(struct sg_kb *kb, const char *name, const char *text)
+{
+	const char *p = text, *s;
+	size_t n;
+
+	while (*p) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		s = p;
+		while (*p && !((*p == '.' || *p == '!' || *p == '?') &&
+				     (!p[1] || isspace((unsigned char)p[1]))))
+			p++;
+		if (*p)
+			p++;
+		n = (size_t)(p - s);
+		if (sg_count_words(s) >= 3 && n > 0) {
+			json_t *t = json_stringn(s, n);
+
+			if (t)
+				json_array_append_new(kb->sentences,
+					json_pack("[o, o]",
+						json_sprintf("%s.s%zu", name,
+							json_array_size(
+								kb->sentences)),
+						t));
+		}
+	}
+}
+
+/* The words of text, lowercased, into terms (an array of strings). */
+static json_t *
+terms(const char *text)
+{
+	json_t *out = json_array();
+	char w[64];
+	size_t n = 0;
+
+	for (const char *p = text;; p++) {
+		if (*p && isalnum((unsigned char)*p)) {
+			if (n < sizeof w - 1)
+				w[n++] = (char)tolower((unsigned char)*p);
+			continue;
+		}
+		if (n > 0)
+			json_array_append_new(out, json_stringn(w, n));
+		n = 0;
+		if (!*p)
+			break;
+	}
+	return out;
+}
+
+static void
+add_passage(struct sg_kb *kb, const char *name, const char *text, size_t n)
+{
+	json_t *t;
+
+	while (n > 0 && isspace((unsigned char)*text))
+		text++, n--;
+	while (n > 0 && isspace((unsigned char)text[n - 1]))
+		n--;
+	t = json_stringn(text, n);
+
+	if (!t || sg_count_words(json_string_value(t)) == 0) {
+		json_decref(t);
+		return;
+	}
+	json_array_append_new(
+		kb->passages, json_pack("[o, o]",
+				      json_sprintf("%s#%zu", name,
+					      json_array_size(kb->passages)),
+				      t));
+}
+
+/* Paragraphs, each cut every PASSAGE_WORDS words. */
+static void
+add_file(struct sg_kb *kb, const char *name, const char *text)
+{
+	const char *p = text, *start = text, *cut;
+	size_t words = 0;
+	int inword = 0;
+
+	add_sentences(kb, name, text);
+	for (; *p; p++) {
+		if (p[0] == '\n' && p[1] == '\n') {
+			add_passage(kb, name, start, (size_t)(p - start));
+			start = p + 1;
+			words = 0;
+			continue;
+		}
+		if (!isspace((unsigned char)*p) && !inword &&
+			++words > PASSAGE_WORDS) {
+			cut = p;
+			add_passage(kb, name, start, (size_t)(cut - start));
+			start = cut;
+			words = 1;
+		}
+		inword = !isspace((unsigned char)*p);
+	}
+	add_passage(kb, name, start, (size_t)(p - start));
+}
+
+static void
+build_index(struct sg_kb *kb)
+{
+	size_t i, j, np = json_array_size(kb->passages);
+	json_t *p, *t, *tf;
+	double total = 0;
+	const char *term;
+
+	kb->len = sg_xmalloc((np + 1) * sizeof *kb->len);
+	json_array_foreach (kb->passages, i, p) {
+		json_t *ts = terms(json_string_value(json_array_get(p, 1)));
+
+		tf = json_object();
+		json_array_foreach (ts, j, t)
+			json_object_set_new(tf, json_string_value(t),
+				json_integer(sg_get_int(tf,
+						     json_string_value(t), 0) +
+					     1));
+		json_object_foreach (tf, term, t) {
+			json_t *list = json_object_get(kb->postings, term);
+
+			if (!list) {
+				list = json_array();
+				json_object_set_new(kb->postings, term, list);
+			}
+			json_array_append_new(
+				list, json_pack("[I, O]", (json_int_t)i, t));
+		}
+		kb->len[i] = (double)json_array_size(ts);
+		total += kb->len[i];
+		json_decref(tf);
+		json_decref(ts);
+	}
+	kb->avglen = np ? total / (double)np : 1;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct sg_kb *
+sg_kb_load(const char *path, struct sg_error *e)
+{
+	struct sg_kb *kb = sg_xmalloc(sizeof *kb);
+	struct stat st;
+	char **names = NULL, full[4096], *text;
+	size_t n = 0, i;
+	struct dirent *d;
+	DIR *dir;
+
+	memset(kb, 0, sizeof *kb);
+	kb->passages = json_array();
+	kb->sentences = json_array();
+	kb->postings = json_object();
+	if (stat(path, &st) < 0 ||
+		!(dir = S_ISDIR(st.st_mode) ? opendir(path) : NULL)) {
+		if (!(text = sg_slurp(path, NULL, e)))
+			goto fail;
+		const char *base = strrchr(path, '/');
+		add_file(kb, base ? base + 1 : path, text);
+		free(text);
+	} else {
+		while ((d = readdir(dir)))
+			if (d->d_name[0] != '.') {
+				names = sg_xrealloc(
+					names, (n + 1) * sizeof *names);
+				names[n++] = sg_xstrdup(d->d_name);
+			}
+		closedir(dir);
+		qsort(names, n, sizeof *names, by_name);
+		for (i = 0; i < n; i++) {
+			snprintf(full, sizeof full, "%s/%s", path, names[i]);
+			if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+				if (!(text = sg_slurp(full, NULL, e)))
+					break;
+				add_file(kb, names[i], text);
+				free(text);
+			}
+		}
+		for (size_t k = 0; k < n; k++)
+			free(names[k]);
+		free(names);
+		if (i < n)
+			goto fail;
+	}
+	if (json_array_size(kb->passages) == 0) {
+		sg_seterr(e, "knowledge base '%s' holds no text", path);
+		goto fail;
+	}
+	build_index(kb);
+	return kb;
+fail:
+	sg_kb_free(kb);
+	return NULL;
+}
+
+void
+sg_kb_free(struct sg_kb *kb)
+{
+	if (!kb)
+		return;
+	json_decref(kb->passages);
+	json_decref(kb->sentences);
+	json_decref(kb->postings);
+	free(kb->len);
+	free(kb);
+}
+
+const json_t *
+sg_kb_sentences(const struct sg_kb *kb)
+{
+	return kb->sentences;
+}
+
+const json_t *
+sg_kb_passages(const struct sg_kb *kb)
+{
+	return kb->passages;
+}
+
+json_t *
+sg_kb_search(const struct sg_kb *kb, const char *query, size_t k)
+{
+	size_t np = json_array_size(kb->passages), i, j, best;
+	double *score = calloc(np ? np : 1, sizeof *score);
+	json_t *qt = terms(query), *t, *list, *hit, *out = json_array();
+
+	json_array_foreach (qt, i, t) {
+		list = json_object_get(kb->postings, json_string_value(t));
+		double df = (double)json_array_size(list);
+		double idf = log(1 + ((double)np - df + 0.5) / (df + 0.5));
+
+		json_array_foreach (list, j, hit) {
+			size_t d = (size_t)json_integer_value(
+				json_array_get(hit, 0));
+			double f = (double)json_integer_value(
+				json_array_get(hit, 1));
+
+			score[d] += idf * f * 2.2 /
+				    (f + 1.2 * (0.25 + 0.75 * kb->len[d] /
+							       kb->avglen));
+		}
+	}
+	for (i = 0; i < k; i++) {
+		best = np;
+		for (j = 0; j < np; j++)
+			if (score[j] > 0 &&
+				(best == np || score[j] > score[best]))
+				best = j;
+		if (best == np)
+			break;
+		json_array_append(out, json_array_get(kb->passages, best));
+		score[best] = 0;
+	}
+	free(score);
+	json_decref(qt);
+	return out;
+}

@@ -1,0 +1,226 @@
+/*
+ * naive.c - the naive arm's requests: one chat completion per sample,
+ * prompted from the recipe's domain, task and task_input, and the parsing
+ * of its answers, with one repair request for JSON that does not parse.
+ * A sample's label is drawn from label_distribution with the sample's own
+ * seed, so a batch follows the distribution and a re-run asks the same.
+ */
+#include <string.h>
+
+#include "sg.h"
+
+static void add(json_t *buf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+add(json_t *buf, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	json_t *s;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	s = json_sprintf("%s%s", json_string_value(buf), line);
+	json_string_set(buf, json_string_value(s));
+	json_decref(s);
+}
+
+/* A label drawn from label_distribution, else uniformly from labels. */
+static const char *
+pick_label(const json_t *ti, struct sg_rng *rng)
+{
+	json_t *labels = json_object_get(ti, "labels");
+	json_t *dist = json_object_get(ti, "label_distribution"), *v;
+	double total = 0, x;
+	const char *k;
+
+	if (json_is_object(dist) && json_object_size(dist) > 0) {
+		json_object_foreach (dist, k, v)
+			total += json_number_value(v);
+		x = sg_rng_uniform(rng) * total;
+		json_object_foreach (dist, k, v) {
+			if ((x -= json_number_value(v)) < 0)
+				return k;
+		}
+	}
+	if (json_is_array(labels) && json_array_size(labels) > 0)
+		return json_string_value(json_array_get(
+			labels, sg_rng_below(rng, json_array_size(labels))));
+	return NULL;
+}
+
+static void
+bounds(json_t *p, const json_t *ti)
+{
+	json_t *rl = json_object_get(ti, "review_length_tokens");
+	long long lo = sg_get_int(ti, "min_words", sg_get_int(rl, "min", -1));
+	long long hi = sg_get_int(ti, "max_words", sg_get_int(rl, "max", -1));
+
+	if (lo >= 0 && hi >= 0)
+		add(p, "Length: %lld to %lld words.\n", lo, hi);
+	else if (hi >= 0)
+		add(p, "Length: at most %lld words.\n", hi);
+	else if (lo >= 0)
+		add(p, "Length: at least %lld words.\n", lo);
+}
+
+static char *
+user_prompt(const json_t *recipe, const json_t *schema, int json,
+	struct sg_rng *rng)
+{
+	const json_t *ti = json_object_get(recipe, "task_input");
+	json_t *p = json_string(""), *ex, *v;
+	const char *s, *label;
+	char *out, *txt;
+	size_t i;
+
+	add(p, "Write one new, realistic example for a synthetic dataset.\n");
+	add(p, "Domain: %s\n", sg_get_str(recipe, "domain"));
+	if ((s = sg_get_str(recipe, "task")))
+		add(p, "Task: %s\n", s);
+	if (json_is_string(ti))
+		add(p, "Description: %s\n", json_string_value(ti));
+	if ((s = sg_get_str(ti, "description")))
+		add(p, "Description: %s\n", s);
+	if ((s = sg_get_str(ti, "target_audience")))
+		add(p, "Audience: %s\n", s);
+	if ((s = sg_get_str(ti, "tone")))
+		add(p, "Tone: %s\n", s);
+	bounds(p, ti);
+	if ((label = pick_label(ti, rng)))
+		add(p, "Its label must be \"%s\".\n", label);
+	ex = json_object_get(ti, "examples");
+	if (json_is_array(ex) && json_array_size(ex) > 0) {
+		add(p, "Examples of the kind wanted (do not copy them):\n");
+		json_array_foreach (ex, i, v) {
+			txt = json_is_string(v) ? NULL : sg_dumps(v);
+			add(p, "- %s\n", txt ? txt : json_string_value(v));
+			free(txt);
+		}
+	}
+	if (json) {
+		txt = schema ? sg_dumps(schema) : NULL;
+		add(p,
+			"Answer with one JSON value only, no prose and no code "
+			"fence%s%s.\n",
+			txt ? ", valid against this JSON Schema: " : "",
+			txt ? txt : "");
+		free(txt);
+	} else {
+		add(p, "Answer with the example's text only.\n");
+	}
+	out = sg_xstrdup(json_string_value(p));
+	json_decref(p);
+	return out;
+}
+
+/* The schema a sample must meet: the recipe's, else the grammar's. */
+static json_t *
+recipe_schema(const json_t *recipe)
+{
+	json_t *s = sg_path(recipe, "constraints.schema");
+	struct sg_grammar *g;
+	struct sg_error e;
+
+	if (!s)
+		s = sg_path(recipe, "validators.json_schema.schema");
+	if (s)
+		return json_incref(s);
+	g = json_object_get(recipe, "grammar")
+		    ? sg_grammar_new(json_object_get(recipe, "grammar"), &e)
+		    : NULL;
+	s = g ? sg_grammar_schema(g) : NULL;
+	sg_grammar_free(g);
+	return s;
+}
+
+json_t *
+sg_naive_body(const json_t *job, long long index, const char *model,
+	int response_format, const json_t *passages)
+{
+	const json_t *recipe = json_object_get(job, "recipe");
+	const json_t *params = json_object_get(job, "params");
+	const char *fmt = sg_get_str(json_object_get(job, "context"), "format");
+	long long seed = sg_get_int(job, "seed", 0) + index;
+	json_t *schema, *body, *v;
+	struct sg_rng rng;
+	char *prompt;
+	int json;
+
+	if (!fmt)
+		fmt = sg_get_str(recipe, "output_format");
+	json = fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
+	schema = json ? recipe_schema(recipe) : NULL;
+	sg_rng_seed(&rng, (uint64_t)seed);
+	prompt = user_prompt(recipe, schema, json, &rng);
+	if (json_array_size(passages) > 0) {
+		json_t *p = json_string("Base it on these passages:\n"), *v;
+		size_t i;
+
+		json_array_foreach (passages, i, v)
+			add(p, "[%s] %s\n",
+				json_string_value(json_array_get(v, 0)),
+				json_string_value(json_array_get(v, 1)));
+		add(p, "\n%s", prompt);
+		free(prompt);
+		prompt = sg_xstrdup(json_string_value(p));
+		json_decref(p);
+	}
+	body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}", "model",
+		model, "messages", "role", "system", "content",
+		"You write varied, realistic data for machine learning "
+		"datasets, following the instructions exactly.",
+		"role", "user", "content", prompt, "seed", (json_int_t)seed);
+	free(prompt);
+	if ((v = json_object_get(params, "temperature")))
+		json_object_set(body, "temperature", v);
+	if ((v = json_object_get(params, "top_p")))
+		json_object_set(body, "top_p", v);
+	if ((v = json_object_get(params, "max_tokens")))
+		json_object_set(body, "max_tokens", v);
+	if (schema && response_format)
+		json_object_set_new(body, "response_format",
+			json_pack("{s:s, s:{s:s, s:O}}", "type", "json_schema",
+				"json_schema", "name", "sample", "schema",
+				schema));
+	json_decref(schema);
+	return body;
+}
+
+json_t *
+sg_naive_parse(const char *content, int json, struct sg_error *e)
+{
+	const char *a, *b;
+	json_error_t je;
+	json_t *v;
+
+	if (!json)
+		return json_string(content);
+	/* Models wrap JSON in prose or code fences even when told not to. */
+	a = strpbrk(content, "{[");
+	b = a ? strrchr(content, a[0] == '{' ? '}' : ']') : NULL;
+	if (!a || !b || b < a) {
+		sg_seterr(e, "the answer holds no JSON object or array");
+		return NULL;
+	}
+	v = json_loadb(a, (size_t)(b - a + 1), JSON_REJECT_DUPLICATES, &je);
+	if (!v)
+		sg_seterr(e, "the answer is not valid JSON: %s", je.text);
+	return v;
+}
+
+json_t *
+sg_naive_repair(const json_t *body, const char *content, const char *why)
+{
+	json_t *b = json_deep_copy(body);
+	json_t *msgs = json_object_get(b, "messages");
+
+	json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "assistant",
+					    "content", content));
+	json_array_append_new(
+		msgs, json_pack("{s:s, s:s+}", "role", "user", "content", why,
+			      ". Reply with the corrected JSON only."));
+	return b;
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bats
+# sg-gen's offline generators besides the templater: eda (Easy Data
+# Augmentation over the recipe's seed examples, synonyms from WordNet) and
+# extractive (sentences of the knowledge base).
+
+load helpers
+
+# A job of generator $1 with n = $2, changed by the jq filter $3.
+job() {
+	jq -nc --arg g "$1" --arg kb "$FIXTURES/kb" "{type: \"job\", run: \"o\", n: $2,
+		context: {format: \"jsonl\"}, recipe: {domain: \"headphones\",
+		output_format: \"jsonl\", knowledge_base: \$kb, task_input: {examples: [
+		\"The battery easily lasts twenty hours and the sound is excellent.\",
+		{text: \"Comfortable headphones with clear calls.\", label: \"positive\"}]}},
+		batch: 2, arm: \$g, generator: \$g, params: {alpha: 0.2}, seed: 9} | ${3:-.}"
+}
+
+samples() {
+	printf '%s\n' "$output" | jq -c "select(.type == \"sample\") | $1"
+}
+
+@test "eda: the four operations over the seeds, labels kept, same job same bytes" {
+	job eda 60 >job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	first=$output
+	run --separate-stderr sg-gen job.jsonl
+	assert_equal "$output" "$first"
+	assert_equal "$(samples '.provenance.operation' | sort -u | tr -d '\n')" '"rd""ri""rs""sr"'
+	assert_equal "$(samples '.provenance.seed' | sort -u | tr -d '\n')" '01'
+	# an object seed keeps its other fields
+	assert_equal "$(samples 'select(.provenance.seed == 1) | .data.label' | sort -u)" '"positive"'
+	seed0='The battery easily lasts twenty hours and the sound is excellent.'
+	words() { tr ' ' '\n' | sort; }
+	# a swap keeps the words; a deletion keeps a subsequence; an insertion adds
+	for s in $(samples 'select(.provenance.seed == 0 and .provenance.operation == "rs") | .data | @base64' | tr -d '"'); do
+		assert_equal "$(echo "$s" | base64 -d | words)" "$(echo "$seed0" | words)"
+	done
+	for s in $(samples 'select(.provenance.seed == 0 and .provenance.operation == "rd") | .data | @base64' | tr -d '"'); do
+		t=$(echo "$s" | base64 -d)
+		[ "$(echo "$t" | wc -w)" -lt 11 ]
+		[ -z "$(comm -23 <(echo "$t" | words) <(echo "$seed0" | words))" ]
+	done
+	for s in $(samples 'select(.provenance.seed == 0 and .provenance.operation == "ri") | .data | @base64' | tr -d '"'); do
+		[ "$(echo "$s" | base64 -d | wc -w)" -gt 10 ]
+	done
+	[ "$(printf '%s\n' "$output" | tail -1 | jq -c '[.generated, .errors]')" = '[60,0]' ]
+}
+
+@test "eda: synonyms are WordNet's" {
+	run --separate-stderr sg-gen < <(job eda 40 '.recipe.task_input.examples = ["Happy."] | .params.alpha = 1')
+	[ "$status" -eq 0 ]
+	# happy: felicitous, glad, well-chosen (adjective synsets)
+	assert_equal "$(samples 'select(.provenance.operation == "sr") | .data' | sort -u | tr -d '\n')" \
+		'"Felicitous.""Glad.""Well-chosen."'
+}
+
+@test "eda: without seed examples or WordNet the job fails with the reason" {
+	run --separate-stderr sg-gen < <(job eda 2 '.recipe.task_input = {}')
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-gen: <stdin>:1: eda needs seed examples in task_input.examples'
+	run --separate-stderr env SG_WORDNET=/nonexistent sg-gen < <(job eda 1)
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "sg-gen: <stdin>:1: eda needs WordNet: cannot open '/nonexistent/index.noun': No such file or directory"
+}
+
+@test "extractive: sentences of the knowledge base with their ids" {
+	run --separate-stderr sg-gen < <(job extractive 30 '.params.sentences = 2')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(samples '.provenance.passages | length' | sort -u)" = 2 ]
+	# files in name order, sentences numbered across them
+	[ "$(samples '.provenance.passages[]' | sort -u | head -1)" = '"battery.md.s0"' ]
+	assert_equal "$(samples 'select(.provenance.passages[0] == "noise.md.s3") | .data.text' | sort -u)" \
+		'"Active noise cancelling uses microphones to cancel steady sounds such as engine hum. It works less well on voices."'
+	run --separate-stderr sg-gen < <(job extractive 3 '.context.format = "text" | .recipe.knowledge_base = "kb/noise.md"' |
+		jq -c --arg p "$FIXTURES/recipe.yaml" '.recipe_path = $p')
+	[ "$status" -eq 0 ]
+	[ "$(samples '.data | type' | sort -u)" = '"string"' ]
+	run --separate-stderr sg-gen < <(job extractive 1 '.recipe.knowledge_base = "/nonexistent"')
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "sg-gen: <stdin>:1: cannot open '/nonexistent': No such file or directory"
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# lib/http.c through sg-gen against the loopback stand-in server
+# tests/llm-server.py: what is retried and how long it waits, what is
+# never retried, error bodies, timeouts, and the API key kept out of
+# every output.
+
+load helpers
+load llm-helpers
+
+@test "retried faults: 429, 5xx, truncated, invalid, reset, 408, 409, 425" {
+	faults '[{"status": 429, "headers": {"retry-after-ms": "400"}, "body": {"error": {"message": "slow down"}}},
+		{"status": 500, "body": {}}, {"status": 502, "raw": "bad gateway"},
+		{"status": 503, "headers": {"retry-after-ms": "10"}, "body": {"error": "busy"}},
+		{"fault": "ok"},
+		{"fault": "truncate"}, {"fault": "invalid"}, {"fault": "reset"},
+		{"status": 408, "headers": {"retry-after-ms": "10"}, "body": {}},
+		{"fault": "ok"},
+		{"status": 409, "headers": {"retry-after-ms": "10"}, "body": {}},
+		{"status": 425, "headers": {"retry-after-ms": "10"}, "body": {}}]'
+	server --script script.json
+	{ job 1; job 1 '.batch = 4 | .seed = 12'; job 1 '.batch = 5 | .seed = 13'; } >jobs.jsonl
+	run --separate-stderr sg-gen -v -j 1 jobs.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "batch") | .generated) | add')" -eq 3 ]
+	assert_equal "$(jq -r '.status' log.jsonl | tr '\n' ' ')" '429 500 502 503 200 200 200 0 408 200 409 425 200 '
+	# the server's wait was honoured; then 0.5 * 2^k s times 0.75..1 for
+	# the k-th retry: k = 1, 2
+	[ "$(jq -s '.[1].t0 - .[0].t1 >= 0.39' log.jsonl)" = true ]
+	[ "$(jq -s '(.[2].t0 - .[1].t1) >= 0.74 and (.[2].t0 - .[1].t1) < 1.15' log.jsonl)" = true ]
+	[ "$(jq -s '(.[3].t0 - .[2].t1) >= 1.49 and (.[3].t0 - .[2].t1) < 2.15' log.jsonl)" = true ]
+	echo "$stderr" | grep -q 'retry 1 in 0.40s: HTTP 429: slow down'
+	echo "$stderr" | grep -q 'retry 3 in .*: HTTP 502: bad gateway'
+	echo "$stderr" | grep -q 'retry 4 in 0.01s: HTTP 503: busy'
+	echo "$stderr" | grep -q 'retry 1 in .*: transfer closed with [0-9]* bytes remaining to read'
+	echo "$stderr" | grep -q 'retry 2 in .*: HTTP 200 with a body that is not a JSON object'
+}
+
+@test "Retry-After in seconds and as an HTTP date" {
+	epoch=$(($(date +%s) + 4))
+	when=$(date -u -d "@$epoch" '+%a, %d %b %Y %H:%M:%S GMT')
+	faults '[{"status": 429, "headers": {"Retry-After": "1"}, "body": {}},
+		{"status": 503, "headers": {"Retry-After": "'"$when"'"}, "body": {}}]'
+	server --script script.json
+	run --separate-stderr sg-gen -j 1 <(job 1)
+	[ "$status" -eq 0 ]
+	[ "$(requests)" -eq 3 ]
+	[ "$(jq -s '.[1].t0 - .[0].t1 >= 0.99' log.jsonl)" = true ]
+	# backoff alone would have asked again about 2 s from the start
+	[ "$(jq -s ".[2].t0 >= $epoch - 1" log.jsonl)" = true ]
+}
+
+@test "never retried: 400 401 403 404 413 422 and a quota 429; every error body shape" {
+	for case in '400 {"error": {"message": "bad one", "type": "invalid_request_error"}}|HTTP 400: bad one' \
+		'401 {"error": "who are you"}|HTTP 401: who are you' \
+		'403 {"object": "error", "message": "forbidden thing"}|HTTP 403: forbidden thing' \
+		'404 {"detail": "Not Found"}|HTTP 404: Not Found' \
+		'413 {"error": {"message": "too big"}}|HTTP 413: too big' \
+		'422 {"error": {"message": "unprocessable"}}|HTTP 422: unprocessable' \
+		'429 {"error": {"message": "You exceeded your current quota.", "code": "insufficient_quota"}}|HTTP 429: You exceeded your current quota.'; do
+		code=${case%% *}
+		body=${case#* }
+		want=${body#*|}
+		body=${body%|*}
+		faults "[{\"status\": $code, \"body\": $body}]"
+		rm -f log.jsonl
+		server --script script.json
+		run --separate-stderr sg-gen -j 1 <(job 1)
+		kill "$SERVER"
+		[ "$status" -eq 0 ]
+		[ "$(requests)" -eq 1 ] || { echo "$code: $(cat log.jsonl)"; false; }
+		assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .error')" "$want"
+	done
+}
+
+@test "a 429 halves the requests in flight; they grow back one per window" {
+	faults '[{"status": 429, "headers": {"retry-after-ms": "300"}, "body": {}}]'
+	server --script script.json --latency 60
+	run --separate-stderr sg-gen -j 8 <(job 40)
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tail -1 | jq .generated)" -eq 40 ]
+	# 8 start at once; after the pause 8 / 2 = 4, plus 1 earned by the
+	# 7 answered during it
+	[ "$(jq -s 'sort_by(.t0) | .[0].t0 as $s | map(select(.t0 < $s + 0.05)) | length' log.jsonl)" -eq 8 ]
+	[ "$(jq -s '(map(select(.status == 429))[0].t1 + 0.3) as $r |
+		map(select(.t0 >= $r - 0.01 and .t0 < $r + 0.05)) | length' log.jsonl)" -eq 5 ]
+}
+
+@test "a 429 pauses new requests and the rest still complete" {
+	faults '[{"status": 429, "headers": {"retry-after-ms": "600"}, "body": {}}]'
+	server --script script.json --latency 50
+	run --separate-stderr sg-gen -j 4 <(job 16)
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tail -1 | jq .generated)" -eq 16 ]
+	[ "$(requests)" -eq 17 ]
+	# no request began in the 0.6 s after the 429 came back, but those the
+	# client had sent before it read the 429
+	[ "$(jq -s '(map(select(.status == 429))[0].t1) as $t |
+		map(select(.t0 > $t + 0.05 and .t0 < $t + 0.55)) | length' log.jsonl)" -eq 0 ]
+}
+
+@test "a hung request times out and is retried" {
+	faults '[{"fault": "hang", "seconds": 5}]'
+	server --script script.json
+	run --separate-stderr sg-gen -v --timeout 1 -j 1 <(job 1)
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tail -1 | jq .generated)" -eq 1 ]
+	echo "$stderr" | grep -q 'retry 1 in .*: Operation timed out after'
+}
+
+@test "the API key never appears, even when the server echoes it" {
+	server --key right-key
+	run --separate-stderr sg-gen -v -j 2 <(job 2)
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r 'select(.type == "sample") | .error' | sort -u)" = \
+		'HTTP 401: Incorrect API key provided: ***.' ]
+	! grep -q -- "$KEY" <<<"$output$stderr"
+	[ "$(requests)" -eq 2 ]
+}

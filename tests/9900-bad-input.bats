@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# Bad input, table-driven, for every program: each bad record or recipe gets
+# a message naming the file and line, the documented exit status, and the
+# good records around it still come out.
+
+load helpers
+
+GOOD='{"type":"note","n":1}'
+
+# Each filter as a user would run it; a note record passes through all.
+filters() {
+	printf '%s\n' "sg-route -s st" sg-gen sg-validate sg-score "sg-update -s st"
+}
+
+# bad line <TAB> the message after "prog: <stdin>:2: "
+cases() {
+	printf '%s\t%s\n' \
+		"$(printf '{"type":"note","s":"\377"}')" "invalid JSON at column 20: unable to decode byte 0xff near '\"'" \
+		'{"type":"note","type":"x"}' "invalid JSON at column 21: duplicate object key near '\"type\"'" \
+		"$(printf '%.0s[' $(seq 3000))$(printf '%.0s]' $(seq 3000))" "invalid JSON at column 2049: maximum parsing depth reached near '['" \
+		'{"type":"note","n":1e999}' "invalid JSON at column 24: real number overflow near '1e999'" \
+		'{"type":"note","n":99999999999999999999}' "invalid JSON at column 39: too big integer near '99999999999999999999'" \
+		'{"type":5}' 'missing string field "type"' \
+		'{"kind":"note"}' 'missing string field "type"' \
+		'[1,2]' 'record is not a JSON object' \
+		'"text"' "invalid JSON at column 6: '[' or '{' expected near '\"text\"'"
+}
+
+@test "every filter reports each bad record with its line and keeps the good ones" {
+	cases > cases.tsv
+	while IFS= read -r tool; do
+		while IFS=$'\t' read -r bad why; do
+			printf '%s\n%s\n%s\n' "$GOOD" "$bad" "$GOOD" > in.jsonl
+			run --separate-stderr $tool < in.jsonl
+			name=${tool%% *}
+			[ "$status" -eq 1 ] || { echo "$tool: status $status for $bad" >&2; return 1; }
+			assert_equal "$stderr" "$name: <stdin>:2: $why"
+			assert_equal "$output" "$(printf '%s\n%s' "$GOOD" "$GOOD")"
+		done < cases.tsv
+	done < <(filters)
+}
+
+@test "every filter reads CRLF, a byte order mark, blank lines and no final newline" {
+	printf '\357\273\277%s\r\n\r\n  \n%s' "$GOOD" "$GOOD" > in.jsonl
+	while IFS= read -r tool; do
+		run --separate-stderr $tool < in.jsonl
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		assert_equal "$output" "$(printf '%s\n%s' "$GOOD" "$GOOD")"
+	done < <(filters)
+}
+
+@test "every filter accepts empty input" {
+	while IFS= read -r tool; do
+		run --separate-stderr $tool < /dev/null
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		[ -z "$output" ]
+	done < <(filters)
+}
+
+@test "a truncated last line is reported at its line" {
+	printf '%s\n{"type":"note"' "$GOOD" > in.jsonl
+	while IFS= read -r tool; do
+		run --separate-stderr $tool < in.jsonl
+		[ "$status" -eq 1 ]
+		assert_equal "$stderr" "${tool%% *}: <stdin>:2: invalid JSON at column 14: '}' expected near end of file"
+		assert_equal "$output" "$GOOD"
+	done < <(filters)
+}
+
+@test "a record over 16 MiB is refused and the next one still read" {
+	{ printf '{"type":"note","s":"'; head -c 17000000 /dev/zero | tr '\0' a; printf '"}\n%s\n' "$GOOD"; } > in.jsonl
+	run --separate-stderr sg-score < in.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "sg-score: <stdin>:1: record longer than 16777216 bytes"
+	assert_equal "$output" "$GOOD"
+}
+
+@test "--strict stops at the first bad record" {
+	printf '%s\n%s\n%s\n' "$GOOD" '[1]' "$GOOD" > in.jsonl
+	while IFS= read -r tool; do
+		run --separate-stderr $tool --strict < in.jsonl
+		[ "$status" -eq 1 ]
+		assert_equal "$output" "$GOOD"
+	done < <(filters)
+}
+
+@test "a missing input file is an I/O error, and the other files are still read" {
+	printf '%s\n' "$GOOD" > in.jsonl
+	while IFS= read -r tool; do
+		run --separate-stderr $tool nope.jsonl in.jsonl
+		[ "$status" -eq 4 ]
+		assert_equal "$stderr" "${tool%% *}: cannot open 'nope.jsonl': No such file or directory"
+		assert_equal "$output" "$GOOD"
+	done < <(filters)
+}
+
+@test "recipes: empty, not UTF-8, too deep, huge numbers are refused with their position" {
+	: > empty.yaml
+	printf 'domain: "caf\351"\nnum_samples: 3\n' > latin1.yaml
+	{ printf 'domain: d\nnum_samples: 3\ntask_input: '; printf '%.0s[' $(seq 600); printf '%.0s]' $(seq 600); echo; } > deep.yaml
+	printf '{"domain": "d", "num_samples": 1e999}\n' > huge.json
+	for r in empty.yaml latin1.yaml deep.yaml huge.json; do
+		run --separate-stderr sg-plan "$r"
+		[ "$status" -eq 3 ] || { echo "$r: $status $stderr" >&2; return 1; }
+		[[ "$stderr" == "sg-plan: $r:"[0-9]*":"* ]] || { echo "$r: $stderr" >&2; return 1; }
+		[ -z "$output" ]
+	done
+}
+
+@test "recipes with CRLF line ends and a byte order mark load" {
+	printf '\357\273\277domain: d\r\nnum_samples: 2\r\n' > crlf.yaml
+	run --separate-stderr sg-plan crlf.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -r .context.domain)" = d ]
+}
+
+@test "a recipe naming an unknown arm fails at routing with the arm's name" {
+	printf 'domain: d\nnum_samples: 2\nrouter_config:\n  arms: [templater_fancy]\ngrammar:\n  start: s\n  rules:\n    s:\n      - template: "x"\n' > arms.yaml
+	run --separate-stderr sh -c 'sg-plan arms.yaml | sg-route -s st'
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-route: <stdin>:1: unknown arm "templater_fancy" (not a preset; declare it with a generator)'
+}
+
+@test "a recipe over 8 MiB is refused" {
+	{ printf 'domain: d\nnum_samples: 1\ntask_input: "'; head -c 9000000 /dev/zero | tr '\0' a; printf '"\n'; } > big.yaml
+	run --separate-stderr sg-plan big.yaml
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-plan: big.yaml: recipe larger than 8388608 bytes"
+}
+
+@test "constraint keys of any length load (found by fuzzing the recipe loader)" {
+	printf 'domain: d\nnum_samples: 1\nconstraints: {ab: 1, min_x: 1, max_x: 2}\n' > short.yaml
+	run --separate-stderr sg-plan short.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -c .recipe.constraints)" = '{"ab":1,"min_x":1,"max_x":2}' ]
+}

@@ -1,0 +1,37 @@
+# Shared by the tests that talk to the loopback stand-in server
+# tests/llm-server.py: start it, make jobs for it, read its request log.
+KEY=sk-test-SECRET-0123456789
+
+# Start the stand-in with the given options; it logs to log.jsonl.
+server() {
+	rm -f port
+	/usr/bin/python3 "$BATS_TEST_DIRNAME/llm-server.py" --port-file port \
+		--log log.jsonl "$@" 3>&- &
+	SERVER=$!
+	for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+	export OPENAI_BASE_URL=http://127.0.0.1:$(cat port)/v1
+	export OPENAI_API_KEY=$KEY SG_CACHE_DIR=$BATS_TEST_TMPDIR/cache
+}
+
+teardown() {
+	[ -z "${SERVER:-}" ] || kill "$SERVER" 2>/dev/null || true
+}
+
+# A naive job of n samples for the reviews example, changed by jq filter $2.
+# More arguments go to jq.
+job() {
+	sg-plan --llm -n1 "$EXAMPLES/reviews/reviews.yaml" | jq -c "${@:3}" ". + {batch: 3,
+		arm: \"naive_balanced\", generator: \"naive\", seed: 11,
+		params: {temperature: 0.7, top_p: 1}, n: $1} | ${2:-.}"
+}
+
+# Faults the stand-in gives, in turn, to the first requests (see llm-server.py).
+faults() {
+	printf '%s\n' "$1" >script.json
+}
+
+# How many requests the stand-in has answered.
+requests() {
+	wc -l <log.jsonl | tr -d ' '
+}
+

@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""A stand-in for an OpenAI-compatible server, owned by the tests.
+
+Python standard library only; listens on 127.0.0.1, on an ephemeral port
+written to --port-file.  Replies are deterministic functions of the request
+(messages, seed, n, max_tokens, response_format).  --script names a JSON
+file holding a list of faults given, in turn, to the first requests:
+  {"status": 429, "headers": {...}, "body": ... or "raw": "text"}
+  {"fault": "hang", "seconds": 30}   no answer for that long
+  {"fault": "reset"}                 the connection is cut at once
+  {"fault": "truncate"}              a 200 whose body stops half way
+  {"fault": "invalid"}               a 200 whose body is not JSON
+  {"fault": "ok"}                    a normal answer
+  {"fault": "slow", "seconds": 1}    a normal answer that late
+Every request is logged as one JSON line in --log: arrival and end times,
+path, status, requests in flight on arrival, whether a key came, the body.
+"""
+import argparse
+import hashlib
+import os
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+lock = threading.Lock()
+state = {"inflight": 0, "script": [], "log": None, "n": 0}
+opts = None
+
+
+def digest(*parts):
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def fill_schema(schema, h, depth=0):
+    t = schema.get("type")
+    if "enum" in schema:
+        return schema["enum"][int(h[:8], 16) % len(schema["enum"])]
+    if t == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {k: fill_schema(v, digest(h, k), depth + 1) for k, v in props.items()}
+    if t == "array":
+        return [fill_schema(schema.get("items", {}), digest(h, 0), depth + 1)]
+    if t == "integer":
+        lo = schema.get("minimum", 1)
+        hi = schema.get("maximum", lo + 4)
+        return lo + int(h[:8], 16) % (hi - lo + 1)
+    if t == "number":
+        return 0.5
+    if t == "boolean":
+        return True
+    return "The stand-in says %s about it, which is fine." % h[:8]
+
+
+def evol(msgs, h):
+    """Evol-Instruct's requests: a rewrite keeps the given prompt and adds
+    a clause; the marker words SAME, COPY, SORRY and EMPTY in it trigger
+    the four elimination rules."""
+    last = str(msgs[-1].get("content", "")) if msgs else ""
+    if "act as a Prompt Rewriter" in last or "act as a Prompt Creator" in last:
+        given = last.split("Prompt#:\n", 1)[-1].strip()
+        new = "%s Consider also case %s." % (given, h[:6])
+        if "act as a Prompt Creator" in last:
+            new = "A rarer task %s: %s" % (h[:6], given)
+        return "#Rewritten Prompt#: " + new if "COPY" in given else new
+    if "do you think they are equal" in last:
+        return "Equal" if "SAME" in last else "Not Equal"
+    if "SORRY" in last:
+        return "Sorry, I cannot help with that."
+    if "EMPTY" in last:
+        return "... it is ?!"
+    return None
+
+
+def reply(req):
+    msgs = req.get("messages", [])
+    n = int(req.get("n") or 1)
+    max_tokens = req.get("max_tokens") or req.get("max_completion_tokens")
+    rf = req.get("response_format") or {}
+    prompt_words = sum(len(str(m.get("content", "")).split()) for m in msgs)
+    choices, completion = [], 0
+    for i in range(n):
+        h = digest(msgs, req.get("seed"), req.get("model"), i)
+        if rf.get("type") == "json_schema":
+            content = json.dumps(fill_schema(rf["json_schema"].get("schema", {}), h))
+        elif rf.get("type") == "json_object":
+            content = json.dumps({"text": "Stand-in answer %s." % h[:8]})
+        elif evol(msgs, h) is not None:
+            content = evol(msgs, h)
+        elif msgs and "JSON" in str(msgs[-1].get("content", "")):
+            # asked in words: broken JSON first, fenced JSON on repair
+            if len(msgs) > 2:
+                content = 'Fixed:\n```json\n{"text": "Repaired %s."}\n```' % h[:8]
+            else:
+                content = 'Here it is: {"text": "unterminated %s' % h[:8]
+        else:
+            last = str(msgs[-1].get("content", "")) if msgs else ""
+            content = "Stand-in answer %s to %d words: %s" % (
+                h[:8], len(last.split()), " ".join(last.split()[:6]))
+        finish = "stop"
+        words = content.split(" ")
+        if max_tokens is not None and len(words) > int(max_tokens):
+            content = " ".join(words[: int(max_tokens)])
+            finish = "length"
+        completion += len(content.split())
+        choices.append({"index": i, "finish_reason": finish,
+                        "message": {"role": "assistant", "content": content}})
+    return {"id": "chatcmpl-" + digest(msgs, req.get("seed"))[:12],
+            "object": "chat.completion", "created": 0,
+            "model": req.get("model", "stand-in"), "choices": choices,
+            "usage": {"prompt_tokens": prompt_words,
+                      "completion_tokens": completion,
+                      "total_tokens": prompt_words + completion}}
+
+
+def embed(req):
+    inp = req.get("input")
+    items = inp if isinstance(inp, list) else [inp]
+    data = []
+    for i, text in enumerate(items):
+        h = hashlib.sha256(str(text).encode()).digest()
+        data.append({"object": "embedding", "index": i,
+                     "embedding": [b / 255.0 for b in h[:8]]})
+    return {"object": "list", "data": data, "model": req.get("model"),
+            "usage": {"prompt_tokens": len(items), "total_tokens": len(items)}}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def record(self, status):
+        """Log the request once, before the client can see the answer, so
+        a test reading the log after the client is done finds it."""
+        if self.logged:
+            return
+        self.logged = True
+        with lock:
+            state["inflight"] -= 1
+            if state["log"]:
+                state["log"].write(json.dumps({
+                    "t0": self.t0, "t1": time.time(), "path": self.path,
+                    "status": status, "inflight": self.inflight,
+                    "fault": self.step.get("fault"), "auth": self.auth is not None,
+                    "body": self.req}) + "\n")
+                state["log"].flush()
+
+    def send(self, status, body, headers=None):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.record(status)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        self.end_headers()
+        self.wfile.write(data)
+        return status
+
+    def do_POST(self):
+        self.t0 = time.time()
+        self.logged = False
+        with lock:
+            state["inflight"] += 1
+            self.inflight = state["inflight"]
+            self.step = state["script"].pop(0) if state["script"] else {}
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+            self.req = json.loads(raw)
+        except ValueError:
+            self.req = None
+        self.auth = self.headers.get("Authorization")
+        status = 0
+        try:
+            if opts.latency:
+                time.sleep(opts.latency / 1000.0)
+            status = self.answer(self.step, self.req, self.auth)
+        finally:
+            self.record(status)
+
+    def answer(self, step, req, auth):
+        fault = step.get("fault")
+        if fault == "hang":
+            time.sleep(step.get("seconds", 30))
+            self.record(0)
+            self.close_connection = True
+            return 0
+        if fault == "slow":
+            time.sleep(step.get("seconds", 1))
+        if fault == "reset":
+            self.record(0)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return 0
+        if fault == "invalid":
+            return self.send(200, b'{"choices": [oops')
+        if "status" in step:
+            body = step.get("raw", "").encode() if "raw" in step else step.get("body", {})
+            return self.send(step["status"], body, step.get("headers"))
+        if opts.key is not None and auth != "Bearer " + opts.key:
+            given = (auth or "").replace("Bearer ", "")
+            return self.send(401, {"error": {
+                "message": "Incorrect API key provided: %s." % given,
+                "type": "invalid_request_error", "code": "invalid_api_key"}})
+        if req is None:
+            return self.send(400, {"error": {"message": "body is not JSON"}})
+        if self.path.endswith("/chat/completions"):
+            if int(req.get("n") or 1) > opts.max_n:
+                return self.send(400, {"error": {"message": "n must be at most %d" % opts.max_n,
+                                                 "param": "n"}})
+            if opts.no_response_format and "response_format" in req:
+                return self.send(400, {"object": "error",
+                                       "message": "response_format is not supported"})
+            body = reply(req)
+        elif self.path.endswith("/embeddings"):
+            body = embed(req)
+        else:
+            return self.send(404, {"error": "no route %s" % self.path})
+        if fault == "truncate":
+            data = json.dumps(body).encode()
+            self.record(200)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return 200
+        return self.send(200, body)
+
+
+def main():
+    global opts
+    p = argparse.ArgumentParser()
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--log")
+    p.add_argument("--script")
+    p.add_argument("--latency", type=float, default=0)
+    p.add_argument("--key")
+    p.add_argument("--no-response-format", action="store_true")
+    p.add_argument("--max-n", type=int, default=128)
+    opts = p.parse_args()
+    if opts.script:
+        with open(opts.script) as f:
+            state["script"] = json.load(f)
+    if opts.log:
+        state["log"] = open(opts.log, "a")
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer.request_queue_size = 1024
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(opts.port_file + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+
+    os.rename(opts.port_file + ".tmp", opts.port_file)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

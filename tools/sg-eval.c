@@ -1,0 +1,422 @@
+/*
+ * sg-eval - what a synthetic dataset is worth on real data.
+ *
+ * Reads sg sample records (a dataset written by sg-update, or any stream
+ * of samples) from the files named or standard input, trains a
+ * fastText-style classifier on the label and text fields of their "data",
+ * and tests it on a real, held-out labelled set (-T).  Writes one "eval"
+ * record to standard output: the n-gram overlap between the synthetic
+ * training texts and the test texts (measured before scoring, so test
+ * sentences the generator happened to reproduce show up), accuracy,
+ * macro-F1, the confusion matrix, the majority-class baseline and, with a
+ * real training set (-L), the real-trained ceiling and the utility
+ * (synthetic - majority) / (ceiling - majority).  With -R it also trains
+ * on each arm's samples alone and writes one reward record per arm for
+ * sg-update: the downstream signal the router learns from.  A summary
+ * goes to standard error.  sg-eval owns every field of what it writes.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+static struct sg_filter f = {
+	.usage = "usage: sg-eval [-hRuVv] [--strict] [-b buckets] [-c recipe]"
+		 " [-d dim] [-e epochs] [-g n] [-L real-train] [-l label-field]"
+		 " [-r rate] [--seed n] [-t text-field] [-w ngrams] -T test"
+		 " [file ...]\n",
+};
+
+/* The samples of one arm: their positions in the training set. */
+struct arm {
+	char *name, *run;
+	long long batch; /* the latest batch seen */
+	size_t *idx, n, cap;
+};
+
+static struct sg_labelled train;
+static struct arm *arms;
+static size_t narms;
+/* The run and latest batch of the samples, to place an eval in time. */
+static char *lastrun;
+static long long lastbatch = -1;
+/* From -l and -t, else the recipe's evaluation section, else these. */
+static const char *label_field, *text_field;
+
+static struct arm *
+arm_of(const char *name)
+{
+	for (size_t i = 0; i < narms; i++)
+		if (strcmp(arms[i].name, name) == 0)
+			return &arms[i];
+	arms = sg_xrealloc(arms, (narms + 1) * sizeof *arms);
+	arms[narms] = (struct arm){.name = sg_xstrdup(name), .batch = -1};
+	return &arms[narms++];
+}
+
+static void
+take(struct sg_filter *f, json_t *rec)
+{
+	json_t *data = json_object_get(rec, "data");
+	const char *text, *run, *armname = sg_get_str(rec, "arm");
+	long long batch;
+	struct sg_error e;
+	struct arm *a;
+	char *label;
+
+	if (strcmp(sg_rec_type(rec), "sample") != 0 ||
+		json_object_get(rec, "error") ||
+		json_is_false(json_object_get(rec, "pass")))
+		return;
+	label = sg_label_string(sg_path(data, label_field));
+	text = sg_get_str(data, text_field);
+	if (!label || !text) {
+		sg_filter_bad(f, "sample has no %s \"data.%s\"",
+			label ? "string" : "label",
+			label ? text_field : label_field);
+		free(label);
+		return;
+	}
+	sg_labelled_add(&train, label, text);
+	free(label);
+	if (sg_record_batch(rec, &run, &batch, &e) < 0)
+		return;
+	if (batch >= lastbatch) {
+		lastbatch = batch;
+		free(lastrun);
+		lastrun = sg_xstrdup(run);
+	}
+	if (!armname)
+		return;
+	a = arm_of(armname);
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 64;
+		a->idx = sg_xrealloc(a->idx, a->cap * sizeof *a->idx);
+	}
+	a->idx[a->n++] = train.n - 1;
+	if (batch >= a->batch) {
+		a->batch = batch;
+		free(a->run);
+		a->run = sg_xstrdup(run);
+	}
+}
+
+static json_t *
+train_and_test(const struct sg_clf_params *p, const struct sg_labelled *d,
+	const struct sg_labelled *test)
+{
+	struct sg_error e;
+	struct sg_clf *c = sg_clf_train(p, d, &e);
+	json_t *res;
+
+	if (!c)
+		sg_die(SG_EXIT_DATA, "cannot train: %s", e.text);
+	res = sg_clf_evaluate(c, test);
+	sg_clf_free(c);
+	return res;
+}
+
+static double
+num(const json_t *res, const char *path)
+{
+	return json_number_value(sg_path(res, path));
+}
+
+/* Each arm trained on the same number of its own latest samples, so an
+ * arm is not rewarded merely for having been pulled more often; the
+ * reward is its accuracy's place between the majority class and the
+ * reference (the ceiling, or perfect accuracy), clamped to [0, 1]. */
+static json_t *
+arm_rewards(const struct sg_clf_params *p, const struct sg_labelled *test,
+	double maj, double ref, json_t *evalrec)
+{
+	json_t *out = json_array(), *per = json_object();
+	size_t m = SIZE_MAX;
+
+	for (size_t i = 0; i < narms; i++)
+		if (arms[i].n < m)
+			m = arms[i].n;
+	for (size_t i = 0; i < narms; i++) {
+		struct arm *a = &arms[i];
+		struct sg_labelled sub = {0};
+		json_t *res;
+		double acc, r;
+
+		for (size_t j = a->n - m; j < a->n; j++)
+			sg_labelled_add(&sub, train.label[a->idx[j]],
+				train.text[a->idx[j]]);
+		res = train_and_test(p, &sub, test);
+		acc = num(res, "accuracy");
+		r = ref > maj ? (acc - maj) / (ref - maj) : acc;
+		r = fmin(1, fmax(0, r));
+		json_object_set_new(per, a->name,
+			json_pack("{s:I, s:f, s:f, s:f}", "n", (json_int_t)m,
+				"accuracy", acc, "macro_f1",
+				num(res, "macro_f1"), "reward", r));
+		json_array_append_new(out,
+			json_pack("{s:s, s:s, s:I, s:s, s:f, s:s, s:f, s:f,"
+				  " s:I}",
+				"type", "reward", "run", a->run, "batch",
+				(json_int_t)a->batch, "arm", a->name, "reward",
+				r, "source", "sg-eval", "accuracy", acc,
+				"macro_f1", num(res, "macro_f1"), "n",
+				(json_int_t)m));
+		json_decref(res);
+		sg_labelled_free(&sub);
+	}
+	json_object_set_new(evalrec, "arms", per);
+	return out;
+}
+
+static void
+load(struct sg_labelled *d, const char *path)
+{
+	struct sg_error e;
+	int rc = sg_labelled_load(d, path, label_field, text_field, &e);
+
+	if (rc < 0)
+		sg_die(rc == -1 ? SG_EXIT_IO : SG_EXIT_DATA, "%s", e.text);
+}
+
+static void
+summary(const json_t *ev)
+{
+	const json_t *syn = json_object_get(ev, "synthetic");
+	const json_t *ov = json_object_get(ev, "overlap"), *labels, *row;
+	const char *name;
+	json_t *arm;
+	size_t i, j;
+
+	fprintf(stderr,
+		"%s: trained on %lld synthetic examples, tested on %lld real"
+		" ones from '%s'\n",
+		sg_progname, sg_get_int(ev, "train_n", 0),
+		sg_get_int(syn, "n", 0), sg_get_str(ev, "test"));
+	fprintf(stderr,
+		"%s: overlap: %.1f%% of the test's word %lld-grams occur in the"
+		" training texts; %lld test texts are covered, %lld verbatim\n",
+		sg_progname, 100 * num(ov, "ngrams"), sg_get_int(ov, "n", 0),
+		sg_get_int(ov, "covered_texts", 0),
+		sg_get_int(ov, "exact_texts", 0));
+	fprintf(stderr, "%s: accuracy %.3f, macro-F1 %.3f; majority class %.3f",
+		sg_progname, num(syn, "accuracy"), num(syn, "macro_f1"),
+		num(ev, "majority"));
+	if (json_object_get(ev, "ceiling"))
+		fprintf(stderr, "; real-trained ceiling %.3f",
+			num(ev, "ceiling"));
+	if (json_is_number(json_object_get(ev, "utility")))
+		fprintf(stderr, "; utility %.3f", num(ev, "utility"));
+	fputc('\n', stderr);
+	labels = json_object_get(syn, "labels");
+	fprintf(stderr,
+		"%s: confusion (rows true, columns predicted):", sg_progname);
+	json_array_foreach (labels, i, row)
+		fprintf(stderr, " %s", json_string_value(row));
+	fputc('\n', stderr);
+	json_array_foreach (json_object_get(syn, "confusion"), i, row) {
+		fprintf(stderr, "%s:   %-12s", sg_progname,
+			json_string_value(json_array_get(labels, i)));
+		for (j = 0; j < json_array_size(row); j++)
+			fprintf(stderr, " %6lld",
+				(long long)json_integer_value(
+					json_array_get(row, j)));
+		fputc('\n', stderr);
+	}
+	json_object_foreach (json_object_get(ev, "arms"), name, arm)
+		fprintf(stderr,
+			"%s: arm %s alone (%lld samples): accuracy %.3f,"
+			" reward %.3f\n",
+			sg_progname, name, sg_get_int(arm, "n", 0),
+			num(arm, "accuracy"), num(arm, "reward"));
+}
+
+static void
+recipe_warning(void *ctx, const char *msg)
+{
+	(void)ctx;
+	sg_warn("%s", msg);
+}
+
+static long long
+count(const char *opt, const char *arg, long long max)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno || *end || !*arg || v < 1 || v > max)
+		sg_die(SG_EXIT_USAGE,
+			"%s wants a whole number in 1..%lld, not '%s'", opt,
+			max, arg);
+	return v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"buckets", required_argument, NULL, 'b'},
+		{"recipe", required_argument, NULL, 'c'},
+		{"dim", required_argument, NULL, 'd'},
+		{"epochs", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},
+		{"label-field", required_argument, NULL, 'l'},
+		{"lr", required_argument, NULL, 'r'},
+		{"overlap", required_argument, NULL, 'g'},
+		{"real-train", required_argument, NULL, 'L'},
+		{"rewards", no_argument, NULL, 'R'},
+		{"seed", required_argument, NULL, 'S'},
+		{"strict", no_argument, NULL, SG_OPT_STRICT},
+		{"test", required_argument, NULL, 'T'},
+		{"text-field", required_argument, NULL, 't'},
+		{"unbuffered", no_argument, NULL, 'u'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, 'V'},
+		{"word-ngrams", required_argument, NULL, 'w'},
+		{NULL, 0, NULL, 0},
+	};
+	struct sg_clf_params p = {.dim = 50,
+		.epochs = 20,
+		.ngrams = 2,
+		.lr = 0.5,
+		.buckets = 1u << 18,
+		.seed = 1};
+	struct sg_labelled test = {0}, real = {0};
+	const char *testpath = NULL, *realpath = NULL, *recipe_path = NULL;
+	json_t *recipe = NULL;
+	struct sg_error e;
+	json_t *ev, *syn, *rewards = NULL, *r;
+	double maj, ceiling = -1;
+	int c, status, overlap = 4, want_rewards = 0;
+	size_t i;
+	char *end;
+
+	sg_init(argv);
+	while ((c = getopt_long(argc, argv,
+			"b:c:d:e:g:hL:l:Rr:T:t:uVvw:", longopts, NULL)) != -1) {
+		if (sg_filter_option(&f, c))
+			continue;
+		switch (c) {
+		case 'b':
+			p.buckets = (uint32_t)count("-b", optarg, 1 << 24);
+			break;
+		case 'c':
+			recipe_path = optarg;
+			break;
+		case 'd':
+			p.dim = (int)count("-d", optarg, 1000);
+			break;
+		case 'e':
+			p.epochs = (int)count("-e", optarg, 10000);
+			break;
+		case 'g':
+			overlap = (int)count("-g", optarg, SG_MAX_NGRAM);
+			break;
+		case 'L':
+			realpath = optarg;
+			break;
+		case 'l':
+			label_field = optarg;
+			break;
+		case 'R':
+			want_rewards = 1;
+			break;
+		case 'r':
+			p.lr = strtod(optarg, &end);
+			if (*end || !*optarg || !(p.lr > 0 && p.lr <= 10))
+				sg_die(SG_EXIT_USAGE,
+					"-r wants a rate in (0, 10], not '%s'",
+					optarg);
+			break;
+		case 'S':
+			p.seed = (uint64_t)count(
+				"--seed", optarg, (1LL << 53) - 1);
+			break;
+		case 'T':
+			testpath = optarg;
+			break;
+		case 't':
+			text_field = optarg;
+			break;
+		case 'w':
+			p.ngrams = (int)count("-w", optarg, 2);
+			break;
+		default:
+			sg_usage(f.usage, SG_EXIT_USAGE);
+		}
+	}
+	if (!testpath)
+		sg_usage(f.usage, SG_EXIT_USAGE);
+	if (recipe_path && !(recipe = sg_recipe_load(
+				     recipe_path, recipe_warning, NULL, &e)))
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!label_field)
+		label_field = sg_get_str(
+			sg_path(recipe, "evaluation"), "label_field");
+	if (!text_field)
+		text_field =
+			sg_get_str(sg_path(recipe, "evaluation"), "text_field");
+	label_field = label_field ? label_field : "label";
+	text_field = text_field ? text_field : "text";
+	load(&test, testpath);
+	if (realpath)
+		load(&real, realpath);
+	status = sg_filter_run(&f, argv + optind, argc - optind, take);
+	if (train.n == 0)
+		sg_die(status ? status : SG_EXIT_DATA,
+			"no samples to train on");
+
+	ev = json_pack("{s:s, s:s, s:I}", "type", "eval", "test", testpath,
+		"train_n", (json_int_t)train.n);
+	if (lastrun) {
+		json_object_set_new(ev, "run", json_string(lastrun));
+		json_object_set_new(ev, "batch", json_integer(lastbatch));
+	}
+	json_object_set_new(
+		ev, "overlap", sg_ngram_overlap(&train, &test, overlap));
+	syn = train_and_test(&p, &train, &test);
+	maj = num(syn, "majority.accuracy");
+	json_object_set_new(ev, "majority", json_real(maj));
+	if (realpath) {
+		r = train_and_test(&p, &real, &test);
+		ceiling = num(r, "accuracy");
+		json_object_set_new(ev, "real_train", json_string(realpath));
+		json_object_set_new(ev, "real", r);
+		json_object_set_new(ev, "ceiling", json_real(ceiling));
+		json_object_set_new(ev, "utility",
+			ceiling > maj ? json_real((num(syn, "accuracy") - maj) /
+						  (ceiling - maj))
+				      : json_null());
+	}
+	json_object_set_new(ev, "synthetic", syn);
+	json_object_set_new(ev, "params",
+		json_pack("{s:i, s:i, s:i, s:f, s:I, s:I}", "dim", p.dim,
+			"epochs", p.epochs, "word_ngrams", p.ngrams, "lr", p.lr,
+			"buckets", (json_int_t)p.buckets, "seed",
+			(json_int_t)p.seed));
+	if (want_rewards)
+		rewards = arm_rewards(
+			&p, &test, maj, ceiling > maj ? ceiling : 1.0, ev);
+	summary(ev);
+	sg_filter_put(&f, ev);
+	json_array_foreach (rewards, i, r)
+		sg_filter_put(&f, r);
+	json_decref(rewards);
+	json_decref(ev);
+	sg_labelled_free(&train);
+	sg_labelled_free(&test);
+	sg_labelled_free(&real);
+	for (i = 0; i < narms; i++) {
+		free(arms[i].name);
+		free(arms[i].run);
+		free(arms[i].idx);
+	}
+	free(arms);
+	free(lastrun);
+	json_decref(recipe);
+	return sg_finish(status);
+}
