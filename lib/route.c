@@ -472,13 +472,15 @@ learn(json_t *state, const char *arm, const json_t *context, double value,
 {
 	json_t *router = json_object_get(state, "router");
 	json_t *ctxs = sg_child(state, "contexts"), *ctx, *names, *v;
-	char *key = sg_context_key(context ? context : json_object());
+	json_t *none = json_object();
+	char *key = sg_context_key(context ? context : none);
 	enum sg_policy kind = policy_of(router);
 	struct sg_bandit b;
 	double *x = NULL;
 	size_t d = 0, i, at = 0;
 	const char *name;
 
+	json_decref(none);
 	ctx = sg_child(ctxs, key);
 	names = json_array();
 	json_object_foreach (ctx, name, v)
