@@ -61,8 +61,8 @@ deps:
 	@sh tests/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all
-	SG_BIN=$(CURDIR)/$(OUT) bats --print-output-on-failure tests
+	@$(MAKE) --no-print-directory all $(ROUTER_SIM)
+	SG_BIN=$(CURDIR)/$(OUT) SG_BENCH=$(CURDIR)/$(B)/bench bats --print-output-on-failure tests
 
 demo: deps
 	@$(MAKE) --no-print-directory all data
@@ -123,6 +123,17 @@ fuzz: $(FUZZERS:%=build/fuzz/%)
 			{ tail -40 build/fuzz/$$f.log; exit 1; }; \
 		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' build/fuzz/$$f.log; \
 	done
+
+# bench-router: the router's policies in simulation, through lib/policy.c;
+# its quick tier runs in make check (tests/0210-router-bench.bats)
+ROUTER_SIM = $(B)/bench/router-sim
+$(ROUTER_SIM): bench/router-sim.c $(B)/libsg.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
+bench: bench-router
+bench-router: $(ROUTER_SIM)
+	time sh bench/router.sh $(ROUTER_SIM)
+.PHONY: bench bench-router
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -1456,17 +1456,23 @@ static int
 c_router(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
+		{"alpha", POSITIVE, NULL},
 		{"arms", 0, c_arms},
 		{"batch_size", POSINT, NULL},
+		{"discount", DECAY, NULL},
+		{"draws", POSINT, NULL},
 		{"epsilon_decay", DECAY, NULL},
 		{"epsilon_min", UNIT, NULL},
 		{"epsilon_start", UNIT, NULL},
 		{"policy", STRING, NULL},
 		{"quality_high", UNIT, NULL},
 		{"quality_low", UNIT, NULL},
+		{"sigma", POSITIVE, NULL},
+		{"tau", POSITIVE, NULL},
 		{"temperature_max", POSITIVE, NULL},
 		{"temperature_min", POSITIVE, NULL},
 		{"temperature_step", POSITIVE, NULL},
+		{"window", POSINT, NULL},
 	};
 
 	if (c_is(L, n, name, MAPPING) < 0 || FIELDS(L, n, tab, name, 0) < 0 ||

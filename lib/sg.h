@@ -216,7 +216,7 @@ int sg_next_word(const char **s, const char **start, const char **end);
 /* A word's hash, case folded as distinct-n folds it. */
 uint64_t sg_word_hash(const char *start, const char *end);
 
-/* bandit.c: arms, contexts and the epsilon-greedy router */
+/* bandit.c: arms, contexts, and the router over policy.c's policies */
 /* The recipe's router_config with every default filled in. */
 json_t *sg_router_config(const json_t *recipe, struct sg_error *e);
 /* The arms a recipe offers: router_config.arms resolved against the
@@ -227,12 +227,95 @@ const char *sg_arm_unavailable(const json_t *arm, const json_t *context);
 /* The context as a stable string key of the state's "contexts". */
 char *sg_context_key(const json_t *context);
 /* Choose an arm for a job; fills the job's batch, arm, generator, params,
- * seed and decision, and advances the state's counters and generator. */
+ * seed and decision, records the decision as pending, and advances the
+ * state's counters and generator. */
 int sg_route(json_t *state, json_t *job, double initial_temp,
 	struct sg_error *e);
-/* Learn from one reward record: arm and context statistics, epsilon
- * decay, temperature adaptation. */
+/* Learn from one reward record, joined to its pending decision by batch
+ * (else taking the record's own arm and context): the policy's statistics,
+ * epsilon decay, temperature adaptation. */
 int sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e);
+/* Start a new state with what another run's state learnt: its arms,
+ * contexts, linear model, windows and epsilon (not its counters, its
+ * generator or its pending decisions). */
+void sg_router_warm(json_t *state, const json_t *from);
+
+/* merge.c: the learning of workers that started from one base state */
+/* Add to acc (a copy of base, or of base merged with other workers) what
+ * worker w learnt since base; -1 and e when w did more than learn (it
+ * routed), belongs to another run, or its policy forgets in order. */
+int sg_state_merge(json_t *acc, const json_t *base, const json_t *w,
+	struct sg_error *e);
+
+/* policy.c: the bandit policies over plain arrays, shared by sg-route
+ * (through bandit.c and the state file) and the benchmark simulator */
+enum sg_policy {
+	SG_EPSILON_GREEDY,
+	SG_UCB1,
+	SG_THOMPSON,
+	SG_GAUSSIAN_THOMPSON,
+	SG_SOFTMAX,
+	SG_LINUCB,
+	SG_LINEAR_THOMPSON,
+	SG_DISCOUNTED_THOMPSON,
+	SG_SW_UCB,
+};
+
+struct sg_policy_params {
+	double epsilon; /* epsilon_greedy: the chance of exploring */
+	double alpha;	/* UCB and LinUCB: the width of the bonus */
+	double tau;	/* softmax: its temperature */
+	double sigma;	/* Gaussian and linear Thompson: posterior scale */
+	double gamma;	/* discounted Thompson: the discount per reward */
+	long window;	/* sliding-window UCB: rewards remembered */
+	long draws;	/* Thompson: Monte Carlo draws estimating p */
+};
+
+/* k arms; per arm n rewards (discounted for discounted_thompson), their
+ * sum, wins (Bernoulli successes), pulls (decisions); the linear policies
+ * keep per arm A (d x d, row-major), its inverse and b; sliding-window
+ * UCB its window, oldest first.  Set the fields after sg_bandit_init,
+ * then call sg_bandit_refresh when A was set from outside. */
+struct sg_bandit {
+	enum sg_policy kind;
+	struct sg_policy_params par;
+	size_t k, d;
+	double *n, *sum, *wins, *pulls;
+	double *A, *Ainv, *b;
+	size_t *warm, wlen;
+	double *wrew;
+	double *score; /* the scores or draws of the last decision */
+	double *alt, *tmp;
+	size_t *idx;
+};
+
+struct sg_pick {
+	size_t arm;
+	double p;    /* its probability: exact, or estimated for Thompson */
+	double draw; /* the uniform draw that decided, or -1 */
+	const char *mode;
+	char why[256];
+};
+
+const char *sg_policy_name(enum sg_policy kind);
+int sg_policy_parse(const char *name); /* enum sg_policy, or -1 */
+int sg_policy_linear(enum sg_policy kind);
+void sg_bandit_init(struct sg_bandit *b, enum sg_policy kind, size_t k,
+	size_t d, const struct sg_policy_params *par);
+void sg_bandit_free(struct sg_bandit *b);
+/* Recompute A^-1 from A; -1 when an A is not positive definite. */
+int sg_bandit_refresh(struct sg_bandit *b);
+/* Choose an arm for features x (d values; NULL for the others). */
+int sg_bandit_choose(struct sg_bandit *b, const double *x, struct sg_rng *rng,
+	struct sg_pick *p);
+/* Learn reward r in [0,1] of arm; coin in [0,1) makes it a Bernoulli
+ * success when coin < r (the Beta posterior's trick). */
+void sg_bandit_update(struct sg_bandit *b, size_t arm, const double *x,
+	double r, double coin);
+void *sg_xcalloc(size_t n, size_t size); /* zeroed, as sg_xmalloc */
+double sg_rng_normal(struct sg_rng *r);
+double sg_rng_gamma(struct sg_rng *r, double shape);
+double sg_rng_beta(struct sg_rng *r, double a, double b);
 
 /* classify.c: a fastText-style text classifier and its measures */
 struct sg_labelled { /* parallel arrays of malloc'd strings */

@@ -56,7 +56,7 @@ int
 sg_state_commit(struct sg_state *st, struct sg_error *e)
 {
 	char *text = json_dumps(st->root,
-		JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+		JSON_INDENT(2) | JSON_REAL_PRECISION(17));
 	size_t len;
 	int rc;
 

@@ -180,3 +180,94 @@ jobs() {
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "usage: sg-route "* ]]
 }
+
+@test "every policy decides, with its probability, its scores and a reason" {
+	for pol in epsilon_greedy ucb1 thompson gaussian_thompson softmax linucb linear_thompson discounted_thompson sliding_window_ucb; do
+		rc="{\"policy\": \"$pol\", \"draws\": 50}"
+		rm -f st
+		run --separate-stderr sh -c "$(declare -f job jobs); jobs 4 '$rc' | sg-route -s st --seed 3"
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		echo "$output" | jq -se --arg pol "$pol" 'all(.decision.policy == $pol
+			and .decision.p > 0 and .decision.p <= 1
+			and (.decision.reason | length) > 10)'
+		jq -e '.pending | length == 4 and (.["3"] | .arm and .context and .p and .policy)' st
+	done
+}
+
+@test "Thompson sampling's probability is estimated by draws, the others' are exact" {
+	rc='{"policy": "thompson", "draws": 399}'
+	run --separate-stderr sh -c "$(declare -f job); job 0 '$rc' | sg-route -s st --seed 3"
+	[ "$status" -eq 0 ]
+	# three arms of one prior: each wins about a third of 400 draws
+	echo "$output" | jq -e '.decision.p > 0.25 and .decision.p < 0.42
+		and (.decision.draws | length) == 3 and .decision.mode == "sample"'
+	[[ "$(echo "$output" | jq -r .decision.reason)" == "thompson: highest posterior draw "*" of 400 draws (draws: "* ]]
+	rc='{"policy": "ucb1"}'
+	run --separate-stderr sh -c "$(declare -f job); job 0 '$rc' | sg-route -s st2 --seed 3"
+	echo "$output" | jq -e '(.decision.p - 1/3 | fabs) < 1e-9 and .decision.scores.templater_balanced == "inf"'
+}
+
+@test "an unknown policy is reported and the job passed on undecided" {
+	run --separate-stderr sh -c "$(declare -f job); job 0 '{\"policy\": \"oracle\"}' | sg-route -s st"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "sg-route: <stdin>:1: policy \"oracle\" is not one of sg-route(1)'s" ]
+	echo "$output" | jq -e 'has("arm") | not'
+}
+
+# route and learn N jobs, one process each, under policy RC, rewarding
+# templater_balanced best; the state file is STATE
+learn_loop() {
+	local rc=$1 st=$2 from=$3 to=$4
+	for i in $(seq "$from" "$to"); do
+		job "$i" "$rc" | sg-route -s "$st" --seed 7 |
+			jq -c '{type: "reward", run, batch,
+				reward: (if .arm == "templater_balanced" then 0.875 else 0.25 end)}' |
+			sg-update -s "$st" >/dev/null
+	done
+}
+
+@test "a run stopped and resumed from its state decides exactly as an uninterrupted one" {
+	for pol in thompson linucb sliding_window_ucb; do
+		rc="{\"policy\": \"$pol\", \"draws\": 20, \"window\": 5}"
+		rm -f a b
+		learn_loop "$rc" a 0 11
+		learn_loop "$rc" b 0 4
+		cp b b.saved && rm b && mv b.saved b # stopped, moved, resumed
+		learn_loop "$rc" b 5 11
+		cmp a b
+		jq -e '.rewards == 12 and .pending == {}' a
+	done
+}
+
+@test "the policies learn: the best arm is chosen most once rewards come in" {
+	for pol in thompson gaussian_thompson discounted_thompson softmax ucb1 linucb linear_thompson; do
+		rc="{\"policy\": \"$pol\", \"draws\": 10, \"alpha\": 0.3, \"sigma\": 0.2}"
+		rm -f st
+		learn_loop "$rc" st 0 29
+		jq -e --arg pol "$pol" '.arms.templater_balanced.pulls > 15' st
+	done
+}
+
+@test "a new run warm-starts from a previous run's state, and arms come and go without losing what was learnt" {
+	rc='{"policy": "thompson", "draws": 10}'
+	learn_loop "$rc" old 0 19
+	cp old old.orig
+	run --separate-stderr sh -c "$(declare -f job); job 0 '$rc' | jq -c '.run = \"t2\"' | sg-route -s new -w old --seed 1"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	cmp old old.orig
+	echo "$output" | jq -e '.arm == "templater_balanced" and .batch == 0'
+	jq -e --slurpfile o old '.run == "t2" and .steps == 1 and .rewards == 0
+		and (.pending | keys) == ["0"]
+		and .arms.templater_conservative == $o[0].arms.templater_conservative
+		and .arms.templater_balanced.n == $o[0].arms.templater_balanced.n' new
+	# a recipe without templater_exploratory leaves its statistics alone
+	rc2='{"policy": "thompson", "draws": 10, "arms": ["templater_balanced", "templater_conservative"]}'
+	learn_loop "$rc2" old 20 24
+	jq -e --slurpfile o old.orig '.contexts[].templater_exploratory == $o[0].contexts[].templater_exploratory
+		and .rewards == 25' old
+	run --separate-stderr sh -c "$(declare -f job); job 0 '$rc' | jq -c '.run = \"t3\"' | sg-route -s st -w missing"
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-route: cannot open state 'missing': no such file" ]
+}

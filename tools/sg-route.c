@@ -16,12 +16,28 @@
 
 static struct sg_filter f = {
 	.usage = "usage: sg-route [-huVv] [--strict] [-T temperature]"
-		 " [--seed n] -s state [file ...]\n",
+		 " [--seed n] [-w state] -s state [file ...]\n",
 };
-static const char *statepath;
+static const char *statepath, *warmpath;
 static double initial_temp;
 static uint64_t seed;
 static int has_seed;
+
+/* A new state learns from where a previous run's left off. */
+static void
+warm_start(json_t *root)
+{
+	struct sg_state old;
+	struct sg_error e;
+
+	if (sg_state_begin(&old, warmpath, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!old.root)
+		sg_die(SG_EXIT_CONFIG, "cannot open state '%s': no such file",
+			warmpath);
+	sg_router_warm(root, old.root);
+	sg_state_end(&old);
+}
 
 static void
 route_job(struct sg_filter *f, json_t *job)
@@ -36,9 +52,12 @@ route_job(struct sg_filter *f, json_t *job)
 	}
 	if (sg_state_begin(&st, statepath, &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
-	if (!st.root)
-		st.root = sg_state_new(run,
-			has_seed ? seed : sg_rng_fresh_seed(), NULL);
+	if (!st.root) {
+		st.root = sg_state_new(
+			run, has_seed ? seed : sg_rng_fresh_seed(), NULL);
+		if (warmpath)
+			warm_start(st.root);
+	}
 	owner = sg_get_str(st.root, "run");
 	if (strcmp(owner, run) != 0)
 		sg_die(SG_EXIT_CONFIG,
@@ -77,13 +96,15 @@ main(int argc, char *argv[])
 		{"unbuffered", no_argument, NULL, 'u'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
+		{"warm-start", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
 	char *end;
 	int c;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "hs:T:uVv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hs:T:uVvw:", longopts, NULL)) !=
+		-1) {
 		if (sg_filter_option(&f, c))
 			continue;
 		switch (c) {
@@ -94,15 +115,20 @@ main(int argc, char *argv[])
 			seed = strtoull(optarg, &end, 10);
 			if (*end || !*optarg || seed >= (1ULL << 53))
 				sg_die(SG_EXIT_USAGE,
-					"--seed wants an integer below 2^53, not '%s'",
+					"--seed wants an integer below 2^53, "
+					"not '%s'",
 					optarg);
 			has_seed = 1;
+			break;
+		case 'w':
+			warmpath = optarg;
 			break;
 		case 'T':
 			initial_temp = strtod(optarg, &end);
 			if (*end || !(initial_temp > 0))
 				sg_die(SG_EXIT_USAGE,
-					"-T wants a positive number, not '%s'", optarg);
+					"-T wants a positive number, not '%s'",
+					optarg);
 			break;
 		default:
 			sg_usage(f.usage, SG_EXIT_USAGE);
@@ -110,5 +136,6 @@ main(int argc, char *argv[])
 	}
 	if (!statepath)
 		sg_usage(f.usage, SG_EXIT_USAGE);
-	return sg_finish(sg_filter_run(&f, argv + optind, argc - optind, route));
+	return sg_finish(
+		sg_filter_run(&f, argv + optind, argc - optind, route));
 }

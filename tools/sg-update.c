@@ -9,6 +9,8 @@
  * committed.  With -o the state also records the output's length, so a
  * batch is in both or in neither after a crash.  Job, batch and reward
  * records are consumed (copied to -l); other record types pass through.
+ * With --merge it reads no records: it adds to the state what each worker
+ * state, started from it, learnt since.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,7 +23,8 @@
 
 static struct sg_filter f = {
 	.usage = "usage: sg-update [-huVv] [--strict] [-l log] [-o output]"
-		 " [-r rejects] -s state [file ...]\n",
+		 " [-r rejects] -s state [file ...]\n"
+		 "       sg-update --merge -s state worker ...\n",
 };
 
 struct opts {
@@ -91,10 +94,10 @@ rejection(const json_t *s, char *buf, size_t size)
 			!json_is_false(json_object_get(s, "valid"))))
 		return NULL;
 	len = (size_t)snprintf(buf, size, "failed");
-	json_object_foreach(checks, name, c)
+	json_object_foreach (checks, name, c)
 		if (json_is_false(json_object_get(c, "pass")) && len < size)
-			len += (size_t)snprintf(buf + len, size - len, " %s",
-				name);
+			len += (size_t)snprintf(
+				buf + len, size - len, " %s", name);
 	if (len == strlen("failed"))
 		snprintf(buf, size, "quality below threshold");
 	return buf;
@@ -126,7 +129,8 @@ reconcile_output(json_t *state)
 	bytes = sg_get_int(rec, "bytes", -1);
 	if (size < bytes)
 		sg_die(SG_EXIT_CONFIG,
-			"output '%s' has %lld bytes but state '%s' recorded %lld:"
+			"output '%s' has %lld bytes but state '%s' recorded "
+			"%lld:"
 			" was it edited?",
 			o.output, (long long)size, o.state, bytes);
 	if (size > bytes) {
@@ -164,15 +168,17 @@ commit(const char *run, json_t *samples, json_t *reward)
 	if (!st.root)
 		st.root = sg_state_new(run, sg_rng_fresh_seed(), NULL);
 	if (strcmp(sg_get_str(st.root, "run"), run) != 0)
-		sg_die(SG_EXIT_CONFIG, "state '%s' belongs to run \"%s\", not \"%s\"",
-			o.state, sg_get_str(st.root, "run"), run);
+		sg_die(SG_EXIT_CONFIG,
+			"state '%s' belongs to run \"%s\", not \"%s\"", o.state,
+			sg_get_str(st.root, "run"), run);
 	if (o.output)
 		reconcile_output(st.root);
 	if (job_target > 0)
-		json_object_set_new(st.root, "target", json_integer(job_target));
+		json_object_set_new(
+			st.root, "target", json_integer(job_target));
 	accepted = sg_get_int(st.root, "accepted", 0);
 	target = sg_get_int(st.root, "target", 0);
-	json_array_foreach(samples, i, s) {
+	json_array_foreach (samples, i, s) {
 		why = rejection(s, buf, sizeof buf);
 		if (!why && target > 0 && accepted + taken >= target)
 			why = "target reached";
@@ -181,7 +187,8 @@ commit(const char *run, json_t *samples, json_t *reward)
 			if (rejects) {
 				json_t *copy = json_copy(s);
 
-				json_object_set_new(copy, "reject", json_string(why));
+				json_object_set_new(
+					copy, "reject", json_string(why));
 				write_or_die(rejects, copy, o.rejects);
 				json_decref(copy);
 			}
@@ -198,11 +205,13 @@ commit(const char *run, json_t *samples, json_t *reward)
 			json_pack("{s:s, s:I}", "path", o.output, "bytes",
 				(json_int_t)file_size(out)));
 	} else if (fflush(out) == EOF) {
-		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s", strerror(errno));
+		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
+			strerror(errno));
 	}
 	if (reward && sg_reward_apply(st.root, reward, &e) < 0)
 		sg_filter_bad(&f, "%s", e.text);
-	json_object_set_new(st.root, "accepted", json_integer(accepted + taken));
+	json_object_set_new(
+		st.root, "accepted", json_integer(accepted + taken));
 	json_object_set_new(st.root, "rejected",
 		json_integer(sg_get_int(st.root, "rejected", 0) + refused));
 	if (sg_state_commit(&st, &e) < 0)
@@ -254,12 +263,54 @@ handle(struct sg_filter *f, json_t *rec)
 		drop_pending(p);
 }
 
+/* The workers' learning into the base state they all started from. */
+static int
+merge(char *const workers[], int n)
+{
+	struct sg_state st, w;
+	struct sg_error e;
+	json_t *acc;
+
+	if (sg_state_begin(&st, o.state, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!st.root)
+		sg_die(SG_EXIT_CONFIG,
+			"cannot open state '%s': no such file (the state the"
+			" workers started from)",
+			o.state);
+	acc = json_deep_copy(st.root);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(workers[i], o.state) == 0)
+			sg_die(SG_EXIT_USAGE,
+				"state '%s' is the base, not a worker",
+				o.state);
+		if (sg_state_begin(&w, workers[i], &e) < 0)
+			sg_die(SG_EXIT_CONFIG, "%s", e.text);
+		if (!w.root)
+			sg_die(SG_EXIT_CONFIG,
+				"cannot open state '%s': no such file",
+				workers[i]);
+		if (sg_state_merge(acc, st.root, w.root, &e) < 0)
+			sg_die(SG_EXIT_CONFIG, "state '%s': %s", workers[i],
+				e.text);
+		sg_state_end(&w);
+	}
+	json_decref(st.root);
+	st.root = acc;
+	if (sg_state_commit(&st, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	sg_state_end(&st);
+	sg_note("merged %d workers into '%s'", n, o.state);
+	return SG_EXIT_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"log", required_argument, NULL, 'l'},
+		{"merge", no_argument, NULL, 'M'},
 		{"output", required_argument, NULL, 'o'},
 		{"rejects", required_argument, NULL, 'r'},
 		{"state", required_argument, NULL, 's'},
@@ -269,7 +320,7 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	int c, status;
+	int c, status, merging = 0;
 
 	sg_init(argv);
 	while ((c = getopt_long(argc, argv, "hl:o:r:s:uVv", longopts, NULL)) !=
@@ -279,6 +330,9 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'l':
 			o.log = optarg;
+			break;
+		case 'M':
+			merging = 1;
 			break;
 		case 'o':
 			o.output = optarg;
@@ -293,8 +347,11 @@ main(int argc, char *argv[])
 			sg_usage(f.usage, SG_EXIT_USAGE);
 		}
 	}
-	if (!o.state)
+	if (!o.state ||
+		(merging && (optind == argc || o.output || o.log || o.rejects)))
 		sg_usage(f.usage, SG_EXIT_USAGE);
+	if (merging)
+		return sg_finish(merge(argv + optind, argc - optind));
 	out = o.output ? open_append(o.output) : stdout;
 	rejects = o.rejects ? open_append(o.rejects) : NULL;
 	logf = o.log ? open_append(o.log) : NULL;

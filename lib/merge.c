@@ -1,0 +1,204 @@
+/*
+ * merge.c - the learning of several workers in one state.  Each worker
+ * started from the same base state and learnt from its own rewards; what
+ * it learnt is its state minus the base, and the merge adds every
+ * worker's part to the base: counts and sums add, LinUCB's A and b add
+ * (A = A1 + A2 - A0, with A0 = I for an arm new since the base), pending
+ * decisions a worker consumed are gone.  Counts of whole numbers add
+ * exactly, so the result is the state one worker fed all the rewards would
+ * have (sums of rewards too, whenever they add without rounding).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "router.h"
+#include "sg.h"
+
+/* acc.key += w.key - base.key, for the numbers of one statistic. */
+static void
+add_delta(json_t *acc, const json_t *w, const json_t *base, const char *key)
+{
+	double d = sg_get_num(w, key, 0) - sg_get_num(base, key, 0);
+
+	if (d != 0 || json_object_get(w, key))
+		json_object_set_new(
+			acc, key, sg_jnum(sg_get_num(acc, key, 0) + d));
+}
+
+/* Each statistic of w's stat objects (by name) into acc's. */
+static void
+add_stats(json_t *acc, const json_t *w, const json_t *base)
+{
+	static const char *keys[] = {"pulls", "n", "sum", "wins"};
+	const char *name;
+	json_t *ws;
+
+	json_object_foreach ((json_t *)w, name, ws)
+		for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+			if (json_object_get(ws, keys[i]))
+				add_delta(sg_child(acc, name), ws,
+					json_object_get(base, name), keys[i]);
+}
+
+static size_t
+feature_index(json_t *list, const char *name)
+{
+	json_t *f;
+	size_t j;
+
+	json_array_foreach (list, j, f)
+		if (strcmp(json_string_value(f), name) == 0)
+			return j;
+	json_array_append_new(list, json_string(name));
+	return json_array_size(list) - 1;
+}
+
+/* Element (r, c) of an arm's A, the identity where it has none. */
+static double
+element(const json_t *A, size_t r, size_t c)
+{
+	json_t *v = json_array_get(json_array_get(A, r), c);
+
+	return v ? json_number_value(v) : r == c;
+}
+
+/* acc's model of one arm plus the worker's change to it, with the
+ * worker's features mapped onto acc's list by name. */
+static void
+add_linear(json_t *accl, const json_t *wl, const json_t *basel, const char *arm)
+{
+	json_t *wf = json_object_get(wl, "features");
+	json_t *af = json_object_get(accl, "features");
+	json_t *wa = json_object_get(json_object_get(wl, "arms"), arm);
+	json_t *ba = json_object_get(json_object_get(basel, "arms"), arm);
+	json_t *aa = sg_child(sg_child(accl, "arms"), arm), *A, *b;
+	size_t d = json_array_size(wf), *map, n;
+
+	map = sg_xmalloc((d + 1) * sizeof *map);
+	for (size_t i = 0; i < d; i++)
+		map[i] = feature_index(
+			af, json_string_value(json_array_get(wf, i)));
+	n = json_array_size(af);
+	A = json_array();
+	b = json_array();
+	for (size_t r = 0; r < n; r++) {
+		json_t *row = json_array();
+
+		for (size_t c = 0; c < n; c++)
+			json_array_append_new(
+				row, json_real(element(
+					     json_object_get(aa, "A"), r, c)));
+		json_array_append_new(A, row);
+		json_array_append_new(b,
+			json_real(json_number_value(
+				json_array_get(json_object_get(aa, "b"), r))));
+	}
+	for (size_t r = 0; r < d; r++) {
+		json_t *cell = json_array_get(b, map[r]);
+
+		json_real_set(
+			cell, json_real_value(cell) +
+				      json_number_value(json_array_get(
+					      json_object_get(wa, "b"), r)) -
+				      json_number_value(json_array_get(
+					      json_object_get(ba, "b"), r)));
+		for (size_t c = 0; c < d; c++) {
+			cell = json_array_get(
+				json_array_get(A, map[r]), map[c]);
+			json_real_set(
+				cell, json_real_value(cell) +
+					      element(json_object_get(wa, "A"),
+						      r, c) -
+					      element(json_object_get(ba, "A"),
+						      r, c));
+		}
+	}
+	for (size_t r = 0; r < n; r++) {
+		json_t *row = json_array_get(A, r);
+
+		for (size_t c = 0; c < n; c++)
+			json_array_set_new(row, c,
+				sg_jnum(json_real_value(
+					json_array_get(row, c))));
+		json_array_set_new(
+			b, r, sg_jnum(json_real_value(json_array_get(b, r))));
+	}
+	json_object_set_new(aa, "A", A);
+	json_object_set_new(aa, "b", b);
+	free(map);
+}
+
+int
+sg_state_merge(
+	json_t *acc, const json_t *base, const json_t *w, struct sg_error *e)
+{
+	static const char *counters[] = {
+		"rewards", "accepted", "rejected", "epsilon_rewards"};
+	const char *policy =
+		sg_get_str(json_object_get(base, "router"), "policy");
+	json_t *router = json_object_get(acc, "router"), *v, *pend;
+	const char *key;
+
+	if (strcmp(sg_get_str(w, "run"), sg_get_str(base, "run")) != 0) {
+		sg_seterr(e, "belongs to run \"%s\", not \"%s\"",
+			sg_get_str(w, "run"), sg_get_str(base, "run"));
+		return -1;
+	}
+	if (sg_get_int(w, "steps", 0) != sg_get_int(base, "steps", 0) ||
+		strcmp(sg_get_str(w, "rng"), sg_get_str(base, "rng")) != 0) {
+		sg_seterr(e, "routed since the base state: only the learning of"
+			     " workers merges");
+		return -1;
+	}
+	if (policy && (strcmp(policy, "discounted_thompson") == 0 ||
+			      strcmp(policy, "sliding_window_ucb") == 0)) {
+		sg_seterr(e,
+			"%s forgets in the order rewards come: its states"
+			" do not merge",
+			policy);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
+		add_delta(acc, w, base, counters[i]);
+	add_stats(sg_child(acc, "arms"), json_object_get(w, "arms"),
+		json_object_get(base, "arms"));
+	json_object_foreach (json_object_get(w, "arms"), key, v) {
+		json_t *a = sg_child(sg_child(acc, "arms"), key);
+		json_t *ba =
+			json_object_get(json_object_get(base, "arms"), key);
+		double t;
+
+		/* temperatures move by the sum of the workers' moves */
+		t = sg_get_num(
+			    a, "temperature", sg_get_num(v, "temperature", 1)) +
+		    sg_get_num(v, "temperature", 1) -
+		    sg_get_num(
+			    ba, "temperature", sg_get_num(v, "temperature", 1));
+		json_object_set_new(a, "temperature",
+			json_real(fmin(fmax(t, sg_get_num(router,
+						       "temperature_min", 0.1)),
+				sg_get_num(router, "temperature_max", 1.5))));
+	}
+	json_object_foreach (json_object_get(w, "contexts"), key, v)
+		add_stats(sg_child(sg_child(acc, "contexts"), key), v,
+			json_object_get(
+				json_object_get(base, "contexts"), key));
+	if (json_object_get(w, "linear")) {
+		json_t *accl = sg_child(acc, "linear");
+
+		if (!json_is_array(json_object_get(accl, "features")))
+			json_object_set_new(
+				accl, "features", json_pack("[s]", "bias"));
+		json_object_foreach (sg_path(w, "linear.arms"), key, v)
+			add_linear(accl, json_object_get(w, "linear"),
+				json_object_get(base, "linear"), key);
+	}
+	pend = json_object_get(acc, "pending");
+	json_object_foreach (json_object_get(base, "pending"), key, v)
+		if (!json_object_get(json_object_get(w, "pending"), key))
+			json_object_del(pend, key);
+	if (json_object_get(acc, "epsilon_rewards"))
+		sg_epsilon_update(acc);
+	return 0;
+}
