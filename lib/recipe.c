@@ -1104,6 +1104,40 @@ static const struct field v_length[] = {
 	{"min_words", NONNEG, NULL},
 	{"unit", STRING, NULL},
 };
+static int
+c_pii_mode(struct load *L, const struct node *n, const char *name)
+{
+	const char *s = json_string_value(n->v);
+
+	if (!s || (strcmp(s, "flag") != 0 && strcmp(s, "redact") != 0 &&
+			  strcmp(s, "reject") != 0))
+		return fail(
+			L, n, "\"%s\" must be flag, redact or reject", name);
+	return 0;
+}
+
+static int
+c_pii_entities(struct load *L, const struct node *n, const char *name)
+{
+	if (!json_is_array(n->v))
+		return fail(
+			L, n, "\"%s\" must be a list of entity types", name);
+	for (size_t i = 0; i < n->n; i++)
+		if (!json_is_string(n->kid[i]->v) ||
+			sg_pii_type_parse(json_string_value(n->kid[i]->v)) < 0)
+			return fail(L, n->kid[i],
+				"\"%s\" has an unknown entity type; known: "
+				"email, phone, card, iban, ssn, ip, routing",
+				name);
+	return 0;
+}
+
+static const struct field v_pii[] = {
+	{"enabled", BOOL, NULL},
+	{"entities", 0, c_pii_entities},
+	{"mode", 0, c_pii_mode},
+	{"threshold", UNIT, NULL},
+};
 static const struct field v_other[] = {
 	{"enabled", BOOL, NULL},
 	{"threshold", NUMBER, NULL},
@@ -1127,7 +1161,7 @@ static const struct validator {
 	V("json_schema", v_schema),
 	V("length", v_length),
 	V("llm_judge", v_other),
-	V("pii", v_other),
+	V("pii", v_pii),
 	V("regex", v_pattern),
 	V("semantic", v_other),
 	V("similarity", v_other),

@@ -229,4 +229,43 @@ int sg_route(json_t *state, json_t *job, double initial_temp,
  * decay, temperature adaptation. */
 int sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e);
 
+/* pii.c: personal data in text, found by shape, checksum and context */
+enum {
+	SG_PII_EMAIL,
+	SG_PII_PHONE,
+	SG_PII_CARD,
+	SG_PII_IBAN,
+	SG_PII_SSN,
+	SG_PII_IP,
+	SG_PII_ROUTING,
+	SG_PII_NTYPES
+};
+
+struct sg_pii_span {
+	size_t start, end; /* bytes */
+	int type;
+	double score; /* 0 to 1, context words included */
+};
+
+const char *sg_pii_type_name(int type);
+int sg_pii_type_parse(const char *name); /* -1 if unknown */
+/* The spans of the types in the bit set types scoring at least threshold,
+ * sorted, none overlapping; *out is malloc'd. */
+size_t sg_pii_find(const char *text, size_t len, unsigned types,
+	double threshold, struct sg_pii_span **out);
+/* The spans of every string of data as a JSON array of {type, start, end,
+ * score}, offsets in code points of sg_sample_text(data).  With redact,
+ * *redact is a new value for data when data itself is a string that
+ * changed, else NULL, and strings inside data are redacted in place: each
+ * span becomes "[TYPE]", as in "[EMAIL]". */
+json_t *sg_pii_data(
+	json_t *data, unsigned types, double threshold, json_t **redact);
+/* Checksums and numbering rules, on digits (upper-case letters and digits
+ * for an IBAN) */
+int sg_luhn_valid(const char *d, size_t n);
+int sg_card_issuer(const char *d, size_t n);
+int sg_iban_valid(const char *s, size_t n);
+int sg_ssn_valid(const char *d);
+int sg_aba_valid(const char *d);
+
 #endif

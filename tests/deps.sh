@@ -13,6 +13,8 @@ command -v jq >/dev/null 2>&1 || pkgs="$pkgs jq"
 # cross-check against its python3-jsonschema
 /usr/bin/python3 -c "import jsonschema" 2>/dev/null ||
 	pkgs="$pkgs python3 python3-jsonschema"
+# and the PII checksums against its python3-stdnum
+/usr/bin/python3 -c "import stdnum" 2>/dev/null || pkgs="$pkgs python3-stdnum"
 [ -z "$pkgs" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
 	echo "installing:$pkgs" >&2

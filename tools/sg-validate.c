@@ -30,6 +30,9 @@ struct config {
 	char *unusable[2]; /* why the format or json_schema check cannot run */
 	int dedup;
 	const char *field; /* a dotted path in data, or NULL for all of it */
+	unsigned pii;	   /* the entity types looked for, a bit set */
+	double pii_threshold;
+	enum { PII_FLAG, PII_REDACT, PII_REJECT } pii_mode;
 };
 
 enum { U_FORMAT, U_SCHEMA };
@@ -356,6 +359,32 @@ config_schema(struct config *c, struct origin *o)
 	}
 }
 
+/* The recipe checker has refused bad values already; here unknown ones
+ * only come from a job made without sg-plan, and count as the default. */
+static void
+config_pii(struct config *c)
+{
+	json_t *v = sg_path(c->recipe, "validators.pii"), *t;
+	const char *mode = sg_get_str(v, "mode");
+	size_t i;
+	int type;
+
+	if (!v || !json_is_object(v) || !enabled(c->recipe, "pii"))
+		return;
+	c->pii = (1u << SG_PII_NTYPES) - 1;
+	if (json_is_array(json_object_get(v, "entities"))) {
+		c->pii = 0;
+		json_array_foreach (json_object_get(v, "entities"), i, t)
+			if ((type = sg_pii_type_parse(json_string_value(t))) >=
+				0)
+				c->pii |= 1u << type;
+	}
+	c->pii_threshold = sg_get_num(v, "threshold", 0.5);
+	c->pii_mode = mode && strcmp(mode, "flag") == 0	    ? PII_FLAG
+		      : mode && strcmp(mode, "redact") == 0 ? PII_REDACT
+							    : PII_REJECT;
+}
+
 static struct config *
 config_new(json_t *recipe, struct origin *o)
 {
@@ -368,6 +397,7 @@ config_new(json_t *recipe, struct origin *o)
 	config_bounds(c, o);
 	config_format(c, o);
 	config_schema(c, o);
+	config_pii(c);
 	dedup = sg_path(recipe, "validators.deduplication");
 	c->dedup = dedup && sg_get_bool(dedup, "enabled", 1);
 	if (!(field = sg_get_str(dedup, "check_field")))
@@ -444,9 +474,41 @@ check_dedup(json_t *checks, const json_t *data, const struct config *c,
 	check_set(checks, "dedup", 0, why);
 }
 
+/* Spans are told in every mode, as types and offsets only: the record
+ * must not carry the personal data a second time. */
+static void
+check_pii(json_t *checks, json_t *rec, const struct config *c)
+{
+	json_t *neu = NULL, *spans, *sp, *pii;
+	char why[300], types[200] = "";
+	size_t i, n;
+
+	spans = sg_pii_data(json_object_get(rec, "data"), c->pii,
+		c->pii_threshold, c->pii_mode == PII_REDACT ? &neu : NULL);
+	if (neu)
+		json_object_set_new(rec, "data", neu);
+	n = json_array_size(spans);
+	json_array_foreach (spans, i, sp) {
+		const char *t = sg_get_str(sp, "type");
+
+		if (!strstr(types, t) &&
+			strlen(types) + strlen(t) + 3 < sizeof types)
+			snprintf(types + strlen(types),
+				sizeof types - strlen(types), "%s%s",
+				*types ? ", " : "", t);
+	}
+	snprintf(why, sizeof why, "%zu span%s of personal data (%s)", n,
+		n == 1 ? "" : "s", types);
+	check_set(checks, "pii", !n || c->pii_mode != PII_REJECT, why);
+	pii = json_object_get(checks, "pii");
+	if (n && c->pii_mode == PII_REDACT)
+		json_object_set_new(pii, "redacted", json_true());
+	json_object_set_new(pii, "spans", spans);
+}
+
 /* The checks of one sample; its dedup key in *key, 0 if it has none. */
 static json_t *
-run_checks(const json_t *rec, const struct config *c, uint64_t *key)
+run_checks(json_t *rec, const struct config *c, uint64_t *key)
 {
 	json_t *checks = json_object(), *data = json_object_get(rec, "data");
 	json_t *err = json_object_get(rec, "error");
@@ -497,8 +559,10 @@ run_checks(const json_t *rec, const struct config *c, uint64_t *key)
 	else if (c->schema)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
+	if (c->pii)
+		check_pii(checks, rec, c);
 	if (c->dedup)
-		check_dedup(checks, data, c, key);
+		check_dedup(checks, json_object_get(rec, "data"), c, key);
 	return checks;
 }
 
