@@ -84,3 +84,16 @@ clean:
 
 .PHONY: all deps check demo install format clean
 .SECONDARY:
+
+# Benchmarks: `make bench` runs every bench-X; each writes what it measured
+# to standard output (bench/RESULTS.md quotes them with the commands).
+bench: bench-quality
+
+$(B)/bench/%: bench/%.c $(B)/libsg.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
+
+bench-quality: $(B)/bench/neardup
+	$(B)/bench/neardup 1000000 3000 0.8
+
+.PHONY: bench bench-quality

@@ -1080,9 +1080,13 @@ c_constraints(struct load *L, const struct node *n, const char *name)
 }
 
 static const struct field v_dedup[] = {
+	{"bands", POSINT, NULL},
 	{"check_field", STRING, NULL},
 	{"enabled", BOOL, NULL},
 	{"field", STRING, NULL},
+	{"ngram", POSINT, NULL},
+	{"num_perm", POSINT, NULL},
+	{"rows", POSINT, NULL},
 	{"threshold", UNIT, NULL},
 };
 static const struct field v_pattern[] = {

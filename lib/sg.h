@@ -268,4 +268,39 @@ int sg_iban_valid(const char *s, size_t n);
 int sg_ssn_valid(const char *d);
 int sg_aba_valid(const char *d);
 
+/* minhash.c: near-duplicates by MinHash over word n-grams, LSH banding */
+/* The bands and rows (bands x rows <= num_perm) that find pairs at the
+ * Jaccard threshold at least 98 times in 100 with the fewest below it;
+ * -1 when no split of num_perm can. */
+int sg_minhash_params(double threshold, int num_perm, int *bands, int *rows);
+struct sg_minhash;
+struct sg_minhash *sg_minhash_new(int ngram, int bands, int rows);
+void sg_minhash_free(struct sg_minhash *m);
+/* The bucket key of each band of text's signature into keys[bands]; never
+ * 0, and the same for the same parameters in every process. */
+void sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys);
+/* The hashes of text's word n-grams, sorted, each once; *out malloc'd. */
+size_t sg_shingles(const char *text, int ngram, uint64_t **out);
+double sg_jaccard_sets(const uint64_t *a, size_t na, const uint64_t *b,
+	size_t nb);
+/* The exact Jaccard similarity of the word n-gram sets of x and y. */
+double sg_jaccard(const char *x, const char *y, int ngram);
+
+/* seen.c: the keys deduplication has taken, and the file that keeps them */
+struct sg_seen;
+struct sg_seen *sg_seen_new(void);
+void sg_seen_free(struct sg_seen *s);
+/* The id of the sample that took key; "" for a key from the file; NULL
+ * when the key is free. */
+const char *sg_seen_find(const struct sg_seen *s, uint64_t key);
+/* Takes the keys for the sample id (NULL: from the file); no key is 0. */
+void sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n,
+	const char *id);
+/* Loads the keys of path (a missing file has none): 0, or the exit status
+ * (SG_EXIT_IO, SG_EXIT_CONFIG for a bad line) and e. */
+int sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e);
+/* Appends keys to path under its lock and syncs them to disk. */
+int sg_seen_append(const char *path, const uint64_t *keys, size_t n,
+	struct sg_error *e);
+
 #endif

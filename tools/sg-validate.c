@@ -30,7 +30,9 @@ struct config {
 	char *unusable[2]; /* why the format or json_schema check cannot run */
 	int dedup;
 	const char *field; /* a dotted path in data, or NULL for all of it */
-	unsigned pii;	   /* the entity types looked for, a bit set */
+	struct sg_minhash *near; /* near-duplicates, or NULL */
+	int bands;
+	unsigned pii; /* the entity types looked for, a bit set */
 	double pii_threshold;
 	enum { PII_FLAG, PII_REDACT, PII_REJECT } pii_mode;
 };
@@ -47,15 +49,7 @@ struct batch {
 	size_t nkeys, cap, nsamples, nvalid;
 };
 
-/* The dedup keys already taken: an open-addressing set; the id is that of
- * the sample of this process that took the key, NULL for one from --seen. */
-struct slot {
-	uint64_t key;
-	char *id;
-};
-
-static struct slot *slots;
-static size_t nslots, nused;
+static struct sg_seen *seen; /* the keys taken, by this run or earlier */
 static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
@@ -72,39 +66,6 @@ emit(json_t *rec)
 	sg_filter_put(&f, rec);
 }
 
-static struct slot *
-slot_find(uint64_t key)
-{
-	size_t i = key & (nslots - 1);
-
-	while (slots[i].key && slots[i].key != key)
-		i = (i + 1) & (nslots - 1);
-	return &slots[i];
-}
-
-static void
-key_add(uint64_t key, const char *id)
-{
-	struct slot *old = slots, *s;
-	size_t n = nslots;
-
-	if (2 * (nused + 1) > nslots) {
-		nslots = nslots ? 2 * nslots : 1024;
-		slots = sg_xmalloc(nslots * sizeof *slots);
-		memset(slots, 0, nslots * sizeof *slots);
-		for (size_t i = 0; i < n; i++)
-			if (old[i].key)
-				*slot_find(old[i].key) = old[i];
-		free(old);
-	}
-	s = slot_find(key);
-	if (s->key)
-		return;
-	s->key = key;
-	s->id = id ? sg_xstrdup(id) : NULL;
-	nused++;
-}
-
 /* 0 is the mark of an empty slot, so no key may be 0. */
 static uint64_t
 dedup_key(const json_t *v)
@@ -117,72 +78,16 @@ dedup_key(const json_t *v)
 	return h ? h : 1;
 }
 
-static void
-seen_load(const char *path)
-{
-	struct sg_error e;
-	unsigned long line = 0;
-	char buf[64], *end;
-	uint64_t key;
-	FILE *fp;
-	int fd;
-
-	if ((fd = sg_lock(path, &e)) < 0)
-		sg_die(SG_EXIT_IO, "%s", e.text);
-	if (!(fp = fopen(path, "r"))) {
-		sg_unlock(fd);
-		if (errno == ENOENT)
-			return;
-		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
-			strerror(errno));
-	}
-	while (fgets(buf, sizeof buf, fp)) {
-		line++;
-		buf[strcspn(buf, "\n")] = '\0';
-		if (!*buf)
-			continue;
-		key = strtoull(buf, &end, 16);
-		if (strlen(buf) != 16 || *end || !key)
-			sg_die(SG_EXIT_CONFIG,
-				"%s:%lu: not a key of 16 hex digits", path,
-				line);
-		key_add(key, NULL);
-	}
-	if (ferror(fp))
-		sg_die(SG_EXIT_IO, "cannot read '%s': %s", path,
-			strerror(errno));
-	fclose(fp);
-	sg_unlock(fd);
-}
-
 /* A batch's keys reach the disk before its end goes downstream: a later
  * run never accepts again what this one let through. */
 static void
 seen_append(struct batch *b)
 {
 	struct sg_error e;
-	FILE *fp;
-	int fd;
 
-	if (!seenpath || b->nkeys == 0)
-		return;
-	if ((fd = sg_lock(seenpath, &e)) < 0)
+	if (seenpath && sg_seen_append(seenpath, b->keys, b->nkeys, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
-	if (!(fp = fopen(seenpath, "a")))
-		goto fail;
-	for (size_t i = 0; i < b->nkeys; i++)
-		fprintf(fp, "%016llx\n", (unsigned long long)b->keys[i]);
-	if (fflush(fp) == EOF || fsync(fileno(fp)) < 0 || ferror(fp)) {
-		fclose(fp);
-		goto fail;
-	}
-	if (fclose(fp) == EOF)
-		goto fail;
-	sg_unlock(fd);
 	b->nkeys = 0;
-	return;
-fail:
-	sg_die(SG_EXIT_IO, "cannot write '%s': %s", seenpath, strerror(errno));
 }
 
 static void
@@ -195,6 +100,7 @@ config_free(struct config *c)
 	json_decref(c->schema);
 	free(c->unusable[U_FORMAT]);
 	free(c->unusable[U_SCHEMA]);
+	sg_minhash_free(c->near);
 	free(c);
 }
 
@@ -385,6 +291,32 @@ config_pii(struct config *c)
 							    : PII_REJECT;
 }
 
+/* A threshold below 1 asks for near-duplicates too; the recipe checker
+ * has refused values of the wrong kind already. */
+static void
+config_near(struct config *c, const json_t *dedup, struct origin *o)
+{
+	double t = sg_get_num(dedup, "threshold", 1);
+	int ngram = (int)sg_get_int(dedup, "ngram", 5), rows;
+	int perm = (int)sg_get_int(dedup, "num_perm", 128);
+
+	if (t >= 1 || t <= 0 || ngram < 1 || perm < 1)
+		return;
+	c->bands = (int)sg_get_int(dedup, "bands", 0);
+	rows = (int)sg_get_int(dedup, "rows", 0);
+	if ((c->bands > 0) != (rows > 0) || c->bands < 0 || rows < 0) {
+		complain(o, "validators.deduplication.bands",
+			"and rows go together");
+		return;
+	}
+	if (!c->bands && sg_minhash_params(t, perm, &c->bands, &rows) < 0) {
+		complain(o, "validators.deduplication.num_perm",
+			"is too small for threshold %g", t);
+		return;
+	}
+	c->near = sg_minhash_new(ngram, c->bands, rows);
+}
+
 static struct config *
 config_new(json_t *recipe, struct origin *o)
 {
@@ -405,6 +337,8 @@ config_new(json_t *recipe, struct origin *o)
 	if (field && strcmp(field, "content") != 0 &&
 		strcmp(field, "data") != 0 && *field)
 		c->field = field;
+	if (c->dedup)
+		config_near(c, dedup, o);
 	return c;
 }
 
@@ -445,13 +379,29 @@ within(size_t n, const double lim[2], const char *unit, char *why, size_t size)
 	return why;
 }
 
+/* One of keys already taken: why, in buf; else NULL. */
+static const char *
+taken(const uint64_t *keys, size_t n, const char *what, char *buf, size_t size)
+{
+	const char *id = NULL;
+
+	for (size_t i = 0; i < n && !id; i++)
+		id = sg_seen_find(seen, keys[i]);
+	if (!id)
+		return NULL;
+	snprintf(buf, size, "%s of an earlier sample%s%s%s", what,
+		*id ? " (" : "", id, *id ? ")" : "");
+	return buf;
+}
+
+/* dedup and near_dedup; the keys of the value compared go to keys. */
 static void
 check_dedup(json_t *checks, const json_t *data, const struct config *c,
-	uint64_t *key)
+	uint64_t *keys, size_t *nkeys)
 {
 	const json_t *v = data;
-	struct slot *s;
-	char why[300];
+	const char *w;
+	char why[300], *text;
 
 	if (c->field && json_is_object(data) &&
 		!(v = sg_path(data, c->field))) {
@@ -460,18 +410,19 @@ check_dedup(json_t *checks, const json_t *data, const struct config *c,
 		check_set(checks, "dedup", 0, why);
 		return;
 	}
-	*key = dedup_key(v);
-	s = nslots ? slot_find(*key) : NULL;
-	if (!s || !s->key) {
-		check_set(checks, "dedup", 1, NULL);
+	keys[0] = dedup_key(v);
+	w = taken(keys, 1, "duplicate", why, sizeof why);
+	check_set(checks, "dedup", !w, w);
+	*nkeys = 1;
+	if (!c->near)
 		return;
-	}
-	if (s->id)
-		snprintf(why, sizeof why, "duplicate of an earlier sample (%s)",
-			s->id);
-	else
-		snprintf(why, sizeof why, "duplicate of an earlier sample");
-	check_set(checks, "dedup", 0, why);
+	text = sg_sample_text(v);
+	sg_minhash_keys(c->near, text, keys + 1);
+	free(text);
+	w = taken(
+		keys + 1, (size_t)c->bands, "near-duplicate", why, sizeof why);
+	check_set(checks, "near_dedup", !w, w);
+	*nkeys += (size_t)c->bands;
 }
 
 /* Spans are told in every mode, as types and offsets only: the record
@@ -506,9 +457,9 @@ check_pii(json_t *checks, json_t *rec, const struct config *c)
 	json_object_set_new(pii, "spans", spans);
 }
 
-/* The checks of one sample; its dedup key in *key, 0 if it has none. */
+/* The checks of one sample; its dedup keys in keys, *nkeys of them. */
 static json_t *
-run_checks(json_t *rec, const struct config *c, uint64_t *key)
+run_checks(json_t *rec, const struct config *c, uint64_t *keys, size_t *nkeys)
 {
 	json_t *checks = json_object(), *data = json_object_get(rec, "data");
 	json_t *err = json_object_get(rec, "error");
@@ -516,7 +467,7 @@ run_checks(json_t *rec, const struct config *c, uint64_t *key)
 	char why[300], *text, *dumped;
 	const char *w;
 
-	*key = 0;
+	*nkeys = 0;
 	if (err && !json_is_null(err)) {
 		dumped = json_is_string(err) ? NULL : sg_dumps(err);
 		check_set(checks, "generate", 0,
@@ -562,7 +513,8 @@ run_checks(json_t *rec, const struct config *c, uint64_t *key)
 	if (c->pii)
 		check_pii(checks, rec, c);
 	if (c->dedup)
-		check_dedup(checks, json_object_get(rec, "data"), c, key);
+		check_dedup(
+			checks, json_object_get(rec, "data"), c, keys, nkeys);
 	return checks;
 }
 
@@ -658,7 +610,8 @@ handle_sample(json_t *rec, const char *where)
 	struct batch *b;
 	const char *run;
 	long long id;
-	uint64_t key;
+	uint64_t *keys;
+	size_t nkeys;
 	json_t *checks;
 	int valid = 1;
 	const char *name;
@@ -667,7 +620,9 @@ handle_sample(json_t *rec, const char *where)
 	if (record_key(rec, where, &run, &id) < 0)
 		return -1;
 	b = batch_get(run, id);
-	checks = run_checks(rec, b->cfg, &key);
+	keys = sg_xmalloc(
+		sizeof *keys * (1 + (size_t)(b->cfg ? b->cfg->bands : 0)));
+	checks = run_checks(rec, b->cfg, keys, &nkeys);
 	json_object_foreach (checks, name, c) {
 		valid &= sg_get_bool(c, "pass", 0);
 	}
@@ -675,15 +630,17 @@ handle_sample(json_t *rec, const char *where)
 	json_object_set_new(rec, "valid", json_boolean(valid));
 	b->nsamples++;
 	b->nvalid += valid;
-	if (valid && key) {
-		key_add(key, sg_get_str(rec, "id"));
-		if (b->nkeys == b->cap) {
-			b->cap = b->cap ? 2 * b->cap : 16;
+	if (valid && nkeys) {
+		sg_seen_add(seen, keys, nkeys, sg_get_str(rec, "id"));
+		if (b->nkeys + nkeys > b->cap) {
+			b->cap = 2 * (b->nkeys + nkeys);
 			b->keys =
 				sg_xrealloc(b->keys, b->cap * sizeof *b->keys);
 		}
-		b->keys[b->nkeys++] = key;
+		memcpy(b->keys + b->nkeys, keys, nkeys * sizeof *keys);
+		b->nkeys += nkeys;
 	}
+	free(keys);
 	return 0;
 }
 
@@ -756,6 +713,7 @@ int
 main(int argc, char *argv[])
 {
 	const char *recipe = NULL;
+	struct sg_error e;
 	int c;
 
 	sg_init(argv);
@@ -776,8 +734,9 @@ main(int argc, char *argv[])
 	batchindex = json_object();
 	if (recipe)
 		load_recipe(recipe);
-	if (seenpath)
-		seen_load(seenpath);
+	seen = sg_seen_new();
+	if (seenpath && (c = sg_seen_load(seen, seenpath, &e)))
+		sg_die(c, "%s", e.text);
 	sg_filter_run(&f, argv + optind, argc - optind, validate);
 	for (size_t i = 0; i < nbatches; i++) {
 		batch_end(batches[i]);
@@ -786,8 +745,6 @@ main(int argc, char *argv[])
 	free(batches);
 	json_decref(batchindex);
 	config_free(rcfg);
-	for (size_t i = 0; i < nslots; i++)
-		free(slots[i].id);
-	free(slots);
+	sg_seen_free(seen);
 	return sg_finish(f.status);
 }
