@@ -60,7 +60,7 @@ $(OUT)/%: $(B)/tools/%.o $(B)/libsg.a
 deps:
 	@sh tests/deps.sh
 
-check: deps
+check: deps lexicon
 	@$(MAKE) --no-print-directory all
 	SG_BIN=$(CURDIR)/$(OUT) bats --print-output-on-failure tests
 
@@ -75,6 +75,8 @@ install: all
 	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	if [ -f $(LEXICON) ]; then mkdir -p $(DESTDIR)$(DATADIR) && \
+		cp $(LEXICON) $(DESTDIR)$(DATADIR)/; fi
 
 format:
 	clang-format -i lib/*.c lib/*.h tools/*.c
@@ -97,3 +99,22 @@ bench-quality: $(B)/bench/neardup
 	$(B)/bench/neardup 1000000 3000 0.8
 
 .PHONY: bench bench-quality
+
+# The toxicity lexicon: the cuss package's graded English terms (MIT),
+# fetched from the npm registry by the build, never committed.
+DATADIR ?= $(PREFIX)/share/sg
+CUSS = cuss-2.2.0
+LEXICON = build/lexicon/toxicity.tsv
+$(B)/tools/sg-validate.o: ALL_CFLAGS += -DSG_DATADIR='"$(DATADIR)"'
+
+lexicon: $(LEXICON)
+
+$(LEXICON):
+	@mkdir -p $(@D)
+	cd $(@D) && npm pack --silent $(subst -,@,$(CUSS)) >/dev/null && \
+		tar xzf $(CUSS).tgz package/index.js package/license
+	sed -nE "s/^  '?([^':]+)'?: ([0-2]),?$$/\1\t\2/p" \
+		$(@D)/package/index.js >$@.tmp
+	test -s $@.tmp && mv $@.tmp $@
+
+.PHONY: lexicon

@@ -1142,6 +1142,11 @@ static const struct field v_pii[] = {
 	{"mode", 0, c_pii_mode},
 	{"threshold", UNIT, NULL},
 };
+static const struct field v_toxic[] = {
+	{"enabled", BOOL, NULL},
+	{"lexicon", STRING, NULL},
+	{"severity", NONNEG, NULL},
+};
 static const struct field v_other[] = {
 	{"enabled", BOOL, NULL},
 	{"threshold", NUMBER, NULL},
@@ -1169,7 +1174,7 @@ static const struct validator {
 	V("regex", v_pattern),
 	V("semantic", v_other),
 	V("similarity", v_other),
-	V("toxicity", v_other),
+	V("toxicity", v_toxic),
 #undef V
 };
 

