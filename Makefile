@@ -95,8 +95,9 @@ $(B)/bench/%: bench/%.c $(B)/libsg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
 
-bench-quality: $(B)/bench/neardup
+bench-quality: $(B)/bench/neardup $(B)/bench/samples $(B)/bench/bare all lexicon
 	$(B)/bench/neardup 1000000 3000 0.8
+	sh bench/throughput.sh $(OUT) $(B)/bench 1000000
 
 .PHONY: bench bench-quality
 

@@ -29,8 +29,16 @@ collide(double j, int bands, int rows)
 int
 sg_minhash_params(double threshold, int num_perm, int *bands, int *rows)
 {
+	/* every job of a run asks the same: the last answer is kept */
+	static double last_t = -1;
+	static int last_perm, last_b, last_r;
 	double best = INFINITY;
 
+	if (threshold == last_t && num_perm == last_perm) {
+		*bands = last_b;
+		*rows = last_r;
+		return *bands ? 0 : -1;
+	}
 	*bands = *rows = 0;
 	for (int r = 1; r <= num_perm; r++)
 		for (int b = 1; b * r <= num_perm; b++) {
@@ -48,12 +56,20 @@ sg_minhash_params(double threshold, int num_perm, int *bands, int *rows)
 				*rows = r;
 			}
 		}
+	last_t = threshold;
+	last_perm = num_perm;
+	last_b = *bands;
+	last_r = *rows;
 	return *bands ? 0 : -1;
 }
 
+/* Hash functions in blocks of LANES, a loop of fixed length the compiler
+ * turns into vector instructions. */
+#define LANES 8
+
 struct sg_minhash {
-	int ngram, bands, rows, n;
-	uint64_t *a, *b; /* h_i(x) = (a_i x + b_i) >> 32 */
+	int ngram, bands, rows, n, padded;
+	uint32_t *a, *b; /* h_i(x) = a_i x + b_i mod 2^32, x well mixed */
 	uint32_t *sig;
 	uint64_t *win;
 };
@@ -68,14 +84,15 @@ sg_minhash_new(int ngram, int bands, int rows)
 	m->bands = bands;
 	m->rows = rows;
 	m->n = bands * rows;
-	m->a = sg_xmalloc(sizeof *m->a * (size_t)m->n);
-	m->b = sg_xmalloc(sizeof *m->b * (size_t)m->n);
-	m->sig = sg_xmalloc(sizeof *m->sig * (size_t)m->n);
+	m->padded = (m->n + LANES - 1) / LANES * LANES;
+	m->a = sg_xmalloc(sizeof *m->a * (size_t)m->padded);
+	m->b = sg_xmalloc(sizeof *m->b * (size_t)m->padded);
+	m->sig = sg_xmalloc(sizeof *m->sig * (size_t)m->padded);
 	m->win = sg_xmalloc(sizeof *m->win * (size_t)ngram);
 	sg_rng_seed(&rng, 0x5eed0000ULL + (uint64_t)ngram);
-	for (int i = 0; i < m->n; i++) {
-		m->a[i] = sg_rng_next(&rng) | 1;
-		m->b[i] = sg_rng_next(&rng);
+	for (int i = 0; i < m->padded; i++) {
+		m->a[i] = (uint32_t)sg_rng_next(&rng) | 1;
+		m->b[i] = (uint32_t)sg_rng_next(&rng);
 	}
 	return m;
 }
@@ -136,30 +153,33 @@ shingles(const char *text, int n, uint64_t *win,
 			continue;
 		x = 0;
 		for (int i = 0; i < n; i++)
-			x = mix(x ^ win[i]);
-		fn(ctx, x);
+			x = (x ^ win[i]) * 0x9E3779B97F4A7C15ULL + (uint64_t)i;
+		fn(ctx, mix(x));
 	}
 	if (words < (size_t)n)
 		fn(ctx, all);
 }
 
 static void
-add_shingle(void *ctx, uint64_t x)
+add_shingle(void *ctx, uint64_t x64)
 {
 	struct sg_minhash *m = ctx;
+	uint32_t x = (uint32_t)(x64 ^ x64 >> 32);
+	uint32_t *restrict sig = m->sig;
+	const uint32_t *restrict a = m->a, *restrict b = m->b;
 
-	for (int i = 0; i < m->n; i++) {
-		uint32_t h = (uint32_t)((m->a[i] * x + m->b[i]) >> 32);
+	for (int i = 0; i < m->padded; i += LANES)
+		for (int k = 0; k < LANES; k++) {
+			uint32_t h = a[i + k] * x + b[i + k];
 
-		if (h < m->sig[i])
-			m->sig[i] = h;
-	}
+			sig[i + k] = h < sig[i + k] ? h : sig[i + k];
+		}
 }
 
 void
 sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
 {
-	for (int i = 0; i < m->n; i++)
+	for (int i = 0; i < m->padded; i++)
 		m->sig[i] = UINT32_MAX;
 	shingles(text, m->ngram, m->win, add_shingle, m);
 	for (int j = 0; j < m->bands; j++) {

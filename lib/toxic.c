@@ -14,17 +14,80 @@
 
 #include "sg.h"
 
-struct sg_lexicon {
-	json_t *terms; /* term -> severity */
+/* The terms by the 64-bit hash of their text, in an open-addressing
+ * table: a word costs one hash and a probe or two, not a string compare
+ * per term. */
+struct slot {
+	uint64_t key; /* 0: free */
+	long severity;
 };
+
+struct sg_lexicon {
+	struct slot *slots;
+	size_t cap, n;
+};
+
+static uint64_t
+key_of(const char *s, size_t n)
+{
+	uint64_t h = sg_hash64(s, n);
+
+	return h ? h : 1;
+}
+
+static struct slot *
+slot_of(const struct sg_lexicon *lx, uint64_t key)
+{
+	size_t i = (key ^ key >> 29) & (lx->cap - 1);
+
+	while (lx->slots[i].key && lx->slots[i].key != key)
+		i = (i + 1) & (lx->cap - 1);
+	return &lx->slots[i];
+}
+
+static void
+term_add(struct sg_lexicon *lx, const char *term, long sev)
+{
+	struct slot *old = lx->slots, *p;
+	size_t ocap = lx->cap;
+
+	if (2 * (lx->n + 1) > lx->cap) {
+		lx->cap = lx->cap ? 2 * lx->cap : 1024;
+		lx->slots = sg_xmalloc(lx->cap * sizeof *lx->slots);
+		memset(lx->slots, 0, lx->cap * sizeof *lx->slots);
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].key)
+				*slot_of(lx, old[i].key) = old[i];
+		free(old);
+	}
+	p = slot_of(lx, key_of(term, strlen(term)));
+	if (!p->key) {
+		p->key = key_of(term, strlen(term));
+		p->severity = sev;
+		lx->n++;
+	} else if (sev > p->severity) {
+		p->severity = sev;
+	}
+}
+
+/* Each byte as a letter: lower case, leetspeak read ("0" is o). */
+static unsigned char leet_tab[256];
+
+static void
+leet_init(void)
+{
+	static const char from[] = "013457@$!", to[] = "oieastasi";
+
+	for (int c = 0; c < 256; c++)
+		leet_tab[c] = (unsigned char)tolower(c);
+	for (size_t i = 0; from[i]; i++)
+		leet_tab[(unsigned char)from[i]] = (unsigned char)to[i];
+}
 
 static int
 leet(int c)
 {
-	static const char from[] = "013457@$!", to[] = "oieastasi";
-	const char *p = c ? strchr(from, c) : NULL;
-
-	return p ? to[p - from] : tolower(c);
+	return leet_tab[c];
 }
 
 struct sg_lexicon *
@@ -41,8 +104,9 @@ sg_lexicon_load(const char *path, struct sg_error *e)
 			strerror(errno));
 		return NULL;
 	}
+	leet_init();
 	lx = sg_xmalloc(sizeof *lx);
-	lx->terms = json_object();
+	memset(lx, 0, sizeof *lx);
 	while (fgets(buf, sizeof buf, fp)) {
 		line++;
 		buf[strcspn(buf, "\r\n")] = '\0';
@@ -61,8 +125,7 @@ sg_lexicon_load(const char *path, struct sg_error *e)
 		/* "pu55y" is found as the text's words are: read as letters */
 		for (char *p = buf; *p; p++)
 			*p = (char)leet((unsigned char)*p);
-		if (sev > sg_get_int(lx->terms, buf, -1))
-			json_object_set_new(lx->terms, buf, json_integer(sev));
+		term_add(lx, buf, sev);
 	}
 	if (ferror(fp)) {
 		sg_seterr(e, "cannot read '%s': %s", path, strerror(errno));
@@ -71,7 +134,7 @@ sg_lexicon_load(const char *path, struct sg_error *e)
 		return NULL;
 	}
 	fclose(fp);
-	if (json_object_size(lx->terms) == 0) {
+	if (lx->n == 0) {
 		sg_seterr(e, "%s: the lexicon is empty", path);
 		sg_lexicon_free(lx);
 		return NULL;
@@ -84,14 +147,16 @@ sg_lexicon_free(struct sg_lexicon *lx)
 {
 	if (!lx)
 		return;
-	json_decref(lx->terms);
+	free(lx->slots);
 	free(lx);
 }
 
 static int
 tokc(int c)
 {
-	return isalnum(c) || c == '@' || c == '$' || c == '!' || c >= 0x80;
+	return (unsigned)((c | 0x20) - 'a') < 26u ||
+	       (unsigned)(c - '0') < 10u || c == '@' || c == '$' || c == '!' ||
+	       c >= 0x80;
 }
 
 /* The severity of the word w (len bytes) in one of its readings; -1 when
@@ -101,7 +166,7 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 {
 	char base[128], form[128];
 	int letters = 0, n = 0, stretched = 0;
-	json_t *v;
+	const struct slot *p;
 
 	while (len && w[len - 1] == '!')
 		len--;
@@ -131,8 +196,9 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 			}
 			form[o] = '\0';
 		}
-		if ((v = json_object_get(lx->terms, form)))
-			return (long)json_integer_value(v);
+		p = slot_of(lx, key_of(form, strlen(form)));
+		if (p->key)
+			return p->severity;
 	}
 	return -1;
 }

@@ -1,0 +1,74 @@
+/*
+ * samples - the input of the throughput benchmark: N samples of about 450
+ * bytes of text, in batches of 1000, each batch opened by a routed job
+ * whose recipe turns on every offline check of sg-validate and sg-score,
+ * and closed by its batch record.  One text in 50 holds an e-mail address,
+ * one in 100 an offensive word, one in 20 repeats an earlier text with a
+ * word changed.
+ *
+ * usage: samples N
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+#define VOCAB 20000
+#define BATCH 1000
+
+static const char recipe[] =
+	"{\"domain\":\"bench\",\"num_samples\":1000000,"
+	"\"constraints\":{\"min_length\":100,\"max_length\":2000,"
+	"\"min_diversity\":0.3,\"max_repetition_rate\":0.2,"
+	"\"pattern\":\"^[a-z]\"},"
+	"\"validators\":{\"length\":{\"min_words\":20,\"max_words\":200},"
+	"\"pii\":{\"mode\":\"flag\"},\"toxicity\":{\"severity\":2},"
+	"\"deduplication\":{\"threshold\":0.8}}}";
+
+int
+main(int argc, char *argv[])
+{
+	static char vocab[VOCAB][12];
+	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000;
+	struct sg_rng r;
+	char text[1024];
+
+	sg_rng_seed(&r, 1);
+	for (int i = 0; i < VOCAB; i++) {
+		int len = 3 + (int)sg_rng_below(&r, 7);
+
+		for (int k = 0; k < len; k++)
+			vocab[i][k] = (char)('a' + sg_rng_below(&r, 26));
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t b = i / BATCH, o = 0;
+
+		if (i % BATCH == 0)
+			printf("{\"type\":\"job\",\"run\":\"bench\",\"batch\":%"
+			       "zu,"
+			       "\"n\":%d,\"arm\":\"a\",\"recipe\":%s}\n",
+				b, BATCH, recipe);
+		while (o < 440) {
+			double u = sg_rng_uniform(&r);
+
+			o += (size_t)snprintf(text + o, sizeof text - o, "%s%s",
+				o ? " " : "", vocab[(int)(u * u * VOCAB)]);
+		}
+		if (i % 50 == 7)
+			o += (size_t)snprintf(text + o, sizeof text - o,
+				" mail jo.doe@example.com");
+		if (i % 100 == 3)
+			o += (size_t)snprintf(text + o, sizeof text - o,
+				" you bastard asshole");
+		printf("{\"type\":\"sample\",\"id\":\"bench:%zu:%zu\","
+		       "\"run\":\"bench\",\"batch\":%zu,\"index\":%zu,"
+		       "\"arm\":\"a\",\"data\":\"%s\"}\n",
+			b, i % BATCH, b, i % BATCH, text);
+		if (i % BATCH == BATCH - 1 || i == n - 1)
+			printf("{\"type\":\"batch\",\"run\":\"bench\","
+			       "\"batch\":%zu,\"n\":%zu}\n",
+				b, i % BATCH + 1);
+	}
+	return fflush(stdout) == EOF;
+}
