@@ -50,6 +50,19 @@ e 0 false
 f 0 false"
 }
 
+@test "sg-score: the reward counts each check's passes and failures" {
+	cat >in <<'EOF'
+{"type":"sample","id":"a","run":"r","batch":1,"data":"x","checks":{"pii":{"pass":true},"toxicity":{"pass":false}}}
+{"type":"sample","id":"b","run":"r","batch":1,"data":"y","checks":{"pii":{"pass":false},"near_dedup":{"pass":false}}}
+{"type":"sample","id":"c","run":"r","batch":1,"data":"z"}
+{"type":"batch","run":"r","batch":1}
+EOF
+	run --separate-stderr scored 'select(.type == "reward") | .checks' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '{"pii":{"pass":1,"fail":1},"toxicity":{"pass":0,"fail":1},"near_dedup":{"pass":0,"fail":1}}'
+}
+
 @test "sg-score: quality with the recipe's weights and threshold" {
 	# r:1:0 = (3*0.8 + 0*0 + 1*1) / 4 = 0.85 >= 0.7; r:1:1 = (0 + 1) / 4;
 	# r:2:0 sits exactly on the default threshold 0.5 and passes;
@@ -109,7 +122,7 @@ true"
 	run --separate-stderr scored 'select(.type == "reward") | keys_unsorted' "$STREAM"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","weights"]'
+	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","checks","weights"]'
 	assert_equal "$output" "$keys
 $keys"
 	run --separate-stderr scored 'select(.type == "reward") | [.run, .arm, .generator, .params, .context]' "$STREAM"
@@ -185,9 +198,9 @@ EOF
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$output" '["weights","diversity_ok","repetition_ok"]
-["repetition_rate","weights","diversity_ok"]
+["checks","weights","diversity_ok"]
 ["weights","diversity_ok","repetition_ok"]
-["distinct_2","repetition_rate","weights"]'
+["repetition_rate","checks","weights"]'
 }
 
 @test "sg-score: a truncated stream rewards its open batches at the end, in order" {

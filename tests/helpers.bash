@@ -13,6 +13,8 @@ setup() {
 	PATH=$SG_BIN:$PATH
 	export NO_COLOR=1
 	unset OPENAI_API_KEY OPENAI_BASE_URL SG_LLM
+	# the toxicity lexicon `make lexicon` fetched, for the examples
+	export SG_LEXICON=${SG_LEXICON:-$BATS_TEST_DIRNAME/../build/lexicon/toxicity.tsv}
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 

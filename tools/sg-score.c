@@ -46,6 +46,7 @@ struct batch {
 	size_t seen, passed, ntexts, cap;
 	double qsum;
 	char **texts;
+	json_t *checks; /* check name -> {"pass": k, "fail": m} */
 };
 
 static struct batch **batches;
@@ -106,8 +107,7 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 	v = sg_path(recipe, "quality.weights");
 	if (json_is_object(v)) {
 		rc->weights = json_object();
-		json_object_foreach(v, key, w)
-		{
+		json_object_foreach (v, key, w) {
 			if (json_is_number(w) && json_number_value(w) >= 0) {
 				json_object_set(rc->weights, key, w);
 				continue;
@@ -152,6 +152,8 @@ batch_close(struct batch *b)
 		free(b->texts[i]);
 	free(b->texts);
 	b->texts = NULL;
+	json_decref(b->checks);
+	b->checks = NULL;
 	b->ntexts = b->cap = b->seen = b->passed = 0;
 	b->qsum = 0;
 	b->done = 1;
@@ -259,8 +261,7 @@ sample_quality(const json_t *s, const json_t *weights)
 
 	if (has(s, "error") || !has(s, "data"))
 		return 0;
-	json_object_foreach(checks, name, c)
-	{
+	json_object_foreach (checks, name, c) {
 		w = json_object_get(weights, name);
 		wt = w ? json_number_value(w) : 1;
 		sum += wt * check_value(c);
@@ -268,6 +269,27 @@ sample_quality(const json_t *s, const json_t *weights)
 	}
 	/* no check, or only weightless ones: nothing said it was bad */
 	return wsum > 0 ? sum / wsum : 1;
+}
+
+/* How many of the batch's samples passed and failed each check, for the
+ * reward: which checks cost the batch. */
+static void
+count_checks(struct batch *b, const json_t *s)
+{
+	json_t *c, *n;
+	const char *name, *k;
+
+	if (!b->checks)
+		b->checks = json_object();
+	json_object_foreach (json_object_get(s, "checks"), name, c) {
+		k = sg_get_bool(c, "pass", 0) ? "pass" : "fail";
+		if (!(n = json_object_get(b->checks, name))) {
+			n = json_pack("{sisi}", "pass", 0, "fail", 0);
+			json_object_set_new(b->checks, name, n);
+		}
+		json_object_set_new(
+			n, k, json_integer(sg_get_int(n, k, 0) + 1));
+	}
 }
 
 static void
@@ -286,6 +308,7 @@ score_sample(json_t *s, struct batch *b, int count)
 	b->passed += pass;
 	b->qsum += q;
 	meta_fill(b->meta, s);
+	count_checks(b, s);
 	if (!has(s, "data"))
 		return;
 	if (b->ntexts == b->cap) {
@@ -359,6 +382,8 @@ reward(const struct batch *b, const json_t *end)
 	json_object_set_new(r, "distinct_1", json_real(d1));
 	json_object_set_new(r, "distinct_2", json_real(d2));
 	json_object_set_new(r, "repetition_rate", json_real(rep));
+	json_object_set_new(r, "checks",
+		b->checks ? json_incref(b->checks) : json_object());
 	w = json_object();
 	for (int i = 0; i < NWEIGHTS; i++)
 		json_object_set_new(w, wname[i], json_real(b->rc.w[i]));

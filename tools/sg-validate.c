@@ -49,6 +49,7 @@ struct batch {
 	struct config *cfg, *own;
 	uint64_t *keys; /* of valid samples, for the seen file */
 	size_t nkeys, cap, nsamples, nvalid;
+	json_t *failed; /* check name -> samples that failed it */
 };
 
 static struct sg_seen *seen; /* the keys taken, by this run or earlier */
@@ -596,6 +597,7 @@ batch_get(const char *run, long long id)
 	b->run = sg_xstrdup(run);
 	b->id = id;
 	b->cfg = rcfg;
+	b->failed = json_object();
 	batches = sg_xrealloc(batches, (nbatches + 1) * sizeof *batches);
 	batches[nbatches] = b;
 	json_object_set_new(
@@ -610,17 +612,27 @@ batch_get(const char *run, long long id)
 static void
 batch_end(struct batch *b)
 {
+	char why[512] = "";
+	const char *name;
+	json_t *n;
+
 	seen_append(b);
+	json_object_foreach (b->failed, name, n)
+		snprintf(why + strlen(why), sizeof why - strlen(why),
+			"%s %s %lld", *why ? "," : "; failed:", name,
+			(long long)json_integer_value(n));
 	if (b->nsamples)
-		sg_note("run %s batch %lld: %zu of %zu samples valid", b->run,
-			b->id, b->nvalid, b->nsamples);
+		sg_note("run %s batch %lld: %zu of %zu samples valid%s", b->run,
+			b->id, b->nvalid, b->nsamples, why);
 	b->nsamples = b->nvalid = 0;
+	json_object_clear(b->failed);
 }
 
 static void
 batch_free(struct batch *b)
 {
 	config_free(b->own);
+	json_decref(b->failed);
 	free(b->keys);
 	free(b->run);
 	free(b);
@@ -683,7 +695,11 @@ handle_sample(json_t *rec, const char *where)
 		sizeof *keys * (1 + (size_t)(b->cfg ? b->cfg->bands : 0)));
 	checks = run_checks(rec, b->cfg, keys, &nkeys);
 	json_object_foreach (checks, name, c) {
-		valid &= sg_get_bool(c, "pass", 0);
+		if (sg_get_bool(c, "pass", 0))
+			continue;
+		valid = 0;
+		json_object_set_new(b->failed, name,
+			json_integer(sg_get_int(b->failed, name, 0) + 1));
 	}
 	json_object_set_new(rec, "checks", checks);
 	json_object_set_new(rec, "valid", json_boolean(valid));
