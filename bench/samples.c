@@ -3,8 +3,7 @@
  * bytes of text, in batches of 1000, each batch opened by a routed job
  * whose recipe turns on every offline check of sg-validate and sg-score,
  * and closed by its batch record.  One text in 50 holds an e-mail address,
- * one in 100 an offensive word, one in 20 repeats an earlier text with a
- * word changed.
+ * one in 100 offensive words.  (Near-duplicates are bench/neardup's.)
  *
  * usage: samples N
  */
