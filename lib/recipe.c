@@ -1530,6 +1530,7 @@ static int
 c_reward(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
+		{"cost", NONNEG, NULL},
 		{"diversity", NONNEG, NULL},
 		{"pass_rate", NONNEG, NULL},
 		{"quality", NONNEG, NULL},

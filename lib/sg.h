@@ -210,6 +210,8 @@ char *sg_sample_text(const json_t *data);
 size_t sg_count_words(const char *text);
 /* distinct-n: distinct word n-grams over all n-grams in the texts. */
 double sg_distinct_n(char *const texts[], size_t count, int n);
+/* Compressed over raw size of the texts joined: low when they repeat. */
+double sg_compression_ratio(char *const texts[], size_t count);
 
 /* bandit.c: arms, contexts and the epsilon-greedy router */
 /* The recipe's router_config with every default filled in. */

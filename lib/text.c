@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "sg.h"
 
 struct buf {
@@ -171,4 +173,33 @@ sg_distinct_n(char *const texts[], size_t count, int n)
 	free(win);
 	free(set);
 	return total ? (double)distinct / (double)total : 0.0;
+}
+
+/* deflate at its default level over the texts joined by newlines; a
+ * batch that says the same things over and over compresses well. */
+double
+sg_compression_ratio(char *const texts[], size_t count)
+{
+	struct buf b = {0};
+	unsigned char *out;
+	uLongf outlen;
+	double r;
+
+	buf_add(&b, "", 0);
+	for (size_t i = 0; i < count; i++) {
+		buf_add(&b, texts[i], strlen(texts[i]));
+		buf_add(&b, "\n", 1);
+	}
+	if (b.len == 0) {
+		free(b.p);
+		return 0.0;
+	}
+	outlen = compressBound((uLong)b.len);
+	out = sg_xmalloc(outlen);
+	if (compress(out, &outlen, (const Bytef *)b.p, (uLong)b.len) != Z_OK)
+		outlen = (uLongf)b.len;
+	r = (double)outlen / (double)b.len;
+	free(out);
+	free(b.p);
+	return r;
 }

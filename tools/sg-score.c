@@ -34,6 +34,7 @@ struct recipe {
 	double w[NWEIGHTS];
 	int has_mindiv, has_maxrep;
 	double mindiv, maxrep;
+	double wcost; /* reward lost per unit of a batch record's "cost" */
 };
 
 struct batch {
@@ -142,6 +143,15 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 	}
 	for (int i = 0; sum > 0 && i < NWEIGHTS; i++)
 		rc->w[i] /= sum;
+	w = json_object_get(v, "cost");
+	if (json_is_number(w) && json_number_value(w) >= 0) {
+		rc->wcost = json_number_value(w);
+	} else if (w && !json_is_null(w)) {
+		sg_warn("%s: job \"recipe.quality.reward.cost\" is not a "
+			"number >= 0",
+			where);
+		(*bad)++;
+	}
 }
 
 /* Forget the batch's samples; its recipe stays for late samples. */
@@ -351,6 +361,7 @@ reward(const struct batch *b, const json_t *end)
 	json_t *r = json_object(), *v, *w;
 	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
 	double pass_rate, quality, d1, d2, rep, value;
+	json_t *cost;
 
 	if (n < (long long)b->seen)
 		n = (long long)b->seen;
@@ -365,6 +376,11 @@ reward(const struct batch *b, const json_t *end)
 		value *= 0.5;
 	if (b->rc.has_maxrep && rep > b->rc.maxrep)
 		value *= 0.5;
+	cost = json_object_get(end, "cost");
+	if (json_is_number(cost) && json_number_value(cost) >= 0)
+		value -= b->rc.wcost * json_number_value(cost);
+	else
+		cost = NULL;
 
 	json_object_set_new(r, "type", json_string("reward"));
 	json_object_set_new(r, "run", json_string(b->run));
@@ -382,6 +398,12 @@ reward(const struct batch *b, const json_t *end)
 	json_object_set_new(r, "distinct_1", json_real(d1));
 	json_object_set_new(r, "distinct_2", json_real(d2));
 	json_object_set_new(r, "repetition_rate", json_real(rep));
+	if (cost) {
+		json_object_set(r, "cost", cost);
+		json_object_set_new(r, "cost_weight", json_real(b->rc.wcost));
+	}
+	json_object_set_new(r, "compression_ratio",
+		json_real(sg_compression_ratio(b->texts, b->ntexts)));
 	json_object_set_new(r, "checks",
 		b->checks ? json_incref(b->checks) : json_object());
 	w = json_object();
