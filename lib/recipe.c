@@ -1147,6 +1147,15 @@ static const struct field v_toxic[] = {
 	{"lexicon", STRING, NULL},
 	{"severity", NONNEG, NULL},
 };
+static const struct field v_faith[] = {
+	{"enabled", BOOL, NULL},
+	{"min_coverage", UNIT, NULL},
+};
+static const struct field v_relevance[] = {
+	{"description", STRING, NULL},
+	{"enabled", BOOL, NULL},
+	{"min_similarity", UNIT, NULL},
+};
 static const struct field v_other[] = {
 	{"enabled", BOOL, NULL},
 	{"threshold", NUMBER, NULL},
@@ -1166,12 +1175,14 @@ static const struct validator {
 	V("deduplication", v_dedup),
 	V("diversity", v_other),
 	V("entailment", v_other),
+	V("faithfulness", v_faith),
 	V("format", v_pattern),
 	V("json_schema", v_schema),
 	V("length", v_length),
 	V("llm_judge", v_other),
 	V("pii", v_pii),
 	V("regex", v_pattern),
+	V("relevance", v_relevance),
 	V("semantic", v_other),
 	V("similarity", v_other),
 	V("toxicity", v_toxic),

@@ -315,4 +315,15 @@ void sg_lexicon_free(struct sg_lexicon *lx);
 json_t *sg_toxic_find(const struct sg_lexicon *lx, const char *text,
 	long severity);
 
+/* faith.c: grounding, offline */
+/* {"missing": [numbers and names of out not in src], "coverage": share of
+ * out's content words found in src}. */
+json_t *sg_faithfulness(const char *out, const char *src);
+struct sg_tfidf;
+struct sg_tfidf *sg_tfidf_new(void);
+void sg_tfidf_free(struct sg_tfidf *t);
+/* The TF-IDF cosine of text and query; text joins the corpus first. */
+double sg_tfidf_cosine(struct sg_tfidf *t, const char *text,
+	const char *query);
+
 #endif

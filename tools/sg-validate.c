@@ -32,6 +32,10 @@ struct config {
 	const char *field; /* a dotted path in data, or NULL for all of it */
 	struct sg_minhash *near; /* near-duplicates, or NULL */
 	int bands;
+	int faith;
+	double min_coverage;
+	const char *description; /* relevance to it, or NULL */
+	double min_similarity;
 	struct sg_lexicon *lexicon; /* toxicity, or NULL; in lexicons */
 	long severity;
 	unsigned pii; /* the entity types looked for, a bit set */
@@ -52,8 +56,9 @@ struct batch {
 	json_t *failed; /* check name -> samples that failed it */
 };
 
-static struct sg_seen *seen; /* the keys taken, by this run or earlier */
-static json_t *lexicons;     /* path -> struct sg_lexicon *, loaded once */
+static struct sg_seen *seen;   /* the keys taken, by this run or earlier */
+static json_t *lexicons;       /* path -> struct sg_lexicon *, loaded once */
+static struct sg_tfidf *tfidf; /* the outputs so far, for relevance */
 static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
@@ -330,6 +335,26 @@ config_toxic(struct config *c, struct origin *o)
 		json_integer((json_int_t)(uintptr_t)c->lexicon));
 }
 
+static void
+config_grounding(struct config *c)
+{
+	json_t *f = sg_path(c->recipe, "validators.faithfulness");
+	json_t *r = sg_path(c->recipe, "validators.relevance");
+	json_t *ti = json_object_get(c->recipe, "task_input");
+
+	if (json_is_object(f) && enabled(c->recipe, "faithfulness")) {
+		c->faith = 1;
+		c->min_coverage = sg_get_num(f, "min_coverage", 0.5);
+	}
+	if (!json_is_object(r) || !enabled(c->recipe, "relevance"))
+		return;
+	c->min_similarity = sg_get_num(r, "min_similarity", 0.1);
+	if (!(c->description = sg_get_str(r, "description")) &&
+		!(c->description = json_string_value(ti)) &&
+		!(c->description = sg_get_str(ti, "description")))
+		c->description = sg_get_str(c->recipe, "task");
+}
+
 /* A threshold below 1 asks for near-duplicates too; the recipe checker
  * has refused values of the wrong kind already. */
 static void
@@ -369,6 +394,7 @@ config_new(json_t *recipe, struct origin *o)
 	config_format(c, o);
 	config_schema(c, o);
 	config_toxic(c, o);
+	config_grounding(c);
 	config_pii(c);
 	dedup = sg_path(recipe, "validators.deduplication");
 	c->dedup = dedup && sg_get_bool(dedup, "enabled", 1);
@@ -481,6 +507,74 @@ check_toxic(json_t *checks, const json_t *data, const struct config *c)
 		json_object_get(checks, "toxicity"), "terms", terms);
 }
 
+/* The source passages of a grounded sample: its provenance's, its own,
+ * or its data's "sources" or "passages", a string or strings; in *src,
+ * malloc'd, and the output without them in *out.  0 when it has none. */
+static int
+grounding(const json_t *rec, char **src, char **out)
+{
+	static const char *const where[] = {"provenance.sources",
+		"provenance.passages", "sources", "passages", "data.sources",
+		"data.passages", NULL};
+	json_t *data = json_object_get(rec, "data"), *v = NULL, *copy;
+	size_t i;
+
+	for (i = 0; where[i] && !(v = sg_path(rec, where[i])); i++)
+		;
+	if (!v || !(json_is_string(v) || json_is_array(v)))
+		return 0;
+	*src = sg_sample_text(v);
+	if (strncmp(where[i], "data.", 5) == 0) {
+		copy = json_copy(data);
+		json_object_del(copy, where[i] + 5);
+		*out = sg_sample_text(copy);
+		json_decref(copy);
+	} else {
+		*out = sg_sample_text(data);
+	}
+	return 1;
+}
+
+static void
+check_grounding(json_t *checks, const json_t *rec, const struct config *c)
+{
+	char *src = NULL, *out = NULL, why[300];
+	json_t *f, *missing;
+	double cov, sim;
+
+	if (c->faith && grounding(rec, &src, &out)) {
+		f = sg_faithfulness(out, src);
+		missing = json_object_get(f, "missing");
+		cov = sg_get_num(f, "coverage", 0);
+		if (json_array_size(missing))
+			snprintf(why, sizeof why,
+				"%zu numbers or names not in the sources",
+				json_array_size(missing));
+		else
+			snprintf(why, sizeof why,
+				"coverage %.2f, less than the minimum %.15g",
+				cov, c->min_coverage);
+		check_set(checks, "faithfulness",
+			!json_array_size(missing) && cov >= c->min_coverage,
+			why);
+		json_object_update(json_object_get(checks, "faithfulness"), f);
+		json_decref(f);
+	}
+	free(src);
+	free(out);
+	if (!c->description)
+		return;
+	out = sg_sample_text(json_object_get(rec, "data"));
+	sim = sg_tfidf_cosine(tfidf, out, c->description);
+	free(out);
+	snprintf(why, sizeof why,
+		"TF-IDF cosine %.2f to the task, less than %.15g", sim,
+		c->min_similarity);
+	check_set(checks, "relevance", sim >= c->min_similarity, why);
+	json_object_set_new(json_object_get(checks, "relevance"), "similarity",
+		json_real(sim));
+}
+
 /* Spans are told in every mode, as types and offsets only: the record
  * must not carry the personal data a second time. */
 static void
@@ -566,6 +660,7 @@ run_checks(json_t *rec, const struct config *c, uint64_t *keys, size_t *nkeys)
 	else if (c->schema)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
+	check_grounding(checks, rec, c);
 	if (c->unusable[U_TOXIC])
 		check_set(checks, "toxicity", 0, c->unusable[U_TOXIC]);
 	else if (c->lexicon)
@@ -809,6 +904,7 @@ main(int argc, char *argv[])
 	}
 	batchindex = json_object();
 	lexicons = json_object();
+	tfidf = sg_tfidf_new();
 	if (recipe)
 		load_recipe(recipe);
 	seen = sg_seen_new();
@@ -827,5 +923,6 @@ main(int argc, char *argv[])
 		sg_lexicon_free(
 			(struct sg_lexicon *)(uintptr_t)json_integer_value(v));
 	json_decref(lexicons);
+	sg_tfidf_free(tfidf);
 	return sg_finish(f.status);
 }
