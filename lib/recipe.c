@@ -1151,6 +1151,12 @@ static const struct field v_faith[] = {
 	{"enabled", BOOL, NULL},
 	{"min_coverage", UNIT, NULL},
 };
+static checkfn c_command;
+static const struct field v_perplexity[] = {
+	{"enabled", BOOL, NULL},
+	{"max_perplexity", POSITIVE, NULL},
+	{"reference", 0, c_command},
+};
 static const struct field v_relevance[] = {
 	{"description", STRING, NULL},
 	{"enabled", BOOL, NULL},
@@ -1180,6 +1186,7 @@ static const struct validator {
 	V("json_schema", v_schema),
 	V("length", v_length),
 	V("llm_judge", v_other),
+	V("perplexity", v_perplexity),
 	V("pii", v_pii),
 	V("regex", v_pattern),
 	V("relevance", v_relevance),

@@ -326,4 +326,11 @@ void sg_tfidf_free(struct sg_tfidf *t);
 double sg_tfidf_cosine(struct sg_tfidf *t, const char *text,
 	const char *query);
 
+/* lm.c: a word bigram model with absolute discounting, for perplexity */
+struct sg_lm;
+/* Trained on text, each line a sentence. */
+struct sg_lm *sg_lm_train(const char *text);
+void sg_lm_free(struct sg_lm *lm);
+double sg_lm_perplexity(const struct sg_lm *lm, const char *text);
+
 #endif

@@ -27,7 +27,7 @@ struct config {
 	json_t *format; /* {"pattern": P}, checked by sg_schema_validate */
 	const char *pattern;
 	json_t *schema;
-	char *unusable[3]; /* why format, json_schema, toxicity cannot run */
+	char *unusable[4]; /* why a check cannot run, by U_ */
 	int dedup;
 	const char *field; /* a dotted path in data, or NULL for all of it */
 	struct sg_minhash *near; /* near-duplicates, or NULL */
@@ -36,6 +36,8 @@ struct config {
 	double min_coverage;
 	const char *description; /* relevance to it, or NULL */
 	double min_similarity;
+	struct sg_lm *lm; /* perplexity, or NULL; in models */
+	double max_ppl;
 	struct sg_lexicon *lexicon; /* toxicity, or NULL; in lexicons */
 	long severity;
 	unsigned pii; /* the entity types looked for, a bit set */
@@ -43,7 +45,7 @@ struct config {
 	enum { PII_FLAG, PII_REDACT, PII_REJECT } pii_mode;
 };
 
-enum { U_FORMAT, U_SCHEMA, U_TOXIC };
+enum { U_FORMAT, U_SCHEMA, U_TOXIC, U_PPL };
 
 /* A (run, batch) of the input: its checks, and the keys of its valid
  * samples that are not in the seen file yet. */
@@ -59,6 +61,7 @@ struct batch {
 static struct sg_seen *seen;   /* the keys taken, by this run or earlier */
 static json_t *lexicons;       /* path -> struct sg_lexicon *, loaded once */
 static struct sg_tfidf *tfidf; /* the outputs so far, for relevance */
+static json_t *models;	       /* reference text hash -> struct sg_lm * */
 static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
@@ -110,6 +113,7 @@ config_free(struct config *c)
 	free(c->unusable[U_FORMAT]);
 	free(c->unusable[U_SCHEMA]);
 	free(c->unusable[U_TOXIC]);
+	free(c->unusable[U_PPL]);
 	sg_minhash_free(c->near);
 	free(c);
 }
@@ -336,6 +340,76 @@ config_toxic(struct config *c, struct origin *o)
 }
 
 static void
+add_text(char **all, const char *s)
+{
+	size_t n = strlen(*all);
+
+	*all = sg_xrealloc(*all, n + strlen(s) + 2);
+	sprintf(*all + n, "%s\n", s);
+}
+
+/* The model of the recipe's reference text: the files of reference, the
+ * knowledge base, the examples of task_input; trained once per text. */
+static void
+config_perplexity(struct config *c, struct origin *o)
+{
+	json_t *v = sg_path(c->recipe, "validators.perplexity"), *x, *have;
+	const char *kb = sg_get_str(c->recipe, "knowledge_base");
+	json_t *ref = sg_path(c->recipe, "validators.perplexity.reference");
+	json_t *files;
+	char *all, *s, key[17];
+	struct sg_error e;
+	size_t i;
+
+	if (!json_is_object(v) || !enabled(c->recipe, "perplexity"))
+		return;
+	files = json_is_string(ref) ? json_pack("[O]", ref) : json_incref(ref);
+	all = sg_xstrdup("");
+	json_array_foreach (files, i, x) {
+		if (!(s = sg_slurp(json_string_value(x), NULL, &e)))
+			goto bad;
+		add_text(&all, s);
+		free(s);
+	}
+	if (kb && !(s = sg_slurp(kb, NULL, &e)))
+		goto bad;
+	if (kb) {
+		add_text(&all, s);
+		free(s);
+	}
+	json_array_foreach (sg_path(c->recipe, "task_input.examples"), i, x) {
+		s = sg_sample_text(x);
+		add_text(&all, s);
+		free(s);
+	}
+	if (!*all) {
+		sg_seterr(&e, "no reference text: give reference, "
+			      "knowledge_base or task_input.examples");
+		goto bad;
+	}
+	snprintf(key, sizeof key, "%016llx",
+		(unsigned long long)sg_hash64(all, strlen(all)));
+	if (!(have = json_object_get(models, key))) {
+		have = json_integer((json_int_t)(uintptr_t)sg_lm_train(all));
+		json_object_set_new(models, key, have);
+	}
+	c->lm = (struct sg_lm *)(uintptr_t)json_integer_value(have);
+	/* the model's own text is what it knows best: three times its
+	 * perplexity is far from it */
+	c->max_ppl = sg_get_num(v, "max_perplexity", 0);
+	if (c->max_ppl <= 0)
+		c->max_ppl = 3 * sg_lm_perplexity(c->lm, all);
+	json_decref(files);
+	free(all);
+	return;
+bad:
+	complain(o, "validators.perplexity", "is unusable: %s", e.text);
+	c->unusable[U_PPL] = sg_xstrdup(e.text);
+	json_decref(files);
+	free(all);
+}
+
+static void
 config_grounding(struct config *c)
 {
 	json_t *f = sg_path(c->recipe, "validators.faithfulness");
@@ -395,6 +469,7 @@ config_new(json_t *recipe, struct origin *o)
 	config_schema(c, o);
 	config_toxic(c, o);
 	config_grounding(c);
+	config_perplexity(c, o);
 	config_pii(c);
 	dedup = sg_path(recipe, "validators.deduplication");
 	c->dedup = dedup && sg_get_bool(dedup, "enabled", 1);
@@ -575,6 +650,20 @@ check_grounding(json_t *checks, const json_t *rec, const struct config *c)
 		json_real(sim));
 }
 
+static void
+check_perplexity(json_t *checks, const json_t *data, const struct config *c)
+{
+	char *text = sg_sample_text(data), why[200];
+	double ppl = sg_lm_perplexity(c->lm, text);
+
+	free(text);
+	snprintf(why, sizeof why, "perplexity %.0f, more than %.4g", ppl,
+		c->max_ppl);
+	check_set(checks, "perplexity", ppl <= c->max_ppl, why);
+	json_object_set_new(json_object_get(checks, "perplexity"), "perplexity",
+		json_real(ppl));
+}
+
 /* Spans are told in every mode, as types and offsets only: the record
  * must not carry the personal data a second time. */
 static void
@@ -661,6 +750,10 @@ run_checks(json_t *rec, const struct config *c, uint64_t *keys, size_t *nkeys)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
 	check_grounding(checks, rec, c);
+	if (c->unusable[U_PPL])
+		check_set(checks, "perplexity", 0, c->unusable[U_PPL]);
+	else if (c->lm)
+		check_perplexity(checks, json_object_get(rec, "data"), c);
 	if (c->unusable[U_TOXIC])
 		check_set(checks, "toxicity", 0, c->unusable[U_TOXIC]);
 	else if (c->lexicon)
@@ -905,6 +998,7 @@ main(int argc, char *argv[])
 	batchindex = json_object();
 	lexicons = json_object();
 	tfidf = sg_tfidf_new();
+	models = json_object();
 	if (recipe)
 		load_recipe(recipe);
 	seen = sg_seen_new();
@@ -924,5 +1018,8 @@ main(int argc, char *argv[])
 			(struct sg_lexicon *)(uintptr_t)json_integer_value(v));
 	json_decref(lexicons);
 	sg_tfidf_free(tfidf);
+	json_object_foreach (models, name, v)
+		sg_lm_free((struct sg_lm *)(uintptr_t)json_integer_value(v));
+	json_decref(models);
 	return sg_finish(f.status);
 }
