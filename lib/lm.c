@@ -152,3 +152,42 @@ sg_lm_perplexity(const struct sg_lm *lm, const char *text)
 	words(text, score, &sc);
 	return sc.n ? exp(-sc.logp / (double)sc.n) : 0.0;
 }
+
+/* Lines alternately into two halves. */
+static void
+halves(const char *text, char **even, char **odd)
+{
+	size_t n = strlen(text), e = 0, o = 0, line = 0;
+
+	*even = sg_xmalloc(n + 1);
+	*odd = sg_xmalloc(n + 1);
+	for (const char *p = text; *p; p++) {
+		if (line % 2)
+			(*odd)[o++] = *p;
+		else
+			(*even)[e++] = *p;
+		line += *p == '\n';
+	}
+	(*even)[e] = (*odd)[o] = '\0';
+}
+
+double
+sg_lm_heldout(const char *text)
+{
+	char *half[2];
+	double sum = 0;
+	int n = 0;
+
+	halves(text, &half[0], &half[1]);
+	for (int i = 0; i < 2; i++) {
+		struct sg_lm *lm = sg_lm_train(half[i]);
+		double p = sg_lm_perplexity(lm, half[1 - i]);
+
+		if (p > 0)
+			sum += p, n++;
+		sg_lm_free(lm);
+	}
+	free(half[0]);
+	free(half[1]);
+	return n ? sum / n : 0.0;
+}

@@ -332,5 +332,8 @@ struct sg_lm;
 struct sg_lm *sg_lm_train(const char *text);
 void sg_lm_free(struct sg_lm *lm);
 double sg_lm_perplexity(const struct sg_lm *lm, const char *text);
+/* The perplexity of each half of text's lines under a model trained on
+ * the other, averaged: what unseen text of the same kind scores. */
+double sg_lm_heldout(const char *text);
 
 #endif

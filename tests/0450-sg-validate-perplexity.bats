@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # sg-validate's perplexity check: a bigram model trained on the recipe's
 # reference text, knowledge base and examples flags the samples far from
-# them; the default bound is three times the reference's own perplexity.
+# them; the default bound is three times the reference's held-out perplexity.
 
 load helpers
 
@@ -23,24 +23,45 @@ texts() {
 }
 
 @test "in-domain text passes, off-topic and degenerate text is flagged" {
+	# 300 sentences of a small language: held-out perplexity is low
+	awk 'BEGIN { split("members visitors children students readers", s, " ")
+		split("borrow renew return reserve order", v, " ")
+		split("books films audiobooks magazines maps", o, " ")
+		split("online today at the desk by phone this week", t, " ")
+		for (i = 0; i < 300; i++)
+			printf "%s can %s %s %s.\n", s[i % 5 + 1], v[int(i / 5) % 5 + 1],
+				o[int(i / 25) % 5 + 1], t[int(i / 7) % 8 + 1] }' >big.txt
+	jq -nc '{domain: "d", num_samples: 1,
+		validators: {perplexity: {reference: "big.txt"}}}' >r.json
+	texts "Children can renew films online." \
+		"Quantum chromodynamics describes gluon confinement in hadrons." \
+		"books books books books books" >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[.checks.perplexity.pass, (.checks.perplexity.perplexity | floor)]' <<<"$output")" \
+'[true,2]
+[false,1547]
+[false,325]'
+	assert_equal "$(jq -r '.checks.perplexity.why // empty' <<<"$output" | head -1)" \
+		'perplexity 1547, more than 9.77'
+}
+
+@test "max_perplexity sets the bound; a tiny reference needs one" {
 	setup_ref
 	jq -nc '{domain: "d", num_samples: 1,
-		validators: {perplexity: {reference: "ref.txt"}}}' >r.json
+		validators: {perplexity: {reference: "ref.txt", max_perplexity: 20}}}' >r.json
 	texts "You can borrow books for three weeks." \
-		"Quantum chromodynamics describes gluon confinement in hadrons." \
-		"the the the the" >in.jsonl
+		"Quantum chromodynamics describes gluon confinement in hadrons." >in.jsonl
 	run --separate-stderr sg-validate -r r.json in.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$(jq -c '[.checks.perplexity.pass, (.checks.perplexity.perplexity | floor)]' <<<"$output")" \
 '[true,6]
-[false,53]
-[false,27]'
-	assert_equal "$(jq -r '.checks.perplexity.why // empty' <<<"$output" | head -1)" \
-		'perplexity 53, more than 14.46'
+[false,53]'
 }
 
-@test "examples and the knowledge base train it too; max_perplexity sets the bound" {
+@test "examples and the knowledge base train it too" {
 	setup_ref
 	jq -nc '{domain: "d", num_samples: 1, knowledge_base: "ref.txt",
 		task_input: {examples: ["Gluon confinement in hadrons is a quantum effect."]},

@@ -394,11 +394,11 @@ config_perplexity(struct config *c, struct origin *o)
 		json_object_set_new(models, key, have);
 	}
 	c->lm = (struct sg_lm *)(uintptr_t)json_integer_value(have);
-	/* the model's own text is what it knows best: three times its
-	 * perplexity is far from it */
+	/* text of the same kind the model has not seen scores its held-out
+	 * perplexity; three times that is far from it */
 	c->max_ppl = sg_get_num(v, "max_perplexity", 0);
 	if (c->max_ppl <= 0)
-		c->max_ppl = 3 * sg_lm_perplexity(c->lm, all);
+		c->max_ppl = 3 * sg_lm_heldout(all);
 	json_decref(files);
 	free(all);
 	return;
