@@ -1147,11 +1147,16 @@ static const struct field v_toxic[] = {
 	{"lexicon", STRING, NULL},
 	{"severity", NONNEG, NULL},
 };
+static checkfn c_command;
+static const struct field v_custom[] = {
+	{"command", 0, c_command},
+	{"enabled", BOOL, NULL},
+	{"name", STRING, NULL},
+};
 static const struct field v_faith[] = {
 	{"enabled", BOOL, NULL},
 	{"min_coverage", UNIT, NULL},
 };
-static checkfn c_command;
 static const struct field v_perplexity[] = {
 	{"enabled", BOOL, NULL},
 	{"max_perplexity", POSITIVE, NULL},
@@ -1178,6 +1183,7 @@ static const struct validator {
 	{                                                                      \
 		name, tab, sizeof tab / sizeof *tab                            \
 	}
+	V("custom", v_custom),
 	V("deduplication", v_dedup),
 	V("diversity", v_other),
 	V("entailment", v_other),

@@ -336,4 +336,15 @@ double sg_lm_perplexity(const struct sg_lm *lm, const char *text);
  * the other, averaged: what unseen text of the same kind scores. */
 double sg_lm_heldout(const char *text);
 
+/* custom.c: a user's check, a command answering a line for each sample */
+struct sg_coproc;
+/* Starts cmd (an argv as a JSON array, or a string split on blanks). */
+struct sg_coproc *sg_coproc_start(const json_t *cmd, struct sg_error *e);
+/* rec to the command, its answer back: an object with a boolean "pass",
+ * or NULL and e. */
+json_t *sg_coproc_ask(struct sg_coproc *cp, const json_t *rec,
+	struct sg_error *e);
+/* Closes its input and waits: its exit status, as sg_wait. */
+int sg_coproc_end(struct sg_coproc *cp, struct sg_error *e);
+
 #endif

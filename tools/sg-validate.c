@@ -27,7 +27,7 @@ struct config {
 	json_t *format; /* {"pattern": P}, checked by sg_schema_validate */
 	const char *pattern;
 	json_t *schema;
-	char *unusable[4]; /* why a check cannot run, by U_ */
+	char *unusable[5]; /* why a check cannot run, by U_ */
 	int dedup;
 	const char *field; /* a dotted path in data, or NULL for all of it */
 	struct sg_minhash *near; /* near-duplicates, or NULL */
@@ -36,7 +36,10 @@ struct config {
 	double min_coverage;
 	const char *description; /* relevance to it, or NULL */
 	double min_similarity;
-	struct sg_lm *lm; /* perplexity, or NULL; in models */
+	json_t *custom;		 /* the command of the custom check */
+	const char *custom_name; /* its name in "checks" */
+	struct sg_coproc *cp;	 /* running, from the first sample on */
+	struct sg_lm *lm;	 /* perplexity, or NULL; in models */
 	double max_ppl;
 	struct sg_lexicon *lexicon; /* toxicity, or NULL; in lexicons */
 	long severity;
@@ -45,7 +48,7 @@ struct config {
 	enum { PII_FLAG, PII_REDACT, PII_REJECT } pii_mode;
 };
 
-enum { U_FORMAT, U_SCHEMA, U_TOXIC, U_PPL };
+enum { U_FORMAT, U_SCHEMA, U_TOXIC, U_PPL, U_CUSTOM };
 
 /* A (run, batch) of the input: its checks, and the keys of its valid
  * samples that are not in the seen file yet. */
@@ -105,6 +108,8 @@ seen_append(struct batch *b)
 static void
 config_free(struct config *c)
 {
+	struct sg_error e;
+
 	if (!c)
 		return;
 	json_decref(c->recipe);
@@ -114,7 +119,10 @@ config_free(struct config *c)
 	free(c->unusable[U_SCHEMA]);
 	free(c->unusable[U_TOXIC]);
 	free(c->unusable[U_PPL]);
+	free(c->unusable[U_CUSTOM]);
 	sg_minhash_free(c->near);
+	if (c->cp && sg_coproc_end(c->cp, &e) != 0)
+		sg_warn("custom check \"%s\" ended badly", c->custom_name);
 	free(c);
 }
 
@@ -471,6 +479,13 @@ config_new(json_t *recipe, struct origin *o)
 	config_grounding(c);
 	config_perplexity(c, o);
 	config_pii(c);
+	if (json_is_object(sg_path(recipe, "validators.custom")) &&
+		enabled(recipe, "custom")) {
+		c->custom = sg_path(recipe, "validators.custom.command");
+		if (!(c->custom_name = sg_get_str(
+			      sg_path(recipe, "validators.custom"), "name")))
+			c->custom_name = "custom";
+	}
 	dedup = sg_path(recipe, "validators.deduplication");
 	c->dedup = dedup && sg_get_bool(dedup, "enabled", 1);
 	if (!(field = sg_get_str(dedup, "check_field")))
@@ -664,6 +679,31 @@ check_perplexity(json_t *checks, const json_t *data, const struct config *c)
 		json_real(ppl));
 }
 
+/* The command's answer is the check, as it gave it; a command that cannot
+ * start or answer fails the check, with why. */
+static void
+check_custom(json_t *checks, const json_t *rec, struct config *c)
+{
+	struct sg_error e, e2;
+	json_t *ans = NULL;
+
+	if (!c->unusable[U_CUSTOM] && !c->cp &&
+		!(c->cp = sg_coproc_start(c->custom, &e))) {
+		c->unusable[U_CUSTOM] = sg_xstrdup(e.text);
+		sg_warn("custom check \"%s\": %s", c->custom_name, e.text);
+	}
+	if (c->cp && !(ans = sg_coproc_ask(c->cp, rec, &e))) {
+		sg_coproc_end(c->cp, &e2);
+		c->cp = NULL;
+		c->unusable[U_CUSTOM] = sg_xstrdup(e.text);
+		sg_warn("custom check \"%s\": %s", c->custom_name, e.text);
+	}
+	if (ans)
+		json_object_set_new(checks, c->custom_name, ans);
+	else
+		check_set(checks, c->custom_name, 0, c->unusable[U_CUSTOM]);
+}
+
 /* Spans are told in every mode, as types and offsets only: the record
  * must not carry the personal data a second time. */
 static void
@@ -698,7 +738,7 @@ check_pii(json_t *checks, json_t *rec, const struct config *c)
 
 /* The checks of one sample; its dedup keys in keys, *nkeys of them. */
 static json_t *
-run_checks(json_t *rec, const struct config *c, uint64_t *keys, size_t *nkeys)
+run_checks(json_t *rec, struct config *c, uint64_t *keys, size_t *nkeys)
 {
 	json_t *checks = json_object(), *data = json_object_get(rec, "data");
 	json_t *err = json_object_get(rec, "error");
@@ -760,6 +800,8 @@ run_checks(json_t *rec, const struct config *c, uint64_t *keys, size_t *nkeys)
 		check_toxic(checks, json_object_get(rec, "data"), c);
 	if (c->pii)
 		check_pii(checks, rec, c);
+	if (c->custom)
+		check_custom(checks, rec, c);
 	if (c->dedup)
 		check_dedup(
 			checks, json_object_get(rec, "data"), c, keys, nkeys);
