@@ -12,15 +12,6 @@ recipe() {
 		'{domain: "d", num_samples: 1, validators: {pii: $p}}' >r.json
 }
 
-# texts TEXT...: one sample of run "t" per argument.
-texts() {
-	local i=0
-	for t in "$@"; do
-		jq -nc --arg t "$t" --argjson i "$i" \
-			'{type: "sample", id: "t:0:\($i)", run: "t", batch: 0, data: $t}'
-		i=$((i + 1))
-	done
-}
 
 @test "labelled set: precision, recall and F2 of every entity type at least 0.95" {
 	/usr/bin/python3 "$FIXTURES/pii-set.py" 11 2000 in.jsonl truth.jsonl

@@ -14,15 +14,6 @@ recipe() {
 		'{domain: "d", num_samples: 1, validators: {toxicity: $t}}' >r.json
 }
 
-# texts TEXT...: one sample of run "t" per argument.
-texts() {
-	local i=0
-	for t in "$@"; do
-		jq -nc --arg t "$t" --argjson i "$i" \
-			'{type: "sample", id: "t:0:\($i)", run: "t", batch: 0, data: $t}'
-		i=$((i + 1))
-	done
-}
 
 setup_file() {
 	[ -s "$LEX" ] || {

@@ -12,15 +12,6 @@ setup_ref() {
 		'Late fees are small and study rooms can be booked online.' >ref.txt
 }
 
-# texts TEXT...: one sample of run "t" per argument.
-texts() {
-	local i=0
-	for t in "$@"; do
-		jq -nc --arg t "$t" --argjson i "$i" \
-			'{type: "sample", id: "t:0:\($i)", run: "t", batch: 0, data: $t}'
-		i=$((i + 1))
-	done
-}
 
 @test "in-domain text passes, off-topic and degenerate text is flagged" {
 	# 300 sentences of a small language: held-out perplexity is low

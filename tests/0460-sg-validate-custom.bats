@@ -5,15 +5,6 @@
 
 load helpers
 
-# texts TEXT...: one sample of run "t" per argument.
-texts() {
-	local i=0
-	for t in "$@"; do
-		jq -nc --arg t "$t" --argjson i "$i" \
-			'{type: "sample", id: "t:0:\($i)", run: "t", batch: 0, data: $t}'
-		i=$((i + 1))
-	done
-}
 
 @test "the command's answer is the check, under its name" {
 	jq -nc --arg c "$FIXTURES/check-nodigit.sh" '{domain: "d", num_samples: 1,

@@ -38,3 +38,14 @@ assert_equal() {
 		return 1
 	fi
 }
+
+# texts TEXT...: one sample of run "t", batch 0, per argument, with ids
+# t:0:0, t:0:1, ...
+texts() {
+	local i=0
+	for t in "$@"; do
+		jq -nc --arg t "$t" --argjson i "$i" \
+			'{type: "sample", id: "t:0:\($i)", run: "t", batch: 0, data: $t}'
+		i=$((i + 1))
+	done
+}
