@@ -397,16 +397,20 @@ config_perplexity(struct config *c, struct origin *o)
 	}
 	snprintf(key, sizeof key, "%016llx",
 		(unsigned long long)sg_hash64(all, strlen(all)));
+	/* text of the same kind the model has not seen scores its held-out
+	 * perplexity; three times that is far from it.  Both are kept, as
+	 * [model, held-out perplexity], for the next job with this text. */
 	if (!(have = json_object_get(models, key))) {
-		have = json_integer((json_int_t)(uintptr_t)sg_lm_train(all));
+		have = json_pack("[If]",
+			(json_int_t)(uintptr_t)sg_lm_train(all),
+			sg_lm_heldout(all));
 		json_object_set_new(models, key, have);
 	}
-	c->lm = (struct sg_lm *)(uintptr_t)json_integer_value(have);
-	/* text of the same kind the model has not seen scores its held-out
-	 * perplexity; three times that is far from it */
+	c->lm = (struct sg_lm *)(uintptr_t)json_integer_value(
+		json_array_get(have, 0));
 	c->max_ppl = sg_get_num(v, "max_perplexity", 0);
 	if (c->max_ppl <= 0)
-		c->max_ppl = 3 * sg_lm_heldout(all);
+		c->max_ppl = 3 * json_real_value(json_array_get(have, 1));
 	json_decref(files);
 	free(all);
 	return;
@@ -1061,7 +1065,8 @@ main(int argc, char *argv[])
 	json_decref(lexicons);
 	sg_tfidf_free(tfidf);
 	json_object_foreach (models, name, v)
-		sg_lm_free((struct sg_lm *)(uintptr_t)json_integer_value(v));
+		sg_lm_free((struct sg_lm *)(uintptr_t)json_integer_value(
+			json_array_get(v, 0)));
 	json_decref(models);
 	return sg_finish(f.status);
 }
