@@ -134,7 +134,7 @@ sg_faithfulness(const char *out, const char *src)
 
 /* Relevance: term frequencies of word hashes, idf from a growing corpus. */
 struct sg_tfidf {
-	json_t *df; /* word -> documents it occurred in */
+	struct sg_map *df; /* word -> documents it occurred in */
 	size_t ndocs;
 };
 
@@ -143,7 +143,7 @@ sg_tfidf_new(void)
 {
 	struct sg_tfidf *t = sg_xmalloc(sizeof *t);
 
-	t->df = json_object();
+	t->df = sg_map_new();
 	t->ndocs = 0;
 	return t;
 }
@@ -153,70 +153,110 @@ sg_tfidf_free(struct sg_tfidf *t)
 {
 	if (!t)
 		return;
-	json_decref(t->df);
+	sg_map_free(t->df);
 	free(t);
 }
 
-/* The text's content words folded to lower case, with their counts. */
-static json_t *
-terms(const char *s)
+static int
+cmp_u64(const void *a, const void *b)
 {
-	json_t *tf = json_object();
-	char w[64];
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
+	return (x > y) - (x < y);
+}
+
+/* The hashes of the text's content words folded to lower case, sorted,
+ * so that equal words are runs; their number in *n. */
+static uint64_t *
+terms(const char *s, size_t *n)
+{
+	uint64_t *v = NULL, h;
+	size_t cap = 0;
+
+	*n = 0;
 	while (*s) {
-		size_t n = 0;
+		const char *w = s;
 
 		if (!wordc((unsigned char)*s)) {
 			s++;
 			continue;
 		}
-		while (wordc((unsigned char)*s)) {
-			if (n + 1 < sizeof w)
-				w[n++] = (char)tolower((unsigned char)*s);
-			s++;
+		h = 0xcbf29ce484222325ULL;
+		while (wordc((unsigned char)*s))
+			h = (h ^ (unsigned char)tolower((unsigned char)*s++)) *
+			    0x100000001b3ULL;
+		if (is_stop(w, (size_t)(s - w)))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = sg_xrealloc(v, cap * sizeof *v);
 		}
-		w[n] = '\0';
-		if (!is_stop(w, n))
-			json_object_set_new(
-				tf, w, json_integer(sg_get_int(tf, w, 0) + 1));
+		v[(*n)++] = h;
 	}
-	return tf;
+	if (*n)
+		qsort(v, *n, sizeof *v, cmp_u64);
+	return v;
 }
 
+/* Smoothed idf, as scikit-learn's: never 0, even for a word in every
+ * document. */
 static double
-weight(const struct sg_tfidf *t, const char *w, json_t *count)
+idf(const struct sg_tfidf *t, uint64_t w)
 {
-	double df = (double)sg_get_int(t->df, w, 0);
+	double *df = sg_map_get(t->df, w);
 
-	/* smoothed idf, as scikit-learn's: never 0, even for a word in every
-	 * document */
-	return (double)json_integer_value(count) *
-	       (log((1.0 + (double)t->ndocs) / (1.0 + df)) + 1.0);
+	return log((1.0 + (double)t->ndocs) / (1.0 + (df ? df[0] : 0))) + 1.0;
+}
+
+/* The next run of equal hashes at *i: its word, its count. */
+static int
+run(const uint64_t *v, size_t n, size_t *i, uint64_t *w, double *count)
+{
+	size_t j = *i;
+
+	if (j >= n)
+		return 0;
+	*w = v[j];
+	while (j < n && v[j] == *w)
+		j++;
+	*count = (double)(j - *i);
+	*i = j;
+	return 1;
 }
 
 double
 sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
 {
-	json_t *a = terms(text), *b = terms(query), *c, *d;
-	double dot = 0, na = 0, nb = 0, wa, wb;
-	const char *w;
+	size_t na, nb, i = 0, j = 0;
+	uint64_t *a = terms(text, &na), *b = terms(query, &nb), wa = 0, wb = 0;
+	double dot = 0, sa = 0, sb = 0, ca = 0, cb = 0, x, y;
+	int more_a, more_b;
 
 	t->ndocs++;
-	json_object_foreach (a, w, c)
-		json_object_set_new(
-			t->df, w, json_integer(sg_get_int(t->df, w, 0) + 1));
-	json_object_foreach (a, w, c) {
-		wa = weight(t, w, c);
-		na += wa * wa;
-		if ((d = json_object_get(b, w)))
-			dot += wa * weight(t, w, d);
+	for (size_t k = 0; run(a, na, &k, &wa, &ca);)
+		sg_map_put(t->df, wa)[0]++;
+	more_a = run(a, na, &i, &wa, &ca);
+	more_b = run(b, nb, &j, &wb, &cb);
+	while (more_a || more_b) {
+		if (more_a && (!more_b || wa <= wb)) {
+			x = ca * idf(t, wa);
+			sa += x * x;
+		}
+		if (more_b && (!more_a || wb <= wa)) {
+			y = cb * idf(t, wb);
+			sb += y * y;
+		}
+		if (more_a && more_b && wa == wb) {
+			dot += ca * idf(t, wa) * cb * idf(t, wb);
+			more_a = run(a, na, &i, &wa, &ca);
+			more_b = run(b, nb, &j, &wb, &cb);
+		} else if (more_a && (!more_b || wa < wb)) {
+			more_a = run(a, na, &i, &wa, &ca);
+		} else {
+			more_b = run(b, nb, &j, &wb, &cb);
+		}
 	}
-	json_object_foreach (b, w, d) {
-		wb = weight(t, w, d);
-		nb += wb * wb;
-	}
-	json_decref(a);
-	json_decref(b);
-	return na > 0 && nb > 0 ? dot / sqrt(na * nb) : 0.0;
+	free(a);
+	free(b);
+	return sa > 0 && sb > 0 ? dot / sqrt(sa * sb) : 0.0;
 }

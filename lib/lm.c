@@ -15,11 +15,14 @@
 #define DISCOUNT 0.75
 
 struct sg_lm {
-	json_t *uni;   /* word -> count */
-	json_t *bi;    /* "w1 w2" -> count */
-	json_t *ctx;   /* w1 -> [count as context, distinct followers] */
-	double tokens; /* counted words, "</s>" included */
+	struct sg_map *uni; /* word -> count */
+	struct sg_map *bi;  /* word pair -> count */
+	struct sg_map *ctx; /* word -> count as context, distinct followers */
+	double tokens;	    /* counted words, "</s>" included */
 };
+
+#define BOS 0x9e3779b97f4a7c15ULL /* "<s>" */
+#define EOS 0xc2b2ae3d27d4eb4fULL /* "</s>" */
 
 static int
 wordc(int c)
@@ -27,66 +30,55 @@ wordc(int c)
 	return isalnum(c) || c == '\'' || c >= 0x80;
 }
 
-/* Calls fn on each word of text folded to lower case, sentence marks
- * "<s>" and "</s>" around each line. */
+static uint64_t
+pair(uint64_t a, uint64_t b)
+{
+	uint64_t x = a * 0xff51afd7ed558ccdULL ^ b;
+
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ x >> 33;
+}
+
+/* Calls fn on each word of text, as the FNV-1a hash of it folded to lower
+ * case, after the one before it; "<s>" and "</s>" mark each line. */
 static void
-words(const char *s, void (*fn)(void *ctx, const char *prev, const char *w),
+words(const char *s, void (*fn)(void *ctx, uint64_t prev, uint64_t w),
 	void *ctx)
 {
-	char prev[64] = "<s>", w[64];
+	uint64_t prev = BOS, w;
 
 	for (;;) {
-		size_t n = 0;
-
 		while (*s && !wordc((unsigned char)*s) && *s != '\n')
 			s++;
 		if (!*s || *s == '\n') {
-			if (strcmp(prev, "<s>") != 0)
-				fn(ctx, prev, "</s>");
-			strcpy(prev, "<s>");
+			if (prev != BOS)
+				fn(ctx, prev, EOS);
+			prev = BOS;
 			if (!*s++)
 				return;
 			continue;
 		}
-		while (wordc((unsigned char)*s)) {
-			if (n + 1 < sizeof w)
-				w[n++] = (char)tolower((unsigned char)*s);
-			s++;
-		}
-		w[n] = '\0';
+		w = 0xcbf29ce484222325ULL;
+		while (wordc((unsigned char)*s))
+			w = (w ^ (unsigned char)tolower((unsigned char)*s++)) *
+			    0x100000001b3ULL;
 		fn(ctx, prev, w);
-		strcpy(prev, w);
+		prev = w;
 	}
 }
 
 static void
-bump(json_t *o, const char *k, int i)
-{
-	json_t *v = json_object_get(o, k);
-
-	if (!v) {
-		json_object_set_new(o, k, json_pack("[ii]", 0, 0));
-		v = json_object_get(o, k);
-	}
-	json_array_set_new(v, (size_t)i,
-		json_integer(
-			json_integer_value(json_array_get(v, (size_t)i)) + 1));
-}
-
-static void
-train(void *ctx, const char *prev, const char *w)
+train(void *ctx, uint64_t prev, uint64_t w)
 {
 	struct sg_lm *lm = ctx;
-	char key[130];
+	double *bi = sg_map_put(lm->bi, pair(prev, w));
+	double *c = sg_map_put(lm->ctx, prev);
 
-	snprintf(key, sizeof key, "%s %s", prev, w);
-	json_object_set_new(
-		lm->uni, w, json_integer(sg_get_int(lm->uni, w, 0) + 1));
-	if (!json_object_get(lm->bi, key))
-		bump(lm->ctx, prev, 1);
-	json_object_set_new(
-		lm->bi, key, json_integer(sg_get_int(lm->bi, key, 0) + 1));
-	bump(lm->ctx, prev, 0);
+	sg_map_put(lm->uni, w)[0]++;
+	if (bi[0]++ == 0)
+		c[1]++;
+	c[0]++;
 	lm->tokens++;
 }
 
@@ -95,9 +87,9 @@ sg_lm_train(const char *text)
 {
 	struct sg_lm *lm = sg_xmalloc(sizeof *lm);
 
-	lm->uni = json_object();
-	lm->bi = json_object();
-	lm->ctx = json_object();
+	lm->uni = sg_map_new();
+	lm->bi = sg_map_new();
+	lm->ctx = sg_map_new();
 	lm->tokens = 0;
 	words(text, train, lm);
 	return lm;
@@ -108,9 +100,9 @@ sg_lm_free(struct sg_lm *lm)
 {
 	if (!lm)
 		return;
-	json_decref(lm->uni);
-	json_decref(lm->bi);
-	json_decref(lm->ctx);
+	sg_map_free(lm->uni);
+	sg_map_free(lm->bi);
+	sg_map_free(lm->ctx);
 	free(lm);
 }
 
@@ -121,23 +113,18 @@ struct score {
 };
 
 static void
-score(void *ctx, const char *prev, const char *w)
+score(void *ctx, uint64_t prev, uint64_t w)
 {
 	struct score *sc = ctx;
 	const struct sg_lm *lm = sc->lm;
-	double v = (double)json_object_size(lm->uni) + 1; /* and unknown */
-	double puni =
-		((double)sg_get_int(lm->uni, w, 0) + 1) / (lm->tokens + v);
-	json_t *c = json_object_get(lm->ctx, prev);
-	double cc = (double)json_integer_value(json_array_get(c, 0));
-	double nf = (double)json_integer_value(json_array_get(c, 1)), p;
-	char key[130];
+	double v = (double)sg_map_size(lm->uni) + 1; /* and unknown */
+	double *u = sg_map_get(lm->uni, w), *c = sg_map_get(lm->ctx, prev);
+	double *b = sg_map_get(lm->bi, pair(prev, w));
+	double puni = ((u ? u[0] : 0) + 1) / (lm->tokens + v), p;
 
-	snprintf(key, sizeof key, "%s %s", prev, w);
-	if (cc > 0)
-		p = fmax((double)sg_get_int(lm->bi, key, 0) - DISCOUNT, 0) /
-			    cc +
-		    DISCOUNT * nf / cc * puni;
+	if (c && c[0] > 0)
+		p = fmax((b ? b[0] : 0) - DISCOUNT, 0) / c[0] +
+		    DISCOUNT * c[1] / c[0] * puni;
 	else
 		p = puni;
 	sc->logp += log(p);

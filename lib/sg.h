@@ -347,4 +347,12 @@ json_t *sg_coproc_ask(struct sg_coproc *cp, const json_t *rec,
 /* Closes its input and waits: its exit status, as sg_wait. */
 int sg_coproc_end(struct sg_coproc *cp, struct sg_error *e);
 
+/* map.c: two numbers by 64-bit key, an open-addressing table */
+struct sg_map;
+struct sg_map *sg_map_new(void);
+void sg_map_free(struct sg_map *m);
+double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
+double *sg_map_put(struct sg_map *m, uint64_t key); /* new ones are 0 */
+size_t sg_map_size(const struct sg_map *m);
+
 #endif
