@@ -8,7 +8,7 @@ DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
 WERROR ?=
-PKGS = jansson libcurl yaml-0.1
+PKGS = jansson libcurl yaml-0.1 zlib
 
 # SAN=1 builds with AddressSanitizer and UBSan into build/san/.
 ifeq ($(SAN),1)
@@ -60,7 +60,7 @@ $(OUT)/%: $(B)/tools/%.o $(B)/libsg.a
 deps:
 	@sh tests/deps.sh
 
-check: deps
+check: deps lexicon
 	@$(MAKE) --no-print-directory all $(ROUTER_SIM)
 	SG_BIN=$(CURDIR)/$(OUT) SG_BENCH=$(CURDIR)/$(B)/bench bats --print-output-on-failure tests
 
@@ -142,6 +142,8 @@ install: all
 	cp $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	cp $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	cp $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	if [ -f $(LEXICON) ]; then mkdir -p $(DESTDIR)$(DATADIR) && \
+		cp $(LEXICON) $(DESTDIR)$(DATADIR)/; fi
 
 format:
 	clang-format -i lib/*.c lib/*.h tools/*.c
@@ -151,3 +153,37 @@ clean:
 
 .PHONY: all deps check demo bench bench-crash fuzz install format clean
 .SECONDARY:
+
+# Benchmarks: `make bench` runs every bench-X; each writes what it measured
+# to standard output (bench/RESULTS.md quotes them with the commands).
+bench: bench-quality
+
+$(B)/bench/%: bench/%.c $(B)/libsg.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
+
+bench-quality: $(B)/bench/neardup $(B)/bench/samples $(B)/bench/bare all lexicon
+	$(B)/bench/neardup 1000000 3000 0.8
+	sh bench/throughput.sh $(OUT) $(B)/bench 1000000
+	sh bench/pii.sh $(OUT) 20000
+
+.PHONY: bench bench-quality
+
+# The toxicity lexicon: the cuss package's graded English terms (MIT),
+# fetched from the npm registry by the build, never committed.
+DATADIR ?= $(PREFIX)/share/sg
+CUSS = cuss-2.2.0
+LEXICON = build/lexicon/toxicity.tsv
+$(B)/tools/sg-validate.o: ALL_CFLAGS += -DSG_DATADIR='"$(DATADIR)"'
+
+lexicon: $(LEXICON)
+
+$(LEXICON):
+	@mkdir -p $(@D)
+	cd $(@D) && npm pack --silent $(subst -,@,$(CUSS)) >/dev/null && \
+		tar xzf $(CUSS).tgz package/index.js package/license
+	sed -nE "s/^  '?([^':]+)'?: ([0-2]),?$$/\1\t\2/p" \
+		$(@D)/package/index.js >$@.tmp
+	test -s $@.tmp && mv $@.tmp $@
+
+.PHONY: lexicon

@@ -47,7 +47,7 @@ read_line(struct sg_reader *r, int *toolong)
 	int c;
 
 	*toolong = 0;
-	while ((c = getc(r->fp)) != EOF) {
+	while ((c = getc_unlocked(r->fp)) != EOF) {
 		if (c == '\n')
 			break;
 		if (len >= SG_MAX_RECORD) {
@@ -150,7 +150,21 @@ sg_dumps(const json_t *j)
 int
 sg_write_record(FILE *fp, json_t *rec, int unbuffered)
 {
-	if (json_dumpf(rec, fp, SG_DUMP_FLAGS) < 0 || putc('\n', fp) == EOF)
+	/* into one buffer and out in one write: json_dumpf writes token by
+	 * token */
+	static char *buf;
+	static size_t cap;
+	size_t n = json_dumpb(rec, buf, cap, SG_DUMP_FLAGS);
+
+	if (n >= cap) {
+		cap = 2 * n + 2;
+		buf = sg_xrealloc(buf, cap);
+		n = json_dumpb(rec, buf, cap, SG_DUMP_FLAGS);
+	}
+	if (n == 0)
+		return -1;
+	buf[n++] = '\n';
+	if (fwrite(buf, 1, n, fp) != n)
 		return -1;
 	if (unbuffered && fflush(fp) == EOF)
 		return -1;

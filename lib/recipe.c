@@ -1081,9 +1081,13 @@ c_constraints(struct load *L, const struct node *n, const char *name)
 }
 
 static const struct field v_dedup[] = {
+	{"bands", POSINT, NULL},
 	{"check_field", STRING, NULL},
 	{"enabled", BOOL, NULL},
 	{"field", STRING, NULL},
+	{"ngram", POSINT, NULL},
+	{"num_perm", POSINT, NULL},
+	{"rows", POSINT, NULL},
 	{"threshold", UNIT, NULL},
 };
 static const struct field v_pattern[] = {
@@ -1105,6 +1109,65 @@ static const struct field v_length[] = {
 	{"min_words", NONNEG, NULL},
 	{"unit", STRING, NULL},
 };
+static int
+c_pii_mode(struct load *L, const struct node *n, const char *name)
+{
+	const char *s = json_string_value(n->v);
+
+	if (!s || (strcmp(s, "flag") != 0 && strcmp(s, "redact") != 0 &&
+			  strcmp(s, "reject") != 0))
+		return fail(
+			L, n, "\"%s\" must be flag, redact or reject", name);
+	return 0;
+}
+
+static int
+c_pii_entities(struct load *L, const struct node *n, const char *name)
+{
+	if (!json_is_array(n->v))
+		return fail(
+			L, n, "\"%s\" must be a list of entity types", name);
+	for (size_t i = 0; i < n->n; i++)
+		if (!json_is_string(n->kid[i]->v) ||
+			sg_pii_type_parse(json_string_value(n->kid[i]->v)) < 0)
+			return fail(L, n->kid[i],
+				"\"%s\" has an unknown entity type; known: "
+				"email, phone, card, iban, ssn, ip, routing",
+				name);
+	return 0;
+}
+
+static const struct field v_pii[] = {
+	{"enabled", BOOL, NULL},
+	{"entities", 0, c_pii_entities},
+	{"mode", 0, c_pii_mode},
+	{"threshold", UNIT, NULL},
+};
+static const struct field v_toxic[] = {
+	{"enabled", BOOL, NULL},
+	{"lexicon", STRING, NULL},
+	{"severity", NONNEG, NULL},
+};
+static checkfn c_command;
+static const struct field v_custom[] = {
+	{"command", 0, c_command},
+	{"enabled", BOOL, NULL},
+	{"name", STRING, NULL},
+};
+static const struct field v_faith[] = {
+	{"enabled", BOOL, NULL},
+	{"min_coverage", UNIT, NULL},
+};
+static const struct field v_perplexity[] = {
+	{"enabled", BOOL, NULL},
+	{"max_perplexity", POSITIVE, NULL},
+	{"reference", 0, c_command},
+};
+static const struct field v_relevance[] = {
+	{"description", STRING, NULL},
+	{"enabled", BOOL, NULL},
+	{"min_similarity", UNIT, NULL},
+};
 static const struct field v_other[] = {
 	{"enabled", BOOL, NULL},
 	{"threshold", NUMBER, NULL},
@@ -1121,18 +1184,22 @@ static const struct validator {
 	{                                                                      \
 		name, tab, sizeof tab / sizeof *tab                            \
 	}
+	V("custom", v_custom),
 	V("deduplication", v_dedup),
 	V("diversity", v_other),
 	V("entailment", v_other),
+	V("faithfulness", v_faith),
 	V("format", v_pattern),
 	V("json_schema", v_schema),
 	V("length", v_length),
 	V("llm_judge", v_other),
-	V("pii", v_other),
+	V("perplexity", v_perplexity),
+	V("pii", v_pii),
 	V("regex", v_pattern),
+	V("relevance", v_relevance),
 	V("semantic", v_other),
 	V("similarity", v_other),
-	V("toxicity", v_other),
+	V("toxicity", v_toxic),
 #undef V
 };
 
@@ -1502,6 +1569,7 @@ static int
 c_reward(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
+		{"cost", NONNEG, NULL},
 		{"diversity", NONNEG, NULL},
 		{"pass_rate", NONNEG, NULL},
 		{"quality", NONNEG, NULL},

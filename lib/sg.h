@@ -215,6 +215,8 @@ double sg_distinct_n(char *const texts[], size_t count, int n);
 int sg_next_word(const char **s, const char **start, const char **end);
 /* A word's hash, case folded as distinct-n folds it. */
 uint64_t sg_word_hash(const char *start, const char *end);
+/* Compressed over raw size of the texts joined: low when they repeat. */
+double sg_compression_ratio(char *const texts[], size_t count);
 
 /* bandit.c: arms, contexts, and the router over policy.c's policies */
 /* The recipe's router_config with every default filled in. */
@@ -578,5 +580,129 @@ void sg_gen_llm_end(void);
 void sg_gen_offline(struct sg_job *j, int eda);
 void sg_gen_offline_end(void);
 void sg_gen_command(struct sg_job *j);
+
+/* pii.c: personal data in text, found by shape, checksum and context */
+enum {
+	SG_PII_EMAIL,
+	SG_PII_PHONE,
+	SG_PII_CARD,
+	SG_PII_IBAN,
+	SG_PII_SSN,
+	SG_PII_IP,
+	SG_PII_ROUTING,
+	SG_PII_NTYPES
+};
+
+struct sg_pii_span {
+	size_t start, end; /* bytes */
+	int type;
+	double score; /* 0 to 1, context words included */
+};
+
+const char *sg_pii_type_name(int type);
+int sg_pii_type_parse(const char *name); /* -1 if unknown */
+/* The spans of the types in the bit set types scoring at least threshold,
+ * sorted, none overlapping; *out is malloc'd. */
+size_t sg_pii_find(const char *text, size_t len, unsigned types,
+	double threshold, struct sg_pii_span **out);
+/* The spans of every string of data as a JSON array of {type, start, end,
+ * score}, offsets in code points of sg_sample_text(data).  With redact,
+ * *redact is a new value for data when data itself is a string that
+ * changed, else NULL, and strings inside data are redacted in place: each
+ * span becomes "[TYPE]", as in "[EMAIL]". */
+json_t *sg_pii_data(
+	json_t *data, unsigned types, double threshold, json_t **redact);
+/* Checksums and numbering rules, on digits (upper-case letters and digits
+ * for an IBAN) */
+int sg_luhn_valid(const char *d, size_t n);
+int sg_card_issuer(const char *d, size_t n);
+int sg_iban_valid(const char *s, size_t n);
+int sg_ssn_valid(const char *d);
+int sg_aba_valid(const char *d);
+
+/* minhash.c: near-duplicates by MinHash over word n-grams, LSH banding */
+/* The bands and rows (bands x rows <= num_perm) that find pairs at the
+ * Jaccard threshold at least 98 times in 100 with the fewest below it;
+ * -1 when no split of num_perm can. */
+int sg_minhash_params(double threshold, int num_perm, int *bands, int *rows);
+struct sg_minhash;
+struct sg_minhash *sg_minhash_new(int ngram, int bands, int rows);
+void sg_minhash_free(struct sg_minhash *m);
+/* The bucket key of each band of text's signature into keys[bands]; never
+ * 0, and the same for the same parameters in every process. */
+void sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys);
+/* The hashes of text's word n-grams, sorted, each once; *out malloc'd. */
+size_t sg_shingles(const char *text, int ngram, uint64_t **out);
+double sg_jaccard_sets(const uint64_t *a, size_t na, const uint64_t *b,
+	size_t nb);
+/* The exact Jaccard similarity of the word n-gram sets of x and y. */
+double sg_jaccard(const char *x, const char *y, int ngram);
+
+/* seen.c: the keys deduplication has taken, and the file that keeps them */
+struct sg_seen;
+struct sg_seen *sg_seen_new(void);
+void sg_seen_free(struct sg_seen *s);
+/* The id of the sample that took key; "" for a key from the file; NULL
+ * when the key is free. */
+const char *sg_seen_find(const struct sg_seen *s, uint64_t key);
+/* Takes the keys for the sample id (NULL: from the file); no key is 0. */
+void sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n,
+	const char *id);
+/* Loads the keys of path (a missing file has none): 0, or the exit status
+ * (SG_EXIT_IO, SG_EXIT_CONFIG for a bad line) and e. */
+int sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e);
+/* Appends keys to path under its lock and syncs them to disk. */
+int sg_seen_append(const char *path, const uint64_t *keys, size_t n,
+	struct sg_error *e);
+
+/* toxic.c: offensive words from a graded lexicon, whole words only */
+struct sg_lexicon;
+/* Lines "term<TAB>severity", severity an integer >= 0; "#" comments. */
+struct sg_lexicon *sg_lexicon_load(const char *path, struct sg_error *e);
+void sg_lexicon_free(struct sg_lexicon *lx);
+/* The terms of at least severity in text, read through case, leetspeak and
+ * stretched letters: an array of {start, end, severity}, in code points. */
+json_t *sg_toxic_find(const struct sg_lexicon *lx, const char *text,
+	long severity);
+
+/* faith.c: grounding, offline */
+/* {"missing": [numbers and names of out not in src], "coverage": share of
+ * out's content words found in src}. */
+json_t *sg_faithfulness(const char *out, const char *src);
+struct sg_tfidf;
+struct sg_tfidf *sg_tfidf_new(void);
+void sg_tfidf_free(struct sg_tfidf *t);
+/* The TF-IDF cosine of text and query; text joins the corpus first. */
+double sg_tfidf_cosine(struct sg_tfidf *t, const char *text,
+	const char *query);
+
+/* lm.c: a word bigram model with absolute discounting, for perplexity */
+struct sg_lm;
+/* Trained on text, each line a sentence. */
+struct sg_lm *sg_lm_train(const char *text);
+void sg_lm_free(struct sg_lm *lm);
+double sg_lm_perplexity(const struct sg_lm *lm, const char *text);
+/* The perplexity of each half of text's lines under a model trained on
+ * the other, averaged: what unseen text of the same kind scores. */
+double sg_lm_heldout(const char *text);
+
+/* custom.c: a user's check, a command answering a line for each sample */
+struct sg_coproc;
+/* Starts cmd (an argv as a JSON array, or a string split on blanks). */
+struct sg_coproc *sg_coproc_start(const json_t *cmd, struct sg_error *e);
+/* rec to the command, its answer back: an object with a boolean "pass",
+ * or NULL and e. */
+json_t *sg_coproc_ask(struct sg_coproc *cp, const json_t *rec,
+	struct sg_error *e);
+/* Closes its input and waits: its exit status, as sg_wait. */
+int sg_coproc_end(struct sg_coproc *cp, struct sg_error *e);
+
+/* map.c: two numbers by 64-bit key, an open-addressing table */
+struct sg_map;
+struct sg_map *sg_map_new(void);
+void sg_map_free(struct sg_map *m);
+double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
+double *sg_map_put(struct sg_map *m, uint64_t key); /* new ones are 0 */
+size_t sg_map_size(const struct sg_map *m);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
 #include "sg.h"
 
 struct buf {
@@ -41,10 +43,12 @@ collect(const json_t *j, struct buf *b)
 		buf_add(b, json_string_value(j), json_string_length(j));
 		break;
 	case JSON_OBJECT:
-		json_object_foreach((json_t *)j, key, v) collect(v, b);
+		json_object_foreach ((json_t *)j, key, v)
+			collect(v, b);
 		break;
 	case JSON_ARRAY:
-		json_array_foreach(j, i, v) collect(v, b);
+		json_array_foreach (j, i, v)
+			collect(v, b);
 		break;
 	default:
 		break;
@@ -97,14 +101,6 @@ sg_count_words(const char *text)
 	return n;
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* FNV-1a over the word folded to lower case. */
 static uint64_t
 word_hash(const char *a, const char *b)
@@ -113,17 +109,17 @@ word_hash(const char *a, const char *b)
 
 	for (; a < b; a++)
 		h = (h ^ (unsigned char)tolower((unsigned char)*a)) *
-			0x100000001b3ULL;
+		    0x100000001b3ULL;
 	return h;
 }
 
 /* n-grams are hashed (64 bits: collisions are negligible at dataset
- * sizes) and counted distinct by sorting. */
+ * sizes) and counted distinct in an open-addressing set. */
 double
 sg_distinct_n(char *const texts[], size_t count, int n)
 {
-	uint64_t *grams = NULL, *win, h;
-	size_t len = 0, cap = 0, distinct;
+	uint64_t *set = NULL, *win, h;
+	size_t total = 0, distinct = 0, cap = 0;
 	const char *s, *a, *b;
 
 	if (n < 1)
@@ -138,27 +134,74 @@ sg_distinct_n(char *const texts[], size_t count, int n)
 			win[n - 1] = word_hash(a, b);
 			if (++seen < (size_t)n)
 				continue;
-			if (len == cap) {
-				cap = cap ? 2 * cap : 256;
-				grams = sg_xrealloc(grams, cap * sizeof *grams);
-			}
 			h = 0xcbf29ce484222325ULL;
 			for (int i = 0; i < n; i++)
 				h = (h ^ win[i]) * 0x100000001b3ULL;
-			grams[len++] = h;
+			h = h ? h : 1; /* 0 marks a free slot */
+			if (2 * (distinct + 1) > cap) {
+				uint64_t *old = set;
+				size_t ocap = cap;
+
+				cap = cap ? 2 * cap : 1024;
+				set = sg_xmalloc(cap * sizeof *set);
+				memset(set, 0, cap * sizeof *set);
+				for (size_t i = 0; i < ocap; i++) {
+					size_t j = (old[i] ^ old[i] >> 31) &
+						   (cap - 1);
+
+					if (!old[i])
+						continue;
+					while (set[j])
+						j = (j + 1) & (cap - 1);
+					set[j] = old[i];
+				}
+				free(old);
+			}
+			total++;
+			for (size_t j = (h ^ h >> 31) & (cap - 1);;
+				j = (j + 1) & (cap - 1)) {
+				if (set[j] == h)
+					break;
+				if (!set[j]) {
+					set[j] = h;
+					distinct++;
+					break;
+				}
+			}
 		}
 	}
 	free(win);
-	if (len == 0) {
-		free(grams);
+	free(set);
+	return total ? (double)distinct / (double)total : 0.0;
+}
+
+/* deflate at its default level over the texts joined by newlines; a
+ * batch that says the same things over and over compresses well. */
+double
+sg_compression_ratio(char *const texts[], size_t count)
+{
+	struct buf b = {0};
+	unsigned char *out;
+	uLongf outlen;
+	double r;
+
+	buf_add(&b, "", 0);
+	for (size_t i = 0; i < count; i++) {
+		buf_add(&b, texts[i], strlen(texts[i]));
+		buf_add(&b, "\n", 1);
+	}
+	if (b.len == 0) {
+		free(b.p);
 		return 0.0;
 	}
-	qsort(grams, len, sizeof *grams, cmp_u64);
-	distinct = 1;
-	for (size_t i = 1; i < len; i++)
-		distinct += grams[i] != grams[i - 1];
-	free(grams);
-	return (double)distinct / (double)len;
+	outlen = compressBound((uLong)b.len);
+	out = sg_xmalloc(outlen);
+	if (compress(out, &outlen, (const Bytef *)b.p, (uLong)b.len) != Z_OK)
+		outlen = (uLongf)b.len;
+	r = (double)outlen / (double)b.len;
+	free(out);
+	free(b.p);
+	return r;
 }
 
 int

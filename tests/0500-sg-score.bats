@@ -50,6 +50,52 @@ e 0 false
 f 0 false"
 }
 
+@test "sg-score: the reward counts each check's passes and failures" {
+	cat >in <<'EOF'
+{"type":"sample","id":"a","run":"r","batch":1,"data":"x","checks":{"pii":{"pass":true},"toxicity":{"pass":false}}}
+{"type":"sample","id":"b","run":"r","batch":1,"data":"y","checks":{"pii":{"pass":false},"near_dedup":{"pass":false}}}
+{"type":"sample","id":"c","run":"r","batch":1,"data":"z"}
+{"type":"batch","run":"r","batch":1}
+EOF
+	run --separate-stderr scored 'select(.type == "reward") | .checks' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '{"pii":{"pass":1,"fail":1},"toxicity":{"pass":0,"fail":1},"near_dedup":{"pass":0,"fail":1}}'
+}
+
+@test "sg-score: the compression ratio is low for a batch that repeats itself" {
+	for i in 1 2 3 4 5 6 7 8; do
+		jq -nc --arg i "$i" '{type: "sample", id: "a:\($i)", run: "r", batch: 1,
+			data: "the same words again and again for every sample"}'
+		jq -nc --arg i "$i" '{type: "sample", id: "b:\($i)", run: "r", batch: 2,
+			data: "sample \($i): \([range(0; 8)] | map(tostring + "x\($i)") | join(" "))"}'
+	done >in
+	run --separate-stderr scored 'select(.type == "reward") | "\(.batch) \(.compression_ratio < 0.35)"' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '1 true
+2 false'
+}
+
+@test "sg-score: a batch record's cost costs reward at the recipe's rate" {
+	# both batches: pass_rate 1, quality 1, distinct-2 1 -> 1; batch 2 pays
+	# 0.1 per unit of its cost 2
+	{
+		jq -nc '{type: "job", run: "r", batch: 1, n: 1, recipe: {}}'
+		jq -nc '{type: "job", run: "r", batch: 2, n: 1,
+			recipe: {quality: {reward: {cost: 0.1}}}}'
+		jq -nc '{type: "sample", id: "r:1:0", run: "r", batch: 1, data: "one two three"}'
+		jq -nc '{type: "sample", id: "r:2:0", run: "r", batch: 2, data: "one two three"}'
+		jq -nc '{type: "batch", run: "r", batch: 1, cost: 2}'
+		jq -nc '{type: "batch", run: "r", batch: 2, cost: 2}'
+	} >in
+	run --separate-stderr scored 'select(.type == "reward") | [.reward, .cost, .cost_weight]' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '[1,2,0]
+[0.8,2,0.1]'
+}
+
 @test "sg-score: quality with the recipe's weights and threshold" {
 	# r:1:0 = (3*0.8 + 0*0 + 1*1) / 4 = 0.85 >= 0.7; r:1:1 = (0 + 1) / 4;
 	# r:2:0 sits exactly on the default threshold 0.5 and passes;
@@ -109,7 +155,7 @@ true"
 	run --separate-stderr scored 'select(.type == "reward") | keys_unsorted' "$STREAM"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","weights"]'
+	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","compression_ratio","checks","weights"]'
 	assert_equal "$output" "$keys
 $keys"
 	run --separate-stderr scored 'select(.type == "reward") | [.run, .arm, .generator, .params, .context]' "$STREAM"
@@ -185,9 +231,9 @@ EOF
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$output" '["weights","diversity_ok","repetition_ok"]
-["repetition_rate","weights","diversity_ok"]
+["checks","weights","diversity_ok"]
 ["weights","diversity_ok","repetition_ok"]
-["distinct_2","repetition_rate","weights"]'
+["compression_ratio","checks","weights"]'
 }
 
 @test "sg-score: a truncated stream rewards its open batches at the end, in order" {

@@ -8,6 +8,7 @@ pkgs=
 pkg-config --exists jansson 2>/dev/null || pkgs="$pkgs libjansson-dev"
 pkg-config --exists libcurl 2>/dev/null || pkgs="$pkgs libcurl4-openssl-dev"
 pkg-config --exists yaml-0.1 2>/dev/null || pkgs="$pkgs libyaml-dev"
+pkg-config --exists zlib 2>/dev/null || pkgs="$pkgs zlib1g-dev"
 command -v pkg-config >/dev/null 2>&1 || pkgs="$pkgs pkg-config"
 command -v bats >/dev/null 2>&1 || pkgs="$pkgs bats"
 command -v groff >/dev/null 2>&1 || pkgs="$pkgs groff-base"
@@ -20,6 +21,8 @@ command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 # cross-check against its python3-jsonschema
 /usr/bin/python3 -c "import jsonschema" 2>/dev/null ||
 	pkgs="$pkgs python3 python3-jsonschema"
+# and the PII checksums against its python3-stdnum
+/usr/bin/python3 -c "import stdnum" 2>/dev/null || pkgs="$pkgs python3-stdnum"
 optional=
 command -v chromium >/dev/null 2>&1 || optional="$optional chromium"
 command -v node >/dev/null 2>&1 || optional="$optional nodejs"

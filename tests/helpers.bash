@@ -13,6 +13,8 @@ setup() {
 	PATH=$SG_BIN:$PATH
 	export NO_COLOR=1
 	unset OPENAI_API_KEY OPENAI_BASE_URL SG_LLM
+	# the toxicity lexicon `make lexicon` fetched, for the examples
+	export SG_LEXICON=${SG_LEXICON:-$BATS_TEST_DIRNAME/../build/lexicon/toxicity.tsv}
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
@@ -35,4 +37,15 @@ assert_equal() {
 		printf 'expected: %s\nactual:   %s\n' "$2" "$1" >&2
 		return 1
 	fi
+}
+
+# texts TEXT...: one sample of run "t", batch 0, per argument, with ids
+# t:0:0, t:0:1, ...
+texts() {
+	local i=0
+	for t in "$@"; do
+		jq -nc --arg t "$t" --argjson i "$i" \
+			'{type: "sample", id: "t:0:\($i)", run: "t", batch: 0, data: $t}'
+		i=$((i + 1))
+	done
 }

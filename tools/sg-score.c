@@ -34,6 +34,7 @@ struct recipe {
 	double w[NWEIGHTS];
 	int has_mindiv, has_maxrep;
 	double mindiv, maxrep;
+	double wcost; /* reward lost per unit of a batch record's "cost" */
 };
 
 struct batch {
@@ -46,6 +47,7 @@ struct batch {
 	size_t seen, passed, ntexts, cap;
 	double qsum;
 	char **texts;
+	json_t *checks; /* check name -> {"pass": k, "fail": m} */
 };
 
 static struct batch **batches;
@@ -106,8 +108,7 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 	v = sg_path(recipe, "quality.weights");
 	if (json_is_object(v)) {
 		rc->weights = json_object();
-		json_object_foreach(v, key, w)
-		{
+		json_object_foreach (v, key, w) {
 			if (json_is_number(w) && json_number_value(w) >= 0) {
 				json_object_set(rc->weights, key, w);
 				continue;
@@ -142,6 +143,15 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 	}
 	for (int i = 0; sum > 0 && i < NWEIGHTS; i++)
 		rc->w[i] /= sum;
+	w = json_object_get(v, "cost");
+	if (json_is_number(w) && json_number_value(w) >= 0) {
+		rc->wcost = json_number_value(w);
+	} else if (w && !json_is_null(w)) {
+		sg_warn("%s: job \"recipe.quality.reward.cost\" is not a "
+			"number >= 0",
+			where);
+		(*bad)++;
+	}
 }
 
 /* Forget the batch's samples; its recipe stays for late samples. */
@@ -152,6 +162,8 @@ batch_close(struct batch *b)
 		free(b->texts[i]);
 	free(b->texts);
 	b->texts = NULL;
+	json_decref(b->checks);
+	b->checks = NULL;
 	b->ntexts = b->cap = b->seen = b->passed = 0;
 	b->qsum = 0;
 	b->done = 1;
@@ -259,8 +271,7 @@ sample_quality(const json_t *s, const json_t *weights)
 
 	if (has(s, "error") || !has(s, "data"))
 		return 0;
-	json_object_foreach(checks, name, c)
-	{
+	json_object_foreach (checks, name, c) {
 		w = json_object_get(weights, name);
 		wt = w ? json_number_value(w) : 1;
 		sum += wt * check_value(c);
@@ -268,6 +279,27 @@ sample_quality(const json_t *s, const json_t *weights)
 	}
 	/* no check, or only weightless ones: nothing said it was bad */
 	return wsum > 0 ? sum / wsum : 1;
+}
+
+/* How many of the batch's samples passed and failed each check, for the
+ * reward: which checks cost the batch. */
+static void
+count_checks(struct batch *b, const json_t *s)
+{
+	json_t *c, *n;
+	const char *name, *k;
+
+	if (!b->checks)
+		b->checks = json_object();
+	json_object_foreach (json_object_get(s, "checks"), name, c) {
+		k = sg_get_bool(c, "pass", 0) ? "pass" : "fail";
+		if (!(n = json_object_get(b->checks, name))) {
+			n = json_pack("{sisi}", "pass", 0, "fail", 0);
+			json_object_set_new(b->checks, name, n);
+		}
+		json_object_set_new(
+			n, k, json_integer(sg_get_int(n, k, 0) + 1));
+	}
 }
 
 static void
@@ -286,6 +318,7 @@ score_sample(json_t *s, struct batch *b, int count)
 	b->passed += pass;
 	b->qsum += q;
 	meta_fill(b->meta, s);
+	count_checks(b, s);
 	if (!has(s, "data"))
 		return;
 	if (b->ntexts == b->cap) {
@@ -328,6 +361,7 @@ reward(const struct batch *b, const json_t *end)
 	json_t *r = json_object(), *v, *w;
 	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
 	double pass_rate, quality, d1, d2, rep, value;
+	json_t *cost;
 
 	if (n < (long long)b->seen)
 		n = (long long)b->seen;
@@ -342,6 +376,11 @@ reward(const struct batch *b, const json_t *end)
 		value *= 0.5;
 	if (b->rc.has_maxrep && rep > b->rc.maxrep)
 		value *= 0.5;
+	cost = json_object_get(end, "cost");
+	if (json_is_number(cost) && json_number_value(cost) >= 0)
+		value -= b->rc.wcost * json_number_value(cost);
+	else
+		cost = NULL;
 
 	json_object_set_new(r, "type", json_string("reward"));
 	json_object_set_new(r, "run", json_string(b->run));
@@ -359,6 +398,14 @@ reward(const struct batch *b, const json_t *end)
 	json_object_set_new(r, "distinct_1", json_real(d1));
 	json_object_set_new(r, "distinct_2", json_real(d2));
 	json_object_set_new(r, "repetition_rate", json_real(rep));
+	if (cost) {
+		json_object_set(r, "cost", cost);
+		json_object_set_new(r, "cost_weight", json_real(b->rc.wcost));
+	}
+	json_object_set_new(r, "compression_ratio",
+		json_real(sg_compression_ratio(b->texts, b->ntexts)));
+	json_object_set_new(r, "checks",
+		b->checks ? json_incref(b->checks) : json_object());
 	w = json_object();
 	for (int i = 0; i < NWEIGHTS; i++)
 		json_object_set_new(w, wname[i], json_real(b->rc.w[i]));

@@ -27,12 +27,28 @@ struct config {
 	json_t *format; /* {"pattern": P}, checked by sg_schema_validate */
 	const char *pattern;
 	json_t *schema;
-	char *unusable[2]; /* why the format or json_schema check cannot run */
+	char *unusable[5]; /* why a check cannot run, by U_ */
 	int dedup;
 	const char *field; /* a dotted path in data, or NULL for all of it */
+	struct sg_minhash *near; /* near-duplicates, or NULL */
+	int bands;
+	int faith;
+	double min_coverage;
+	const char *description; /* relevance to it, or NULL */
+	double min_similarity;
+	json_t *custom;		 /* the command of the custom check */
+	const char *custom_name; /* its name in "checks" */
+	struct sg_coproc *cp;	 /* running, from the first sample on */
+	struct sg_lm *lm;	 /* perplexity, or NULL; in models */
+	double max_ppl;
+	struct sg_lexicon *lexicon; /* toxicity, or NULL; in lexicons */
+	long severity;
+	unsigned pii; /* the entity types looked for, a bit set */
+	double pii_threshold;
+	enum { PII_FLAG, PII_REDACT, PII_REJECT } pii_mode;
 };
 
-enum { U_FORMAT, U_SCHEMA };
+enum { U_FORMAT, U_SCHEMA, U_TOXIC, U_PPL, U_CUSTOM };
 
 /* A (run, batch) of the input: its checks, and the keys of its valid
  * samples that are not in the seen file yet. */
@@ -42,17 +58,13 @@ struct batch {
 	struct config *cfg, *own;
 	uint64_t *keys; /* of valid samples, for the seen file */
 	size_t nkeys, cap, nsamples, nvalid;
+	json_t *failed; /* check name -> samples that failed it */
 };
 
-/* The dedup keys already taken: an open-addressing set; the id is that of
- * the sample of this process that took the key, NULL for one from --seen. */
-struct slot {
-	uint64_t key;
-	char *id;
-};
-
-static struct slot *slots;
-static size_t nslots, nused;
+static struct sg_seen *seen;   /* the keys taken, by this run or earlier */
+static json_t *lexicons;       /* path -> struct sg_lexicon *, loaded once */
+static struct sg_tfidf *tfidf; /* the outputs so far, for relevance */
+static json_t *models;	       /* reference text hash -> struct sg_lm * */
 static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
@@ -69,39 +81,6 @@ emit(json_t *rec)
 	sg_filter_put(&f, rec);
 }
 
-static struct slot *
-slot_find(uint64_t key)
-{
-	size_t i = key & (nslots - 1);
-
-	while (slots[i].key && slots[i].key != key)
-		i = (i + 1) & (nslots - 1);
-	return &slots[i];
-}
-
-static void
-key_add(uint64_t key, const char *id)
-{
-	struct slot *old = slots, *s;
-	size_t n = nslots;
-
-	if (2 * (nused + 1) > nslots) {
-		nslots = nslots ? 2 * nslots : 1024;
-		slots = sg_xmalloc(nslots * sizeof *slots);
-		memset(slots, 0, nslots * sizeof *slots);
-		for (size_t i = 0; i < n; i++)
-			if (old[i].key)
-				*slot_find(old[i].key) = old[i];
-		free(old);
-	}
-	s = slot_find(key);
-	if (s->key)
-		return;
-	s->key = key;
-	s->id = id ? sg_xstrdup(id) : NULL;
-	nused++;
-}
-
 /* 0 is the mark of an empty slot, so no key may be 0. */
 static uint64_t
 dedup_key(const json_t *v)
@@ -114,77 +93,23 @@ dedup_key(const json_t *v)
 	return h ? h : 1;
 }
 
-static void
-seen_load(const char *path)
-{
-	struct sg_error e;
-	unsigned long line = 0;
-	char buf[64], *end;
-	uint64_t key;
-	FILE *fp;
-	int fd;
-
-	if ((fd = sg_lock(path, &e)) < 0)
-		sg_die(SG_EXIT_IO, "%s", e.text);
-	if (!(fp = fopen(path, "r"))) {
-		sg_unlock(fd);
-		if (errno == ENOENT)
-			return;
-		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
-			strerror(errno));
-	}
-	while (fgets(buf, sizeof buf, fp)) {
-		line++;
-		buf[strcspn(buf, "\n")] = '\0';
-		if (!*buf)
-			continue;
-		key = strtoull(buf, &end, 16);
-		if (strlen(buf) != 16 || *end || !key)
-			sg_die(SG_EXIT_CONFIG,
-				"%s:%lu: not a key of 16 hex digits", path,
-				line);
-		key_add(key, NULL);
-	}
-	if (ferror(fp))
-		sg_die(SG_EXIT_IO, "cannot read '%s': %s", path,
-			strerror(errno));
-	fclose(fp);
-	sg_unlock(fd);
-}
-
 /* A batch's keys reach the disk before its end goes downstream: a later
  * run never accepts again what this one let through. */
 static void
 seen_append(struct batch *b)
 {
 	struct sg_error e;
-	FILE *fp;
-	int fd;
 
-	if (!seenpath || b->nkeys == 0)
-		return;
-	if ((fd = sg_lock(seenpath, &e)) < 0)
+	if (seenpath && sg_seen_append(seenpath, b->keys, b->nkeys, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
-	if (!(fp = fopen(seenpath, "a")))
-		goto fail;
-	for (size_t i = 0; i < b->nkeys; i++)
-		fprintf(fp, "%016llx\n", (unsigned long long)b->keys[i]);
-	if (fflush(fp) == EOF || fsync(fileno(fp)) < 0 || ferror(fp)) {
-		fclose(fp);
-		goto fail;
-	}
-	if (fclose(fp) == EOF)
-		goto fail;
-	sg_unlock(fd);
 	b->nkeys = 0;
-	return;
-fail:
-	sg_die(SG_EXIT_IO, "cannot write '%s': %s", seenpath, strerror(errno));
 }
 
 static void
 config_free(struct config *c)
 {
+	struct sg_error e;
+
 	if (!c)
 		return;
 	json_decref(c->recipe);
@@ -192,6 +117,12 @@ config_free(struct config *c)
 	json_decref(c->schema);
 	free(c->unusable[U_FORMAT]);
 	free(c->unusable[U_SCHEMA]);
+	free(c->unusable[U_TOXIC]);
+	free(c->unusable[U_PPL]);
+	free(c->unusable[U_CUSTOM]);
+	sg_minhash_free(c->near);
+	if (c->cp && sg_coproc_end(c->cp, &e) != 0)
+		sg_warn("custom check \"%s\" ended badly", c->custom_name);
 	free(c);
 }
 
@@ -356,6 +287,186 @@ config_schema(struct config *c, struct origin *o)
 	}
 }
 
+/* The recipe checker has refused bad values already; here unknown ones
+ * only come from a job made without sg-plan, and count as the default. */
+static void
+config_pii(struct config *c)
+{
+	json_t *v = sg_path(c->recipe, "validators.pii"), *t;
+	const char *mode = sg_get_str(v, "mode");
+	size_t i;
+	int type;
+
+	if (!v || !json_is_object(v) || !enabled(c->recipe, "pii"))
+		return;
+	c->pii = (1u << SG_PII_NTYPES) - 1;
+	if (json_is_array(json_object_get(v, "entities"))) {
+		c->pii = 0;
+		json_array_foreach (json_object_get(v, "entities"), i, t)
+			if ((type = sg_pii_type_parse(json_string_value(t))) >=
+				0)
+				c->pii |= 1u << type;
+	}
+	c->pii_threshold = sg_get_num(v, "threshold", 0.5);
+	c->pii_mode = mode && strcmp(mode, "flag") == 0	    ? PII_FLAG
+		      : mode && strcmp(mode, "redact") == 0 ? PII_REDACT
+							    : PII_REJECT;
+}
+
+#ifndef SG_DATADIR
+#define SG_DATADIR "/usr/local/share/sg"
+#endif
+
+/* The lexicon of the recipe, of SG_LEXICON, or the one installed. */
+static void
+config_toxic(struct config *c, struct origin *o)
+{
+	json_t *v = sg_path(c->recipe, "validators.toxicity"), *have;
+	const char *path = sg_get_str(v, "lexicon");
+	struct sg_error e;
+	char why[600];
+
+	if (!v || !json_is_object(v) || !enabled(c->recipe, "toxicity"))
+		return;
+	c->severity = (long)sg_get_int(v, "severity", 2);
+	if (!path && !(path = getenv("SG_LEXICON")))
+		path = SG_DATADIR "/toxicity.tsv";
+	if ((have = json_object_get(lexicons, path))) {
+		c->lexicon = (struct sg_lexicon *)(uintptr_t)json_integer_value(
+			have);
+		return;
+	}
+	if (!(c->lexicon = sg_lexicon_load(path, &e))) {
+		complain(
+			o, "validators.toxicity", "has no lexicon: %s", e.text);
+		snprintf(why, sizeof why, "no lexicon: %s", e.text);
+		c->unusable[U_TOXIC] = sg_xstrdup(why);
+		return;
+	}
+	json_object_set_new(lexicons, path,
+		json_integer((json_int_t)(uintptr_t)c->lexicon));
+}
+
+static void
+add_text(char **all, const char *s)
+{
+	size_t n = strlen(*all);
+
+	*all = sg_xrealloc(*all, n + strlen(s) + 2);
+	sprintf(*all + n, "%s\n", s);
+}
+
+/* The model of the recipe's reference text: the files of reference, the
+ * knowledge base, the examples of task_input; trained once per text. */
+static void
+config_perplexity(struct config *c, struct origin *o)
+{
+	json_t *v = sg_path(c->recipe, "validators.perplexity"), *x, *have;
+	const char *kb = sg_get_str(c->recipe, "knowledge_base");
+	json_t *ref = sg_path(c->recipe, "validators.perplexity.reference");
+	json_t *files;
+	char *all, *s, key[17];
+	struct sg_error e;
+	size_t i;
+
+	if (!json_is_object(v) || !enabled(c->recipe, "perplexity"))
+		return;
+	files = json_is_string(ref) ? json_pack("[O]", ref) : json_incref(ref);
+	all = sg_xstrdup("");
+	json_array_foreach (files, i, x) {
+		if (!(s = sg_slurp(json_string_value(x), NULL, &e)))
+			goto bad;
+		add_text(&all, s);
+		free(s);
+	}
+	if (kb && !(s = sg_slurp(kb, NULL, &e)))
+		goto bad;
+	if (kb) {
+		add_text(&all, s);
+		free(s);
+	}
+	json_array_foreach (sg_path(c->recipe, "task_input.examples"), i, x) {
+		s = sg_sample_text(x);
+		add_text(&all, s);
+		free(s);
+	}
+	if (!*all) {
+		sg_seterr(&e, "no reference text: give reference, "
+			      "knowledge_base or task_input.examples");
+		goto bad;
+	}
+	snprintf(key, sizeof key, "%016llx",
+		(unsigned long long)sg_hash64(all, strlen(all)));
+	/* text of the same kind the model has not seen scores its held-out
+	 * perplexity; three times that is far from it.  Both are kept, as
+	 * [model, held-out perplexity], for the next job with this text. */
+	if (!(have = json_object_get(models, key))) {
+		have = json_pack("[If]",
+			(json_int_t)(uintptr_t)sg_lm_train(all),
+			sg_lm_heldout(all));
+		json_object_set_new(models, key, have);
+	}
+	c->lm = (struct sg_lm *)(uintptr_t)json_integer_value(
+		json_array_get(have, 0));
+	c->max_ppl = sg_get_num(v, "max_perplexity", 0);
+	if (c->max_ppl <= 0)
+		c->max_ppl = 3 * json_real_value(json_array_get(have, 1));
+	json_decref(files);
+	free(all);
+	return;
+bad:
+	complain(o, "validators.perplexity", "is unusable: %s", e.text);
+	c->unusable[U_PPL] = sg_xstrdup(e.text);
+	json_decref(files);
+	free(all);
+}
+
+static void
+config_grounding(struct config *c)
+{
+	json_t *f = sg_path(c->recipe, "validators.faithfulness");
+	json_t *r = sg_path(c->recipe, "validators.relevance");
+	json_t *ti = json_object_get(c->recipe, "task_input");
+
+	if (json_is_object(f) && enabled(c->recipe, "faithfulness")) {
+		c->faith = 1;
+		c->min_coverage = sg_get_num(f, "min_coverage", 0.5);
+	}
+	if (!json_is_object(r) || !enabled(c->recipe, "relevance"))
+		return;
+	c->min_similarity = sg_get_num(r, "min_similarity", 0.1);
+	if (!(c->description = sg_get_str(r, "description")) &&
+		!(c->description = json_string_value(ti)) &&
+		!(c->description = sg_get_str(ti, "description")))
+		c->description = sg_get_str(c->recipe, "task");
+}
+
+/* A threshold below 1 asks for near-duplicates too; the recipe checker
+ * has refused values of the wrong kind already. */
+static void
+config_near(struct config *c, const json_t *dedup, struct origin *o)
+{
+	double t = sg_get_num(dedup, "threshold", 1);
+	int ngram = (int)sg_get_int(dedup, "ngram", 5), rows;
+	int perm = (int)sg_get_int(dedup, "num_perm", 128);
+
+	if (t >= 1 || t <= 0 || ngram < 1 || perm < 1)
+		return;
+	c->bands = (int)sg_get_int(dedup, "bands", 0);
+	rows = (int)sg_get_int(dedup, "rows", 0);
+	if ((c->bands > 0) != (rows > 0) || c->bands < 0 || rows < 0) {
+		complain(o, "validators.deduplication.bands",
+			"and rows go together");
+		return;
+	}
+	if (!c->bands && sg_minhash_params(t, perm, &c->bands, &rows) < 0) {
+		complain(o, "validators.deduplication.num_perm",
+			"is too small for threshold %g", t);
+		return;
+	}
+	c->near = sg_minhash_new(ngram, c->bands, rows);
+}
+
 static struct config *
 config_new(json_t *recipe, struct origin *o)
 {
@@ -368,6 +479,17 @@ config_new(json_t *recipe, struct origin *o)
 	config_bounds(c, o);
 	config_format(c, o);
 	config_schema(c, o);
+	config_toxic(c, o);
+	config_grounding(c);
+	config_perplexity(c, o);
+	config_pii(c);
+	if (json_is_object(sg_path(recipe, "validators.custom")) &&
+		enabled(recipe, "custom")) {
+		c->custom = sg_path(recipe, "validators.custom.command");
+		if (!(c->custom_name = sg_get_str(
+			      sg_path(recipe, "validators.custom"), "name")))
+			c->custom_name = "custom";
+	}
 	dedup = sg_path(recipe, "validators.deduplication");
 	c->dedup = dedup && sg_get_bool(dedup, "enabled", 1);
 	if (!(field = sg_get_str(dedup, "check_field")))
@@ -375,6 +497,8 @@ config_new(json_t *recipe, struct origin *o)
 	if (field && strcmp(field, "content") != 0 &&
 		strcmp(field, "data") != 0 && *field)
 		c->field = field;
+	if (c->dedup)
+		config_near(c, dedup, o);
 	return c;
 }
 
@@ -415,13 +539,29 @@ within(size_t n, const double lim[2], const char *unit, char *why, size_t size)
 	return why;
 }
 
+/* One of keys already taken: why, in buf; else NULL. */
+static const char *
+taken(const uint64_t *keys, size_t n, const char *what, char *buf, size_t size)
+{
+	const char *id = NULL;
+
+	for (size_t i = 0; i < n && !id; i++)
+		id = sg_seen_find(seen, keys[i]);
+	if (!id)
+		return NULL;
+	snprintf(buf, size, "%s of an earlier sample%s%s%s", what,
+		*id ? " (" : "", id, *id ? ")" : "");
+	return buf;
+}
+
+/* dedup and near_dedup; the keys of the value compared go to keys. */
 static void
 check_dedup(json_t *checks, const json_t *data, const struct config *c,
-	uint64_t *key)
+	uint64_t *keys, size_t *nkeys)
 {
 	const json_t *v = data;
-	struct slot *s;
-	char why[300];
+	const char *w;
+	char why[300], *text;
 
 	if (c->field && json_is_object(data) &&
 		!(v = sg_path(data, c->field))) {
@@ -430,23 +570,179 @@ check_dedup(json_t *checks, const json_t *data, const struct config *c,
 		check_set(checks, "dedup", 0, why);
 		return;
 	}
-	*key = dedup_key(v);
-	s = nslots ? slot_find(*key) : NULL;
-	if (!s || !s->key) {
-		check_set(checks, "dedup", 1, NULL);
+	keys[0] = dedup_key(v);
+	w = taken(keys, 1, "duplicate", why, sizeof why);
+	check_set(checks, "dedup", !w, w);
+	*nkeys = 1;
+	if (!c->near)
 		return;
-	}
-	if (s->id)
-		snprintf(why, sizeof why, "duplicate of an earlier sample (%s)",
-			s->id);
-	else
-		snprintf(why, sizeof why, "duplicate of an earlier sample");
-	check_set(checks, "dedup", 0, why);
+	text = sg_sample_text(v);
+	sg_minhash_keys(c->near, text, keys + 1);
+	free(text);
+	w = taken(
+		keys + 1, (size_t)c->bands, "near-duplicate", why, sizeof why);
+	check_set(checks, "near_dedup", !w, w);
+	*nkeys += (size_t)c->bands;
 }
 
-/* The checks of one sample; its dedup key in *key, 0 if it has none. */
+static void
+check_toxic(json_t *checks, const json_t *data, const struct config *c)
+{
+	char *text = sg_sample_text(data), why[200];
+	json_t *terms = sg_toxic_find(c->lexicon, text, c->severity);
+	size_t n = json_array_size(terms);
+
+	free(text);
+	snprintf(why, sizeof why,
+		"%zu offensive word%s of severity %ld or more", n,
+		n == 1 ? "" : "s", c->severity);
+	check_set(checks, "toxicity", n == 0, why);
+	json_object_set_new(
+		json_object_get(checks, "toxicity"), "terms", terms);
+}
+
+/* The source passages of a grounded sample: its provenance's, its own,
+ * or its data's "sources" or "passages", a string or strings; in *src,
+ * malloc'd, and the output without them in *out.  0 when it has none. */
+static int
+grounding(const json_t *rec, char **src, char **out)
+{
+	static const char *const where[] = {"provenance.sources",
+		"provenance.passages", "sources", "passages", "data.sources",
+		"data.passages", NULL};
+	json_t *data = json_object_get(rec, "data"), *v = NULL, *copy;
+	size_t i;
+
+	for (i = 0; where[i] && !(v = sg_path(rec, where[i])); i++)
+		;
+	if (!v || !(json_is_string(v) || json_is_array(v)))
+		return 0;
+	*src = sg_sample_text(v);
+	if (strncmp(where[i], "data.", 5) == 0) {
+		copy = json_copy(data);
+		json_object_del(copy, where[i] + 5);
+		*out = sg_sample_text(copy);
+		json_decref(copy);
+	} else {
+		*out = sg_sample_text(data);
+	}
+	return 1;
+}
+
+static void
+check_grounding(json_t *checks, const json_t *rec, const struct config *c)
+{
+	char *src = NULL, *out = NULL, why[300];
+	json_t *f, *missing;
+	double cov, sim;
+
+	if (c->faith && grounding(rec, &src, &out)) {
+		f = sg_faithfulness(out, src);
+		missing = json_object_get(f, "missing");
+		cov = sg_get_num(f, "coverage", 0);
+		if (json_array_size(missing))
+			snprintf(why, sizeof why,
+				"%zu numbers or names not in the sources",
+				json_array_size(missing));
+		else
+			snprintf(why, sizeof why,
+				"coverage %.2f, less than the minimum %.15g",
+				cov, c->min_coverage);
+		check_set(checks, "faithfulness",
+			!json_array_size(missing) && cov >= c->min_coverage,
+			why);
+		json_object_update(json_object_get(checks, "faithfulness"), f);
+		json_decref(f);
+	}
+	free(src);
+	free(out);
+	if (!c->description)
+		return;
+	out = sg_sample_text(json_object_get(rec, "data"));
+	sim = sg_tfidf_cosine(tfidf, out, c->description);
+	free(out);
+	snprintf(why, sizeof why,
+		"TF-IDF cosine %.2f to the task, less than %.15g", sim,
+		c->min_similarity);
+	check_set(checks, "relevance", sim >= c->min_similarity, why);
+	json_object_set_new(json_object_get(checks, "relevance"), "similarity",
+		json_real(sim));
+}
+
+static void
+check_perplexity(json_t *checks, const json_t *data, const struct config *c)
+{
+	char *text = sg_sample_text(data), why[200];
+	double ppl = sg_lm_perplexity(c->lm, text);
+
+	free(text);
+	snprintf(why, sizeof why, "perplexity %.0f, more than %.4g", ppl,
+		c->max_ppl);
+	check_set(checks, "perplexity", ppl <= c->max_ppl, why);
+	json_object_set_new(json_object_get(checks, "perplexity"), "perplexity",
+		json_real(ppl));
+}
+
+/* The command's answer is the check, as it gave it; a command that cannot
+ * start or answer fails the check, with why. */
+static void
+check_custom(json_t *checks, const json_t *rec, struct config *c)
+{
+	struct sg_error e, e2;
+	json_t *ans = NULL;
+
+	if (!c->unusable[U_CUSTOM] && !c->cp &&
+		!(c->cp = sg_coproc_start(c->custom, &e))) {
+		c->unusable[U_CUSTOM] = sg_xstrdup(e.text);
+		sg_warn("custom check \"%s\": %s", c->custom_name, e.text);
+	}
+	if (c->cp && !(ans = sg_coproc_ask(c->cp, rec, &e))) {
+		sg_coproc_end(c->cp, &e2);
+		c->cp = NULL;
+		c->unusable[U_CUSTOM] = sg_xstrdup(e.text);
+		sg_warn("custom check \"%s\": %s", c->custom_name, e.text);
+	}
+	if (ans)
+		json_object_set_new(checks, c->custom_name, ans);
+	else
+		check_set(checks, c->custom_name, 0, c->unusable[U_CUSTOM]);
+}
+
+/* Spans are told in every mode, as types and offsets only: the record
+ * must not carry the personal data a second time. */
+static void
+check_pii(json_t *checks, json_t *rec, const struct config *c)
+{
+	json_t *neu = NULL, *spans, *sp, *pii;
+	char why[300], types[200] = "";
+	size_t i, n;
+
+	spans = sg_pii_data(json_object_get(rec, "data"), c->pii,
+		c->pii_threshold, c->pii_mode == PII_REDACT ? &neu : NULL);
+	if (neu)
+		json_object_set_new(rec, "data", neu);
+	n = json_array_size(spans);
+	json_array_foreach (spans, i, sp) {
+		const char *t = sg_get_str(sp, "type");
+
+		if (!strstr(types, t) &&
+			strlen(types) + strlen(t) + 3 < sizeof types)
+			snprintf(types + strlen(types),
+				sizeof types - strlen(types), "%s%s",
+				*types ? ", " : "", t);
+	}
+	snprintf(why, sizeof why, "%zu span%s of personal data (%s)", n,
+		n == 1 ? "" : "s", types);
+	check_set(checks, "pii", !n || c->pii_mode != PII_REJECT, why);
+	pii = json_object_get(checks, "pii");
+	if (n && c->pii_mode == PII_REDACT)
+		json_object_set_new(pii, "redacted", json_true());
+	json_object_set_new(pii, "spans", spans);
+}
+
+/* The checks of one sample; its dedup keys in keys, *nkeys of them. */
 static json_t *
-run_checks(const json_t *rec, const struct config *c, uint64_t *key)
+run_checks(json_t *rec, struct config *c, uint64_t *keys, size_t *nkeys)
 {
 	json_t *checks = json_object(), *data = json_object_get(rec, "data");
 	json_t *err = json_object_get(rec, "error");
@@ -454,7 +750,7 @@ run_checks(const json_t *rec, const struct config *c, uint64_t *key)
 	char why[300], *text, *dumped;
 	const char *w;
 
-	*key = 0;
+	*nkeys = 0;
 	if (err && !json_is_null(err)) {
 		dumped = json_is_string(err) ? NULL : sg_dumps(err);
 		check_set(checks, "generate", 0,
@@ -497,8 +793,22 @@ run_checks(const json_t *rec, const struct config *c, uint64_t *key)
 	else if (c->schema)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
+	check_grounding(checks, rec, c);
+	if (c->unusable[U_PPL])
+		check_set(checks, "perplexity", 0, c->unusable[U_PPL]);
+	else if (c->lm)
+		check_perplexity(checks, json_object_get(rec, "data"), c);
+	if (c->unusable[U_TOXIC])
+		check_set(checks, "toxicity", 0, c->unusable[U_TOXIC]);
+	else if (c->lexicon)
+		check_toxic(checks, json_object_get(rec, "data"), c);
+	if (c->pii)
+		check_pii(checks, rec, c);
+	if (c->custom)
+		check_custom(checks, rec, c);
 	if (c->dedup)
-		check_dedup(checks, data, c, key);
+		check_dedup(
+			checks, json_object_get(rec, "data"), c, keys, nkeys);
 	return checks;
 }
 
@@ -521,6 +831,7 @@ batch_get(const char *run, long long id)
 	b->run = sg_xstrdup(run);
 	b->id = id;
 	b->cfg = rcfg;
+	b->failed = json_object();
 	batches = sg_xrealloc(batches, (nbatches + 1) * sizeof *batches);
 	batches[nbatches] = b;
 	json_object_set_new(
@@ -535,17 +846,27 @@ batch_get(const char *run, long long id)
 static void
 batch_end(struct batch *b)
 {
+	char why[512] = "";
+	const char *name;
+	json_t *n;
+
 	seen_append(b);
+	json_object_foreach (b->failed, name, n)
+		snprintf(why + strlen(why), sizeof why - strlen(why),
+			"%s %s %lld", *why ? "," : "; failed:", name,
+			(long long)json_integer_value(n));
 	if (b->nsamples)
-		sg_note("run %s batch %lld: %zu of %zu samples valid", b->run,
-			b->id, b->nvalid, b->nsamples);
+		sg_note("run %s batch %lld: %zu of %zu samples valid%s", b->run,
+			b->id, b->nvalid, b->nsamples, why);
 	b->nsamples = b->nvalid = 0;
+	json_object_clear(b->failed);
 }
 
 static void
 batch_free(struct batch *b)
 {
 	config_free(b->own);
+	json_decref(b->failed);
 	free(b->keys);
 	free(b->run);
 	free(b);
@@ -594,7 +915,8 @@ handle_sample(json_t *rec, const char *where)
 	struct batch *b;
 	const char *run;
 	long long id;
-	uint64_t key;
+	uint64_t *keys;
+	size_t nkeys;
 	json_t *checks;
 	int valid = 1;
 	const char *name;
@@ -603,23 +925,31 @@ handle_sample(json_t *rec, const char *where)
 	if (record_key(rec, where, &run, &id) < 0)
 		return -1;
 	b = batch_get(run, id);
-	checks = run_checks(rec, b->cfg, &key);
+	keys = sg_xmalloc(
+		sizeof *keys * (1 + (size_t)(b->cfg ? b->cfg->bands : 0)));
+	checks = run_checks(rec, b->cfg, keys, &nkeys);
 	json_object_foreach (checks, name, c) {
-		valid &= sg_get_bool(c, "pass", 0);
+		if (sg_get_bool(c, "pass", 0))
+			continue;
+		valid = 0;
+		json_object_set_new(b->failed, name,
+			json_integer(sg_get_int(b->failed, name, 0) + 1));
 	}
 	json_object_set_new(rec, "checks", checks);
 	json_object_set_new(rec, "valid", json_boolean(valid));
 	b->nsamples++;
 	b->nvalid += valid;
-	if (valid && key) {
-		key_add(key, sg_get_str(rec, "id"));
-		if (b->nkeys == b->cap) {
-			b->cap = b->cap ? 2 * b->cap : 16;
+	if (valid && nkeys) {
+		sg_seen_add(seen, keys, nkeys, sg_get_str(rec, "id"));
+		if (b->nkeys + nkeys > b->cap) {
+			b->cap = 2 * (b->nkeys + nkeys);
 			b->keys =
 				sg_xrealloc(b->keys, b->cap * sizeof *b->keys);
 		}
-		b->keys[b->nkeys++] = key;
+		memcpy(b->keys + b->nkeys, keys, nkeys * sizeof *keys);
+		b->nkeys += nkeys;
 	}
+	free(keys);
 	return 0;
 }
 
@@ -691,7 +1021,9 @@ load_recipe(const char *path)
 int
 main(int argc, char *argv[])
 {
-	const char *recipe = NULL;
+	const char *recipe = NULL, *name;
+	struct sg_error e;
+	json_t *v;
 	int c;
 
 	sg_init(argv);
@@ -710,10 +1042,14 @@ main(int argc, char *argv[])
 		}
 	}
 	batchindex = json_object();
+	lexicons = json_object();
+	tfidf = sg_tfidf_new();
+	models = json_object();
 	if (recipe)
 		load_recipe(recipe);
-	if (seenpath)
-		seen_load(seenpath);
+	seen = sg_seen_new();
+	if (seenpath && (c = sg_seen_load(seen, seenpath, &e)))
+		sg_die(c, "%s", e.text);
 	sg_filter_run(&f, argv + optind, argc - optind, validate);
 	for (size_t i = 0; i < nbatches; i++) {
 		batch_end(batches[i]);
@@ -722,8 +1058,15 @@ main(int argc, char *argv[])
 	free(batches);
 	json_decref(batchindex);
 	config_free(rcfg);
-	for (size_t i = 0; i < nslots; i++)
-		free(slots[i].id);
-	free(slots);
+	sg_seen_free(seen);
+	json_object_foreach (lexicons, name, v)
+		sg_lexicon_free(
+			(struct sg_lexicon *)(uintptr_t)json_integer_value(v));
+	json_decref(lexicons);
+	sg_tfidf_free(tfidf);
+	json_object_foreach (models, name, v)
+		sg_lm_free((struct sg_lm *)(uintptr_t)json_integer_value(
+			json_array_get(v, 0)));
+	json_decref(models);
 	return sg_finish(f.status);
 }

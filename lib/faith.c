@@ -1,0 +1,262 @@
+/*
+ * faith.c - offline grounding measures.  Faithfulness: the numbers and
+ * the names (capitalised words not opening a sentence) of an output must
+ * occur in its source passages, and the share of the output's content
+ * words found in them is its lexical coverage.  Relevance: the TF-IDF
+ * cosine of an output and a task description, the document frequencies
+ * taken from the outputs seen so far.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sg.h"
+
+/* Words too common to say whether a text follows its sources. */
+static const char *const stop[] = {"a", "an", "and", "are", "as", "at", "be",
+	"but", "by", "for", "from", "had", "has", "have", "he", "her", "his",
+	"i", "in", "is", "it", "its", "not", "of", "on", "or", "she", "that",
+	"the", "their", "them", "there", "they", "this", "to", "was", "we",
+	"were", "which", "who", "will", "with", "you", "your", NULL};
+
+static int
+is_stop(const char *w, size_t n)
+{
+	for (const char *const *s = stop; *s; s++)
+		if (strlen(*s) == n && strncasecmp(*s, w, n) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+wordc(int c)
+{
+	return isalnum(c) || c == '\'' || c >= 0x80;
+}
+
+/* Whether the n bytes at w occur in src as a whole word (or number). */
+static int
+occurs(const char *src, const char *w, size_t n, int fold)
+{
+	for (const char *p = src; *p; p++) {
+		if ((fold ? strncasecmp(p, w, n) : strncmp(p, w, n)) != 0)
+			continue;
+		if ((p == src || !wordc((unsigned char)p[-1])) &&
+			!wordc((unsigned char)p[n]))
+			return 1;
+	}
+	return 0;
+}
+
+/* A number as written, "1,250.5" read as "1250.5", in buf. */
+static size_t
+number(const char *s, size_t n, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 1 < size; i++)
+		if (s[i] != ',')
+			buf[o++] = s[i];
+	buf[o] = '\0';
+	return o;
+}
+
+static int
+num_occurs(const char *src, const char *num)
+{
+	char buf[64];
+	size_t n;
+
+	for (const char *p = src; *p; p++) {
+		if (!isdigit((unsigned char)*p) ||
+			(p > src && (isdigit((unsigned char)p[-1]) ||
+					    p[-1] == '.' || p[-1] == ',')))
+			continue;
+		n = strspn(p, "0123456789.,");
+		while (n && (p[n - 1] == '.' || p[n - 1] == ','))
+			n--;
+		number(p, n, buf, sizeof buf);
+		if (strcmp(buf, num) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+json_t *
+sg_faithfulness(const char *out, const char *src)
+{
+	json_t *missing = json_array();
+	size_t content = 0, covered = 0;
+	int opening = 1; /* the next word opens a sentence */
+	const char *p = out;
+	char buf[64];
+
+	while (*p) {
+		const char *w = p;
+		size_t n;
+
+		if (isdigit((unsigned char)*p)) {
+			n = strspn(p, "0123456789.,");
+			while (n && (p[n - 1] == '.' || p[n - 1] == ','))
+				n--;
+			number(p, n, buf, sizeof buf);
+			if (!num_occurs(src, buf) &&
+				json_array_size(missing) < 20)
+				json_array_append_new(
+					missing, json_string(buf));
+			p += n;
+			opening = 0;
+			continue;
+		}
+		if (!wordc((unsigned char)*p)) {
+			if (strchr(".!?:\n", *p))
+				opening = 1;
+			p++;
+			continue;
+		}
+		while (wordc((unsigned char)*p))
+			p++;
+		n = (size_t)(p - w);
+		if (isupper((unsigned char)*w) && !opening && n > 1 &&
+			!occurs(src, w, n, 0) && json_array_size(missing) < 20)
+			json_array_append_new(missing, json_stringn(w, n));
+		if (!is_stop(w, n)) {
+			content++;
+			covered += occurs(src, w, n, 1);
+		}
+		opening = 0;
+	}
+	return json_pack("{soso}", "missing", missing, "coverage",
+		json_real(content ? (double)covered / (double)content : 1.0));
+}
+
+/* Relevance: term frequencies of word hashes, idf from a growing corpus. */
+struct sg_tfidf {
+	struct sg_map *df; /* word -> documents it occurred in */
+	size_t ndocs;
+};
+
+struct sg_tfidf *
+sg_tfidf_new(void)
+{
+	struct sg_tfidf *t = sg_xmalloc(sizeof *t);
+
+	t->df = sg_map_new();
+	t->ndocs = 0;
+	return t;
+}
+
+void
+sg_tfidf_free(struct sg_tfidf *t)
+{
+	if (!t)
+		return;
+	sg_map_free(t->df);
+	free(t);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The hashes of the text's content words folded to lower case, sorted,
+ * so that equal words are runs; their number in *n. */
+static uint64_t *
+terms(const char *s, size_t *n)
+{
+	uint64_t *v = NULL, h;
+	size_t cap = 0;
+
+	*n = 0;
+	while (*s) {
+		const char *w = s;
+
+		if (!wordc((unsigned char)*s)) {
+			s++;
+			continue;
+		}
+		h = 0xcbf29ce484222325ULL;
+		while (wordc((unsigned char)*s))
+			h = (h ^ (unsigned char)tolower((unsigned char)*s++)) *
+			    0x100000001b3ULL;
+		if (is_stop(w, (size_t)(s - w)))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = sg_xrealloc(v, cap * sizeof *v);
+		}
+		v[(*n)++] = h;
+	}
+	if (*n)
+		qsort(v, *n, sizeof *v, cmp_u64);
+	return v;
+}
+
+/* Smoothed idf, as scikit-learn's: never 0, even for a word in every
+ * document. */
+static double
+idf(const struct sg_tfidf *t, uint64_t w)
+{
+	double *df = sg_map_get(t->df, w);
+
+	return log((1.0 + (double)t->ndocs) / (1.0 + (df ? df[0] : 0))) + 1.0;
+}
+
+/* The next run of equal hashes at *i: its word, its count. */
+static int
+run(const uint64_t *v, size_t n, size_t *i, uint64_t *w, double *count)
+{
+	size_t j = *i;
+
+	if (j >= n)
+		return 0;
+	*w = v[j];
+	while (j < n && v[j] == *w)
+		j++;
+	*count = (double)(j - *i);
+	*i = j;
+	return 1;
+}
+
+double
+sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
+{
+	size_t na, nb, i = 0, j = 0;
+	uint64_t *a = terms(text, &na), *b = terms(query, &nb), wa = 0, wb = 0;
+	double dot = 0, sa = 0, sb = 0, ca = 0, cb = 0, x, y;
+	int more_a, more_b;
+
+	t->ndocs++;
+	for (size_t k = 0; run(a, na, &k, &wa, &ca);)
+		sg_map_put(t->df, wa)[0]++;
+	more_a = run(a, na, &i, &wa, &ca);
+	more_b = run(b, nb, &j, &wb, &cb);
+	while (more_a || more_b) {
+		if (more_a && (!more_b || wa <= wb)) {
+			x = ca * idf(t, wa);
+			sa += x * x;
+		}
+		if (more_b && (!more_a || wb <= wa)) {
+			y = cb * idf(t, wb);
+			sb += y * y;
+		}
+		if (more_a && more_b && wa == wb) {
+			dot += ca * idf(t, wa) * cb * idf(t, wb);
+			more_a = run(a, na, &i, &wa, &ca);
+			more_b = run(b, nb, &j, &wb, &cb);
+		} else if (more_a && (!more_b || wa < wb)) {
+			more_a = run(a, na, &i, &wa, &ca);
+		} else {
+			more_b = run(b, nb, &j, &wb, &cb);
+		}
+	}
+	free(a);
+	free(b);
+	return sa > 0 && sb > 0 ? dot / sqrt(sa * sb) : 0.0;
+}

@@ -1,0 +1,180 @@
+/*
+ * lm.c - a word bigram language model with absolute discounting,
+ * interpolated with an add-one unigram model, trained on a recipe's
+ * reference text: the perplexity of a sample under it says how far the
+ * sample strays from the language of its seeds and knowledge base, which
+ * is what flags garbled or off-topic generations without any network.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+#define DISCOUNT 0.75
+
+struct sg_lm {
+	struct sg_map *uni; /* word -> count */
+	struct sg_map *bi;  /* word pair -> count */
+	struct sg_map *ctx; /* word -> count as context, distinct followers */
+	double tokens;	    /* counted words, "</s>" included */
+};
+
+#define BOS 0x9e3779b97f4a7c15ULL /* "<s>" */
+#define EOS 0xc2b2ae3d27d4eb4fULL /* "</s>" */
+
+static int
+wordc(int c)
+{
+	return isalnum(c) || c == '\'' || c >= 0x80;
+}
+
+static uint64_t
+pair(uint64_t a, uint64_t b)
+{
+	uint64_t x = a * 0xff51afd7ed558ccdULL ^ b;
+
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ x >> 33;
+}
+
+/* Calls fn on each word of text, as the FNV-1a hash of it folded to lower
+ * case, after the one before it; "<s>" and "</s>" mark each line. */
+static void
+words(const char *s, void (*fn)(void *ctx, uint64_t prev, uint64_t w),
+	void *ctx)
+{
+	uint64_t prev = BOS, w;
+
+	for (;;) {
+		while (*s && !wordc((unsigned char)*s) && *s != '\n')
+			s++;
+		if (!*s || *s == '\n') {
+			if (prev != BOS)
+				fn(ctx, prev, EOS);
+			prev = BOS;
+			if (!*s++)
+				return;
+			continue;
+		}
+		w = 0xcbf29ce484222325ULL;
+		while (wordc((unsigned char)*s))
+			w = (w ^ (unsigned char)tolower((unsigned char)*s++)) *
+			    0x100000001b3ULL;
+		fn(ctx, prev, w);
+		prev = w;
+	}
+}
+
+static void
+train(void *ctx, uint64_t prev, uint64_t w)
+{
+	struct sg_lm *lm = ctx;
+	double *bi = sg_map_put(lm->bi, pair(prev, w));
+	double *c = sg_map_put(lm->ctx, prev);
+
+	sg_map_put(lm->uni, w)[0]++;
+	if (bi[0]++ == 0)
+		c[1]++;
+	c[0]++;
+	lm->tokens++;
+}
+
+struct sg_lm *
+sg_lm_train(const char *text)
+{
+	struct sg_lm *lm = sg_xmalloc(sizeof *lm);
+
+	lm->uni = sg_map_new();
+	lm->bi = sg_map_new();
+	lm->ctx = sg_map_new();
+	lm->tokens = 0;
+	words(text, train, lm);
+	return lm;
+}
+
+void
+sg_lm_free(struct sg_lm *lm)
+{
+	if (!lm)
+		return;
+	sg_map_free(lm->uni);
+	sg_map_free(lm->bi);
+	sg_map_free(lm->ctx);
+	free(lm);
+}
+
+struct score {
+	const struct sg_lm *lm;
+	double logp;
+	size_t n;
+};
+
+static void
+score(void *ctx, uint64_t prev, uint64_t w)
+{
+	struct score *sc = ctx;
+	const struct sg_lm *lm = sc->lm;
+	double v = (double)sg_map_size(lm->uni) + 1; /* and unknown */
+	double *u = sg_map_get(lm->uni, w), *c = sg_map_get(lm->ctx, prev);
+	double *b = sg_map_get(lm->bi, pair(prev, w));
+	double puni = ((u ? u[0] : 0) + 1) / (lm->tokens + v), p;
+
+	if (c && c[0] > 0)
+		p = fmax((b ? b[0] : 0) - DISCOUNT, 0) / c[0] +
+		    DISCOUNT * c[1] / c[0] * puni;
+	else
+		p = puni;
+	sc->logp += log(p);
+	sc->n++;
+}
+
+double
+sg_lm_perplexity(const struct sg_lm *lm, const char *text)
+{
+	struct score sc = {lm, 0, 0};
+
+	words(text, score, &sc);
+	return sc.n ? exp(-sc.logp / (double)sc.n) : 0.0;
+}
+
+/* Lines alternately into two halves. */
+static void
+halves(const char *text, char **even, char **odd)
+{
+	size_t n = strlen(text), e = 0, o = 0, line = 0;
+
+	*even = sg_xmalloc(n + 1);
+	*odd = sg_xmalloc(n + 1);
+	for (const char *p = text; *p; p++) {
+		if (line % 2)
+			(*odd)[o++] = *p;
+		else
+			(*even)[e++] = *p;
+		line += *p == '\n';
+	}
+	(*even)[e] = (*odd)[o] = '\0';
+}
+
+double
+sg_lm_heldout(const char *text)
+{
+	char *half[2];
+	double sum = 0;
+	int n = 0;
+
+	halves(text, &half[0], &half[1]);
+	for (int i = 0; i < 2; i++) {
+		struct sg_lm *lm = sg_lm_train(half[i]);
+		double p = sg_lm_perplexity(lm, half[1 - i]);
+
+		if (p > 0)
+			sum += p, n++;
+		sg_lm_free(lm);
+	}
+	free(half[0]);
+	free(half[1]);
+	return n ? sum / n : 0.0;
+}

@@ -1,0 +1,263 @@
+/*
+ * minhash.c - near-duplicates by MinHash with LSH banding.  A text is the
+ * set of its word n-grams (words as text.c reads them, folded to lower
+ * case); its signature is, for each of bands x rows hash functions, the
+ * least hash over the set, so two signatures agree in one place with the
+ * probability of the sets' Jaccard similarity J.  A band of rows values
+ * hashes to one 64-bit bucket key; two texts share a key with probability
+ * 1 - (1 - J^rows)^bands, the S-curve the parameters place at the
+ * threshold.  The hash functions are fixed (seeded from the parameters
+ * alone) so that keys stored by one run mean the same in the next.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+/* Chance that a pair at Jaccard j shares a bucket. */
+static double
+collide(double j, int bands, int rows)
+{
+	return 1 - pow(1 - pow(j, rows), bands);
+}
+
+/* Of the (bands, rows) within num_perm hash functions that find a pair at
+ * the threshold at least 98 times in 100, the one that finds the fewest
+ * pairs below it (the area under the S-curve from 0 to the threshold). */
+int
+sg_minhash_params(double threshold, int num_perm, int *bands, int *rows)
+{
+	/* every job of a run asks the same: the last answer is kept */
+	static double last_t = -1;
+	static int last_perm, last_b, last_r;
+	double best = INFINITY;
+
+	if (threshold == last_t && num_perm == last_perm) {
+		*bands = last_b;
+		*rows = last_r;
+		return *bands ? 0 : -1;
+	}
+	*bands = *rows = 0;
+	for (int r = 1; r <= num_perm; r++)
+		for (int b = 1; b * r <= num_perm; b++) {
+			double fp = 0;
+
+			if (collide(threshold, b, r) < 0.98)
+				continue;
+			for (int i = 0; i < 100; i++)
+				fp += collide(threshold * (i + 0.5) / 100, b,
+					      r) *
+				      threshold / 100;
+			if (fp < best - 1e-12) {
+				best = fp;
+				*bands = b;
+				*rows = r;
+			}
+		}
+	last_t = threshold;
+	last_perm = num_perm;
+	last_b = *bands;
+	last_r = *rows;
+	return *bands ? 0 : -1;
+}
+
+/* Hash functions in blocks of LANES, a loop of fixed length the compiler
+ * turns into vector instructions. */
+#define LANES 8
+
+struct sg_minhash {
+	int ngram, bands, rows, n, padded;
+	uint32_t *a, *b; /* h_i(x) = a_i x + b_i mod 2^32, x well mixed */
+	uint32_t *sig;
+	uint64_t *win;
+};
+
+struct sg_minhash *
+sg_minhash_new(int ngram, int bands, int rows)
+{
+	struct sg_minhash *m = sg_xmalloc(sizeof *m);
+	struct sg_rng rng;
+
+	m->ngram = ngram;
+	m->bands = bands;
+	m->rows = rows;
+	m->n = bands * rows;
+	m->padded = (m->n + LANES - 1) / LANES * LANES;
+	m->a = sg_xmalloc(sizeof *m->a * (size_t)m->padded);
+	m->b = sg_xmalloc(sizeof *m->b * (size_t)m->padded);
+	m->sig = sg_xmalloc(sizeof *m->sig * (size_t)m->padded);
+	m->win = sg_xmalloc(sizeof *m->win * (size_t)ngram);
+	sg_rng_seed(&rng, 0x5eed0000ULL + (uint64_t)ngram);
+	for (int i = 0; i < m->padded; i++) {
+		m->a[i] = (uint32_t)sg_rng_next(&rng) | 1;
+		m->b[i] = (uint32_t)sg_rng_next(&rng);
+	}
+	return m;
+}
+
+void
+sg_minhash_free(struct sg_minhash *m)
+{
+	if (!m)
+		return;
+	free(m->a);
+	free(m->b);
+	free(m->sig);
+	free(m->win);
+	free(m);
+}
+
+static int
+wordbyte(unsigned char c)
+{
+	return isalnum(c) || c == '\'' || c >= 0x80;
+}
+
+static uint64_t
+mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+/* Calls fn on the hash of each word n-gram of text; a text of fewer words
+ * than n is one shingle of all its words, and one of none is one empty
+ * shingle.  win holds n hashes. */
+static void
+shingles(const char *text, int n, uint64_t *win,
+	void (*fn)(void *ctx, uint64_t x), void *ctx)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t words = 0;
+	uint64_t all = 0;
+
+	for (;;) {
+		uint64_t h = 0xcbf29ce484222325ULL, x;
+
+		while (*p && !wordbyte(*p))
+			p++;
+		if (!*p)
+			break;
+		while (*p && wordbyte(*p))
+			h = (h ^ (unsigned char)tolower(*p++)) *
+			    0x100000001b3ULL;
+		memmove(win, win + 1, sizeof *win * (size_t)(n - 1));
+		win[n - 1] = h;
+		all = mix(all ^ h);
+		if (++words < (size_t)n)
+			continue;
+		x = 0;
+		for (int i = 0; i < n; i++)
+			x = (x ^ win[i]) * 0x9E3779B97F4A7C15ULL + (uint64_t)i;
+		fn(ctx, mix(x));
+	}
+	if (words < (size_t)n)
+		fn(ctx, all);
+}
+
+static void
+add_shingle(void *ctx, uint64_t x64)
+{
+	struct sg_minhash *m = ctx;
+	uint32_t x = (uint32_t)(x64 ^ x64 >> 32);
+	uint32_t *restrict sig = m->sig;
+	const uint32_t *restrict a = m->a, *restrict b = m->b;
+
+	for (int i = 0; i < m->padded; i += LANES)
+		for (int k = 0; k < LANES; k++) {
+			uint32_t h = a[i + k] * x + b[i + k];
+
+			sig[i + k] = h < sig[i + k] ? h : sig[i + k];
+		}
+}
+
+void
+sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
+{
+	for (int i = 0; i < m->padded; i++)
+		m->sig[i] = UINT32_MAX;
+	shingles(text, m->ngram, m->win, add_shingle, m);
+	for (int j = 0; j < m->bands; j++) {
+		uint64_t h = mix(0x6c7368ULL ^ ((uint64_t)j << 32) ^
+				 (uint64_t)m->rows << 48 ^ (uint64_t)m->ngram);
+
+		for (int i = 0; i < m->rows; i++)
+			h = mix(h ^ m->sig[j * m->rows + i]);
+		keys[j] = h ? h : 1;
+	}
+}
+
+struct set {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+static void
+collect(void *ctx, uint64_t x)
+{
+	struct set *s = ctx;
+
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->v = sg_xrealloc(s->v, s->cap * sizeof *s->v);
+	}
+	s->v[s->n++] = x;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+size_t
+sg_shingles(const char *text, int n, uint64_t **out)
+{
+	uint64_t *win = sg_xmalloc(sizeof *win * (size_t)n);
+	struct set s = {NULL, 0, 0};
+	size_t k = 0;
+
+	shingles(text, n, win, collect, &s);
+	free(win);
+	qsort(s.v, s.n, sizeof *s.v, cmp_u64);
+	for (size_t i = 0; i < s.n; i++)
+		if (i == 0 || s.v[i] != s.v[k - 1])
+			s.v[k++] = s.v[i];
+	*out = s.v;
+	return k;
+}
+
+double
+sg_jaccard_sets(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	size_t i = 0, j = 0, both = 0;
+
+	while (i < na && j < nb) {
+		if (a[i] == b[j])
+			both++, i++, j++;
+		else if (a[i] < b[j])
+			i++;
+		else
+			j++;
+	}
+	return (double)both / (double)(na + nb - both);
+}
+
+double
+sg_jaccard(const char *x, const char *y, int ngram)
+{
+	uint64_t *a, *b;
+	size_t na = sg_shingles(x, ngram, &a), nb = sg_shingles(y, ngram, &b);
+	double r = sg_jaccard_sets(a, na, b, nb);
+
+	free(a);
+	free(b);
+	return r;
+}

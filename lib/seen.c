@@ -1,0 +1,182 @@
+/*
+ * seen.c - the keys a run has taken, for deduplication: the 64-bit hashes
+ * of exact values and the bucket keys of near-duplicates alike, in one
+ * open-addressing set, and the file that carries them from one run to the
+ * next, one key of 16 hexadecimal digits a line, appended under a lock.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sg.h"
+
+struct slot {
+	uint64_t key; /* 0 marks an empty slot */
+	uint32_t doc; /* index in ids; 0 for a key from the file */
+};
+
+struct sg_seen {
+	struct slot *slots;
+	size_t nslots, nused;
+	char **ids;
+	size_t nids;
+};
+
+struct sg_seen *
+sg_seen_new(void)
+{
+	struct sg_seen *s = sg_xmalloc(sizeof *s);
+
+	memset(s, 0, sizeof *s);
+	s->ids = sg_xmalloc(sizeof *s->ids);
+	s->ids[0] = NULL;
+	s->nids = 1;
+	return s;
+}
+
+void
+sg_seen_free(struct sg_seen *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nids; i++)
+		free(s->ids[i]);
+	free(s->ids);
+	free(s->slots);
+	free(s);
+}
+
+static struct slot *
+slot_find(const struct sg_seen *s, uint64_t key)
+{
+	size_t i = (key ^ key >> 29) & (s->nslots - 1);
+
+	while (s->slots[i].key && s->slots[i].key != key)
+		i = (i + 1) & (s->nslots - 1);
+	return &s->slots[i];
+}
+
+static void
+grow(struct sg_seen *s)
+{
+	struct slot *old = s->slots;
+	size_t n = s->nslots;
+
+	s->nslots = n ? 2 * n : 1024;
+	s->slots = sg_xmalloc(s->nslots * sizeof *s->slots);
+	memset(s->slots, 0, s->nslots * sizeof *s->slots);
+	for (size_t i = 0; i < n; i++)
+		if (old[i].key)
+			*slot_find(s, old[i].key) = old[i];
+	free(old);
+}
+
+static void
+add(struct sg_seen *s, uint64_t key, uint32_t doc)
+{
+	struct slot *p;
+
+	if (10 * (s->nused + 1) > 7 * s->nslots)
+		grow(s);
+	p = slot_find(s, key);
+	if (p->key)
+		return;
+	p->key = key;
+	p->doc = doc;
+	s->nused++;
+}
+
+const char *
+sg_seen_find(const struct sg_seen *s, uint64_t key)
+{
+	const struct slot *p;
+
+	if (!s->nslots || !(p = slot_find(s, key))->key)
+		return NULL;
+	return p->doc ? s->ids[p->doc] : "";
+}
+
+void
+sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n, const char *id)
+{
+	uint32_t doc = 0;
+
+	if (id) {
+		s->ids = sg_xrealloc(s->ids, (s->nids + 1) * sizeof *s->ids);
+		s->ids[s->nids] = sg_xstrdup(id);
+		doc = (uint32_t)s->nids++;
+	}
+	for (size_t i = 0; i < n; i++)
+		add(s, keys[i], doc);
+}
+
+int
+sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e)
+{
+	unsigned long line = 0;
+	char buf[64], *end;
+	uint64_t key;
+	FILE *fp;
+	int fd, status = 0;
+
+	if ((fd = sg_lock(path, e)) < 0)
+		return SG_EXIT_IO;
+	if (!(fp = fopen(path, "r"))) {
+		sg_unlock(fd);
+		if (errno == ENOENT)
+			return 0;
+		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
+		return SG_EXIT_IO;
+	}
+	while (!status && fgets(buf, sizeof buf, fp)) {
+		line++;
+		buf[strcspn(buf, "\n")] = '\0';
+		if (!*buf)
+			continue;
+		key = strtoull(buf, &end, 16);
+		if (strlen(buf) != 16 || *end || !key) {
+			sg_seterr(e, "%s:%lu: not a key of 16 hex digits", path,
+				line);
+			status = SG_EXIT_CONFIG;
+		} else {
+			add(s, key, 0);
+		}
+	}
+	if (!status && ferror(fp)) {
+		sg_seterr(e, "cannot read '%s': %s", path, strerror(errno));
+		status = SG_EXIT_IO;
+	}
+	fclose(fp);
+	sg_unlock(fd);
+	return status;
+}
+
+int
+sg_seen_append(
+	const char *path, const uint64_t *keys, size_t n, struct sg_error *e)
+{
+	FILE *fp;
+	int fd;
+
+	if (n == 0)
+		return 0;
+	if ((fd = sg_lock(path, e)) < 0)
+		return -1;
+	if (!(fp = fopen(path, "a")))
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		fprintf(fp, "%016llx\n", (unsigned long long)keys[i]);
+	if (fflush(fp) == EOF || fsync(fileno(fp)) < 0 || ferror(fp)) {
+		fclose(fp);
+		goto fail;
+	}
+	if (fclose(fp) == EOF)
+		goto fail;
+	sg_unlock(fd);
+	return 0;
+fail:
+	sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
+	sg_unlock(fd);
+	return -1;
+}

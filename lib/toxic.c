@@ -1,0 +1,263 @@
+/*
+ * toxic.c - offensive words from a lexicon of graded terms, one
+ * "term<TAB>severity" a line (make lexicon builds one from the cuss
+ * package: 0 rarely offensive, 1 maybe, 2 surely).  Matching is by whole
+ * words only, so "Scunthorpe", "class" and "assassin" are left alone; a
+ * word is folded to lower case, leetspeak is read as letters ("sh1t",
+ * "@ss"), letters stretched over three or more are tried shortened
+ * ("fuuuck"), and two words in a row are tried as one two-word term.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+/* The terms by the 64-bit hash of their text, in an open-addressing
+ * table: a word costs one hash and a probe or two, not a string compare
+ * per term. */
+struct slot {
+	uint64_t key; /* 0: free */
+	long severity;
+};
+
+struct sg_lexicon {
+	struct slot *slots;
+	size_t cap, n;
+};
+
+static uint64_t
+key_of(const char *s, size_t n)
+{
+	uint64_t h = sg_hash64(s, n);
+
+	return h ? h : 1;
+}
+
+static struct slot *
+slot_of(const struct sg_lexicon *lx, uint64_t key)
+{
+	size_t i = (key ^ key >> 29) & (lx->cap - 1);
+
+	while (lx->slots[i].key && lx->slots[i].key != key)
+		i = (i + 1) & (lx->cap - 1);
+	return &lx->slots[i];
+}
+
+static void
+term_add(struct sg_lexicon *lx, const char *term, long sev)
+{
+	struct slot *old = lx->slots, *p;
+	size_t ocap = lx->cap;
+
+	if (2 * (lx->n + 1) > lx->cap) {
+		lx->cap = lx->cap ? 2 * lx->cap : 1024;
+		lx->slots = sg_xmalloc(lx->cap * sizeof *lx->slots);
+		memset(lx->slots, 0, lx->cap * sizeof *lx->slots);
+		for (size_t i = 0; i < ocap; i++)
+			if (old[i].key)
+				*slot_of(lx, old[i].key) = old[i];
+		free(old);
+	}
+	p = slot_of(lx, key_of(term, strlen(term)));
+	if (!p->key) {
+		p->key = key_of(term, strlen(term));
+		p->severity = sev;
+		lx->n++;
+	} else if (sev > p->severity) {
+		p->severity = sev;
+	}
+}
+
+/* Each byte as a letter: lower case, leetspeak read ("0" is o). */
+static unsigned char leet_tab[256];
+
+static void
+leet_init(void)
+{
+	static const char from[] = "013457@$!", to[] = "oieastasi";
+
+	for (int c = 0; c < 256; c++)
+		leet_tab[c] = (unsigned char)tolower(c);
+	for (size_t i = 0; from[i]; i++)
+		leet_tab[(unsigned char)from[i]] = (unsigned char)to[i];
+}
+
+static int
+leet(int c)
+{
+	return leet_tab[c];
+}
+
+struct sg_lexicon *
+sg_lexicon_load(const char *path, struct sg_error *e)
+{
+	struct sg_lexicon *lx;
+	unsigned long line = 0;
+	char buf[256], *tab, *end;
+	long sev;
+	FILE *fp;
+
+	if (!(fp = fopen(path, "r"))) {
+		sg_seterr(e, "cannot open lexicon '%s': %s", path,
+			strerror(errno));
+		return NULL;
+	}
+	leet_init();
+	lx = sg_xmalloc(sizeof *lx);
+	memset(lx, 0, sizeof *lx);
+	while (fgets(buf, sizeof buf, fp)) {
+		line++;
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (!*buf || *buf == '#')
+			continue;
+		if (!(tab = strchr(buf, '\t')) ||
+			((sev = strtol(tab + 1, &end, 10)), *end) ||
+			end == tab + 1 || sev < 0 || tab == buf) {
+			sg_seterr(e, "%s:%lu: not \"term<TAB>severity\"", path,
+				line);
+			fclose(fp);
+			sg_lexicon_free(lx);
+			return NULL;
+		}
+		*tab = '\0';
+		/* "pu55y" is found as the text's words are: read as letters */
+		for (char *p = buf; *p; p++)
+			*p = (char)leet((unsigned char)*p);
+		term_add(lx, buf, sev);
+	}
+	if (ferror(fp)) {
+		sg_seterr(e, "cannot read '%s': %s", path, strerror(errno));
+		fclose(fp);
+		sg_lexicon_free(lx);
+		return NULL;
+	}
+	fclose(fp);
+	if (lx->n == 0) {
+		sg_seterr(e, "%s: the lexicon is empty", path);
+		sg_lexicon_free(lx);
+		return NULL;
+	}
+	return lx;
+}
+
+void
+sg_lexicon_free(struct sg_lexicon *lx)
+{
+	if (!lx)
+		return;
+	free(lx->slots);
+	free(lx);
+}
+
+static int
+tokc(int c)
+{
+	return (unsigned)((c | 0x20) - 'a') < 26u ||
+	       (unsigned)(c - '0') < 10u || c == '@' || c == '$' || c == '!' ||
+	       c >= 0x80;
+}
+
+/* The severity of the word w (len bytes) in one of its readings; -1 when
+ * none is a term. */
+static long
+lookup(const struct sg_lexicon *lx, const char *w, size_t len)
+{
+	char base[128], form[128];
+	int letters = 0, n = 0, stretched = 0;
+	const struct slot *p;
+
+	while (len && w[len - 1] == '!')
+		len--;
+	if (len == 0 || len >= sizeof base)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		letters |= isalpha((unsigned char)w[i]);
+	for (size_t i = 0; i < len; i++)
+		base[n++] = (char)(letters ? leet((unsigned char)w[i])
+					   : tolower((unsigned char)w[i]));
+	base[n] = '\0';
+	/* as written; then, when some letter is stretched over three or more
+	 * ("fuuuck"), with runs cut to two letters and to one: a doubled
+	 * letter alone is spelling ("Twatt" is a place) */
+	for (int i = 2; i < n && !stretched; i++)
+		stretched = base[i] == base[i - 1] && base[i] == base[i - 2];
+	for (int keep = 0; keep <= (stretched ? 2 : 0); keep++) {
+		int o = 0, run = 0;
+
+		if (keep == 0) {
+			memcpy(form, base, (size_t)n + 1);
+		} else {
+			for (int i = 0; i < n; i++) {
+				run = i && base[i] == base[i - 1] ? run + 1 : 1;
+				if (run <= keep)
+					form[o++] = base[i];
+			}
+			form[o] = '\0';
+		}
+		p = slot_of(lx, key_of(form, strlen(form)));
+		if (p->key)
+			return p->severity;
+	}
+	return -1;
+}
+
+static void
+found_add(json_t *found, size_t start, size_t end, long sev)
+{
+	json_array_append_new(
+		found, json_pack("{sIsIsI}", "start", (json_int_t)start, "end",
+			       (json_int_t)end, "severity", (json_int_t)sev));
+}
+
+json_t *
+sg_toxic_find(const struct sg_lexicon *lx, const char *text, long severity)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	json_t *found = json_array(), *last;
+	size_t a, b, pa = 0, pb = 0, points = 0, pp = 0, start;
+	int prev = 0;
+	char pair[256];
+	long sev;
+
+	for (size_t i = 0; s[i];) {
+		if (!tokc(s[i])) {
+			points += (s[i] & 0xC0) != 0x80;
+			i++;
+			continue;
+		}
+		a = i;
+		start = points;
+		while (s[i] && tokc(s[i]))
+			points += (s[i++] & 0xC0) != 0x80;
+		b = i;
+		sev = -1;
+		if (prev && b - pa < sizeof pair) {
+			memcpy(pair, text + pa, pb - pa);
+			pair[pb - pa] = ' ';
+			memcpy(pair + (pb - pa) + 1, text + a, b - a);
+			sev = lookup(lx, pair, (pb - pa) + 1 + (b - a));
+			if (sev >= severity) {
+				/* the two-word term stands for its first word
+				 */
+				last = json_array_get(
+					found, json_array_size(found) - 1);
+				if (last && sg_get_int(last, "start", -1) ==
+						    (long long)pp)
+					json_array_remove(found,
+						json_array_size(found) - 1);
+				found_add(found, pp, points, sev);
+				prev = 0;
+				continue;
+			}
+		}
+		if ((sev = lookup(lx, text + a, b - a)) >= severity)
+			found_add(found, start, points, sev);
+		prev = 1;
+		pa = a;
+		pb = b;
+		pp = start;
+	}
+	return found;
+}
