@@ -883,7 +883,7 @@ c_is(struct load *L, const struct node *n, const char *name, enum kind k)
 		[BOOL] = "true or false",
 		[MAPPING] = "a mapping",
 		[POSINT] = "a positive integer",
-		[DEPTH] = "an integer from 1 to " STR(SG_GRAMMAR_MAX_DEPTH),
+		[DEPTH] = ("an integer from 1 to " STR(SG_GRAMMAR_MAX_DEPTH)),
 		[NUMBER] = "a number",
 		[NONNEG] = "a number not less than 0",
 		[POSITIVE] = "a number greater than 0",

@@ -580,12 +580,14 @@ sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 	sg_epsilon_update(state);
 
 	/* Lower temperature when quality drops, raise it when quality is
-	 * high: the arm's parameters adapt alongside the choice of arm. */
-	q = sg_get_num(reward, "mean_quality", value);
+	 * high: the arm's parameters adapt alongside the choice of arm.
+	 * Only a batch's own quality moves it; a downstream reward (sg-eval)
+	 * says nothing about the samples' quality. */
+	q = sg_get_num(reward, "mean_quality", -1);
 	t = sg_get_num(
 		armst, "temperature", sg_get_num(params, "temperature", 1.0));
 	step = sg_get_num(router, "temperature_step", 0.1);
-	if (q < sg_get_num(router, "quality_low", 0.6))
+	if (q >= 0 && q < sg_get_num(router, "quality_low", 0.6))
 		t -= step;
 	else if (q >= sg_get_num(router, "quality_high", 0.85))
 		t += step;

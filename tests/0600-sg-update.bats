@@ -230,3 +230,13 @@ fns() { declare -f sample reward batch; }
 	[[ "$stderr" == "sg-update: cannot open '/proc/version': "* ]]
 	[ ! -e st ]
 }
+
+@test "a reward without mean_quality, as sg-eval sends, leaves the temperature alone" {
+	reward 0 0.9 a1 0.9 > q.jsonl
+	sg-update -s st < q.jsonl
+	jq -c '{type, run, batch: 1, arm, reward: 0.1}' q.jsonl > eval.jsonl
+	run --separate-stderr sg-update -s st < eval.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	jq -e '.arms.a1.temperature == 1.1 and .arms.a1.n == 2' st
+}
