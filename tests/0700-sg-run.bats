@@ -147,3 +147,27 @@ Y
 		[ "$(wc -l < "ex-$(dirname "$r")/out.jsonl")" -eq "$want" ]
 	done
 }
+
+@test "-e evaluates on real data every K iterations and the router learns from it, as the Makefile loop does" {
+	make -s -C "$BATS_TEST_DIRNAME/.." data >&2
+	data=$BATS_TEST_DIRNAME/../build/data/sentiment
+	cp -r "$EXAMPLES/sentiment" ex
+	cd ex
+	run --separate-stderr sg-run --seed 2026 -e 5 --eval-test "$data/amazon-test.tsv" \
+		--eval-train "$data/amazon-train.tsv" -o out.jsonl sentiment.yaml
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < out.jsonl)" -eq 300 ]
+	steps=$(jq .steps out.jsonl.state)
+	[ "$(wc -l < out.jsonl.state.evals)" -eq $(((steps + 4) / 5)) ]
+	[ "$(echo "$stderr" | grep -c '^sg-run: evaluation after iteration [0-9]*: accuracy 0\.[0-9]* on .*utility 0\.[0-9]*); arm rewards: templater_')" -eq $(((steps + 4) / 5)) ]
+	jq -se 'map(select(.source == "sg-eval")) | length > 0' out.jsonl.state.log
+	# the same decisions and data as the example's Makefile loop
+	make -s demo OUT=mk SG_BIN="$SG_BIN" DATA="$data" >/dev/null 2>&1
+	cmp out.jsonl mk/sentiment.jsonl
+}
+
+@test "-e without --eval-test is a usage error" {
+	run --separate-stderr sg-run -e 5 -o o.jsonl "$REVIEWS"
+	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "sg-run: -e needs --eval-test, the real data to test on"
+}

@@ -24,8 +24,9 @@
 #include "sg.h"
 
 static const char usage_text[] =
-	"usage: sg-run [-hVv] [-b size] [-i iterations] [-o output]"
-	" [-s state] [--seed n] [-T temperature] recipe\n";
+	"usage: sg-run [-hVv] [-b size] [-e every] [--eval-test file]"
+	" [--eval-train file] [-i iterations] [-o output] [-s state]"
+	" [--seed n] [-T temperature] recipe\n";
 
 static _Noreturn void
 usage(int status)
@@ -34,17 +35,20 @@ usage(int status)
 	exit(status);
 }
 
-enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, NSTAGES };
+/* The loop's six stages, then the evaluation's two. */
+enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, EVAL_UPDATE, NSTAGES };
+enum { OPT_EVAL_TEST = 0x100, OPT_EVAL_TRAIN };
 
 static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
-	"sg-validate", "sg-score", "sg-update"};
+	"sg-validate", "sg-score", "sg-update", "sg-eval", "sg-update"};
 
 struct run {
 	const char *recipe_path, *output, *state, *seed, *temp, *batch;
-	char *seen, *log, *rejects;
+	const char *eval_test, *eval_train;
+	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
 	char bindir[PATH_MAX];
-	long long target, max_iter;
+	long long target, max_iter, eval_every;
 };
 
 static char *
@@ -124,6 +128,24 @@ stage_argv(const struct run *r, int stage, char **argv)
 		push(argv, &n, "--seen");
 		push(argv, &n, r->seen);
 		break;
+	case EVAL:
+		push(argv, &n, "-R");
+		push(argv, &n, "-c");
+		push(argv, &n, r->recipe_path);
+		push(argv, &n, "-T");
+		push(argv, &n, r->eval_test);
+		if (r->eval_train) {
+			push(argv, &n, "-L");
+			push(argv, &n, r->eval_train);
+		}
+		push(argv, &n, r->output);
+		break;
+	case EVAL_UPDATE:
+		push(argv, &n, "-s");
+		push(argv, &n, r->state);
+		push(argv, &n, "-l");
+		push(argv, &n, r->log);
+		break;
 	case UPDATE:
 		push(argv, &n, "-s");
 		push(argv, &n, r->state);
@@ -149,33 +171,33 @@ make_pipe(int fds[2])
 	return 0;
 }
 
-/* One iteration: the six stages joined by pipes; 0 when all succeeded. */
+/* Stages first..last joined by pipes, the last one writing to outfd (-1:
+ * our standard output); 0 when all succeeded. */
 static int
-run_pipeline(const struct run *r)
+run_stages(const struct run *r, int first, int last, int outfd)
 {
 	char *argv[NSTAGES][16];
 	pid_t pid[NSTAGES];
 	struct sg_error e;
 	int fds[2], in = -1, status, failed = 0;
 
-	for (int i = 0; i < NSTAGES; i++) {
+	for (int i = first; i <= last; i++) {
 		stage_argv(r, i, argv[i]);
-		fds[1] = -1;
-		if (i < NSTAGES - 1 && make_pipe(fds) < 0)
+		fds[1] = outfd;
+		if (i < last && make_pipe(fds) < 0)
 			sg_die(SG_EXIT_IO, "cannot make a pipe: %s",
 				strerror(errno));
-		pid[i] = sg_spawn(argv[i], in, i < NSTAGES - 1 ? fds[1] : -1,
-			&e);
+		pid[i] = sg_spawn(argv[i], in, fds[1], &e);
 		if (pid[i] < 0)
 			sg_die(SG_EXIT_CHILD, "%s", e.text);
 		if (in >= 0)
 			close(in);
-		if (i < NSTAGES - 1) {
+		if (i < last) {
 			close(fds[1]);
 			in = fds[0];
 		}
 	}
-	for (int i = 0; i < NSTAGES; i++) {
+	for (int i = first; i <= last; i++) {
 		status = sg_wait(pid[i], &e);
 		if (status != 0) {
 			if (status < 0)
@@ -260,6 +282,60 @@ out:
 	json_decref(reward);
 }
 
+/* Train on the dataset so far, test on the real held-out set, and feed
+ * each arm's downstream reward to the state; the eval records collect in
+ * STATE.evals. */
+static void
+evaluate(const struct run *r, FILE *evals, long long iter)
+{
+	struct sg_reader rd = {.fp = evals, .name = r->evals};
+	json_t *rec, *last = NULL, *a;
+	const char *name;
+	int bad = 0, fd, failed;
+
+	/* a descriptor of its own: one shared with evals would move the
+	 * offset we read from to the end of what the child wrote */
+	fd = open(r->evals, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		sg_die(SG_EXIT_IO, "cannot open '%s': %s", r->evals,
+			strerror(errno));
+	failed = run_stages(r, EVAL, EVAL_UPDATE, fd);
+	close(fd);
+	if (failed)
+		sg_die(SG_EXIT_CHILD,
+			"evaluation after iteration %lld failed; run again to"
+			" resume",
+			iter);
+	while ((rec = sg_next_record(&rd, &bad))) {
+		if (strcmp(sg_rec_type(rec), "eval") == 0) {
+			json_decref(last);
+			last = rec;
+		} else
+			json_decref(rec);
+	}
+	clearerr(evals);
+	free(rd.buf);
+	if (!last) {
+		sg_warn("evaluation after iteration %lld wrote no eval record",
+			iter);
+		return;
+	}
+	fprintf(stderr,
+		"%s: evaluation after iteration %lld: accuracy %.3f on '%s'"
+		" (majority %.3f",
+		sg_progname, iter,
+		sg_get_num(json_object_get(last, "synthetic"), "accuracy", 0),
+		r->eval_test, sg_get_num(last, "majority", 0));
+	if (json_is_number(json_object_get(last, "utility")))
+		fprintf(stderr, ", utility %.3f",
+			sg_get_num(last, "utility", 0));
+	fputs("); arm rewards:", stderr);
+	json_object_foreach(json_object_get(last, "arms"), name, a)
+		fprintf(stderr, " %s %.3f", name, sg_get_num(a, "reward", 0));
+	fputc('\n', stderr);
+	json_decref(last);
+}
+
 static void
 summary(const struct run *r, long long iters)
 {
@@ -284,6 +360,19 @@ summary(const struct run *r, long long iters)
 			sg_get_num(a, "temperature", 0));
 	}
 	json_decref(st);
+}
+
+/* A file we append to through children and read back from where it ended
+ * when we opened it. */
+static FILE *
+open_tail(const char *path)
+{
+	FILE *fp = fopen(path, "a+");
+
+	if (!fp)
+		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path, strerror(errno));
+	fseek(fp, 0, SEEK_END);
+	return fp;
 }
 
 static void
@@ -328,6 +417,9 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{"batch-size", required_argument, NULL, 'b'},
+		{"eval-every", required_argument, NULL, 'e'},
+		{"eval-test", required_argument, NULL, OPT_EVAL_TEST},
+		{"eval-train", required_argument, NULL, OPT_EVAL_TRAIN},
 		{"help", no_argument, NULL, 'h'},
 		{"initial-temp", required_argument, NULL, 'T'},
 		{"max-iterations", required_argument, NULL, 'i'},
@@ -339,16 +431,25 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0},
 	};
 	struct run r = {0};
-	long long iter = 0, before;
-	FILE *log;
+	long long iter = 0, evaluated = 0, before;
+	FILE *log, *evals;
 	int c;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "b:hi:o:s:T:Vv", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "b:e:hi:o:s:T:Vv", longopts, NULL)) !=
 		-1) {
 		switch (c) {
 		case 'b':
 			r.batch = positive("-b", optarg);
+			break;
+		case 'e':
+			r.eval_every = atoll(positive("-e", optarg));
+			break;
+		case OPT_EVAL_TEST:
+			r.eval_test = optarg;
+			break;
+		case OPT_EVAL_TRAIN:
+			r.eval_train = optarg;
 			break;
 		case 'h':
 			usage(SG_EXIT_OK);
@@ -387,10 +488,13 @@ main(int argc, char *argv[])
 	r.rejects = with_suffix(r.state, ".rejected");
 	find_bindir(&r);
 
-	log = fopen(r.log, "a+");
-	if (!log)
-		sg_die(SG_EXIT_IO, "cannot open '%s': %s", r.log, strerror(errno));
-	fseek(log, 0, SEEK_END);
+	if (r.eval_every && !r.eval_test)
+		sg_die(SG_EXIT_USAGE, "-e needs --eval-test, the real data to test on");
+	if (r.eval_test)
+		r.evals = with_suffix(r.state, ".evals");
+
+	log = open_tail(r.log);
+	evals = r.evals ? open_tail(r.evals) : NULL;
 	before = accepted(&r);
 	if (before > 0)
 		fprintf(stderr, "%s: resuming: %lld/%lld accepted\n",
@@ -403,16 +507,24 @@ main(int argc, char *argv[])
 				iter);
 		}
 		iter++;
-		if (run_pipeline(&r))
+		if (run_stages(&r, PLAN, UPDATE, -1))
 			sg_die(SG_EXIT_CHILD, "iteration %lld failed; run again to resume",
 				iter);
 		report(&r, log, iter);
+		if (r.eval_every && iter % r.eval_every == 0)
+			evaluate(&r, evals, evaluated = iter);
 	}
+	/* the finished dataset is always judged once more */
+	if (evals && iter > 0 && evaluated != iter)
+		evaluate(&r, evals, iter);
 	fclose(log);
+	if (evals)
+		fclose(evals);
 	summary(&r, iter);
 	free(r.seen);
 	free(r.log);
 	free(r.rejects);
+	free(r.evals);
 	free(r.owned_state);
 	free(r.owned_output);
 	return sg_finish(SG_EXIT_OK);
