@@ -145,3 +145,13 @@ sg_unlock(int fd)
 	if (fd >= 0)
 		close(fd);
 }
+
+char *
+sg_suffixed(const char *path, const char *suffix)
+{
+	size_t n = strlen(path) + strlen(suffix) + 1;
+	char *s = sg_xmalloc(n);
+
+	snprintf(s, n, "%s%s", path, suffix);
+	return s;
+}

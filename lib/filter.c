@@ -75,6 +75,18 @@ sg_filter_put(struct sg_filter *f, json_t *rec)
 	}
 }
 
+int
+sg_record_batch_at(const json_t *rec, const char *where, const char **run,
+	long long *batch)
+{
+	struct sg_error e;
+
+	if (sg_record_batch(rec, run, batch, &e) == 0)
+		return 0;
+	sg_warn("%s: %s", where, e.text);
+	return -1;
+}
+
 static void
 run_one(struct sg_filter *f, const char *path,
 	void (*fn)(struct sg_filter *f, json_t *rec))

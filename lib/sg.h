@@ -77,6 +77,10 @@ void sg_filter_fail(struct sg_filter *f, int status);
 int sg_filter_stopped(const struct sg_filter *f);
 /* Write a record to standard output; a failed write ends the program. */
 void sg_filter_put(struct sg_filter *f, json_t *rec);
+/* sg_record_batch, reporting a record without its (run, batch) as
+ * "prog: where: why". */
+int sg_record_batch_at(const json_t *rec, const char *where, const char **run,
+	long long *batch);
 
 /* jsonl.c: reading and writing records, one JSON object per line */
 #define SG_MAX_RECORD (16u << 20)
@@ -133,6 +137,8 @@ int sg_write_atomic(const char *path, const char *data, size_t len,
 int sg_lock(const char *path, struct sg_error *e); /* fd, or -1 */
 void sg_unlock(int fd);
 char *sg_slurp(const char *path, size_t *len, struct sg_error *e);
+/* path with suffix appended, malloc'd: the files kept beside a state. */
+char *sg_suffixed(const char *path, const char *suffix);
 
 /* state.c: the bandit state file, see sg-state(5) */
 #define SG_STATE_FORMAT "sg-state"

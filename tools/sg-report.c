@@ -406,16 +406,6 @@ summary(const json_t *state)
 	}
 }
 
-static char *
-beside(const char *state, const char *suffix)
-{
-	size_t n = strlen(state) + strlen(suffix) + 1;
-	char *p = sg_xmalloc(n);
-
-	snprintf(p, n, "%s%s", state, suffix);
-	return p;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -475,10 +465,10 @@ main(int argc, char *argv[])
 		sg_die(SG_EXIT_CONFIG, "cannot use state '%s': %s", state_path,
 			state ? e.text : strerror(errno));
 	if (!log)
-		log = owned_log = beside(state_path, ".log");
+		log = owned_log = sg_suffixed(state_path, ".log");
 	if (!dataset)
 		dataset = sg_get_str(json_object_get(state, "output"), "path");
-	rejects = beside(state_path, ".rejected");
+	rejects = sg_suffixed(state_path, ".rejected");
 	/* every arm of the state from the first batch on, in its order */
 	json_object_foreach (json_object_get(state, "arms"), key, arm)
 		arm_of(key);

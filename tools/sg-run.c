@@ -51,16 +51,6 @@ struct run {
 	long long target, max_iter, eval_every;
 };
 
-static char *
-with_suffix(const char *path, const char *suffix)
-{
-	size_t n = strlen(path) + strlen(suffix) + 1;
-	char *s = sg_xmalloc(n);
-
-	snprintf(s, n, "%s%s", path, suffix);
-	return s;
-}
-
 /* The stages are taken from beside sg-run itself, so a build tree runs
  * its own programs; an installed sg finds them in the same directory. */
 static void
@@ -482,16 +472,16 @@ main(int argc, char *argv[])
 	r.recipe_path = argv[optind];
 	load_recipe(&r);
 	if (!r.state)
-		r.state = r.owned_state = with_suffix(r.output, ".state");
-	r.seen = with_suffix(r.state, ".seen");
-	r.log = with_suffix(r.state, ".log");
-	r.rejects = with_suffix(r.state, ".rejected");
+		r.state = r.owned_state = sg_suffixed(r.output, ".state");
+	r.seen = sg_suffixed(r.state, ".seen");
+	r.log = sg_suffixed(r.state, ".log");
+	r.rejects = sg_suffixed(r.state, ".rejected");
 	find_bindir(&r);
 
 	if (r.eval_every && !r.eval_test)
 		sg_die(SG_EXIT_USAGE, "-e needs --eval-test, the real data to test on");
 	if (r.eval_test)
-		r.evals = with_suffix(r.state, ".evals");
+		r.evals = sg_suffixed(r.state, ".evals");
 
 	log = open_tail(r.log);
 	evals = r.evals ? open_tail(r.evals) : NULL;

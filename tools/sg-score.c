@@ -219,19 +219,6 @@ batch_get(const char *run, long long id)
 	return b;
 }
 
-/* Fills the record's (run, batch); a record without them is reported. */
-static int
-record_key(
-	const json_t *rec, const char *where, const char **run, long long *id)
-{
-	struct sg_error e;
-
-	if (sg_record_batch(rec, run, id, &e) == 0)
-		return 0;
-	sg_warn("%s: %s", where, e.text);
-	return -1;
-}
-
 static void
 meta_fill(json_t *meta, const json_t *rec)
 {
@@ -443,7 +430,7 @@ handle(json_t *rec, const char *where)
 	if (strcmp(type, "job") == 0) {
 		/* a job before sg-route has no batch yet: not ours */
 		if (json_object_get(rec, "batch")) {
-			if (record_key(rec, where, &run, &id) < 0)
+			if (sg_record_batch_at(rec, where, &run, &id) < 0)
 				return 1;
 			b = batch_get(run, id);
 			if (b->done)
@@ -455,7 +442,7 @@ handle(json_t *rec, const char *where)
 		}
 		emit(rec);
 	} else if (strcmp(type, "sample") == 0) {
-		if (record_key(rec, where, &run, &id) < 0)
+		if (sg_record_batch_at(rec, where, &run, &id) < 0)
 			return 1;
 		b = batch_get(run, id);
 		if (b->done) {
@@ -467,7 +454,7 @@ handle(json_t *rec, const char *where)
 		score_sample(rec, b, !b->done);
 		emit(rec);
 	} else if (strcmp(type, "batch") == 0) {
-		if (record_key(rec, where, &run, &id) < 0)
+		if (sg_record_batch_at(rec, where, &run, &id) < 0)
 			return 1;
 		b = batch_get(run, id);
 		emit(rec);

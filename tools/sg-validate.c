@@ -872,19 +872,6 @@ batch_free(struct batch *b)
 	free(b);
 }
 
-/* Fills the record's (run, batch); a record without them is reported. */
-static int
-record_key(
-	const json_t *rec, const char *where, const char **run, long long *id)
-{
-	struct sg_error e;
-
-	if (sg_record_batch(rec, run, id, &e) == 0)
-		return 0;
-	sg_warn("%s: %s", where, e.text);
-	return -1;
-}
-
 static int
 handle_job(json_t *rec, const char *where)
 {
@@ -897,7 +884,7 @@ handle_job(json_t *rec, const char *where)
 	/* a job before sg-route has no batch yet: not ours */
 	if (!json_object_get(rec, "batch"))
 		return 0;
-	if (record_key(rec, where, &run, &id) < 0)
+	if (sg_record_batch_at(rec, where, &run, &id) < 0)
 		return -1;
 	if (!json_is_object(recipe)) {
 		sg_warn("%s: job has no \"recipe\"", where);
@@ -922,7 +909,7 @@ handle_sample(json_t *rec, const char *where)
 	const char *name;
 	json_t *c;
 
-	if (record_key(rec, where, &run, &id) < 0)
+	if (sg_record_batch_at(rec, where, &run, &id) < 0)
 		return -1;
 	b = batch_get(run, id);
 	keys = sg_xmalloc(
@@ -967,7 +954,7 @@ handle(json_t *rec, const char *where)
 	} else if (strcmp(type, "sample") == 0) {
 		bad = handle_sample(rec, where);
 	} else if (strcmp(type, "batch") == 0) {
-		if (record_key(rec, where, &run, &id) < 0)
+		if (sg_record_batch_at(rec, where, &run, &id) < 0)
 			return 1;
 		batch_end(batch_get(run, id));
 	}
