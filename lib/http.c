@@ -39,6 +39,7 @@ struct req {
 	char *resp;
 	size_t len, cap;
 	double retry_after; /* from the last response's headers, or -1 */
+	int toolarge;       /* the body passed SG_MAX_RESPONSE */
 	char errbuf[CURL_ERROR_SIZE];
 	struct req *next;
 };
@@ -174,6 +175,10 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	struct req *r = arg;
 	size_t n = size * nmemb;
 
+	if (r->len + n > SG_MAX_RESPONSE) {
+		r->toolarge = 1;
+		return 0; /* curl ends the transfer */
+	}
 	if (r->len + n + 1 > r->cap) {
 		r->cap = (r->len + n + 1) * 2;
 		r->resp = sg_xrealloc(r->resp, r->cap);
@@ -249,6 +254,7 @@ start(struct sg_http *h, struct req *r)
 	r->easy = c;
 	curl_easy_reset(c);
 	r->len = 0;
+	r->toolarge = 0;
 	if (r->resp)
 		r->resp[0] = '\0';
 	r->retry_after = -1;
@@ -395,7 +401,10 @@ finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
 	json_error_t je;
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
-	if (rc != CURLE_OK) {
+	if (r->toolarge) {
+		snprintf(why, sizeof why, "response larger than %u bytes",
+			SG_MAX_RESPONSE);
+	} else if (rc != CURLE_OK) {
 		snprintf(why, sizeof why, "%s",
 			r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
 		retry = retryable_curl(rc);

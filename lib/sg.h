@@ -389,6 +389,7 @@ void sg_svg_lines(FILE *fp, const char *title, const char *xlabel,
 void sg_svg_bars(FILE *fp, const char *title, const char *xlabel,
 	const char *ylabel, const char *const names[], const double *const v[],
 	size_t ns, const char *const bins[], size_t nbins);
+#define SG_MAX_RESPONSE (64u << 20) /* a server's answer, at most */
 /* http.c: JSON POSTs to an OpenAI-compatible server, many in flight,
  * with retries; see the top of http.c for what is retried and how */
 struct sg_http_opts {

@@ -116,3 +116,13 @@ load llm-helpers
 	! grep -q -- "$KEY" <<<"$output$stderr"
 	[ "$(requests)" -eq 2 ]
 }
+
+@test "an answer larger than 64 MiB is refused, not retried, and the next request still runs" {
+	faults '[{"fault": "huge", "bytes": 70000000}]'
+	server --script script.json
+	run --separate-stderr sg-gen -j 1 <(job 2)
+	[ "$status" -eq 0 ]
+	assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .error // "ok"' | sort | uniq -c | tr -s ' ')" \
+		"$(printf ' 1 ok\n 1 response larger than 67108864 bytes')"
+	[ "$(requests)" -eq 2 ]
+}

@@ -12,6 +12,7 @@ file holding a list of faults given, in turn, to the first requests:
   {"fault": "invalid"}               a 200 whose body is not JSON
   {"fault": "ok"}                    a normal answer
   {"fault": "slow", "seconds": 1}    a normal answer that late
+  {"fault": "huge", "bytes": N}      a 200 whose JSON body is N bytes long
 Every request is logged as one JSON line in --log: arrival and end times,
 path, status, requests in flight on arrival, whether a key came, the body.
 """
@@ -200,6 +201,25 @@ class Handler(BaseHTTPRequestHandler):
             return 0
         if fault == "invalid":
             return self.send(200, b'{"choices": [oops')
+        if fault == "huge":
+            size = step.get("bytes", 70 << 20)
+            self.record(200)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            try:
+                self.wfile.write(b'{"pad": "')
+                chunk = b"x" * (1 << 20)
+                left = size - 11
+                while left > 0:
+                    self.wfile.write(chunk[:left])
+                    left -= len(chunk)
+                self.wfile.write(b'"}')
+            except OSError:
+                pass
+            self.close_connection = True
+            return 200
         if "status" in step:
             body = step.get("raw", "").encode() if "raw" in step else step.get("body", {})
             return self.send(step["status"], body, step.get("headers"))
