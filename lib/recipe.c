@@ -1638,14 +1638,42 @@ check(struct load *L, const struct node *root)
 }
 
 json_t *
-sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
+sg_recipe_parse(const char *name, const char *src, size_t len,
+	sg_warn_fn warn, void *ctx, struct sg_error *e)
 {
-	struct load L = {.path = path, .e = e, .warn = warn, .ctx = ctx};
+	struct load L = {.path = name, .e = e, .warn = warn, .ctx = ctx,
+		.src = src, .len = len};
 	struct node *root;
 	json_t *out = NULL;
+
+	if (len > SG_MAX_RECIPE) {
+		sg_seterr(e, "%s: recipe larger than %u bytes", name,
+			SG_MAX_RECIPE);
+		return NULL;
+	}
+	root = isjson(name, src, len) ? load_json(&L) : load_yaml(&L);
+	if (root && check(&L, root) == 0)
+		out = L.aliased ? json_deep_copy(root->v)
+				: json_incref(root->v);
+	for (size_t i = 0; i < L.nall; i++) {
+		json_decref(L.all[i]->v);
+		free(L.all[i]->kid);
+		free(L.all[i]->key);
+		free(L.all[i]);
+	}
+	free(L.all);
+	free(L.lines);
+	return out;
+}
+
+json_t *
+sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
+{
+	json_t *out;
+	size_t len;
 	char *src;
 
-	src = sg_slurp(path, &L.len, e);
+	src = sg_slurp(path, &len, e);
 	if (!src) {
 		/* "cannot open 'x'" from sg_slurp, said of a recipe */
 		char why[sizeof e->text];
@@ -1658,25 +1686,7 @@ sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
 		}
 		return NULL;
 	}
-	if (L.len > SG_MAX_RECIPE) {
-		sg_seterr(e, "%s: recipe larger than %u bytes", path,
-			SG_MAX_RECIPE);
-		free(src);
-		return NULL;
-	}
-	L.src = src;
-	root = isjson(path, src, L.len) ? load_json(&L) : load_yaml(&L);
-	if (root && check(&L, root) == 0)
-		out = L.aliased ? json_deep_copy(root->v)
-				: json_incref(root->v);
-	for (size_t i = 0; i < L.nall; i++) {
-		json_decref(L.all[i]->v);
-		free(L.all[i]->kid);
-		free(L.all[i]->key);
-		free(L.all[i]);
-	}
-	free(L.all);
-	free(L.lines);
+	out = sg_recipe_parse(path, src, len, warn, ctx, e);
 	free(src);
 	return out;
 }

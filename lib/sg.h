@@ -177,6 +177,10 @@ typedef void (*sg_warn_fn)(void *ctx, const char *msg);
  * Unknown fields go to warn (may be NULL) as "path:line:column: ...". */
 json_t *sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx,
 	struct sg_error *e);
+/* The same for a recipe in memory; name says where it came from and,
+ * by its ending (.json), which syntax it is. */
+json_t *sg_recipe_parse(const char *name, const char *src, size_t len,
+	sg_warn_fn warn, void *ctx, struct sg_error *e);
 /* Context features of a recipe: domain, task, complexity, format, kb,
  * grammar, grammar_llm, llm. */
 json_t *sg_recipe_context(const json_t *recipe, int llm);
