@@ -1,8 +1,10 @@
 #!/bin/sh
 # bench/llm.sh - sg-gen's HTTP client against the loopback stand-in
 # (tests/llm-server.py) at a fixed latency, beside curl --parallel making the
-# same requests: requests/s, the ratio to the ideal c/latency, CPU seconds
-# and peak memory of the client.  Usage: bench/llm.sh [bin-dir]
+# same requests, and the npm openai client (bench/openai-client.mjs, installed
+# into build/npm by this script) with the same concurrency limit:
+# requests/s, the ratio to the ideal c/latency, CPU seconds and peak memory
+# of the client.  Usage: bench/llm.sh [bin-dir]
 # Environment: LATENCY_MS (200), N (2000), N1 (requests at c = 1: 100).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,8 +12,15 @@ bin=${1:-$here/bin}
 latency=${LATENCY_MS:-200}
 n=${N:-2000}
 n1=${N1:-100}
+openai=6.30.1
 tmp=$(mktemp -d)
 trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
+
+npm=$here/build/npm
+[ -f "$npm/node_modules/openai/package.json" ] &&
+	[ "$(jq -r .version "$npm/node_modules/openai/package.json")" = "$openai" ] ||
+	npm install --silent --no-audit --no-fund --prefix "$npm" "openai@$openai" >&2
+cp "$here/bench/openai-client.mjs" "$npm/"
 
 /usr/bin/python3 "$here/tests/llm-server.py" --port-file "$tmp/port" --latency "$latency" &
 server=$!
@@ -58,4 +67,7 @@ for c in 1 8 64; do
 	/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" curl -sS --no-progress-meter --parallel --parallel-max "$c" \
 		-H 'Content-Type: application/json' -H 'Authorization: Bearer sk-bench' -K "$tmp/curl.cfg"
 	row "curl --parallel" "$c" "$m"
+	OPENAI_BASE_URL=$url OPENAI_API_KEY=sk-bench /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" \
+		node "$npm/openai-client.mjs" "$m" "$c" "$tmp/body.json"
+	row "openai $openai" "$c" "$m"
 done

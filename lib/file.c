@@ -155,3 +155,19 @@ sg_suffixed(const char *path, const char *suffix)
 	snprintf(s, n, "%s%s", path, suffix);
 	return s;
 }
+
+int
+sg_mkdirs(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}

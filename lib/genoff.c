@@ -21,7 +21,8 @@ sg_job_kb(const struct sg_job *j, struct sg_error *e)
 		sg_get_str(json_object_get(j->rec, "recipe"), "knowledge_base");
 	const char *recipe = sg_get_str(j->rec, "recipe_path");
 	const char *slash = recipe ? strrchr(recipe, '/') : NULL;
-	char path[4096];
+	char path[4096], *dir;
+	int cached;
 
 	if (!rel) {
 		sg_seterr(e, "recipe has no \"knowledge_base\"");
@@ -37,7 +38,16 @@ sg_job_kb(const struct sg_job *j, struct sg_error *e)
 	sg_kb_free(kb);
 	free(kb_path);
 	kb_path = sg_xstrdup(path);
-	return kb = sg_kb_load(path, e);
+	dir = sg_gen_opts.no_cache ? NULL
+				   : sg_llm_cache_dir(sg_gen_opts.cache_dir);
+	if ((kb = sg_kb_load(path, dir, &cached, e)))
+		sg_note("knowledge base '%s': index %s%s", path,
+			!dir	 ? "built, not cached"
+			: cached ? "read from the cache in "
+				 : "built and cached in ",
+			dir ? dir : "");
+	free(dir);
+	return kb;
 }
 
 /* eda and extractive: offline, one seeded generator per job. */

@@ -3,9 +3,13 @@
  * directory in name order, cut into passages (paragraphs, split past 120
  * words) and sentences, with an Okapi BM25 index (k1 = 1.2, b = 0.75)
  * over the passages.  Ids name the file and the passage or sentence
- * number, "faq.md#3", so provenance points back into the source.
+ * number, "faq.md#3", so provenance points back into the source.  The
+ * index can be cached in a file, kb-HASH.json under a cache directory
+ * (HASH of the knowledge base's absolute path), valid while every source
+ * keeps its name, size and modification time to the nanosecond.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
@@ -168,58 +172,207 @@ by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-struct sg_kb *
-sg_kb_load(const char *path, struct sg_error *e)
+/* The sources of path as [[name, size, mtime s, mtime ns], ...]: the
+ * file itself, or the directory's regular files in name order. */
+static json_t *
+sources(const char *path, int *isdir, struct sg_error *e)
 {
-	struct sg_kb *kb = sg_xmalloc(sizeof *kb);
+	json_t *out = json_array();
 	struct stat st;
-	char **names = NULL, full[4096], *text;
+	char **names = NULL, full[4096];
 	size_t n = 0, i;
 	struct dirent *d;
 	DIR *dir;
+
+	if (stat(path, &st) < 0) {
+		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
+		json_decref(out);
+		return NULL;
+	}
+	if (!(*isdir = S_ISDIR(st.st_mode))) {
+		const char *base = strrchr(path, '/');
+
+		json_array_append_new(
+			out, json_pack("[s, I, I, I]", base ? base + 1 : path,
+				     (json_int_t)st.st_size,
+				     (json_int_t)st.st_mtim.tv_sec,
+				     (json_int_t)st.st_mtim.tv_nsec));
+		return out;
+	}
+	if (!(dir = opendir(path))) {
+		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
+		json_decref(out);
+		return NULL;
+	}
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.') {
+			names = sg_xrealloc(names, (n + 1) * sizeof *names);
+			names[n++] = sg_xstrdup(d->d_name);
+		}
+	closedir(dir);
+	qsort(names, n, sizeof *names, by_name);
+	for (i = 0; i < n; i++) {
+		snprintf(full, sizeof full, "%s/%s", path, names[i]);
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode))
+			json_array_append_new(
+				out, json_pack("[s, I, I, I]", names[i],
+					     (json_int_t)st.st_size,
+					     (json_int_t)st.st_mtim.tv_sec,
+					     (json_int_t)st.st_mtim.tv_nsec));
+		free(names[i]);
+	}
+	free(names);
+	return out;
+}
+
+/* Whether a is an array of [string, string] pairs. */
+static int
+pairs(const json_t *a)
+{
+	size_t i;
+	json_t *p;
+
+	if (!json_is_array(a))
+		return 0;
+	json_array_foreach (a, i, p)
+		if (json_array_size(p) != 2 ||
+			!json_is_string(json_array_get(p, 0)) ||
+			!json_is_string(json_array_get(p, 1)))
+			return 0;
+	return 1;
+}
+
+/* The index of a cache file, when it is one for these sources and whole:
+ * a file that fails any check is rebuilt, never trusted. */
+static int
+from_cache(struct sg_kb *kb, const json_t *c, const json_t *src)
+{
+	json_t *len = json_object_get(c, "len"), *list, *hit, *v;
+	size_t np, i, j;
+	const char *term;
+
+	if (sg_get_int(c, "version", 0) != 1 ||
+		!json_equal(json_object_get(c, "sources"), src) ||
+		!pairs(json_object_get(c, "passages")) ||
+		!pairs(json_object_get(c, "sentences")) ||
+		!json_is_object(json_object_get(c, "postings")))
+		return 0;
+	np = json_array_size(json_object_get(c, "passages"));
+	if (np == 0 || !json_is_array(len) || json_array_size(len) != np)
+		return 0;
+	json_array_foreach (len, i, v)
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return 0;
+	json_object_foreach (json_object_get(c, "postings"), term, list) {
+		if (!json_is_array(list))
+			return 0;
+		json_array_foreach (list, j, hit)
+			if (json_array_size(hit) != 2 ||
+				!json_is_integer(json_array_get(hit, 0)) ||
+				!json_is_integer(json_array_get(hit, 1)) ||
+				json_integer_value(json_array_get(hit, 0)) <
+					0 ||
+				json_integer_value(json_array_get(hit, 0)) >=
+					(json_int_t)np ||
+				json_integer_value(json_array_get(hit, 1)) < 1)
+				return 0;
+	}
+	json_decref(kb->passages);
+	json_decref(kb->sentences);
+	json_decref(kb->postings);
+	kb->passages = json_incref(json_object_get(c, "passages"));
+	kb->sentences = json_incref(json_object_get(c, "sentences"));
+	kb->postings = json_incref(json_object_get(c, "postings"));
+	kb->len = sg_xmalloc(np * sizeof *kb->len);
+	kb->avglen = 0;
+	json_array_foreach (len, i, v)
+		kb->avglen += kb->len[i] = (double)json_integer_value(v);
+	kb->avglen /= (double)np;
+	return 1;
+}
+
+/* Write the index beside its sources' signature; a failure only costs the
+ * next run a rebuild, so it is not an error. */
+static void
+to_cache(const struct sg_kb *kb, const char *file, json_t *src)
+{
+	json_t *len = json_array(), *c;
+	struct sg_error e;
+	char *text;
+
+	for (size_t i = 0; i < json_array_size(kb->passages); i++)
+		json_array_append_new(
+			len, json_integer((json_int_t)kb->len[i]));
+	c = json_pack("{s: i, s: O, s: O, s: O, s: O, s: o}", "version", 1,
+		"sources", src, "passages", kb->passages, "sentences",
+		kb->sentences, "postings", kb->postings, "len", len);
+	if (c && (text = json_dumps(c, JSON_COMPACT))) {
+		sg_write_atomic(file, text, strlen(text), &e);
+		free(text);
+	}
+	json_decref(c);
+}
+
+struct sg_kb *
+sg_kb_load(const char *path, const char *cache_dir, int *cached,
+	struct sg_error *e)
+{
+	struct sg_kb *kb = sg_xmalloc(sizeof *kb);
+	int isdir = 0;
+	json_t *src = sources(path, &isdir, e), *s, *c = NULL;
+	char cache[4096], file[4096], *text, *real, *dir;
+	size_t i;
 
 	memset(kb, 0, sizeof *kb);
 	kb->passages = json_array();
 	kb->sentences = json_array();
 	kb->postings = json_object();
-	if (stat(path, &st) < 0 ||
-		!(dir = S_ISDIR(st.st_mode) ? opendir(path) : NULL)) {
-		if (!(text = sg_slurp(path, NULL, e)))
-			goto fail;
-		const char *base = strrchr(path, '/');
-		add_file(kb, base ? base + 1 : path, text);
-		free(text);
-	} else {
-		while ((d = readdir(dir)))
-			if (d->d_name[0] != '.') {
-				names = sg_xrealloc(
-					names, (n + 1) * sizeof *names);
-				names[n++] = sg_xstrdup(d->d_name);
-			}
-		closedir(dir);
-		qsort(names, n, sizeof *names, by_name);
-		for (i = 0; i < n; i++) {
-			snprintf(full, sizeof full, "%s/%s", path, names[i]);
-			if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
-				if (!(text = sg_slurp(full, NULL, e)))
-					break;
-				add_file(kb, names[i], text);
-				free(text);
-			}
+	*cached = 0;
+	if (!src)
+		goto fail;
+	if (cache_dir) {
+		/* one file per knowledge base, named by its absolute path */
+		real = realpath(path, NULL);
+		snprintf(cache, sizeof cache, "%s/kb-%016llx.json", cache_dir,
+			(unsigned long long)sg_hash64(real ? real : path,
+				strlen(real ? real : path)));
+		free(real);
+		if ((text = sg_slurp(cache, NULL, NULL))) {
+			c = json_loads(text, 0, NULL);
+			free(text);
 		}
-		for (size_t k = 0; k < n; k++)
-			free(names[k]);
-		free(names);
-		if (i < n)
+		*cached = c && from_cache(kb, c, src);
+		json_decref(c);
+		if (*cached) {
+			json_decref(src);
+			return kb;
+		}
+	}
+	json_array_foreach (src, i, s) {
+		const char *name = json_string_value(json_array_get(s, 0));
+
+		if (isdir)
+			snprintf(file, sizeof file, "%s/%s", path, name);
+		if (!(text = sg_slurp(isdir ? file : path, NULL, e)))
 			goto fail;
+		add_file(kb, name, text);
+		free(text);
 	}
 	if (json_array_size(kb->passages) == 0) {
 		sg_seterr(e, "knowledge base '%s' holds no text", path);
 		goto fail;
 	}
 	build_index(kb);
+	if (cache_dir) {
+		dir = sg_xstrdup(cache_dir);
+		if (sg_mkdirs(dir) == 0)
+			to_cache(kb, cache, src);
+		free(dir);
+	}
+	json_decref(src);
 	return kb;
 fail:
+	json_decref(src);
 	sg_kb_free(kb);
 	return NULL;
 }

@@ -106,22 +106,6 @@ sg_llm_cache_dir(const char *flag)
 	return sg_xstrdup(buf);
 }
 
-static int
-mkdirs(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void
 deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 	int cached)
@@ -191,7 +175,7 @@ sg_llm_new(
 	l->http = h;
 	if (cache_dir) {
 		l->cache = sg_xstrdup(cache_dir);
-		if (mkdirs(l->cache) < 0) {
+		if (sg_mkdirs(l->cache) < 0) {
 			sg_seterr(e, "cannot create cache directory '%s': %s",
 				cache_dir, strerror(errno));
 			sg_llm_free(l);

@@ -137,6 +137,8 @@ int sg_write_atomic(const char *path, const char *data, size_t len,
 int sg_lock(const char *path, struct sg_error *e); /* fd, or -1 */
 void sg_unlock(int fd);
 char *sg_slurp(const char *path, size_t *len, struct sg_error *e);
+/* mkdir -p, mode 0700; path is changed and restored. */
+int sg_mkdirs(char *path);
 /* path with suffix appended, malloc'd: the files kept beside a state. */
 char *sg_suffixed(const char *path, const char *suffix);
 
@@ -501,8 +503,10 @@ char *sg_eda(const char *text, double alpha, const struct sg_wordnet *wn,
 
 /* kb.c: a knowledge base of passages and sentences, BM25 over passages */
 struct sg_kb;
-/* A text file or a directory of them. */
-struct sg_kb *sg_kb_load(const char *path, struct sg_error *e);
+/* A text file or a directory of them.  cache_dir NULL: no index cache;
+ * *cached says whether the index came from it. */
+struct sg_kb *sg_kb_load(const char *path, const char *cache_dir, int *cached,
+	struct sg_error *e);
 void sg_kb_free(struct sg_kb *kb);
 /* Arrays of [id, text]: ids like "faq.md#3" and "faq.md.s7". */
 const json_t *sg_kb_passages(const struct sg_kb *kb);
