@@ -110,6 +110,7 @@ struct score {
 	const struct sg_lm *lm;
 	double logp;
 	size_t n;
+	int prev_known; /* whether the word before is in the unigrams */
 };
 
 static void
@@ -118,8 +119,14 @@ score(void *ctx, uint64_t prev, uint64_t w)
 	struct score *sc = ctx;
 	const struct sg_lm *lm = sc->lm;
 	double v = (double)sg_map_size(lm->uni) + 1; /* and unknown */
-	double *u = sg_map_get(lm->uni, w), *c = sg_map_get(lm->ctx, prev);
-	double *b = sg_map_get(lm->bi, pair(prev, w));
+	/* Every context is "<s>" or a counted word, and every counted pair
+	 * ends in one: the probes a word unknown to the model cannot answer
+	 * are left out (on generated text most words are unknown, and each
+	 * probe is a cache miss). */
+	double *u = sg_map_get(lm->uni, w);
+	double *c = prev == BOS || sc->prev_known ? sg_map_get(lm->ctx, prev)
+						  : NULL;
+	double *b = u && c ? sg_map_get(lm->bi, pair(prev, w)) : NULL;
 	double puni = ((u ? u[0] : 0) + 1) / (lm->tokens + v), p;
 
 	if (c && c[0] > 0)
@@ -129,12 +136,13 @@ score(void *ctx, uint64_t prev, uint64_t w)
 		p = puni;
 	sc->logp += log(p);
 	sc->n++;
+	sc->prev_known = u != NULL;
 }
 
 double
 sg_lm_perplexity(const struct sg_lm *lm, const char *text)
 {
-	struct score sc = {lm, 0, 0};
+	struct score sc = {lm, 0, 0, 0};
 
 	words(text, score, &sc);
 	return sc.n ? exp(-sc.logp / (double)sc.n) : 0.0;
