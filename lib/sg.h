@@ -215,8 +215,9 @@ int sg_schema_validate(const json_t *schema, const json_t *instance,
  * an object or array joined by spaces, depth first; malloc'd. */
 char *sg_sample_text(const json_t *data);
 size_t sg_count_words(const char *text);
-/* distinct-n: distinct word n-grams over all n-grams in the texts. */
-double sg_distinct_n(char *const texts[], size_t count, int n);
+/* distinct-k for k = 1..n, in out[k - 1]: distinct word k-grams over all
+ * k-grams in the texts. */
+void sg_distinct(char *const texts[], size_t count, int n, double out[]);
 /* The next word of *s as [start, end), *s moved past it; 0 at the end. */
 int sg_next_word(const char **s, const char **start, const char **end);
 /* A word's hash, case folded as distinct-n folds it. */
