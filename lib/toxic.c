@@ -22,10 +22,36 @@ struct slot {
 	long severity;
 };
 
+#define BLOOM_BITS 16384u
+
 struct sg_lexicon {
 	struct slot *slots;
 	size_t cap, n;
+	/* two bits a term, in the cache: most words of a text, and of the
+	 * pairs of words tried as two-word terms, are no term at all */
+	uint64_t terms[BLOOM_BITS / 64];
 };
+
+static uint32_t
+bloom_bit(uint64_t key, int i)
+{
+	uint64_t x = key * 0x9e3779b97f4a7c15ULL;
+
+	return (uint32_t)(x >> (i ? 48 : 32)) & (BLOOM_BITS - 1);
+}
+
+/* 0: key is no term's; 1: it may be one's. */
+static int
+may_be_term(const struct sg_lexicon *lx, uint64_t key)
+{
+	for (int i = 0; i < 2; i++) {
+		uint32_t k = bloom_bit(key, i);
+
+		if (!(lx->terms[k / 64] >> (k % 64) & 1))
+			return 0;
+	}
+	return 1;
+}
 
 static uint64_t
 key_of(const char *s, size_t n)
@@ -59,6 +85,11 @@ term_add(struct sg_lexicon *lx, const char *term, long sev)
 			if (old[i].key)
 				*slot_of(lx, old[i].key) = old[i];
 		free(old);
+	}
+	for (int i = 0; i < 2; i++) {
+		uint32_t k = bloom_bit(key_of(term, strlen(term)), i);
+
+		lx->terms[k / 64] |= 1ULL << (k % 64);
 	}
 	p = slot_of(lx, key_of(term, strlen(term)));
 	if (!p->key) {
@@ -177,7 +208,6 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 	for (size_t i = 0; i < len; i++)
 		base[n++] = (char)(letters ? leet((unsigned char)w[i])
 					   : tolower((unsigned char)w[i]));
-	base[n] = '\0';
 	/* as written; then, when some letter is stretched over three or more
 	 * ("fuuuck"), with runs cut to two letters and to one: a doubled
 	 * letter alone is spelling ("Twatt" is a place) */
@@ -185,18 +215,21 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 		stretched = base[i] == base[i - 1] && base[i] == base[i - 2];
 	for (int keep = 0; keep <= (stretched ? 2 : 0); keep++) {
 		int o = 0, run = 0;
+		uint64_t key;
 
 		if (keep == 0) {
-			memcpy(form, base, (size_t)n + 1);
+			key = key_of(base, (size_t)n);
 		} else {
 			for (int i = 0; i < n; i++) {
 				run = i && base[i] == base[i - 1] ? run + 1 : 1;
 				if (run <= keep)
 					form[o++] = base[i];
 			}
-			form[o] = '\0';
+			key = key_of(form, (size_t)o);
 		}
-		p = slot_of(lx, key_of(form, strlen(form)));
+		if (!may_be_term(lx, key))
+			continue;
+		p = slot_of(lx, key);
 		if (p->key)
 			return p->severity;
 	}
