@@ -72,37 +72,11 @@ words(const char *s, void (*fn)(void *ctx, uint64_t prev, uint64_t w),
 	}
 }
 
-static uint32_t
-bloom_bit(uint64_t w, int i)
-{
-	uint64_t x = w * 0x9e3779b97f4a7c15ULL;
-
-	return (uint32_t)(x >> (i ? 48 : 32)) & (BLOOM_BITS - 1);
-}
-
-/* 0: w was never counted; 1: it may have been. */
-static int
-may_know(const struct sg_lm *lm, uint64_t w)
-{
-	for (int i = 0; i < 2; i++) {
-		uint32_t k = bloom_bit(w, i);
-
-		if (!(lm->known[k / 64] >> (k % 64) & 1))
-			return 0;
-	}
-	return 1;
-}
-
 static void
 train(void *ctx, uint64_t prev, uint64_t w)
 {
 	struct sg_lm *lm = ctx;
 
-	for (int i = 0; i < 2; i++) {
-		uint32_t k = bloom_bit(w, i);
-
-		lm->known[k / 64] |= 1ULL << (k % 64);
-	}
 	double *bi = sg_map_put(lm->bi, pair(prev, w));
 	double *c = sg_map_put(lm->ctx, prev);
 
@@ -111,6 +85,7 @@ train(void *ctx, uint64_t prev, uint64_t w)
 		c[1]++;
 	c[0]++;
 	lm->tokens++;
+	sg_bloom_add(lm->known, BLOOM_BITS, w);
 }
 
 struct sg_lm *
@@ -155,7 +130,9 @@ score(void *ctx, uint64_t prev, uint64_t w)
 	 * ends in one: the probes a word unknown to the model cannot answer
 	 * are left out (on generated text most words are unknown, and each
 	 * probe is a cache miss). */
-	double *u = may_know(lm, w) ? sg_map_get(lm->uni, w) : NULL;
+	double *u = sg_bloom_has(lm->known, BLOOM_BITS, w)
+			    ? sg_map_get(lm->uni, w)
+			    : NULL;
 	double *c = prev == BOS || sc->prev_known ? sg_map_get(lm->ctx, prev)
 						  : NULL;
 	double *b = u && c ? sg_map_get(lm->bi, pair(prev, w)) : NULL;

@@ -711,5 +711,10 @@ void sg_map_free(struct sg_map *m);
 double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
 double *sg_map_put(struct sg_map *m, uint64_t key); /* new ones are 0 */
 size_t sg_map_size(const struct sg_map *m);
+/* A filter of 64-bit keys in nbits bits (a power of two; two bits a key):
+ * "no" is sure, "maybe" asks the table.  It spares a cache miss on the
+ * many keys a table of thousands does not hold. */
+void sg_bloom_add(uint64_t *bits, size_t nbits, uint64_t key);
+int sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key);
 
 #endif

@@ -32,27 +32,6 @@ struct sg_lexicon {
 	uint64_t terms[BLOOM_BITS / 64];
 };
 
-static uint32_t
-bloom_bit(uint64_t key, int i)
-{
-	uint64_t x = key * 0x9e3779b97f4a7c15ULL;
-
-	return (uint32_t)(x >> (i ? 48 : 32)) & (BLOOM_BITS - 1);
-}
-
-/* 0: key is no term's; 1: it may be one's. */
-static int
-may_be_term(const struct sg_lexicon *lx, uint64_t key)
-{
-	for (int i = 0; i < 2; i++) {
-		uint32_t k = bloom_bit(key, i);
-
-		if (!(lx->terms[k / 64] >> (k % 64) & 1))
-			return 0;
-	}
-	return 1;
-}
-
 static uint64_t
 key_of(const char *s, size_t n)
 {
@@ -86,11 +65,7 @@ term_add(struct sg_lexicon *lx, const char *term, long sev)
 				*slot_of(lx, old[i].key) = old[i];
 		free(old);
 	}
-	for (int i = 0; i < 2; i++) {
-		uint32_t k = bloom_bit(key_of(term, strlen(term)), i);
-
-		lx->terms[k / 64] |= 1ULL << (k % 64);
-	}
+	sg_bloom_add(lx->terms, BLOOM_BITS, key_of(term, strlen(term)));
 	p = slot_of(lx, key_of(term, strlen(term)));
 	if (!p->key) {
 		p->key = key_of(term, strlen(term));
@@ -227,7 +202,7 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 			}
 			key = key_of(form, (size_t)o);
 		}
-		if (!may_be_term(lx, key))
+		if (!sg_bloom_has(lx->terms, BLOOM_BITS, key))
 			continue;
 		p = slot_of(lx, key);
 		if (p->key)
