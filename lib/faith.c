@@ -21,11 +21,18 @@ static const char *const stop[] = {"a", "an", "and", "are", "as", "at", "be",
 	"the", "their", "them", "there", "they", "this", "to", "was", "we",
 	"were", "which", "who", "will", "with", "you", "your", NULL};
 
+/* Called on every word of every output: no stop word is longer than five
+ * letters, and the first letter settles most of the rest. */
 static int
 is_stop(const char *w, size_t n)
 {
+	int c = tolower((unsigned char)*w);
+
+	if (n > 5)
+		return 0;
 	for (const char *const *s = stop; *s; s++)
-		if (strlen(*s) == n && strncasecmp(*s, w, n) == 0)
+		if ((*s)[0] == c && strlen(*s) == n &&
+			strncasecmp(*s, w, n) == 0)
 			return 1;
 	return 0;
 }
@@ -201,11 +208,17 @@ terms(const char *s, size_t *n)
 /* Smoothed idf, as scikit-learn's: never 0, even for a word in every
  * document. */
 static double
+idf_of(const struct sg_tfidf *t, double df)
+{
+	return log((1.0 + (double)t->ndocs) / (1.0 + df)) + 1.0;
+}
+
+static double
 idf(const struct sg_tfidf *t, uint64_t w)
 {
 	double *df = sg_map_get(t->df, w);
 
-	return log((1.0 + (double)t->ndocs) / (1.0 + (df ? df[0] : 0))) + 1.0;
+	return idf_of(t, df ? df[0] : 0);
 }
 
 /* The next run of equal hashes at *i: its word, its count. */
@@ -230,16 +243,21 @@ sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
 	size_t na, nb, i = 0, j = 0;
 	uint64_t *a = terms(text, &na), *b = terms(query, &nb), wa = 0, wb = 0;
 	double dot = 0, sa = 0, sb = 0, ca = 0, cb = 0, x, y;
+	/* the idf of each of the text's words, the k-th distinct one at
+	 * ia[k], taken as its count is raised: the count table outgrows the
+	 * caches, and a second probe per word was a second miss */
+	double *ia = sg_xmalloc((na ? na : 1) * sizeof *ia);
+	size_t ra = 0, nr = 0;
 	int more_a, more_b;
 
 	t->ndocs++;
 	for (size_t k = 0; run(a, na, &k, &wa, &ca);)
-		sg_map_put(t->df, wa)[0]++;
+		ia[nr++] = idf_of(t, ++sg_map_put(t->df, wa)[0]);
 	more_a = run(a, na, &i, &wa, &ca);
 	more_b = run(b, nb, &j, &wb, &cb);
 	while (more_a || more_b) {
 		if (more_a && (!more_b || wa <= wb)) {
-			x = ca * idf(t, wa);
+			x = ca * ia[ra];
 			sa += x * x;
 		}
 		if (more_b && (!more_a || wb <= wa)) {
@@ -247,15 +265,18 @@ sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
 			sb += y * y;
 		}
 		if (more_a && more_b && wa == wb) {
-			dot += ca * idf(t, wa) * cb * idf(t, wb);
+			dot += ca * ia[ra] * cb * idf(t, wb);
 			more_a = run(a, na, &i, &wa, &ca);
+			ra++;
 			more_b = run(b, nb, &j, &wb, &cb);
 		} else if (more_a && (!more_b || wa < wb)) {
 			more_a = run(a, na, &i, &wa, &ca);
+			ra++;
 		} else {
 			more_b = run(b, nb, &j, &wb, &cb);
 		}
 	}
+	free(ia);
 	free(a);
 	free(b);
 	return sa > 0 && sb > 0 ? dot / sqrt(sa * sb) : 0.0;

@@ -13,12 +13,16 @@
 #include "sg.h"
 
 #define DISCOUNT 0.75
+#define BLOOM_BITS 65536u
 
 struct sg_lm {
 	struct sg_map *uni; /* word -> count */
 	struct sg_map *bi;  /* word pair -> count */
 	struct sg_map *ctx; /* word -> count as context, distinct followers */
 	double tokens;	    /* counted words, "</s>" included */
+	/* two bits a counted word: most words of a sample are unknown to the
+	 * model, and this answers them from the cache, not the table */
+	uint64_t known[BLOOM_BITS / 64];
 };
 
 #define BOS 0x9e3779b97f4a7c15ULL /* "<s>" */
@@ -72,6 +76,7 @@ static void
 train(void *ctx, uint64_t prev, uint64_t w)
 {
 	struct sg_lm *lm = ctx;
+
 	double *bi = sg_map_put(lm->bi, pair(prev, w));
 	double *c = sg_map_put(lm->ctx, prev);
 
@@ -80,6 +85,7 @@ train(void *ctx, uint64_t prev, uint64_t w)
 		c[1]++;
 	c[0]++;
 	lm->tokens++;
+	sg_bloom_add(lm->known, BLOOM_BITS, w);
 }
 
 struct sg_lm *
@@ -91,6 +97,7 @@ sg_lm_train(const char *text)
 	lm->bi = sg_map_new();
 	lm->ctx = sg_map_new();
 	lm->tokens = 0;
+	memset(lm->known, 0, sizeof lm->known);
 	words(text, train, lm);
 	return lm;
 }
@@ -110,6 +117,7 @@ struct score {
 	const struct sg_lm *lm;
 	double logp;
 	size_t n;
+	int prev_known; /* whether the word before is in the unigrams */
 };
 
 static void
@@ -118,8 +126,16 @@ score(void *ctx, uint64_t prev, uint64_t w)
 	struct score *sc = ctx;
 	const struct sg_lm *lm = sc->lm;
 	double v = (double)sg_map_size(lm->uni) + 1; /* and unknown */
-	double *u = sg_map_get(lm->uni, w), *c = sg_map_get(lm->ctx, prev);
-	double *b = sg_map_get(lm->bi, pair(prev, w));
+	/* Every context is "<s>" or a counted word, and every counted pair
+	 * ends in one: the probes a word unknown to the model cannot answer
+	 * are left out (on generated text most words are unknown, and each
+	 * probe is a cache miss). */
+	double *u = sg_bloom_has(lm->known, BLOOM_BITS, w)
+			    ? sg_map_get(lm->uni, w)
+			    : NULL;
+	double *c = prev == BOS || sc->prev_known ? sg_map_get(lm->ctx, prev)
+						  : NULL;
+	double *b = u && c ? sg_map_get(lm->bi, pair(prev, w)) : NULL;
 	double puni = ((u ? u[0] : 0) + 1) / (lm->tokens + v), p;
 
 	if (c && c[0] > 0)
@@ -129,12 +145,13 @@ score(void *ctx, uint64_t prev, uint64_t w)
 		p = puni;
 	sc->logp += log(p);
 	sc->n++;
+	sc->prev_known = u != NULL;
 }
 
 double
 sg_lm_perplexity(const struct sg_lm *lm, const char *text)
 {
-	struct score sc = {lm, 0, 0};
+	struct score sc = {lm, 0, 0, 0};
 
 	words(text, score, &sc);
 	return sc.n ? exp(-sc.logp / (double)sc.n) : 0.0;

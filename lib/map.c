@@ -2,7 +2,8 @@
  * map.c - counts by 64-bit key in one open-addressing table: the n-gram
  * and document counts of lm.c and faith.c, where a jansson object per
  * word cost more than the models themselves.  Key 0 is never stored; a
- * caller's hash that comes out 0 is taken as 1.
+ * caller's hash that comes out 0 is taken as 1.  Beside it, a filter of
+ * keys (sg_bloom_*) that answers "not there" from the cache.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -88,4 +89,34 @@ size_t
 sg_map_size(const struct sg_map *m)
 {
 	return m->n;
+}
+
+static size_t
+bloom_bit(uint64_t key, size_t nbits, int i)
+{
+	uint64_t x = key * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(x >> (i ? 48 : 32)) & (nbits - 1);
+}
+
+void
+sg_bloom_add(uint64_t *bits, size_t nbits, uint64_t key)
+{
+	for (int i = 0; i < 2; i++) {
+		size_t k = bloom_bit(key, nbits, i);
+
+		bits[k / 64] |= 1ULL << (k % 64);
+	}
+}
+
+int
+sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key)
+{
+	for (int i = 0; i < 2; i++) {
+		size_t k = bloom_bit(key, nbits, i);
+
+		if (!(bits[k / 64] >> (k % 64) & 1))
+			return 0;
+	}
+	return 1;
 }

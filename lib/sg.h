@@ -221,8 +221,9 @@ int sg_schema_validate(const json_t *schema, const json_t *instance,
  * an object or array joined by spaces, depth first; malloc'd. */
 char *sg_sample_text(const json_t *data);
 size_t sg_count_words(const char *text);
-/* distinct-n: distinct word n-grams over all n-grams in the texts. */
-double sg_distinct_n(char *const texts[], size_t count, int n);
+/* distinct-k for k = 1..n, in out[k - 1]: distinct word k-grams over all
+ * k-grams in the texts. */
+void sg_distinct(char *const texts[], size_t count, int n, double out[]);
 /* The next word of *s as [start, end), *s moved past it; 0 at the end. */
 int sg_next_word(const char **s, const char **start, const char **end);
 /* A word's hash, case folded as distinct-n folds it. */
@@ -719,5 +720,10 @@ void sg_map_free(struct sg_map *m);
 double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
 double *sg_map_put(struct sg_map *m, uint64_t key); /* new ones are 0 */
 size_t sg_map_size(const struct sg_map *m);
+/* A filter of 64-bit keys in nbits bits (a power of two; two bits a key):
+ * "no" is sure, "maybe" asks the table.  It spares a cache miss on the
+ * many keys a table of thousands does not hold. */
+void sg_bloom_add(uint64_t *bits, size_t nbits, uint64_t key);
+int sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key);
 
 #endif

@@ -22,9 +22,14 @@ struct slot {
 	long severity;
 };
 
+#define BLOOM_BITS 16384u
+
 struct sg_lexicon {
 	struct slot *slots;
 	size_t cap, n;
+	/* two bits a term, in the cache: most words of a text, and of the
+	 * pairs of words tried as two-word terms, are no term at all */
+	uint64_t terms[BLOOM_BITS / 64];
 };
 
 static uint64_t
@@ -60,6 +65,7 @@ term_add(struct sg_lexicon *lx, const char *term, long sev)
 				*slot_of(lx, old[i].key) = old[i];
 		free(old);
 	}
+	sg_bloom_add(lx->terms, BLOOM_BITS, key_of(term, strlen(term)));
 	p = slot_of(lx, key_of(term, strlen(term)));
 	if (!p->key) {
 		p->key = key_of(term, strlen(term));
@@ -177,7 +183,6 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 	for (size_t i = 0; i < len; i++)
 		base[n++] = (char)(letters ? leet((unsigned char)w[i])
 					   : tolower((unsigned char)w[i]));
-	base[n] = '\0';
 	/* as written; then, when some letter is stretched over three or more
 	 * ("fuuuck"), with runs cut to two letters and to one: a doubled
 	 * letter alone is spelling ("Twatt" is a place) */
@@ -185,18 +190,21 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 		stretched = base[i] == base[i - 1] && base[i] == base[i - 2];
 	for (int keep = 0; keep <= (stretched ? 2 : 0); keep++) {
 		int o = 0, run = 0;
+		uint64_t key;
 
 		if (keep == 0) {
-			memcpy(form, base, (size_t)n + 1);
+			key = key_of(base, (size_t)n);
 		} else {
 			for (int i = 0; i < n; i++) {
 				run = i && base[i] == base[i - 1] ? run + 1 : 1;
 				if (run <= keep)
 					form[o++] = base[i];
 			}
-			form[o] = '\0';
+			key = key_of(form, (size_t)o);
 		}
-		p = slot_of(lx, key_of(form, strlen(form)));
+		if (!sg_bloom_has(lx->terms, BLOOM_BITS, key))
+			continue;
+		p = slot_of(lx, key);
 		if (p->key)
 			return p->severity;
 	}

@@ -347,15 +347,16 @@ reward(const struct batch *b, const json_t *end)
 {
 	json_t *r = json_object(), *v, *w;
 	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
-	double pass_rate, quality, d1, d2, rep, value;
+	double pass_rate, quality, d[2], d1, d2, rep, value;
 	json_t *cost;
 
 	if (n < (long long)b->seen)
 		n = (long long)b->seen;
 	pass_rate = n > 0 ? (double)b->passed / (double)n : 0;
 	quality = b->seen ? b->qsum / (double)b->seen : 0;
-	d1 = sg_distinct_n(b->texts, b->ntexts, 1);
-	d2 = sg_distinct_n(b->texts, b->ntexts, 2);
+	sg_distinct(b->texts, b->ntexts, 2, d);
+	d1 = d[0];
+	d2 = d[1];
 	rep = repetition_rate(b->texts, b->ntexts);
 	value = b->rc.w[W_PASS] * pass_rate + b->rc.w[W_QUALITY] * quality +
 		b->rc.w[W_DIVERSITY] * d2;
