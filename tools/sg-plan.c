@@ -13,15 +13,10 @@
 
 #include "sg.h"
 
-static void
-usage(int status)
-{
-	fputs("usage: sg-plan [-hVv] [--llm | --no-llm] [-b size] [-n jobs] "
-	      "[-r run] [-s state]\n"
-	      "               [-t target] recipe\n",
-		status ? stderr : stdout);
-	exit(status ? status : sg_finish(SG_EXIT_OK));
-}
+static const char usage_text[] =
+	"usage: sg-plan [-hVv] [--llm | --no-llm] [-b size] [-n jobs] "
+	"[-r run] [-s state]\n"
+	"               [-t target] recipe\n";
 
 static long long
 count(int opt, const char *arg)
@@ -33,7 +28,7 @@ count(int opt, const char *arg)
 	n = strtoll(arg, &end, 10);
 	if (end == arg || *end || n <= 0 || errno) {
 		sg_warn("-%c: \"%s\" is not a positive integer", opt, arg);
-		usage(SG_EXIT_USAGE);
+		sg_usage(usage_text, SG_EXIT_USAGE);
 	}
 	return n;
 }
@@ -118,7 +113,7 @@ main(int argc, char *argv[])
 			batch = count(c, optarg);
 			break;
 		case 'h':
-			usage(SG_EXIT_OK);
+			sg_usage(usage_text, SG_EXIT_OK);
 			break;
 		case 'L':
 			llm = 1;
@@ -132,7 +127,7 @@ main(int argc, char *argv[])
 		case 'r':
 			if (!*optarg) {
 				sg_warn("-r: the run name is empty");
-				usage(SG_EXIT_USAGE);
+				sg_usage(usage_text, SG_EXIT_USAGE);
 			}
 			run = optarg;
 			break;
@@ -149,11 +144,11 @@ main(int argc, char *argv[])
 			sg_verbose = 1;
 			break;
 		default:
-			usage(SG_EXIT_USAGE);
+			sg_usage(usage_text, SG_EXIT_USAGE);
 		}
 	}
 	if (argc - optind != 1)
-		usage(SG_EXIT_USAGE);
+		sg_usage(usage_text, SG_EXIT_USAGE);
 	path = argv[optind];
 
 	recipe = sg_recipe_load(path, recipe_warning, NULL, &e);

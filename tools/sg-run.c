@@ -28,13 +28,6 @@ static const char usage_text[] =
 	" [--eval-train file] [-i iterations] [-o output] [-s state]"
 	" [--seed n] [-T temperature] recipe\n";
 
-static _Noreturn void
-usage(int status)
-{
-	fputs(usage_text, status ? stderr : stdout);
-	exit(status);
-}
-
 /* The loop's six stages, then the evaluation's two. */
 enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, EVAL_UPDATE, NSTAGES };
 enum { OPT_EVAL_TEST = 0x100, OPT_EVAL_TRAIN };
@@ -442,7 +435,7 @@ main(int argc, char *argv[])
 			r.eval_train = optarg;
 			break;
 		case 'h':
-			usage(SG_EXIT_OK);
+			sg_usage(usage_text, SG_EXIT_OK);
 		case 'i':
 			r.max_iter = atoll(positive("-i", optarg));
 			break;
@@ -464,11 +457,11 @@ main(int argc, char *argv[])
 			sg_verbose = 1;
 			break;
 		default:
-			usage(SG_EXIT_USAGE);
+			sg_usage(usage_text, SG_EXIT_USAGE);
 		}
 	}
 	if (argc - optind != 1)
-		usage(SG_EXIT_USAGE);
+		sg_usage(usage_text, SG_EXIT_USAGE);
 	r.recipe_path = argv[optind];
 	load_recipe(&r);
 	if (!r.state)
