@@ -4,9 +4,12 @@
  * it learnt is its state minus the base, and the merge adds every
  * worker's part to the base: counts and sums add, LinUCB's A and b add
  * (A = A1 + A2 - A0, with A0 = I for an arm new since the base), pending
- * decisions a worker consumed are gone.  Counts of whole numbers add
- * exactly, so the result is the state one worker fed all the rewards would
- * have (sums of rewards too, whenever they add without rounding).
+ * decisions a worker consumed are gone and those it left are added.
+ * Counts of whole numbers add exactly, so the result is the state one
+ * worker fed all the rewards would have (sums of rewards too, whenever
+ * they add without rounding).  A worker that routes is stamped with its
+ * place among n (sg_state_worker): its batch numbers are its own, so no
+ * two workers' decisions or rewards clash when they merge.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -145,10 +148,10 @@ sg_state_merge(
 			sg_get_str(w, "run"), sg_get_str(base, "run"));
 		return -1;
 	}
-	if (sg_get_int(w, "steps", 0) != sg_get_int(base, "steps", 0) ||
-		strcmp(sg_get_str(w, "rng"), sg_get_str(base, "rng")) != 0) {
-		sg_seterr(e, "routed since the base state: only the learning of"
-			     " workers merges");
+	if (sg_get_int(w, "steps", 0) < sg_get_int(base, "steps", 0) ||
+		sg_get_int(w, "rewards", 0) < sg_get_int(base, "rewards", 0)) {
+		sg_seterr(e, "did not start from this state (it has fewer steps"
+			     " or rewards): copy the state to it first");
 		return -1;
 	}
 	if (policy && (strcmp(policy, "discounted_thompson") == 0 ||
@@ -194,11 +197,70 @@ sg_state_merge(
 			add_linear(accl, json_object_get(w, "linear"),
 				json_object_get(base, "linear"), key);
 	}
-	pend = json_object_get(acc, "pending");
+	pend = sg_child(acc, "pending");
 	json_object_foreach (json_object_get(base, "pending"), key, v)
 		if (!json_object_get(json_object_get(w, "pending"), key))
 			json_object_del(pend, key);
+	json_object_foreach (json_object_get(w, "pending"), key, v)
+		if (!json_object_get(json_object_get(base, "pending"), key))
+			json_object_set(pend, key, v);
+	/* the next round's workers draw afresh from the merged state */
+	if (sg_get_int(w, "steps", 0) > sg_get_int(base, "steps", 0) &&
+		strcmp(sg_get_str(acc, "rng"), sg_get_str(base, "rng")) == 0) {
+		struct sg_rng rng;
+
+		sg_state_rng(acc, &rng);
+		sg_rng_seed(&rng, sg_rng_next(&rng));
+		sg_state_set_rng(acc, &rng);
+	}
+	/* past every batch number any worker took */
+	if (sg_get_int(w, "steps", 0) > sg_get_int(acc, "steps", 0))
+		json_object_set(acc, "steps", json_object_get(w, "steps"));
 	if (json_object_get(acc, "epsilon_rewards"))
 		sg_epsilon_update(acc);
 	return 0;
+}
+
+int
+sg_state_worker(json_t *state, long long k, long long n, long long target,
+	struct sg_error *e)
+{
+	const json_t *id = json_object_get(state, "worker");
+	long long accepted = sg_get_int(state, "accepted", 0), left;
+	struct sg_rng rng;
+	json_t *stamp;
+
+	if (id) {
+		if (sg_get_int(id, "index", -1) == k &&
+			sg_get_int(id, "count", -1) == n)
+			return 0;
+		sg_seterr(e, "is worker %lld/%lld's, not %lld/%lld's",
+			sg_get_int(id, "index", -1),
+			sg_get_int(id, "count", -1), k, n);
+		return -1;
+	}
+	stamp = json_pack(
+		"{s:I, s:I}", "index", (json_int_t)k, "count", (json_int_t)n);
+	/* its share of what the run still needs, so that n workers together
+	 * stop at the target */
+	if (target > accepted) {
+		left = target - accepted;
+		json_object_set_new(stamp, "cap",
+			json_integer(accepted + left / n + (k < left % n)));
+	}
+	json_object_set_new(state, "worker", stamp);
+	/* copies of one state draw the same numbers: each worker's own */
+	sg_state_rng(state, &rng);
+	sg_rng_seed(&rng, sg_rng_next(&rng) + (uint64_t)k);
+	sg_state_set_rng(state, &rng);
+	return 0;
+}
+
+long long
+sg_state_cap(const json_t *state)
+{
+	long long target = sg_get_int(state, "target", 0);
+	long long cap = sg_get_int(json_object_get(state, "worker"), "cap", 0);
+
+	return cap > 0 && (target <= 0 || cap < target) ? cap : target;
 }

@@ -313,6 +313,8 @@ sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
 	char *key = NULL, batch[32];
 	size_t i, d = 0;
 	int rc = -1;
+	long long step = sg_get_int(state, "steps", 0);
+	const json_t *worker = json_object_get(state, "worker");
 
 	if (!json_is_object(recipe) || !json_is_object(context)) {
 		sg_seterr(e, "job has no \"%s\" object",
@@ -367,8 +369,15 @@ sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
 	ctx = sg_child(sg_child(sg_child(state, "contexts"), key), name);
 	add_num(ctx, "pulls", 1);
 
-	json_object_set_new(
-		job, "batch", json_integer(sg_get_int(state, "steps", 0)));
+	/* a worker's batches are the numbers equal to its index modulo the
+	 * count of workers, so the copies of one state never share one */
+	if (worker) {
+		long long k = sg_get_int(worker, "index", 0);
+		long long n = sg_get_int(worker, "count", 1);
+
+		step += ((k - step) % n + n) % n;
+	}
+	json_object_set_new(job, "batch", json_integer(step));
 	json_object_set_new(job, "arm", json_string(name));
 	json_object_set(job, "generator", json_object_get(arm, "generator"));
 	json_object_set_new(job, "params", arm_params(arm, temp));
@@ -381,14 +390,13 @@ sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
 		decision_record(&b, &pk, offered, unavail,
 			strcmp(pk.mode, "init") == 0));
 	/* what sg-update needs to learn from a reward naming only its batch */
-	snprintf(batch, sizeof batch, "%lld", sg_get_int(state, "steps", 0));
+	snprintf(batch, sizeof batch, "%lld", step);
 	json_object_set_new(sg_child(state, "pending"), batch,
 		json_pack("{s:s, s:O, s:f, s:s, s:O}", "arm", name, "context",
 			context, "p", pk.p, "policy", sg_policy_name(b.kind),
 			"params", json_object_get(job, "params")));
 
-	json_object_set_new(state, "steps",
-		json_integer(sg_get_int(state, "steps", 0) + 1));
+	json_object_set_new(state, "steps", json_integer(step + 1));
 	if (json_is_integer(json_object_get(job, "target")))
 		json_object_set(
 			state, "target", json_object_get(job, "target"));

@@ -3,10 +3,13 @@
  * of exact values and the bucket keys of near-duplicates alike, in one
  * open-addressing set, and the file that carries them from one run to the
  * next, one key of 16 hexadecimal digits a line, appended under a lock.
+ * Concurrent processes share the file: each takes, under the lock, the
+ * keys the others appended since it last looked before it adds its own.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sg.h"
@@ -21,6 +24,7 @@ struct sg_seen {
 	size_t nslots, nused;
 	char **ids;
 	size_t nids;
+	off_t off; /* of the file, read or written so far */
 };
 
 struct sg_seen *
@@ -111,22 +115,27 @@ sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n, const char *id)
 		add(s, keys[i], doc);
 }
 
-int
-sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e)
+/* The keys of path past s->off into s, and into fresh when not NULL;
+ * the caller holds the lock.  0, or the exit status and e. */
+static int
+read_keys(struct sg_seen *s, const char *path, struct sg_seen *fresh,
+	struct sg_error *e)
 {
 	unsigned long line = 0;
 	char buf[64], *end;
 	uint64_t key;
 	FILE *fp;
-	int fd, status = 0;
+	int status = 0;
 
-	if ((fd = sg_lock(path, e)) < 0)
-		return SG_EXIT_IO;
 	if (!(fp = fopen(path, "r"))) {
-		sg_unlock(fd);
 		if (errno == ENOENT)
 			return 0;
 		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
+		return SG_EXIT_IO;
+	}
+	if (fseeko(fp, s->off, SEEK_SET) < 0) {
+		sg_seterr(e, "cannot read '%s': %s", path, strerror(errno));
+		fclose(fp);
 		return SG_EXIT_IO;
 	}
 	while (!status && fgets(buf, sizeof buf, fp)) {
@@ -141,42 +150,75 @@ sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e)
 			status = SG_EXIT_CONFIG;
 		} else {
 			add(s, key, 0);
+			if (fresh)
+				add(fresh, key, 0);
 		}
 	}
 	if (!status && ferror(fp)) {
 		sg_seterr(e, "cannot read '%s': %s", path, strerror(errno));
 		status = SG_EXIT_IO;
 	}
+	if (!status)
+		s->off = ftello(fp);
 	fclose(fp);
+	return status;
+}
+
+int
+sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e)
+{
+	int fd, status;
+
+	if ((fd = sg_lock(path, e)) < 0)
+		return SG_EXIT_IO;
+	status = read_keys(s, path, NULL, e);
 	sg_unlock(fd);
 	return status;
 }
 
 int
-sg_seen_append(
-	const char *path, const uint64_t *keys, size_t n, struct sg_error *e)
+sg_seen_lock(struct sg_seen *s, const char *path, struct sg_seen *fresh,
+	struct sg_error *e)
 {
-	FILE *fp;
 	int fd;
 
-	if (n == 0)
-		return 0;
 	if ((fd = sg_lock(path, e)) < 0)
 		return -1;
+	if (read_keys(s, path, fresh, e) != 0) {
+		sg_unlock(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+sg_seen_unlock(struct sg_seen *s, const char *path, int lock,
+	const uint64_t *keys, size_t n, struct sg_error *e)
+{
+	FILE *fp;
+	struct stat sb;
+
+	if (n == 0) {
+		sg_unlock(lock);
+		return 0;
+	}
 	if (!(fp = fopen(path, "a")))
 		goto fail;
 	for (size_t i = 0; i < n; i++)
 		fprintf(fp, "%016llx\n", (unsigned long long)keys[i]);
-	if (fflush(fp) == EOF || fsync(fileno(fp)) < 0 || ferror(fp)) {
+	if (fflush(fp) == EOF || fsync(fileno(fp)) < 0 || ferror(fp) ||
+		fstat(fileno(fp), &sb) < 0) {
 		fclose(fp);
 		goto fail;
 	}
 	if (fclose(fp) == EOF)
 		goto fail;
-	sg_unlock(fd);
+	/* what this process wrote is not news to it */
+	s->off = sb.st_size;
+	sg_unlock(lock);
 	return 0;
 fail:
 	sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
-	sg_unlock(fd);
+	sg_unlock(lock);
 	return -1;
 }

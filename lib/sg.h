@@ -257,10 +257,19 @@ void sg_router_warm(json_t *state, const json_t *from);
 
 /* merge.c: the learning of workers that started from one base state */
 /* Add to acc (a copy of base, or of base merged with other workers) what
- * worker w learnt since base; -1 and e when w did more than learn (it
- * routed), belongs to another run, or its policy forgets in order. */
+ * worker w learnt and routed since base; -1 and e when w did not start
+ * from base, belongs to another run, or its policy forgets in order. */
 int sg_state_merge(json_t *acc, const json_t *base, const json_t *w,
 	struct sg_error *e);
+/* Make state, a copy of the run's, worker k of n (0 <= k < n): its own
+ * random draws, the batch numbers equal to k modulo n, and, when target
+ * is above its accepted count, a cap of its share of the rest.  0, or -1
+ * and e when it already is another worker's. */
+int sg_state_worker(json_t *state, long long k, long long n,
+	long long target, struct sg_error *e);
+/* The accepted count at which state stops taking samples: its target, or
+ * its worker's cap when lower; 0 for none. */
+long long sg_state_cap(const json_t *state);
 
 /* policy.c: the bandit policies over plain arrays, shared by sg-route
  * (through bandit.c and the state file) and the benchmark simulator */
@@ -667,9 +676,14 @@ void sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n,
 /* Loads the keys of path (a missing file has none): 0, or the exit status
  * (SG_EXIT_IO, SG_EXIT_CONFIG for a bad line) and e. */
 int sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e);
-/* Appends keys to path under its lock and syncs them to disk. */
-int sg_seen_append(const char *path, const uint64_t *keys, size_t n,
+/* Locks path and takes into s, and into fresh, the keys other processes
+ * appended since s last read or wrote it: the lock, or -1 and e. */
+int sg_seen_lock(struct sg_seen *s, const char *path, struct sg_seen *fresh,
 	struct sg_error *e);
+/* Appends keys to path, syncs them to disk and releases lock: 0, or -1
+ * and e (released too). */
+int sg_seen_unlock(struct sg_seen *s, const char *path, int lock,
+	const uint64_t *keys, size_t n, struct sg_error *e);
 
 /* toxic.c: offensive words from a graded lexicon, whole words only */
 struct sg_lexicon;

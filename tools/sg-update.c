@@ -177,7 +177,7 @@ commit(const char *run, json_t *samples, json_t *reward)
 		json_object_set_new(
 			st.root, "target", json_integer(job_target));
 	accepted = sg_get_int(st.root, "accepted", 0);
-	target = sg_get_int(st.root, "target", 0);
+	target = sg_state_cap(st.root);
 	json_array_foreach (samples, i, s) {
 		why = rejection(s, buf, sizeof buf);
 		if (!why && target > 0 && accepted + taken >= target)
@@ -263,13 +263,42 @@ handle(struct sg_filter *f, json_t *rec)
 		drop_pending(p);
 }
 
+/* Workers that routed must have batch numbers of their own: each its
+ * own index among the same count (sg-route --worker), or one alone. */
+static void
+check_clash(json_t *routed, const char *path, const json_t *w)
+{
+	const json_t *id = json_object_get(w, "worker");
+	const char *other;
+	json_t *prev;
+	char key[64];
+
+	snprintf(key, sizeof key, "%lld/%lld", sg_get_int(id, "index", -1),
+		sg_get_int(id, "count", -1));
+	json_object_foreach (routed, other, prev) {
+		if (id && strcmp(json_string_value(prev), key) != 0 &&
+			strcmp(strchr(json_string_value(prev), '/'),
+				strchr(key, '/')) != 0)
+			sg_die(SG_EXIT_CONFIG,
+				"state '%s' is worker %s, but '%s' is worker"
+				" %s: their batch numbers may clash",
+				path, key, other, json_string_value(prev));
+		if (!id || strcmp(json_string_value(prev), key) == 0)
+			sg_die(SG_EXIT_CONFIG,
+				"state '%s' routed as '%s' did: their batch"
+				" numbers may clash (sg-route --worker)",
+				path, other);
+	}
+	json_object_set_new(routed, path, json_string(key));
+}
+
 /* The workers' learning into the base state they all started from. */
 static int
 merge(char *const workers[], int n)
 {
 	struct sg_state st, w;
 	struct sg_error e;
-	json_t *acc;
+	json_t *acc, *routed = json_object();
 
 	if (sg_state_begin(&st, o.state, &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
@@ -293,8 +322,12 @@ merge(char *const workers[], int n)
 		if (sg_state_merge(acc, st.root, w.root, &e) < 0)
 			sg_die(SG_EXIT_CONFIG, "state '%s': %s", workers[i],
 				e.text);
+		if (sg_get_int(w.root, "steps", 0) >
+			sg_get_int(st.root, "steps", 0))
+			check_clash(routed, workers[i], w.root);
 		sg_state_end(&w);
 	}
+	json_decref(routed);
 	json_decref(st.root);
 	st.root = acc;
 	if (sg_state_commit(&st, &e) < 0)

@@ -8,7 +8,9 @@
  * failed check is data, told in the record, not on standard error.  Every
  * other record and field passes through unchanged, in order.  With --seen,
  * the dedup keys of a batch's valid samples are appended to a file at its
- * batch record, so that later runs of the loop refuse them too.
+ * batch record, so that later runs of the loop refuse them too; its
+ * samples wait for that record, so the keys are claimed under the file's
+ * lock against what processes running beside this one took meanwhile.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -50,6 +52,13 @@ struct config {
 
 enum { U_FORMAT, U_SCHEMA, U_TOXIC, U_PPL, U_CUSTOM };
 
+/* With --seen, a sample waiting for the end of its batch, and where its
+ * keys are in the batch's (none when it is not valid). */
+struct held {
+	json_t *rec;
+	size_t k0, nk;
+};
+
 /* A (run, batch) of the input: its checks, and the keys of its valid
  * samples that are not in the seen file yet. */
 struct batch {
@@ -59,6 +68,8 @@ struct batch {
 	uint64_t *keys; /* of valid samples, for the seen file */
 	size_t nkeys, cap, nsamples, nvalid;
 	json_t *failed; /* check name -> samples that failed it */
+	struct held *held;
+	size_t nheld;
 };
 
 static struct sg_seen *seen;   /* the keys taken, by this run or earlier */
@@ -91,18 +102,6 @@ dedup_key(const json_t *v)
 
 	free(s);
 	return h ? h : 1;
-}
-
-/* A batch's keys reach the disk before its end goes downstream: a later
- * run never accepts again what this one let through. */
-static void
-seen_append(struct batch *b)
-{
-	struct sg_error e;
-
-	if (seenpath && sg_seen_append(seenpath, b->keys, b->nkeys, &e) < 0)
-		sg_die(SG_EXIT_IO, "%s", e.text);
-	b->nkeys = 0;
 }
 
 static void
@@ -841,8 +840,67 @@ batch_get(const char *run, long long id)
 	return b;
 }
 
-/* The end of a batch: its keys go to the seen file.  Its configuration
- * stays for samples that come late. */
+/* Whether a held sample's keys were taken by another process since this
+ * one looked; if so its dedup check fails now. */
+static int
+retaken(struct batch *b, const struct held *h, const struct sg_seen *fresh)
+{
+	const char *name;
+	size_t k = 0;
+
+	while (k < h->nk && !sg_seen_find(fresh, b->keys[h->k0 + k]))
+		k++;
+	if (k == h->nk)
+		return 0;
+	name = k == 0 ? "dedup" : "near_dedup";
+	check_set(json_object_get(h->rec, "checks"), name, 0,
+		k == 0 ? "duplicate of a sample another process took"
+		       : "near-duplicate of a sample another process took");
+	json_object_set_new(h->rec, "valid", json_false());
+	json_object_set_new(b->failed, name,
+		json_integer(sg_get_int(b->failed, name, 0) + 1));
+	b->nvalid--;
+	return 1;
+}
+
+/* A batch's keys reach the disk before its samples go downstream, under
+ * the lock, checked against what other processes took since this one
+ * looked: no two processes let the same sample through, and a later run
+ * never accepts again what this one did. */
+static void
+claim(struct batch *b)
+{
+	struct sg_seen *fresh;
+	struct sg_error e;
+	size_t n = 0;
+	int lock;
+
+	if (!seenpath)
+		return;
+	fresh = sg_seen_new();
+	if ((lock = sg_seen_lock(seen, seenpath, fresh, &e)) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	for (size_t i = 0; i < b->nheld; i++) {
+		const struct held *h = &b->held[i];
+
+		if (h->nk && !retaken(b, h, fresh)) {
+			memmove(b->keys + n, b->keys + h->k0,
+				h->nk * sizeof *b->keys);
+			n += h->nk;
+		}
+	}
+	if (sg_seen_unlock(seen, seenpath, lock, b->keys, n, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	sg_seen_free(fresh);
+	for (size_t i = 0; i < b->nheld; i++) {
+		emit(b->held[i].rec);
+		json_decref(b->held[i].rec);
+	}
+	b->nheld = b->nkeys = 0;
+}
+
+/* The end of a batch: its keys go to the seen file and its samples on.
+ * Its configuration stays for samples that come late. */
 static void
 batch_end(struct batch *b)
 {
@@ -850,7 +908,7 @@ batch_end(struct batch *b)
 	const char *name;
 	json_t *n;
 
-	seen_append(b);
+	claim(b);
 	json_object_foreach (b->failed, name, n)
 		snprintf(why + strlen(why), sizeof why - strlen(why),
 			"%s %s %lld", *why ? "," : "; failed:", name,
@@ -867,6 +925,7 @@ batch_free(struct batch *b)
 {
 	config_free(b->own);
 	json_decref(b->failed);
+	free(b->held);
 	free(b->keys);
 	free(b->run);
 	free(b);
@@ -937,6 +996,13 @@ handle_sample(json_t *rec, const char *where)
 		b->nkeys += nkeys;
 	}
 	free(keys);
+	if (seenpath) {
+		nkeys = valid ? nkeys : 0;
+		b->held =
+			sg_xrealloc(b->held, (b->nheld + 1) * sizeof *b->held);
+		b->held[b->nheld++] = (struct held){
+			json_incref(rec), b->nkeys - nkeys, nkeys};
+	}
 	return 0;
 }
 
@@ -952,7 +1018,9 @@ handle(json_t *rec, const char *where)
 	if (strcmp(type, "job") == 0) {
 		bad = handle_job(rec, where);
 	} else if (strcmp(type, "sample") == 0) {
-		bad = handle_sample(rec, where);
+		/* with --seen it waits for its batch's end */
+		if ((bad = handle_sample(rec, where)) == 0 && seenpath)
+			return 0;
 	} else if (strcmp(type, "batch") == 0) {
 		if (sg_record_batch_at(rec, where, &run, &id) < 0)
 			return 1;

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# Scaling out: workers on copies of the state (sg-route --worker), merged
+# with sg-update --merge; sg-validate processes sharing one --seen file.
+
+load helpers
+load llm-helpers
+
+# Every additive statistic of a state as {"path": value}.
+FLAT='def flat: [paths(numbers) as $p | select((($p[0] | IN("arms", "contexts"))
+	and ($p[-1] | IN("pulls", "n", "sum", "wins"))) or ($p == ["rewards"]
+	or $p == ["accepted"] or $p == ["rejected"]))
+	| {key: ($p | map(tostring) | join(".")), value: getpath($p)}] | from_entries;'
+
+# base + the sum over the workers of (worker - base), in the order they
+# are given, key by key.
+deltas() {
+	jq -n -S --slurpfile b "$1" --slurpfile w <(cat "${@:2}") "$FLAT"'
+		($b[0] | flat) as $B | [$w[] | flat] as $W
+		| ([$B, $W[] | keys[]] | unique)
+		| map(. as $k | {key: $k, value: (reduce $W[] as $x ($B[$k] // 0;
+			. + (($x[$k] // 0) - ($B[$k] // 0))))}) | from_entries'
+}
+
+@test "4 workers under GNU parallel reach the target, with no duplicate, and merge into the sum of their deltas" {
+	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
+	server --latency 0.05
+	# the templater's four texts against the stand-in's, either chosen at
+	# random: duplicates abound
+	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq '.recipe | .router_config.arms |=
+		map(select(. == "templater_balanced" or .name? == "naive_balanced"))
+		| .router_config += {policy: "epsilon_greedy", epsilon_start: 1,
+			epsilon_min: 1}' > r.json
+	# the run's state, from one batch on one worker
+	sg-plan -n1 r.json | sg-route --seed 7 -s run.state | sg-gen |
+		sg-validate --seen seen | sg-score |
+		sg-update -s run.state -o data.jsonl -r rejects.jsonl
+	for round in $(seq 15); do
+		[ "$(jq '.accepted < .target' run.state)" = true ] || break
+		for k in 0 1 2 3; do cp run.state w$k.state; done
+		cp run.state base.state
+		sg-plan -s run.state r.json | parallel --pipe -N1 --round-robin -j4 \
+			'k=$(({%} - 1)); sg-route --worker $k/4 -s w$k.state | sg-gen |
+			sg-validate --seen seen | sg-score |
+			sg-update -s w$k.state -o data.w$k.jsonl -r rejects.jsonl' 2> err
+		[ ! -s err ]
+		run --separate-stderr sg-update --merge -s run.state w0.state w1.state w2.state w3.state
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		# merged = base + the sum over workers of (worker - base)
+		assert_equal "$(jq -S "$FLAT flat" run.state)" \
+			"$(deltas base.state w0.state w1.state w2.state w3.state)"
+		jq -e '.pending == {}' run.state
+	done
+	# the target exactly: each worker stopped at its share of what was left
+	jq -e '.accepted == .target and .target == 20' run.state
+	[ "$(cat data*.jsonl | wc -l)" -eq 20 ]
+	[ -z "$(cat data*.jsonl | jq -r .id | sort | uniq -d)" ]
+	[ -z "$(cat data*.jsonl | jq -r .data.text | sort | uniq -d)" ]
+	# the templater's repeats were refused
+	jq -e -s 'map(select(.reject | test("dedup"))) | length > 0' rejects.jsonl
+	# every worker's batches its own: their numbers are its index modulo 4
+	for k in 0 1 2 3; do
+		jq -e -s --argjson k $k 'all(.batch % 4 == $k)' data.w$k.jsonl
+	done
+}
+
+@test "two sg-validate sharing --seen never both let a sample through" {
+	job='{"type":"job","run":"t","batch":B,"recipe":{"validators":{"deduplication":{"enabled":true}}}}'
+	sample='{"type":"sample","run":"t","batch":B,"id":"B:0","data":{"text":"the same words"}}'
+	# both read the sample before either reaches the end of its batch
+	for b in 1 2; do
+		{
+			echo "${job/B/$b}"
+			echo "${sample//B/$b}"
+			sleep 0.5
+			echo "{\"type\":\"batch\",\"run\":\"t\",\"batch\":$b}"
+		} | sg-validate --seen seen > out$b 2> err$b &
+	done
+	wait
+	[ ! -s err1 ] && [ ! -s err2 ]
+	[ "$(cat out1 out2 | jq -s 'map(select(.type == "sample" and .valid)) | length')" -eq 1 ]
+	[ "$(cat out1 out2 | jq -r 'select(.type == "sample" and (.valid | not)) | .checks.dedup.why')" = "duplicate of a sample another process took" ]
+	# the batch's samples wait for its end, and go out before it
+	[ "$(jq -r .type out1 | tr '\n' ' ')" = "job sample batch " ]
+	[ "$(wc -l < seen)" -eq 1 ]
+}
+
+@test "sg-route --worker k/n: batch numbers k modulo n, draws of its own, a share of the target" {
+	jq -nc '{type: "job", run: "t", job: 0, n: 1, target: 10, context: {grammar: true},
+		recipe: {grammar: {}}}' > job.jsonl
+	sg-route -s base --seed 1 < job.jsonl > /dev/null
+	for k in 0 1 2; do
+		cp base w$k
+		cat job.jsonl job.jsonl | sg-route --worker $k/3 -s w$k > jobs$k.jsonl
+	done
+	[ "$(jq -r .batch jobs0.jsonl jobs1.jsonl jobs2.jsonl | tr '\n' ' ')" = "3 6 1 4 2 5 " ]
+	[ "$(jq -r .seed jobs*.jsonl | sort -u | wc -l)" -eq 6 ]
+	# 10 to go, in shares of 4, 3 and 3 (cap is the accepted count to stop at)
+	[ "$(jq -c .worker w0 w1 w2 | tr '\n' ' ')" = '{"index":0,"count":3,"cap":4} {"index":1,"count":3,"cap":3} {"index":2,"count":3,"cap":3} ' ]
+	run --separate-stderr sg-route --worker 1/3 -s w0 < job.jsonl
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-route: state 'w0' is worker 0/3's, not 1/3's" ]
+	for bad in 3/3 -1/2 1 1/0 a/b; do
+		run --separate-stderr sg-route --worker $bad -s w9 < job.jsonl
+		[ "$status" -eq 2 ]
+		[ "$stderr" = "sg-route: --worker wants k/n with 0 <= k < n, not '$bad'" ]
+	done
+}
