@@ -130,6 +130,11 @@ ROUTER_SIM = $(B)/bench/router-sim
 $(ROUTER_SIM): bench/router-sim.c $(B)/libsg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
+bench: bench-scale
+bench-scale: all
+	sh bench/scale.sh $(CURDIR)/$(OUT)
+.PHONY: bench-scale
+
 bench: bench-router
 bench-router: $(ROUTER_SIM)
 	time sh bench/router.sh $(ROUTER_SIM)

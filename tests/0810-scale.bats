@@ -23,7 +23,7 @@ deltas() {
 
 @test "4 workers under GNU parallel reach the target, with no duplicate, and merge into the sum of their deltas" {
 	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
-	server --latency 0.05
+	server --latency 20
 	# the templater's four texts against the stand-in's, either chosen at
 	# random: duplicates abound
 	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq '.recipe | .router_config.arms |=
@@ -105,4 +105,20 @@ deltas() {
 		[ "$status" -eq 2 ]
 		[ "$stderr" = "sg-route: --worker wants k/n with 0 <= k < n, not '$bad'" ]
 	done
+}
+
+@test "examples/scale: make -j4 and parallel.sh run rounds of 4 workers to the target, no sample twice" {
+	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
+	cp -r "$EXAMPLES/scale" "$EXAMPLES/reviews" .
+	run --separate-stderr make -s -j4 -C scale SG_BIN="$SG_BIN" run
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "40 samples in out/data.*.jsonl" ]
+	jq -e '.accepted == 40 and .target == 40 and .steps > 4' scale/out/run.state
+	[ -z "$(cat scale/out/data.*.jsonl | jq -r .data.text | sort | uniq -d)" ]
+	run --separate-stderr env OUT=p sh scale/parallel.sh 4 reviews/reviews.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = "40 samples in p/data.*.jsonl" ]
+	jq -e '.accepted == 40' p/run.state
+	[ -z "$(cat p/data.*.jsonl | jq -r .data.text | sort | uniq -d)" ]
 }
