@@ -200,6 +200,17 @@ fns() { declare -f sample reward batch; }
 	run --separate-stderr sg-update --merge -s base w3 w2
 	[ "$status" -eq 3 ]
 	[ "$stderr" = "sg-update: state 'w2' routed as 'w3' did: their batch numbers may clash (sg-route --worker)" ]
+	run --separate-stderr sg-update --merge -s base w2 w3
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'w3' routed as 'w2' did: their batch numbers may clash (sg-route --worker)" ]
+	cp base w4 && sg-route --worker 0/2 -s w4 < job.jsonl > /dev/null
+	run --separate-stderr sg-update --merge -s base w3 w4
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'w4' is worker 0/2, but 'w3' is worker 1/3: their batch numbers may clash" ]
+	cp base w5 && sg-route --worker 1/3 -s w5 < job.jsonl > /dev/null
+	run --separate-stderr sg-update --merge -s base w3 w5
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'w5' routed as 'w3' did: their batch numbers may clash (sg-route --worker)" ]
 	cp base b0
 	run --separate-stderr sg-update --merge -s base w1
 	[ "$status" -eq 0 ]

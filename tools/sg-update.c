@@ -269,25 +269,26 @@ static void
 check_clash(json_t *routed, const char *path, const json_t *w)
 {
 	const json_t *id = json_object_get(w, "worker");
-	const char *other;
+	const char *other, *was;
 	json_t *prev;
-	char key[64];
+	char key[64] = "";
 
-	snprintf(key, sizeof key, "%lld/%lld", sg_get_int(id, "index", -1),
-		sg_get_int(id, "count", -1));
+	if (id)
+		snprintf(key, sizeof key, "%lld/%lld",
+			sg_get_int(id, "index", -1),
+			sg_get_int(id, "count", -1));
 	json_object_foreach (routed, other, prev) {
-		if (id && strcmp(json_string_value(prev), key) != 0 &&
-			strcmp(strchr(json_string_value(prev), '/'),
-				strchr(key, '/')) != 0)
-			sg_die(SG_EXIT_CONFIG,
-				"state '%s' is worker %s, but '%s' is worker"
-				" %s: their batch numbers may clash",
-				path, key, other, json_string_value(prev));
-		if (!id || strcmp(json_string_value(prev), key) == 0)
+		was = json_string_value(prev);
+		if (!id || !*was || strcmp(was, key) == 0)
 			sg_die(SG_EXIT_CONFIG,
 				"state '%s' routed as '%s' did: their batch"
 				" numbers may clash (sg-route --worker)",
 				path, other);
+		if (strcmp(strchr(was, '/'), strchr(key, '/')) != 0)
+			sg_die(SG_EXIT_CONFIG,
+				"state '%s' is worker %s, but '%s' is worker"
+				" %s: their batch numbers may clash",
+				path, key, other, was);
 	}
 	json_object_set_new(routed, path, json_string(key));
 }
