@@ -161,3 +161,17 @@ deltas() {
 	jq -e '.accepted == 40' p/run.state
 	[ -z "$(cat p/data.*.jsonl | jq -r .data.text | sort | uniq -d)" ]
 }
+
+@test "4 sg-run side by side on one state, output and seen file reach the target exactly, no sample twice" {
+	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
+	server --latency 20
+	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq '.recipe | .router_config.arms |=
+		map(select(. == "templater_balanced" or .name? == "naive_balanced"))' > r.json
+	run --separate-stderr parallel -N0 -j4 sg-run --seed 5 -s st -o data.jsonl r.json ::: 1 2 3 4
+	[ "$status" -eq 0 ]
+	jq -e '.accepted == 20 and .target == 20 and .pending == {}
+		and .rewards == .steps and .rewards == ([.arms[].n] | add)' st
+	[ "$(wc -l < data.jsonl)" -eq 20 ]
+	[ -z "$(jq -r .data.text data.jsonl | sort | uniq -d)" ]
+	[ -z "$(jq -r .id data.jsonl | sort | uniq -d)" ]
+}
