@@ -85,14 +85,17 @@ deltas() {
 
 @test "workers route and generate; after the merge one process validates, scores and learns every reward" {
 	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
-	r=$EXAMPLES/reviews/reviews.yaml
-	sg-plan -n1 "$r" | sg-route --seed 1 -s run.state | sg-gen |
+	cp "$EXAMPLES/reviews/reviews.yaml" r.yaml
+	sg-plan -n1 r.yaml | sg-route --seed 1 -s run.state | sg-gen |
 		sg-validate --seen seen | sg-score | sg-update -s run.state -o data.jsonl
-	for k in 0 1 2 3; do cp run.state w$k.state; done
-	sg-plan -s run.state "$r" | parallel --pipe -N1 --round-robin -j4 \
-		'k=$(({%} - 1)); sg-route --worker $k/4 -s w$k.state | sg-gen' > gen.jsonl
+	# the "remote" workers have the state and the job records, not the recipe
+	mkdir remote && cp run.state remote/
+	sg-plan -s run.state r.yaml | parallel --pipe -N1 --round-robin -j4 --workdir remote \
+		'k=$(({%} - 1)); cp run.state w$k.state &&
+		sg-route --worker $k/4 -s w$k.state | sg-gen' > gen.jsonl
+	[ ! -e remote/r.yaml ] && [ -s remote/w0.state ]
 	# the decisions first, so that the rewards join them
-	sg-update --merge -s run.state w*.state
+	sg-update --merge -s run.state remote/w*.state
 	[ "$(jq '.pending | length' run.state)" -eq "$(jq -s 'map(select(.type == "job")) | length' gen.jsonl)" ]
 	run --separate-stderr sh -c 'sg-validate --seen seen < gen.jsonl | sg-score | sg-update -s run.state -o data.jsonl'
 	[ "$status" -eq 0 ]
