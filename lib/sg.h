@@ -160,6 +160,10 @@ json_t *sg_state_new(const char *run, uint64_t seed, const json_t *router);
 int sg_state_check(const json_t *root, struct sg_error *e);
 int sg_state_rng(const json_t *root, struct sg_rng *r);
 void sg_state_set_rng(json_t *root, const struct sg_rng *r);
+/* The usage figures a batch record may carry, NULL-terminated. */
+extern const char *const sg_usage_keys[];
+/* Adds a batch record's usage figures to the state's "usage". */
+void sg_state_add_usage(json_t *root, const json_t *batch);
 
 /* proc.c: child processes, always from an argv, never through a shell */
 /* Start argv[0] (searched in PATH) with the given descriptors as its stdin
