@@ -455,6 +455,7 @@ struct sg_llm_reply {
 	const char *error;	/* why it failed, or NULL */
 	int cached;		/* from the cache: no request was made */
 	long long prompt_tokens, completion_tokens;
+	int deferred; /* written to the Batch API file, error says so */
 };
 typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
 /* Set OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL from a .env file
@@ -477,6 +478,16 @@ int sg_llm_run(
 	struct sg_llm *l, sg_llm_done_fn done, void *arg, struct sg_error *e);
 void sg_llm_counts(
 	const struct sg_llm *l, long long *requests, long long *cached);
+/* Export mode: requests the cache cannot answer go to fp as Batch API
+ * input lines, not to the server, and are answered as deferred. */
+int sg_llm_batch_export(struct sg_llm *l, FILE *fp, struct sg_error *e);
+/* The requests written so far, or -1 and e when their keys could not be
+ * kept in the cache. */
+long long sg_llm_batch_exported(const struct sg_llm *l, struct sg_error *e);
+/* Store the answer of one Batch API output line in the cache, under the
+ * key its exported request left there; 0, or -1 and e: nothing stored. */
+int sg_llm_batch_import(
+	const char *cache, const char *line, struct sg_error *e);
 
 /* naive.c: the naive arm's requests and the parsing of their answers */
 /* The /chat/completions body for sample index of a routed job: prompt
@@ -583,11 +594,14 @@ struct sg_gen_opts {
 	int jobs, no_cache;
 	double timeout;
 	double price_prompt, price_completion; /* < 0: the job's params */
+	FILE *batch; /* --batch-export: the Batch API input file */
 };
 extern struct sg_gen_opts sg_gen_opts; /* sg-gen's LLM options */
 int sg_llm_configured(void);
 void sg_gen_naive(struct sg_job *j, int rag);
 void sg_gen_evol(struct sg_job *j);
+/* With sg_gen_opts.batch: the requests exported, or -1 and e. */
+long long sg_gen_exported(struct sg_error *e);
 /* The templater's sg_fill_fn: ctx is a struct sg_fill. */
 struct sg_fill {
 	struct sg_job *j;
