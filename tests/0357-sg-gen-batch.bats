@@ -141,6 +141,7 @@ sg-gen: bad.jsonl:7: not JSON: unexpected token near end of file"
 	assert_equal "$stderr" "sg-gen: --batch-export needs the cache, not --no-cache"
 	run --separate-stderr sg-gen --no-cache --batch-import /dev/null
 	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "sg-gen: --batch-import needs the cache, not --no-cache"
 	run --separate-stderr sg-gen --batch-import /dev/null jobs.jsonl
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "usage: sg-gen "* ]]

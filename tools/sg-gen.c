@@ -194,18 +194,21 @@ gen(struct sg_filter *f, json_t *rec)
 static int
 import(const char *path)
 {
-	FILE *fp = fopen(path, "r");
+	FILE *fp;
 	char *cache = sg_llm_cache_dir(sg_gen_opts.cache_dir), *line = NULL;
 	long long lineno = 0, stored = 0, refused = 0;
 	struct sg_error e;
 	size_t cap = 0;
 
-	if (!fp)
+	if (sg_gen_opts.no_cache)
+		sg_die(SG_EXIT_USAGE, "--batch-import needs the cache, not "
+				      "--no-cache");
+	if (!cache)
+		sg_die(SG_EXIT_USAGE, "no cache directory: set --cache-dir or "
+				      "SG_CACHE_DIR");
+	if (!(fp = fopen(path, "r")))
 		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
 			strerror(errno));
-	if (!cache || sg_gen_opts.no_cache)
-		sg_die(SG_EXIT_USAGE, "--batch-import needs the cache: set "
-				      "--cache-dir or SG_CACHE_DIR");
 	while (getline(&line, &cap, fp) >= 0) {
 		lineno++;
 		if (line[strspn(line, " \t\r\n")] == '\0')
