@@ -21,7 +21,7 @@ struct call {
 	int shared; /* a later choice of a request counted already */
 };
 
-struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 600, -1, -1};
+struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 600, -1, -1, NULL};
 static struct sg_llm *client;
 static int no_response_format, no_choices;
 
@@ -38,7 +38,8 @@ sg_llm_configured(void)
 	const char *url = getenv("OPENAI_BASE_URL");
 	const char *key = getenv("OPENAI_API_KEY");
 
-	return (url && *url) || (key && *key);
+	/* exporting asks no server */
+	return (url && *url) || (key && *key) || sg_gen_opts.batch;
 }
 
 /* The client, made when a job first needs it; NULL and e without one. */
@@ -63,6 +64,9 @@ llm(struct sg_error *e)
 				     : sg_llm_cache_dir(sg_gen_opts.cache_dir);
 	client = sg_llm_new(&o, cache, e);
 	free(cache);
+	if (client && sg_gen_opts.batch &&
+		sg_llm_batch_export(client, sg_gen_opts.batch, e) < 0)
+		sg_gen_llm_end();
 	return client;
 }
 
@@ -95,7 +99,7 @@ account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s, int counted)
 	j->prompt_tokens += r->prompt_tokens;
 	j->completion_tokens += r->completion_tokens;
 	j->cost += cost;
-	if (!counted)
+	if (!counted || r->deferred)
 		;
 	else if (r->cached)
 		j->cached++;
@@ -152,7 +156,8 @@ split(struct call *c, const struct sg_llm_reply *r)
 	struct sg_llm_reply one;
 	struct call *k;
 
-	if (r->error)
+	/* a deferred answer says nothing of the server */
+	if (r->error && !r->deferred)
 		no_choices = 1;
 	for (int i = 0; i < c->count; i++) {
 		const char *content =
@@ -163,7 +168,7 @@ split(struct call *c, const struct sg_llm_reply *r)
 						      "message"),
 					   "content");
 
-		if (!content) {
+		if (!content && !r->deferred) {
 			body = sg_naive_body(c->j->rec, c->index + i,
 				sg_get_str(c->body, "model"),
 				!no_response_format, NULL);
@@ -560,6 +565,12 @@ sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e)
 	if (!fc->out)
 		sg_seterr(e, "llm_fill: %s", fc->err.text);
 	return fc->out;
+}
+
+long long
+sg_gen_exported(struct sg_error *e)
+{
+	return client ? sg_llm_batch_exported(client, e) : 0;
 }
 
 void

@@ -9,6 +9,12 @@
  * a wrong answer.  Files are written to a temporary name and renamed, so
  * processes sharing the directory never read half an entry.  Only
  * successful answers are stored; nothing of the key or server is.
+ *
+ * The Batch API: in export mode a request the cache cannot answer is
+ * written as a line of a Batch API input file instead of sent, its key
+ * kept in the cache as HASH.request; its custom_id "sg-HASH" names the
+ * cache entry, so a line of the output file is stored under exactly the
+ * key of its request, and the next run finds it there.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +27,7 @@ struct call {
 	void *ctx;
 	char *key, *path; /* the cache key and file; NULL without a cache */
 	json_t *response; /* a cache hit waiting to be delivered */
+	int deferred;	  /* written to the batch file: no answer now */
 	struct call *next;
 };
 
@@ -31,7 +38,14 @@ struct sg_llm {
 	sg_llm_done_fn done;
 	void *arg;
 	long long requests, cached;
+	FILE *batch;	    /* export mode: the Batch API input file */
+	struct sg_map *ids; /* the custom_ids written to it */
+	long long exported;
+	int batch_err; /* a request's key could not be kept */
 };
+
+static const char deferred_error[] =
+	"deferred: the request is in the Batch API file, awaiting its answer";
 
 /* Strip blanks, an "export " and matching quotes from a .env line. */
 static void
@@ -110,7 +124,8 @@ static void
 deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 	int cached)
 {
-	struct sg_llm_reply r = {c->ctx, NULL, resp, error, cached, 0, 0};
+	struct sg_llm_reply r = {
+		c->ctx, NULL, resp, error, cached, 0, 0, c->deferred};
 	json_t *usage = json_object_get(resp, "usage");
 	json_t *msg = sg_path(resp, "choices");
 
@@ -136,8 +151,23 @@ flush_hits(struct sg_llm *l)
 		l->hits = c->next;
 		if (!l->hits)
 			l->hits_tail = NULL;
-		deliver(l, c, c->response, NULL, 1);
+		deliver(l, c, c->response, c->deferred ? deferred_error : NULL,
+			!c->deferred);
 	}
+}
+
+static int
+cache_put(const char *path, const char *key, const json_t *response,
+	struct sg_error *e)
+{
+	json_t *entry =
+		json_pack("{s:s, s:O}", "key", key, "response", response);
+	char *text = json_dumps(entry, JSON_COMPACT);
+	int rc = sg_write_atomic(path, text, strlen(text), e);
+
+	free(text);
+	json_decref(entry);
+	return rc;
 }
 
 static void
@@ -147,16 +177,9 @@ on_done(void *arg, const struct sg_http_result *r)
 	struct call *c = r->ctx;
 	struct sg_error e;
 
-	if (r->body && c->path) {
-		json_t *entry = json_pack(
-			"{s:s, s:O}", "key", c->key, "response", r->body);
-		char *text = json_dumps(entry, JSON_COMPACT);
-
-		/* A cache that cannot be written costs only speed. */
-		sg_write_atomic(c->path, text, strlen(text), &e);
-		free(text);
-		json_decref(entry);
-	}
+	/* A cache that cannot be written costs only speed. */
+	if (r->body && c->path)
+		cache_put(c->path, c->key, r->body, &e);
 	deliver(l, c, r->body, r->error, 0);
 	flush_hits(l);
 }
@@ -191,8 +214,52 @@ sg_llm_free(struct sg_llm *l)
 	if (!l)
 		return;
 	sg_http_free(l->http);
+	sg_map_free(l->ids);
 	free(l->cache);
 	free(l);
+}
+
+/* An answer to deliver at the next flush, in the order queued. */
+static void
+queue(struct sg_llm *l, struct call *c)
+{
+	if (l->hits_tail)
+		l->hits_tail->next = c;
+	else
+		l->hits = c;
+	l->hits_tail = c;
+}
+
+/* The request as a line of the Batch API input file, once per custom_id,
+ * its key beside the cache entry its answer will fill. */
+static void
+defer(struct sg_llm *l, struct call *c, const json_t *body)
+{
+	uint64_t h = sg_hash64(c->key, strlen(c->key));
+	size_t n = strlen(c->path) + 8;
+	char id[32], *req;
+	struct sg_error e;
+	json_t *line;
+
+	c->deferred = 1;
+	queue(l, c);
+	if (sg_map_get(l->ids, h))
+		return;
+	sg_map_put(l->ids, h);
+	snprintf(id, sizeof id, "sg-%016llx", (unsigned long long)h);
+	line = json_pack("{s:s, s:s, s:s, s:O}", "custom_id", id, "method",
+		"POST", "url", "/v1/chat/completions", "body", body);
+	/* a failed write shows in the stream's error flag, checked by the
+	 * caller when it closes it */
+	sg_write_record(l->batch, line, 0);
+	json_decref(line);
+	req = sg_xmalloc(n);
+	snprintf(req, n, "%.*s.request",
+		(int)(strlen(c->path) - strlen(".json")), c->path);
+	if (sg_write_atomic(req, c->key, strlen(c->key), &e) < 0)
+		l->batch_err = 1;
+	free(req);
+	l->exported++;
 }
 
 void
@@ -225,14 +292,14 @@ sg_llm_chat(struct sg_llm *l, const json_t *body, long long index, void *ctx)
 				json_incref(json_object_get(entry, "response"));
 			json_decref(entry);
 			l->cached++;
-			if (l->hits_tail)
-				l->hits_tail->next = c;
-			else
-				l->hits = c;
-			l->hits_tail = c;
+			queue(l, c);
 			return;
 		}
 		json_decref(entry);
+		if (l->batch) {
+			defer(l, c, body);
+			return;
+		}
 	}
 	sg_http_post(l->http, "chat/completions", body, c);
 }
@@ -255,4 +322,121 @@ sg_llm_counts(const struct sg_llm *l, long long *requests, long long *cached)
 {
 	*requests = l->requests;
 	*cached = l->cached;
+}
+
+int
+sg_llm_batch_export(struct sg_llm *l, FILE *fp, struct sg_error *e)
+{
+	if (!l->cache) {
+		sg_seterr(e, "the Batch API needs a cache");
+		return -1;
+	}
+	l->batch = fp;
+	l->ids = sg_map_new();
+	return 0;
+}
+
+long long
+sg_llm_batch_exported(const struct sg_llm *l, struct sg_error *e)
+{
+	if (l->batch_err) {
+		sg_seterr(e, "cannot keep the requests' keys in the cache '%s'",
+			l->cache);
+		return -1;
+	}
+	return l->exported;
+}
+
+/* The cache file of custom_id id with extension ext, or NULL when id is
+ * not one sg made. */
+static char *
+id_path(const char *cache, const char *id, const char *ext)
+{
+	size_t n = strlen(cache) + 32;
+	char *p;
+
+	if (strlen(id) != 19 || strncmp(id, "sg-", 3) != 0 ||
+		strspn(id + 3, "0123456789abcdef") != 16)
+		return NULL;
+	p = sg_xmalloc(n);
+	snprintf(p, n, "%s/%s%s", cache, id + 3, ext);
+	return p;
+}
+
+/* Why a Batch API output line holds no answer to store, or NULL; msg is
+ * room for the server's message. */
+static const char *
+refusal(const json_t *line, char *msg, size_t size)
+{
+	json_t *resp = json_object_get(line, "response");
+	json_t *err = json_object_get(line, "error");
+	json_t *body = json_object_get(resp, "body"), *first;
+	long long status = sg_get_int(resp, "status_code", -1);
+	char *text;
+	int quota;
+
+	if (err && !json_is_null(err)) {
+		first = json_pack("{s:O}", "error", err);
+		text = json_dumps(first, JSON_COMPACT);
+		sg_http_error_text(text, strlen(text), msg, size, &quota);
+		free(text);
+		json_decref(first);
+		return msg;
+	}
+	if (!json_is_object(resp))
+		return "no \"response\" object";
+	if (status != 200) {
+		size_t n = (size_t)snprintf(msg, size, "status %lld", status);
+
+		text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (text && n + 2 < size) {
+			memcpy(msg + n, ": ", 3);
+			sg_http_error_text(text, strlen(text), msg + n + 2,
+				size - n - 2, &quota);
+		}
+		free(text);
+		return msg;
+	}
+	first = json_array_get(json_object_get(body, "choices"), 0);
+	if (!sg_get_str(json_object_get(first, "message"), "content"))
+		return "the answer has no choices[0].message.content";
+	return NULL;
+}
+
+int
+sg_llm_batch_import(const char *cache, const char *line, struct sg_error *e)
+{
+	json_error_t je;
+	json_t *rec = json_loads(line, JSON_REJECT_DUPLICATES, &je);
+	const char *id = sg_get_str(rec, "custom_id"), *why;
+	char msg[400], *req = NULL, *path = NULL, *key = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (!rec) {
+		sg_seterr(e, "not JSON: %s", je.text);
+		return -1;
+	}
+	if (!json_is_object(rec) || !id) {
+		sg_seterr(e, "not a Batch API output line: no \"custom_id\"");
+	} else if (!(req = id_path(cache, id, ".request")) ||
+		   !(key = sg_slurp(req, &len, e))) {
+		sg_seterr(e,
+			"%s: unknown custom_id: no request of that id was"
+			" exported with this cache",
+			id);
+	} else if ((why = refusal(rec, msg, sizeof msg))) {
+		sg_seterr(e, "%s: %s", id, why);
+	} else {
+		path = id_path(cache, id, ".json");
+		rc = cache_put(path, key,
+			json_object_get(
+				json_object_get(rec, "response"), "body"),
+			e);
+	}
+	free(req);
+	free(path);
+	free(key);
+	json_decref(rec);
+	return rc;
 }

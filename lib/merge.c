@@ -164,6 +164,9 @@ sg_state_merge(
 	}
 	for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
 		add_delta(acc, w, base, counters[i]);
+	for (int i = 0; json_object_get(w, "usage") && sg_usage_keys[i]; i++)
+		add_delta(sg_child(acc, "usage"), json_object_get(w, "usage"),
+			json_object_get(base, "usage"), sg_usage_keys[i]);
 	add_stats(sg_child(acc, "arms"), json_object_get(w, "arms"),
 		json_object_get(base, "arms"));
 	json_object_foreach (json_object_get(w, "arms"), key, v) {

@@ -160,6 +160,10 @@ json_t *sg_state_new(const char *run, uint64_t seed, const json_t *router);
 int sg_state_check(const json_t *root, struct sg_error *e);
 int sg_state_rng(const json_t *root, struct sg_rng *r);
 void sg_state_set_rng(json_t *root, const struct sg_rng *r);
+/* The usage figures a batch record may carry, NULL-terminated. */
+extern const char *const sg_usage_keys[];
+/* Adds a batch record's usage figures to the state's "usage". */
+void sg_state_add_usage(json_t *root, const json_t *batch);
 
 /* proc.c: child processes, always from an argv, never through a shell */
 /* Start argv[0] (searched in PATH) with the given descriptors as its stdin
@@ -460,6 +464,7 @@ struct sg_llm_reply {
 	const char *error;	/* why it failed, or NULL */
 	int cached;		/* from the cache: no request was made */
 	long long prompt_tokens, completion_tokens;
+	int deferred; /* written to the Batch API file, error says so */
 };
 typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
 /* Set OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL from a .env file
@@ -482,6 +487,16 @@ int sg_llm_run(
 	struct sg_llm *l, sg_llm_done_fn done, void *arg, struct sg_error *e);
 void sg_llm_counts(
 	const struct sg_llm *l, long long *requests, long long *cached);
+/* Export mode: requests the cache cannot answer go to fp as Batch API
+ * input lines, not to the server, and are answered as deferred. */
+int sg_llm_batch_export(struct sg_llm *l, FILE *fp, struct sg_error *e);
+/* The requests written so far, or -1 and e when their keys could not be
+ * kept in the cache. */
+long long sg_llm_batch_exported(const struct sg_llm *l, struct sg_error *e);
+/* Store the answer of one Batch API output line in the cache, under the
+ * key its exported request left there; 0, or -1 and e: nothing stored. */
+int sg_llm_batch_import(
+	const char *cache, const char *line, struct sg_error *e);
 
 /* naive.c: the naive arm's requests and the parsing of their answers */
 /* The /chat/completions body for sample index of a routed job: prompt
@@ -588,11 +603,14 @@ struct sg_gen_opts {
 	int jobs, no_cache;
 	double timeout;
 	double price_prompt, price_completion; /* < 0: the job's params */
+	FILE *batch; /* --batch-export: the Batch API input file */
 };
 extern struct sg_gen_opts sg_gen_opts; /* sg-gen's LLM options */
 int sg_llm_configured(void);
 void sg_gen_naive(struct sg_job *j, int rag);
 void sg_gen_evol(struct sg_job *j);
+/* With sg_gen_opts.batch: the requests exported, or -1 and e. */
+long long sg_gen_exported(struct sg_error *e);
 /* The templater's sg_fill_fn: ctx is a struct sg_fill. */
 struct sg_fill {
 	struct sg_job *j;

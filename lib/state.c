@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "router.h"
 #include "sg.h"
 
 int
@@ -182,4 +183,22 @@ sg_state_set_rng(json_t *root, const struct sg_rng *r)
 
 	sg_rng_format(r, hex);
 	json_object_set_new(root, "rng", json_string(hex));
+}
+
+const char *const sg_usage_keys[] = {
+	"prompt_tokens", "completion_tokens", "cost", NULL};
+
+void
+sg_state_add_usage(json_t *root, const json_t *batch)
+{
+	const char *k;
+	json_t *v, *u;
+
+	for (int i = 0; (k = sg_usage_keys[i]); i++) {
+		if (!json_is_number(v = json_object_get(batch, k)))
+			continue;
+		u = sg_child(root, "usage");
+		json_object_set_new(u, k,
+			sg_jnum(sg_get_num(u, k, 0) + json_number_value(v)));
+	}
 }

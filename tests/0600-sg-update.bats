@@ -267,3 +267,25 @@ fns() { declare -f sample reward batch; }
 	[ -z "$stderr" ]
 	jq -e '.arms.a1.temperature == 1.1 and .arms.a1.n == 2' st
 }
+
+@test "the tokens and cost of batch records add up in the state's usage, merged like the rest" {
+	usage() { # BATCH PROMPT COMPLETION COST
+		jq -nc --argjson b "$1" --argjson p "$2" --argjson c "$3" --argjson d "$4" \
+			'{type: "batch", run: "t", batch: $b, prompt_tokens: $p, completion_tokens: $c, cost: $d}'
+	}
+	# a batch cut short before its reward still counts what it spent
+	{ sample t 0 0; usage 0 10 5 0.25; reward 0 0.5; sample t 1 0; usage 1 100 50 0.5; } > in.jsonl
+	run --separate-stderr sg-update -s st < in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c .usage st)" '{"prompt_tokens":110,"completion_tokens":55,"cost":0.75}'
+	# a batch record without usage, as the offline arms write, adds nothing
+	batch 2 0.5 true | sg-update -s st >/dev/null
+	assert_equal "$(jq -c .usage st)" '{"prompt_tokens":110,"completion_tokens":55,"cost":0.75}'
+	cp st w1 && cp st w2
+	{ usage 3 1 1 0.125; reward 3 0.5; } | sg-update -s w1
+	{ usage 4 2 2 0.125; reward 4 0.5; } | sg-update -s w2
+	run --separate-stderr sg-update --merge -s st w1 w2
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -c .usage st)" '{"prompt_tokens":113,"completion_tokens":58,"cost":1}'
+}

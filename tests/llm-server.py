@@ -131,6 +131,11 @@ def embed(req):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as uvicorn (vLLM) and other servers set it: an answer
+    # goes out as two writes, headers then body, and under Nagle the body
+    # waited for the client's delayed ACK of the headers, about 40 ms on a
+    # reused connection (bench/RESULTS.md, bench-llm)
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass

@@ -11,8 +11,11 @@
  * OpenAI-compatible server, -j requests at a time, writing samples in
  * index order as they complete, with token usage and cost; "eda" and
  * "extractive" (lib/genoff.c) augment seed examples and draw from the knowledge
- * base.
+ * base.  With --batch-export the requests the cache cannot answer go to a
+ * Batch API input file instead of the server; --batch-import stores a
+ * Batch API output file's answers in the cache (lib/llm.c).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +23,14 @@
 #include "sg.h"
 
 static struct sg_filter f = {
-	.usage = "usage: sg-gen [-huVv] [-j jobs] [-m model] [--cache-dir dir] "
-		 "[--no-cache]\n"
-		 "              [--price-completion usd] [--price-prompt usd] "
-		 "[--strict]\n"
-		 "              [--timeout seconds] [file ...]\n",
+	.usage = "usage: sg-gen [-huVv] [-j jobs] [-m model] [--batch-export "
+		 "requests]\n"
+		 "              [--cache-dir dir] [--no-cache] "
+		 "[--price-completion usd]\n"
+		 "              [--price-prompt usd] [--strict] [--timeout "
+		 "seconds] [file ...]\n"
+		 "       sg-gen [-v] [--cache-dir dir] --batch-import "
+		 "answers\n",
 };
 
 static void
@@ -184,10 +190,53 @@ gen(struct sg_filter *f, json_t *rec)
 		sg_filter_put(f, rec);
 }
 
+/* Each line of a Batch API output file into the cache; the status. */
+static int
+import(const char *path)
+{
+	FILE *fp;
+	char *cache = sg_llm_cache_dir(sg_gen_opts.cache_dir), *line = NULL;
+	long long lineno = 0, stored = 0, refused = 0;
+	struct sg_error e;
+	size_t cap = 0;
+
+	if (sg_gen_opts.no_cache)
+		sg_die(SG_EXIT_USAGE, "--batch-import needs the cache, not "
+				      "--no-cache");
+	if (!cache)
+		sg_die(SG_EXIT_USAGE, "no cache directory: set --cache-dir or "
+				      "SG_CACHE_DIR");
+	if (!(fp = fopen(path, "r")))
+		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
+			strerror(errno));
+	while (getline(&line, &cap, fp) >= 0) {
+		lineno++;
+		if (line[strspn(line, " \t\r\n")] == '\0')
+			continue;
+		if (sg_llm_batch_import(cache, line, &e) == 0) {
+			stored++;
+			continue;
+		}
+		sg_warn("%s:%lld: %s", path, lineno, e.text);
+		refused++;
+	}
+	if (ferror(fp))
+		sg_die(SG_EXIT_IO, "cannot read '%s': %s", path,
+			strerror(errno));
+	fclose(fp);
+	free(line);
+	free(cache);
+	sg_note("%s: %lld answers stored in the cache, %lld refused", path,
+		stored, refused);
+	return refused ? SG_EXIT_DATA : SG_EXIT_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{"batch-export", required_argument, NULL, 'B'},
+		{"batch-import", required_argument, NULL, 'I'},
 		{"cache-dir", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{"jobs", required_argument, NULL, 'j'},
@@ -202,7 +251,9 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *exporting = NULL, *importing = NULL;
 	struct sg_error e;
+	long long n;
 	char *end;
 	int c, status;
 
@@ -210,6 +261,12 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "hj:m:uVv", longopts, NULL)) !=
 		-1) {
 		switch (c) {
+		case 'B':
+			exporting = optarg;
+			break;
+		case 'I':
+			importing = optarg;
+			break;
 		case 'C':
 			sg_gen_opts.cache_dir = optarg;
 			break;
@@ -248,9 +305,27 @@ main(int argc, char *argv[])
 				sg_usage(f.usage, SG_EXIT_USAGE);
 		}
 	}
+	if (importing && (exporting || optind < argc))
+		sg_usage(f.usage, SG_EXIT_USAGE);
+	if (importing)
+		return sg_finish(import(importing));
+	if (exporting && sg_gen_opts.no_cache)
+		sg_die(SG_EXIT_USAGE, "--batch-export needs the cache, not "
+				      "--no-cache");
+	if (exporting && !(sg_gen_opts.batch = fopen(exporting, "w")))
+		sg_die(SG_EXIT_IO, "cannot open '%s': %s", exporting,
+			strerror(errno));
 	if (sg_llm_dotenv(".env", &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	status = sg_filter_run(&f, argv + optind, argc - optind, gen);
+	if (exporting) {
+		if ((n = sg_gen_exported(&e)) < 0)
+			sg_die(SG_EXIT_IO, "%s", e.text);
+		if (fclose(sg_gen_opts.batch) == EOF)
+			sg_die(SG_EXIT_IO, "cannot write '%s': %s", exporting,
+				strerror(errno));
+		sg_note("%lld requests written to '%s'", n, exporting);
+	}
 	sg_gen_llm_end();
 	sg_gen_offline_end();
 	return sg_finish(status);

@@ -6,8 +6,9 @@
  *
  *   sg-plan -n 1 | sg-route | sg-gen | sg-validate | sg-score | sg-update
  *
- * and stops when the state file counts num_samples accepted samples or the
- * iteration budget runs out.  All progress lives in the state file and the
+ * and stops when the state file counts num_samples accepted samples or a
+ * budget runs out: iterations, or the tokens and cost sg-update adds up in
+ * the state's "usage".  All progress lives in the state file and the
  * output, so running sg-run again resumes where it stopped.  Writes the
  * dataset to -o; on stderr, each iteration's decision and batch metrics
  * and a final per-arm table.
@@ -25,12 +26,13 @@
 
 static const char usage_text[] =
 	"usage: sg-run [-hVv] [-b size] [-e every] [--eval-test file]"
-	" [--eval-train file] [-i iterations] [-o output] [-s state]"
-	" [--seed n] [-T temperature] recipe\n";
+	" [--eval-train file] [-i iterations] [--max-cost usd]"
+	" [--max-tokens n] [-o output] [-s state] [--seed n]"
+	" [-T temperature] recipe\n";
 
 /* The loop's six stages, then the evaluation's two. */
 enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, EVAL_UPDATE, NSTAGES };
-enum { OPT_EVAL_TEST = 0x100, OPT_EVAL_TRAIN };
+enum { OPT_EVAL_TEST = 0x100, OPT_EVAL_TRAIN, OPT_MAX_COST, OPT_MAX_TOKENS };
 
 static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
 	"sg-validate", "sg-score", "sg-update", "sg-eval", "sg-update"};
@@ -41,7 +43,8 @@ struct run {
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
 	char bindir[PATH_MAX];
-	long long target, max_iter, eval_every;
+	long long target, max_iter, eval_every, max_tokens;
+	double max_cost;
 };
 
 /* The stages are taken from beside sg-run itself, so a build tree runs
@@ -221,6 +224,29 @@ accepted(const struct run *r)
 	return n;
 }
 
+/* Why the next batch may not start: the tokens or the cost the state
+ * counts have reached their budget; NULL while they have not. */
+static const char *
+spent(const struct run *r, char *buf, size_t size)
+{
+	json_t *st = read_state(r), *u = json_object_get(st, "usage");
+	long long tokens = sg_get_int(u, "prompt_tokens", 0) +
+			   sg_get_int(u, "completion_tokens", 0);
+	double cost = sg_get_num(u, "cost", 0);
+
+	json_decref(st);
+	if (r->max_tokens > 0 && tokens >= r->max_tokens)
+		snprintf(buf, size,
+			"the token budget is spent: %lld tokens of %lld",
+			tokens, r->max_tokens);
+	else if (r->max_cost > 0 && cost >= r->max_cost)
+		snprintf(buf, size, "the cost budget is spent: $%.6f of $%.6f",
+			cost, r->max_cost);
+	else
+		return NULL;
+	return buf;
+}
+
 /* Report the iteration from the records sg-update logged for it. */
 static void
 report(const struct run *r, FILE *log, long long iter)
@@ -322,7 +348,7 @@ evaluate(const struct run *r, FILE *evals, long long iter)
 static void
 summary(const struct run *r, long long iters)
 {
-	json_t *st = read_state(r), *arms, *a;
+	json_t *st = read_state(r), *arms, *a, *u;
 	const char *name;
 	long long n;
 
@@ -333,6 +359,13 @@ summary(const struct run *r, long long iters)
 			" (%lld this run); epsilon %.3f\n",
 		sg_progname, sg_get_int(st, "accepted", 0), r->target, r->output,
 		sg_get_int(st, "steps", 0), iters, sg_get_num(st, "epsilon", 0));
+	if ((u = json_object_get(st, "usage")))
+		fprintf(stderr,
+			"%s: spent %lld prompt and %lld completion tokens,"
+			" $%.6f\n",
+			sg_progname, sg_get_int(u, "prompt_tokens", 0),
+			sg_get_int(u, "completion_tokens", 0),
+			sg_get_num(u, "cost", 0));
 	fprintf(stderr, "%-26s %6s %8s %12s %12s\n", "arm", "pulls", "rewards",
 		"mean reward", "temperature");
 	json_object_foreach(arms, name, a) {
@@ -405,7 +438,9 @@ main(int argc, char *argv[])
 		{"eval-train", required_argument, NULL, OPT_EVAL_TRAIN},
 		{"help", no_argument, NULL, 'h'},
 		{"initial-temp", required_argument, NULL, 'T'},
+		{"max-cost", required_argument, NULL, OPT_MAX_COST},
 		{"max-iterations", required_argument, NULL, 'i'},
+		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
 		{"output", required_argument, NULL, 'o'},
 		{"seed", required_argument, NULL, 'S'},
 		{"state", required_argument, NULL, 's'},
@@ -415,6 +450,8 @@ main(int argc, char *argv[])
 	};
 	struct run r = {0};
 	long long iter = 0, evaluated = 0, before;
+	const char *why;
+	char buf[256];
 	FILE *log, *evals;
 	int c;
 
@@ -438,6 +475,16 @@ main(int argc, char *argv[])
 			sg_usage(usage_text, SG_EXIT_OK);
 		case 'i':
 			r.max_iter = atoll(positive("-i", optarg));
+			break;
+		case OPT_MAX_COST:
+			r.max_cost =
+				strtod(positive("--max-cost", optarg), NULL);
+			break;
+		case OPT_MAX_TOKENS:
+			/* 1e6 is a million; 0.5 rounds up to one */
+			r.max_tokens = (long long)strtod(
+				positive("--max-tokens", optarg), NULL);
+			r.max_tokens += r.max_tokens == 0;
 			break;
 		case 'o':
 			r.output = optarg;
@@ -488,6 +535,13 @@ main(int argc, char *argv[])
 			sg_die(SG_EXIT_INCOMPLETE,
 				"stopped after %lld iterations short of the target",
 				iter);
+		}
+		if ((why = spent(&r, buf, sizeof buf))) {
+			summary(&r, iter);
+			sg_die(SG_EXIT_INCOMPLETE,
+				"%s, short of the target; run again with a"
+				" larger budget to go on",
+				why);
 		}
 		iter++;
 		if (run_stages(&r, PLAN, UPDATE, -1))

@@ -6,7 +6,8 @@
  * accepted ones (pass not false, no error, the target not yet reached) are
  * appended to the output, the reward is applied to the state (counts and
  * sums per arm and context, epsilon decay, temperature), and the state is
- * committed.  With -o the state also records the output's length, so a
+ * committed, with the tokens and cost the batch record reports added to
+ * its "usage".  With -o the state also records the output's length, so a
  * batch is in both or in neither after a crash.  Job, batch and reward
  * records are consumed (copied to -l); other record types pass through.
  * With --merge it reads no records: it adds to the state what each worker
@@ -34,7 +35,7 @@ struct opts {
 struct pending {
 	char *run;
 	long long batch;
-	json_t *samples;
+	json_t *samples, *end; /* end: its batch record, or NULL */
 };
 
 static struct opts o;
@@ -65,7 +66,8 @@ find_pending(const char *run, long long batch, int create)
 	if (!create)
 		return NULL;
 	pend = sg_xrealloc(pend, (npend + 1) * sizeof *pend);
-	pend[npend] = (struct pending){sg_xstrdup(run), batch, json_array()};
+	pend[npend] =
+		(struct pending){sg_xstrdup(run), batch, json_array(), NULL};
 	return &pend[npend++];
 }
 
@@ -74,6 +76,7 @@ drop_pending(struct pending *p)
 {
 	free(p->run);
 	json_decref(p->samples);
+	json_decref(p->end);
 	*p = pend[--npend];
 }
 
@@ -150,11 +153,12 @@ write_or_die(FILE *fp, json_t *rec, const char *name)
 			strerror(errno));
 }
 
-/* Commit one batch: its samples (may be NULL) and its reward (may be
- * NULL when the stream ended before it). */
+/* Commit one batch: its samples (may be NULL), its batch record and its
+ * reward (either may be NULL when the stream ended before it). */
 static void
-commit(const char *run, json_t *samples, json_t *reward)
+commit(const char *run, const struct pending *p, json_t *reward)
 {
+	json_t *samples = p ? p->samples : NULL;
 	struct sg_state st;
 	struct sg_error e;
 	long long accepted, target, taken = 0, refused = 0;
@@ -208,6 +212,8 @@ commit(const char *run, json_t *samples, json_t *reward)
 		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
 			strerror(errno));
 	}
+	if (p && p->end)
+		sg_state_add_usage(st.root, p->end);
 	if (reward && sg_reward_apply(st.root, reward, &e) < 0)
 		sg_filter_bad(&f, "%s", e.text);
 	json_object_set_new(
@@ -247,6 +253,13 @@ handle(struct sg_filter *f, json_t *rec)
 			job_target = sg_get_int(rec, "target", 0);
 		if (logf)
 			write_or_die(logf, rec, o.log);
+		/* held for the commit: what the batch spent */
+		if (strcmp(type, "batch") == 0 &&
+			sg_record_batch(rec, &run, &batch, &e) == 0) {
+			p = find_pending(run, batch, 1);
+			json_decref(p->end);
+			p->end = json_incref(rec);
+		}
 		return;
 	}
 	if (sg_record_batch(rec, &run, &batch, &e) < 0) {
@@ -258,7 +271,7 @@ handle(struct sg_filter *f, json_t *rec)
 		return;
 	}
 	p = find_pending(run, batch, 0);
-	commit(run, p ? p->samples : NULL, rec);
+	commit(run, p, rec);
 	if (p)
 		drop_pending(p);
 }
@@ -394,7 +407,7 @@ main(int argc, char *argv[])
 	while (npend > 0) {
 		sg_note("batch %lld of %s ended without a reward",
 			pend[0].batch, pend[0].run);
-		commit(pend[0].run, pend[0].samples, NULL);
+		commit(pend[0].run, &pend[0], NULL);
 		drop_pending(&pend[0]);
 	}
 	if (rejects && fclose(rejects) == EOF)
