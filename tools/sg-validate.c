@@ -8,7 +8,9 @@
  * failed check is data, told in the record, not on standard error.  Every
  * other record and field passes through unchanged, in order.  With --seen,
  * the dedup keys of a batch's valid samples are appended to a file at its
- * batch record, so that later runs of the loop refuse them too.
+ * batch record, so that later runs of the loop refuse them too.  The
+ * checks by a language model or embeddings are lib/modelcheck.c's: records
+ * wait there, in order, for their answers.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +48,7 @@ struct config {
 	unsigned pii; /* the entity types looked for, a bit set */
 	double pii_threshold;
 	enum { PII_FLAG, PII_REDACT, PII_REJECT } pii_mode;
+	struct sg_mcheck *mc; /* the model checks, or NULL */
 };
 
 enum { U_FORMAT, U_SCHEMA, U_TOXIC, U_PPL, U_CUSTOM };
@@ -72,6 +75,8 @@ static struct config *rcfg;
 static const char *seenpath;
 static struct sg_filter f = {
 	.usage = "usage: sg-validate [-huVv] [--strict] [-r recipe]"
+		 " [-j jobs] [-m model] [--cache-dir dir]\n"
+		 "                   [--embedding-model model] [--no-cache]"
 		 " [--seen file] [file ...]\n",
 };
 
@@ -112,6 +117,9 @@ config_free(struct config *c)
 
 	if (!c)
 		return;
+	if (c->mc) /* its samples still waiting are checked by it */
+		sg_mcheck_flush();
+	sg_mcheck_free(c->mc);
 	json_decref(c->recipe);
 	json_decref(c->format);
 	json_decref(c->schema);
@@ -499,6 +507,7 @@ config_new(json_t *recipe, struct origin *o)
 		c->field = field;
 	if (c->dedup)
 		config_near(c, dedup, o);
+	c->mc = sg_mcheck_new(recipe);
 	return c;
 }
 
@@ -740,9 +749,10 @@ check_pii(json_t *checks, json_t *rec, const struct config *c)
 	json_object_set_new(pii, "spans", spans);
 }
 
-/* The checks of one sample; its dedup keys in keys, *nkeys of them. */
+/* The checks of one sample but deduplication, which waits for the model
+ * checks of the samples before it. */
 static json_t *
-run_checks(json_t *rec, struct config *c, uint64_t *keys, size_t *nkeys)
+run_checks(json_t *rec, struct config *c)
 {
 	json_t *checks = json_object(), *data = json_object_get(rec, "data");
 	json_t *err = json_object_get(rec, "error");
@@ -750,7 +760,6 @@ run_checks(json_t *rec, struct config *c, uint64_t *keys, size_t *nkeys)
 	char why[300], *text, *dumped;
 	const char *w;
 
-	*nkeys = 0;
 	if (err && !json_is_null(err)) {
 		dumped = json_is_string(err) ? NULL : sg_dumps(err);
 		check_set(checks, "generate", 0,
@@ -806,9 +815,6 @@ run_checks(json_t *rec, struct config *c, uint64_t *keys, size_t *nkeys)
 		check_pii(checks, rec, c);
 	if (c->custom)
 		check_custom(checks, rec, c);
-	if (c->dedup)
-		check_dedup(
-			checks, json_object_get(rec, "data"), c, keys, nkeys);
 	return checks;
 }
 
@@ -896,25 +902,23 @@ handle_job(json_t *rec, const char *where)
 	return o.bad;
 }
 
-static int
-handle_sample(json_t *rec, const char *where)
+/* A sample whose checks are all in but deduplication: its verdict. */
+static void
+finish_sample(json_t *rec, void *arg)
 {
-	struct batch *b;
-	const char *run;
-	long long id;
+	struct batch *b = arg;
+	struct config *cfg = b->cfg;
+	json_t *checks = json_object_get(rec, "checks"), *c;
 	uint64_t *keys;
-	size_t nkeys;
-	json_t *checks;
+	size_t nkeys = 0;
 	int valid = 1;
 	const char *name;
-	json_t *c;
 
-	if (sg_record_batch_at(rec, where, &run, &id) < 0)
-		return -1;
-	b = batch_get(run, id);
-	keys = sg_xmalloc(
-		sizeof *keys * (1 + (size_t)(b->cfg ? b->cfg->bands : 0)));
-	checks = run_checks(rec, b->cfg, keys, &nkeys);
+	keys = sg_xmalloc(sizeof *keys * (1 + (size_t)(cfg ? cfg->bands : 0)));
+	if (cfg && cfg->dedup &&
+		sg_get_bool(sg_path(checks, "generate"), "pass", 0))
+		check_dedup(checks, json_object_get(rec, "data"), cfg, keys,
+			&nkeys);
 	json_object_foreach (checks, name, c) {
 		if (sg_get_bool(c, "pass", 0))
 			continue;
@@ -922,7 +926,6 @@ handle_sample(json_t *rec, const char *where)
 		json_object_set_new(b->failed, name,
 			json_integer(sg_get_int(b->failed, name, 0) + 1));
 	}
-	json_object_set_new(rec, "checks", checks);
 	json_object_set_new(rec, "valid", json_boolean(valid));
 	b->nsamples++;
 	b->nvalid += valid;
@@ -937,6 +940,43 @@ handle_sample(json_t *rec, const char *where)
 		b->nkeys += nkeys;
 	}
 	free(keys);
+	emit(rec);
+}
+
+static void
+finish_batch(json_t *rec, void *arg)
+{
+	batch_end(arg);
+	sg_mcheck_batch(arg, rec);
+	emit(rec);
+}
+
+static void
+finish_other(json_t *rec, void *arg)
+{
+	(void)arg;
+	emit(rec);
+}
+
+static int
+handle_sample(json_t *rec, const char *where)
+{
+	struct batch *b;
+	const char *run;
+	long long id;
+	char *src = NULL, *out = NULL;
+	struct sg_mcheck *mc;
+
+	if (sg_record_batch_at(rec, where, &run, &id) < 0)
+		return -1;
+	b = batch_get(run, id);
+	json_object_set_new(rec, "checks", run_checks(rec, b->cfg));
+	mc = b->cfg ? b->cfg->mc : NULL;
+	if (mc && grounding(rec, &src, &out) == 0)
+		src = out = NULL;
+	sg_mcheck_hold(mc, rec, src, out, where, b, finish_sample, b);
+	free(src);
+	free(out);
 	return 0;
 }
 
@@ -949,18 +989,20 @@ handle(json_t *rec, const char *where)
 	long long id;
 	int bad = 0;
 
+	if (strcmp(type, "sample") == 0)
+		return handle_sample(rec, where) < 0;
 	if (strcmp(type, "job") == 0) {
 		bad = handle_job(rec, where);
-	} else if (strcmp(type, "sample") == 0) {
-		bad = handle_sample(rec, where);
 	} else if (strcmp(type, "batch") == 0) {
 		if (sg_record_batch_at(rec, where, &run, &id) < 0)
 			return 1;
-		batch_end(batch_get(run, id));
+		sg_mcheck_hold(NULL, rec, NULL, NULL, where, batch_get(run, id),
+			finish_batch, batch_get(run, id));
+		return 0;
 	}
 	if (bad < 0)
 		return 1;
-	emit(rec);
+	sg_mcheck_hold(NULL, rec, NULL, NULL, where, NULL, finish_other, NULL);
 	return bad;
 }
 
@@ -972,7 +1014,12 @@ validate(struct sg_filter *f, json_t *rec)
 }
 
 static const struct option longopts[] = {
+	{"cache-dir", required_argument, NULL, 'C'},
+	{"embedding-model", required_argument, NULL, 'E'},
 	{"help", no_argument, NULL, 'h'},
+	{"jobs", required_argument, NULL, 'j'},
+	{"model", required_argument, NULL, 'm'},
+	{"no-cache", no_argument, NULL, 'N'},
 	{"recipe", required_argument, NULL, 'r'},
 	{"seen", required_argument, NULL, 's'},
 	{"strict", no_argument, NULL, SG_OPT_STRICT},
@@ -1010,14 +1057,35 @@ main(int argc, char *argv[])
 {
 	const char *recipe = NULL, *name;
 	struct sg_error e;
+	char *end;
 	json_t *v;
 	int c;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "hr:uVv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj:m:r:uVv", longopts, NULL)) !=
+		-1) {
 		if (sg_filter_option(&f, c))
 			continue;
 		switch (c) {
+		case 'C':
+			sg_mcheck_opts.cache_dir = optarg;
+			break;
+		case 'E':
+			sg_mcheck_opts.embedding_model = optarg;
+			break;
+		case 'j':
+			sg_mcheck_opts.jobs = (int)strtol(optarg, &end, 10);
+			if (*end || sg_mcheck_opts.jobs < 1 ||
+				sg_mcheck_opts.jobs > 4096)
+				sg_die(SG_EXIT_USAGE,
+					"-j wants an integer from 1 to 4096");
+			break;
+		case 'm':
+			sg_mcheck_opts.model = optarg;
+			break;
+		case 'N':
+			sg_mcheck_opts.no_cache = 1;
+			break;
 		case 'r':
 			recipe = optarg;
 			break;
@@ -1038,6 +1106,7 @@ main(int argc, char *argv[])
 	if (seenpath && (c = sg_seen_load(seen, seenpath, &e)))
 		sg_die(c, "%s", e.text);
 	sg_filter_run(&f, argv + optind, argc - optind, validate);
+	sg_mcheck_end();
 	for (size_t i = 0; i < nbatches; i++) {
 		batch_end(batches[i]);
 		batch_free(batches[i]);
