@@ -37,6 +37,8 @@ struct sg_mcheck {
 	char *desc_error;
 	int desc_asked;
 	json_t *recipe;
+	char *kb_path;	 /* the knowledge base, or NULL */
+	json_t *kb_text; /* its passage and sentence ids -> their text */
 };
 
 /* A record waiting for its answers. */
@@ -113,6 +115,24 @@ block(const json_t *recipe, const char *name)
 	return json_is_object(v) && sg_get_bool(v, "enabled", 1) ? v : NULL;
 }
 
+/* knowledge_base, relative to the recipe's directory as sg-gen reads it. */
+static char *
+kb_path(const json_t *recipe, const char *recipe_path)
+{
+	const char *rel = sg_get_str(recipe, "knowledge_base");
+	const char *slash = recipe_path ? strrchr(recipe_path, '/') : NULL;
+	char path[4096];
+
+	if (!rel)
+		return NULL;
+	if (rel[0] != '/' && slash)
+		snprintf(path, sizeof path, "%.*s/%s",
+			(int)(slash - recipe_path), recipe_path, rel);
+	else
+		snprintf(path, sizeof path, "%s", rel);
+	return sg_xstrdup(path);
+}
+
 static char *
 model_of(const json_t *v, const char *key, const char *flag, const char *env,
 	const char *dflt)
@@ -125,7 +145,7 @@ model_of(const json_t *v, const char *key, const char *flag, const char *env,
 }
 
 struct sg_mcheck *
-sg_mcheck_new(const json_t *recipe)
+sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 {
 	static int told;
 	const json_t *j = block(recipe, "llm_judge");
@@ -180,6 +200,7 @@ sg_mcheck_new(const json_t *recipe)
 		model_of(emb, "model", sg_mcheck_opts.embedding_model,
 			"OPENAI_EMBEDDING_MODEL", "text-embedding-3-small");
 	m->model[K_DESC] = sg_xstrdup(m->model[K_EMBED]);
+	m->kb_path = kb_path(recipe, recipe_path);
 	return m;
 }
 
@@ -192,6 +213,8 @@ sg_mcheck_free(struct sg_mcheck *m)
 		free(m->model[k]);
 	free(m->desc);
 	free(m->desc_error);
+	free(m->kb_path);
+	json_decref(m->kb_text);
 	json_decref(m->recipe);
 	free(m);
 }
@@ -390,6 +413,60 @@ sg_mcheck_flush(void)
 	nheld = 0;
 }
 
+static void
+kb_index(json_t *ids, const json_t *pairs)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach (pairs, i, p)
+		json_object_set(ids, json_string_value(json_array_get(p, 0)),
+			json_array_get(p, 1));
+}
+
+/* The text of a sample's provenance.passages when they are ids of the
+ * knowledge base, as those of rag and extractive samples are; malloc'd,
+ * or NULL. */
+static char *
+kb_sources(struct sg_mcheck *m, const json_t *rec)
+{
+	json_t *ids = sg_path(rec, "provenance.passages"), *id, *text, *all;
+	struct sg_error e;
+	struct sg_kb *kb;
+	char *out, *dir;
+	size_t i;
+	int cached;
+
+	if (!m->kb_path || !json_array_size(ids))
+		return NULL;
+	if (!m->kb_text) {
+		dir = sg_mcheck_opts.no_cache
+			      ? NULL
+			      : sg_llm_cache_dir(sg_mcheck_opts.cache_dir);
+		m->kb_text = json_object();
+		if ((kb = sg_kb_load(m->kb_path, dir, &cached, &e))) {
+			kb_index(m->kb_text, sg_kb_passages(kb));
+			kb_index(m->kb_text, sg_kb_sentences(kb));
+			sg_kb_free(kb);
+		} else {
+			sg_warn("knowledge base: %s", e.text);
+		}
+		free(dir);
+	}
+	all = json_array();
+	json_array_foreach (ids, i, id) {
+		if (!(text = json_object_get(
+			      m->kb_text, json_string_value(id)))) {
+			json_decref(all);
+			return NULL;
+		}
+		json_array_append(all, text);
+	}
+	out = sg_sample_text(all);
+	json_decref(all);
+	return out;
+}
+
 void
 sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 	const char *output, const char *where, void *group,
@@ -397,7 +474,7 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 {
 	json_t *gen = sg_path(rec, "checks.generate");
 	struct held *h;
-	char *text, *p;
+	char *text, *p, *kbsrc = NULL;
 	int asks = 0;
 
 	if (m && !sg_get_bool(gen, "pass", 0))
@@ -430,12 +507,15 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 		free(p);
 		asks++;
 	}
+	if (m->entail && (kbsrc = kb_sources(m, rec)))
+		sources = kbsrc;
 	if (m->entail && sources) {
 		p = sg_entail_prompt(sources, output ? output : text);
 		ask(m, h, K_ENTAIL, p);
 		free(p);
 		asks++;
 	}
+	free(kbsrc);
 	if (m->toxic) {
 		p = sg_toxic_prompt(text);
 		ask(m, h, K_TOXIC, p);

@@ -767,8 +767,9 @@ struct sg_mcheck_opts {
 extern struct sg_mcheck_opts sg_mcheck_opts;
 struct sg_mcheck;
 /* The model checks the recipe's validators enable; NULL when none, or
- * when no LLM is configured (said once on standard error). */
-struct sg_mcheck *sg_mcheck_new(const json_t *recipe);
+ * when no LLM is configured (said once on standard error).  The recipe's
+ * knowledge_base is found beside recipe_path (may be NULL). */
+struct sg_mcheck *sg_mcheck_new(const json_t *recipe, const char *recipe_path);
 void sg_mcheck_free(struct sg_mcheck *m);
 typedef void (*sg_release_fn)(json_t *rec, void *arg);
 /* Hands rec to release once the answers of the checks of m (NULL: none)

@@ -108,3 +108,21 @@ recipe() {
 	[ "$(requests)" -eq 4 ]
 	[ "$output" = "$first" ]
 }
+
+@test "examples/llm through sg-run: every model check in the samples, the reward and sg-run's report" {
+	server
+	run --separate-stderr sg-run --seed 3 -o out.jsonl "$EXAMPLES/llm/reviews-llm.yaml"
+	[ "$status" -eq 0 ]
+	[ "$(wc -l <out.jsonl)" -eq 20 ]
+	[ "$(jq -s 'map(.checks | has("llm_judge") and has("toxicity_llm") and has("semantic")) | all' out.jsonl)" = true ]
+	# grounded samples are judged against the text of their passages' ids
+	assert_equal "$(jq -c 'select(.generator == "rag" or .generator == "extractive") |
+		[.generator, (.checks.entailment | has("score"))]' out.jsonl out.jsonl.state.rejected | sort -u)" \
+'["extractive",true]
+["rag",true]'
+	[ "$(jq -s 'map(select(.generator == "extractive") | .checks.entailment.score) | unique' out.jsonl out.jsonl.state.rejected | jq -c .)" = '[1]' ]
+	grep -q 'Bluetooth' <(jq -r 'select(.body.messages[0].content | test("supported by the sources")) | .body.messages[0].content' log.jsonl)
+	[ "$(jq -s 'map(select(.type == "reward") | has("embedding_dispersion") and (.checks | has("llm_judge"))) | all' out.jsonl.state.log)" = true ]
+	[ "$(grep -c '^sg-run:   failed checks: .*; embedding dispersion 0\.[0-9]*$' <<<"$stderr")" -eq "$(grep -c '^sg-run: iteration' <<<"$stderr")" ]
+	[ "$(jq -s 'map(.path) | unique' log.jsonl | jq -c .)" = '["/v1/chat/completions","/v1/embeddings"]' ]
+}

@@ -139,6 +139,7 @@ config_free(struct config *c)
 struct origin {
 	const char *where, *lead;
 	int bad;
+	const char *path; /* the recipe's file, or NULL */
 };
 
 static void complain(struct origin *o, const char *field, const char *fmt, ...)
@@ -507,7 +508,7 @@ config_new(json_t *recipe, struct origin *o)
 		c->field = field;
 	if (c->dedup)
 		config_near(c, dedup, o);
-	c->mc = sg_mcheck_new(recipe);
+	c->mc = sg_mcheck_new(recipe, o->path);
 	return c;
 }
 
@@ -881,7 +882,8 @@ batch_free(struct batch *b)
 static int
 handle_job(json_t *rec, const char *where)
 {
-	struct origin o = {where, "job \"recipe.", 0};
+	struct origin o = {
+		where, "job \"recipe.", 0, sg_get_str(rec, "recipe_path")};
 	json_t *recipe = json_object_get(rec, "recipe");
 	struct batch *b;
 	const char *run;
@@ -1039,7 +1041,7 @@ recipe_warn(void *ctx, const char *msg)
 static void
 load_recipe(const char *path)
 {
-	struct origin o = {path, "\"", 0};
+	struct origin o = {path, "\"", 0, path};
 	struct sg_error e;
 	json_t *recipe = sg_recipe_load(path, recipe_warn, NULL, &e);
 
