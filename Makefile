@@ -91,6 +91,11 @@ bench-llm: all
 	sh bench/llm.sh $(CURDIR)/$(OUT)
 .PHONY: bench-llm
 
+bench: bench-judge
+bench-judge: all
+	sh bench/judge.sh $(CURDIR)/$(OUT)
+.PHONY: bench-judge
+
 bench: bench-crash
 
 # kill -9 at random moments, then a whole loop under valgrind memcheck

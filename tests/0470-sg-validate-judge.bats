@@ -21,7 +21,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 	server
 	recipe '{"llm_judge": {"threshold": 0.7}}'
 	texts 'A plain sample.' 'Scored JUDGE=6' 'Scored JUDGE=json:9' 'Scored JUDGE=bare:7' \
-		'Scored JUDGE=junk' 'Scored JUDGE=over' >in.jsonl
+		'Scored JUDGE=junk' 'Scored JUDGE=over' 'Scored JUDGE=five:4' 'Scored JUDGE=jstr:3' >in.jsonl
 	run --separate-stderr sg-validate -r r.json in.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
@@ -31,8 +31,10 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 ["t:0:2",{"pass":true,"score":0.9},true]
 ["t:0:3",{"pass":true,"score":0.7},true]
 ["t:0:4",{"pass":false,"why":"unreadable answer: no score in the answer \"I would rather not rate this one.\""},false]
-["t:0:5",{"pass":false,"why":"unreadable answer: score 12 outside 0 to 10"},false]'
-	[ "$(requests)" -eq 6 ]
+["t:0:5",{"pass":false,"why":"unreadable answer: score 12 outside 0 to 10"},false]
+["t:0:6",{"pass":true,"score":0.8},true]
+["t:0:7",{"pass":false,"score":0.3,"why":"score 0.30, less than 0.7"},false]'
+	[ "$(requests)" -eq 8 ]
 	# asked at temperature 0, the sample and the default rubric in the prompt
 	[ "$(jq -s 'map(.body.temperature) | unique' log.jsonl | jq -c .)" = '[0]' ]
 	jq -r '.body.messages[0].content' log.jsonl | grep -q '^- correct, fluent, on the task, and useful$'

@@ -96,7 +96,8 @@ def judge(last):
     """sg-validate's judges.  The rubric judge scores 8 unless the sample
     holds a marker: JUDGE=N answers "Score: N/10" after some reasoning,
     JUDGE=json:N {"score": N}, JUDGE=bare:N just N, JUDGE=junk no score,
-    JUDGE=over "Score: 12/10".  Entailment scores the share of the
+    JUDGE=over "Score: 12/10", JUDGE=five:N "Score: N out of 5",
+    JUDGE=jstr:N {"score": "N/10"} in a fence.  Entailment scores the share of the
     sample's words found in the sources; toxicity 9 when the text says
     TOXIC, else 0."""
     if 'Score: N/10' not in last:
@@ -120,6 +121,10 @@ def judge(last):
         return "I would rather not rate this one."
     if kind == "over":
         return "Score: 12/10"
+    if kind == "five":
+        return "Good enough. Score: %s out of 5" % n
+    if kind == "jstr":
+        return 'Here: ```json\n{"score": "%s/10"}\n```' % n
     return "The 3 criteria are weighed.\n**Score:** %s/10" % kind
 
 
