@@ -529,6 +529,10 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 	if (m->semantic && !m->desc_asked++ && m->description)
 		ask(m, NULL, K_DESC, m->description);
 	free(text);
+	if (!asks && head == h) { /* nothing to wait for */
+		sg_mcheck_flush();
+		return;
+	}
 	nheld += asks > 0;
 	if (nheld >= 8 * (size_t)sg_mcheck_opts.jobs && nheld >= 64)
 		sg_mcheck_flush();

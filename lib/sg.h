@@ -788,4 +788,38 @@ void sg_mcheck_batch(void *group, json_t *rec);
 /* Flush, then free the client. */
 void sg_mcheck_end(void);
 
+/* valconf.c, validate.c: sg-validate's checks, read from a recipe once and
+ * run on each sample */
+struct sg_validator; /* what the checks of every recipe in a run share */
+struct sg_checks;    /* the checks of one recipe */
+/* seen (borrowed) holds the dedup keys taken; lexicon is the toxicity
+ * lexicon when neither the recipe nor SG_LEXICON names one; warn (may be
+ * NULL) gets each problem with a recipe and each custom check that fails
+ * to run. */
+struct sg_validator *sg_validator_new(
+	struct sg_seen *seen, const char *lexicon, sg_warn_fn warn, void *ctx);
+void sg_validator_free(struct sg_validator *v);
+/* The checks of recipe.  Each problem goes to warn as lead, the field and
+ * why, as in "<stdin>:3: job \"recipe." "constraints.pattern\" is not a
+ * string"; *bad counts them.  A spoiled check fails every sample. */
+struct sg_checks *sg_checks_new(
+	struct sg_validator *v, json_t *recipe, const char *lead, int *bad);
+void sg_checks_free(struct sg_checks *c);
+/* The most dedup keys a sample gets: the size of sg_checks_run's keys. */
+size_t sg_checks_nkeys(const struct sg_checks *c);
+/* The "checks" object of the sample rec (only "generate" when c is NULL);
+ * a pii check in redact mode redacts rec's data.  The dedup keys of the
+ * value compared go to keys, *nkeys of them, not yet taken in seen. */
+json_t *sg_checks_run(
+	struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys);
+/* validate.c's, for the model checks too: the source passages of a
+ * grounded sample (its provenance's, its own, or its data's "sources" or
+ * "passages") in *src and its output without them in *out, both malloc'd;
+ * 0 when it has none. */
+int sg_grounding(const json_t *rec, char **src, char **out);
+/* dedup and near_dedup of a sample whose verdict waited: keys that
+ * samples before it took since sg_checks_run fail them now. */
+void sg_checks_retake(const struct sg_checks *c, json_t *checks,
+	const uint64_t *keys, size_t nkeys);
+
 #endif

@@ -161,3 +161,18 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 [["generate","length"],false]'
 	assert_equal "$stderr" 'sg-validate: the model checks (llm_judge, entailment, toxicity llm, semantic, diversity) are not run: no LLM configured (set OPENAI_BASE_URL or OPENAI_API_KEY)'
 }
+
+@test "samples waiting for their judge are deduplicated against the valid ones before them" {
+	server
+	recipe '{"llm_judge": {}, "deduplication": {}}'
+	texts 'Same text JUDGE=9' 'Same text JUDGE=9' 'Low JUDGE=2' 'Low JUDGE=2' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[(.checks | keys_unsorted), .checks.dedup.pass, .valid]' <<<"$output")" \
+'[["generate","dedup","llm_judge"],true,true]
+[["generate","dedup","llm_judge"],false,false]
+[["generate","dedup","llm_judge"],true,false]
+[["generate","dedup","llm_judge"],true,false]'
+	[ "$(jq -r '.checks.dedup.why // empty' <<<"$output")" = 'duplicate of an earlier sample (t:0:0)' ]
+}

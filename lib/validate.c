@@ -1,0 +1,351 @@
+/*
+ * validate.c - sg-validate's checks on one sample, as its "checks": each
+ * {"pass": bool}, with "why" when it failed and what the check measured.
+ * A failed check is data in the record; only a custom check that cannot
+ * run goes to the validator's warn function too.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "validate.h"
+
+/* 0 is the mark of an empty slot, so no key may be 0. */
+static uint64_t
+dedup_key(const json_t *v)
+{
+	char *s =
+		json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	uint64_t h = sg_hash64(s, strlen(s));
+
+	free(s);
+	return h ? h : 1;
+}
+
+static void
+check_set(json_t *checks, const char *name, int pass, const char *why)
+{
+	json_t *c = json_pack("{sb}", "pass", pass);
+
+	if (!pass)
+		json_object_set_new(c, "why", json_string(why));
+	json_object_set_new(checks, name, c);
+}
+
+static size_t
+codepoints(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* n against the bounds lim; NULL when inside, else why not. */
+static const char *
+within(size_t n, const double lim[2], const char *unit, char *why, size_t size)
+{
+	const char *s = n == 1 ? "" : "s";
+
+	if (!isnan(lim[0]) && (double)n < lim[0])
+		snprintf(why, size, "%zu %s%s, fewer than the minimum %.15g", n,
+			unit, s, lim[0]);
+	else if (!isnan(lim[1]) && (double)n > lim[1])
+		snprintf(why, size, "%zu %s%s, more than the maximum %.15g", n,
+			unit, s, lim[1]);
+	else
+		return NULL;
+	return why;
+}
+
+/* One of keys already taken: why, in buf; else NULL. */
+static const char *
+taken(const struct sg_seen *seen, const uint64_t *keys, size_t n,
+	const char *what, char *buf, size_t size)
+{
+	const char *id = NULL;
+
+	for (size_t i = 0; i < n && !id; i++)
+		id = sg_seen_find(seen, keys[i]);
+	if (!id)
+		return NULL;
+	snprintf(buf, size, "%s of an earlier sample%s%s%s", what,
+		*id ? " (" : "", id, *id ? ")" : "");
+	return buf;
+}
+
+/* dedup and near_dedup; the keys of the value compared go to keys. */
+static void
+check_dedup(json_t *checks, const json_t *data, const struct sg_checks *c,
+	uint64_t *keys, size_t *nkeys)
+{
+	const json_t *v = data;
+	const char *w;
+	char why[300], *text;
+
+	if (c->field && json_is_object(data) &&
+		!(v = sg_path(data, c->field))) {
+		snprintf(why, sizeof why, "data has no \"%s\" to compare",
+			c->field);
+		check_set(checks, "dedup", 0, why);
+		return;
+	}
+	keys[0] = dedup_key(v);
+	w = taken(c->v->seen, keys, 1, "duplicate", why, sizeof why);
+	check_set(checks, "dedup", !w, w);
+	*nkeys = 1;
+	if (!c->near)
+		return;
+	text = sg_sample_text(v);
+	sg_minhash_keys(c->near, text, keys + 1);
+	free(text);
+	w = taken(c->v->seen, keys + 1, (size_t)c->bands, "near-duplicate", why,
+		sizeof why);
+	check_set(checks, "near_dedup", !w, w);
+	*nkeys += (size_t)c->bands;
+}
+
+static void
+check_toxic(json_t *checks, const json_t *data, const struct sg_checks *c)
+{
+	char *text = sg_sample_text(data), why[200];
+	json_t *terms = sg_toxic_find(c->lexicon, text, c->severity);
+	size_t n = json_array_size(terms);
+
+	free(text);
+	snprintf(why, sizeof why,
+		"%zu offensive word%s of severity %ld or more", n,
+		n == 1 ? "" : "s", c->severity);
+	check_set(checks, "toxicity", n == 0, why);
+	json_object_set_new(
+		json_object_get(checks, "toxicity"), "terms", terms);
+}
+
+/* The source passages of a grounded sample: its provenance's, its own,
+ * or its data's "sources" or "passages", a string or strings; in *src,
+ * malloc'd, and the output without them in *out.  0 when it has none. */
+int
+sg_grounding(const json_t *rec, char **src, char **out)
+{
+	static const char *const where[] = {"provenance.sources",
+		"provenance.passages", "sources", "passages", "data.sources",
+		"data.passages", NULL};
+	json_t *data = json_object_get(rec, "data"), *v = NULL, *copy;
+	size_t i;
+
+	for (i = 0; where[i] && !(v = sg_path(rec, where[i])); i++)
+		;
+	if (!v || !(json_is_string(v) || json_is_array(v)))
+		return 0;
+	*src = sg_sample_text(v);
+	if (strncmp(where[i], "data.", 5) == 0) {
+		copy = json_copy(data);
+		json_object_del(copy, where[i] + 5);
+		*out = sg_sample_text(copy);
+		json_decref(copy);
+	} else {
+		*out = sg_sample_text(data);
+	}
+	return 1;
+}
+
+static void
+check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
+{
+	char *src = NULL, *out = NULL, why[300];
+	json_t *f, *missing;
+	double cov, sim;
+
+	if (c->faith && sg_grounding(rec, &src, &out)) {
+		f = sg_faithfulness(out, src);
+		missing = json_object_get(f, "missing");
+		cov = sg_get_num(f, "coverage", 0);
+		if (json_array_size(missing))
+			snprintf(why, sizeof why,
+				"%zu numbers or names not in the sources",
+				json_array_size(missing));
+		else
+			snprintf(why, sizeof why,
+				"coverage %.2f, less than the minimum %.15g",
+				cov, c->min_coverage);
+		check_set(checks, "faithfulness",
+			!json_array_size(missing) && cov >= c->min_coverage,
+			why);
+		json_object_update(json_object_get(checks, "faithfulness"), f);
+		json_decref(f);
+	}
+	free(src);
+	free(out);
+	if (!c->description)
+		return;
+	out = sg_sample_text(json_object_get(rec, "data"));
+	sim = sg_tfidf_cosine(c->v->tfidf, out, c->description);
+	free(out);
+	snprintf(why, sizeof why,
+		"TF-IDF cosine %.2f to the task, less than %.15g", sim,
+		c->min_similarity);
+	check_set(checks, "relevance", sim >= c->min_similarity, why);
+	json_object_set_new(json_object_get(checks, "relevance"), "similarity",
+		json_real(sim));
+}
+
+static void
+check_perplexity(json_t *checks, const json_t *data, const struct sg_checks *c)
+{
+	char *text = sg_sample_text(data), why[200];
+	double ppl = sg_lm_perplexity(c->lm, text);
+
+	free(text);
+	snprintf(why, sizeof why, "perplexity %.0f, more than %.4g", ppl,
+		c->max_ppl);
+	check_set(checks, "perplexity", ppl <= c->max_ppl, why);
+	json_object_set_new(json_object_get(checks, "perplexity"), "perplexity",
+		json_real(ppl));
+}
+
+/* The command's answer is the check, as it gave it; a command that cannot
+ * start or answer fails the check, with why. */
+static void
+check_custom(json_t *checks, const json_t *rec, struct sg_checks *c)
+{
+	struct sg_error e, e2;
+	json_t *ans = NULL;
+
+	if (!c->unusable[SG_U_CUSTOM] && !c->cp &&
+		!(c->cp = sg_coproc_start(c->custom, &e))) {
+		c->unusable[SG_U_CUSTOM] = sg_xstrdup(e.text);
+		sg_validator_warn(c->v, "custom check \"%s\": %s",
+			c->custom_name, e.text);
+	}
+	if (c->cp && !(ans = sg_coproc_ask(c->cp, rec, &e))) {
+		sg_coproc_end(c->cp, &e2);
+		c->cp = NULL;
+		c->unusable[SG_U_CUSTOM] = sg_xstrdup(e.text);
+		sg_validator_warn(c->v, "custom check \"%s\": %s",
+			c->custom_name, e.text);
+	}
+	if (ans)
+		json_object_set_new(checks, c->custom_name, ans);
+	else
+		check_set(checks, c->custom_name, 0, c->unusable[SG_U_CUSTOM]);
+}
+
+/* Spans are told in every mode, as types and offsets only: the record
+ * must not carry the personal data a second time. */
+static void
+check_pii(json_t *checks, json_t *rec, const struct sg_checks *c)
+{
+	json_t *neu = NULL, *spans, *sp, *pii;
+	char why[300], types[200] = "";
+	size_t i, n;
+
+	spans = sg_pii_data(json_object_get(rec, "data"), c->pii,
+		c->pii_threshold, c->pii_mode == SG_PII_REDACT ? &neu : NULL);
+	if (neu)
+		json_object_set_new(rec, "data", neu);
+	n = json_array_size(spans);
+	json_array_foreach (spans, i, sp) {
+		const char *t = sg_get_str(sp, "type");
+
+		if (!strstr(types, t) &&
+			strlen(types) + strlen(t) + 3 < sizeof types)
+			snprintf(types + strlen(types),
+				sizeof types - strlen(types), "%s%s",
+				*types ? ", " : "", t);
+	}
+	snprintf(why, sizeof why, "%zu span%s of personal data (%s)", n,
+		n == 1 ? "" : "s", types);
+	check_set(checks, "pii", !n || c->pii_mode != SG_PII_REJECT, why);
+	pii = json_object_get(checks, "pii");
+	if (n && c->pii_mode == SG_PII_REDACT)
+		json_object_set_new(pii, "redacted", json_true());
+	json_object_set_new(pii, "spans", spans);
+}
+
+json_t *
+sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
+{
+	json_t *checks = json_object(), *data = json_object_get(rec, "data");
+	json_t *err = json_object_get(rec, "error");
+	struct sg_error e;
+	char why[300], *text, *dumped;
+	const char *w;
+
+	*nkeys = 0;
+	if (err && !json_is_null(err)) {
+		dumped = json_is_string(err) ? NULL : sg_dumps(err);
+		check_set(checks, "generate", 0,
+			dumped ? dumped : json_string_value(err));
+		free(dumped);
+		return checks;
+	}
+	if (!data || json_is_null(data)) {
+		check_set(checks, "generate", 0, "no data");
+		return checks;
+	}
+	check_set(checks, "generate", 1, NULL);
+	if (!c)
+		return checks;
+	text = sg_sample_text(data);
+	if (c->length) {
+		w = within(
+			codepoints(text), c->len, "character", why, sizeof why);
+		check_set(checks, "length", !w, w);
+	}
+	if (c->words) {
+		w = within(sg_count_words(text), c->nwords, "word", why,
+			sizeof why);
+		check_set(checks, "words", !w, w);
+	}
+	if (c->unusable[SG_U_FORMAT]) {
+		check_set(checks, "format", 0, c->unusable[SG_U_FORMAT]);
+	} else if (c->format) {
+		json_t *s = json_string(text);
+		int ok = sg_schema_validate(c->format, s, &e) == 0;
+
+		snprintf(why, sizeof why, "does not match pattern \"%s\"",
+			c->pattern);
+		check_set(checks, "format", ok, why);
+		json_decref(s);
+	}
+	free(text);
+	if (c->unusable[SG_U_SCHEMA])
+		check_set(checks, "json_schema", 0, c->unusable[SG_U_SCHEMA]);
+	else if (c->schema)
+		check_set(checks, "json_schema",
+			sg_schema_validate(c->schema, data, &e) == 0, e.text);
+	check_grounding(checks, rec, c);
+	if (c->unusable[SG_U_PPL])
+		check_set(checks, "perplexity", 0, c->unusable[SG_U_PPL]);
+	else if (c->lm)
+		check_perplexity(checks, json_object_get(rec, "data"), c);
+	if (c->unusable[SG_U_TOXIC])
+		check_set(checks, "toxicity", 0, c->unusable[SG_U_TOXIC]);
+	else if (c->lexicon)
+		check_toxic(checks, json_object_get(rec, "data"), c);
+	if (c->pii)
+		check_pii(checks, rec, c);
+	if (c->custom)
+		check_custom(checks, rec, c);
+	if (c->dedup)
+		check_dedup(
+			checks, json_object_get(rec, "data"), c, keys, nkeys);
+	return checks;
+}
+
+void
+sg_checks_retake(const struct sg_checks *c, json_t *checks,
+	const uint64_t *keys, size_t nkeys)
+{
+	char why[300];
+	const char *w;
+
+	if (!c || nkeys == 0)
+		return;
+	if ((w = taken(c->v->seen, keys, 1, "duplicate", why, sizeof why)))
+		check_set(checks, "dedup", 0, w);
+	if (nkeys > 1 && (w = taken(c->v->seen, keys + 1, nkeys - 1,
+				  "near-duplicate", why, sizeof why)))
+		check_set(checks, "near_dedup", 0, w);
+}
