@@ -64,7 +64,7 @@ check: deps lexicon
 	@$(MAKE) --no-print-directory all $(ROUTER_SIM)
 	SG_BIN=$(CURDIR)/$(OUT) SG_BENCH=$(CURDIR)/$(B)/bench bats --print-output-on-failure tests
 
-demo: deps
+demo: deps lexicon
 	@$(MAKE) --no-print-directory all data
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
 	@echo
@@ -90,6 +90,11 @@ bench: bench-llm
 bench-llm: all
 	sh bench/llm.sh $(CURDIR)/$(OUT)
 .PHONY: bench-llm
+
+bench: bench-judge
+bench-judge: all
+	sh bench/judge.sh $(CURDIR)/$(OUT)
+.PHONY: bench-judge
 
 bench: bench-crash
 

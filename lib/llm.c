@@ -1,6 +1,6 @@
 /*
- * llm.c - chat completions through http.c with a response cache, and the
- * configuration the OpenAI ecosystem uses: OPENAI_BASE_URL and
+ * llm.c - chat completions and embeddings through http.c with a response
+ * cache, and the configuration the OpenAI ecosystem uses: OPENAI_BASE_URL and
  * OPENAI_API_KEY from the environment, else from a .env file.
  *
  * The cache is a directory of files, one per request, named by a hash of
@@ -28,6 +28,7 @@ struct call {
 	char *key, *path; /* the cache key and file; NULL without a cache */
 	json_t *response; /* a cache hit waiting to be delivered */
 	int deferred;	  /* written to the batch file: no answer now */
+	int embed;	  /* an /embeddings request */
 	struct call *next;
 };
 
@@ -125,7 +126,7 @@ deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 	int cached)
 {
 	struct sg_llm_reply r = {
-		c->ctx, NULL, resp, error, cached, 0, 0, c->deferred};
+		c->ctx, NULL, resp, error, cached, 0, 0, c->deferred, NULL};
 	json_t *usage = json_object_get(resp, "usage");
 	json_t *msg = sg_path(resp, "choices");
 
@@ -133,8 +134,14 @@ deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 	r.content = sg_get_str(msg, "content");
 	r.prompt_tokens = sg_get_int(usage, "prompt_tokens", 0);
 	r.completion_tokens = sg_get_int(usage, "completion_tokens", 0);
-	if (resp && !r.content && !error)
+	if (c->embed)
+		r.embedding = json_object_get(
+			json_array_get(json_object_get(resp, "data"), 0),
+			"embedding");
+	if (resp && !error && !c->embed && !r.content)
 		r.error = "the answer has no choices[0].message.content";
+	if (resp && !error && c->embed && !json_is_array(r.embedding))
+		r.error = "the answer has no data[0].embedding";
 	l->done(l->arg, &r);
 	json_decref(c->response);
 	free(c->key);
@@ -233,11 +240,11 @@ queue(struct sg_llm *l, struct call *c)
 /* The request as a line of the Batch API input file, once per custom_id,
  * its key beside the cache entry its answer will fill. */
 static void
-defer(struct sg_llm *l, struct call *c, const json_t *body)
+defer(struct sg_llm *l, struct call *c, const char *path, const json_t *body)
 {
 	uint64_t h = sg_hash64(c->key, strlen(c->key));
 	size_t n = strlen(c->path) + 8;
-	char id[32], *req;
+	char id[32], url[64], *req;
 	struct sg_error e;
 	json_t *line;
 
@@ -247,8 +254,9 @@ defer(struct sg_llm *l, struct call *c, const json_t *body)
 		return;
 	sg_map_put(l->ids, h);
 	snprintf(id, sizeof id, "sg-%016llx", (unsigned long long)h);
+	snprintf(url, sizeof url, "/v1/%s", path);
 	line = json_pack("{s:s, s:s, s:s, s:O}", "custom_id", id, "method",
-		"POST", "url", "/v1/chat/completions", "body", body);
+		"POST", "url", url, "body", body);
 	/* a failed write shows in the stream's error flag, checked by the
 	 * caller when it closes it */
 	sg_write_record(l->batch, line, 0);
@@ -262,8 +270,10 @@ defer(struct sg_llm *l, struct call *c, const json_t *body)
 	l->exported++;
 }
 
-void
-sg_llm_chat(struct sg_llm *l, const json_t *body, long long index, void *ctx)
+/* Queue a request to path, or take its answer from the cache. */
+static void
+call(struct sg_llm *l, const char *path, const json_t *body, long long index,
+	void *ctx)
 {
 	struct call *c = sg_xmalloc(sizeof *c);
 	json_t *entry;
@@ -272,6 +282,7 @@ sg_llm_chat(struct sg_llm *l, const json_t *body, long long index, void *ctx)
 
 	memset(c, 0, sizeof *c);
 	c->ctx = ctx;
+	c->embed = strcmp(path, "embeddings") == 0;
 	l->requests++;
 	if (l->cache) {
 		text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
@@ -297,11 +308,28 @@ sg_llm_chat(struct sg_llm *l, const json_t *body, long long index, void *ctx)
 		}
 		json_decref(entry);
 		if (l->batch) {
-			defer(l, c, body);
+			defer(l, c, path, body);
 			return;
 		}
 	}
-	sg_http_post(l->http, "chat/completions", body, c);
+	sg_http_post(l->http, path, body, c);
+}
+
+void
+sg_llm_chat(struct sg_llm *l, const json_t *body, long long index, void *ctx)
+{
+	call(l, "chat/completions", body, index, ctx);
+}
+
+/* The body names its input and model, so chat and embedding requests
+ * never share a cache key. */
+void
+sg_llm_embed(struct sg_llm *l, const char *model, const char *text, void *ctx)
+{
+	json_t *body = json_pack("{s:s, s:s}", "model", model, "input", text);
+
+	call(l, "embeddings", body, 0, ctx);
+	json_decref(body);
 }
 
 int

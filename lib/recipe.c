@@ -1146,7 +1146,49 @@ static const struct field v_pii[] = {
 static const struct field v_toxic[] = {
 	{"enabled", BOOL, NULL},
 	{"lexicon", STRING, NULL},
+	{"llm", BOOL, NULL},
+	{"llm_model", STRING, NULL},
+	{"llm_threshold", UNIT, NULL},
 	{"severity", NONNEG, NULL},
+};
+/* A rubric: a string, a list of strings, or names mapped to strings. */
+static int
+c_criteria(struct load *L, const struct node *n, const char *name)
+{
+	int ok = json_is_string(n->v) || json_is_array(n->v) ||
+		 json_is_object(n->v);
+
+	for (size_t i = 0; ok && i < n->n; i++)
+		ok = json_is_string(n->kid[i]->v) ||
+		     (json_is_object(n->v) && json_is_null(n->kid[i]->v));
+	if (!ok)
+		return fail(L, n,
+			"\"%s\" must be a string, a list of strings or a "
+			"mapping of names to strings",
+			name);
+	return 0;
+}
+static const struct field v_judge[] = {
+	{"criteria", 0, c_criteria},
+	{"enabled", BOOL, NULL},
+	{"model", STRING, NULL},
+	{"threshold", UNIT, NULL},
+};
+static const struct field v_entail[] = {
+	{"enabled", BOOL, NULL},
+	{"model", STRING, NULL},
+	{"threshold", UNIT, NULL},
+};
+static const struct field v_semantic[] = {
+	{"description", STRING, NULL},
+	{"enabled", BOOL, NULL},
+	{"min_similarity", UNIT, NULL},
+	{"model", STRING, NULL},
+};
+static const struct field v_diversity[] = {
+	{"enabled", BOOL, NULL},
+	{"min_dispersion", UNIT, NULL},
+	{"model", STRING, NULL},
 };
 static checkfn c_command;
 static const struct field v_custom[] = {
@@ -1186,18 +1228,18 @@ static const struct validator {
 	}
 	V("custom", v_custom),
 	V("deduplication", v_dedup),
-	V("diversity", v_other),
-	V("entailment", v_other),
+	V("diversity", v_diversity),
+	V("entailment", v_entail),
 	V("faithfulness", v_faith),
 	V("format", v_pattern),
 	V("json_schema", v_schema),
 	V("length", v_length),
-	V("llm_judge", v_other),
+	V("llm_judge", v_judge),
 	V("perplexity", v_perplexity),
 	V("pii", v_pii),
 	V("regex", v_pattern),
 	V("relevance", v_relevance),
-	V("semantic", v_other),
+	V("semantic", v_semantic),
 	V("similarity", v_other),
 	V("toxicity", v_toxic),
 #undef V
@@ -1621,6 +1663,7 @@ check(struct load *L, const struct node *root)
 		{"output_format", 0, c_format},
 		{"output_path", STRING, NULL},
 		{"quality", 0, c_quality},
+		{"quality_criteria", 0, c_criteria},
 		{"router_config", 0, c_router},
 		{"task", STRING, NULL},
 		{"task_input", 0, c_task_input},

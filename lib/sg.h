@@ -465,6 +465,7 @@ struct sg_llm_reply {
 	int cached;		/* from the cache: no request was made */
 	long long prompt_tokens, completion_tokens;
 	int deferred; /* written to the Batch API file, error says so */
+	const json_t *embedding; /* data[0].embedding of sg_llm_embed's */
 };
 typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
 /* Set OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL from a .env file
@@ -481,6 +482,9 @@ void sg_llm_free(struct sg_llm *l);
  * cache key.  The body is copied. */
 void sg_llm_chat(
 	struct sg_llm *l, const json_t *body, long long index, void *ctx);
+/* Queue an /embeddings request for text, cached as chat answers are. */
+void sg_llm_embed(
+	struct sg_llm *l, const char *model, const char *text, void *ctx);
 /* Answer everything queued, done once per request as each ends; done may
  * queue more. */
 int sg_llm_run(
@@ -758,6 +762,64 @@ size_t sg_map_size(const struct sg_map *m);
 void sg_bloom_add(uint64_t *bits, size_t nbits, uint64_t key);
 int sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key);
 
+/* judge.c: what a language model is asked about a sample, how its answer
+ * is read, and measures over embedding vectors */
+/* The prompts of the rubric judge (criteria: a string, a list of them or
+ * a mapping of names to descriptions; NULL: a default), of entailment by
+ * the sources and of toxicity; each asks for "Score: N/10"; malloc'd. */
+char *sg_judge_prompt(const json_t *criteria, const char *task,
+	const char *text);
+char *sg_entail_prompt(const char *sources, const char *text);
+char *sg_toxic_prompt(const char *text);
+/* A /chat/completions body for prompt at temperature 0. */
+json_t *sg_judge_body(const char *model, const char *prompt);
+/* The score of a judge's answer in [0,1] (see judge.c for the shapes it
+ * reads): 0, or -1 and e when it has none or one out of range. */
+int sg_judge_score(const char *answer, double *score, struct sg_error *e);
+double sg_cosine(const double *a, const double *b, size_t n);
+/* An embedding as n numbers, malloc'd; NULL and e when it is not one. */
+double *sg_embedding_vector(const json_t *v, size_t *n, struct sg_error *e);
+/* The dispersion of a set of embeddings, 1 - their mean pairwise cosine,
+ * kept as the sum of their unit vectors; start zeroed. */
+struct sg_dispersion {
+	double *sum;
+	size_t dim, n;
+};
+void sg_dispersion_add(struct sg_dispersion *d, const double *v, size_t n);
+double sg_dispersion_value(const struct sg_dispersion *d); /* NAN: n < 2 */
+void sg_dispersion_clear(struct sg_dispersion *d);
+
+/* modelcheck.c: sg-validate's checks by a language model and embeddings,
+ * in the tool layer beside filter.c (see the top of modelcheck.c) */
+struct sg_mcheck_opts {
+	const char *model, *embedding_model, *cache_dir; /* flags, or NULL */
+	int jobs, no_cache;
+	double timeout;
+};
+extern struct sg_mcheck_opts sg_mcheck_opts;
+struct sg_mcheck;
+/* The model checks the recipe's validators enable; NULL when none, or
+ * when no LLM is configured (said once on standard error).  The recipe's
+ * knowledge_base is found beside recipe_path (may be NULL). */
+struct sg_mcheck *sg_mcheck_new(const json_t *recipe, const char *recipe_path);
+void sg_mcheck_free(struct sg_mcheck *m);
+typedef void (*sg_release_fn)(json_t *rec, void *arg);
+/* Hands rec to release once the answers of the checks of m (NULL: none)
+ * are in its "checks", and every record held before it is released.
+ * sources and output: a grounded sample's sources and its text without
+ * them (NULL: not grounded); where names it in messages; group is its
+ * batch, whose embedding dispersion is gathered. */
+void sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
+	const char *output, const char *where, void *group,
+	sg_release_fn release, void *arg);
+/* Asks everything held and releases it. */
+void sg_mcheck_flush(void);
+/* "embedding_dispersion" and "embedded" into the batch record rec of
+ * group, when two samples or more were embedded; the group is forgotten. */
+void sg_mcheck_batch(void *group, json_t *rec);
+/* Flush, then free the client. */
+void sg_mcheck_end(void);
+
 /* valconf.c, validate.c: sg-validate's checks, read from a recipe once and
  * run on each sample */
 struct sg_validator; /* what the checks of every recipe in a run share */
@@ -782,5 +844,14 @@ size_t sg_checks_nkeys(const struct sg_checks *c);
  * value compared go to keys, *nkeys of them, not yet taken in seen. */
 json_t *sg_checks_run(
 	struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys);
+/* validate.c's, for the model checks too: the source passages of a
+ * grounded sample (its provenance's, its own, or its data's "sources" or
+ * "passages") in *src and its output without them in *out, both malloc'd;
+ * 0 when it has none. */
+int sg_grounding(const json_t *rec, char **src, char **out);
+/* dedup and near_dedup of a sample whose verdict waited: keys that
+ * samples before it took since sg_checks_run fail them now. */
+void sg_checks_retake(const struct sg_checks *c, json_t *checks,
+	const uint64_t *keys, size_t nkeys);
 
 #endif

@@ -125,8 +125,8 @@ check_toxic(json_t *checks, const json_t *data, const struct sg_checks *c)
 /* The source passages of a grounded sample: its provenance's, its own,
  * or its data's "sources" or "passages", a string or strings; in *src,
  * malloc'd, and the output without them in *out.  0 when it has none. */
-static int
-grounding(const json_t *rec, char **src, char **out)
+int
+sg_grounding(const json_t *rec, char **src, char **out)
 {
 	static const char *const where[] = {"provenance.sources",
 		"provenance.passages", "sources", "passages", "data.sources",
@@ -157,7 +157,7 @@ check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
 	json_t *f, *missing;
 	double cov, sim;
 
-	if (c->faith && grounding(rec, &src, &out)) {
+	if (c->faith && sg_grounding(rec, &src, &out)) {
 		f = sg_faithfulness(out, src);
 		missing = json_object_get(f, "missing");
 		cov = sg_get_num(f, "coverage", 0);
@@ -332,4 +332,20 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 		check_dedup(
 			checks, json_object_get(rec, "data"), c, keys, nkeys);
 	return checks;
+}
+
+void
+sg_checks_retake(const struct sg_checks *c, json_t *checks,
+	const uint64_t *keys, size_t nkeys)
+{
+	char why[300];
+	const char *w;
+
+	if (!c || nkeys == 0)
+		return;
+	if ((w = taken(c->v->seen, keys, 1, "duplicate", why, sizeof why)))
+		check_set(checks, "dedup", 0, w);
+	if (nkeys > 1 && (w = taken(c->v->seen, keys + 1, nkeys - 1,
+				  "near-duplicate", why, sizeof why)))
+		check_set(checks, "near_dedup", 0, w);
 }

@@ -67,7 +67,8 @@ deltas() {
 @test "4 workers of a templater with 8 texts, at once, keep each text once" {
 	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
 	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" |
-		jq '.recipe | .router_config.arms = ["templater_balanced"]' > t.json
+		jq '.recipe | .router_config.arms = ["templater_balanced"] |
+		.validators |= {deduplication, json_schema}' > t.json
 	sg-plan -n1 t.json | jq -c '.n = 1' | sg-route --seed 3 -s run.state | sg-gen |
 		sg-score | sg-update -s run.state -o data.first.jsonl
 	for k in 0 1 2 3; do cp run.state w$k.state; done

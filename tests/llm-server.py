@@ -13,6 +13,10 @@ file holding a list of faults given, in turn, to the first requests:
   {"fault": "ok"}                    a normal answer
   {"fault": "slow", "seconds": 1}    a normal answer that late
   {"fault": "huge", "bytes": N}      a 200 whose JSON body is N bytes long
+Embeddings are hashed bags of words: each lower-cased word adds 1 to one
+of "dimensions" (default 1024) coordinates, normalised, so texts sharing
+words have close vectors.  Judge prompts (those asking for "Score: N/10")
+are answered by judge(): see there for the markers that script them.
 Every request is logged as one JSON line in --log: arrival and end times,
 path, status, requests in flight on arrival, whether a key came, the body.
 """
@@ -20,6 +24,7 @@ import argparse
 import hashlib
 import os
 import json
+import re
 import socket
 import struct
 import sys
@@ -76,6 +81,53 @@ def evol(msgs, h):
     return None
 
 
+def between(text, start):
+    """The text between start and the next ">>>"."""
+    if start not in text:
+        return ""
+    return text.split(start, 1)[1].split("\n>>>", 1)[0]
+
+
+def words(text):
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def judge(last):
+    """sg-validate's judges.  The rubric judge scores 8 unless the sample
+    holds a marker: JUDGE=N answers "Score: N/10" after some reasoning,
+    JUDGE=json:N {"score": N}, JUDGE=bare:N just N, JUDGE=junk no score,
+    JUDGE=over "Score: 12/10", JUDGE=five:N "Score: N out of 5",
+    JUDGE=jstr:N {"score": "N/10"} in a fence.  Entailment scores the share of the
+    sample's words found in the sources; toxicity 9 when the text says
+    TOXIC, else 0."""
+    if 'Score: N/10' not in last:
+        return None
+    if "supported by the sources" in last:
+        src = set(words(between(last, "The sources:\n<<<\n")))
+        out = words(between(last, "The sample:\n<<<\n"))
+        share = sum(w in src for w in out) / len(out) if out else 0
+        return "Supported in part.\nScore: %d/10" % round(10 * share)
+    if "how toxic" in last:
+        return "Score: %d/10" % (9 if "TOXIC" in between(last, "The text:\n<<<\n") else 0)
+    m = re.search(r"JUDGE=(\w+)(?::(\d+))?", between(last, "The sample:\n<<<\n"))
+    if not m:
+        return "A fair sample: it meets most criteria.\nScore: 8/10"
+    kind, n = m.group(1), m.group(2)
+    if kind == "json":
+        return json.dumps({"score": int(n), "reason": "scripted"})
+    if kind == "bare":
+        return n
+    if kind == "junk":
+        return "I would rather not rate this one."
+    if kind == "over":
+        return "Score: 12/10"
+    if kind == "five":
+        return "Good enough. Score: %s out of 5" % n
+    if kind == "jstr":
+        return 'Here: ```json\n{"score": "%s/10"}\n```' % n
+    return "The 3 criteria are weighed.\n**Score:** %s/10" % kind
+
+
 def reply(req):
     msgs = req.get("messages", [])
     n = int(req.get("n") or 1)
@@ -89,6 +141,8 @@ def reply(req):
             content = json.dumps(fill_schema(rf["json_schema"].get("schema", {}), h))
         elif rf.get("type") == "json_object":
             content = json.dumps({"text": "Stand-in answer %s." % h[:8]})
+        elif msgs and judge(str(msgs[-1].get("content", ""))) is not None:
+            content = judge(str(msgs[-1].get("content", "")))
         elif evol(msgs, h) is not None:
             content = evol(msgs, h)
         elif msgs and "JSON" in str(msgs[-1].get("content", "")):
@@ -121,10 +175,14 @@ def embed(req):
     inp = req.get("input")
     items = inp if isinstance(inp, list) else [inp]
     data = []
+    dim = int(req.get("dimensions") or 1024)
     for i, text in enumerate(items):
-        h = hashlib.sha256(str(text).encode()).digest()
+        vec = [0.0] * dim
+        for w in words(str(text)):
+            vec[int(hashlib.sha256(w.encode()).hexdigest()[:8], 16) % dim] += 1
+        norm = sum(x * x for x in vec) ** 0.5 or 1
         data.append({"object": "embedding", "index": i,
-                     "embedding": [b / 255.0 for b in h[:8]]})
+                     "embedding": [x / norm for x in vec]})
     return {"object": "list", "data": data, "model": req.get("model"),
             "usage": {"prompt_tokens": len(items), "total_tokens": len(items)}}
 

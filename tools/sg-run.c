@@ -247,6 +247,30 @@ spent(const struct run *r, char *buf, size_t size)
 	return buf;
 }
 
+/* The checks that failed in the batch, as the reward counts them, and
+ * its embedding dispersion when sg-validate measured one. */
+static void
+report_checks(const json_t *reward)
+{
+	json_t *c, *disp = json_object_get(reward, "embedding_dispersion");
+	const char *name, *sep = ": ";
+
+	fprintf(stderr, "%s:   failed checks", sg_progname);
+	json_object_foreach (json_object_get(reward, "checks"), name, c) {
+		if (sg_get_int(c, "fail", 0) <= 0)
+			continue;
+		fprintf(stderr, "%s%s %lld", sep, name,
+			sg_get_int(c, "fail", 0));
+		sep = ", ";
+	}
+	if (*sep == ':')
+		fputs(": none", stderr);
+	if (json_is_number(disp))
+		fprintf(stderr, "; embedding dispersion %.3f",
+			json_number_value(disp));
+	fputc('\n', stderr);
+}
+
 /* Report the iteration from the records sg-update logged for it. */
 static void
 report(const struct run *r, FILE *log, long long iter)
@@ -286,6 +310,7 @@ report(const struct run *r, FILE *log, long long iter)
 		sg_get_num(reward, "diversity", 0),
 		sg_get_num(reward, "reward", 0), accepted(r), r->target);
 	fprintf(stderr, "%s:   %s\n", sg_progname, sg_get_str(d, "reason"));
+	report_checks(reward);
 out:
 	json_decref(job);
 	json_decref(reward);

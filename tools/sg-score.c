@@ -32,8 +32,8 @@ struct recipe {
 	double threshold;
 	json_t *weights; /* check name -> weight, only the valid ones */
 	double w[NWEIGHTS];
-	int has_mindiv, has_maxrep;
-	double mindiv, maxrep;
+	int has_mindiv, has_maxrep, has_mindisp;
+	double mindiv, maxrep, mindisp;
 	double wcost; /* reward lost per unit of a batch record's "cost" */
 };
 
@@ -105,6 +105,12 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 		rc->has_mindiv = 1, rc->mindiv = json_number_value(v);
 	if ((v = unit(recipe, "constraints.max_repetition_rate", where, bad)))
 		rc->has_maxrep = 1, rc->maxrep = json_number_value(v);
+	/* the embedding dispersion sg-validate measured, when it did */
+	if ((v = unit(recipe, "validators.diversity.min_dispersion", where,
+		     bad)))
+		rc->has_mindisp = 1, rc->mindisp = json_number_value(v);
+	else if (rc->has_mindiv)
+		rc->has_mindisp = 1, rc->mindisp = rc->mindiv;
 	v = sg_path(recipe, "quality.weights");
 	if (json_is_object(v)) {
 		rc->weights = json_object();
@@ -348,8 +354,10 @@ reward(const struct batch *b, const json_t *end)
 	json_t *r = json_object(), *v, *w;
 	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
 	double pass_rate, quality, d[2], d1, d2, rep, value;
-	json_t *cost;
+	json_t *cost, *disp = json_object_get(end, "embedding_dispersion");
 
+	if (!json_is_number(disp))
+		disp = NULL;
 	if (n < (long long)b->seen)
 		n = (long long)b->seen;
 	pass_rate = n > 0 ? (double)b->passed / (double)n : 0;
@@ -363,6 +371,9 @@ reward(const struct batch *b, const json_t *end)
 	if (b->rc.has_mindiv && d2 < b->rc.mindiv)
 		value *= 0.5;
 	if (b->rc.has_maxrep && rep > b->rc.maxrep)
+		value *= 0.5;
+	if (disp && b->rc.has_mindisp &&
+		json_number_value(disp) < b->rc.mindisp)
 		value *= 0.5;
 	cost = json_object_get(end, "cost");
 	if (json_is_number(cost) && json_number_value(cost) >= 0)
@@ -392,6 +403,8 @@ reward(const struct batch *b, const json_t *end)
 	}
 	json_object_set_new(r, "compression_ratio",
 		json_real(sg_compression_ratio(b->texts, b->ntexts)));
+	if (disp)
+		json_object_set(r, "embedding_dispersion", disp);
 	json_object_set_new(r, "checks",
 		b->checks ? json_incref(b->checks) : json_object());
 	w = json_object();
@@ -404,6 +417,9 @@ reward(const struct batch *b, const json_t *end)
 	if (b->rc.has_maxrep)
 		json_object_set_new(
 			r, "repetition_ok", json_boolean(rep <= b->rc.maxrep));
+	if (disp && b->rc.has_mindisp)
+		json_object_set_new(r, "dispersion_ok",
+			json_boolean(json_number_value(disp) >= b->rc.mindisp));
 	sg_note("run %s batch %lld: reward %.4f", b->run, b->id, value);
 	return r;
 }

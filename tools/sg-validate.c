@@ -10,7 +10,9 @@
  * the dedup keys of a batch's valid samples are appended to a file at its
  * batch record, so that later runs of the loop refuse them too; its
  * samples wait for that record, so the keys are claimed under the file's
- * lock against what processes running beside this one took meanwhile.
+ * lock against what processes running beside this one took meanwhile.  The
+ * checks by a language model or embeddings are lib/modelcheck.c's: records
+ * wait there, in order, for their answers.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -36,7 +38,8 @@ struct batch {
 	char *run;
 	long long id;
 	struct sg_checks *cfg, *own;
-	uint64_t *keys; /* of valid samples, for the seen file */
+	uint64_t *keys;		       /* of valid samples, for the seen file */
+	struct sg_mcheck *mc, *own_mc; /* the model checks, or NULL */
 	size_t nkeys, cap, nsamples, nvalid;
 	json_t *failed; /* check name -> samples that failed it */
 	struct held *held;
@@ -49,9 +52,12 @@ static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
 static struct sg_checks *rcfg;
+static struct sg_mcheck *rmc;
 static const char *seenpath;
 static struct sg_filter f = {
 	.usage = "usage: sg-validate [-huVv] [--strict] [-r recipe]"
+		 " [-j jobs] [-m model] [--cache-dir dir]\n"
+		 "                   [--embedding-model model] [--no-cache]"
 		 " [--seen file] [file ...]\n",
 };
 
@@ -80,6 +86,7 @@ batch_get(const char *run, long long id)
 	b->run = sg_xstrdup(run);
 	b->id = id;
 	b->cfg = rcfg;
+	b->mc = rmc;
 	b->failed = json_object();
 	batches = sg_xrealloc(batches, (nbatches + 1) * sizeof *batches);
 	batches[nbatches] = b;
@@ -172,10 +179,22 @@ batch_end(struct batch *b)
 	json_object_clear(b->failed);
 }
 
+/* The samples still waiting for the model checks are checked with them. */
+static void
+own_free(struct batch *b)
+{
+	if (b->own_mc)
+		sg_mcheck_flush();
+	sg_mcheck_free(b->own_mc);
+	sg_checks_free(b->own);
+	b->own_mc = NULL;
+	b->own = NULL;
+}
+
 static void
 batch_free(struct batch *b)
 {
-	sg_checks_free(b->own);
+	own_free(b);
 	json_decref(b->failed);
 	free(b->held);
 	free(b->keys);
@@ -203,30 +222,35 @@ handle_job(json_t *rec, const char *where)
 		return 1;
 	}
 	b = batch_get(run, id);
-	sg_checks_free(b->own);
+	own_free(b);
 	snprintf(lead, sizeof lead, "%s: job \"recipe.", where);
 	b->cfg = b->own = sg_checks_new(validator, recipe, lead, &bad);
+	b->mc = b->own_mc =
+		sg_mcheck_new(recipe, sg_get_str(rec, "recipe_path"));
 	return bad;
 }
 
-static int
-handle_sample(json_t *rec, const char *where)
-{
+/* A sample waiting for its verdict, and its dedup keys. */
+struct pending {
 	struct batch *b;
-	const char *run;
-	long long id;
 	uint64_t *keys;
 	size_t nkeys;
-	json_t *checks;
+};
+
+/* A sample's verdict, once its model checks are in: dedup keys taken by
+ * the samples before it since it was checked fail it too. */
+static void
+finish_sample(json_t *rec, void *arg)
+{
+	struct pending *p = arg;
+	struct batch *b = p->b;
+	json_t *checks = json_object_get(rec, "checks"), *c;
+	const uint64_t *keys = p->keys;
+	size_t nkeys = p->nkeys;
 	int valid = 1;
 	const char *name;
-	json_t *c;
 
-	if (sg_record_batch_at(rec, where, &run, &id) < 0)
-		return -1;
-	b = batch_get(run, id);
-	keys = sg_xmalloc(sizeof *keys * sg_checks_nkeys(b->cfg));
-	checks = sg_checks_run(b->cfg, rec, keys, &nkeys);
+	sg_checks_retake(b->cfg, checks, keys, nkeys);
 	json_object_foreach (checks, name, c) {
 		if (sg_get_bool(c, "pass", 0))
 			continue;
@@ -234,7 +258,6 @@ handle_sample(json_t *rec, const char *where)
 		json_object_set_new(b->failed, name,
 			json_integer(sg_get_int(b->failed, name, 0) + 1));
 	}
-	json_object_set_new(rec, "checks", checks);
 	json_object_set_new(rec, "valid", json_boolean(valid));
 	b->nsamples++;
 	b->nvalid += valid;
@@ -248,14 +271,56 @@ handle_sample(json_t *rec, const char *where)
 		memcpy(b->keys + b->nkeys, keys, nkeys * sizeof *keys);
 		b->nkeys += nkeys;
 	}
-	free(keys);
-	if (seenpath) {
-		nkeys = valid ? nkeys : 0;
-		b->held =
-			sg_xrealloc(b->held, (b->nheld + 1) * sizeof *b->held);
-		b->held[b->nheld++] = (struct held){
-			json_incref(rec), b->nkeys - nkeys, nkeys};
+	free(p->keys);
+	free(p);
+	if (!seenpath) {
+		emit(rec);
+		return;
 	}
+	/* with --seen it waits for its batch's end */
+	nkeys = valid ? nkeys : 0;
+	b->held = sg_xrealloc(b->held, (b->nheld + 1) * sizeof *b->held);
+	b->held[b->nheld++] =
+		(struct held){json_incref(rec), b->nkeys - nkeys, nkeys};
+}
+
+static void
+finish_batch(json_t *rec, void *arg)
+{
+	batch_end(arg);
+	sg_mcheck_batch(arg, rec);
+	emit(rec);
+}
+
+static void
+finish_other(json_t *rec, void *arg)
+{
+	(void)arg;
+	emit(rec);
+}
+
+static int
+handle_sample(json_t *rec, const char *where)
+{
+	struct pending *p;
+	struct batch *b;
+	const char *run;
+	long long id;
+	char *src = NULL, *out = NULL;
+
+	if (sg_record_batch_at(rec, where, &run, &id) < 0)
+		return -1;
+	b = batch_get(run, id);
+	p = sg_xmalloc(sizeof *p);
+	p->b = b;
+	p->keys = sg_xmalloc(sizeof *p->keys * sg_checks_nkeys(b->cfg));
+	json_object_set_new(
+		rec, "checks", sg_checks_run(b->cfg, rec, p->keys, &p->nkeys));
+	if (b->mc && sg_grounding(rec, &src, &out) == 0)
+		src = out = NULL;
+	sg_mcheck_hold(b->mc, rec, src, out, where, b, finish_sample, p);
+	free(src);
+	free(out);
 	return 0;
 }
 
@@ -268,20 +333,20 @@ handle(json_t *rec, const char *where)
 	long long id;
 	int bad = 0;
 
+	if (strcmp(type, "sample") == 0)
+		return handle_sample(rec, where) < 0;
 	if (strcmp(type, "job") == 0) {
 		bad = handle_job(rec, where);
-	} else if (strcmp(type, "sample") == 0) {
-		/* with --seen it waits for its batch's end */
-		if ((bad = handle_sample(rec, where)) == 0 && seenpath)
-			return 0;
 	} else if (strcmp(type, "batch") == 0) {
 		if (sg_record_batch_at(rec, where, &run, &id) < 0)
 			return 1;
-		batch_end(batch_get(run, id));
+		sg_mcheck_hold(NULL, rec, NULL, NULL, where, batch_get(run, id),
+			finish_batch, batch_get(run, id));
+		return 0;
 	}
 	if (bad < 0)
 		return 1;
-	emit(rec);
+	sg_mcheck_hold(NULL, rec, NULL, NULL, where, NULL, finish_other, NULL);
 	return bad;
 }
 
@@ -293,7 +358,12 @@ validate(struct sg_filter *f, json_t *rec)
 }
 
 static const struct option longopts[] = {
+	{"cache-dir", required_argument, NULL, 'C'},
+	{"embedding-model", required_argument, NULL, 'E'},
 	{"help", no_argument, NULL, 'h'},
+	{"jobs", required_argument, NULL, 'j'},
+	{"model", required_argument, NULL, 'm'},
+	{"no-cache", no_argument, NULL, 'N'},
 	{"recipe", required_argument, NULL, 'r'},
 	{"seen", required_argument, NULL, 's'},
 	{"strict", no_argument, NULL, SG_OPT_STRICT},
@@ -329,6 +399,7 @@ load_recipe(const char *path)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	snprintf(lead, sizeof lead, "%s: \"", path);
 	rcfg = sg_checks_new(validator, recipe, lead, &bad);
+	rmc = sg_mcheck_new(recipe, path);
 	json_decref(recipe);
 	if (bad)
 		exit(SG_EXIT_CONFIG);
@@ -340,13 +411,34 @@ main(int argc, char *argv[])
 {
 	const char *recipe = NULL;
 	struct sg_error e;
+	char *end;
 	int c;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "hr:uVv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj:m:r:uVv", longopts, NULL)) !=
+		-1) {
 		if (sg_filter_option(&f, c))
 			continue;
 		switch (c) {
+		case 'C':
+			sg_mcheck_opts.cache_dir = optarg;
+			break;
+		case 'E':
+			sg_mcheck_opts.embedding_model = optarg;
+			break;
+		case 'j':
+			sg_mcheck_opts.jobs = (int)strtol(optarg, &end, 10);
+			if (*end || sg_mcheck_opts.jobs < 1 ||
+				sg_mcheck_opts.jobs > 4096)
+				sg_die(SG_EXIT_USAGE,
+					"-j wants an integer from 1 to 4096");
+			break;
+		case 'm':
+			sg_mcheck_opts.model = optarg;
+			break;
+		case 'N':
+			sg_mcheck_opts.no_cache = 1;
+			break;
 		case 'r':
 			recipe = optarg;
 			break;
@@ -366,6 +458,7 @@ main(int argc, char *argv[])
 	if (seenpath && (c = sg_seen_load(seen, seenpath, &e)))
 		sg_die(c, "%s", e.text);
 	sg_filter_run(&f, argv + optind, argc - optind, validate);
+	sg_mcheck_end();
 	for (size_t i = 0; i < nbatches; i++) {
 		batch_end(batches[i]);
 		batch_free(batches[i]);
@@ -373,6 +466,7 @@ main(int argc, char *argv[])
 	free(batches);
 	json_decref(batchindex);
 	sg_checks_free(rcfg);
+	sg_mcheck_free(rmc);
 	sg_validator_free(validator);
 	sg_seen_free(seen);
 	return sg_finish(f.status);

@@ -1,0 +1,583 @@
+/*
+ * modelcheck.c - sg-validate's checks by a language model and by
+ * embeddings, in the tool layer beside filter.c: the rubric judge
+ * (llm_judge), entailment of a grounded sample by its sources, the LLM
+ * toxicity judgement (toxicity_llm), relevance to the task by embedding
+ * cosine (semantic) and each batch's embedding dispersion (diversity).
+ *
+ * A record waits here, in input order, until the answers its checks asked
+ * for are in; the records after it wait behind it, so the output keeps the
+ * input's order.  The requests of every waiting record go out together,
+ * -j at a time through one client, when a window of samples is full, when
+ * a batch record comes (the batch is complete), and at the end.  Answers
+ * are cached like sg-gen's, so a second run asks nothing.  A request that
+ * fails after its retries fails its check, with "error" saying why, and is
+ * reported on standard error: the sample is never dropped, and never
+ * passed unjudged.  Without an LLM configured the model checks are not run,
+ * and standard error says so once.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sg.h"
+
+enum { K_JUDGE, K_ENTAIL, K_TOXIC, K_EMBED, K_DESC };
+static const char *const kname[] = {
+	"llm_judge", "entailment", "toxicity_llm", "semantic", "semantic"};
+
+struct sg_mcheck {
+	int judge, entail, toxic, semantic, diversity;
+	double judge_min, entail_min, toxic_max, sem_min;
+	const json_t *criteria;
+	const char *task, *description;
+	char *model[K_DESC + 1]; /* by kind */
+	double *desc;		 /* the description's embedding, once in */
+	size_t ndesc;
+	char *desc_error;
+	int desc_asked;
+	json_t *recipe;
+	char *kb_path;	 /* the knowledge base, or NULL */
+	json_t *kb_text; /* its passage and sentence ids -> their text */
+};
+
+/* A record waiting for its answers. */
+struct held {
+	json_t *rec;
+	char *where;
+	struct sg_mcheck *m;
+	void *group;
+	sg_release_fn release;
+	void *arg;
+	double *vec; /* the sample's embedding */
+	size_t nvec;
+	char *vec_error;
+	json_t *check[K_EMBED + 1]; /* by kind, set in this order */
+	struct held *next;
+};
+
+struct ask {
+	int kind;
+	struct held *h;	     /* NULL for K_DESC */
+	struct sg_mcheck *m; /* for K_DESC */
+};
+
+/* A batch's dispersion so far. */
+struct group {
+	void *group;
+	struct sg_dispersion d;
+	struct group *next;
+};
+
+struct sg_mcheck_opts sg_mcheck_opts = {NULL, NULL, NULL, 8, 0, 600};
+static struct sg_llm *client;
+static struct held *head, *tail;
+static size_t nheld;
+static struct group *groups;
+
+static void
+on_retry(void *ctx, const char *why, int attempt, double wait)
+{
+	(void)ctx;
+	sg_note("retry %d in %.2fs: %s", attempt, wait, why);
+}
+
+static struct sg_llm *
+llm(void)
+{
+	const char *base = getenv("OPENAI_BASE_URL");
+	struct sg_http_opts o = {
+		base && *base ? base : "https://api.openai.com/v1",
+		getenv("OPENAI_API_KEY"), sg_mcheck_opts.jobs,
+		sg_mcheck_opts.timeout, 60, 4, 8, on_retry, NULL};
+	struct sg_error e;
+	char *cache;
+
+	if (client)
+		return client;
+	cache = sg_mcheck_opts.no_cache
+			? NULL
+			: sg_llm_cache_dir(sg_mcheck_opts.cache_dir);
+	client = sg_llm_new(&o, cache, &e);
+	free(cache);
+	if (!client)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	return client;
+}
+
+/* validators.<name> when it is a mapping not turned off, else NULL. */
+static const json_t *
+block(const json_t *recipe, const char *name)
+{
+	json_t *v =
+		json_object_get(json_object_get(recipe, "validators"), name);
+
+	return json_is_object(v) && sg_get_bool(v, "enabled", 1) ? v : NULL;
+}
+
+/* knowledge_base, relative to the recipe's directory as sg-gen reads it. */
+static char *
+kb_path(const json_t *recipe, const char *recipe_path)
+{
+	const char *rel = sg_get_str(recipe, "knowledge_base");
+	const char *slash = recipe_path ? strrchr(recipe_path, '/') : NULL;
+	char path[4096];
+
+	if (!rel)
+		return NULL;
+	if (rel[0] != '/' && slash)
+		snprintf(path, sizeof path, "%.*s/%s",
+			(int)(slash - recipe_path), recipe_path, rel);
+	else
+		snprintf(path, sizeof path, "%s", rel);
+	return sg_xstrdup(path);
+}
+
+static char *
+model_of(const json_t *v, const char *key, const char *flag, const char *env,
+	const char *dflt)
+{
+	const char *m = flag ? flag : sg_get_str(v, key);
+
+	if (!m || !*m)
+		m = getenv(env);
+	return sg_xstrdup(m && *m ? m : dflt);
+}
+
+struct sg_mcheck *
+sg_mcheck_new(const json_t *recipe, const char *recipe_path)
+{
+	static int told;
+	const json_t *j = block(recipe, "llm_judge");
+	const json_t *en = block(recipe, "entailment");
+	const json_t *t = block(recipe, "toxicity");
+	const json_t *s = block(recipe, "semantic");
+	const json_t *d = block(recipe, "diversity");
+	const json_t *ti = json_object_get(recipe, "task_input");
+	const json_t *emb = s ? s : d;
+	struct sg_mcheck *m;
+
+	t = sg_get_bool(t, "llm", 0) ? t : NULL;
+	if (!j && !en && !t && !s && !d)
+		return NULL;
+	if (!sg_llm_configured()) {
+		if (!told++)
+			sg_warn("the model checks (llm_judge, entailment, "
+				"toxicity llm, semantic, diversity) are not "
+				"run: no LLM configured (set OPENAI_BASE_URL "
+				"or OPENAI_API_KEY)");
+		return NULL;
+	}
+	m = sg_xcalloc(1, sizeof *m);
+	m->recipe = json_incref((json_t *)recipe);
+	m->judge = j != NULL;
+	m->entail = en != NULL;
+	m->toxic = t != NULL;
+	m->semantic = s != NULL;
+	m->diversity = d != NULL;
+	m->judge_min = sg_get_num(j, "threshold", 0.7);
+	m->entail_min = sg_get_num(en, "threshold", 0.5);
+	m->toxic_max = sg_get_num(t, "llm_threshold", 0.5);
+	m->sem_min = sg_get_num(s, "min_similarity", 0.3);
+	if (!(m->criteria = json_object_get(j, "criteria")))
+		m->criteria = json_object_get(recipe, "quality_criteria");
+	if (!m->criteria)
+		m->criteria = json_object_get(ti, "quality_criteria");
+	if (!(m->task = json_string_value(ti)) &&
+		!(m->task = sg_get_str(ti, "description")))
+		m->task = sg_get_str(recipe, "task");
+	if (!(m->description = sg_get_str(s, "description")))
+		m->description = m->task;
+	if (!m->description)
+		m->description = sg_get_str(recipe, "domain");
+	m->model[K_JUDGE] = model_of(j, "model", sg_mcheck_opts.model,
+		"OPENAI_MODEL", "gpt-4o-mini");
+	m->model[K_ENTAIL] = model_of(en, "model", sg_mcheck_opts.model,
+		"OPENAI_MODEL", "gpt-4o-mini");
+	m->model[K_TOXIC] = model_of(t, "llm_model", sg_mcheck_opts.model,
+		"OPENAI_MODEL", "gpt-4o-mini");
+	m->model[K_EMBED] =
+		model_of(emb, "model", sg_mcheck_opts.embedding_model,
+			"OPENAI_EMBEDDING_MODEL", "text-embedding-3-small");
+	m->model[K_DESC] = sg_xstrdup(m->model[K_EMBED]);
+	m->kb_path = kb_path(recipe, recipe_path);
+	return m;
+}
+
+void
+sg_mcheck_free(struct sg_mcheck *m)
+{
+	if (!m)
+		return;
+	for (int k = 0; k <= K_DESC; k++)
+		free(m->model[k]);
+	free(m->desc);
+	free(m->desc_error);
+	free(m->kb_path);
+	json_decref(m->kb_text);
+	json_decref(m->recipe);
+	free(m);
+}
+
+static void
+ask(struct sg_mcheck *m, struct held *h, int kind, const char *prompt)
+{
+	struct ask *a = sg_xmalloc(sizeof *a);
+	json_t *body;
+
+	a->kind = kind;
+	a->h = h;
+	a->m = m;
+	if (kind == K_EMBED || kind == K_DESC) {
+		sg_llm_embed(llm(), m->model[kind], prompt, a);
+		return;
+	}
+	body = sg_judge_body(m->model[kind], prompt);
+	sg_llm_chat(llm(), body, 0, a);
+	json_decref(body);
+}
+
+/* A call that failed after its retries fails the check; standard error
+ * says so when the record is released, as the record does. */
+static void
+failed(struct held *h, int kind, const char *error)
+{
+	char why[600];
+
+	snprintf(why, sizeof why, "not checked: %s", error);
+	json_decref(h->check[kind]);
+	h->check[kind] = json_pack(
+		"{s:b, s:s, s:s}", "pass", 0, "why", why, "error", error);
+}
+
+static void
+judged(struct held *h, int kind, const char *content)
+{
+	const struct sg_mcheck *m = h->m;
+	struct sg_error e;
+	char why[600];
+	double s;
+	int pass;
+	json_t *c;
+
+	if (sg_judge_score(content, &s, &e) < 0) {
+		snprintf(why, sizeof why, "unreadable answer: %s", e.text);
+		h->check[kind] = json_pack("{s:b, s:s}", "pass", 0, "why", why);
+		return;
+	}
+	if (kind == K_TOXIC) {
+		pass = s < m->toxic_max;
+		snprintf(why, sizeof why, "toxicity %.2f, at least %.15g", s,
+			m->toxic_max);
+		c = json_pack("{s:b, s:f, s:f}", "pass", pass, "score", 1 - s,
+			"toxicity", s);
+	} else {
+		double min = kind == K_JUDGE ? m->judge_min : m->entail_min;
+
+		pass = s >= min;
+		snprintf(why, sizeof why, "%s %.2f, less than %.15g",
+			kind == K_JUDGE ? "score" : "support", s, min);
+		c = json_pack("{s:b, s:f}", "pass", pass, "score", s);
+	}
+	if (!pass)
+		json_object_set_new(c, "why", json_string(why));
+	h->check[kind] = c;
+}
+
+static void
+on_reply(void *arg, const struct sg_llm_reply *r)
+{
+	struct ask *a = r->ctx;
+	const char *error = r->error;
+	struct sg_error e;
+	double *v = NULL;
+	size_t n = 0;
+
+	(void)arg;
+	if (!error && (a->kind == K_EMBED || a->kind == K_DESC) &&
+		!(v = sg_embedding_vector(r->embedding, &n, &e)))
+		error = e.text;
+	if (a->kind == K_DESC) {
+		a->m->desc = v;
+		a->m->ndesc = n;
+		if (error)
+			a->m->desc_error = sg_xstrdup(error);
+	} else if (a->kind == K_EMBED) {
+		a->h->vec = v;
+		a->h->nvec = n;
+		if (error)
+			a->h->vec_error = sg_xstrdup(error);
+	} else if (error) {
+		failed(a->h, a->kind, error);
+	} else {
+		judged(a->h, a->kind, r->content);
+	}
+	free(a);
+}
+
+static struct group *
+group_get(void *g)
+{
+	struct group *p;
+
+	for (p = groups; p; p = p->next)
+		if (p->group == g)
+			return p;
+	p = sg_xcalloc(1, sizeof *p);
+	p->group = g;
+	p->next = groups;
+	groups = p;
+	return p;
+}
+
+/* The embedding's part, once every answer is in. */
+static void
+embedded(struct held *h)
+{
+	struct sg_mcheck *m = h->m;
+	char why[300];
+	double sim;
+	json_t *c;
+
+	if (h->vec_error) {
+		if (m->semantic)
+			failed(h, K_EMBED, h->vec_error);
+		else
+			sg_warn("%s: embedding: %s", h->where, h->vec_error);
+		return;
+	}
+	if (m->diversity)
+		sg_dispersion_add(&group_get(h->group)->d, h->vec, h->nvec);
+	if (!m->semantic)
+		return;
+	if (!m->desc) {
+		failed(h, K_EMBED,
+			m->desc_error ? m->desc_error
+				      : "the task has no embedding");
+		return;
+	}
+	if (m->ndesc != h->nvec) {
+		failed(h, K_EMBED, "embeddings of different sizes");
+		return;
+	}
+	sim = sg_cosine(h->vec, m->desc, h->nvec);
+	c = json_pack(
+		"{s:b, s:f}", "pass", sim >= m->sem_min, "similarity", sim);
+	snprintf(why, sizeof why,
+		"embedding cosine %.2f to the task, less than %.15g", sim,
+		m->sem_min);
+	if (sim < m->sem_min)
+		json_object_set_new(c, "why", json_string(why));
+	h->check[K_EMBED] = c;
+}
+
+/* The checks into the record, in a fixed order whatever order the answers
+ * came in, failed calls told on standard error. */
+static void
+checks_in(struct held *h)
+{
+	json_t *checks = json_object_get(h->rec, "checks"), *c;
+
+	if (h->vec || h->vec_error)
+		embedded(h);
+	for (int k = 0; k <= K_EMBED; k++) {
+		if (!(c = h->check[k]))
+			continue;
+		if (sg_get_str(c, "error"))
+			sg_warn("%s: %s: %s", h->where, kname[k],
+				sg_get_str(c, "error"));
+		json_object_set_new(checks, kname[k], c);
+	}
+}
+
+void
+sg_mcheck_flush(void)
+{
+	struct held *h;
+	struct sg_error e;
+
+	if (client && sg_llm_run(client, on_reply, NULL, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	while ((h = head)) {
+		head = h->next;
+		if (h->m)
+			checks_in(h);
+		h->release(h->rec, h->arg);
+		json_decref(h->rec);
+		free(h->vec);
+		free(h->vec_error);
+		free(h->where);
+		free(h);
+	}
+	tail = NULL;
+	nheld = 0;
+}
+
+static void
+kb_index(json_t *ids, const json_t *pairs)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach (pairs, i, p)
+		json_object_set(ids, json_string_value(json_array_get(p, 0)),
+			json_array_get(p, 1));
+}
+
+/* The text of a sample's provenance.passages when they are ids of the
+ * knowledge base, as those of rag and extractive samples are; malloc'd,
+ * or NULL. */
+static char *
+kb_sources(struct sg_mcheck *m, const json_t *rec)
+{
+	json_t *ids = sg_path(rec, "provenance.passages"), *id, *text, *all;
+	struct sg_error e;
+	struct sg_kb *kb;
+	char *out, *dir;
+	size_t i;
+	int cached;
+
+	if (!m->kb_path || !json_array_size(ids))
+		return NULL;
+	if (!m->kb_text) {
+		dir = sg_mcheck_opts.no_cache
+			      ? NULL
+			      : sg_llm_cache_dir(sg_mcheck_opts.cache_dir);
+		m->kb_text = json_object();
+		if ((kb = sg_kb_load(m->kb_path, dir, &cached, &e))) {
+			kb_index(m->kb_text, sg_kb_passages(kb));
+			kb_index(m->kb_text, sg_kb_sentences(kb));
+			sg_kb_free(kb);
+		} else {
+			sg_warn("knowledge base: %s", e.text);
+		}
+		free(dir);
+	}
+	all = json_array();
+	json_array_foreach (ids, i, id) {
+		if (!(text = json_object_get(
+			      m->kb_text, json_string_value(id)))) {
+			json_decref(all);
+			return NULL;
+		}
+		json_array_append(all, text);
+	}
+	out = sg_sample_text(all);
+	json_decref(all);
+	return out;
+}
+
+void
+sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
+	const char *output, const char *where, void *group,
+	sg_release_fn release, void *arg)
+{
+	json_t *gen = sg_path(rec, "checks.generate");
+	struct held *h;
+	char *text, *p, *kbsrc = NULL;
+	int asks = 0;
+
+	if (m && !sg_get_bool(gen, "pass", 0))
+		m = NULL;
+	if (!m && !head) {
+		release(rec, arg);
+		return;
+	}
+	h = sg_xcalloc(1, sizeof *h);
+	h->rec = json_incref(rec);
+	h->where = sg_xstrdup(where);
+	h->m = m;
+	h->group = group;
+	h->release = release;
+	h->arg = arg;
+	if (tail)
+		tail->next = h;
+	else
+		head = h;
+	tail = h;
+	if (!m) {
+		if (strcmp(sg_rec_type(rec), "batch") == 0)
+			sg_mcheck_flush(); /* its samples are all in */
+		return;
+	}
+	text = sg_sample_text(json_object_get(rec, "data"));
+	if (m->judge) {
+		p = sg_judge_prompt(m->criteria, m->task, text);
+		ask(m, h, K_JUDGE, p);
+		free(p);
+		asks++;
+	}
+	if (m->entail && (kbsrc = kb_sources(m, rec)))
+		sources = kbsrc;
+	if (m->entail && sources) {
+		p = sg_entail_prompt(sources, output ? output : text);
+		ask(m, h, K_ENTAIL, p);
+		free(p);
+		asks++;
+	}
+	free(kbsrc);
+	if (m->toxic) {
+		p = sg_toxic_prompt(text);
+		ask(m, h, K_TOXIC, p);
+		free(p);
+		asks++;
+	}
+	if (m->semantic || m->diversity) {
+		ask(m, h, K_EMBED, text);
+		asks++;
+	}
+	if (m->semantic && !m->desc_asked++ && m->description)
+		ask(m, NULL, K_DESC, m->description);
+	free(text);
+	if (!asks && head == h) { /* nothing to wait for */
+		sg_mcheck_flush();
+		return;
+	}
+	nheld += asks > 0;
+	if (nheld >= 8 * (size_t)sg_mcheck_opts.jobs && nheld >= 64)
+		sg_mcheck_flush();
+}
+
+void
+sg_mcheck_batch(void *group, json_t *rec)
+{
+	struct group **pp, *p;
+	double v;
+
+	for (pp = &groups; (p = *pp); pp = &p->next)
+		if (p->group == group)
+			break;
+	if (!p)
+		return;
+	if (!isnan(v = sg_dispersion_value(&p->d))) {
+		json_object_set_new(rec, "embedding_dispersion", json_real(v));
+		json_object_set_new(
+			rec, "embedded", json_integer((json_int_t)p->d.n));
+	}
+	*pp = p->next;
+	sg_dispersion_clear(&p->d);
+	free(p);
+}
+
+void
+sg_mcheck_end(void)
+{
+	long long requests, cached;
+
+	sg_mcheck_flush();
+	if (client) {
+		sg_llm_counts(client, &requests, &cached);
+		if (sg_verbose)
+			sg_note("model checks: %lld calls, %lld from the cache",
+				requests, cached);
+	}
+	sg_llm_free(client);
+	client = NULL;
+	while (groups) {
+		struct group *p = groups;
+
+		groups = p->next;
+		sg_dispersion_clear(&p->d);
+		free(p);
+	}
+}

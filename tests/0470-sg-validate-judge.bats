@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# sg-validate's checks by a language model against the loopback stand-in
+# (tests/llm-server.py): the rubric judge, entailment of grounded samples,
+# the LLM toxicity judgement; requests concurrent and cached, failed calls
+# reported, and nothing run without a backend.
+
+load helpers
+load llm-helpers
+
+# recipe VALIDATORS [MORE]: a recipe r.json with those validators, and the
+# jq object MORE merged into it.
+recipe() {
+	jq -nc --argjson v "$1" '{domain: "d", num_samples: 1,
+		task_input: {description: "opening hours and ticket prices of the city museum"},
+		validators: $v} + '"${2:-{\}}" >r.json
+}
+
+SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
+
+@test "the rubric judge: every answer shape, the threshold; an unreadable score fails the sample" {
+	server
+	recipe '{"llm_judge": {"threshold": 0.7}}'
+	texts 'A plain sample.' 'Scored JUDGE=6' 'Scored JUDGE=json:9' 'Scored JUDGE=bare:7' \
+		'Scored JUDGE=junk' 'Scored JUDGE=over' 'Scored JUDGE=five:4' 'Scored JUDGE=jstr:3' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[.id, .checks.llm_judge, .valid]' <<<"$output")" \
+'["t:0:0",{"pass":true,"score":0.8},true]
+["t:0:1",{"pass":false,"score":0.6,"why":"score 0.60, less than 0.7"},false]
+["t:0:2",{"pass":true,"score":0.9},true]
+["t:0:3",{"pass":true,"score":0.7},true]
+["t:0:4",{"pass":false,"why":"unreadable answer: no score in the answer \"I would rather not rate this one.\""},false]
+["t:0:5",{"pass":false,"why":"unreadable answer: score 12 outside 0 to 10"},false]
+["t:0:6",{"pass":true,"score":0.8},true]
+["t:0:7",{"pass":false,"score":0.3,"why":"score 0.30, less than 0.7"},false]'
+	[ "$(requests)" -eq 8 ]
+	# asked at temperature 0, the sample and the default rubric in the prompt
+	[ "$(jq -s 'map(.body.temperature) | unique' log.jsonl | jq -c .)" = '[0]' ]
+	jq -r '.body.messages[0].content' log.jsonl | grep -q '^- correct, fluent, on the task, and useful$'
+	jq -r '.body.messages[0].content' log.jsonl | grep -q '^Scored JUDGE=junk$'
+	[ "$(jq -r '.body.model' log.jsonl | sort -u)" = gpt-4o-mini ]
+}
+
+@test "the rubric comes from llm_judge.criteria, else quality_criteria; the model from the recipe, then -m" {
+	server
+	recipe '{"llm_judge": {"model": "judge-1"}}' '{quality_criteria: {accurate: "no invented facts", concise: null}}'
+	texts 'One sample.' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	jq -r '.body.messages[0].content' log.jsonl | grep -q '^- accurate: no invented facts$'
+	jq -r '.body.messages[0].content' log.jsonl | grep -q '^- concise$'
+	jq -r '.body.messages[0].content' log.jsonl | grep -q '^The dataset: opening hours and ticket prices'
+	[ "$(jq -r '.body.model' log.jsonl)" = judge-1 ]
+	recipe '{"llm_judge": {"criteria": ["polite", "in English"]}}' '{quality_criteria: "ignored"}'
+	: >log.jsonl
+	run --separate-stderr sg-validate -m judge-2 -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -r '.body.messages[0].content' log.jsonl | grep '^- ')" '- polite
+- in English'
+	[ "$(jq -r '.body.model' log.jsonl)" = judge-2 ]
+	# a bad rubric or threshold is refused before anything runs
+	recipe '{"llm_judge": {"threshold": 7}}'
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" 'sg-validate: r.json:1:152: "validators.llm_judge.threshold" must be a number from 0 to 1'
+}
+
+@test "-j: the calls go out together through the pool, output in input order; a re-run asks nothing" {
+	server --latency 150
+	recipe '{"llm_judge": {}}'
+	mapfile -t many < <(seq -f 'Sample %g JUDGE=7' 24)
+	texts "${many[@]}" >in.jsonl
+	start=$(date +%s%N)
+	run --separate-stderr sg-validate -j 8 -r r.json in.jsonl
+	took=$((($(date +%s%N) - start) / 1000000))
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -r .id <<<"$output" | tr '\n' ' ')" "$(seq -f 't:0:%g' 0 23 | tr '\n' ' ')"
+	[ "$(requests)" -eq 24 ]
+	# 24 calls of 150 ms one at a time take 3.6 s; eight at a time 0.45 s
+	[ "$(jq -s 'map(.inflight) | max' log.jsonl)" -eq 8 ]
+	[ "$took" -lt 2500 ]
+	first=$output
+	run --separate-stderr sg-validate -j 8 -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(requests)" -eq 24 ]
+	[ "$output" = "$first" ]
+	# --no-cache asks again
+	run --separate-stderr sg-validate --no-cache -j 8 -r r.json in.jsonl
+	[ "$(requests)" -eq 48 ]
+}
+
+@test "entailment: grounded samples are judged against their sources, others are not" {
+	server
+	recipe '{"entailment": {"threshold": 0.6}}'
+	{
+		jq -nc --arg s "$SRC" '{type: "sample", id: "t:0:0", run: "t", batch: 0,
+			data: "The museum opens at 9 every day.", provenance: {sources: [$s]}}'
+		jq -nc --arg s "$SRC" '{type: "sample", id: "t:0:1", run: "t", batch: 0,
+			data: "Visitors ride camels through the galleries.", provenance: {sources: [$s]}}'
+		jq -nc --arg s "$SRC" '{type: "sample", id: "t:0:2", run: "t", batch: 0,
+			data: {answer: "Tickets cost 12 euros.", sources: $s}}'
+		jq -nc '{type: "sample", id: "t:0:3", run: "t", batch: 0, data: "Not grounded."}'
+	} >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[.checks.entailment, .valid]' <<<"$output")" \
+'[{"pass":true,"score":1},true]
+[{"pass":false,"score":0.2,"why":"support 0.20, less than 0.6"},false]
+[{"pass":true,"score":1},true]
+[null,true]'
+	[ "$(requests)" -eq 3 ]
+	# the sample's own sources are not part of what is judged
+	jq -r '.body.messages[0].content' log.jsonl | grep -qx 'Tickets cost 12 euros.'
+}
+
+@test "toxicity llm: the judgement beside the lexicon's, its score the quality" {
+	server
+	recipe '{"toxicity": {"llm": true, "llm_threshold": 0.5}}'
+	texts 'A calm sentence about museums.' 'A TOXIC rant.' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[.checks.toxicity.pass, .checks.toxicity_llm, .valid]' <<<"$output")" \
+'[true,{"pass":true,"score":1,"toxicity":0},true]
+[true,{"pass":false,"score":0.1,"toxicity":0.9,"why":"toxicity 0.90, at least 0.5"},false]'
+}
+
+@test "a failed call fails its check with why, is reported, and the sample flows; retried faults recover" {
+	faults '[{"status": 500, "body": {}}, {"status": 400, "body": {"error": {"message": "no judge for '"$KEY"'"}}}]'
+	server --script script.json
+	recipe '{"llm_judge": {}}'
+	texts 'First JUDGE=9' 'Second JUDGE=9' >in.jsonl
+	run --separate-stderr sg-validate -j 1 -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -c '[.id, .checks.llm_judge, .valid]' <<<"$output")" \
+'["t:0:0",{"pass":true,"score":0.9},true]
+["t:0:1",{"pass":false,"why":"not checked: HTTP 400: no judge for ***","error":"HTTP 400: no judge for ***"},false]'
+	assert_equal "$stderr" 'sg-validate: in.jsonl:2: llm_judge: HTTP 400: no judge for ***'
+	assert_equal "$(jq -r .status log.jsonl | tr '\n' ' ')" '500 400 200 '
+	! grep -q -- "$KEY" <<<"$output$stderr"
+	# failures are not cached: the next run asks again for that one only
+	run --separate-stderr sg-validate -j 1 -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c '.checks.llm_judge.pass' <<<"$output" | tr '\n' ' ')" = 'true true ' ]
+	[ "$(requests)" -eq 4 ]
+	! grep -rq -- "$KEY" "$SG_CACHE_DIR"
+}
+
+@test "without a backend the model checks are not run, said once; the others still are" {
+	recipe '{"llm_judge": {}, "entailment": {}, "length": {"max": 10}}'
+	texts 'short' 'much too long a text' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -c '[(.checks | keys), .valid]' <<<"$output")" \
+'[["generate","length"],true]
+[["generate","length"],false]'
+	assert_equal "$stderr" 'sg-validate: the model checks (llm_judge, entailment, toxicity llm, semantic, diversity) are not run: no LLM configured (set OPENAI_BASE_URL or OPENAI_API_KEY)'
+}
+
+@test "samples waiting for their judge are deduplicated against the valid ones before them" {
+	server
+	recipe '{"llm_judge": {}, "deduplication": {}}'
+	texts 'Same text JUDGE=9' 'Same text JUDGE=9' 'Low JUDGE=2' 'Low JUDGE=2' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[(.checks | keys_unsorted), .checks.dedup.pass, .valid]' <<<"$output")" \
+'[["generate","dedup","llm_judge"],true,true]
+[["generate","dedup","llm_judge"],false,false]
+[["generate","dedup","llm_judge"],true,false]
+[["generate","dedup","llm_judge"],true,false]'
+	[ "$(jq -r '.checks.dedup.why // empty' <<<"$output")" = 'duplicate of an earlier sample (t:0:0)' ]
+}

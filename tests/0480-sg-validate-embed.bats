@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# sg-validate's checks by embeddings against the loopback stand-in, whose
+# /v1/embeddings answers hashed bags of words: relevance to the task by
+# cosine (semantic) and each batch's dispersion (diversity), which sg-score
+# puts in the reward.
+
+load helpers
+load llm-helpers
+
+# recipe VALIDATORS [CONSTRAINTS]: a job record for run t, batch 0, whose
+# recipe has those validators and constraints, in job.jsonl.
+recipe() {
+	jq -nc --argjson v "$1" --argjson c "${2:-{\}}" '{type: "job", run: "t", batch: 0,
+		recipe: {domain: "d", num_samples: 1,
+		task_input: {description: "opening hours and ticket prices of the city museum"},
+		validators: $v, constraints: $c}}' >job.jsonl
+}
+
+@test "semantic: the embedding cosine of each sample to the task description" {
+	server
+	recipe '{"semantic": {"min_similarity": 0.4, "model": "embed-1"}}'
+	{
+		cat job.jsonl
+		texts 'The city museum opening hours and ticket prices.' \
+			'Bananas are yellow fruit grown on tropical farms.'
+	} >in.jsonl
+	run --separate-stderr sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | [.checks.semantic.pass, .checks.semantic.similarity > 0.4, .valid]' <<<"$output")" \
+'[true,true,true]
+[false,false,false]'
+	assert_equal "$(jq -r 'select(.type == "sample") | .checks.semantic.why // empty' <<<"$output")" \
+		'embedding cosine 0.00 to the task, less than 0.4'
+	# one request per sample and one for the description, all of embed-1
+	[ "$(requests)" -eq 3 ]
+	[ "$(jq -r '.path' log.jsonl | sort -u)" = /v1/embeddings ]
+	[ "$(jq -r '.body.model' log.jsonl | sort -u)" = embed-1 ]
+	jq -r '.body.input' log.jsonl | grep -qx 'opening hours and ticket prices of the city museum'
+	# --embedding-model wins over the recipe
+	: >log.jsonl
+	run --separate-stderr sg-validate --no-cache --embedding-model embed-2 in.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.body.model' log.jsonl | sort -u)" = embed-2 ]
+}
+
+@test "diversity: a batch's embedding dispersion is in its batch record and reward; min_dispersion acts on it" {
+	server
+	recipe '{"diversity": {"min_dispersion": 0.5}}'
+	for same in 1 0; do
+		{
+			cat job.jsonl
+			if [ $same = 1 ]; then
+				texts 'the museum opens at nine' 'the museum opens at nine today' \
+					'the museum opens at nine daily'
+			else
+				texts 'the museum opens at nine' 'bananas grow on tropical farms' \
+					'a quiet lake under grey skies'
+			fi
+			echo '{"type": "batch", "run": "t", "batch": 0, "n": 3}'
+		} >in$same.jsonl
+	done
+	run --separate-stderr sh -c 'sg-validate in1.jsonl | sg-score'
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c 'select(.type == "batch") | [.embedded, .embedding_dispersion < 0.3]' <<<"$output")" = '[3,true]' ]
+	[ "$(jq -c 'select(.type == "reward") | [.embedding_dispersion < 0.3, .dispersion_ok]' <<<"$output")" = '[true,false]' ]
+	low=$(jq 'select(.type == "reward") | .reward' <<<"$output")
+	run --separate-stderr sh -c 'sg-validate in0.jsonl | sg-score'
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'select(.type == "reward") | [.embedding_dispersion > 0.9, .dispersion_ok]' <<<"$output")" = '[true,true]' ]
+	# the reward is halved below the bound, as the man page's formula says
+	[ "$(jq "select(.type == \"reward\") | (.weights.pass_rate * .pass_rate
+		+ .weights.quality * .mean_quality + .weights.diversity * .diversity) * 0.5
+		- $low | fabs < 1e-9" <<<"$(sg-validate in1.jsonl | sg-score)")" = true ]
+	# without min_dispersion, constraints.min_diversity bounds it
+	recipe '{"diversity": {}}' '{"min_diversity": 0.5}'
+	{ cat job.jsonl; sed 1d in1.jsonl; } >in2.jsonl
+	run --separate-stderr sh -c 'sg-validate in2.jsonl | sg-score'
+	[ "$(jq -c 'select(.type == "reward") | .dispersion_ok' <<<"$output")" = false ]
+}
+
+@test "embeddings are cached: a re-run makes no request; a failed one fails semantic" {
+	faults '[{"status": 404, "body": {"detail": "no such model"}}]'
+	server --script script.json
+	recipe '{"semantic": {}, "diversity": {}}'
+	{
+		cat job.jsonl
+		texts 'city museum hours' 'ticket prices of the museum'
+		echo '{"type": "batch", "run": "t", "batch": 0, "n": 2}'
+	} >in.jsonl
+	run --separate-stderr sg-validate -j 1 in.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$stderr" 'sg-validate: in.jsonl:2: semantic: HTTP 404: no such model'
+	assert_equal "$(jq -c 'select(.type == "sample") | .checks.semantic' <<<"$output")" \
+'{"pass":false,"why":"not checked: HTTP 404: no such model","error":"HTTP 404: no such model"}
+{"pass":true,"similarity":0.7453559925}'
+	# one vector is not a dispersion
+	[ "$(jq -c 'select(.type == "batch") | .embedding_dispersion' <<<"$output")" = null ]
+	[ "$(requests)" -eq 3 ]
+	run --separate-stderr sg-validate -j 1 in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(requests)" -eq 4 ]
+	[ "$(jq -c 'select(.type == "batch") | .embedded' <<<"$output")" = 2 ]
+	first=$output
+	run --separate-stderr sg-validate -j 1 in.jsonl
+	[ "$(requests)" -eq 4 ]
+	[ "$output" = "$first" ]
+}
+
+@test "examples/llm through sg-run: every model check in the samples, the reward and sg-run's report" {
+	server
+	run --separate-stderr sg-run --seed 3 -o out.jsonl "$EXAMPLES/llm/reviews-llm.yaml"
+	[ "$status" -eq 0 ]
+	[ "$(wc -l <out.jsonl)" -eq 20 ]
+	[ "$(jq -s 'map(.checks | has("llm_judge") and has("toxicity_llm") and has("semantic")) | all' out.jsonl)" = true ]
+	# grounded samples are judged against the text of their passages' ids
+	assert_equal "$(jq -c 'select(.generator == "rag" or .generator == "extractive") |
+		[.generator, (.checks.entailment | has("score"))]' out.jsonl out.jsonl.state.rejected | sort -u)" \
+'["extractive",true]
+["rag",true]'
+	[ "$(jq -s 'map(select(.generator == "extractive") | .checks.entailment.score) | unique' out.jsonl out.jsonl.state.rejected | jq -c .)" = '[1]' ]
+	grep -q 'Bluetooth' <(jq -r 'select(.body.messages[0].content | test("supported by the sources")) | .body.messages[0].content' log.jsonl)
+	[ "$(jq -s 'map(select(.type == "reward") | has("embedding_dispersion") and (.checks | has("llm_judge"))) | all' out.jsonl.state.log)" = true ]
+	[ "$(grep -c '^sg-run:   failed checks: .*; embedding dispersion 0\.[0-9]*$' <<<"$stderr")" -eq "$(grep -c '^sg-run: iteration' <<<"$stderr")" ]
+	[ "$(jq -s 'map(.path) | unique' log.jsonl | jq -c .)" = '["/v1/chat/completions","/v1/embeddings"]' ]
+}
