@@ -6,6 +6,7 @@
  * through one client made when a job first needs it.  Token usage and cost go
  * to samples and the job.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +20,12 @@ struct call {
 	int repaired;
 	int count;  /* samples asked for at once (n), from index on */
 	int shared; /* a later choice of a request counted already */
+	int choice; /* which of the answer's choices is this sample's */
 };
 
 struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 600, -1, -1, NULL};
 static struct sg_llm *client;
-static int no_response_format, no_choices;
+static int no_response_format, no_choices, no_logprobs;
 
 static void
 on_retry(void *ctx, const char *why, int attempt, double wait)
@@ -144,6 +146,60 @@ new_call(struct sg_job *j, long long index, json_t *body, int count)
 	return c;
 }
 
+/* The naive and rag arms' request for sample index, asking for the
+ * tokens' log-probabilities when the recipe's perplexity check wants them
+ * and the server has not refused them. */
+static json_t *
+naive_body(const struct sg_job *j, long long index, const char *m,
+	const json_t *passages)
+{
+	json_t *body =
+		sg_naive_body(j->rec, index, m, !no_response_format, passages);
+	json_t *v = sg_path(
+		json_object_get(j->rec, "recipe"), "validators.perplexity");
+
+	if (!no_logprobs && json_is_true(json_object_get(v, "logprobs")) &&
+		!json_is_false(json_object_get(v, "enabled")))
+		json_object_set_new(body, "logprobs", json_true());
+	return body;
+}
+
+/* The sample's "logprobs" from its choice of the answer: the mean of its
+ * tokens' log-probabilities, their number and the perplexity exp(-mean);
+ * NULL when the server gave none. */
+static json_t *
+mean_logprob(const json_t *response, int choice)
+{
+	json_t *c = json_array_get(
+		json_object_get(response, "choices"), (size_t)choice);
+	json_t *t, *lp;
+	double sum = 0;
+	size_t i, n = 0;
+
+	json_array_foreach (sg_path(c, "logprobs.content"), i, t)
+		if (json_is_number(lp = json_object_get(t, "logprob"))) {
+			sum += json_number_value(lp);
+			n++;
+		}
+	if (n == 0)
+		return NULL;
+	return json_pack("{s:f, s:I, s:f}", "mean", sum / (double)n, "tokens",
+		(json_int_t)n, "perplexity", exp(-sum / (double)n));
+}
+
+/* Whether the server refused the request for its parameter key: then the
+ * body goes without it, and so do the run's next requests (*never). */
+static int
+refused(const struct sg_llm_reply *r, json_t *body, const char *key, int *never)
+{
+	if (!r->error || r->deferred || !json_object_get(body, key) ||
+		!strstr(r->error, key))
+		return 0;
+	*never = 1;
+	json_object_del(body, key);
+	return 1;
+}
+
 static void on_naive(void *arg, const struct sg_llm_reply *r);
 
 /* A request for count samples at once: each choice is a sample, the
@@ -157,7 +213,8 @@ split(struct call *c, const struct sg_llm_reply *r)
 	struct call *k;
 
 	/* a deferred answer says nothing of the server */
-	if (r->error && !r->deferred)
+	if (!refused(r, c->body, "logprobs", &no_logprobs) && r->error &&
+		!r->deferred)
 		no_choices = 1;
 	for (int i = 0; i < c->count; i++) {
 		const char *content =
@@ -169,9 +226,8 @@ split(struct call *c, const struct sg_llm_reply *r)
 					   "content");
 
 		if (!content && !r->deferred) {
-			body = sg_naive_body(c->j->rec, c->index + i,
-				sg_get_str(c->body, "model"),
-				!no_response_format, NULL);
+			body = naive_body(c->j, c->index + i,
+				sg_get_str(c->body, "model"), NULL);
 			k = new_call(c->j, c->index + i, body, 1);
 			sg_llm_chat(client, body, k->index, k);
 			continue;
@@ -180,6 +236,7 @@ split(struct call *c, const struct sg_llm_reply *r)
 		json_object_del(body, "n");
 		k = new_call(c->j, c->index + i, body, 1);
 		k->shared = i > 0;
+		k->choice = i;
 		one = *r;
 		one.ctx = k;
 		one.content = content;
@@ -196,7 +253,7 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 {
 	struct call *c = r->ctx;
 	struct sg_job *j = c->j;
-	json_t *s, *data = NULL;
+	json_t *s, *data = NULL, *lp;
 	struct sg_error e;
 
 	(void)arg;
@@ -208,11 +265,10 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 	}
 	s = sg_job_sample(j, c->index);
 	account(j, r, s, !c->shared);
-	if (r->error && json_object_get(c->body, "response_format") &&
-		strstr(r->error, "response_format")) {
-		/* The server knows no structured output: ask in words. */
-		no_response_format = 1;
-		json_object_del(c->body, "response_format");
+	/* A server without structured output is asked in words; a model
+	 * without logprobs leaves perplexity to sg-validate's own model. */
+	if (refused(r, c->body, "response_format", &no_response_format) ||
+		refused(r, c->body, "logprobs", &no_logprobs)) {
 		sg_llm_chat(client, c->body, c->index, c);
 		json_decref(s);
 		return;
@@ -235,6 +291,8 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 		json_object_set_new(s, "provenance", c->prov);
 	if (data) {
 		json_object_set_new(s, "data", data);
+		if ((lp = mean_logprob(r->response, c->choice)))
+			json_object_set_new(s, "logprobs", lp);
 		j->generated++;
 	} else {
 		json_object_set_new(s, "error", json_string(e.text));
@@ -306,10 +364,7 @@ sg_gen_naive(struct sg_job *j, int rag)
 
 		if (rag)
 			ps = passages(j, kb, i, &prov);
-		c = new_call(j, i,
-			sg_naive_body(
-				j->rec, i, model(j), !no_response_format, ps),
-			count);
+		c = new_call(j, i, naive_body(j, i, model(j), ps), count);
 		c->prov = rag ? prov : NULL;
 		if (count > 1)
 			json_object_set_new(c->body, "n", json_integer(count));

@@ -1202,7 +1202,9 @@ static const struct field v_faith[] = {
 };
 static const struct field v_perplexity[] = {
 	{"enabled", BOOL, NULL},
+	{"logprobs", BOOL, NULL},
 	{"max_perplexity", POSITIVE, NULL},
+	{"max_token_perplexity", POSITIVE, NULL},
 	{"reference", 0, c_command},
 };
 static const struct field v_relevance[] = {

@@ -344,6 +344,12 @@ config_perplexity(struct sg_checks *c, struct origin *o)
 		add_text(&all, s);
 		free(s);
 	}
+	if (!*all && json_is_true(json_object_get(v, "logprobs"))) {
+		/* the samples' logprobs alone, none to fall back on */
+		json_decref(files);
+		free(all);
+		return;
+	}
 	if (!*all) {
 		sg_seterr(&e, "no reference text: give reference, "
 			      "knowledge_base or task_input.examples");

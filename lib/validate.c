@@ -204,6 +204,33 @@ check_perplexity(json_t *checks, const json_t *data, const struct sg_checks *c)
 		json_real(ppl));
 }
 
+/* The generating model's own perplexity of the sample, exp(-mean) of the
+ * token log-probabilities sg-gen kept in its "logprobs", when the recipe
+ * asked for them; 0 when the sample has none and the check is the offline
+ * model's. */
+static int
+check_logprobs(json_t *checks, const json_t *rec, const struct sg_checks *c)
+{
+	json_t *v = sg_path(c->recipe, "validators.perplexity");
+	json_t *mean = sg_path(rec, "logprobs.mean");
+	double ppl, max = sg_get_num(v, "max_token_perplexity", 20);
+	char why[200];
+
+	if (!json_is_number(mean) ||
+		!json_is_true(json_object_get(v, "logprobs")) ||
+		json_is_false(json_object_get(v, "enabled")))
+		return 0;
+	ppl = exp(-json_number_value(mean));
+	snprintf(why, sizeof why, "token perplexity %.3g, more than %.4g", ppl,
+		max);
+	check_set(checks, "perplexity", ppl <= max, why);
+	json_object_set_new(json_object_get(checks, "perplexity"), "perplexity",
+		json_real(ppl));
+	json_object_set_new(json_object_get(checks, "perplexity"), "source",
+		json_string("logprobs"));
+	return 1;
+}
+
 /* The command's answer is the check, as it gave it; a command that cannot
  * start or answer fails the check, with why. */
 static void
@@ -316,7 +343,9 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
 	check_grounding(checks, rec, c);
-	if (c->unusable[SG_U_PPL])
+	if (check_logprobs(checks, rec, c))
+		;
+	else if (c->unusable[SG_U_PPL])
 		check_set(checks, "perplexity", 0, c->unusable[SG_U_PPL]);
 	else if (c->lm)
 		check_perplexity(checks, json_object_get(rec, "data"), c);

@@ -17,6 +17,9 @@ Embeddings are hashed bags of words: each lower-cased word adds 1 to one
 of "dimensions" (default 1024) coordinates, normalised, so texts sharing
 words have close vectors.  Judge prompts (those asking for "Score: N/10")
 are answered by judge(): see there for the markers that script them.
+With "logprobs": true a chat answer carries choices[].logprobs.content,
+one entry per space-separated word (see token_logprobs); --no-logprobs
+refuses such a request with a 400, --omit-logprobs answers without them.
 Every request is logged as one JSON line in --log: arrival and end times,
 path, status, requests in flight on arrival, whether a key came, the body.
 """
@@ -171,6 +174,25 @@ def reply(req):
                       "total_tokens": prompt_words + completion}}
 
 
+def token_logprobs(content, h):
+    """The logprobs OpenAI, vLLM and llama.cpp give: one entry per word, a
+    deterministic log-probability from -0.05 to -1 by its hash."""
+    out = []
+    for k, w in enumerate(content.split(" ")):
+        lp = -(5 + int(digest(h, k, w)[:4], 16) % 96) / 100
+        out.append({"token": w, "logprob": lp, "bytes": list(w.encode()),
+                    "top_logprobs": []})
+    return {"content": out, "refusal": None}
+
+
+def add_logprobs(req, body):
+    if req.get("logprobs") is True and not opts.omit_logprobs:
+        for c in body["choices"]:
+            c["logprobs"] = token_logprobs(c["message"]["content"],
+                                           digest(req.get("seed"), c["index"]))
+    return body
+
+
 def embed(req):
     inp = req.get("input")
     items = inp if isinstance(inp, list) else [inp]
@@ -300,7 +322,11 @@ class Handler(BaseHTTPRequestHandler):
             if opts.no_response_format and "response_format" in req:
                 return self.send(400, {"object": "error",
                                        "message": "response_format is not supported"})
-            body = reply(req)
+            if opts.no_logprobs and req.get("logprobs"):
+                return self.send(400, {"error": {
+                    "message": "logprobs is not supported with this model.",
+                    "type": "invalid_request_error", "param": "logprobs"}})
+            body = add_logprobs(req, reply(req))
         elif self.path.endswith("/embeddings"):
             body = embed(req)
         else:
@@ -330,6 +356,8 @@ def main():
     p.add_argument("--key")
     p.add_argument("--no-response-format", action="store_true")
     p.add_argument("--max-n", type=int, default=128)
+    p.add_argument("--no-logprobs", action="store_true")
+    p.add_argument("--omit-logprobs", action="store_true")
     opts = p.parse_args()
     if opts.script:
         with open(opts.script) as f:

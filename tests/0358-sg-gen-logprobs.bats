@@ -1,0 +1,119 @@
+#!/usr/bin/env bats
+# The model's own perplexity: with validators.perplexity.logprobs the naive
+# and rag arms ask for token logprobs, sg-gen keeps their mean in the
+# sample's "logprobs", and sg-validate's perplexity check uses it; a server
+# that refuses or omits them leaves the check to the offline model.
+
+load helpers
+load llm-helpers
+
+# The samples of a naive job of $1 samples whose recipe's perplexity
+# validator is $2; more arguments go to job().
+logprob_job() {
+	job "$1" ".recipe.validators.perplexity = $2 | ${3:-.}"
+}
+
+@test "logprobs asked for: each sample keeps their mean, the check uses it" {
+	server
+	logprob_job 3 '{logprobs: true, max_token_perplexity: 1.75}' >job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	echo "$output" >samples.jsonl
+	assert_equal "$(jq -sc 'map(.body.logprobs) | unique' log.jsonl)" '[true]'
+	# the mean of the answer's token logprobs, their number, exp(-mean)
+	assert_equal "$(jq -c 'select(.type == "sample") | .logprobs |
+		[.tokens, (.mean * 1e4 | round), (.perplexity * 1e4 | round)]' samples.jsonl)" \
+'[14,-5543,17407]
+[14,-4871,16277]
+[14,-5957,18143]'
+	run --separate-stderr sg-validate samples.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | .checks.perplexity |
+		[.pass, .source, (.perplexity * 1e4 | round)]' <<<"$output")" \
+'[true,"logprobs",17407]
+[true,"logprobs",16277]
+[false,"logprobs",18143]'
+	assert_equal "$(jq -r 'select(.type == "sample") | .checks.perplexity.why // empty' <<<"$output")" \
+		'token perplexity 1.81, more than 1.75'
+}
+
+@test "each sample of an n answer keeps its own choice's logprobs" {
+	server
+	logprob_job 4 '{logprobs: true}' '.params.choices = 2' >job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(requests)" -eq 2 ]
+	# recompute each sample's mean from the logged request with jq
+	assert_equal "$(jq -sc '[.[] | select(.type == "sample") | .logprobs.tokens] | length' <<<"$output")" 4
+	[ "$(jq -sc '[.[] | select(.type == "sample") | .logprobs.mean] | unique | length' <<<"$output")" -eq 4 ]
+	assert_equal "$(jq -c 'select(.type == "sample") | .logprobs |
+		(.perplexity - (-.mean | exp)) | fabs < 1e-6' <<<"$output" | sort -u)" true
+}
+
+@test "without logprobs in the recipe none are asked for or kept" {
+	server
+	logprob_job 2 '{max_perplexity: 5}' >job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -sc 'map(.body | has("logprobs")) | unique' log.jsonl)" '[false]'
+	assert_equal "$(jq -sc 'map(select(.type == "sample") | has("logprobs")) | unique' <<<"$output")" '[false]'
+}
+
+@test "a request a server refuses for its logprobs is sent again without; the check falls back" {
+	server --no-logprobs
+	printf '%s\n' 'The stand-in says about it, which is fine.' >ref.txt
+	logprob_job 4 '{logprobs: true, reference: "ref.txt", max_perplexity: 1000}' >job.jsonl
+	run --separate-stderr sg-gen -j 1 job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# all four were queued before the first refusal came back
+	assert_equal "$(jq -sc 'group_by(.status) | map([.[0].status, length, (map(.body.logprobs) | unique)])' log.jsonl)" \
+		'[[200,4,[null]],[400,4,[true]]]'
+	echo "$output" >samples.jsonl
+	assert_equal "$(tail -1 samples.jsonl | jq -c '[.generated, .errors]')" '[4,0]'
+	assert_equal "$(jq -sc 'map(select(.type == "sample") | has("logprobs")) | unique' samples.jsonl)" '[false]'
+	run --separate-stderr sg-validate samples.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | .checks.perplexity | [.pass, .source]' <<<"$output" | sort -u)" \
+		'[true,null]'
+}
+
+@test "a server that omits them: samples without, the offline model checks them" {
+	server --omit-logprobs
+	printf '%s\n' 'The stand-in says about it, which is fine.' >ref.txt
+	logprob_job 2 '{logprobs: true, reference: "ref.txt", max_perplexity: 1000}' >job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -sc 'map(.body.logprobs) | unique' log.jsonl)" '[true]'
+	echo "$output" >samples.jsonl
+	assert_equal "$(jq -sc 'map(select(.type == "sample") | has("logprobs")) | unique' samples.jsonl)" '[false]'
+	run --separate-stderr sg-validate samples.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | .checks.perplexity | [.pass, .source, (.perplexity > 1)]' <<<"$output")" \
+'[true,null,true]
+[true,null,true]'
+}
+
+@test "sg-validate: logprobs alone need no reference; a sample without them goes unchecked" {
+	jq -nc '{domain: "d", num_samples: 1, validators: {perplexity: {logprobs: true}}}' >r.json
+	texts "one" "two" | jq -c 'if .data == "one" then .logprobs = {mean: -4, tokens: 1, perplexity: 54.6} else . end' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '.checks.perplexity | if . then .perplexity |= floor else . end' <<<"$output")" \
+'{"pass":false,"why":"token perplexity 54.6, more than 20","perplexity":54,"source":"logprobs"}
+null'
+	# without logprobs: true in the recipe a sample's logprobs are not used
+	jq -nc '{domain: "d", num_samples: 1, validators: {perplexity: {reference: "r.json", max_perplexity: 1e9}}}' >r2.json
+	run --separate-stderr sg-validate -r r2.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '.checks.perplexity.source' <<<"$output" | sort -u)" null
+}
