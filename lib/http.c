@@ -51,6 +51,7 @@ struct sg_http {
 	struct req *queue, *tail; /* waiting to be sent, FIFO */
 	int inflight, limit;
 	int credit; /* successes since the limit last moved */
+	int stop;   /* sg_http_stop: return once the completions are handled */
 	double pause_until;
 	struct sg_rng rng;
 	struct sg_http_stats stats;
@@ -136,6 +137,12 @@ sg_http_free(struct sg_http *h)
 	free(h->auth);
 	free(h->base);
 	free(h);
+}
+
+void
+sg_http_stop(struct sg_http *h)
+{
+	h->stop = 1;
 }
 
 const struct sg_http_stats *
@@ -489,7 +496,8 @@ sg_http_run(
 	CURLMsg *m;
 	CURLMcode mc;
 
-	while (h->queue || h->inflight > 0) {
+	h->stop = 0;
+	while ((h->queue || h->inflight > 0) && !h->stop) {
 		double t = now(), soonest = t + 1;
 		int wait_ms;
 
@@ -512,6 +520,8 @@ sg_http_run(
 			finish(h, r, m->data.result, done, arg);
 			done_any = 1;
 		}
+		if (h->stop)
+			break;
 		/* After a completion, go round at once to start the next;
 		 * otherwise sleep until curl has news or a wait is over. */
 		wait_ms = done_any ? 0 : (int)ceil((soonest - now()) * 1000);

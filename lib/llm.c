@@ -39,8 +39,9 @@ struct sg_llm {
 	sg_llm_done_fn done;
 	void *arg;
 	long long requests, cached;
-	FILE *batch;	    /* export mode: the Batch API input file */
-	struct sg_map *ids; /* the custom_ids written to it */
+	long long outstanding, left; /* asked and not answered; run's bound */
+	FILE *batch;		     /* export mode: the Batch API input file */
+	struct sg_map *ids;	     /* the custom_ids written to it */
 	long long exported;
 	int batch_err; /* a request's key could not be kept */
 };
@@ -142,6 +143,7 @@ deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 		r.error = "the answer has no choices[0].message.content";
 	if (resp && !error && c->embed && !json_is_array(r.embedding))
 		r.error = "the answer has no data[0].embedding";
+	l->outstanding--;
 	l->done(l->arg, &r);
 	json_decref(c->response);
 	free(c->key);
@@ -189,6 +191,8 @@ on_done(void *arg, const struct sg_http_result *r)
 		cache_put(c->path, c->key, r->body, &e);
 	deliver(l, c, r->body, r->error, 0);
 	flush_hits(l);
+	if (l->outstanding <= l->left)
+		sg_http_stop(l->http);
 }
 
 struct sg_llm *
@@ -284,6 +288,7 @@ call(struct sg_llm *l, const char *path, const json_t *body, long long index,
 	c->ctx = ctx;
 	c->embed = strcmp(path, "embeddings") == 0;
 	l->requests++;
+	l->outstanding++;
 	if (l->cache) {
 		text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
 		n = strlen(text) + 32;
@@ -335,14 +340,30 @@ sg_llm_embed(struct sg_llm *l, const char *model, const char *text, void *ctx)
 int
 sg_llm_run(struct sg_llm *l, sg_llm_done_fn done, void *arg, struct sg_error *e)
 {
+	return sg_llm_run_some(l, done, arg, 0, e);
+}
+
+int
+sg_llm_run_some(struct sg_llm *l, sg_llm_done_fn done, void *arg,
+	long long left, struct sg_error *e)
+{
 	l->done = done;
 	l->arg = arg;
+	l->left = left;
 	do {
 		flush_hits(l);
+		if (l->outstanding <= left)
+			return 0;
 		if (sg_http_run(l->http, on_done, l, e) < 0)
 			return -1;
 	} while (l->hits);
 	return 0;
+}
+
+long long
+sg_llm_outstanding(const struct sg_llm *l)
+{
+	return l->outstanding;
 }
 
 void

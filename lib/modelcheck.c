@@ -7,9 +7,12 @@
  *
  * A record waits here, in input order, until the answers its checks asked
  * for are in; the records after it wait behind it, so the output keeps the
- * input's order.  The requests of every waiting record go out together,
- * -j at a time through one client, when a window of samples is full, when
- * a batch record comes (the batch is complete), and at the end.  Answers
+ * input's order.  Requests flow: up to 8 x -j (at least 64) are asked and
+ * not answered at a time, -j of them in flight through one client, and
+ * each answer lets the next record's requests start and releases the
+ * records before it that are complete.  A slow answer holds back at most
+ * four times that many records; a batch record (its batch is complete)
+ * and the end wait for every answer.  Answers
  * are cached like sg-gen's, so a second run asks nothing.  A request that
  * fails after its retries fails its check, with "error" saying why, and is
  * reported on standard error: the sample is never dropped, and never
@@ -52,6 +55,7 @@ struct held {
 	double *vec; /* the sample's embedding */
 	size_t nvec;
 	char *vec_error;
+	int waiting;		    /* answers not yet in */
 	json_t *check[K_EMBED + 1]; /* by kind, set in this order */
 	struct held *next;
 };
@@ -303,13 +307,16 @@ on_reply(void *arg, const struct sg_llm_reply *r)
 		if (error)
 			a->m->desc_error = sg_xstrdup(error);
 	} else if (a->kind == K_EMBED) {
+		a->h->waiting--;
 		a->h->vec = v;
 		a->h->nvec = n;
 		if (error)
 			a->h->vec_error = sg_xstrdup(error);
 	} else if (error) {
+		a->h->waiting--;
 		failed(a->h, a->kind, error);
 	} else {
+		a->h->waiting--;
 		judged(a->h, a->kind, r->content);
 	}
 	free(a);
@@ -390,16 +397,28 @@ checks_in(struct held *h)
 	}
 }
 
-void
-sg_mcheck_flush(void)
+/* Whether every answer a held record waits for is in, the task's
+ * embedding too when its semantic check needs it. */
+static int
+ready(const struct held *h)
+{
+	const struct sg_mcheck *m = h->m;
+
+	return h->waiting == 0 && !(m && m->semantic && m->desc_asked &&
+					  !m->desc && !m->desc_error);
+}
+
+/* Release the complete records at the head, in order. */
+static void
+release_ready(void)
 {
 	struct held *h;
-	struct sg_error e;
 
-	if (client && sg_llm_run(client, on_reply, NULL, &e) < 0)
-		sg_die(SG_EXIT_IO, "%s", e.text);
-	while ((h = head)) {
+	while ((h = head) && ready(h)) {
 		head = h->next;
+		if (!head)
+			tail = NULL;
+		nheld--;
 		if (h->m)
 			checks_in(h);
 		h->release(h->rec, h->arg);
@@ -409,8 +428,36 @@ sg_mcheck_flush(void)
 		free(h->where);
 		free(h);
 	}
-	tail = NULL;
-	nheld = 0;
+}
+
+/* Answer until at most left requests are asked and not answered. */
+static void
+run(long long left)
+{
+	struct sg_error e;
+
+	if (client && sg_llm_run_some(client, on_reply, NULL, left, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	release_ready();
+}
+
+/* Keep the requests flowing within the bounds at the top. */
+static void
+pump(void)
+{
+	long long limit = 8 * (long long)sg_mcheck_opts.jobs;
+
+	if (limit < 64)
+		limit = 64;
+	run(limit);
+	while (head && nheld > 4 * (size_t)limit)
+		run(sg_llm_outstanding(client) - 1);
+}
+
+void
+sg_mcheck_flush(void)
+{
+	run(0);
 }
 
 static void
@@ -495,6 +542,7 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 	else
 		head = h;
 	tail = h;
+	nheld++;
 	if (!m) {
 		if (strcmp(sg_rec_type(rec), "batch") == 0)
 			sg_mcheck_flush(); /* its samples are all in */
@@ -529,13 +577,8 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 	if (m->semantic && !m->desc_asked++ && m->description)
 		ask(m, NULL, K_DESC, m->description);
 	free(text);
-	if (!asks && head == h) { /* nothing to wait for */
-		sg_mcheck_flush();
-		return;
-	}
-	nheld += asks > 0;
-	if (nheld >= 8 * (size_t)sg_mcheck_opts.jobs && nheld >= 64)
-		sg_mcheck_flush();
+	h->waiting = asks;
+	pump();
 }
 
 void

@@ -446,6 +446,9 @@ void sg_http_post(
 int sg_http_run(
 	struct sg_http *h, sg_http_done_fn done, void *arg, struct sg_error *e);
 const struct sg_http_stats *sg_http_stats(const struct sg_http *h);
+/* From done: make sg_http_run return once the completions at hand are
+ * handled; what is queued or in flight stays for the next run. */
+void sg_http_stop(struct sg_http *h);
 /* The message of an error body in any of the shapes servers use
  * ({"error":{"message"}}, {"error":"..."}, {"object":"error","message"},
  * {"detail"}), else its start; *quota when it says the quota is spent. */
@@ -489,6 +492,11 @@ void sg_llm_embed(
  * queue more. */
 int sg_llm_run(
 	struct sg_llm *l, sg_llm_done_fn done, void *arg, struct sg_error *e);
+/* As sg_llm_run, returning as soon as at most left requests are asked
+ * and not answered; the others go on at the next run. */
+int sg_llm_run_some(struct sg_llm *l, sg_llm_done_fn done, void *arg,
+	long long left, struct sg_error *e);
+long long sg_llm_outstanding(const struct sg_llm *l);
 void sg_llm_counts(
 	const struct sg_llm *l, long long *requests, long long *cached);
 /* Export mode: requests the cache cannot answer go to fp as Batch API

@@ -176,3 +176,24 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 [["generate","dedup","llm_judge"],true,false]'
 	[ "$(jq -r '.checks.dedup.why // empty' <<<"$output")" = 'duplicate of an earlier sample (t:0:0)' ]
 }
+
+@test "requests flow: a slow answer holds back neither the next requests nor more than 256 records" {
+	faults '[{"fault": "slow", "seconds": 2}]'
+	server --script script.json --latency 5
+	recipe '{"llm_judge": {}}'
+	for i in $(seq 400); do echo "Sample number $i."; done |
+		jq -Rc '{type: "sample", id: "t:0:\(input_line_number - 1)", run: "t", batch: 0, data: .}' >in.jsonl
+	run --separate-stderr sg-validate -j 8 -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# every record, in input order
+	assert_equal "$(jq -r '.id' <<<"$output" | cut -d: -f3 | tr '\n' ' ')" "$(seq 0 399 | tr '\n' ' ')"
+	# while the first answer was late, the records after it went on being
+	# asked for, up to the 256 held, no more
+	before=$(jq -s '(map(select(.fault == "slow")) | .[0].t1) as $late |
+		map(select(.t0 < $late)) | length' log.jsonl)
+	echo "asked before the slow answer: $before"
+	[ "$before" -gt 200 ]
+	[ "$before" -le 257 ]
+	[ "$(jq -s 'map(.inflight) | max' log.jsonl)" -le 8 ]
+}
