@@ -1651,10 +1651,25 @@ c_evaluation(struct load *L, const struct node *n, const char *name)
 	return FIELDS(L, n, tab, name, 0);
 }
 
+/* What sg-run may spend; its flags override these. */
+static int
+c_budget(struct load *L, const struct node *n, const char *name)
+{
+	static const struct field tab[] = {
+		{"max_cost", POSITIVE, NULL},
+		{"max_tokens", POSINT, NULL},
+	};
+
+	if (c_is(L, n, name, MAPPING) < 0)
+		return -1;
+	return FIELDS(L, n, tab, name, 0);
+}
+
 static int
 check(struct load *L, const struct node *root)
 {
 	static const struct field tab[] = {
+		{"budget", 0, c_budget},
 		{"constraints", 0, c_constraints},
 		{"domain", STRING, NULL},
 		{"evaluation", 0, c_evaluation},

@@ -60,3 +60,37 @@ RECIPE=$BATS_TEST_DIRNAME/../examples/llm/reviews-llm.yaml
 	[ "$status" -eq 2 ]
 	assert_equal "$stderr" "sg-run: --max-cost wants a positive number, not 'x'"
 }
+
+@test "the recipe's budget stops a run as the flags do; a flag overrides it" {
+	server
+	cp -r "$(dirname "$RECIPE")/kb" kb
+	SG_CACHE_DIR=c1 sg-run --seed 3 -o whole.jsonl "$RECIPE" 2>/dev/null
+	total=$(jq '.usage.prompt_tokens + .usage.completion_tokens' whole.jsonl.state)
+	{ cat "$RECIPE"; printf 'budget:\n  max_tokens: %d\n' $((total / 2)); } >r.yaml
+	export SG_CACHE_DIR=c2
+	run --separate-stderr sg-run --seed 3 -o part.jsonl r.yaml
+	[ "$status" -eq 6 ]
+	spent=$(jq '.usage.prompt_tokens + .usage.completion_tokens' part.jsonl.state)
+	assert_equal "$(echo "$stderr" | tail -1)" \
+		"sg-run: the token budget is spent: $spent tokens of $((total / 2)), short of the target; run again with a larger budget to go on"
+	run --separate-stderr sg-run --max-tokens $((total * 2)) -o part.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	cmp whole.jsonl part.jsonl
+	# a cost budget the first batch crosses
+	{ cat "$RECIPE"; printf 'budget:\n  max_cost: 0.000001\n'; } >c.yaml
+	sed -i 's/^\(      price_prompt:\).*/\1 100/' c.yaml
+	run --separate-stderr sg-run --seed 3 -o cost.jsonl c.yaml
+	[ "$status" -eq 6 ]
+	[[ "$(echo "$stderr" | tail -1)" == "sg-run: the cost budget is spent: \$"*" of \$0.000001, short of the target; run again with a larger budget to go on" ]]
+}
+
+@test "a budget that is not a positive number is a bad recipe" {
+	{ cat "$RECIPE"; printf 'budget:\n  max_tokens: 0\n'; } >r.yaml
+	run --separate-stderr sg-run -o d.jsonl r.yaml
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-run: r.yaml:$(wc -l <r.yaml):15: \"budget.max_tokens\" must be a positive integer"
+	{ cat "$RECIPE"; printf 'budget: {max_cost: -1}\n'; } >r.yaml
+	run --separate-stderr sg-run -o d.jsonl r.yaml
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *'"budget.max_cost" must be'* ]]
+}

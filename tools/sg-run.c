@@ -438,6 +438,13 @@ load_recipe(struct run *r)
 	}
 	if (r->max_iter == 0)
 		r->max_iter = 10 * ((r->target + batch - 1) / batch) + 10;
+	/* the flags override the recipe's budget */
+	if (r->max_tokens == 0)
+		r->max_tokens = sg_get_int(
+			json_object_get(recipe, "budget"), "max_tokens", 0);
+	if (r->max_cost == 0)
+		r->max_cost = sg_get_num(
+			json_object_get(recipe, "budget"), "max_cost", 0);
 	json_decref(recipe);
 }
 
