@@ -3,7 +3,9 @@
  * embeddings, in the tool layer beside filter.c: the rubric judge
  * (llm_judge), entailment of a grounded sample by its sources, the LLM
  * toxicity judgement (toxicity_llm), relevance to the task by embedding
- * cosine (semantic) and each batch's embedding dispersion (diversity).
+ * cosine (semantic), semantic near-duplicates by embedding cosine to the
+ * earlier samples (similarity) and each batch's embedding dispersion
+ * (diversity).
  *
  * A record waits here, in input order, until the answers its checks asked
  * for are in; the records after it wait behind it, so the output keeps the
@@ -25,13 +27,13 @@
 
 #include "sg.h"
 
-enum { K_JUDGE, K_ENTAIL, K_TOXIC, K_EMBED, K_DESC };
-static const char *const kname[] = {
-	"llm_judge", "entailment", "toxicity_llm", "semantic", "semantic"};
+enum { K_JUDGE, K_ENTAIL, K_TOXIC, K_EMBED, K_SIMILAR, K_DESC };
+static const char *const kname[] = {"llm_judge", "entailment", "toxicity_llm",
+	"semantic", "similarity", "semantic"};
 
 struct sg_mcheck {
-	int judge, entail, toxic, semantic, diversity;
-	double judge_min, entail_min, toxic_max, sem_min;
+	int judge, entail, toxic, semantic, diversity, similar;
+	double judge_min, entail_min, toxic_max, sem_min, sim_max;
 	const json_t *criteria;
 	const char *task, *description;
 	char *model[K_DESC + 1]; /* by kind */
@@ -42,6 +44,9 @@ struct sg_mcheck {
 	json_t *recipe;
 	char *kb_path;	 /* the knowledge base, or NULL */
 	json_t *kb_text; /* its passage and sentence ids -> their text */
+	double **prior;	 /* similarity: the embeddings of the samples kept */
+	size_t nprior, capprior, dim;
+	json_t *prior_ids; /* their ids */
 };
 
 /* A record waiting for its answers. */
@@ -55,8 +60,8 @@ struct held {
 	double *vec; /* the sample's embedding */
 	size_t nvec;
 	char *vec_error;
-	int waiting;		    /* answers not yet in */
-	json_t *check[K_EMBED + 1]; /* by kind, set in this order */
+	int waiting;		      /* answers not yet in */
+	json_t *check[K_SIMILAR + 1]; /* by kind, set in this order */
 	struct held *next;
 };
 
@@ -157,17 +162,19 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 	const json_t *t = block(recipe, "toxicity");
 	const json_t *s = block(recipe, "semantic");
 	const json_t *d = block(recipe, "diversity");
+	const json_t *sim = block(recipe, "similarity");
 	const json_t *ti = json_object_get(recipe, "task_input");
-	const json_t *emb = s ? s : d;
+	const json_t *emb = s ? s : d ? d : sim;
 	struct sg_mcheck *m;
 
 	t = sg_get_bool(t, "llm", 0) ? t : NULL;
-	if (!j && !en && !t && !s && !d)
+	if (!j && !en && !t && !s && !d && !sim)
 		return NULL;
 	if (!sg_llm_configured()) {
 		if (!told++)
 			sg_warn("the model checks (llm_judge, entailment, "
-				"toxicity llm, semantic, diversity) are not "
+				"toxicity llm, semantic, similarity, "
+				"diversity) are not "
 				"run: no LLM configured (set OPENAI_BASE_URL "
 				"or OPENAI_API_KEY)");
 		return NULL;
@@ -179,6 +186,9 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 	m->toxic = t != NULL;
 	m->semantic = s != NULL;
 	m->diversity = d != NULL;
+	m->similar = sim != NULL;
+	m->sim_max = sg_get_num(sim, "threshold", 0.95);
+	m->prior_ids = json_array();
 	m->judge_min = sg_get_num(j, "threshold", 0.7);
 	m->entail_min = sg_get_num(en, "threshold", 0.5);
 	m->toxic_max = sg_get_num(t, "llm_threshold", 0.5);
@@ -219,6 +229,10 @@ sg_mcheck_free(struct sg_mcheck *m)
 	free(m->desc_error);
 	free(m->kb_path);
 	json_decref(m->kb_text);
+	for (size_t i = 0; i < m->nprior; i++)
+		free(m->prior[i]);
+	free(m->prior);
+	json_decref(m->prior_ids);
 	json_decref(m->recipe);
 	free(m);
 }
@@ -337,6 +351,55 @@ group_get(void *g)
 	return p;
 }
 
+/* The similarity check: the highest embedding cosine to the samples kept
+ * before this one, in input order; a sample that passes is kept, and its
+ * embedding with it. */
+static void
+similar(struct held *h)
+{
+	struct sg_mcheck *m = h->m;
+	double best = -1, c;
+	size_t at = 0;
+	char why[600];
+
+	if (m->nprior > 0 && m->dim != h->nvec) {
+		failed(h, K_SIMILAR, "embeddings of different sizes");
+		return;
+	}
+	for (size_t i = 0; i < m->nprior; i++)
+		if ((c = sg_cosine(h->vec, m->prior[i], h->nvec)) > best) {
+			best = c;
+			at = i;
+		}
+	if (best > m->sim_max) {
+		snprintf(why, sizeof why,
+			"embedding cosine %.3f to sample %s, more than %.15g",
+			best,
+			json_string_value(json_array_get(m->prior_ids, at)),
+			m->sim_max);
+		h->check[K_SIMILAR] = json_pack("{s:b, s:s, s:f, s:O}", "pass",
+			0, "why", why, "similarity", best, "nearest",
+			json_array_get(m->prior_ids, at));
+		return;
+	}
+	h->check[K_SIMILAR] =
+		m->nprior > 0 ? json_pack("{s:b, s:f, s:O}", "pass", 1,
+					"similarity", best, "nearest",
+					json_array_get(m->prior_ids, at))
+			      : json_pack("{s:b}", "pass", 1);
+	if (m->nprior == m->capprior) {
+		m->capprior = m->capprior ? 2 * m->capprior : 64;
+		m->prior =
+			sg_xrealloc(m->prior, m->capprior * sizeof *m->prior);
+	}
+	m->prior[m->nprior++] = h->vec;
+	m->dim = h->nvec;
+	h->vec = NULL;
+	json_array_append_new(m->prior_ids,
+		json_string(sg_get_str(h->rec, "id") ? sg_get_str(h->rec, "id")
+						     : h->where));
+}
+
 /* The embedding's part, once every answer is in. */
 static void
 embedded(struct held *h)
@@ -349,12 +412,16 @@ embedded(struct held *h)
 	if (h->vec_error) {
 		if (m->semantic)
 			failed(h, K_EMBED, h->vec_error);
-		else
+		if (m->similar)
+			failed(h, K_SIMILAR, h->vec_error);
+		if (!m->semantic && !m->similar)
 			sg_warn("%s: embedding: %s", h->where, h->vec_error);
 		return;
 	}
 	if (m->diversity)
 		sg_dispersion_add(&group_get(h->group)->d, h->vec, h->nvec);
+	if (m->similar)
+		similar(h);
 	if (!m->semantic)
 		return;
 	if (!m->desc) {
@@ -387,7 +454,7 @@ checks_in(struct held *h)
 
 	if (h->vec || h->vec_error)
 		embedded(h);
-	for (int k = 0; k <= K_EMBED; k++) {
+	for (int k = 0; k <= K_SIMILAR; k++) {
 		if (!(c = h->check[k]))
 			continue;
 		if (sg_get_str(c, "error"))
@@ -570,7 +637,7 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 		free(p);
 		asks++;
 	}
-	if (m->semantic || m->diversity) {
+	if (m->semantic || m->diversity || m->similar) {
 		ask(m, h, K_EMBED, text);
 		asks++;
 	}

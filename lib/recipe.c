@@ -1212,6 +1212,11 @@ static const struct field v_relevance[] = {
 	{"enabled", BOOL, NULL},
 	{"min_similarity", UNIT, NULL},
 };
+static const struct field v_similarity[] = {
+	{"enabled", BOOL, NULL},
+	{"model", STRING, NULL},
+	{"threshold", UNIT, NULL},
+};
 static const struct field v_other[] = {
 	{"enabled", BOOL, NULL},
 	{"threshold", NUMBER, NULL},
@@ -1242,7 +1247,7 @@ static const struct validator {
 	V("regex", v_pattern),
 	V("relevance", v_relevance),
 	V("semantic", v_semantic),
-	V("similarity", v_other),
+	V("similarity", v_similarity),
 	V("toxicity", v_toxic),
 #undef V
 };

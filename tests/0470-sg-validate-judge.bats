@@ -159,7 +159,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 	assert_equal "$(jq -c '[(.checks | keys), .valid]' <<<"$output")" \
 '[["generate","length"],true]
 [["generate","length"],false]'
-	assert_equal "$stderr" 'sg-validate: the model checks (llm_judge, entailment, toxicity llm, semantic, diversity) are not run: no LLM configured (set OPENAI_BASE_URL or OPENAI_API_KEY)'
+	assert_equal "$stderr" 'sg-validate: the model checks (llm_judge, entailment, toxicity llm, semantic, similarity, diversity) are not run: no LLM configured (set OPENAI_BASE_URL or OPENAI_API_KEY)'
 }
 
 @test "samples waiting for their judge are deduplicated against the valid ones before them" {

@@ -126,3 +126,46 @@ recipe() {
 	[ "$(grep -c '^sg-run:   failed checks: .*; embedding dispersion 0\.[0-9]*$' <<<"$stderr")" -eq "$(grep -c '^sg-run: iteration' <<<"$stderr")" ]
 	[ "$(jq -s 'map(.path) | unique' log.jsonl | jq -c .)" = '["/v1/chat/completions","/v1/embeddings"]' ]
 }
+
+@test "similarity: a sample whose embedding is too close to an earlier kept one is a semantic near-duplicate" {
+	server
+	recipe '{"similarity": {"threshold": 0.9}}'
+	{
+		cat job.jsonl
+		texts 'The museum opens at nine.' \
+			'Bananas grow on tropical farms.' \
+			'At nine the museum opens!' \
+			'The museum opens at nine, on weekdays.' \
+			'The museum opens at ten.'
+	} >in.jsonl
+	run --separate-stderr sg-validate -j 4 in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# the same bag of words is cosine 1; "on weekdays" adds two words,
+	# 5/sqrt(5 x 7) = 0.845; "ten" for "nine" 4/5 = 0.8
+	assert_equal "$(jq -c 'select(.type == "sample") | .checks.similarity |
+		[.pass, .nearest, (.similarity // 0 | . * 1000 | round)]' <<<"$output")" \
+'[true,null,0]
+[true,"t:0:0",0]
+[false,"t:0:0",1000]
+[true,"t:0:0",845]
+[true,"t:0:0",800]'
+	assert_equal "$(jq -r 'select(.type == "sample") | .checks.similarity.why // empty' <<<"$output")" \
+		'embedding cosine 1.000 to sample t:0:0, more than 0.9'
+	assert_equal "$(jq -c 'select(.type == "sample") | .valid' <<<"$output" | tr -d '\n')" \
+		truetruefalsetruetrue
+	# one embedding per sample, nothing for the task
+	[ "$(requests)" -eq 5 ]
+}
+
+@test "similarity: an embedding that cannot be had fails the check, with why" {
+	faults '[{"status": 400, "body": {"error": {"message": "input too long"}}}]'
+	server --script script.json
+	recipe '{"similarity": {}}'
+	{ cat job.jsonl; texts 'The museum opens at nine.'; } >in.jsonl
+	run --separate-stderr sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$stderr" 'sg-validate: in.jsonl:2: similarity: HTTP 400: input too long'
+	assert_equal "$(jq -c 'select(.type == "sample") | [.checks.similarity.pass, .checks.similarity.why, .valid]' <<<"$output")" \
+		'[false,"not checked: HTTP 400: input too long",false]'
+}
