@@ -400,30 +400,15 @@ similar(struct held *h)
 						     : h->where));
 }
 
-/* The embedding's part, once every answer is in. */
+/* The semantic check: the embedding cosine to the task's. */
 static void
-embedded(struct held *h)
+relevant(struct held *h)
 {
 	struct sg_mcheck *m = h->m;
 	char why[300];
 	double sim;
 	json_t *c;
 
-	if (h->vec_error) {
-		if (m->semantic)
-			failed(h, K_EMBED, h->vec_error);
-		if (m->similar)
-			failed(h, K_SIMILAR, h->vec_error);
-		if (!m->semantic && !m->similar)
-			sg_warn("%s: embedding: %s", h->where, h->vec_error);
-		return;
-	}
-	if (m->diversity)
-		sg_dispersion_add(&group_get(h->group)->d, h->vec, h->nvec);
-	if (m->similar)
-		similar(h);
-	if (!m->semantic)
-		return;
 	if (!m->desc) {
 		failed(h, K_EMBED,
 			m->desc_error ? m->desc_error
@@ -443,6 +428,30 @@ embedded(struct held *h)
 	if (sim < m->sem_min)
 		json_object_set_new(c, "why", json_string(why));
 	h->check[K_EMBED] = c;
+}
+
+/* The embedding's part, once every answer is in; similarity last, as it
+ * may keep the vector. */
+static void
+embedded(struct held *h)
+{
+	struct sg_mcheck *m = h->m;
+
+	if (h->vec_error) {
+		if (m->semantic)
+			failed(h, K_EMBED, h->vec_error);
+		if (m->similar)
+			failed(h, K_SIMILAR, h->vec_error);
+		if (!m->semantic && !m->similar)
+			sg_warn("%s: embedding: %s", h->where, h->vec_error);
+		return;
+	}
+	if (m->diversity)
+		sg_dispersion_add(&group_get(h->group)->d, h->vec, h->nvec);
+	if (m->semantic)
+		relevant(h);
+	if (m->similar)
+		similar(h);
 }
 
 /* The checks into the record, in a fixed order whatever order the answers

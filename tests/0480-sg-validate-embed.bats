@@ -114,7 +114,7 @@ recipe() {
 	run --separate-stderr sg-run --seed 3 -o out.jsonl "$EXAMPLES/llm/reviews-llm.yaml"
 	[ "$status" -eq 0 ]
 	[ "$(wc -l <out.jsonl)" -eq 20 ]
-	[ "$(jq -s 'map(.checks | has("llm_judge") and has("toxicity_llm") and has("semantic")) | all' out.jsonl)" = true ]
+	[ "$(jq -s 'map(.checks | has("llm_judge") and has("toxicity_llm") and has("semantic") and has("similarity")) | all' out.jsonl)" = true ]
 	# grounded samples are judged against the text of their passages' ids
 	assert_equal "$(jq -c 'select(.generator == "rag" or .generator == "extractive") |
 		[.generator, (.checks.entailment | has("score"))]' out.jsonl out.jsonl.state.rejected | sort -u)" \
