@@ -4,17 +4,19 @@
 # rubric judge and embedded, at -j 1, 8 and 32, then the cached re-run;
 # wall seconds against the ideal (calls x latency / c), CPU seconds, peak
 # memory, and the calls the server saw.  Usage: bench/judge.sh [bin-dir]
-# Environment: LATENCY_MS (100), N (100).
+# Environment: LATENCY_MS (100), N (100), JITTER_MS (0: a random 0 to that
+# many ms more per answer), CS (the c's, "1 8 32").
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$here/bin}
 latency=${LATENCY_MS:-100}
 n=${N:-100}
+jitter=${JITTER_MS:-0}
 tmp=$(mktemp -d)
 trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 
 /usr/bin/python3 "$here/tests/llm-server.py" --port-file "$tmp/port" \
-	--log "$tmp/log" --latency "$latency" &
+	--log "$tmp/log" --latency "$latency" --jitter "$jitter" &
 server=$!
 while [ ! -s "$tmp/port" ]; do sleep 0.05; done
 export OPENAI_BASE_URL=http://127.0.0.1:$(cat "$tmp/port")/v1 OPENAI_API_KEY=sk-bench
@@ -34,11 +36,11 @@ run() { # c cache-dir
 	SG_CACHE_DIR=$2 /usr/bin/time -f '%e %U %S %M' -o "$tmp/time" \
 		"$bin/sg-validate" -j "$1" -r "$tmp/r.json" "$tmp/in.jsonl" >/dev/null
 	calls=$(($(wc -l <"$tmp/log") - before))
-	awk -v c="$1" -v calls=$calls -v lat="$latency" '{
+	awk -v c="$1" -v calls=$calls -v lat="$latency" -v jit="$jitter" '{
 		printf "%s %d %.2f %.2f %.2f %d\n", c, calls, $1,
-			calls * lat / 1000 / c, $2 + $3, $4 }' "$tmp/time"
+			calls * (lat + jit / 2) / 1000 / c, $2 + $3, $4 }' "$tmp/time"
 }
-for c in 1 8 32; do
+for c in ${CS:-1 8 32}; do
 	run $c "$tmp/cache$c"
 done
 echo "cached re-run:"

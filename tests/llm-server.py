@@ -20,6 +20,8 @@ are answered by judge(): see there for the markers that script them.
 With "logprobs": true a chat answer carries choices[].logprobs.content,
 one entry per space-separated word (see token_logprobs); --no-logprobs
 refuses such a request with a 400, --omit-logprobs answers without them.
+--latency waits that many ms before each answer, --jitter adds a random
+0 to that many ms more.
 Every request is logged as one JSON line in --log: arrival and end times,
 path, status, requests in flight on arrival, whether a key came, the body.
 """
@@ -27,6 +29,7 @@ import argparse
 import hashlib
 import os
 import json
+import random
 import re
 import socket
 import struct
@@ -193,6 +196,16 @@ def add_logprobs(req, body):
     return body
 
 
+def jitter():
+    """--jitter: an extra wait drawn uniformly from 0 to that many ms,
+    from a generator seeded once, so a run's waits are reproducible in
+    their order of arrival."""
+    with lock:
+        if "rng" not in state:
+            state["rng"] = random.Random(1)
+        return state["rng"].uniform(0, opts.jitter) / 1000.0
+
+
 def embed(req):
     inp = req.get("input")
     items = inp if isinstance(inp, list) else [inp]
@@ -265,6 +278,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if opts.latency:
                 time.sleep(opts.latency / 1000.0)
+            if opts.jitter:
+                time.sleep(jitter())
             status = self.answer(self.step, self.req, self.auth)
         finally:
             self.record(status)
@@ -353,6 +368,7 @@ def main():
     p.add_argument("--log")
     p.add_argument("--script")
     p.add_argument("--latency", type=float, default=0)
+    p.add_argument("--jitter", type=float, default=0)
     p.add_argument("--key")
     p.add_argument("--no-response-format", action="store_true")
     p.add_argument("--max-n", type=int, default=128)
