@@ -315,22 +315,21 @@ on_reply(void *arg, const struct sg_llm_reply *r)
 	if (!error && (a->kind == K_EMBED || a->kind == K_DESC) &&
 		!(v = sg_embedding_vector(r->embedding, &n, &e)))
 		error = e.text;
+	if (a->kind != K_DESC)
+		a->h->waiting--;
 	if (a->kind == K_DESC) {
 		a->m->desc = v;
 		a->m->ndesc = n;
 		if (error)
 			a->m->desc_error = sg_xstrdup(error);
 	} else if (a->kind == K_EMBED) {
-		a->h->waiting--;
 		a->h->vec = v;
 		a->h->nvec = n;
 		if (error)
 			a->h->vec_error = sg_xstrdup(error);
 	} else if (error) {
-		a->h->waiting--;
 		failed(a->h, a->kind, error);
 	} else {
-		a->h->waiting--;
 		judged(a->h, a->kind, r->content);
 	}
 	free(a);
