@@ -60,6 +60,8 @@ struct sg_filter {
 	int strict, unbuffered;
 	int status;       /* the worst so far, as enum sg_exit */
 	char where[4096]; /* "name:line" of the record in hand */
+	const char *text; /* its bytes, and how many */
+	size_t len;
 };
 
 _Noreturn void sg_usage(const char *usage, int status);
@@ -77,6 +79,11 @@ void sg_filter_fail(struct sg_filter *f, int status);
 int sg_filter_stopped(const struct sg_filter *f);
 /* Write a record to standard output; a failed write ends the program. */
 void sg_filter_put(struct sg_filter *f, json_t *rec);
+/* Write the record in hand as it was read, but for the fields named in
+ * owned (NULL-terminated): each is rec's value, in its place or at the
+ * end, or left out when rec has none. */
+void sg_filter_splice(
+	struct sg_filter *f, json_t *rec, const char *const owned[]);
 /* sg_record_batch, reporting a record without its (run, batch) as
  * "prog: where: why". */
 int sg_record_batch_at(const json_t *rec, const char *where, const char **run,
@@ -92,6 +99,8 @@ struct sg_reader {
 	char *buf;
 	size_t cap;
 	int owned;
+	const char *text; /* the last record's bytes, in buf */
+	size_t len;
 };
 
 int sg_reader_open(struct sg_reader *r, const char *path, struct sg_error *e);
@@ -103,6 +112,9 @@ int sg_read_record(struct sg_reader *r, json_t **out, struct sg_error *e);
  * "prog: name:line: why", counted, and skipped. */
 json_t *sg_next_record(struct sg_reader *r, int *bad);
 int sg_write_record(FILE *fp, json_t *rec, int unbuffered);
+/* Ten significant digits keep 0.7 as 0.7 and are far finer than any score
+ * needs; the output stays byte-identical from run to run. */
+#define SG_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
 char *sg_dumps(const json_t *j);
 
 const char *sg_rec_type(const json_t *rec);
@@ -217,6 +229,12 @@ int sg_schema_validate(const json_t *schema, const json_t *instance,
 	struct sg_error *e);
 
 /* text.c: the text view of a sample and measures over it */
+/* A growing string, always NUL-terminated once anything was added. */
+struct sg_buf {
+	char *p;
+	size_t len, cap;
+};
+void sg_buf_add(struct sg_buf *b, const char *s, size_t n);
 /* A sample's data as text: a string as it is, else the string values of
  * an object or array joined by spaces, depth first; malloc'd. */
 char *sg_sample_text(const json_t *data);
@@ -750,5 +768,14 @@ size_t sg_checks_nkeys(const struct sg_checks *c);
  * value compared go to keys, *nkeys of them, not yet taken in seen. */
 json_t *sg_checks_run(
 	struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys);
+
+/* splice.c: a record written back from its bytes, owned fields replaced */
+/* The object in line (len bytes, valid JSON) with each top-level field
+ * named in owned taken from rec instead: in its place when line has it,
+ * else appended; left out when rec has none.  The rest is copied byte for
+ * byte.  Into out, from its start: the length, or 0 when line is not an
+ * object or has a key with an escape, which only jansson reads right. */
+size_t sg_splice(const char *line, size_t len, const json_t *rec,
+	const char *const owned[], struct sg_buf *out);
 
 #endif

@@ -44,10 +44,22 @@ static struct sg_filter f = {
 		 " [--seen file] [file ...]\n",
 };
 
+/* Only "checks" and "valid" are printed anew: every other field goes out
+ * as it came in, but for data that the pii check redacted. */
 static void
 emit(json_t *rec)
 {
-	sg_filter_put(&f, rec);
+	static const char *const none[] = {NULL};
+	static const char *const ours[] = {"checks", "valid", NULL};
+	static const char *const redacted[] = {"checks", "valid", "data", NULL};
+	json_t *pii = sg_path(rec, "checks.pii");
+
+	if (strcmp(sg_rec_type(rec), "sample") != 0)
+		sg_filter_splice(&f, rec, none);
+	else if (sg_get_bool(pii, "redacted", 0))
+		sg_filter_splice(&f, rec, redacted);
+	else
+		sg_filter_splice(&f, rec, ours);
 }
 
 /* A batch's keys reach the disk before its end goes downstream: a later
