@@ -47,10 +47,16 @@ sg_seen_free(struct sg_seen *s)
 	free(s);
 }
 
+static size_t
+home(const struct sg_seen *s, uint64_t key)
+{
+	return (key ^ key >> 29) & (s->nslots - 1);
+}
+
 static struct slot *
 slot_find(const struct sg_seen *s, uint64_t key)
 {
-	size_t i = (key ^ key >> 29) & (s->nslots - 1);
+	size_t i = home(s, key);
 
 	while (s->slots[i].key && s->slots[i].key != key)
 		i = (i + 1) & (s->nslots - 1);
@@ -64,8 +70,7 @@ grow(struct sg_seen *s)
 	size_t n = s->nslots;
 
 	s->nslots = n ? 2 * n : 1024;
-	s->slots = sg_xmalloc(s->nslots * sizeof *s->slots);
-	memset(s->slots, 0, s->nslots * sizeof *s->slots);
+	s->slots = sg_table_alloc(s->nslots * sizeof *s->slots);
 	for (size_t i = 0; i < n; i++)
 		if (old[i].key)
 			*slot_find(s, old[i].key) = old[i];
@@ -85,6 +90,13 @@ add(struct sg_seen *s, uint64_t key, uint32_t doc)
 	p->key = key;
 	p->doc = doc;
 	s->nused++;
+}
+
+void
+sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n)
+{
+	for (size_t i = 0; s->nslots && i < n; i++)
+		__builtin_prefetch(&s->slots[home(s, keys[i])]);
 }
 
 const char *
@@ -107,6 +119,7 @@ sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n, const char *id)
 		s->ids[s->nids] = sg_xstrdup(id);
 		doc = (uint32_t)s->nids++;
 	}
+	sg_seen_prefetch(s, keys, n);
 	for (size_t i = 0; i < n; i++)
 		add(s, keys[i], doc);
 }

@@ -679,6 +679,9 @@ void sg_seen_free(struct sg_seen *s);
 /* The id of the sample that took key; "" for a key from the file; NULL
  * when the key is free. */
 const char *sg_seen_find(const struct sg_seen *s, uint64_t key);
+/* Starts loading where the keys would be: a million samples' keys are far
+ * outside the caches, and a sample's probes can then miss all at once. */
+void sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n);
 /* Takes the keys for the sample id (NULL: from the file); no key is 0. */
 void sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n,
 	const char *id);
@@ -738,6 +741,9 @@ void sg_map_free(struct sg_map *m);
 double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
 double *sg_map_put(struct sg_map *m, uint64_t key); /* new ones are 0 */
 size_t sg_map_size(const struct sg_map *m);
+/* bytes of zeros for a hash table, in huge pages when it is large: a probe
+ * into hundreds of megabytes of 4 KiB pages misses the TLB too. */
+void *sg_table_alloc(size_t bytes);
 /* A filter of 64-bit keys in nbits bits (a power of two; two bits a key):
  * "no" is sure, "maybe" asks the table.  It spares a cache miss on the
  * many keys a table of thousands does not hold. */

@@ -66,6 +66,7 @@ taken(const struct sg_seen *seen, const uint64_t *keys, size_t n,
 {
 	const char *id = NULL;
 
+	sg_seen_prefetch(seen, keys, n);
 	for (size_t i = 0; i < n && !id; i++)
 		id = sg_seen_find(seen, keys[i]);
 	if (!id)
@@ -107,13 +108,12 @@ check_dedup(json_t *checks, const json_t *data, const struct sg_checks *c,
 }
 
 static void
-check_toxic(json_t *checks, const json_t *data, const struct sg_checks *c)
+check_toxic(json_t *checks, const char *text, const struct sg_checks *c)
 {
-	char *text = sg_sample_text(data), why[200];
+	char why[200];
 	json_t *terms = sg_toxic_find(c->lexicon, text, c->severity);
 	size_t n = json_array_size(terms);
 
-	free(text);
 	snprintf(why, sizeof why,
 		"%zu offensive word%s of severity %ld or more", n,
 		n == 1 ? "" : "s", c->severity);
@@ -151,7 +151,8 @@ grounding(const json_t *rec, char **src, char **out)
 }
 
 static void
-check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
+check_grounding(json_t *checks, const json_t *rec, const char *text,
+	const struct sg_checks *c)
 {
 	char *src = NULL, *out = NULL, why[300];
 	json_t *f, *missing;
@@ -179,9 +180,7 @@ check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
 	free(out);
 	if (!c->description)
 		return;
-	out = sg_sample_text(json_object_get(rec, "data"));
-	sim = sg_tfidf_cosine(c->v->tfidf, out, c->description);
-	free(out);
+	sim = sg_tfidf_cosine(c->v->tfidf, text, c->description);
 	snprintf(why, sizeof why,
 		"TF-IDF cosine %.2f to the task, less than %.15g", sim,
 		c->min_similarity);
@@ -191,12 +190,11 @@ check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
 }
 
 static void
-check_perplexity(json_t *checks, const json_t *data, const struct sg_checks *c)
+check_perplexity(json_t *checks, const char *text, const struct sg_checks *c)
 {
-	char *text = sg_sample_text(data), why[200];
+	char why[200];
 	double ppl = sg_lm_perplexity(c->lm, text);
 
-	free(text);
 	snprintf(why, sizeof why, "perplexity %.0f, more than %.4g", ppl,
 		c->max_ppl);
 	check_set(checks, "perplexity", ppl <= c->max_ppl, why);
@@ -309,21 +307,21 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 		check_set(checks, "format", ok, why);
 		json_decref(s);
 	}
-	free(text);
 	if (c->unusable[SG_U_SCHEMA])
 		check_set(checks, "json_schema", 0, c->unusable[SG_U_SCHEMA]);
 	else if (c->schema)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
-	check_grounding(checks, rec, c);
+	check_grounding(checks, rec, text, c);
 	if (c->unusable[SG_U_PPL])
 		check_set(checks, "perplexity", 0, c->unusable[SG_U_PPL]);
 	else if (c->lm)
-		check_perplexity(checks, json_object_get(rec, "data"), c);
+		check_perplexity(checks, text, c);
 	if (c->unusable[SG_U_TOXIC])
 		check_set(checks, "toxicity", 0, c->unusable[SG_U_TOXIC]);
 	else if (c->lexicon)
-		check_toxic(checks, json_object_get(rec, "data"), c);
+		check_toxic(checks, text, c);
+	free(text);
 	if (c->pii)
 		check_pii(checks, rec, c);
 	if (c->custom)
