@@ -685,6 +685,14 @@ void sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n);
 /* Takes the keys for the sample id (NULL: from the file); no key is 0. */
 void sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n,
 	const char *id);
+/* Keeps set (sorted, each once, as sg_shingles makes it; taken over) with
+ * the sample sg_seen_add took last, to verify matches with it. */
+void sg_seen_keep(struct sg_seen *s, uint64_t *set, size_t n);
+/* The id of a sample holding one of keys whose kept set is at Jaccard
+ * threshold or more to set, or whose set is unknown ("" for a key from
+ * the file); NULL when there is none. */
+const char *sg_seen_near(const struct sg_seen *s, const uint64_t *keys,
+	size_t n, const uint64_t *set, size_t nset, double threshold);
 /* Loads the keys of path (a missing file has none): 0, or the exit status
  * (SG_EXIT_IO, SG_EXIT_CONFIG for a bad line) and e. */
 int sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e);
@@ -774,6 +782,10 @@ size_t sg_checks_nkeys(const struct sg_checks *c);
  * value compared go to keys, *nkeys of them, not yet taken in seen. */
 json_t *sg_checks_run(
 	struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys);
+/* Takes the keys of the sample checked last, as sg_seen_add, and keeps its
+ * shingle set to verify later near-duplicates against it. */
+void sg_checks_take(
+	struct sg_checks *c, const uint64_t *keys, size_t n, const char *id);
 
 /* splice.c: a record written back from its bytes, owned fields replaced */
 /* The object in line (len bytes, valid JSON) with each top-level field

@@ -61,14 +61,8 @@ within(size_t n, const double lim[2], const char *unit, char *why, size_t size)
 
 /* One of keys already taken: why, in buf; else NULL. */
 static const char *
-taken(const struct sg_seen *seen, const uint64_t *keys, size_t n,
-	const char *what, char *buf, size_t size)
+taken(const char *id, const char *what, char *buf, size_t size)
 {
-	const char *id = NULL;
-
-	sg_seen_prefetch(seen, keys, n);
-	for (size_t i = 0; i < n && !id; i++)
-		id = sg_seen_find(seen, keys[i]);
 	if (!id)
 		return NULL;
 	snprintf(buf, size, "%s of an earlier sample%s%s%s", what,
@@ -78,7 +72,7 @@ taken(const struct sg_seen *seen, const uint64_t *keys, size_t n,
 
 /* dedup and near_dedup; the keys of the value compared go to keys. */
 static void
-check_dedup(json_t *checks, const json_t *data, const struct sg_checks *c,
+check_dedup(json_t *checks, const json_t *data, struct sg_checks *c,
 	uint64_t *keys, size_t *nkeys)
 {
 	const json_t *v = data;
@@ -93,16 +87,20 @@ check_dedup(json_t *checks, const json_t *data, const struct sg_checks *c,
 		return;
 	}
 	keys[0] = dedup_key(v);
-	w = taken(c->v->seen, keys, 1, "duplicate", why, sizeof why);
+	w = taken(sg_seen_find(c->v->seen, keys[0]), "duplicate", why,
+		sizeof why);
 	check_set(checks, "dedup", !w, w);
 	*nkeys = 1;
 	if (!c->near)
 		return;
 	text = sg_sample_text(v);
 	sg_minhash_keys(c->near, text, keys + 1);
+	free(c->set);
+	c->nset = sg_shingles(text, c->ngram, &c->set);
 	free(text);
-	w = taken(c->v->seen, keys + 1, (size_t)c->bands, "near-duplicate", why,
-		sizeof why);
+	w = taken(sg_seen_near(c->v->seen, keys + 1, (size_t)c->bands, c->set,
+			  c->nset, c->threshold),
+		"near-duplicate", why, sizeof why);
 	check_set(checks, "near_dedup", !w, w);
 	*nkeys += (size_t)c->bands;
 }
@@ -330,4 +328,14 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 		check_dedup(
 			checks, json_object_get(rec, "data"), c, keys, nkeys);
 	return checks;
+}
+
+void
+sg_checks_take(
+	struct sg_checks *c, const uint64_t *keys, size_t n, const char *id)
+{
+	sg_seen_add(c->v->seen, keys, n, id);
+	if (c->set)
+		sg_seen_keep(c->v->seen, c->set, c->nset);
+	c->set = NULL;
 }

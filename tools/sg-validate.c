@@ -190,7 +190,7 @@ handle_sample(json_t *rec, const char *where)
 	b->nsamples++;
 	b->nvalid += valid;
 	if (valid && nkeys) {
-		sg_seen_add(seen, keys, nkeys, sg_get_str(rec, "id"));
+		sg_checks_take(b->cfg, keys, nkeys, sg_get_str(rec, "id"));
 		if (b->nkeys + nkeys > b->cap) {
 			b->cap = 2 * (b->nkeys + nkeys);
 			b->keys =
