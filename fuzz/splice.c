@@ -18,8 +18,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	json_error_t je;
 	size_t n;
 
-	if (!(rec = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
-		      &je)) ||
+	if (!(rec = json_loadb(
+		      (const char *)data, size, JSON_REJECT_DUPLICATES, &je)) ||
 		!json_is_object(rec)) {
 		json_decref(rec);
 		return 0;
@@ -34,7 +34,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		if (!memchr(data, '\\', size))
 			abort();
 	} else {
-		if (!(back = json_loadb(out.p, n, JSON_REJECT_DUPLICATES, &je)) ||
+		if (!(back = json_loadb(
+			      out.p, n, JSON_REJECT_DUPLICATES, &je)) ||
 			!json_equal(back, rec))
 			abort();
 		json_decref(back);
