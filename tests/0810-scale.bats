@@ -139,7 +139,7 @@ deltas() {
 	[ "$(jq -r .batch jobs0.jsonl jobs1.jsonl jobs2.jsonl | tr '\n' ' ')" = "3 6 1 4 2 5 " ]
 	[ "$(jq -r .seed jobs*.jsonl | sort -u | wc -l)" -eq 6 ]
 	# 10 to go, in shares of 4, 3 and 3 (cap is the accepted count to stop at)
-	[ "$(jq -c .worker w0 w1 w2 | tr '\n' ' ')" = '{"index":0,"count":3,"cap":4} {"index":1,"count":3,"cap":3} {"index":2,"count":3,"cap":3} ' ]
+	[ "$(jq -c .worker w0 w1 w2 | tr '\n' ' ')" = '{"index":0,"count":3,"round":0,"cap":4} {"index":1,"count":3,"round":0,"cap":3} {"index":2,"count":3,"round":0,"cap":3} ' ]
 	run --separate-stderr sg-route --worker 1/3 -s w0 < job.jsonl
 	[ "$status" -eq 3 ]
 	[ "$stderr" = "sg-route: state 'w0' is worker 0/3's, not 1/3's" ]
