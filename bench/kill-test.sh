@@ -36,7 +36,33 @@ else
 	run() { "$bin/sg-run" -o d.jsonl "$recipe"; }
 	restart() { rm -f d.jsonl*; }
 fi
-group=0 stage=0 finished=0
+# Whether the finished run in . holds exactly the target, each sample
+# once, as its state records; its figures in $lines, $ids, $texts,
+# $bytes, $recorded, $agree.
+check() {
+	if [ -n "$scale" ]; then
+		data=$(ls scale/out/data.*.jsonl)
+		# every output as long as the state records
+		agree=yes
+		for f in $(jq -r '.outputs // {} | keys[]' "$state"); do
+			[ "$(jq --arg p "$f" '.outputs[$p]' "$state")" -eq "$(wc -c < "scale/$f")" ] ||
+				agree=no
+		done
+		recorded=$(jq '[.outputs[]] | add' "$state")
+	else
+		data=d.jsonl
+		recorded=$(jq .output.bytes "$state")
+		agree=$([ "$recorded" -eq "$(wc -c < d.jsonl)" ] && echo yes || echo no)
+	fi
+	lines=$(cat $data | wc -l)
+	ids=$(cat $data | jq -r .id | sort -u | wc -l)
+	texts=$(cat $data | jq -c .data | sort -u | wc -l)
+	bytes=$(cat $data | wc -c)
+	[ "$lines" -eq "$target" ] && [ "$ids" -eq "$target" ] && [ "$texts" -eq "$target" ] &&
+		[ "$(jq .accepted "$state")" -eq "$target" ] && [ "$agree" = yes ] &&
+		[ "$recorded" -eq "$bytes" ]
+}
+group=0 stage=0 finished=0 bad=0
 i=0
 while [ "$i" -lt "$rounds" ]; do
 	i=$((i + 1))
@@ -51,30 +77,17 @@ while [ "$i" -lt "$rounds" ]; do
 	fi
 	wait "$pid" 2>/dev/null || true
 	kill -9 -- "-$pid" 2>/dev/null || true
-	[ "$(jq .accepted "$state" 2>/dev/null || echo 0)" -ge "$target" ] &&
-		{ finished=$((finished + 1)); restart; }
+	# a run that finished between kills must be exact too
+	if [ "$(jq .accepted "$state" 2>/dev/null || echo 0)" -ge "$target" ]; then
+		finished=$((finished + 1))
+		check || { bad=$((bad + 1)); echo "round $i: $lines samples, $ids ids, $texts contents, $recorded of $bytes bytes recorded"; }
+		restart
+	fi
 done
 run 2>/dev/null
-if [ -n "$scale" ]; then
-	cd scale/out
-	state=run.state
-	# every output the state records, as long as it records
-	agree=yes
-	for f in $(jq -r '.outputs // {} | keys[]' run.state | sed 's|^out/||'); do
-		[ "$(jq --arg p "out/$f" '.outputs[$p]' run.state)" -eq "$(wc -c < "$f")" ] || agree=no
-	done
-	recorded=$(jq '[.outputs[]] | add' run.state)
-else
-	agree=$([ "$(jq .output.bytes "$state")" -eq "$(wc -c < d.jsonl)" ] && echo yes || echo no)
-	recorded=$(jq .output.bytes "$state")
-fi
-data=$(ls data.*.jsonl 2>/dev/null || echo d.jsonl)
-lines=$(cat $data | wc -l)
-ids=$(cat $data | jq -r .id | sort -u | wc -l)
-texts=$(cat $data | jq -c .data | sort -u | wc -l)
-bytes=$(cat $data | wc -c)
-echo "rounds $rounds${scale:+ of make -j$scale}: $group group kills, $stage stage kills, $finished runs finished between kills"
+status=0
+check || status=1
+echo "rounds $rounds${scale:+ of make -j$scale}: $group group kills, $stage stage kills, $finished runs finished between kills, $bad of them wrong"
 echo "final: $lines samples (target $target), $ids distinct ids, $texts distinct contents"
 echo "state: accepted $(jq .accepted "$state"), output bytes $recorded of $bytes, each output as recorded: $agree"
-[ "$lines" -eq "$target" ] && [ "$ids" -eq "$target" ] && [ "$texts" -eq "$target" ] &&
-	[ "$(jq .accepted "$state")" -eq "$target" ] && [ "$agree" = yes ] && [ "$recorded" -eq "$bytes" ]
+[ "$status" -eq 0 ] && [ "$bad" -eq 0 ]
