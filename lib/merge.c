@@ -258,6 +258,16 @@ sg_state_merge(
 			sg_get_str(w, "run"), sg_get_str(base, "run"));
 		return -1;
 	}
+	if (json_object_get(w, "worker") &&
+		sg_get_int(json_object_get(w, "worker"), "round", 0) !=
+			merged_round(base)) {
+		sg_seterr(e,
+			"was copied from this state after %lld merges, not"
+			" after its %lld: merged already?",
+			sg_get_int(json_object_get(w, "worker"), "round", 0),
+			merged_round(base));
+		return -1;
+	}
 	if (sg_get_int(w, "steps", 0) < sg_get_int(base, "steps", 0) ||
 		sg_get_int(w, "rewards", 0) < sg_get_int(base, "rewards", 0)) {
 		sg_seterr(e, "did not start from this state (it has fewer steps"
@@ -270,16 +280,6 @@ sg_state_merge(
 			"%s forgets in the order rewards come: its states"
 			" do not merge",
 			policy);
-		return -1;
-	}
-	if (json_object_get(w, "worker") &&
-		sg_get_int(json_object_get(w, "worker"), "round", 0) !=
-			merged_round(base)) {
-		sg_seterr(e,
-			"was copied from this state after %lld merges, not"
-			" after its %lld: merged already?",
-			sg_get_int(json_object_get(w, "worker"), "round", 0),
-			merged_round(base));
 		return -1;
 	}
 	if (merge_outputs(acc, base, w, e) < 0)

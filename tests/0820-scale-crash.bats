@@ -65,26 +65,27 @@ naive_recipe() {
 	jq -e '.round == 1' run.state
 }
 
+# Start examples/scale/parallel.sh into p/, and kill every process of it
+# (SIGKILL) as soon as file $1 is there.
+power_cut() {
+	OUT=p setsid sh scale/parallel.sh 4 r.json > out1 2> err1 &
+	pid=$!
+	for _ in $(seq 200); do [ -e "$1" ] && break; sleep 0.01; done
+	kill -9 -- "-$pid"
+	st=0 && wait "$pid" || st=$?
+	[ "$st" -eq 137 ]
+}
+
 @test "examples/scale/parallel.sh: killed (SIGKILL, every process) mid-round, run again, reaches the target, no sample lost or twice" {
 	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
 	server --latency 200
 	naive_recipe
 	cp -r "$EXAMPLES/scale" .
-	OUT=p setsid sh scale/parallel.sh 4 r.json > out1 2> err1 &
-	pid=$!
 	# the workers wait on the server: a power cut
-	for _ in $(seq 100); do [ -e p/w3.state ] && break; sleep 0.02; done
-	kill -9 -- "-$pid"
-	st=0 && wait "$pid" || st=$?
-	[ "$st" -eq 137 ]
+	power_cut p/w3.state
 	[ ! -e p/run.state ] && [ ! -s p/data.jsonl ]
 	# again, as soon as the merge is done: this host validates and learns
-	OUT=p setsid sh scale/parallel.sh 4 r.json > out1 2> err1 &
-	pid=$!
-	for _ in $(seq 200); do [ -e p/run.state ] && break; sleep 0.01; done
-	kill -9 -- "-$pid"
-	st=0 && wait "$pid" || st=$?
-	[ "$st" -eq 137 ]
+	power_cut p/run.state
 	jq -e '.round == 1' p/run.state
 	run --separate-stderr env OUT=p sh scale/parallel.sh 4 r.json
 	[ "$status" -eq 0 ]

@@ -307,29 +307,57 @@ check_clash(json_t *routed, const char *path, const json_t *w)
 	json_object_set_new(routed, path, json_string(key));
 }
 
-/* A worker's output, when it is here, must be as long as its state
- * records: a longer one holds a batch that never committed (the worker
- * was stopped mid-round), a shorter one lost samples the state counts. */
+/* A worker's state, locked, or the end. */
 static void
-check_output(const char *path, const json_t *w, const json_t *base)
+open_worker(struct sg_state *w, const char *path)
 {
-	const char *out_path = sg_get_str(json_object_get(w, "output"), "path");
-	long long bytes;
-	struct stat sb;
+	struct sg_error e;
 
-	if (!out_path ||
-		(bytes = sg_state_output(w, out_path)) ==
-			sg_state_output(base, out_path) ||
-		stat(out_path, &sb) < 0)
-		return;
-	if (sb.st_size != bytes)
-		sg_die(SG_EXIT_CONFIG,
-			"state '%s': output '%s' has %lld bytes, not the %lld"
-			" it recorded: %s",
-			path, out_path, (long long)sb.st_size, bytes,
-			sb.st_size > bytes ? "the worker was stopped"
-					     " mid-batch; run the round again"
-					   : "was it edited?");
+	if (sg_state_begin(w, path, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!w->root)
+		sg_die(SG_EXIT_CONFIG, "cannot open state '%s': no such file",
+			path);
+}
+
+/* Every worker is a state other than the base, and its output, when it
+ * is here, as long as its state records: a longer one holds a batch that
+ * never committed (the worker was stopped mid-round), a shorter one lost
+ * samples the state counts.  Checked before anything is merged. */
+static void
+check_workers(char *const workers[], int n, const json_t *base)
+{
+	struct sg_state w;
+	struct stat sb;
+	char why[512];
+
+	for (int i = 0; i < n; i++) {
+		const char *path;
+		long long bytes;
+
+		if (strcmp(workers[i], o.state) == 0)
+			sg_die(SG_EXIT_USAGE,
+				"state '%s' is the base, not a worker",
+				o.state);
+		open_worker(&w, workers[i]);
+		path = sg_get_str(json_object_get(w.root, "output"), "path");
+		*why = '\0';
+		if (path &&
+			(bytes = sg_state_output(w.root, path)) !=
+				sg_state_output(base, path) &&
+			stat(path, &sb) == 0 && sb.st_size != bytes)
+			snprintf(why, sizeof why,
+				"state '%s': output '%s' has %lld bytes, not"
+				" the %lld it recorded: %s",
+				workers[i], path, (long long)sb.st_size, bytes,
+				sb.st_size > bytes
+					? "the worker was stopped mid-batch;"
+					  " run the round again"
+					: "was it edited?");
+		sg_state_end(&w);
+		if (*why)
+			sg_die(SG_EXIT_CONFIG, "%s", why);
+	}
 }
 
 /* The workers' learning into the base state they all started from, or
@@ -339,21 +367,14 @@ merge(char *const workers[], int n)
 {
 	struct sg_state st, w;
 	struct sg_error e;
-	json_t *acc = NULL, *routed = json_object(), *base = NULL;
+	json_t *acc = NULL, *routed, *base = NULL;
 
 	if (sg_state_begin(&st, o.state, &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	check_workers(workers, n, st.root);
+	routed = json_object();
 	for (int i = 0; i < n; i++) {
-		if (strcmp(workers[i], o.state) == 0)
-			sg_die(SG_EXIT_USAGE,
-				"state '%s' is the base, not a worker",
-				o.state);
-		if (sg_state_begin(&w, workers[i], &e) < 0)
-			sg_die(SG_EXIT_CONFIG, "%s", e.text);
-		if (!w.root)
-			sg_die(SG_EXIT_CONFIG,
-				"cannot open state '%s': no such file",
-				workers[i]);
+		open_worker(&w, workers[i]);
 		if (!st.root) {
 			/* every worker must have started from nothing */
 			json_t *made = sg_state_base(w.root, &e);
@@ -375,7 +396,6 @@ merge(char *const workers[], int n)
 		if (sg_state_merge(acc, base, w.root, &e) < 0)
 			sg_die(SG_EXIT_CONFIG, "state '%s': %s", workers[i],
 				e.text);
-		check_output(workers[i], w.root, base);
 		if (sg_get_int(w.root, "steps", 0) >
 			sg_get_int(base, "steps", 0))
 			check_clash(routed, workers[i], w.root);
