@@ -294,6 +294,18 @@ int sg_state_worker(json_t *state, long long k, long long n,
 /* The accepted count at which state stops taking samples: its target, or
  * its worker's cap when lower; 0 for none. */
 long long sg_state_cap(const json_t *state);
+/* The length state records for output path (its "output", or one of its
+ * workers' "outputs" since merged), or -1 when it records none. */
+long long sg_state_output(const json_t *state, const char *path);
+/* Record path as state's output, bytes long, keeping the length of the
+ * output it wrote before among its "outputs". */
+void sg_state_set_output(json_t *state, const char *path, long long bytes);
+/* Whether state has decided and learnt nothing yet. */
+int sg_state_is_empty(const json_t *state);
+/* The base a worker that started from nothing merges into: an empty state
+ * of its run, seed, router and target; NULL and e when w did not start
+ * from nothing. */
+json_t *sg_state_base(const json_t *w, struct sg_error *e);
 
 /* policy.c: the bandit policies over plain arrays, shared by sg-route
  * (through bandit.c and the state file) and the benchmark simulator */
