@@ -98,9 +98,11 @@ bench-judge: all
 
 bench: bench-crash
 
-# kill -9 at random moments, then a whole loop under valgrind memcheck
+# kill -9 at random moments (sg-run, then make -j4 rounds of examples/scale),
+# then a whole loop under valgrind memcheck
 bench-crash: all
 	bash bench/kill-test.sh 100
+	SCALE=4 KILL_MS=600 bash bench/kill-test.sh 100
 	cd examples/faq && valgrind -q --trace-children=yes --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect,possible --error-exitcode=99 \
 		$(CURDIR)/bin/sg-run --seed 1 -o /tmp/sg-valgrind-$$$$.jsonl faq.yaml && \

@@ -6,7 +6,11 @@
  * uses them.  Prints the wall time, then, on a sample of S documents, the
  * recall of LSH against the exact pairwise Jaccard similarity of all pairs
  * of the sample at J >= threshold, and how similar the flagged documents
- * really are to the document they were matched with.
+ * really are to the document they were matched with: LSH's candidates
+ * alone, and those that the exact Jaccard similarity of the two shingle
+ * sets verified, as sg-validate flags them.  On the sample, too, the
+ * documents flagged in the stream against those with an earlier document
+ * at J >= threshold.
  *
  * usage: neardup N S [threshold]
  */
@@ -74,12 +78,15 @@ int
 main(int argc, char *argv[])
 {
 	size_t n, s, src, bytes = 0, flagged = 0, pairs = 0, found = 0;
+	size_t cand = 0, nset, should = 0, both = 0, sflagged = 0;
 	double t = argc > 3 ? atof(argv[3]) : 0.8, t0, t1;
-	size_t simhist[4] = {0}; /* J >= t, >= 0.6, >= 0.4, below */
+	/* J >= t, >= 0.6, >= 0.4, below: of candidates, of flagged */
+	size_t simhist[2][4] = {{0}};
+	char *inflag, *hasdup;
 	int bands, rows, edits;
 	struct sg_minhash *m;
 	struct sg_seen *seen;
-	uint64_t *keys, *skeys, **sets;
+	uint64_t *keys, *skeys, **sets, *set;
 	size_t *nsets;
 	char buf[2048], id[32], **sample;
 	struct sg_rng r;
@@ -101,50 +108,64 @@ main(int argc, char *argv[])
 	m = sg_minhash_new(5, bands, rows);
 	seen = sg_seen_new();
 	keys = sg_xmalloc(sizeof *keys * (size_t)bands);
+	inflag = sg_xmalloc(s + 1);
+	memset(inflag, 0, s + 1);
 	t0 = now();
 	for (size_t i = 0; i < n; i++) {
-		const char *hit = NULL;
+		const char *hit[2] = {NULL, NULL};
 
 		doc(i, buf, &src, &edits);
 		bytes += strlen(buf);
 		sg_minhash_keys(m, buf, keys);
-		for (int b = 0; b < bands && !hit; b++)
-			hit = sg_seen_find(seen, keys[b]);
-		if (hit && *hit) {
+		nset = sg_shingles(buf, 5, &set);
+		for (int b = 0; b < bands && !hit[0]; b++)
+			hit[0] = sg_seen_find(seen, keys[b]);
+		hit[1] = sg_seen_near(seen, keys, (size_t)bands, set, nset, t);
+		cand += hit[0] != NULL;
+		flagged += hit[1] != NULL;
+		if (i < s)
+			inflag[i] = hit[1] != NULL;
+		/* the similarity of the match, on one in 100 of each */
+		for (int k = 0; k < 2; k++) {
 			char other[2048];
-			size_t o = strtoul(hit, NULL, 10), osrc;
+			size_t osrc;
 			int oe;
 			double j;
 
-			flagged++;
-			/* the similarity of the match, on one in 100 */
-			if (flagged % 100 == 0) {
-				doc(o, other, &osrc, &oe);
-				j = sg_jaccard(buf, other, 5);
-				simhist[j >= t	   ? 0
-					: j >= 0.6 ? 1
-					: j >= 0.4 ? 2
-						   : 3]++;
-			}
+			if (!hit[k] || (k ? flagged : cand) % 100 != 0)
+				continue;
+			doc(strtoul(hit[k], NULL, 10), other, &osrc, &oe);
+			j = sg_jaccard(buf, other, 5);
+			simhist[k][j >= t     ? 0
+				   : j >= 0.6 ? 1
+				   : j >= 0.4 ? 2
+					      : 3]++;
 		}
 		snprintf(id, sizeof id, "%zu", i);
 		sg_seen_add(seen, keys, (size_t)bands, id);
+		sg_seen_keep(seen, set, nset);
 	}
 	t1 = now();
 	printf("documents %zu, mean %.0f bytes, bands %d x rows %d, "
 	       "threshold %.2f\n",
 		n, (double)bytes / (double)n, bands, rows, t);
-	printf("minhash-lsh wall %.2f s, %.0f docs/s, flagged %zu\n", t1 - t0,
-		(double)n / (t1 - t0), flagged);
-	printf("flagged, exact J to the match (1 in 100 checked): >= %.2f %zu, "
-	       "0.6-%.2f %zu, 0.4-0.6 %zu, < 0.4 %zu\n",
-		t, simhist[0], t, simhist[1], simhist[2], simhist[3]);
+	printf("minhash-lsh and verification wall %.2f s, %.0f docs/s, "
+	       "candidates %zu, flagged %zu\n",
+		t1 - t0, (double)n / (t1 - t0), cand, flagged);
+	for (int k = 0; k < 2; k++)
+		printf("%s, exact J to the match (1 in 100 checked): >= %.2f "
+		       "%zu, 0.6-%.2f %zu, 0.4-0.6 %zu, < 0.4 %zu\n",
+			k ? "flagged (verified)" : "candidates (LSH alone)", t,
+			simhist[k][0], t, simhist[k][1], simhist[k][2],
+			simhist[k][3]);
 
 	/* recall on the first s documents: all pairs, exactly */
 	sample = sg_xmalloc(sizeof *sample * s);
 	sets = sg_xmalloc(sizeof *sets * s);
 	nsets = sg_xmalloc(sizeof *nsets * s);
 	skeys = sg_xmalloc(sizeof *skeys * s * (size_t)bands);
+	hasdup = sg_xmalloc(s + 1);
+	memset(hasdup, 0, s + 1);
 	for (size_t i = 0; i < s; i++) {
 		doc(i, buf, &src, &edits);
 		sample[i] = sg_xstrdup(buf);
@@ -159,6 +180,7 @@ main(int argc, char *argv[])
 				    sets[i], nsets[i], sets[k], nsets[k]) < t)
 				continue;
 			pairs++;
+			hasdup[k] = 1;
 			for (int b = 0; b < bands && !shared; b++)
 				shared = skeys[i * (size_t)bands + (size_t)b] ==
 					 skeys[k * (size_t)bands + (size_t)b];
@@ -168,6 +190,19 @@ main(int argc, char *argv[])
 	       "%.2f: %zu of %zu = %.4f\n",
 		s * (s - 1) / 2, s, t, found, pairs,
 		pairs ? (double)found / (double)pairs : 1.0);
+	for (size_t i = 0; i < s; i++) {
+		should += hasdup[i];
+		sflagged += inflag[i];
+		both += hasdup[i] && inflag[i];
+	}
+	printf("in the stream, of the first %zu documents: %zu have an earlier "
+	       "one at J >= %.2f, %zu flagged, %zu both: recall %.4f, "
+	       "precision %.4f\n",
+		s, should, t, sflagged, both,
+		should ? (double)both / (double)should : 1.0,
+		sflagged ? (double)both / (double)sflagged : 1.0);
+	free(inflag);
+	free(hasdup);
 	for (size_t i = 0; i < s; i++) {
 		free(sample[i]);
 		free(sets[i]);

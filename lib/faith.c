@@ -172,6 +172,25 @@ cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A sample's few dozen words sort faster inline than through qsort's
+ * calls to a comparison; a long text goes to qsort. */
+static void
+sort_u64(uint64_t *v, size_t n)
+{
+	if (n > 64) {
+		qsort(v, n, sizeof *v, cmp_u64);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 /* The hashes of the text's content words folded to lower case, sorted,
  * so that equal words are runs; their number in *n. */
 static uint64_t *
@@ -200,8 +219,7 @@ terms(const char *s, size_t *n)
 		}
 		v[(*n)++] = h;
 	}
-	if (*n)
-		qsort(v, *n, sizeof *v, cmp_u64);
+	sort_u64(v, *n);
 	return v;
 }
 

@@ -64,15 +64,39 @@ sg_filter_bad(struct sg_filter *f, const char *fmt, ...)
 	sg_filter_fail(f, SG_EXIT_DATA);
 }
 
+static _Noreturn void
+put_failed(void)
+{
+	if (errno == EPIPE)
+		exit(SG_EXIT_PIPE);
+	sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s", strerror(errno));
+}
+
 void
 sg_filter_put(struct sg_filter *f, json_t *rec)
 {
-	if (sg_write_record(stdout, rec, f->unbuffered) < 0) {
-		if (errno == EPIPE)
-			exit(SG_EXIT_PIPE);
-		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
-			strerror(errno));
+	if (sg_write_record(stdout, rec, f->unbuffered) < 0)
+		put_failed();
+}
+
+void
+sg_filter_splice(struct sg_filter *f, json_t *rec, const char *const owned[])
+{
+	static struct sg_buf buf;
+	/* a record held past its line, while a later one is in hand, has no
+	 * bytes left to splice into */
+	size_t n = f->text && rec == f->rec
+			   ? sg_splice(f->text, f->len, rec, owned, &buf)
+			   : 0;
+
+	if (n == 0) {
+		sg_filter_put(f, rec);
+		return;
 	}
+	buf.p[n++] = '\n';
+	if (fwrite(buf.p, 1, n, stdout) != n ||
+		(f->unbuffered && fflush(stdout) == EOF))
+		put_failed();
 }
 
 int
@@ -109,7 +133,12 @@ run_one(struct sg_filter *f, const char *path,
 			break;
 		}
 		snprintf(f->where, sizeof f->where, "%s:%lu", r.name, r.line);
+		f->rec = rec;
+		f->text = r.text;
+		f->len = r.len;
 		fn(f, rec);
+		f->rec = NULL;
+		f->text = NULL;
 		json_decref(rec);
 	}
 	if (bad)

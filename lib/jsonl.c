@@ -100,6 +100,8 @@ sg_read_record(struct sg_reader *r, json_t **out, struct sg_error *e)
 		if (strspn(p, " \t") != (size_t)len)
 			break;
 	}
+	r->text = p;
+	r->len = (size_t)len;
 	*out = json_loadb(p, (size_t)len, JSON_REJECT_DUPLICATES, &je);
 	if (!*out) {
 		sg_seterr(e, "invalid JSON at column %d: %s", je.column,
@@ -136,10 +138,6 @@ sg_next_record(struct sg_reader *r, int *bad)
 	}
 	return got ? rec : NULL;
 }
-
-/* Ten significant digits keep 0.7 as 0.7 and are far finer than any score
- * needs; the output stays byte-identical from run to run. */
-#define SG_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
 
 char *
 sg_dumps(const json_t *j)

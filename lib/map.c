@@ -7,8 +7,26 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "sg.h"
+
+#define HUGE_PAGE (2u << 20)
+
+void *
+sg_table_alloc(size_t bytes)
+{
+	void *p = NULL;
+
+	if (bytes < HUGE_PAGE || posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+		p = sg_xmalloc(bytes);
+#ifdef MADV_HUGEPAGE
+	else
+		madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	memset(p, 0, bytes);
+	return p;
+}
 
 struct slot {
 	uint64_t key;
@@ -27,8 +45,7 @@ sg_map_new(void)
 
 	m->cap = 64;
 	m->n = 0;
-	m->slots = sg_xmalloc(m->cap * sizeof *m->slots);
-	memset(m->slots, 0, m->cap * sizeof *m->slots);
+	m->slots = sg_table_alloc(m->cap * sizeof *m->slots);
 	return m;
 }
 
@@ -70,8 +87,7 @@ sg_map_put(struct sg_map *m, uint64_t key)
 		size_t n = m->cap;
 
 		m->cap *= 2;
-		m->slots = sg_xmalloc(m->cap * sizeof *m->slots);
-		memset(m->slots, 0, m->cap * sizeof *m->slots);
+		m->slots = sg_table_alloc(m->cap * sizeof *m->slots);
 		for (size_t i = 0; i < n; i++)
 			if (old[i].key)
 				*find(m, old[i].key) = old[i];

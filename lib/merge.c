@@ -9,7 +9,13 @@
  * worker fed all the rewards would have (sums of rewards too, whenever
  * they add without rounding).  A worker that routes is stamped with its
  * place among n (sg_state_worker): its batch numbers are its own, so no
- * two workers' decisions or rewards clash when they merge.
+ * two workers' decisions or rewards clash when they merge.  The length
+ * of each worker's output at its last commit is merged too, so that the
+ * run's state knows every worker's file: a round that was interrupted is
+ * run again from the run's state, and each worker's sg-update cuts its
+ * file back to what the run's state has (sg_state_output).  Workers that
+ * started from no state at all merge into a base made for them
+ * (sg_state_base).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -132,6 +138,110 @@ add_linear(json_t *accl, const json_t *wl, const json_t *basel, const char *arm)
 	free(map);
 }
 
+/* Whether an "output" record is of path. */
+static int
+names(const json_t *rec, const char *path)
+{
+	const char *p = sg_get_str(rec, "path");
+
+	return p && strcmp(p, path) == 0;
+}
+
+long long
+sg_state_output(const json_t *state, const char *path)
+{
+	const json_t *rec = json_object_get(state, "output");
+	const json_t *all = json_object_get(state, "outputs");
+
+	if (names(rec, path))
+		return sg_get_int(rec, "bytes", -1);
+	return json_object_get(all, path) ? sg_get_int(all, path, -1) : -1;
+}
+
+/* Record path's length in the place state keeps it. */
+static void
+put_output(json_t *state, const char *path, long long bytes)
+{
+	json_t *rec = json_object_get(state, "output");
+
+	if (names(rec, path))
+		json_object_set_new(rec, "bytes", json_integer(bytes));
+	else
+		json_object_set_new(
+			sg_child(state, "outputs"), path, json_integer(bytes));
+}
+
+void
+sg_state_set_output(json_t *state, const char *path, long long bytes)
+{
+	json_t *rec = json_object_get(state, "output");
+	json_t *all = json_object_get(state, "outputs");
+
+	/* the output written before keeps its length, for the merge */
+	if (rec && sg_get_str(rec, "path") &&
+		strcmp(sg_get_str(rec, "path"), path) != 0)
+		json_object_set(sg_child(state, "outputs"),
+			sg_get_str(rec, "path"), json_object_get(rec, "bytes"));
+	json_object_set_new(state, "output",
+		json_pack("{s:s, s:I}", "path", path, "bytes",
+			(json_int_t)bytes));
+	if (all) {
+		json_object_del(all, path);
+		if (json_object_size(all) == 0)
+			json_object_del(state, "outputs");
+	}
+}
+
+/* The lengths of the outputs w wrote since base, into acc: each output
+ * is one worker's, and only grows. */
+static int
+merge_outputs(
+	json_t *acc, const json_t *base, const json_t *w, struct sg_error *e)
+{
+	json_t *recs = json_deep_copy(json_object_get(w, "outputs")), *v;
+	const json_t *rec = json_object_get(w, "output");
+	const char *path;
+	int rc = 0;
+
+	if (!recs)
+		recs = json_object();
+	if (rec && sg_get_str(rec, "path"))
+		json_object_set(recs, sg_get_str(rec, "path"),
+			json_object_get(rec, "bytes"));
+	json_object_foreach (recs, path, v) {
+		long long was = sg_state_output(base, path);
+
+		if (json_integer_value(v) == was)
+			continue;
+		if (json_integer_value(v) < was) {
+			sg_seterr(e,
+				"records output '%s' shorter than the state"
+				" does: it was copied from an older state",
+				path);
+			rc = -1;
+			break;
+		}
+		if (sg_state_output(acc, path) != was) {
+			sg_seterr(e,
+				"wrote output '%s', as another worker did: "
+				"each worker needs an output of its own",
+				path);
+			rc = -1;
+			break;
+		}
+		put_output(acc, path, json_integer_value(v));
+	}
+	json_decref(recs);
+	return rc;
+}
+
+/* The round of merges state has had, which its workers' stamps carry. */
+static long long
+merged_round(const json_t *state)
+{
+	return sg_get_int(state, "round", 0);
+}
+
 int
 sg_state_merge(
 	json_t *acc, const json_t *base, const json_t *w, struct sg_error *e)
@@ -148,6 +258,16 @@ sg_state_merge(
 			sg_get_str(w, "run"), sg_get_str(base, "run"));
 		return -1;
 	}
+	if (json_object_get(w, "worker") &&
+		sg_get_int(json_object_get(w, "worker"), "round", 0) !=
+			merged_round(base)) {
+		sg_seterr(e,
+			"was copied from this state after %lld merges, not"
+			" after its %lld: merged already?",
+			sg_get_int(json_object_get(w, "worker"), "round", 0),
+			merged_round(base));
+		return -1;
+	}
 	if (sg_get_int(w, "steps", 0) < sg_get_int(base, "steps", 0) ||
 		sg_get_int(w, "rewards", 0) < sg_get_int(base, "rewards", 0)) {
 		sg_seterr(e, "did not start from this state (it has fewer steps"
@@ -162,6 +282,8 @@ sg_state_merge(
 			policy);
 		return -1;
 	}
+	if (merge_outputs(acc, base, w, e) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof counters / sizeof *counters; i++)
 		add_delta(acc, w, base, counters[i]);
 	for (int i = 0; json_object_get(w, "usage") && sg_usage_keys[i]; i++)
@@ -242,8 +364,11 @@ sg_state_worker(json_t *state, long long k, long long n, long long target,
 			sg_get_int(id, "count", -1), k, n);
 		return -1;
 	}
-	stamp = json_pack(
-		"{s:I, s:I}", "index", (json_int_t)k, "count", (json_int_t)n);
+	stamp = json_pack("{s:I, s:I, s:I}", "index", (json_int_t)k, "count",
+		(json_int_t)n, "round", (json_int_t)merged_round(state));
+	/* a copy of nothing, which merges into a state made for it */
+	if (sg_state_is_empty(state))
+		json_object_set_new(stamp, "new", json_true());
 	/* its share of what the run still needs, so that n workers together
 	 * stop at the target */
 	if (target > accepted) {
@@ -257,6 +382,47 @@ sg_state_worker(json_t *state, long long k, long long n, long long target,
 	sg_rng_seed(&rng, sg_rng_next(&rng) + (uint64_t)k);
 	sg_state_set_rng(state, &rng);
 	return 0;
+}
+
+int
+sg_state_is_empty(const json_t *state)
+{
+	static const char *counts[] = {
+		"steps", "rewards", "accepted", "rejected"};
+	static const char *learnt[] = {"arms", "contexts", "linear", "windows",
+		"pending", "usage", "output", "outputs"};
+
+	for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
+		if (sg_get_int(state, counts[i], 0) != 0)
+			return 0;
+	for (size_t i = 0; i < sizeof learnt / sizeof *learnt; i++)
+		if (json_object_size(json_object_get(state, learnt[i])) > 0)
+			return 0;
+	return 1;
+}
+
+json_t *
+sg_state_base(const json_t *w, struct sg_error *e)
+{
+	const json_t *router = json_object_get(w, "router");
+	json_t *base;
+
+	if (!json_is_true(
+		    json_object_get(json_object_get(w, "worker"), "new"))) {
+		sg_seterr(e, "did not start from nothing (sg-route --worker on"
+			     " a new state): it needs the state it was copied"
+			     " from");
+		return NULL;
+	}
+	base = sg_state_new(sg_get_str(w, "run"),
+		(uint64_t)json_integer_value(json_object_get(w, "seed")),
+		json_is_object(router) ? router : NULL);
+	if (json_is_object(router))
+		json_object_set(base, "epsilon",
+			json_object_get(router, "epsilon_start"));
+	if (json_object_get(w, "target"))
+		json_object_set(base, "target", json_object_get(w, "target"));
+	return base;
 }
 
 long long

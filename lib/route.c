@@ -304,7 +304,7 @@ sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
 {
 	const json_t *recipe = json_object_get(job, "recipe");
 	const json_t *context = json_object_get(job, "context");
-	json_t *router, *arms, *offered, *unavail, *arm, *armst, *ctx;
+	json_t *router, *arms, *offered, *unavail, *arm = NULL, *armst, *ctx;
 	struct sg_bandit b;
 	struct sg_pick pk;
 	struct sg_rng rng;

@@ -5,6 +5,9 @@
  * next, one key of 16 hexadecimal digits a line, appended under a lock.
  * Concurrent processes share the file: each takes, under the lock, the
  * keys the others appended since it last looked before it adds its own.
+ * A sample of this run may keep its shingle set beside its keys, so that
+ * a near-duplicate found by a shared bucket is checked by its exact
+ * Jaccard similarity: LSH also pairs many texts below the threshold.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,10 +22,17 @@ struct slot {
 	uint32_t doc; /* index in ids; 0 for a key from the file */
 };
 
+/* A sample's shingles, sorted, each once: its near matches verified. */
+struct set {
+	uint64_t *v;
+	size_t n;
+};
+
 struct sg_seen {
 	struct slot *slots;
 	size_t nslots, nused;
 	char **ids;
+	struct set *sets; /* by index in ids; v is NULL when not kept */
 	size_t nids;
 	off_t off; /* of the file, read or written so far */
 };
@@ -35,6 +45,8 @@ sg_seen_new(void)
 	memset(s, 0, sizeof *s);
 	s->ids = sg_xmalloc(sizeof *s->ids);
 	s->ids[0] = NULL;
+	s->sets = sg_xmalloc(sizeof *s->sets);
+	s->sets[0].v = NULL;
 	s->nids = 1;
 	return s;
 }
@@ -44,17 +56,26 @@ sg_seen_free(struct sg_seen *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nids; i++)
+	for (size_t i = 0; i < s->nids; i++) {
 		free(s->ids[i]);
+		free(s->sets[i].v);
+	}
 	free(s->ids);
+	free(s->sets);
 	free(s->slots);
 	free(s);
+}
+
+static size_t
+home(const struct sg_seen *s, uint64_t key)
+{
+	return (key ^ key >> 29) & (s->nslots - 1);
 }
 
 static struct slot *
 slot_find(const struct sg_seen *s, uint64_t key)
 {
-	size_t i = (key ^ key >> 29) & (s->nslots - 1);
+	size_t i = home(s, key);
 
 	while (s->slots[i].key && s->slots[i].key != key)
 		i = (i + 1) & (s->nslots - 1);
@@ -68,8 +89,7 @@ grow(struct sg_seen *s)
 	size_t n = s->nslots;
 
 	s->nslots = n ? 2 * n : 1024;
-	s->slots = sg_xmalloc(s->nslots * sizeof *s->slots);
-	memset(s->slots, 0, s->nslots * sizeof *s->slots);
+	s->slots = sg_table_alloc(s->nslots * sizeof *s->slots);
 	for (size_t i = 0; i < n; i++)
 		if (old[i].key)
 			*slot_find(s, old[i].key) = old[i];
@@ -91,6 +111,13 @@ add(struct sg_seen *s, uint64_t key, uint32_t doc)
 	s->nused++;
 }
 
+void
+sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n)
+{
+	for (size_t i = 0; s->nslots && i < n; i++)
+		__builtin_prefetch(&s->slots[home(s, keys[i])]);
+}
+
 const char *
 sg_seen_find(const struct sg_seen *s, uint64_t key)
 {
@@ -108,11 +135,51 @@ sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n, const char *id)
 
 	if (id) {
 		s->ids = sg_xrealloc(s->ids, (s->nids + 1) * sizeof *s->ids);
+		s->sets = sg_xrealloc(s->sets, (s->nids + 1) * sizeof *s->sets);
 		s->ids[s->nids] = sg_xstrdup(id);
+		s->sets[s->nids].v = NULL;
 		doc = (uint32_t)s->nids++;
 	}
+	sg_seen_prefetch(s, keys, n);
 	for (size_t i = 0; i < n; i++)
 		add(s, keys[i], doc);
+}
+
+void
+sg_seen_keep(struct sg_seen *s, uint64_t *set, size_t n)
+{
+	struct set *last = &s->sets[s->nids - 1];
+
+	if (s->nids == 1) {
+		free(set);
+		return;
+	}
+	free(last->v);
+	last->v = set;
+	last->n = n;
+}
+
+const char *
+sg_seen_near(const struct sg_seen *s, const uint64_t *keys, size_t n,
+	const uint64_t *set, size_t nset, double threshold)
+{
+	const struct slot *p;
+	const struct set *o;
+	uint32_t last = UINT32_MAX;
+
+	sg_seen_prefetch(s, keys, n);
+	for (size_t i = 0; s->nslots && i < n; i++) {
+		if (!(p = slot_find(s, keys[i]))->key || p->doc == last)
+			continue;
+		last = p->doc;
+		o = &s->sets[p->doc];
+		/* a key from the file, or one kept without its set */
+		if (!o->v)
+			return p->doc ? s->ids[p->doc] : "";
+		if (sg_jaccard_sets(set, nset, o->v, o->n) >= threshold)
+			return s->ids[p->doc];
+	}
+	return NULL;
 }
 
 /* The keys of path past s->off into s, and into fresh when not NULL;

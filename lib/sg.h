@@ -60,6 +60,9 @@ struct sg_filter {
 	int strict, unbuffered;
 	int status;       /* the worst so far, as enum sg_exit */
 	char where[4096]; /* "name:line" of the record in hand */
+	const json_t *rec; /* the record in hand, */
+	const char *text;  /* its bytes, and how many */
+	size_t len;
 };
 
 _Noreturn void sg_usage(const char *usage, int status);
@@ -77,6 +80,12 @@ void sg_filter_fail(struct sg_filter *f, int status);
 int sg_filter_stopped(const struct sg_filter *f);
 /* Write a record to standard output; a failed write ends the program. */
 void sg_filter_put(struct sg_filter *f, json_t *rec);
+/* Write the record in hand as it was read, but for the fields named in
+ * owned (NULL-terminated): each is rec's value, in its place or at the
+ * end, or left out when rec has none.  Any other record (one held past its
+ * line) is written whole, as sg_filter_put. */
+void sg_filter_splice(
+	struct sg_filter *f, json_t *rec, const char *const owned[]);
 /* sg_record_batch, reporting a record without its (run, batch) as
  * "prog: where: why". */
 int sg_record_batch_at(const json_t *rec, const char *where, const char **run,
@@ -92,6 +101,8 @@ struct sg_reader {
 	char *buf;
 	size_t cap;
 	int owned;
+	const char *text; /* the last record's bytes, in buf */
+	size_t len;
 };
 
 int sg_reader_open(struct sg_reader *r, const char *path, struct sg_error *e);
@@ -103,6 +114,9 @@ int sg_read_record(struct sg_reader *r, json_t **out, struct sg_error *e);
  * "prog: name:line: why", counted, and skipped. */
 json_t *sg_next_record(struct sg_reader *r, int *bad);
 int sg_write_record(FILE *fp, json_t *rec, int unbuffered);
+/* Ten significant digits keep 0.7 as 0.7 and are far finer than any score
+ * needs; the output stays byte-identical from run to run. */
+#define SG_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
 char *sg_dumps(const json_t *j);
 
 const char *sg_rec_type(const json_t *rec);
@@ -221,6 +235,12 @@ int sg_schema_validate(const json_t *schema, const json_t *instance,
 	struct sg_error *e);
 
 /* text.c: the text view of a sample and measures over it */
+/* A growing string, always NUL-terminated once anything was added. */
+struct sg_buf {
+	char *p;
+	size_t len, cap;
+};
+void sg_buf_add(struct sg_buf *b, const char *s, size_t n);
 /* A sample's data as text: a string as it is, else the string values of
  * an object or array joined by spaces, depth first; malloc'd. */
 char *sg_sample_text(const json_t *data);
@@ -274,6 +294,18 @@ int sg_state_worker(json_t *state, long long k, long long n,
 /* The accepted count at which state stops taking samples: its target, or
  * its worker's cap when lower; 0 for none. */
 long long sg_state_cap(const json_t *state);
+/* The length state records for output path (its "output", or one of its
+ * workers' "outputs" since merged), or -1 when it records none. */
+long long sg_state_output(const json_t *state, const char *path);
+/* Record path as state's output, bytes long, keeping the length of the
+ * output it wrote before among its "outputs". */
+void sg_state_set_output(json_t *state, const char *path, long long bytes);
+/* Whether state has decided and learnt nothing yet. */
+int sg_state_is_empty(const json_t *state);
+/* The base a worker that started from nothing merges into: an empty state
+ * of its run, seed, router and target; NULL and e when w did not start
+ * from nothing. */
+json_t *sg_state_base(const json_t *w, struct sg_error *e);
 
 /* policy.c: the bandit policies over plain arrays, shared by sg-route
  * (through bandit.c and the state file) and the benchmark simulator */
@@ -700,9 +732,20 @@ void sg_seen_free(struct sg_seen *s);
 /* The id of the sample that took key; "" for a key from the file; NULL
  * when the key is free. */
 const char *sg_seen_find(const struct sg_seen *s, uint64_t key);
+/* Starts loading where the keys would be: a million samples' keys are far
+ * outside the caches, and a sample's probes can then miss all at once. */
+void sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n);
 /* Takes the keys for the sample id (NULL: from the file); no key is 0. */
 void sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n,
 	const char *id);
+/* Keeps set (sorted, each once, as sg_shingles makes it; taken over) with
+ * the sample sg_seen_add took last, to verify matches with it. */
+void sg_seen_keep(struct sg_seen *s, uint64_t *set, size_t n);
+/* The id of a sample holding one of keys whose kept set is at Jaccard
+ * threshold or more to set, or whose set is unknown ("" for a key from
+ * the file); NULL when there is none. */
+const char *sg_seen_near(const struct sg_seen *s, const uint64_t *keys,
+	size_t n, const uint64_t *set, size_t nset, double threshold);
 /* Loads the keys of path (a missing file has none): 0, or the exit status
  * (SG_EXIT_IO, SG_EXIT_CONFIG for a bad line) and e. */
 int sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e);
@@ -764,6 +807,9 @@ void sg_map_free(struct sg_map *m);
 double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
 double *sg_map_put(struct sg_map *m, uint64_t key); /* new ones are 0 */
 size_t sg_map_size(const struct sg_map *m);
+/* bytes of zeros for a hash table, in huge pages when it is large: a probe
+ * into hundreds of megabytes of 4 KiB pages misses the TLB too. */
+void *sg_table_alloc(size_t bytes);
 /* A filter of 64-bit keys in nbits bits (a power of two; two bits a key):
  * "no" is sure, "maybe" asks the table.  It spares a cache miss on the
  * many keys a table of thousands does not hold. */
@@ -857,9 +903,26 @@ json_t *sg_checks_run(
  * "passages") in *src and its output without them in *out, both malloc'd;
  * 0 when it has none. */
 int sg_grounding(const json_t *rec, char **src, char **out);
+/* The shingle set of the sample sg_checks_run checked last, now the
+ * caller's, to free or to give to sg_checks_take; NULL without near_dedup. */
+uint64_t *sg_checks_set(struct sg_checks *c, size_t *n);
 /* dedup and near_dedup of a sample whose verdict waited: keys that
  * samples before it took since sg_checks_run fail them now. */
 void sg_checks_retake(const struct sg_checks *c, json_t *checks,
-	const uint64_t *keys, size_t nkeys);
+	const uint64_t *keys, size_t nkeys, const uint64_t *set, size_t nset);
+/* Takes a valid sample's keys, as sg_seen_add, and keeps its shingle set
+ * (from sg_checks_set; the store's from then on) to verify later
+ * near-duplicates against it. */
+void sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
+	const char *id, uint64_t *set, size_t nset);
+
+/* splice.c: a record written back from its bytes, owned fields replaced */
+/* The object in line (len bytes, valid JSON) with each top-level field
+ * named in owned taken from rec instead: in its place when line has it,
+ * else appended; left out when rec has none.  The rest is copied byte for
+ * byte.  Into out, from its start: the length, or 0 when line is not an
+ * object or has a key with an escape, which only jansson reads right. */
+size_t sg_splice(const char *line, size_t len, const json_t *rec,
+	const char *const owned[], struct sg_buf *out);
 
 #endif

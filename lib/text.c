@@ -12,13 +12,8 @@
 
 #include "sg.h"
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
+void
+sg_buf_add(struct sg_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		b->cap = 2 * (b->len + n + 1);
@@ -30,7 +25,7 @@ buf_add(struct buf *b, const char *s, size_t n)
 }
 
 static void
-collect(const json_t *j, struct buf *b)
+collect(const json_t *j, struct sg_buf *b)
 {
 	const char *key;
 	json_t *v;
@@ -39,8 +34,8 @@ collect(const json_t *j, struct buf *b)
 	switch (json_typeof(j)) {
 	case JSON_STRING:
 		if (b->len)
-			buf_add(b, " ", 1);
-		buf_add(b, json_string_value(j), json_string_length(j));
+			sg_buf_add(b, " ", 1);
+		sg_buf_add(b, json_string_value(j), json_string_length(j));
 		break;
 	case JSON_OBJECT:
 		json_object_foreach ((json_t *)j, key, v)
@@ -58,9 +53,9 @@ collect(const json_t *j, struct buf *b)
 char *
 sg_sample_text(const json_t *data)
 {
-	struct buf b = {0};
+	struct sg_buf b = {0};
 
-	buf_add(&b, "", 0);
+	sg_buf_add(&b, "", 0);
 	if (data)
 		collect(data, &b);
 	return b.p;
@@ -200,15 +195,15 @@ sg_distinct(char *const texts[], size_t count, int n, double out[])
 double
 sg_compression_ratio(char *const texts[], size_t count)
 {
-	struct buf b = {0};
+	struct sg_buf b = {0};
 	unsigned char *out;
 	uLongf outlen;
 	double r;
 
-	buf_add(&b, "", 0);
+	sg_buf_add(&b, "", 0);
 	for (size_t i = 0; i < count; i++) {
-		buf_add(&b, texts[i], strlen(texts[i]));
-		buf_add(&b, "\n", 1);
+		sg_buf_add(&b, texts[i], strlen(texts[i]));
+		sg_buf_add(&b, "\n", 1);
 	}
 	if (b.len == 0) {
 		free(b.p);

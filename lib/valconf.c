@@ -76,6 +76,7 @@ sg_checks_free(struct sg_checks *c)
 	free(c->unusable[SG_U_PPL]);
 	free(c->unusable[SG_U_CUSTOM]);
 	sg_minhash_free(c->near);
+	free(c->set);
 	if (c->cp && sg_coproc_end(c->cp, &e) != 0)
 		sg_validator_warn(c->v, "custom check \"%s\" ended badly",
 			c->custom_name);
@@ -425,6 +426,8 @@ config_near(struct sg_checks *c, const json_t *dedup, struct origin *o)
 		return;
 	}
 	c->near = sg_minhash_new(ngram, c->bands, rows);
+	c->ngram = ngram;
+	c->threshold = t;
 }
 
 struct sg_checks *

@@ -61,13 +61,8 @@ within(size_t n, const double lim[2], const char *unit, char *why, size_t size)
 
 /* One of keys already taken: why, in buf; else NULL. */
 static const char *
-taken(const struct sg_seen *seen, const uint64_t *keys, size_t n,
-	const char *what, char *buf, size_t size)
+taken(const char *id, const char *what, char *buf, size_t size)
 {
-	const char *id = NULL;
-
-	for (size_t i = 0; i < n && !id; i++)
-		id = sg_seen_find(seen, keys[i]);
 	if (!id)
 		return NULL;
 	snprintf(buf, size, "%s of an earlier sample%s%s%s", what,
@@ -77,7 +72,7 @@ taken(const struct sg_seen *seen, const uint64_t *keys, size_t n,
 
 /* dedup and near_dedup; the keys of the value compared go to keys. */
 static void
-check_dedup(json_t *checks, const json_t *data, const struct sg_checks *c,
+check_dedup(json_t *checks, const json_t *data, struct sg_checks *c,
 	uint64_t *keys, size_t *nkeys)
 {
 	const json_t *v = data;
@@ -92,28 +87,31 @@ check_dedup(json_t *checks, const json_t *data, const struct sg_checks *c,
 		return;
 	}
 	keys[0] = dedup_key(v);
-	w = taken(c->v->seen, keys, 1, "duplicate", why, sizeof why);
+	w = taken(sg_seen_find(c->v->seen, keys[0]), "duplicate", why,
+		sizeof why);
 	check_set(checks, "dedup", !w, w);
 	*nkeys = 1;
 	if (!c->near)
 		return;
 	text = sg_sample_text(v);
 	sg_minhash_keys(c->near, text, keys + 1);
+	free(c->set);
+	c->nset = sg_shingles(text, c->ngram, &c->set);
 	free(text);
-	w = taken(c->v->seen, keys + 1, (size_t)c->bands, "near-duplicate", why,
-		sizeof why);
+	w = taken(sg_seen_near(c->v->seen, keys + 1, (size_t)c->bands, c->set,
+			  c->nset, c->threshold),
+		"near-duplicate", why, sizeof why);
 	check_set(checks, "near_dedup", !w, w);
 	*nkeys += (size_t)c->bands;
 }
 
 static void
-check_toxic(json_t *checks, const json_t *data, const struct sg_checks *c)
+check_toxic(json_t *checks, const char *text, const struct sg_checks *c)
 {
-	char *text = sg_sample_text(data), why[200];
+	char why[200];
 	json_t *terms = sg_toxic_find(c->lexicon, text, c->severity);
 	size_t n = json_array_size(terms);
 
-	free(text);
 	snprintf(why, sizeof why,
 		"%zu offensive word%s of severity %ld or more", n,
 		n == 1 ? "" : "s", c->severity);
@@ -151,7 +149,8 @@ sg_grounding(const json_t *rec, char **src, char **out)
 }
 
 static void
-check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
+check_grounding(json_t *checks, const json_t *rec, const char *text,
+	const struct sg_checks *c)
 {
 	char *src = NULL, *out = NULL, why[300];
 	json_t *f, *missing;
@@ -179,9 +178,7 @@ check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
 	free(out);
 	if (!c->description)
 		return;
-	out = sg_sample_text(json_object_get(rec, "data"));
-	sim = sg_tfidf_cosine(c->v->tfidf, out, c->description);
-	free(out);
+	sim = sg_tfidf_cosine(c->v->tfidf, text, c->description);
 	snprintf(why, sizeof why,
 		"TF-IDF cosine %.2f to the task, less than %.15g", sim,
 		c->min_similarity);
@@ -191,12 +188,11 @@ check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
 }
 
 static void
-check_perplexity(json_t *checks, const json_t *data, const struct sg_checks *c)
+check_perplexity(json_t *checks, const char *text, const struct sg_checks *c)
 {
-	char *text = sg_sample_text(data), why[200];
+	char why[200];
 	double ppl = sg_lm_perplexity(c->lm, text);
 
-	free(text);
 	snprintf(why, sizeof why, "perplexity %.0f, more than %.4g", ppl,
 		c->max_ppl);
 	check_set(checks, "perplexity", ppl <= c->max_ppl, why);
@@ -336,23 +332,23 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 		check_set(checks, "format", ok, why);
 		json_decref(s);
 	}
-	free(text);
 	if (c->unusable[SG_U_SCHEMA])
 		check_set(checks, "json_schema", 0, c->unusable[SG_U_SCHEMA]);
 	else if (c->schema)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
-	check_grounding(checks, rec, c);
+	check_grounding(checks, rec, text, c);
 	if (check_logprobs(checks, rec, c))
 		;
 	else if (c->unusable[SG_U_PPL])
 		check_set(checks, "perplexity", 0, c->unusable[SG_U_PPL]);
 	else if (c->lm)
-		check_perplexity(checks, json_object_get(rec, "data"), c);
+		check_perplexity(checks, text, c);
 	if (c->unusable[SG_U_TOXIC])
 		check_set(checks, "toxicity", 0, c->unusable[SG_U_TOXIC]);
 	else if (c->lexicon)
-		check_toxic(checks, json_object_get(rec, "data"), c);
+		check_toxic(checks, text, c);
+	free(text);
 	if (c->pii)
 		check_pii(checks, rec, c);
 	if (c->custom)
@@ -363,18 +359,41 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	return checks;
 }
 
+uint64_t *
+sg_checks_set(struct sg_checks *c, size_t *n)
+{
+	uint64_t *set = c ? c->set : NULL;
+
+	*n = set ? c->nset : 0;
+	if (c)
+		c->set = NULL;
+	return set;
+}
+
 void
 sg_checks_retake(const struct sg_checks *c, json_t *checks,
-	const uint64_t *keys, size_t nkeys)
+	const uint64_t *keys, size_t nkeys, const uint64_t *set, size_t nset)
 {
 	char why[300];
 	const char *w;
 
 	if (!c || nkeys == 0)
 		return;
-	if ((w = taken(c->v->seen, keys, 1, "duplicate", why, sizeof why)))
+	if ((w = taken(sg_seen_find(c->v->seen, keys[0]), "duplicate", why,
+		     sizeof why)))
 		check_set(checks, "dedup", 0, w);
-	if (nkeys > 1 && (w = taken(c->v->seen, keys + 1, nkeys - 1,
-				  "near-duplicate", why, sizeof why)))
+	if (nkeys > 1 &&
+		(w = taken(sg_seen_near(c->v->seen, keys + 1, nkeys - 1, set,
+				   nset, c->threshold),
+			 "near-duplicate", why, sizeof why)))
 		check_set(checks, "near_dedup", 0, w);
+}
+
+void
+sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
+	const char *id, uint64_t *set, size_t nset)
+{
+	sg_seen_add(c->v->seen, keys, n, id);
+	if (set)
+		sg_seen_keep(c->v->seen, set, nset);
 }

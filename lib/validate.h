@@ -34,7 +34,10 @@ struct sg_checks {
 	int dedup;
 	const char *field; /* a dotted path in data, or NULL for all of it */
 	struct sg_minhash *near; /* near-duplicates, or NULL */
-	int bands;
+	int bands, ngram;
+	double threshold; /* of Jaccard similarity, for near-duplicates */
+	uint64_t *set;	  /* the last sample's shingles, till it is taken */
+	size_t nset;
 	int faith;
 	double min_coverage;
 	const char *description; /* relevance to it, or NULL */

@@ -339,6 +339,21 @@ sg-validate: <stdin>:3: job "recipe.constraints.schema" is unusable: /: "minimum
 	assert_equal "$(sed -n 4p <<<"$output")" '{"type":"sample","id":"t:0:0","run":"t","batch":0,"data":"x","mine":{"k":true},"checks":{"generate":{"pass":true},"length":{"pass":true}},"valid":true}'
 }
 
+@test "fields not ours go out as they came in, byte for byte; ours are replaced in place" {
+	# spaces, an escape and numbers jansson would print otherwise
+	cat >in.jsonl <<'EOF'
+{"type":"note", "x": 1.50e3}
+{"type":"sample","id":"t:0:0","run":"t","batch":0,"checks": {"old": 1},"data":"x","mine": {"s": "caf\u00e9\/", "n": [1.0, 2E2]},"valid":false}
+{"type":"sample","id":"t:0:1","run":"t","batch":0,"data":"y","\u0063hecks":1}
+EOF
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '{"type":"note","x": 1.50e3}
+{"type":"sample","id":"t:0:0","run":"t","batch":0,"checks":{"generate":{"pass":true}},"data":"x","mine": {"s": "caf\u00e9\/", "n": [1.0, 2E2]},"valid":true}
+{"type":"sample","id":"t:0:1","run":"t","batch":0,"data":"y","checks":{"generate":{"pass":true}},"valid":true}'
+}
+
 @test "a malformed line or a sample without its keys is reported and skipped, the rest goes on" {
 	{
 		sample 0 '"a"'

@@ -37,13 +37,16 @@ sample() {
 		| [$g[] | {j: $j[.[0]], flagged: (.[1] | not)}] as $all
 		| ($all | map(select(.j >= 0.8))) as $hi
 		| ($all | map(select(.j < 0.5))) as $lo
-		| "\($hi | length) \($hi | map(select(.flagged)) | length) \($lo | length) \($lo | map(select(.flagged)) | length)"'
+		| ($all | map(select(.j < 0.75 and .flagged))) as $below
+		| "\($hi | length) \($hi | map(select(.flagged)) | length) \($lo | length) \($lo | map(select(.flagged)) | length) \($below | length)"'
 	[ "$status" -eq 0 ]
-	read -r hi hit lo fp <<<"$output"
-	echo "J>=0.8: $hit of $hi flagged; J<0.5: $fp of $lo flagged" >&2
+	read -r hi hit lo fp below <<<"$output"
+	echo "J>=0.8: $hit of $hi flagged; J<0.5: $fp of $lo flagged; J<0.75: $below flagged" >&2
 	[ "$hi" -ge 20 ]
 	[ $((hit * 100)) -ge $((hi * 95)) ]
 	[ $((fp * 100)) -le $((lo * 5)) ]
+	# the exact Jaccard of the shingle sets verifies every bucket shared
+	[ "$below" -eq 0 ]
 }
 
 @test "a near-duplicate names the earlier sample; exact dedup still runs beside it" {
@@ -67,6 +70,31 @@ sample() {
 	run --separate-stderr sg-validate -r r.json in.jsonl
 	[ "$status" -eq 0 ]
 	assert_equal "$(jq -c '.checks | keys' <<<"$output" | sort -u)" '["dedup","generate"]'
+}
+
+@test "a shared bucket is verified: below the threshold is no near-duplicate, but a key from the file is" {
+	# 64 bands of one row: texts at J 0.3 share a bucket all but surely
+	recipe '{"threshold": 0.8, "bands": 64, "rows": 1}'
+	{
+		sample 0 "$(words 60 1)"
+		sample 1 "$(words 30 1) $(words 30 200)"
+		sample 2 "$(words 59 1) changed"
+		jq -nc '{type: "batch", run: "t", batch: 0}'
+	} >in.jsonl
+	run --separate-stderr sg-validate -r r.json --seen seen in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | [.id, .checks.near_dedup]' <<<"$output")" \
+'["t:0:0",{"pass":true}]
+["t:0:1",{"pass":true}]
+["t:0:2",{"pass":false,"why":"near-duplicate of an earlier sample (t:0:0)"}]'
+	# the next run knows the keys, not the texts: a shared bucket counts
+	sample 3 "$(words 30 1) $(words 30 400)" >two.jsonl
+	run --separate-stderr sg-validate -r r.json --seen seen two.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '.checks.near_dedup' <<<"$output")" \
+		'{"pass":false,"why":"near-duplicate of an earlier sample"}'
 }
 
 @test "--seen keeps the bucket keys: the next run refuses near-duplicates of the last" {

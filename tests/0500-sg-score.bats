@@ -278,6 +278,16 @@ sg-score: run r batch 2: reward 0.2500"
 	[ "$(grep -c ',"quality":[0-9.]*,"pass":\(true\|false\)}$' out)" -eq 5 ]
 }
 
+@test "sg-score: fields not ours go out byte for byte; quality and pass are replaced in place" {
+	cat >in <<'EOF'
+{"type":"sample","id":"a","run":"r","batch":1,"pass":0,"data": "caf\u00e9","checks":{"p": {"pass": true, "score": 5e-1}},"quality":"old","n":1.50}
+EOF
+	run --separate-stderr sg-score in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(head -n 1 <<<"$output")" '{"type":"sample","id":"a","run":"r","batch":1,"pass":true,"data": "caf\u00e9","checks":{"p": {"pass": true, "score": 5e-1}},"quality":0.5,"n":1.50}'
+}
+
 @test "sg-score: a malformed line in the middle is reported and the rest still scored" {
 	cat >in <<'EOF'
 {"type":"job","run":"r","batch":1,"n":3}

@@ -180,7 +180,9 @@ fns() { declare -f sample reward batch; }
 		[ "$status" -eq 0 ]
 		[ -z "$stderr" ]
 		[ -z "$output" ]
-		diff <(jq -S . single) <(jq -S . base)
+		# the merge is numbered, for the next round's copies
+		diff <(jq -S . single) <(jq -S 'del(.round)' base)
+		jq -e '.round == 1' base
 		jq -e '.rewards == 10 and .pending == {} and ([.contexts[][].n] | add) == 10' base
 		[ "$pol" != linucb ] || jq -e '.linear.arms | length > 1' base
 	done
@@ -233,6 +235,47 @@ fns() { declare -f sample reward batch; }
 	[ "$stderr" = "sg-update: state 'd1': discounted_thompson forgets in the order rewards come: its states do not merge" ]
 	run --separate-stderr sg-update --merge -s base
 	[ "$status" -eq 2 ]
+}
+
+@test "--merge refuses a worker merged already, two workers of one output, a worker from a state that is gone; makes the state of workers from nothing" {
+	jq -nc '{type: "job", run: "t", job: 0, n: 1, target: 4, context: {grammar: true},
+		recipe: {grammar: {}}}' > job.jsonl
+	batch_of() { jq -c '{type: "sample", run, batch, id: "\(.batch):0", data: {text: "s\(.batch)"}},
+		{type: "reward", run, batch, reward: 0.5}'; }
+	# workers from nothing: the merge makes the run's state
+	for k in 0 1; do
+		sg-route --seed 1 --worker $k/2 -s w$k < job.jsonl | batch_of | sg-update -s w$k -o d$k
+	done
+	jq -e '.worker.new and .worker.round == 0' w0
+	run --separate-stderr sg-update --merge -s run w0 w1
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	jq -e '.round == 1 and .steps == 2 and .rewards == 2 and .accepted == 2 and .target == 4
+		and .seed == 1 and .outputs == {"d0": 70, "d1": 70} and .epsilon == 0.4 * 0.98 * 0.98
+		and (has("worker") | not)' run
+	# the same workers again: merged already
+	run --separate-stderr sg-update --merge -s run w0
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'w0': was copied from this state after 0 merges, not after its 1: merged already?" ]
+	# two workers of one output
+	for k in 0 1; do
+		cp run w$k && sg-route --worker $k/2 -s w$k < job.jsonl | batch_of | sg-update -s w$k -o d
+	done
+	run --separate-stderr sg-update --merge -s run w0 w1
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'w1': wrote output 'd', as another worker did: each worker needs an output of its own" ]
+	# the next copies cut what the run has not merged: here, all of d
+	cp run w0 && sg-route --worker 0/2 -s w0 < job.jsonl | batch_of > b.jsonl
+	run --separate-stderr sg-update -s w0 -o d < b.jsonl
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "sg-update: dropping 70 bytes of an unfinished batch from 'd'" ]
+	[ "$(wc -l < d)" -eq 1 ]
+	# a worker copied from a state that is gone is not merged into nothing
+	rm run
+	run --separate-stderr sg-update --merge -s run w0
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: no state 'run' to merge into, and state 'w0' did not start from nothing (sg-route --worker on a new state): it needs the state it was copied from" ]
+	[ ! -e run ]
 }
 
 @test "a full disk is a clear error and leaves the state as it was" {

@@ -57,10 +57,11 @@ static struct sg_filter f = {
 	.usage = "usage: sg-score [-huVv] [--strict] [file ...]\n",
 };
 
+/* The record in hand as it came in, but for the fields named. */
 static void
-emit(json_t *rec)
+emit(json_t *rec, const char *const owned[])
 {
-	sg_filter_put(&f, rec);
+	sg_filter_splice(&f, rec, owned);
 }
 
 static void
@@ -429,7 +430,7 @@ emit_reward(struct batch *b, const json_t *end)
 {
 	json_t *r = reward(b, end);
 
-	emit(r);
+	sg_filter_put(&f, r);
 	json_decref(r);
 	batch_close(b);
 }
@@ -439,6 +440,8 @@ emit_reward(struct batch *b, const json_t *end)
 static int
 handle(json_t *rec, const char *where)
 {
+	static const char *const none[] = {NULL};
+	static const char *const ours[] = {"quality", "pass", NULL};
 	const char *type = sg_rec_type(rec), *run;
 	struct batch *b;
 	long long id;
@@ -457,7 +460,7 @@ handle(json_t *rec, const char *where)
 			meta_fill(b->meta, rec);
 			b->job_n = sg_get_int(rec, "n", -1);
 		}
-		emit(rec);
+		emit(rec, none);
 	} else if (strcmp(type, "sample") == 0) {
 		if (sg_record_batch_at(rec, where, &run, &id) < 0)
 			return 1;
@@ -469,12 +472,12 @@ handle(json_t *rec, const char *where)
 			bad++;
 		}
 		score_sample(rec, b, !b->done);
-		emit(rec);
+		emit(rec, ours);
 	} else if (strcmp(type, "batch") == 0) {
 		if (sg_record_batch_at(rec, where, &run, &id) < 0)
 			return 1;
 		b = batch_get(run, id);
-		emit(rec);
+		emit(rec, none);
 		if (b->done) {
 			sg_warn("%s: batch %lld of run \"%s\" ends twice",
 				where, id, run);
@@ -482,7 +485,7 @@ handle(json_t *rec, const char *where)
 		}
 		emit_reward(b, rec);
 	} else {
-		emit(rec);
+		emit(rec, none);
 	}
 	return bad;
 }

@@ -11,7 +11,8 @@
  * batch is in both or in neither after a crash.  Job, batch and reward
  * records are consumed (copied to -l); other record types pass through.
  * With --merge it reads no records: it adds to the state what each worker
- * state, started from it, learnt since.
+ * state, started from it (or from nothing), learnt since, and the length
+ * of each worker's output, which the worker's next copy is cut back to.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -118,18 +119,20 @@ file_size(FILE *fp)
 }
 
 /* Make the output agree with the state's record of it: bytes past the
- * last commit belong to a batch that never committed. */
+ * last commit belong to a batch that never committed.  A worker's copy
+ * (stamped by sg-route --worker) knows its output from the run's merged
+ * state, or not at all when the run has merged none of it: then all of it
+ * is from a round that was interrupted and is being run again. */
 static void
 reconcile_output(json_t *state)
 {
-	json_t *rec = json_object_get(state, "output");
 	off_t size = file_size(out);
-	long long bytes;
+	long long bytes = sg_state_output(state, o.output);
 
-	if (!rec || !sg_get_str(rec, "path") ||
-		strcmp(sg_get_str(rec, "path"), o.output) != 0)
+	if (bytes < 0 && !json_object_get(state, "worker"))
 		return;
-	bytes = sg_get_int(rec, "bytes", -1);
+	if (bytes < 0)
+		bytes = 0;
 	if (size < bytes)
 		sg_die(SG_EXIT_CONFIG,
 			"output '%s' has %lld bytes but state '%s' recorded "
@@ -205,9 +208,7 @@ commit(const char *run, const struct pending *p, json_t *reward)
 		if (fsync(fileno(out)) < 0 && errno != EINVAL)
 			sg_die(SG_EXIT_IO, "cannot write '%s': %s", o.output,
 				strerror(errno));
-		json_object_set_new(st.root, "output",
-			json_pack("{s:s, s:I}", "path", o.output, "bytes",
-				(json_int_t)file_size(out)));
+		sg_state_set_output(st.root, o.output, file_size(out));
 	} else if (fflush(out) == EOF) {
 		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
 			strerror(errno));
@@ -306,42 +307,105 @@ check_clash(json_t *routed, const char *path, const json_t *w)
 	json_object_set_new(routed, path, json_string(key));
 }
 
-/* The workers' learning into the base state they all started from. */
+/* A worker's state, locked, or the end. */
+static void
+open_worker(struct sg_state *w, const char *path)
+{
+	struct sg_error e;
+
+	if (sg_state_begin(w, path, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!w->root)
+		sg_die(SG_EXIT_CONFIG, "cannot open state '%s': no such file",
+			path);
+}
+
+/* Every worker is a state other than the base, and its output, when it
+ * is here, as long as its state records: a longer one holds a batch that
+ * never committed (the worker was stopped mid-round), a shorter one lost
+ * samples the state counts.  Checked before anything is merged. */
+static void
+check_workers(char *const workers[], int n, const json_t *base)
+{
+	struct sg_state w;
+	struct stat sb;
+	char why[512];
+
+	for (int i = 0; i < n; i++) {
+		const char *path;
+		long long bytes;
+
+		if (strcmp(workers[i], o.state) == 0)
+			sg_die(SG_EXIT_USAGE,
+				"state '%s' is the base, not a worker",
+				o.state);
+		open_worker(&w, workers[i]);
+		path = sg_get_str(json_object_get(w.root, "output"), "path");
+		*why = '\0';
+		if (path &&
+			(bytes = sg_state_output(w.root, path)) !=
+				sg_state_output(base, path) &&
+			stat(path, &sb) == 0 && sb.st_size != bytes)
+			snprintf(why, sizeof why,
+				"state '%s': output '%s' has %lld bytes, not"
+				" the %lld it recorded: %s",
+				workers[i], path, (long long)sb.st_size, bytes,
+				sb.st_size > bytes
+					? "the worker was stopped mid-batch;"
+					  " run the round again"
+					: "was it edited?");
+		sg_state_end(&w);
+		if (*why)
+			sg_die(SG_EXIT_CONFIG, "%s", why);
+	}
+}
+
+/* The workers' learning into the base state they all started from, or
+ * into a new one when they started from none. */
 static int
 merge(char *const workers[], int n)
 {
 	struct sg_state st, w;
 	struct sg_error e;
-	json_t *acc, *routed = json_object();
+	json_t *acc = NULL, *routed, *base = NULL;
 
 	if (sg_state_begin(&st, o.state, &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
-	if (!st.root)
-		sg_die(SG_EXIT_CONFIG,
-			"cannot open state '%s': no such file (the state the"
-			" workers started from)",
-			o.state);
-	acc = json_deep_copy(st.root);
+	check_workers(workers, n, st.root);
+	routed = json_object();
 	for (int i = 0; i < n; i++) {
-		if (strcmp(workers[i], o.state) == 0)
-			sg_die(SG_EXIT_USAGE,
-				"state '%s' is the base, not a worker",
-				o.state);
-		if (sg_state_begin(&w, workers[i], &e) < 0)
-			sg_die(SG_EXIT_CONFIG, "%s", e.text);
-		if (!w.root)
-			sg_die(SG_EXIT_CONFIG,
-				"cannot open state '%s': no such file",
-				workers[i]);
-		if (sg_state_merge(acc, st.root, w.root, &e) < 0)
+		open_worker(&w, workers[i]);
+		if (!st.root) {
+			/* every worker must have started from nothing */
+			json_t *made = sg_state_base(w.root, &e);
+
+			if (!made)
+				sg_die(SG_EXIT_CONFIG,
+					"no state '%s' to merge into, and"
+					" state '%s' %s",
+					o.state, workers[i], e.text);
+			if (base)
+				json_decref(made);
+			else
+				base = made;
+		} else if (!base) {
+			base = json_incref(st.root);
+		}
+		if (!acc)
+			acc = json_deep_copy(base);
+		if (sg_state_merge(acc, base, w.root, &e) < 0)
 			sg_die(SG_EXIT_CONFIG, "state '%s': %s", workers[i],
 				e.text);
 		if (sg_get_int(w.root, "steps", 0) >
-			sg_get_int(st.root, "steps", 0))
+			sg_get_int(base, "steps", 0))
 			check_clash(routed, workers[i], w.root);
 		sg_state_end(&w);
 	}
 	json_decref(routed);
+	json_decref(base);
+	/* the next round's copies know which merge they follow */
+	json_object_set_new(
+		acc, "round", json_integer(sg_get_int(acc, "round", 0) + 1));
 	json_decref(st.root);
 	st.root = acc;
 	if (sg_state_commit(&st, &e) < 0)

@@ -61,10 +61,28 @@ static struct sg_filter f = {
 		 " [--seen file] [file ...]\n",
 };
 
+/* Only "checks" and "valid" are printed anew: every other field goes out
+ * as it came in, but for data that the pii check redacted, and a batch's
+ * embedding dispersion. */
 static void
 emit(json_t *rec)
 {
-	sg_filter_put(&f, rec);
+	static const char *const none[] = {NULL};
+	static const char *const ours[] = {"checks", "valid", NULL};
+	static const char *const redacted[] = {"checks", "valid", "data", NULL};
+	static const char *const spread[] = {
+		"embedding_dispersion", "embedded", NULL};
+	const char *type = sg_rec_type(rec);
+	json_t *pii = sg_path(rec, "checks.pii");
+
+	if (strcmp(type, "batch") == 0)
+		sg_filter_splice(&f, rec, spread);
+	else if (strcmp(type, "sample") != 0)
+		sg_filter_splice(&f, rec, none);
+	else if (sg_get_bool(pii, "redacted", 0))
+		sg_filter_splice(&f, rec, redacted);
+	else
+		sg_filter_splice(&f, rec, ours);
 }
 
 /* The batch of (run, id), made with the -r configuration if new. */
@@ -230,11 +248,11 @@ handle_job(json_t *rec, const char *where)
 	return bad;
 }
 
-/* A sample waiting for its verdict, and its dedup keys. */
+/* A sample waiting for its verdict, its dedup keys and shingle set. */
 struct pending {
 	struct batch *b;
-	uint64_t *keys;
-	size_t nkeys;
+	uint64_t *keys, *set;
+	size_t nkeys, nset;
 };
 
 /* A sample's verdict, once its model checks are in: dedup keys taken by
@@ -250,7 +268,7 @@ finish_sample(json_t *rec, void *arg)
 	int valid = 1;
 	const char *name;
 
-	sg_checks_retake(b->cfg, checks, keys, nkeys);
+	sg_checks_retake(b->cfg, checks, keys, nkeys, p->set, p->nset);
 	json_object_foreach (checks, name, c) {
 		if (sg_get_bool(c, "pass", 0))
 			continue;
@@ -262,7 +280,9 @@ finish_sample(json_t *rec, void *arg)
 	b->nsamples++;
 	b->nvalid += valid;
 	if (valid && nkeys) {
-		sg_seen_add(seen, keys, nkeys, sg_get_str(rec, "id"));
+		sg_checks_take(b->cfg, keys, nkeys, sg_get_str(rec, "id"),
+			p->set, p->nset);
+		p->set = NULL;
 		if (b->nkeys + nkeys > b->cap) {
 			b->cap = 2 * (b->nkeys + nkeys);
 			b->keys =
@@ -271,6 +291,7 @@ finish_sample(json_t *rec, void *arg)
 		memcpy(b->keys + b->nkeys, keys, nkeys * sizeof *keys);
 		b->nkeys += nkeys;
 	}
+	free(p->set);
 	free(p->keys);
 	free(p);
 	if (!seenpath) {
@@ -316,6 +337,7 @@ handle_sample(json_t *rec, const char *where)
 	p->keys = sg_xmalloc(sizeof *p->keys * sg_checks_nkeys(b->cfg));
 	json_object_set_new(
 		rec, "checks", sg_checks_run(b->cfg, rec, p->keys, &p->nkeys));
+	p->set = sg_checks_set(b->cfg, &p->nset);
 	if (b->mc && sg_grounding(rec, &src, &out) == 0)
 		src = out = NULL;
 	sg_mcheck_hold(b->mc, rec, src, out, where, b, finish_sample, p);
