@@ -19,25 +19,21 @@ sg_job_kb(const struct sg_job *j, struct sg_error *e)
 {
 	const char *rel =
 		sg_get_str(json_object_get(j->rec, "recipe"), "knowledge_base");
-	const char *recipe = sg_get_str(j->rec, "recipe_path");
-	const char *slash = recipe ? strrchr(recipe, '/') : NULL;
-	char path[4096], *dir;
+	char *path, *dir;
 	int cached;
 
 	if (!rel) {
 		sg_seterr(e, "recipe has no \"knowledge_base\"");
 		return NULL;
 	}
-	if (rel[0] != '/' && slash)
-		snprintf(path, sizeof path, "%.*s/%s", (int)(slash - recipe),
-			recipe, rel);
-	else
-		snprintf(path, sizeof path, "%s", rel);
-	if (kb && strcmp(kb_path, path) == 0)
+	path = sg_recipe_relative(sg_get_str(j->rec, "recipe_path"), rel);
+	if (kb && strcmp(kb_path, path) == 0) {
+		free(path);
 		return kb;
+	}
 	sg_kb_free(kb);
 	free(kb_path);
-	kb_path = sg_xstrdup(path);
+	kb_path = path;
 	dir = sg_gen_opts.no_cache ? NULL
 				   : sg_llm_cache_dir(sg_gen_opts.cache_dir);
 	if ((kb = sg_kb_load(path, dir, &cached, e)))

@@ -124,24 +124,6 @@ block(const json_t *recipe, const char *name)
 	return json_is_object(v) && sg_get_bool(v, "enabled", 1) ? v : NULL;
 }
 
-/* knowledge_base, relative to the recipe's directory as sg-gen reads it. */
-static char *
-kb_path(const json_t *recipe, const char *recipe_path)
-{
-	const char *rel = sg_get_str(recipe, "knowledge_base");
-	const char *slash = recipe_path ? strrchr(recipe_path, '/') : NULL;
-	char path[4096];
-
-	if (!rel)
-		return NULL;
-	if (rel[0] != '/' && slash)
-		snprintf(path, sizeof path, "%.*s/%s",
-			(int)(slash - recipe_path), recipe_path, rel);
-	else
-		snprintf(path, sizeof path, "%s", rel);
-	return sg_xstrdup(path);
-}
-
 static char *
 model_of(const json_t *v, const char *key, const char *flag, const char *env,
 	const char *dflt)
@@ -214,7 +196,11 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 		model_of(emb, "model", sg_mcheck_opts.embedding_model,
 			"OPENAI_EMBEDDING_MODEL", "text-embedding-3-small");
 	m->model[K_DESC] = sg_xstrdup(m->model[K_EMBED]);
-	m->kb_path = kb_path(recipe, recipe_path);
+	/* knowledge_base, relative to the recipe's directory as sg-gen
+	 * reads it */
+	if (sg_get_str(recipe, "knowledge_base"))
+		m->kb_path = sg_recipe_relative(
+			recipe_path, sg_get_str(recipe, "knowledge_base"));
 	return m;
 }
 

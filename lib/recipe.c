@@ -1731,6 +1731,22 @@ sg_recipe_parse(const char *name, const char *src, size_t len,
 	return out;
 }
 
+char *
+sg_recipe_relative(const char *recipe_path, const char *rel)
+{
+	const char *slash = recipe_path ? strrchr(recipe_path, '/') : NULL;
+	size_t n;
+	char *path;
+
+	if (rel[0] == '/' || !slash)
+		return sg_xstrdup(rel);
+	n = (size_t)(slash - recipe_path) + strlen(rel) + 2;
+	path = sg_xmalloc(n);
+	snprintf(path, n, "%.*s/%s", (int)(slash - recipe_path), recipe_path,
+		rel);
+	return path;
+}
+
 json_t *
 sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
 {

@@ -201,6 +201,9 @@ json_t *sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx,
  * by its ending (.json), which syntax it is. */
 json_t *sg_recipe_parse(const char *name, const char *src, size_t len,
 	sg_warn_fn warn, void *ctx, struct sg_error *e);
+/* A path the recipe names (rel), malloc'd: from the directory of the recipe
+ * file at recipe_path, or as it is when absolute or recipe_path is NULL. */
+char *sg_recipe_relative(const char *recipe_path, const char *rel);
 /* Context features of a recipe: domain, task, complexity, format, kb,
  * grammar, grammar_llm, llm. */
 json_t *sg_recipe_context(const json_t *recipe, int llm);
@@ -887,9 +890,11 @@ struct sg_validator *sg_validator_new(
 void sg_validator_free(struct sg_validator *v);
 /* The checks of recipe.  Each problem goes to warn as lead, the field and
  * why, as in "<stdin>:3: job \"recipe." "constraints.pattern\" is not a
- * string"; *bad counts them.  A spoiled check fails every sample. */
-struct sg_checks *sg_checks_new(
-	struct sg_validator *v, json_t *recipe, const char *lead, int *bad);
+ * string"; *bad counts them.  A spoiled check fails every sample.  The
+ * files it names are relative to recipe_path's directory (see
+ * sg_recipe_relative). */
+struct sg_checks *sg_checks_new(struct sg_validator *v, json_t *recipe,
+	const char *recipe_path, const char *lead, int *bad);
 void sg_checks_free(struct sg_checks *c);
 /* The most dedup keys a sample gets: the size of sg_checks_run's keys. */
 size_t sg_checks_nkeys(const struct sg_checks *c);

@@ -68,6 +68,7 @@ sg_checks_free(struct sg_checks *c)
 	if (!c)
 		return;
 	json_decref(c->recipe);
+	free(c->recipe_path);
 	json_decref(c->format);
 	json_decref(c->schema);
 	free(c->unusable[SG_U_FORMAT]);
@@ -277,29 +278,32 @@ static void
 config_toxic(struct sg_checks *c, struct origin *o)
 {
 	json_t *v = sg_path(c->recipe, "validators.toxicity"), *have;
-	const char *path = sg_get_str(v, "lexicon");
+	const char *rel = sg_get_str(v, "lexicon");
 	struct sg_error e;
-	char why[600];
+	char why[600], *path;
 
 	if (!v || !json_is_object(v) || !enabled(c->recipe, "toxicity"))
 		return;
 	c->severity = (long)sg_get_int(v, "severity", 2);
-	if (!path && !(path = getenv("SG_LEXICON")))
-		path = c->v->lexicon;
+	if (rel)
+		path = sg_recipe_relative(c->recipe_path, rel);
+	else if ((rel = getenv("SG_LEXICON")))
+		path = sg_xstrdup(rel);
+	else
+		path = sg_xstrdup(c->v->lexicon);
 	if ((have = json_object_get(c->v->lexicons, path))) {
 		c->lexicon = (struct sg_lexicon *)(uintptr_t)json_integer_value(
 			have);
-		return;
-	}
-	if (!(c->lexicon = sg_lexicon_load(path, &e))) {
+	} else if (!(c->lexicon = sg_lexicon_load(path, &e))) {
 		complain(
 			o, "validators.toxicity", "has no lexicon: %s", e.text);
 		snprintf(why, sizeof why, "no lexicon: %s", e.text);
 		c->unusable[SG_U_TOXIC] = sg_xstrdup(why);
-		return;
+	} else {
+		json_object_set_new(c->v->lexicons, path,
+			json_integer((json_int_t)(uintptr_t)c->lexicon));
 	}
-	json_object_set_new(c->v->lexicons, path,
-		json_integer((json_int_t)(uintptr_t)c->lexicon));
+	free(path);
 }
 
 static void
@@ -309,6 +313,44 @@ add_text(char **all, const char *s)
 
 	*all = sg_xrealloc(*all, n + strlen(s) + 2);
 	sprintf(*all + n, "%s\n", s);
+}
+
+/* The text of a file the recipe names, added to all; -1 and e if it
+ * cannot be read. */
+static int
+add_file(const struct sg_checks *c, const char *rel, char **all,
+	struct sg_error *e)
+{
+	char *path = sg_recipe_relative(c->recipe_path, rel);
+	char *s = sg_slurp(path, NULL, e);
+
+	free(path);
+	if (!s)
+		return -1;
+	add_text(all, s);
+	free(s);
+	return 0;
+}
+
+/* The passages of the knowledge base (a file or a directory, as sg-gen
+ * reads it), added to all; -1 and e if it cannot be read. */
+static int
+add_kb(const struct sg_checks *c, const char *rel, char **all,
+	struct sg_error *e)
+{
+	char *path = sg_recipe_relative(c->recipe_path, rel);
+	int cached;
+	struct sg_kb *kb = sg_kb_load(path, NULL, &cached, e);
+	const json_t *p;
+	size_t i;
+
+	free(path);
+	if (!kb)
+		return -1;
+	json_array_foreach (sg_kb_passages(kb), i, p)
+		add_text(all, json_string_value(json_array_get(p, 1)));
+	sg_kb_free(kb);
+	return 0;
 }
 
 /* The model of the recipe's reference text: the files of reference, the
@@ -328,18 +370,11 @@ config_perplexity(struct sg_checks *c, struct origin *o)
 		return;
 	files = json_is_string(ref) ? json_pack("[O]", ref) : json_incref(ref);
 	all = sg_xstrdup("");
-	json_array_foreach (files, i, x) {
-		if (!(s = sg_slurp(json_string_value(x), NULL, &e)))
+	json_array_foreach (files, i, x)
+		if (add_file(c, json_string_value(x), &all, &e) < 0)
 			goto bad;
-		add_text(&all, s);
-		free(s);
-	}
-	if (kb && !(s = sg_slurp(kb, NULL, &e)))
+	if (kb && add_kb(c, kb, &all, &e) < 0)
 		goto bad;
-	if (kb) {
-		add_text(&all, s);
-		free(s);
-	}
 	json_array_foreach (sg_path(c->recipe, "task_input.examples"), i, x) {
 		s = sg_sample_text(x);
 		add_text(&all, s);
@@ -431,8 +466,8 @@ config_near(struct sg_checks *c, const json_t *dedup, struct origin *o)
 }
 
 struct sg_checks *
-sg_checks_new(
-	struct sg_validator *v, json_t *recipe, const char *lead, int *bad)
+sg_checks_new(struct sg_validator *v, json_t *recipe, const char *recipe_path,
+	const char *lead, int *bad)
 {
 	struct sg_checks *c = sg_xmalloc(sizeof *c);
 	struct origin ori = {v, lead, 0}, *o = &ori;
@@ -442,6 +477,7 @@ sg_checks_new(
 	memset(c, 0, sizeof *c);
 	c->v = v;
 	c->recipe = json_incref(recipe);
+	c->recipe_path = recipe_path ? sg_xstrdup(recipe_path) : NULL;
 	config_bounds(c, o);
 	config_format(c, o);
 	config_schema(c, o);

@@ -25,6 +25,7 @@ enum { SG_U_FORMAT, SG_U_SCHEMA, SG_U_TOXIC, SG_U_PPL, SG_U_CUSTOM };
 struct sg_checks {
 	struct sg_validator *v;
 	json_t *recipe;
+	char *recipe_path; /* the paths it names are relative to, or NULL */
 	int length, words;
 	double len[2], nwords[2];
 	json_t *format; /* {"pattern": P}, checked by sg_schema_validate */

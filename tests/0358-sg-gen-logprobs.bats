@@ -66,7 +66,7 @@ logprob_job() {
 @test "a request a server refuses for its logprobs is sent again without; the check falls back" {
 	server --no-logprobs
 	printf '%s\n' 'The stand-in says about it, which is fine.' >ref.txt
-	logprob_job 4 '{logprobs: true, reference: "ref.txt", max_perplexity: 1000}' >job.jsonl
+	logprob_job 4 "{logprobs: true, reference: \"$PWD/ref.txt\", max_perplexity: 1000}" >job.jsonl
 	run --separate-stderr sg-gen -j 1 job.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
@@ -86,7 +86,7 @@ logprob_job() {
 @test "a server that omits them: samples without, the offline model checks them" {
 	server --omit-logprobs
 	printf '%s\n' 'The stand-in says about it, which is fine.' >ref.txt
-	logprob_job 2 '{logprobs: true, reference: "ref.txt", max_perplexity: 1000}' >job.jsonl
+	logprob_job 2 "{logprobs: true, reference: \"$PWD/ref.txt\", max_perplexity: 1000}" >job.jsonl
 	run --separate-stderr sg-gen job.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]

@@ -64,6 +64,26 @@ setup_ref() {
 	assert_equal "$(jq -c '.checks.perplexity.pass' <<<"$output")" 'true'
 }
 
+@test "the files a recipe names are found beside it; a knowledge base may be a directory" {
+	mkdir -p sub/kb
+	(cd sub && setup_ref && mv ref.txt kb/library.md)
+	printf '%s\n' 'Gluon confinement in hadrons is a quantum effect.' >sub/extra.txt
+	jq -nc '{domain: "d", num_samples: 1, knowledge_base: "kb",
+		validators: {perplexity: {reference: "extra.txt", max_perplexity: 30}}}' >sub/r.json
+	texts "Quantum chromodynamics describes gluon confinement in hadrons." \
+		"Library cards are free for everyone." >in.jsonl
+	run --separate-stderr sg-validate -r sub/r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '.checks.perplexity.pass' <<<"$output")" 'true
+true'
+	# the same names from the directory above are not the recipe's files
+	cp sub/r.json r.json
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-validate: r.json: \"validators.perplexity\" is unusable: cannot open 'extra.txt': No such file or directory"
+}
+
 @test "no reference text, or one that cannot be read, is refused" {
 	jq -nc '{domain: "d", num_samples: 1, validators: {perplexity: {}}}' >r.json
 	run --separate-stderr sg-validate -r r.json /dev/null

@@ -242,7 +242,8 @@ handle_job(json_t *rec, const char *where)
 	b = batch_get(run, id);
 	own_free(b);
 	snprintf(lead, sizeof lead, "%s: job \"recipe.", where);
-	b->cfg = b->own = sg_checks_new(validator, recipe, lead, &bad);
+	b->cfg = b->own = sg_checks_new(validator, recipe,
+		sg_get_str(rec, "recipe_path"), lead, &bad);
 	b->mc = b->own_mc =
 		sg_mcheck_new(recipe, sg_get_str(rec, "recipe_path"));
 	return bad;
@@ -420,7 +421,7 @@ load_recipe(const char *path)
 	if (!recipe)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	snprintf(lead, sizeof lead, "%s: \"", path);
-	rcfg = sg_checks_new(validator, recipe, lead, &bad);
+	rcfg = sg_checks_new(validator, recipe, path, lead, &bad);
 	rmc = sg_mcheck_new(recipe, path);
 	json_decref(recipe);
 	if (bad)
