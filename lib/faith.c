@@ -164,33 +164,6 @@ sg_tfidf_free(struct sg_tfidf *t)
 	free(t);
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* A sample's few dozen words sort faster inline than through qsort's
- * calls to a comparison; a long text goes to qsort. */
-static void
-sort_u64(uint64_t *v, size_t n)
-{
-	if (n > 64) {
-		qsort(v, n, sizeof *v, cmp_u64);
-		return;
-	}
-	for (size_t i = 1; i < n; i++) {
-		uint64_t x = v[i];
-		size_t j = i;
-
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-}
-
 /* The hashes of the text's content words folded to lower case, sorted,
  * so that equal words are runs; their number in *n. */
 static uint64_t *
@@ -219,7 +192,7 @@ terms(const char *s, size_t *n)
 		}
 		v[(*n)++] = h;
 	}
-	sort_u64(v, *n);
+	sg_sort_u64(v, *n);
 	return v;
 }
 

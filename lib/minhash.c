@@ -186,22 +186,6 @@ add_shingle(void *ctx, uint64_t x64)
 	}
 }
 
-void
-sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
-{
-	for (int i = 0; i < m->padded; i++)
-		m->sig[i] = UINT32_MAX;
-	shingles(text, m->ngram, m->win, add_shingle, m);
-	for (int j = 0; j < m->bands; j++) {
-		uint64_t h = mix(0x6c7368ULL ^ ((uint64_t)j << 32) ^
-				 (uint64_t)m->rows << 48 ^ (uint64_t)m->ngram);
-
-		for (int i = 0; i < m->rows; i++)
-			h = mix(h ^ m->sig[j * m->rows + i]);
-		keys[j] = h ? h : 1;
-	}
-}
-
 struct set {
 	uint64_t *v;
 	size_t n, cap;
@@ -219,12 +203,100 @@ collect(void *ctx, uint64_t x)
 	s->v[s->n++] = x;
 }
 
-static int
-cmp_u64(const void *a, const void *b)
+/* Quicksort with the comparison inline, insertion sort below 16: qsort's
+ * calls through a pointer cost more than the comparisons of a sample's
+ * some 70 words or shingles. */
+void
+sg_sort_u64(uint64_t *v, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	while (n > 16) {
+		uint64_t a = v[0], b = v[n / 2], c = v[n - 1], t;
+		uint64_t pivot = a < b ? (b < c		 ? b
+						 : a < c ? c
+							 : a)
+				       : (a < c		 ? a
+						 : b < c ? c
+							 : b);
+		size_t i = 0, j = n - 1;
 
-	return (x > y) - (x < y);
+		for (;;) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i >= j)
+				break;
+			t = v[i], v[i] = v[j], v[j] = t;
+			i++, j--;
+		}
+		/* recurse into the smaller side, loop on the larger */
+		if (j + 1 < n - j - 1) {
+			sg_sort_u64(v, j + 1);
+			v += j + 1, n -= j + 1;
+		} else {
+			sg_sort_u64(v + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/* s's values sorted, each once, into *out; their number. */
+static size_t
+sorted_set(struct set *s, uint64_t **out)
+{
+	size_t k = 0;
+
+	sg_sort_u64(s->v, s->n);
+	for (size_t i = 0; i < s->n; i++)
+		if (i == 0 || s->v[i] != s->v[k - 1])
+			s->v[k++] = s->v[i];
+	*out = s->v;
+	return k;
+}
+
+static void
+band_keys(const struct sg_minhash *m, uint64_t *keys)
+{
+	for (int j = 0; j < m->bands; j++) {
+		uint64_t h = mix(0x6c7368ULL ^ ((uint64_t)j << 32) ^
+				 (uint64_t)m->rows << 48 ^ (uint64_t)m->ngram);
+
+		for (int i = 0; i < m->rows; i++)
+			h = mix(h ^ m->sig[j * m->rows + i]);
+		keys[j] = h ? h : 1;
+	}
+}
+
+void
+sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
+{
+	for (int i = 0; i < m->padded; i++)
+		m->sig[i] = UINT32_MAX;
+	shingles(text, m->ngram, m->win, add_shingle, m);
+	band_keys(m, keys);
+}
+
+size_t
+sg_minhash_set(
+	struct sg_minhash *m, const char *text, uint64_t *keys, uint64_t **out)
+{
+	struct set s = {NULL, 0, 0};
+
+	shingles(text, m->ngram, m->win, collect, &s);
+	for (int i = 0; i < m->padded; i++)
+		m->sig[i] = UINT32_MAX;
+	for (size_t i = 0; i < s.n; i++)
+		add_shingle(m, s.v[i]);
+	band_keys(m, keys);
+	return sorted_set(&s, out);
 }
 
 size_t
@@ -232,16 +304,10 @@ sg_shingles(const char *text, int n, uint64_t **out)
 {
 	uint64_t *win = sg_xmalloc(sizeof *win * (size_t)n);
 	struct set s = {NULL, 0, 0};
-	size_t k = 0;
 
 	shingles(text, n, win, collect, &s);
 	free(win);
-	qsort(s.v, s.n, sizeof *s.v, cmp_u64);
-	for (size_t i = 0; i < s.n; i++)
-		if (i == 0 || s.v[i] != s.v[k - 1])
-			s.v[k++] = s.v[i];
-	*out = s.v;
-	return k;
+	return sorted_set(&s, out);
 }
 
 double

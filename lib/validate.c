@@ -94,9 +94,8 @@ check_dedup(json_t *checks, const json_t *data, struct sg_checks *c,
 	if (!c->near)
 		return;
 	text = sg_sample_text(v);
-	sg_minhash_keys(c->near, text, keys + 1);
 	free(c->set);
-	c->nset = sg_shingles(text, c->ngram, &c->set);
+	c->nset = sg_minhash_set(c->near, text, keys + 1, &c->set);
 	free(text);
 	w = taken(sg_seen_near(c->v->seen, keys + 1, (size_t)c->bands, c->set,
 			  c->nset, c->threshold),
