@@ -203,20 +203,37 @@ collect(void *ctx, uint64_t x)
 	s->v[s->n++] = x;
 }
 
+static void
+insertion_sort(uint64_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static uint64_t
+median3(uint64_t a, uint64_t b, uint64_t c)
+{
+	if (a > b) {
+		uint64_t t = a;
+
+		a = b, b = t;
+	}
+	return c < a ? a : c > b ? b : c;
+}
+
 /* Quicksort with the comparison inline, insertion sort below 16: qsort's
- * calls through a pointer cost more than the comparisons of a sample's
- * some 70 words or shingles. */
-void
-sg_sort_u64(uint64_t *v, size_t n)
+ * calls through a pointer cost more than the comparisons. */
+static void
+quicksort(uint64_t *v, size_t n)
 {
 	while (n > 16) {
-		uint64_t a = v[0], b = v[n / 2], c = v[n - 1], t;
-		uint64_t pivot = a < b ? (b < c		 ? b
-						 : a < c ? c
-							 : a)
-				       : (a < c		 ? a
-						 : b < c ? c
-							 : b);
+		uint64_t pivot = median3(v[0], v[n / 2], v[n - 1]), t;
 		size_t i = 0, j = n - 1;
 
 		for (;;) {
@@ -231,21 +248,38 @@ sg_sort_u64(uint64_t *v, size_t n)
 		}
 		/* recurse into the smaller side, loop on the larger */
 		if (j + 1 < n - j - 1) {
-			sg_sort_u64(v, j + 1);
+			quicksort(v, j + 1);
 			v += j + 1, n -= j + 1;
 		} else {
-			sg_sort_u64(v + j + 1, n - j - 1);
+			quicksort(v + j + 1, n - j - 1);
 			n = j + 1;
 		}
 	}
-	for (size_t i = 1; i < n; i++) {
-		uint64_t x = v[i];
-		size_t j = i;
+	insertion_sort(v, n);
+}
 
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
+/* A sample's some 70 words or shingles are hashes, spread evenly: one
+ * counting pass on the top byte leaves runs so short that insertion sort
+ * ends the job with few moves, where quicksort's comparisons go either
+ * way at random and the branch predictor misses half of them. */
+void
+sg_sort_u64(uint64_t *v, size_t n)
+{
+	uint64_t tmp[256];
+	uint16_t at[257] = {0};
+
+	if (n <= 16 || n > 256) {
+		quicksort(v, n);
+		return;
 	}
+	for (size_t i = 0; i < n; i++)
+		at[(v[i] >> 56) + 1]++;
+	for (int b = 1; b < 257; b++)
+		at[b] += at[b - 1];
+	for (size_t i = 0; i < n; i++)
+		tmp[at[v[i] >> 56]++] = v[i];
+	memcpy(v, tmp, n * sizeof *v);
+	insertion_sort(v, n);
 }
 
 /* s's values sorted, each once, into *out; their number. */
