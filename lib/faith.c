@@ -26,7 +26,7 @@ static const char *const stop[] = {"a", "an", "and", "are", "as", "at", "be",
 static int
 is_stop(const char *w, size_t n)
 {
-	int c = tolower((unsigned char)*w);
+	int c = sg_lower((unsigned char)*w);
 
 	if (n > 5)
 		return 0;
@@ -37,12 +37,6 @@ is_stop(const char *w, size_t n)
 	return 0;
 }
 
-static int
-wordc(int c)
-{
-	return isalnum(c) || c == '\'' || c >= 0x80;
-}
-
 /* Whether the n bytes at w occur in src as a whole word (or number). */
 static int
 occurs(const char *src, const char *w, size_t n, int fold)
@@ -50,8 +44,8 @@ occurs(const char *src, const char *w, size_t n, int fold)
 	for (const char *p = src; *p; p++) {
 		if ((fold ? strncasecmp(p, w, n) : strncmp(p, w, n)) != 0)
 			continue;
-		if ((p == src || !wordc((unsigned char)p[-1])) &&
-			!wordc((unsigned char)p[n]))
+		if ((p == src || !sg_wordc((unsigned char)p[-1])) &&
+			!sg_wordc((unsigned char)p[n]))
 			return 1;
 	}
 	return 0;
@@ -117,13 +111,13 @@ sg_faithfulness(const char *out, const char *src)
 			opening = 0;
 			continue;
 		}
-		if (!wordc((unsigned char)*p)) {
+		if (!sg_wordc((unsigned char)*p)) {
 			if (strchr(".!?:\n", *p))
 				opening = 1;
 			p++;
 			continue;
 		}
-		while (wordc((unsigned char)*p))
+		while (sg_wordc((unsigned char)*p))
 			p++;
 		n = (size_t)(p - w);
 		if (isupper((unsigned char)*w) && !opening && n > 1 &&
@@ -176,13 +170,13 @@ terms(const char *s, size_t *n)
 	while (*s) {
 		const char *w = s;
 
-		if (!wordc((unsigned char)*s)) {
+		if (!sg_wordc((unsigned char)*s)) {
 			s++;
 			continue;
 		}
 		h = 0xcbf29ce484222325ULL;
-		while (wordc((unsigned char)*s))
-			h = (h ^ (unsigned char)tolower((unsigned char)*s++)) *
+		while (sg_wordc((unsigned char)*s))
+			h = (h ^ (unsigned char)sg_lower((unsigned char)*s++)) *
 			    0x100000001b3ULL;
 		if (is_stop(w, (size_t)(s - w)))
 			continue;

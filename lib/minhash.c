@@ -9,7 +9,6 @@
  * threshold.  The hash functions are fixed (seeded from the parameters
  * alone) so that keys stored by one run mean the same in the next.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,12 +109,6 @@ sg_minhash_free(struct sg_minhash *m)
 	free(m);
 }
 
-static int
-wordbyte(unsigned char c)
-{
-	return isalnum(c) || c == '\'' || c >= 0x80;
-}
-
 static uint64_t
 mix(uint64_t x)
 {
@@ -140,12 +133,12 @@ shingles(const char *text, int n, uint64_t *win,
 	for (;;) {
 		uint64_t h = 0xcbf29ce484222325ULL, x;
 
-		while (*p && !wordbyte(*p))
+		while (*p && !sg_wordc(*p))
 			p++;
 		if (!*p)
 			break;
-		while (*p && wordbyte(*p))
-			h = (h ^ (unsigned char)tolower(*p++)) *
+		while (*p && sg_wordc(*p))
+			h = (h ^ (unsigned char)sg_lower(*p++)) *
 			    0x100000001b3ULL;
 		memmove(win, win + 1, sizeof *win * (size_t)(n - 1));
 		win[n - 1] = h;

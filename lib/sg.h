@@ -244,6 +244,21 @@ void sg_buf_add(struct sg_buf *b, const char *s, size_t n);
 /* A sample's data as text: a string as it is, else the string values of
  * an object or array joined by spaces, depth first; malloc'd. */
 char *sg_sample_text(const json_t *data);
+/* A byte of a word (a letter or digit, the apostrophe, any byte of a
+ * UTF-8 sequence), and a byte folded to lower case: isalnum and tolower
+ * in the C locale the tools run in, inline, as the text checks call them
+ * on every byte of every sample. */
+static inline int
+sg_wordc(int c)
+{
+	return (unsigned)((c | 0x20) - 'a') < 26u ||
+	       (unsigned)(c - '0') < 10u || c == '\'' || c >= 0x80;
+}
+static inline int
+sg_lower(int c)
+{
+	return c + (int)(((unsigned)(c - 'A') < 26u) << 5);
+}
 size_t sg_count_words(const char *text);
 /* distinct-k for k = 1..n, in out[k - 1]: distinct word k-grams over all
  * k-grams in the texts. */
