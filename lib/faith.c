@@ -26,7 +26,7 @@ static const char *const stop[] = {"a", "an", "and", "are", "as", "at", "be",
 static int
 is_stop(const char *w, size_t n)
 {
-	int c = tolower((unsigned char)*w);
+	int c = sg_lower((unsigned char)*w);
 
 	if (n > 5)
 		return 0;
@@ -37,12 +37,6 @@ is_stop(const char *w, size_t n)
 	return 0;
 }
 
-static int
-wordc(int c)
-{
-	return isalnum(c) || c == '\'' || c >= 0x80;
-}
-
 /* Whether the n bytes at w occur in src as a whole word (or number). */
 static int
 occurs(const char *src, const char *w, size_t n, int fold)
@@ -50,8 +44,8 @@ occurs(const char *src, const char *w, size_t n, int fold)
 	for (const char *p = src; *p; p++) {
 		if ((fold ? strncasecmp(p, w, n) : strncmp(p, w, n)) != 0)
 			continue;
-		if ((p == src || !wordc((unsigned char)p[-1])) &&
-			!wordc((unsigned char)p[n]))
+		if ((p == src || !sg_wordc((unsigned char)p[-1])) &&
+			!sg_wordc((unsigned char)p[n]))
 			return 1;
 	}
 	return 0;
@@ -117,13 +111,13 @@ sg_faithfulness(const char *out, const char *src)
 			opening = 0;
 			continue;
 		}
-		if (!wordc((unsigned char)*p)) {
+		if (!sg_wordc((unsigned char)*p)) {
 			if (strchr(".!?:\n", *p))
 				opening = 1;
 			p++;
 			continue;
 		}
-		while (wordc((unsigned char)*p))
+		while (sg_wordc((unsigned char)*p))
 			p++;
 		n = (size_t)(p - w);
 		if (isupper((unsigned char)*w) && !opening && n > 1 &&
@@ -164,33 +158,6 @@ sg_tfidf_free(struct sg_tfidf *t)
 	free(t);
 }
 
-static int
-cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* A sample's few dozen words sort faster inline than through qsort's
- * calls to a comparison; a long text goes to qsort. */
-static void
-sort_u64(uint64_t *v, size_t n)
-{
-	if (n > 64) {
-		qsort(v, n, sizeof *v, cmp_u64);
-		return;
-	}
-	for (size_t i = 1; i < n; i++) {
-		uint64_t x = v[i];
-		size_t j = i;
-
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-}
-
 /* The hashes of the text's content words folded to lower case, sorted,
  * so that equal words are runs; their number in *n. */
 static uint64_t *
@@ -203,13 +170,13 @@ terms(const char *s, size_t *n)
 	while (*s) {
 		const char *w = s;
 
-		if (!wordc((unsigned char)*s)) {
+		if (!sg_wordc((unsigned char)*s)) {
 			s++;
 			continue;
 		}
 		h = 0xcbf29ce484222325ULL;
-		while (wordc((unsigned char)*s))
-			h = (h ^ (unsigned char)tolower((unsigned char)*s++)) *
+		while (sg_wordc((unsigned char)*s))
+			h = (h ^ (unsigned char)sg_lower((unsigned char)*s++)) *
 			    0x100000001b3ULL;
 		if (is_stop(w, (size_t)(s - w)))
 			continue;
@@ -219,7 +186,7 @@ terms(const char *s, size_t *n)
 		}
 		v[(*n)++] = h;
 	}
-	sort_u64(v, *n);
+	sg_sort_u64(v, *n);
 	return v;
 }
 

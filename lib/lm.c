@@ -5,7 +5,6 @@
  * sample strays from the language of its seeds and knowledge base, which
  * is what flags garbled or off-topic generations without any network.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +27,6 @@ struct sg_lm {
 #define BOS 0x9e3779b97f4a7c15ULL /* "<s>" */
 #define EOS 0xc2b2ae3d27d4eb4fULL /* "</s>" */
 
-static int
-wordc(int c)
-{
-	return isalnum(c) || c == '\'' || c >= 0x80;
-}
-
 static uint64_t
 pair(uint64_t a, uint64_t b)
 {
@@ -53,7 +46,7 @@ words(const char *s, void (*fn)(void *ctx, uint64_t prev, uint64_t w),
 	uint64_t prev = BOS, w;
 
 	for (;;) {
-		while (*s && !wordc((unsigned char)*s) && *s != '\n')
+		while (*s && !sg_wordc((unsigned char)*s) && *s != '\n')
 			s++;
 		if (!*s || *s == '\n') {
 			if (prev != BOS)
@@ -64,8 +57,8 @@ words(const char *s, void (*fn)(void *ctx, uint64_t prev, uint64_t w),
 			continue;
 		}
 		w = 0xcbf29ce484222325ULL;
-		while (wordc((unsigned char)*s))
-			w = (w ^ (unsigned char)tolower((unsigned char)*s++)) *
+		while (sg_wordc((unsigned char)*s))
+			w = (w ^ (unsigned char)sg_lower((unsigned char)*s++)) *
 			    0x100000001b3ULL;
 		fn(ctx, prev, w);
 		prev = w;

@@ -9,7 +9,6 @@
  * threshold.  The hash functions are fixed (seeded from the parameters
  * alone) so that keys stored by one run mean the same in the next.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,12 +109,6 @@ sg_minhash_free(struct sg_minhash *m)
 	free(m);
 }
 
-static int
-wordbyte(unsigned char c)
-{
-	return isalnum(c) || c == '\'' || c >= 0x80;
-}
-
 static uint64_t
 mix(uint64_t x)
 {
@@ -140,12 +133,12 @@ shingles(const char *text, int n, uint64_t *win,
 	for (;;) {
 		uint64_t h = 0xcbf29ce484222325ULL, x;
 
-		while (*p && !wordbyte(*p))
+		while (*p && !sg_wordc(*p))
 			p++;
 		if (!*p)
 			break;
-		while (*p && wordbyte(*p))
-			h = (h ^ (unsigned char)tolower(*p++)) *
+		while (*p && sg_wordc(*p))
+			h = (h ^ (unsigned char)sg_lower(*p++)) *
 			    0x100000001b3ULL;
 		memmove(win, win + 1, sizeof *win * (size_t)(n - 1));
 		win[n - 1] = h;
@@ -186,22 +179,6 @@ add_shingle(void *ctx, uint64_t x64)
 	}
 }
 
-void
-sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
-{
-	for (int i = 0; i < m->padded; i++)
-		m->sig[i] = UINT32_MAX;
-	shingles(text, m->ngram, m->win, add_shingle, m);
-	for (int j = 0; j < m->bands; j++) {
-		uint64_t h = mix(0x6c7368ULL ^ ((uint64_t)j << 32) ^
-				 (uint64_t)m->rows << 48 ^ (uint64_t)m->ngram);
-
-		for (int i = 0; i < m->rows; i++)
-			h = mix(h ^ m->sig[j * m->rows + i]);
-		keys[j] = h ? h : 1;
-	}
-}
-
 struct set {
 	uint64_t *v;
 	size_t n, cap;
@@ -219,12 +196,134 @@ collect(void *ctx, uint64_t x)
 	s->v[s->n++] = x;
 }
 
-static int
-cmp_u64(const void *a, const void *b)
+static void
+insertion_sort(uint64_t *v, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
 
-	return (x > y) - (x < y);
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static uint64_t
+median3(uint64_t a, uint64_t b, uint64_t c)
+{
+	if (a > b) {
+		uint64_t t = a;
+
+		a = b, b = t;
+	}
+	return c < a ? a : c > b ? b : c;
+}
+
+/* Quicksort with the comparison inline, insertion sort below 16: qsort's
+ * calls through a pointer cost more than the comparisons. */
+static void
+quicksort(uint64_t *v, size_t n)
+{
+	while (n > 16) {
+		uint64_t pivot = median3(v[0], v[n / 2], v[n - 1]), t;
+		size_t i = 0, j = n - 1;
+
+		for (;;) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i >= j)
+				break;
+			t = v[i], v[i] = v[j], v[j] = t;
+			i++, j--;
+		}
+		/* recurse into the smaller side, loop on the larger */
+		if (j + 1 < n - j - 1) {
+			quicksort(v, j + 1);
+			v += j + 1, n -= j + 1;
+		} else {
+			quicksort(v + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	insertion_sort(v, n);
+}
+
+/* A sample's some 70 words or shingles are hashes, spread evenly: one
+ * counting pass on the top byte leaves runs so short that insertion sort
+ * ends the job with few moves, where quicksort's comparisons go either
+ * way at random and the branch predictor misses half of them. */
+void
+sg_sort_u64(uint64_t *v, size_t n)
+{
+	uint64_t tmp[256];
+	uint16_t at[257] = {0};
+
+	if (n <= 16 || n > 256) {
+		quicksort(v, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		at[(v[i] >> 56) + 1]++;
+	for (int b = 1; b < 257; b++)
+		at[b] += at[b - 1];
+	for (size_t i = 0; i < n; i++)
+		tmp[at[v[i] >> 56]++] = v[i];
+	memcpy(v, tmp, n * sizeof *v);
+	insertion_sort(v, n);
+}
+
+/* s's values sorted, each once, into *out; their number. */
+static size_t
+sorted_set(struct set *s, uint64_t **out)
+{
+	size_t k = 0;
+
+	sg_sort_u64(s->v, s->n);
+	for (size_t i = 0; i < s->n; i++)
+		if (i == 0 || s->v[i] != s->v[k - 1])
+			s->v[k++] = s->v[i];
+	*out = s->v;
+	return k;
+}
+
+static void
+band_keys(const struct sg_minhash *m, uint64_t *keys)
+{
+	for (int j = 0; j < m->bands; j++) {
+		uint64_t h = mix(0x6c7368ULL ^ ((uint64_t)j << 32) ^
+				 (uint64_t)m->rows << 48 ^ (uint64_t)m->ngram);
+
+		for (int i = 0; i < m->rows; i++)
+			h = mix(h ^ m->sig[j * m->rows + i]);
+		keys[j] = h ? h : 1;
+	}
+}
+
+void
+sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
+{
+	for (int i = 0; i < m->padded; i++)
+		m->sig[i] = UINT32_MAX;
+	shingles(text, m->ngram, m->win, add_shingle, m);
+	band_keys(m, keys);
+}
+
+size_t
+sg_minhash_set(
+	struct sg_minhash *m, const char *text, uint64_t *keys, uint64_t **out)
+{
+	struct set s = {NULL, 0, 0};
+
+	shingles(text, m->ngram, m->win, collect, &s);
+	for (int i = 0; i < m->padded; i++)
+		m->sig[i] = UINT32_MAX;
+	for (size_t i = 0; i < s.n; i++)
+		add_shingle(m, s.v[i]);
+	band_keys(m, keys);
+	return sorted_set(&s, out);
 }
 
 size_t
@@ -232,16 +331,10 @@ sg_shingles(const char *text, int n, uint64_t **out)
 {
 	uint64_t *win = sg_xmalloc(sizeof *win * (size_t)n);
 	struct set s = {NULL, 0, 0};
-	size_t k = 0;
 
 	shingles(text, n, win, collect, &s);
 	free(win);
-	qsort(s.v, s.n, sizeof *s.v, cmp_u64);
-	for (size_t i = 0; i < s.n; i++)
-		if (i == 0 || s.v[i] != s.v[k - 1])
-			s.v[k++] = s.v[i];
-	*out = s.v;
-	return k;
+	return sorted_set(&s, out);
 }
 
 double

@@ -247,6 +247,21 @@ void sg_buf_add(struct sg_buf *b, const char *s, size_t n);
 /* A sample's data as text: a string as it is, else the string values of
  * an object or array joined by spaces, depth first; malloc'd. */
 char *sg_sample_text(const json_t *data);
+/* A byte of a word (a letter or digit, the apostrophe, any byte of a
+ * UTF-8 sequence), and a byte folded to lower case: isalnum and tolower
+ * in the C locale the tools run in, inline, as the text checks call them
+ * on every byte of every sample. */
+static inline int
+sg_wordc(int c)
+{
+	return (unsigned)((c | 0x20) - 'a') < 26u ||
+	       (unsigned)(c - '0') < 10u || c == '\'' || c >= 0x80;
+}
+static inline int
+sg_lower(int c)
+{
+	return c + (int)(((unsigned)(c - 'A') < 26u) << 5);
+}
 size_t sg_count_words(const char *text);
 /* distinct-k for k = 1..n, in out[k - 1]: distinct word k-grams over all
  * k-grams in the texts. */
@@ -721,12 +736,18 @@ void sg_minhash_free(struct sg_minhash *m);
 /* The bucket key of each band of text's signature into keys[bands]; never
  * 0, and the same for the same parameters in every process. */
 void sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys);
+/* sg_minhash_keys and sg_shingles (of m's n-grams) from one reading of text:
+ * the keys into keys[bands], the set into *out; the set's size. */
+size_t sg_minhash_set(
+	struct sg_minhash *m, const char *text, uint64_t *keys, uint64_t **out);
 /* The hashes of text's word n-grams, sorted, each once; *out malloc'd. */
 size_t sg_shingles(const char *text, int ngram, uint64_t **out);
 double sg_jaccard_sets(const uint64_t *a, size_t na, const uint64_t *b,
 	size_t nb);
 /* The exact Jaccard similarity of the word n-gram sets of x and y. */
 double sg_jaccard(const char *x, const char *y, int ngram);
+/* Sorts v[n] in place, ascending. */
+void sg_sort_u64(uint64_t *v, size_t n);
 
 /* seen.c: the keys deduplication has taken, and the file that keeps them */
 struct sg_seen;

@@ -4,7 +4,6 @@
  * lower case byte by byte (UTF-8 bytes count as letters), which is what
  * distinct-n in the literature counts.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,24 +60,18 @@ sg_sample_text(const json_t *data)
 	return b.p;
 }
 
-static int
-wordbyte(unsigned char c)
-{
-	return isalnum(c) || c == '\'' || c >= 0x80;
-}
-
 /* Next word of *s as [start, end); 0 at the end of the text. */
 static int
 next_word(const char **s, const char **start, const char **end)
 {
 	const unsigned char *p = (const unsigned char *)*s;
 
-	while (*p && !wordbyte(*p))
+	while (*p && !sg_wordc(*p))
 		p++;
 	if (!*p)
 		return 0;
 	*start = (const char *)p;
-	while (*p && wordbyte(*p))
+	while (*p && sg_wordc(*p))
 		p++;
 	*end = (const char *)p;
 	*s = *end;
@@ -103,7 +96,7 @@ word_hash(const char *a, const char *b)
 	uint64_t h = 0xcbf29ce484222325ULL;
 
 	for (; a < b; a++)
-		h = (h ^ (unsigned char)tolower((unsigned char)*a)) *
+		h = (h ^ (unsigned char)sg_lower((unsigned char)*a)) *
 		    0x100000001b3ULL;
 	return h;
 }

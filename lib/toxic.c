@@ -173,27 +173,33 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 	char base[128], form[128];
 	int letters = 0, n = 0, stretched = 0;
 	const struct slot *p;
+	/* the key of the form as written, hashed (sg_hash64) as it is
+	 * folded: every word and pair of words of every sample comes here */
+	uint64_t h = 0xcbf29ce484222325ULL;
 
 	while (len && w[len - 1] == '!')
 		len--;
 	if (len == 0 || len >= sizeof base)
 		return -1;
-	for (size_t i = 0; i < len; i++)
-		letters |= isalpha((unsigned char)w[i]);
-	for (size_t i = 0; i < len; i++)
-		base[n++] = (char)(letters ? leet((unsigned char)w[i])
-					   : tolower((unsigned char)w[i]));
+	for (size_t i = 0; i < len && !letters; i++)
+		letters = isalpha((unsigned char)w[i]);
 	/* as written; then, when some letter is stretched over three or more
 	 * ("fuuuck"), with runs cut to two letters and to one: a doubled
 	 * letter alone is spelling ("Twatt" is a place) */
-	for (int i = 2; i < n && !stretched; i++)
-		stretched = base[i] == base[i - 1] && base[i] == base[i - 2];
+	for (size_t i = 0; i < len; i++, n++) {
+		unsigned char c = (unsigned char)w[i];
+
+		base[n] = (char)(letters ? leet(c) : sg_lower(c));
+		h = (h ^ (unsigned char)base[n]) * 0x100000001b3ULL;
+		stretched |= n >= 2 && base[n] == base[n - 1] &&
+			     base[n] == base[n - 2];
+	}
 	for (int keep = 0; keep <= (stretched ? 2 : 0); keep++) {
 		int o = 0, run = 0;
 		uint64_t key;
 
 		if (keep == 0) {
-			key = key_of(base, (size_t)n);
+			key = h ? h : 1;
 		} else {
 			for (int i = 0; i < n; i++) {
 				run = i && base[i] == base[i - 1] ? run + 1 : 1;

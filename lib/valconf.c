@@ -461,7 +461,6 @@ config_near(struct sg_checks *c, const json_t *dedup, struct origin *o)
 		return;
 	}
 	c->near = sg_minhash_new(ngram, c->bands, rows);
-	c->ngram = ngram;
 	c->threshold = t;
 }
 

@@ -10,15 +10,61 @@
 
 #include "validate.h"
 
+static uint64_t
+fnv(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* sg_hash64 of the string v as json_dumps writes it (quoted, with
+ * jansson's escapes), without writing it: most samples' data is a
+ * string, and its dump cost more than the hash. */
+static uint64_t
+string_key(const json_t *v)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+	static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
+	uint64_t h = fnv(0xcbf29ce484222325ULL, "\"", 1);
+	const char *e;
+	char esc[8];
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			h = (h ^ c) * 0x100000001b3ULL;
+			continue;
+		}
+		if (c && (e = strchr(from, c))) {
+			esc[0] = '\\';
+			esc[1] = to[e - from];
+			h = fnv(h, esc, 2);
+		} else {
+			snprintf(esc, sizeof esc, "\\u%04X", c);
+			h = fnv(h, esc, 6);
+		}
+	}
+	return fnv(h, "\"", 1);
+}
+
 /* 0 is the mark of an empty slot, so no key may be 0. */
 static uint64_t
 dedup_key(const json_t *v)
 {
-	char *s =
-		json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-	uint64_t h = sg_hash64(s, strlen(s));
+	char *s;
+	uint64_t h;
 
-	free(s);
+	if (json_is_string(v)) {
+		h = string_key(v);
+	} else {
+		s = json_dumps(
+			v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+		h = sg_hash64(s, strlen(s));
+		free(s);
+	}
 	return h ? h : 1;
 }
 
@@ -94,9 +140,8 @@ check_dedup(json_t *checks, const json_t *data, struct sg_checks *c,
 	if (!c->near)
 		return;
 	text = sg_sample_text(v);
-	sg_minhash_keys(c->near, text, keys + 1);
 	free(c->set);
-	c->nset = sg_shingles(text, c->ngram, &c->set);
+	c->nset = sg_minhash_set(c->near, text, keys + 1, &c->set);
 	free(text);
 	w = taken(sg_seen_near(c->v->seen, keys + 1, (size_t)c->bands, c->set,
 			  c->nset, c->threshold),
@@ -112,9 +157,10 @@ check_toxic(json_t *checks, const char *text, const struct sg_checks *c)
 	json_t *terms = sg_toxic_find(c->lexicon, text, c->severity);
 	size_t n = json_array_size(terms);
 
-	snprintf(why, sizeof why,
-		"%zu offensive word%s of severity %ld or more", n,
-		n == 1 ? "" : "s", c->severity);
+	if (n)
+		snprintf(why, sizeof why,
+			"%zu offensive word%s of severity %ld or more", n,
+			n == 1 ? "" : "s", c->severity);
 	check_set(checks, "toxicity", n == 0, why);
 	json_object_set_new(
 		json_object_get(checks, "toxicity"), "terms", terms);
@@ -179,9 +225,10 @@ check_grounding(json_t *checks, const json_t *rec, const char *text,
 	if (!c->description)
 		return;
 	sim = sg_tfidf_cosine(c->v->tfidf, text, c->description);
-	snprintf(why, sizeof why,
-		"TF-IDF cosine %.2f to the task, less than %.15g", sim,
-		c->min_similarity);
+	if (sim < c->min_similarity)
+		snprintf(why, sizeof why,
+			"TF-IDF cosine %.2f to the task, less than %.15g", sim,
+			c->min_similarity);
 	check_set(checks, "relevance", sim >= c->min_similarity, why);
 	json_object_set_new(json_object_get(checks, "relevance"), "similarity",
 		json_real(sim));
@@ -193,8 +240,9 @@ check_perplexity(json_t *checks, const char *text, const struct sg_checks *c)
 	char why[200];
 	double ppl = sg_lm_perplexity(c->lm, text);
 
-	snprintf(why, sizeof why, "perplexity %.0f, more than %.4g", ppl,
-		c->max_ppl);
+	if (!(ppl <= c->max_ppl))
+		snprintf(why, sizeof why, "perplexity %.0f, more than %.4g",
+			ppl, c->max_ppl);
 	check_set(checks, "perplexity", ppl <= c->max_ppl, why);
 	json_object_set_new(json_object_get(checks, "perplexity"), "perplexity",
 		json_real(ppl));
@@ -277,8 +325,9 @@ check_pii(json_t *checks, json_t *rec, const struct sg_checks *c)
 				sizeof types - strlen(types), "%s%s",
 				*types ? ", " : "", t);
 	}
-	snprintf(why, sizeof why, "%zu span%s of personal data (%s)", n,
-		n == 1 ? "" : "s", types);
+	if (n)
+		snprintf(why, sizeof why, "%zu span%s of personal data (%s)", n,
+			n == 1 ? "" : "s", types);
 	check_set(checks, "pii", !n || c->pii_mode != SG_PII_REJECT, why);
 	pii = json_object_get(checks, "pii");
 	if (n && c->pii_mode == SG_PII_REDACT)

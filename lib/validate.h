@@ -35,7 +35,7 @@ struct sg_checks {
 	int dedup;
 	const char *field; /* a dotted path in data, or NULL for all of it */
 	struct sg_minhash *near; /* near-duplicates, or NULL */
-	int bands, ngram;
+	int bands;
 	double threshold; /* of Jaccard similarity, for near-duplicates */
 	uint64_t *set;	  /* the last sample's shingles, till it is taken */
 	size_t nset;

@@ -315,6 +315,23 @@ sg-validate: <stdin>:3: job "recipe.constraints.schema" is unusable: /: "minimum
 	[ -f seen.lock ]
 }
 
+@test "dedup --seen: a string's key is FNV-1a of its JSON spelling, escapes as jansson writes them" {
+	{
+		job '{"validators": {"deduplication": {"check_field": "text"}}}'
+		sample 0 '{"text": "a \"q\" \\ /\n\t\u0001\u001f é\u007f"}'
+		end
+	} >in.jsonl
+	run --separate-stderr sg-validate -u --seen seen <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	want=$(python3 -c '
+h = 0xcbf29ce484222325
+for b in "\"a \\\"q\\\" \\\\ /\\n\\t\\u0001\\u001F é\x7f\"".encode():
+    h = ((h ^ b) * 0x100000001b3) % 2**64
+print("%016x" % h)')
+	assert_equal "$(cat seen)" "$want"
+}
+
 @test "--seen: a bad key file is refused before any record is read" {
 	printf '0123456789abcdef\nnot-a-key\n' >seen
 	run --separate-stderr sg-validate --seen seen </dev/null
