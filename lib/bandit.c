@@ -21,8 +21,8 @@ static const struct preset {
 	{"templater_exploratory", "templater", 1.2, 0, 12},
 };
 
-static const char *generators[] = {"templater", "naive", "rag", "evol",
-	"command", "eda", "extractive"};
+static const char *generators[] = {
+	"templater", "naive", "rag", "evol", "command", "eda", "extractive"};
 
 static const struct preset *
 find_preset(const char *name)

@@ -63,8 +63,8 @@ fsync_dir(const char *path)
 }
 
 int
-sg_write_atomic(const char *path, const char *data, size_t len,
-	struct sg_error *e)
+sg_write_atomic(
+	const char *path, const char *data, size_t len, struct sg_error *e)
 {
 	size_t tlen = strlen(path) + 16;
 	char *tmp = sg_xmalloc(tlen);
@@ -122,8 +122,8 @@ sg_lock(const char *path, struct sg_error *e)
 	snprintf(lock, n, "%s.lock", path);
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		sg_seterr(e, "cannot open lock '%s': %s", lock,
-			strerror(errno));
+		sg_seterr(
+			e, "cannot open lock '%s': %s", lock, strerror(errno));
 		free(lock);
 		return -1;
 	}

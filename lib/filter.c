@@ -79,15 +79,40 @@ sg_filter_put(struct sg_filter *f, json_t *rec)
 		put_failed();
 }
 
+char *
+sg_filter_keep(const struct sg_filter *f, size_t *len)
+{
+	char *text;
+
+	if (!f->text)
+		return NULL;
+	text = sg_xmalloc(f->len + 1);
+	memcpy(text, f->text, f->len);
+	text[f->len] = '\0';
+	*len = f->len;
+	return text;
+}
+
 void
 sg_filter_splice(struct sg_filter *f, json_t *rec, const char *const owned[])
 {
+	sg_filter_splice_from(f, NULL, 0, rec, owned);
+}
+
+void
+sg_filter_splice_from(struct sg_filter *f, const char *text, size_t len,
+	json_t *rec, const char *const owned[])
+{
 	static struct sg_buf buf;
-	/* a record held past its line, while a later one is in hand, has no
-	 * bytes left to splice into */
-	size_t n = f->text && rec == f->rec
-			   ? sg_splice(f->text, f->len, rec, owned, &buf)
-			   : 0;
+	size_t n;
+
+	/* a record held past its line, while a later one is in hand, has
+	 * only the bytes kept for it */
+	if (!text && rec == f->rec) {
+		text = f->text;
+		len = f->len;
+	}
+	n = text ? sg_splice(text, len, rec, owned, &buf) : 0;
 
 	if (n == 0) {
 		sg_filter_put(f, rec);

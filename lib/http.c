@@ -39,7 +39,7 @@ struct req {
 	char *resp;
 	size_t len, cap;
 	double retry_after; /* from the last response's headers, or -1 */
-	int toolarge;       /* the body passed SG_MAX_RESPONSE */
+	int toolarge;	    /* the body passed SG_MAX_RESPONSE */
 	char errbuf[CURL_ERROR_SIZE];
 	struct req *next;
 };
@@ -322,8 +322,8 @@ scrub(const struct sg_http *h, char *s)
  * {"error":{"message":...}}, {"error":"..."}, {"object":"error",
  * "message":...}, {"detail":...}; else the start of the body itself. */
 void
-sg_http_error_text(const char *body, size_t len, char *out, size_t size,
-	int *quota)
+sg_http_error_text(
+	const char *body, size_t len, char *out, size_t size, int *quota)
 {
 	json_t *j = len ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : NULL;
 	json_t *err = json_object_get(j, "error");

@@ -104,8 +104,8 @@ sg_read_record(struct sg_reader *r, json_t **out, struct sg_error *e)
 	r->len = (size_t)len;
 	*out = json_loadb(p, (size_t)len, JSON_REJECT_DUPLICATES, &je);
 	if (!*out) {
-		sg_seterr(e, "invalid JSON at column %d: %s", je.column,
-			je.text);
+		sg_seterr(
+			e, "invalid JSON at column %d: %s", je.column, je.text);
 		return -1;
 	}
 	if (!json_is_object(*out)) {

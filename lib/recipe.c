@@ -1703,11 +1703,15 @@ check(struct load *L, const struct node *root)
 }
 
 json_t *
-sg_recipe_parse(const char *name, const char *src, size_t len,
-	sg_warn_fn warn, void *ctx, struct sg_error *e)
+sg_recipe_parse(const char *name, const char *src, size_t len, sg_warn_fn warn,
+	void *ctx, struct sg_error *e)
 {
-	struct load L = {.path = name, .e = e, .warn = warn, .ctx = ctx,
-		.src = src, .len = len};
+	struct load L = {.path = name,
+		.e = e,
+		.warn = warn,
+		.ctx = ctx,
+		.src = src,
+		.len = len};
 	struct node *root;
 	json_t *out = NULL;
 

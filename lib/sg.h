@@ -20,13 +20,13 @@
 /* The exit-code table of every tool, documented once in sg(7). */
 enum sg_exit {
 	SG_EXIT_OK = 0,
-	SG_EXIT_DATA = 1,   /* bad records were reported and skipped */
-	SG_EXIT_USAGE = 2,  /* bad command line */
-	SG_EXIT_CONFIG = 3, /* recipe or state file unusable */
-	SG_EXIT_IO = 4,     /* a file could not be read or written */
-	SG_EXIT_CHILD = 5,  /* a child command or pipeline stage failed */
+	SG_EXIT_DATA = 1,	/* bad records were reported and skipped */
+	SG_EXIT_USAGE = 2,	/* bad command line */
+	SG_EXIT_CONFIG = 3,	/* recipe or state file unusable */
+	SG_EXIT_IO = 4,		/* a file could not be read or written */
+	SG_EXIT_CHILD = 5,	/* a child command or pipeline stage failed */
 	SG_EXIT_INCOMPLETE = 6, /* a budget ran out before the target */
-	SG_EXIT_PIPE = 141, /* stdout closed by the reader */
+	SG_EXIT_PIPE = 141,	/* stdout closed by the reader */
 };
 
 struct sg_error {
@@ -58,8 +58,8 @@ enum { SG_OPT_STRICT = 0x100 }; /* the long-only --strict */
 struct sg_filter {
 	const char *usage; /* "usage: sg-x ...\n" */
 	int strict, unbuffered;
-	int status;       /* the worst so far, as enum sg_exit */
-	char where[4096]; /* "name:line" of the record in hand */
+	int status;	   /* the worst so far, as enum sg_exit */
+	char where[4096];  /* "name:line" of the record in hand */
 	const json_t *rec; /* the record in hand, */
 	const char *text;  /* its bytes, and how many */
 	size_t len;
@@ -86,6 +86,12 @@ void sg_filter_put(struct sg_filter *f, json_t *rec);
  * line) is written whole, as sg_filter_put. */
 void sg_filter_splice(
 	struct sg_filter *f, json_t *rec, const char *const owned[]);
+/* A copy of the bytes of the record in hand (len of them), for a record
+ * held past its line; NULL when there are none. */
+char *sg_filter_keep(const struct sg_filter *f, size_t *len);
+/* sg_filter_splice into the bytes kept for rec; text NULL: as it. */
+void sg_filter_splice_from(struct sg_filter *f, const char *text, size_t len,
+	json_t *rec, const char *const owned[]);
 /* sg_record_batch, reporting a record without its (run, batch) as
  * "prog: where: why". */
 int sg_record_batch_at(const json_t *rec, const char *where, const char **run,
@@ -137,17 +143,17 @@ struct sg_rng {
 
 void sg_rng_seed(struct sg_rng *r, uint64_t seed);
 uint64_t sg_rng_next(struct sg_rng *r);
-double sg_rng_uniform(struct sg_rng *r);  /* [0,1) */
+double sg_rng_uniform(struct sg_rng *r); /* [0,1) */
 uint64_t sg_rng_below(struct sg_rng *r, uint64_t n);
 uint64_t sg_rng_seed53(struct sg_rng *r); /* an exact JSON integer */
-uint64_t sg_rng_fresh_seed(void); /* from the kernel, below 2^53 */
+uint64_t sg_rng_fresh_seed(void);	  /* from the kernel, below 2^53 */
 void sg_rng_format(const struct sg_rng *r, char out[65]);
 int sg_rng_parse(struct sg_rng *r, const char *hex);
 uint64_t sg_hash64(const void *p, size_t n);
 
 /* file.c: atomic replacement and locking */
-int sg_write_atomic(const char *path, const char *data, size_t len,
-	struct sg_error *e);
+int sg_write_atomic(
+	const char *path, const char *data, size_t len, struct sg_error *e);
 int sg_lock(const char *path, struct sg_error *e); /* fd, or -1 */
 void sg_unlock(int fd);
 char *sg_slurp(const char *path, size_t *len, struct sg_error *e);
@@ -195,8 +201,8 @@ void sg_argv_free(char **argv);
 typedef void (*sg_warn_fn)(void *ctx, const char *msg);
 /* The recipe as a JSON object; errors read "path:line:column: why".
  * Unknown fields go to warn (may be NULL) as "path:line:column: ...". */
-json_t *sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx,
-	struct sg_error *e);
+json_t *sg_recipe_load(
+	const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e);
 /* The same for a recipe in memory; name says where it came from and,
  * by its ending (.json), which syntax it is. */
 json_t *sg_recipe_parse(const char *name, const char *src, size_t len,
@@ -214,8 +220,7 @@ long long sg_recipe_batch_size(const json_t *recipe);
 #define SG_GRAMMAR_MAX_DEPTH 1000
 struct sg_grammar;
 /* The LLM hook for llm_fill leaves: a malloc'd string, or NULL and e. */
-typedef char *(*sg_fill_fn)(void *ctx, const char *prompt,
-	struct sg_error *e);
+typedef char *(*sg_fill_fn)(void *ctx, const char *prompt, struct sg_error *e);
 struct sg_grammar *sg_grammar_new(const json_t *grammar, struct sg_error *e);
 void sg_grammar_free(struct sg_grammar *g);
 /* Whether an llm_fill leaf can be reached from the start rule. */
@@ -234,8 +239,8 @@ json_t *sg_grammar_schema(const struct sg_grammar *g);
 int sg_schema_check(const json_t *schema, struct sg_error *e);
 /* 0 when instance is valid; else -1 and e names the JSON pointer and the
  * failed keyword, as in "/rating: 7 is greater than maximum 5". */
-int sg_schema_validate(const json_t *schema, const json_t *instance,
-	struct sg_error *e);
+int sg_schema_validate(
+	const json_t *schema, const json_t *instance, struct sg_error *e);
 
 /* text.c: the text view of a sample and measures over it */
 /* A growing string, always NUL-terminated once anything was added. */
@@ -286,8 +291,8 @@ char *sg_context_key(const json_t *context);
 /* Choose an arm for a job; fills the job's batch, arm, generator, params,
  * seed and decision, records the decision as pending, and advances the
  * state's counters and generator. */
-int sg_route(json_t *state, json_t *job, double initial_temp,
-	struct sg_error *e);
+int sg_route(
+	json_t *state, json_t *job, double initial_temp, struct sg_error *e);
 /* Learn from one reward record, joined to its pending decision by batch
  * (else taking the record's own arm and context): the policy's statistics,
  * epsilon decay, temperature adaptation. */
@@ -301,14 +306,14 @@ void sg_router_warm(json_t *state, const json_t *from);
 /* Add to acc (a copy of base, or of base merged with other workers) what
  * worker w learnt and routed since base; -1 and e when w did not start
  * from base, belongs to another run, or its policy forgets in order. */
-int sg_state_merge(json_t *acc, const json_t *base, const json_t *w,
-	struct sg_error *e);
+int sg_state_merge(
+	json_t *acc, const json_t *base, const json_t *w, struct sg_error *e);
 /* Make state, a copy of the run's, worker k of n (0 <= k < n): its own
  * random draws, the batch numbers equal to k modulo n, and, when target
  * is above its accepted count, a cap of its share of the rest.  0, or -1
  * and e when it already is another worker's. */
-int sg_state_worker(json_t *state, long long k, long long n,
-	long long target, struct sg_error *e);
+int sg_state_worker(json_t *state, long long k, long long n, long long target,
+	struct sg_error *e);
 /* The accepted count at which state stops taking samples: its target, or
  * its worker's cap when lower; 0 for none. */
 long long sg_state_cap(const json_t *state);
@@ -401,8 +406,8 @@ struct sg_labelled { /* parallel arrays of malloc'd strings */
 	size_t n, cap;
 };
 
-void sg_labelled_add(struct sg_labelled *d, const char *label,
-	const char *text);
+void sg_labelled_add(
+	struct sg_labelled *d, const char *label, const char *text);
 void sg_labelled_free(struct sg_labelled *d);
 /* A label as a malloc'd string: a JSON string as it is, an integer or a
  * boolean written out (so 0/1 labels work); NULL for anything else. */
@@ -429,15 +434,14 @@ const char *sg_clf_predict(const struct sg_clf *c, const char *text);
 /* {n, accuracy, macro_f1, f1: {label: F1}, labels, confusion: rows of
  * true labels, columns of predicted ones, majority: {label, accuracy}},
  * the majority class being the test set's most frequent label. */
-json_t *sg_clf_evaluate(const struct sg_clf *c,
-	const struct sg_labelled *test);
+json_t *sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test);
 #define SG_MAX_NGRAM 16
 /* {n, ngrams: share of the test's word n-grams found in train,
  * covered_texts: test texts all of whose n-grams are, exact_texts: test
  * texts whose whole word sequence is a training text's}; NULL if n is
  * outside [1, SG_MAX_NGRAM]. */
-json_t *sg_ngram_overlap(const struct sg_labelled *train,
-	const struct sg_labelled *test, int n);
+json_t *sg_ngram_overlap(
+	const struct sg_labelled *train, const struct sg_labelled *test, int n);
 
 /* svg.c: inline SVG charts for the HTML report, written to fp */
 enum sg_svg_style { SG_SVG_LINE, SG_SVG_DOTS, SG_SVG_BOTH };
@@ -502,8 +506,8 @@ void sg_http_stop(struct sg_http *h);
 /* The message of an error body in any of the shapes servers use
  * ({"error":{"message"}}, {"error":"..."}, {"object":"error","message"},
  * {"detail"}), else its start; *quota when it says the quota is spent. */
-void sg_http_error_text(const char *body, size_t len, char *out,
-	size_t size, int *quota);
+void sg_http_error_text(
+	const char *body, size_t len, char *out, size_t size, int *quota);
 /* Seconds to wait from one header line (Retry-After in seconds or as an
  * HTTP date, retry-after-ms), -1 when it is neither; *ms for the latter. */
 double sg_http_retry_after(const char *line, size_t len, int *ms);
@@ -621,8 +625,8 @@ char *sg_evol_prompt(int op, const char *instruction);
 char *sg_evol_equal_prompt(const char *a, const char *b);
 /* Why an evolved instruction is eliminated (judgement: the equality
  * answer, may be NULL), or NULL when it stays. */
-const char *sg_evol_reject_instruction(const char *evolved,
-	const char *judgement);
+const char *sg_evol_reject_instruction(
+	const char *evolved, const char *judgement);
 /* Why a response to an evolved instruction eliminates it, or NULL. */
 const char *sg_evol_reject_response(const char *response);
 
@@ -638,9 +642,9 @@ struct sg_job {
 	long long generated; /* samples with data so far */
 	long long prompt_tokens, completion_tokens, sent, cached;
 	double cost;
-	json_t *evol; /* the evol arm's operations: tried and kept */
+	json_t *evol;	 /* the evol arm's operations: tried and kept */
 	json_t *pending; /* samples answered before an earlier one */
-	long long next;  /* the index sg_job_put_at writes next */
+	long long next;	 /* the index sg_job_put_at writes next */
 };
 /* A sample of the job with the fields all its samples share. */
 json_t *sg_job_sample(const struct sg_job *j, long long index);
@@ -742,8 +746,8 @@ size_t sg_minhash_set(
 	struct sg_minhash *m, const char *text, uint64_t *keys, uint64_t **out);
 /* The hashes of text's word n-grams, sorted, each once; *out malloc'd. */
 size_t sg_shingles(const char *text, int ngram, uint64_t **out);
-double sg_jaccard_sets(const uint64_t *a, size_t na, const uint64_t *b,
-	size_t nb);
+double sg_jaccard_sets(
+	const uint64_t *a, size_t na, const uint64_t *b, size_t nb);
 /* The exact Jaccard similarity of the word n-gram sets of x and y. */
 double sg_jaccard(const char *x, const char *y, int ngram);
 /* Sorts v[n] in place, ascending. */
@@ -760,8 +764,8 @@ const char *sg_seen_find(const struct sg_seen *s, uint64_t key);
  * outside the caches, and a sample's probes can then miss all at once. */
 void sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n);
 /* Takes the keys for the sample id (NULL: from the file); no key is 0. */
-void sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n,
-	const char *id);
+void sg_seen_add(
+	struct sg_seen *s, const uint64_t *keys, size_t n, const char *id);
 /* Keeps set (sorted, each once, as sg_shingles makes it; taken over) with
  * the sample sg_seen_add took last, to verify matches with it. */
 void sg_seen_keep(struct sg_seen *s, uint64_t *set, size_t n);
@@ -789,8 +793,8 @@ struct sg_lexicon *sg_lexicon_load(const char *path, struct sg_error *e);
 void sg_lexicon_free(struct sg_lexicon *lx);
 /* The terms of at least severity in text, read through case, leetspeak and
  * stretched letters: an array of {start, end, severity}, in code points. */
-json_t *sg_toxic_find(const struct sg_lexicon *lx, const char *text,
-	long severity);
+json_t *sg_toxic_find(
+	const struct sg_lexicon *lx, const char *text, long severity);
 
 /* faith.c: grounding, offline */
 /* {"missing": [numbers and names of out not in src], "coverage": share of
@@ -800,8 +804,7 @@ struct sg_tfidf;
 struct sg_tfidf *sg_tfidf_new(void);
 void sg_tfidf_free(struct sg_tfidf *t);
 /* The TF-IDF cosine of text and query; text joins the corpus first. */
-double sg_tfidf_cosine(struct sg_tfidf *t, const char *text,
-	const char *query);
+double sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query);
 
 /* lm.c: a word bigram model with absolute discounting, for perplexity */
 struct sg_lm;
@@ -819,8 +822,8 @@ struct sg_coproc;
 struct sg_coproc *sg_coproc_start(const json_t *cmd, struct sg_error *e);
 /* rec to the command, its answer back: an object with a boolean "pass",
  * or NULL and e. */
-json_t *sg_coproc_ask(struct sg_coproc *cp, const json_t *rec,
-	struct sg_error *e);
+json_t *sg_coproc_ask(
+	struct sg_coproc *cp, const json_t *rec, struct sg_error *e);
 /* Closes its input and waits: its exit status, as sg_wait. */
 int sg_coproc_end(struct sg_coproc *cp, struct sg_error *e);
 
@@ -829,7 +832,7 @@ struct sg_map;
 struct sg_map *sg_map_new(void);
 void sg_map_free(struct sg_map *m);
 double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
-double *sg_map_put(struct sg_map *m, uint64_t key); /* new ones are 0 */
+double *sg_map_put(struct sg_map *m, uint64_t key);	  /* new ones are 0 */
 size_t sg_map_size(const struct sg_map *m);
 /* bytes of zeros for a hash table, in huge pages when it is large: a probe
  * into hundreds of megabytes of 4 KiB pages misses the TLB too. */
@@ -845,8 +848,8 @@ int sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key);
 /* The prompts of the rubric judge (criteria: a string, a list of them or
  * a mapping of names to descriptions; NULL: a default), of entailment by
  * the sources and of toxicity; each asks for "Score: N/10"; malloc'd. */
-char *sg_judge_prompt(const json_t *criteria, const char *task,
-	const char *text);
+char *sg_judge_prompt(
+	const json_t *criteria, const char *task, const char *text);
 char *sg_entail_prompt(const char *sources, const char *text);
 char *sg_toxic_prompt(const char *text);
 /* A /chat/completions body for prompt at temperature 0. */

@@ -26,8 +26,8 @@ sg_state_begin(struct sg_state *st, const char *path, struct sg_error *e)
 	if (stat(path, &sb) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		sg_seterr(e, "cannot open state '%s': %s", path,
-			strerror(errno));
+		sg_seterr(
+			e, "cannot open state '%s': %s", path, strerror(errno));
 		goto fail;
 	}
 	text = sg_slurp(path, NULL, e);
@@ -56,8 +56,8 @@ fail:
 int
 sg_state_commit(struct sg_state *st, struct sg_error *e)
 {
-	char *text = json_dumps(st->root,
-		JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	char *text =
+		json_dumps(st->root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
 	size_t len;
 	int rc;
 
@@ -125,8 +125,8 @@ need(const json_t *root, const char *key, json_type type, struct sg_error *e)
 int
 sg_state_check(const json_t *root, struct sg_error *e)
 {
-	static const char *counters[] = {"steps", "rewards", "accepted",
-		"rejected"};
+	static const char *counters[] = {
+		"steps", "rewards", "accepted", "rejected"};
 	struct sg_rng rng;
 	const char *fmt;
 	long long v;

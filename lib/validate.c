@@ -431,10 +431,9 @@ sg_checks_retake(const struct sg_checks *c, json_t *checks,
 	if ((w = taken(sg_seen_find(c->v->seen, keys[0]), "duplicate", why,
 		     sizeof why)))
 		check_set(checks, "dedup", 0, w);
-	if (nkeys > 1 &&
-		(w = taken(sg_seen_near(c->v->seen, keys + 1, nkeys - 1, set,
-				   nset, c->threshold),
-			 "near-duplicate", why, sizeof why)))
+	if (nkeys > 1 && (w = taken(sg_seen_near(c->v->seen, keys + 1,
+					    nkeys - 1, set, nset, c->threshold),
+				  "near-duplicate", why, sizeof why)))
 		check_set(checks, "near_dedup", 0, w);
 }
 

@@ -371,6 +371,21 @@ EOF
 {"type":"sample","id":"t:0:1","run":"t","batch":0,"data":"y","checks":{"generate":{"pass":true}},"valid":true}'
 }
 
+@test "with --seen, samples held for their batch's end still go out as they came in" {
+	cat >in.jsonl <<'EOF'
+{"type":"sample","id":"t:0:0","run":"t","batch":0,"data":"x","mine": {"n": [1.0, 2E2]}}
+{"type":"sample","id":"t:0:1","run":"t","batch":0,"data":"x","mine": 1.50e3}
+{"type":"batch","run":"t","batch":0, "n": 2}
+EOF
+	echo '{"domain": "d", "num_samples": 1, "validators": {"deduplication": {}}}' >r.json
+	run --separate-stderr sg-validate --seen seen -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '{"type":"sample","id":"t:0:0","run":"t","batch":0,"data":"x","mine": {"n": [1.0, 2E2]},"checks":{"generate":{"pass":true},"dedup":{"pass":true}},"valid":true}
+{"type":"sample","id":"t:0:1","run":"t","batch":0,"data":"x","mine": 1.50e3,"checks":{"generate":{"pass":true},"dedup":{"pass":false,"why":"duplicate of an earlier sample (t:0:0)"}},"valid":false}
+{"type":"batch","run":"t","batch":0,"n": 2}'
+}
+
 @test "a malformed line or a sample without its keys is reported and skipped, the rest goes on" {
 	{
 		sample 0 '"a"'

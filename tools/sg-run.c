@@ -68,7 +68,8 @@ stage_path(const struct run *r, const char *name)
 	char path[PATH_MAX + 64];
 
 	snprintf(path, sizeof path, "%s/%s", r->bindir, name);
-	return sg_xstrdup(r->bindir[0] && access(path, X_OK) == 0 ? path : name);
+	return sg_xstrdup(
+		r->bindir[0] && access(path, X_OK) == 0 ? path : name);
 }
 
 static void
@@ -294,7 +295,8 @@ report(const struct run *r, FILE *log, long long iter)
 	clearerr(log);
 	free(rd.buf);
 	if (!job || !reward) {
-		sg_warn("iteration %lld: no decision or reward was logged", iter);
+		sg_warn("iteration %lld: no decision or reward was logged",
+			iter);
 		goto out;
 	}
 	d = json_object_get(job, "decision");
@@ -364,7 +366,7 @@ evaluate(const struct run *r, FILE *evals, long long iter)
 		fprintf(stderr, ", utility %.3f",
 			sg_get_num(last, "utility", 0));
 	fputs("); arm rewards:", stderr);
-	json_object_foreach(json_object_get(last, "arms"), name, a)
+	json_object_foreach (json_object_get(last, "arms"), name, a)
 		fprintf(stderr, " %s %.3f", name, sg_get_num(a, "reward", 0));
 	fputc('\n', stderr);
 	json_decref(last);
@@ -380,10 +382,12 @@ summary(const struct run *r, long long iters)
 	if (!st)
 		return;
 	arms = json_object_get(st, "arms");
-	fprintf(stderr, "%s: %lld/%lld accepted in '%s' after %lld batches"
-			" (%lld this run); epsilon %.3f\n",
-		sg_progname, sg_get_int(st, "accepted", 0), r->target, r->output,
-		sg_get_int(st, "steps", 0), iters, sg_get_num(st, "epsilon", 0));
+	fprintf(stderr,
+		"%s: %lld/%lld accepted in '%s' after %lld batches"
+		" (%lld this run); epsilon %.3f\n",
+		sg_progname, sg_get_int(st, "accepted", 0), r->target,
+		r->output, sg_get_int(st, "steps", 0), iters,
+		sg_get_num(st, "epsilon", 0));
 	if ((u = json_object_get(st, "usage")))
 		fprintf(stderr,
 			"%s: spent %lld prompt and %lld completion tokens,"
@@ -393,7 +397,7 @@ summary(const struct run *r, long long iters)
 			sg_get_num(u, "cost", 0));
 	fprintf(stderr, "%-26s %6s %8s %12s %12s\n", "arm", "pulls", "rewards",
 		"mean reward", "temperature");
-	json_object_foreach(arms, name, a) {
+	json_object_foreach (arms, name, a) {
 		n = sg_get_int(a, "n", 0);
 		fprintf(stderr, "%-26s %6lld %8lld %12.3f %12.2f\n", name,
 			sg_get_int(a, "pulls", 0), n,
@@ -411,7 +415,8 @@ open_tail(const char *path)
 	FILE *fp = fopen(path, "a+");
 
 	if (!fp)
-		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path, strerror(errno));
+		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
+			strerror(errno));
 	fseek(fp, 0, SEEK_END);
 	return fp;
 }
@@ -455,8 +460,8 @@ positive(const char *opt, const char *arg)
 	double v = strtod(arg, &end);
 
 	if (*end || !*arg || !(v > 0))
-		sg_die(SG_EXIT_USAGE, "%s wants a positive number, not '%s'", opt,
-			arg);
+		sg_die(SG_EXIT_USAGE, "%s wants a positive number, not '%s'",
+			opt, arg);
 	return arg;
 }
 
@@ -488,8 +493,8 @@ main(int argc, char *argv[])
 	int c;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "b:e:hi:o:s:T:Vv", longopts, NULL)) !=
-		-1) {
+	while ((c = getopt_long(
+			argc, argv, "b:e:hi:o:s:T:Vv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			r.batch = positive("-b", optarg);
@@ -551,7 +556,8 @@ main(int argc, char *argv[])
 	find_bindir(&r);
 
 	if (r.eval_every && !r.eval_test)
-		sg_die(SG_EXIT_USAGE, "-e needs --eval-test, the real data to test on");
+		sg_die(SG_EXIT_USAGE,
+			"-e needs --eval-test, the real data to test on");
 	if (r.eval_test)
 		r.evals = sg_suffixed(r.state, ".evals");
 
@@ -565,7 +571,8 @@ main(int argc, char *argv[])
 		if (iter == r.max_iter) {
 			summary(&r, iter);
 			sg_die(SG_EXIT_INCOMPLETE,
-				"stopped after %lld iterations short of the target",
+				"stopped after %lld iterations short of the "
+				"target",
 				iter);
 		}
 		if ((why = spent(&r, buf, sizeof buf))) {
@@ -577,7 +584,8 @@ main(int argc, char *argv[])
 		}
 		iter++;
 		if (run_stages(&r, PLAN, UPDATE, -1))
-			sg_die(SG_EXIT_CHILD, "iteration %lld failed; run again to resume",
+			sg_die(SG_EXIT_CHILD,
+				"iteration %lld failed; run again to resume",
 				iter);
 		report(&r, log, iter);
 		if (r.eval_every && iter % r.eval_every == 0)

@@ -29,7 +29,8 @@
  * keys are in the batch's (none when it is not valid). */
 struct held {
 	json_t *rec;
-	size_t k0, nk;
+	char *text; /* its line's bytes, or NULL */
+	size_t len, k0, nk;
 };
 
 /* A (run, batch) of the input: its checks, and the keys of its valid
@@ -63,9 +64,10 @@ static struct sg_filter f = {
 
 /* Only "checks" and "valid" are printed anew: every other field goes out
  * as it came in, but for data that the pii check redacted, and a batch's
- * embedding dispersion. */
+ * embedding dispersion.  A record written after its line has gone goes
+ * into the bytes kept for it (text, len), or whole without them. */
 static void
-emit(json_t *rec)
+emit_from(json_t *rec, const char *text, size_t len)
 {
 	static const char *const none[] = {NULL};
 	static const char *const ours[] = {"checks", "valid", NULL};
@@ -76,13 +78,19 @@ emit(json_t *rec)
 	json_t *pii = sg_path(rec, "checks.pii");
 
 	if (strcmp(type, "batch") == 0)
-		sg_filter_splice(&f, rec, spread);
+		sg_filter_splice_from(&f, text, len, rec, spread);
 	else if (strcmp(type, "sample") != 0)
-		sg_filter_splice(&f, rec, none);
+		sg_filter_splice_from(&f, text, len, rec, none);
 	else if (sg_get_bool(pii, "redacted", 0))
-		sg_filter_splice(&f, rec, redacted);
+		sg_filter_splice_from(&f, text, len, rec, redacted);
 	else
-		sg_filter_splice(&f, rec, ours);
+		sg_filter_splice_from(&f, text, len, rec, ours);
+}
+
+static void
+emit(json_t *rec)
+{
+	emit_from(rec, NULL, 0);
 }
 
 /* The batch of (run, id), made with the -r configuration if new. */
@@ -170,8 +178,9 @@ claim(struct batch *b)
 		sg_die(SG_EXIT_IO, "%s", e.text);
 	sg_seen_free(fresh);
 	for (size_t i = 0; i < b->nheld; i++) {
-		emit(b->held[i].rec);
+		emit_from(b->held[i].rec, b->held[i].text, b->held[i].len);
 		json_decref(b->held[i].rec);
+		free(b->held[i].text);
 	}
 	b->nheld = b->nkeys = 0;
 }
@@ -242,8 +251,8 @@ handle_job(json_t *rec, const char *where)
 	b = batch_get(run, id);
 	own_free(b);
 	snprintf(lead, sizeof lead, "%s: job \"recipe.", where);
-	b->cfg = b->own = sg_checks_new(validator, recipe,
-		sg_get_str(rec, "recipe_path"), lead, &bad);
+	b->cfg = b->own = sg_checks_new(
+		validator, recipe, sg_get_str(rec, "recipe_path"), lead, &bad);
 	b->mc = b->own_mc =
 		sg_mcheck_new(recipe, sg_get_str(rec, "recipe_path"));
 	return bad;
@@ -254,6 +263,8 @@ struct pending {
 	struct batch *b;
 	uint64_t *keys, *set;
 	size_t nkeys, nset;
+	char *text; /* the bytes of its line, when it may outlive it */
+	size_t len;
 };
 
 /* A sample's verdict, once its model checks are in: dedup keys taken by
@@ -294,16 +305,18 @@ finish_sample(json_t *rec, void *arg)
 	}
 	free(p->set);
 	free(p->keys);
-	free(p);
 	if (!seenpath) {
-		emit(rec);
+		emit_from(rec, p->text, p->len);
+		free(p->text);
+		free(p);
 		return;
 	}
 	/* with --seen it waits for its batch's end */
 	nkeys = valid ? nkeys : 0;
 	b->held = sg_xrealloc(b->held, (b->nheld + 1) * sizeof *b->held);
-	b->held[b->nheld++] =
-		(struct held){json_incref(rec), b->nkeys - nkeys, nkeys};
+	b->held[b->nheld++] = (struct held){
+		json_incref(rec), p->text, p->len, b->nkeys - nkeys, nkeys};
+	free(p);
 }
 
 static void
@@ -339,6 +352,8 @@ handle_sample(json_t *rec, const char *where)
 	json_object_set_new(
 		rec, "checks", sg_checks_run(b->cfg, rec, p->keys, &p->nkeys));
 	p->set = sg_checks_set(b->cfg, &p->nset);
+	p->len = 0;
+	p->text = seenpath || b->mc ? sg_filter_keep(&f, &p->len) : NULL;
 	if (b->mc && sg_grounding(rec, &src, &out) == 0)
 		src = out = NULL;
 	sg_mcheck_hold(b->mc, rec, src, out, where, b, finish_sample, p);
