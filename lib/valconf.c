@@ -24,6 +24,7 @@ sg_validator_new(
 	v->lexicons = json_object();
 	v->tfidf = sg_tfidf_new();
 	v->models = json_object();
+	v->kbtexts = json_object();
 	return v;
 }
 
@@ -39,6 +40,7 @@ sg_validator_free(struct sg_validator *v)
 		sg_lexicon_free(
 			(struct sg_lexicon *)(uintptr_t)json_integer_value(x));
 	json_decref(v->lexicons);
+	json_decref(v->kbtexts);
 	sg_tfidf_free(v->tfidf);
 	json_object_foreach (v->models, name, x)
 		sg_lm_free((struct sg_lm *)(uintptr_t)json_integer_value(
@@ -333,23 +335,39 @@ add_file(const struct sg_checks *c, const char *rel, char **all,
 }
 
 /* The passages of the knowledge base (a file or a directory, as sg-gen
- * reads it), added to all; -1 and e if it cannot be read. */
+ * reads it), added to all; -1 and e if it cannot be read.  Read once a
+ * process: every job record carries the recipe again. */
 static int
 add_kb(const struct sg_checks *c, const char *rel, char **all,
 	struct sg_error *e)
 {
-	char *path = sg_recipe_relative(c->recipe_path, rel);
-	int cached;
-	struct sg_kb *kb = sg_kb_load(path, NULL, &cached, e);
+	char *path = sg_recipe_relative(c->recipe_path, rel), *text;
+	json_t *have = json_object_get(c->v->kbtexts, path);
+	struct sg_kb *kb;
 	const json_t *p;
 	size_t i;
+	int cached;
 
+	if (!have) {
+		if (!(kb = sg_kb_load(path, NULL, &cached, e))) {
+			free(path);
+			return -1;
+		}
+		text = sg_xstrdup("");
+		json_array_foreach (sg_kb_passages(kb), i, p)
+			add_text(
+				&text, json_string_value(json_array_get(p, 1)));
+		sg_kb_free(kb);
+		/* add_text below ends the last passage's line */
+		if (*text)
+			text[strlen(text) - 1] = '\0';
+		have = json_string(text);
+		json_object_set_new(c->v->kbtexts, path, have);
+		free(text);
+	}
 	free(path);
-	if (!kb)
-		return -1;
-	json_array_foreach (sg_kb_passages(kb), i, p)
-		add_text(all, json_string_value(json_array_get(p, 1)));
-	sg_kb_free(kb);
+	if (*json_string_value(have))
+		add_text(all, json_string_value(have));
 	return 0;
 }
 

@@ -16,6 +16,7 @@ struct sg_validator {
 	json_t *lexicons;	/* path -> struct sg_lexicon *, loaded once */
 	struct sg_tfidf *tfidf; /* the outputs so far, for relevance */
 	json_t *models;		/* reference text hash -> [sg_lm *, ppl] */
+	json_t *kbtexts; /* knowledge base path -> its passages, read once */
 };
 
 /* Why a check cannot run, by index into sg_checks.unusable. */
