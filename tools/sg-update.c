@@ -118,6 +118,15 @@ file_size(FILE *fp)
 	return sb.st_size;
 }
 
+/* A file whose length means something: not a pipe or a device. */
+static int
+regular(FILE *fp)
+{
+	struct stat sb;
+
+	return fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 /* Make the output agree with the state's record of it: bytes past the
  * last commit belong to a batch that never committed.  A worker's copy
  * (stamped by sg-route --worker) knows its output from the run's merged
@@ -180,6 +189,15 @@ commit(const char *run, const struct pending *p, json_t *reward)
 			sg_get_str(st.root, "run"), run);
 	if (o.output)
 		reconcile_output(st.root);
+	/* the output's length before this state's first batch reaches the
+	 * disk before that batch does: killed in between, the next run drops
+	 * the batch rather than take what is there for earlier data */
+	if (o.output && sg_state_output(st.root, o.output) < 0 &&
+		regular(out)) {
+		sg_state_set_output(st.root, o.output, file_size(out));
+		if (sg_state_commit(&st, &e) < 0)
+			sg_die(SG_EXIT_IO, "%s", e.text);
+	}
 	if (job_target > 0)
 		json_object_set_new(
 			st.root, "target", json_integer(job_target));
