@@ -150,7 +150,10 @@ run_one(struct sg_filter *f, const char *path,
 		sg_filter_fail(f, SG_EXIT_IO);
 		return;
 	}
-	while (!sg_filter_stopped(f) && (rec = sg_next_record(&r, &bad))) {
+	for (;;) {
+		r.fields = f->fields;
+		if (sg_filter_stopped(f) || !(rec = sg_next_record(&r, &bad)))
+			break;
 		if (bad)
 			sg_filter_fail(f, SG_EXIT_DATA);
 		if (sg_filter_stopped(f)) {

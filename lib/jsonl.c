@@ -102,6 +102,15 @@ sg_read_record(struct sg_reader *r, json_t **out, struct sg_error *e)
 	}
 	r->text = p;
 	r->len = (size_t)len;
+	/* a sample in part, when sg_lazy_load is sure of the line; any
+	 * other record whole, and any line it is unsure of, so that jansson
+	 * says what is wrong with it */
+	if (r->fields && (*out = sg_lazy_load(p, (size_t)len, r->fields))) {
+		if (strcmp(sg_rec_type(*out) ? sg_rec_type(*out) : "",
+			    "sample") == 0)
+			return 1;
+		json_decref(*out);
+	}
 	*out = json_loadb(p, (size_t)len, JSON_REJECT_DUPLICATES, &je);
 	if (!*out) {
 		sg_seterr(

@@ -63,6 +63,11 @@ struct sg_filter {
 	const json_t *rec; /* the record in hand, */
 	const char *text;  /* its bytes, and how many */
 	size_t len;
+	/* The paths a sample is read for (sg_lazy_load), "type" among them,
+	 * or NULL for all of it; a tool may change them between records.
+	 * Other records are read whole.  A sample read in part must go out
+	 * spliced into its bytes (sg_filter_splice, sg_filter_keep). */
+	const char *const *fields;
 };
 
 _Noreturn void sg_usage(const char *usage, int status);
@@ -109,12 +114,14 @@ struct sg_reader {
 	int owned;
 	const char *text; /* the last record's bytes, in buf */
 	size_t len;
+	const char *const *fields; /* a sample is read for these, if set */
 };
 
 int sg_reader_open(struct sg_reader *r, const char *path, struct sg_error *e);
 void sg_reader_close(struct sg_reader *r);
 /* 1 and *out on a record, 0 at end, -1 on a bad line (e says why, r->line
- * says where); reading may go on after -1. */
+ * says where); reading may go on after -1.  A sample is read for
+ * r->fields only, when they are set and sg_lazy_load is sure of it. */
 int sg_read_record(struct sg_reader *r, json_t **out, struct sg_error *e);
 /* A tool's one way to read records: each bad line is reported as
  * "prog: name:line: why", counted, and skipped. */
@@ -922,6 +929,10 @@ struct sg_checks *sg_checks_new(struct sg_validator *v, json_t *recipe,
 void sg_checks_free(struct sg_checks *c);
 /* The most dedup keys a sample gets: the size of sg_checks_run's keys. */
 size_t sg_checks_nkeys(const struct sg_checks *c);
+/* 1 when a check reads all of a sample (a custom check is given it), 0
+ * when they read only its "data", "error", "logprobs" and the sources
+ * sg_grounding looks for. */
+int sg_checks_whole(const struct sg_checks *c);
 /* The "checks" object of the sample rec (only "generate" when c is NULL);
  * a pii check in redact mode redacts rec's data.  The dedup keys of the
  * value compared go to keys, *nkeys of them, not yet taken in seen. */
@@ -944,6 +955,17 @@ void sg_checks_retake(const struct sg_checks *c, json_t *checks,
  * near-duplicates against it. */
 void sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
 	const char *id, uint64_t *set, size_t nset);
+
+/* lazy.c: a record read for the fields a stage needs */
+/* The object in line (len bytes), as jansson reads it with
+ * JSON_REJECT_DUPLICATES, but with only the members that paths name
+ * (NULL-terminated, at most 32): "a" is member a, "a.b" member b of an
+ * object a (any other a is whole), "*" any member.  The whole line is
+ * checked all the same.  NULL when the line is not an object or when
+ * anything about it is unsure (an escaped key, deep nesting, a number near
+ * the limits, ...): jansson must read it, and say what is wrong if
+ * anything is. */
+json_t *sg_lazy_load(const char *line, size_t len, const char *const paths[]);
 
 /* splice.c: a record written back from its bytes, owned fields replaced */
 /* The object in line (len bytes, valid JSON) with each top-level field

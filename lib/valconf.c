@@ -527,3 +527,9 @@ sg_checks_nkeys(const struct sg_checks *c)
 {
 	return 1 + (size_t)(c ? c->bands : 0);
 }
+
+int
+sg_checks_whole(const struct sg_checks *c)
+{
+	return c && c->custom;
+}

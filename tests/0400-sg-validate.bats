@@ -413,6 +413,34 @@ sg-validate: <stdin>:6: batch has no "batch"'
 	[ "$(wc -l <<<"$output")" -eq 1 ]
 }
 
+@test "a sample is read for the fields checked, yet every line is checked whole" {
+	# each bad line is jansson's to report, however deep the fault in a
+	# field no check reads (a bad token, a byte that is not UTF-8, a
+	# duplicate key, numbers out of range); escapes, UTF-8, a key with an
+	# escape (written whole) and deep nesting go through as before
+	run --separate-stderr sg-validate <"$FIXTURES/odd-lines.jsonl"
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "$(cat <<'EOF'
+sg-validate: <stdin>:3: invalid JSON at column 85: invalid token near 'tru'
+sg-validate: <stdin>:4: invalid JSON at column 74: unable to decode byte 0xff near '"'
+sg-validate: <stdin>:5: invalid JSON at column 84: duplicate object key near '"x"'
+sg-validate: <stdin>:6: invalid JSON at column 65: duplicate object key near '"id"'
+sg-validate: <stdin>:7: invalid JSON at column 74: real number overflow near '1e400'
+sg-validate: <stdin>:8: invalid JSON at column 88: too big integer near '12345678901234567890'
+EOF
+)"
+	assert_equal "$output" "$(cat <<'EOF'
+{"type":"job","run":"t","batch":0,"n":9,"recipe":{"constraints":{"max_length":6}}}
+{"type":"sample","id":"t:0:0","run":"t","batch":0,"data":"plain","checks":{"generate":{"pass":true},"length":{"pass":true}},"valid":true}
+{"type":"sample","id":"t:0:7","run":"t","batch":0,"data":"caf\u00e9 \ud83d\ude00","mine":"\"x\"\n","n":[123456789012345678,-0,0.5e-3,1e300],"checks":{"generate":{"pass":true},"length":{"pass":true}},"valid":true}
+{"type":"sample","id":"t:0:8","run":"t","batch":0,"data":"café 😀!","mine":1,"checks":{"generate":{"pass":true},"length":{"pass":false,"why":"7 characters, more than the maximum 6"}},"valid":false}
+{"type":"sample","id":"t:0:9","run":"t","batch":0,"data":"h","mine":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],"checks":{"generate":{"pass":true},"length":{"pass":true}},"valid":true}
+{"type" : "sample","id":"t:0:10","run":"t","batch":0,"data":"été","mine":{"x":1,"y":{"x":1}},"checks":{"generate":{"pass":true},"length":{"pass":true}},"valid":true}
+{"type":"batch","run":"t","batch":0}
+EOF
+)"
+}
+
 @test "the schema validator agrees with python3-jsonschema on every case" {
 	/usr/bin/python3 -c 'import jsonschema; jsonschema.Draft202012Validator' 2>/dev/null ||
 		skip "python3-jsonschema (draft 2020-12) is not installed: apt-get install python3-jsonschema"

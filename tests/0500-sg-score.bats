@@ -380,3 +380,39 @@ sample
 sample
 reward"
 }
+
+@test "sg-score: a sample is read for the checks' pass and score, yet every line is checked whole" {
+	# 11: (1 + 0.25 + 1) / 3, a score out of [0,1] falls back to pass;
+	# 13: a check named with an escape, for jansson to read; 14: checks
+	# not an object; 15: a check that is not an object counts 0.  Faults
+	# deep in a check are jansson's to report.
+	run --separate-stderr scored "$VERDICTS" <"$FIXTURES/odd-checks.jsonl"
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "$(cat <<'EOF'
+sg-score: <stdin>:8: invalid JSON at column 108: duplicate object key near '"t"'
+sg-score: <stdin>:12: invalid JSON at column 99: invalid token near 'tru'
+sg-score: <stdin>:13: invalid JSON at column 95: duplicate object key near '"pass"'
+EOF
+)"
+	assert_equal "$output" "$(cat <<'EOF'
+t:0:0 1 true
+t:0:7 1 true
+t:0:8 0.5 false
+t:0:9 1 true
+t:0:10 1 true
+t:0:11 0.75 true
+t:0:13 0.5 true
+t:0:14 1 true
+t:0:15 0 false
+EOF
+)"
+	run --separate-stderr sg-score <"$FIXTURES/odd-checks.jsonl"
+	[ "$status" -eq 1 ]
+	assert_equal "$(grep -E '"t:0:1[135]"' <<<"$output")" "$(cat <<'EOF'
+{"type":"sample","id":"t:0:11","run":"t","batch":0,"data":"i","checks":{"a":{"pass":true,"why":"x\"y","terms":[{"t":"\u00e9"}]},"b":{"pass":false,"score":0.25},"c":{"score":1e300,"pass":true}},"quality":0.75,"pass":true}
+{"type":"sample","id":"t:0:13","run":"t","batch":0,"data":"k","checks":{"\u0061":{"pass":false},"b":{"pass":true}},"quality":0.5,"pass":true}
+{"type":"sample","id":"t:0:15","run":"t","batch":0,"data":"m","checks":{"a":true,"b":{"pass":true,"score":0}},"quality":0.0,"pass":false}
+EOF
+)"
+	assert_equal "$(tail -1 <<<"$output" | jq -c .checks)" '{"generate":{"pass":5,"fail":0},"length":{"pass":4,"fail":1},"a":{"pass":1,"fail":2},"b":{"pass":2,"fail":1},"c":{"pass":1,"fail":0}}'
+}

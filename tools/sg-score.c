@@ -53,8 +53,14 @@ struct batch {
 static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
+/* What a sample is read for: of its checks, only whether each passed and
+ * its score.  Every sample goes out spliced into its line (emit). */
+static const char *const fields[] = {"type", "id", "run", "batch", "data",
+	"error", "valid", "checks.*.pass", "checks.*.score", "arm", "generator",
+	"params", "context", NULL};
 static struct sg_filter f = {
 	.usage = "usage: sg-score [-huVv] [--strict] [file ...]\n",
+	.fields = fields,
 };
 
 /* The record in hand as it came in, but for the fields named. */

@@ -55,7 +55,13 @@ static json_t *batchindex; /* "batch run" -> position in batches */
 static struct sg_checks *rcfg;
 static struct sg_mcheck *rmc;
 static const char *seenpath;
+/* What a sample is read for: its place, and what the checks read (the
+ * model checks too) unless a check is given the whole sample.  Every
+ * sample goes out spliced into its line's bytes (emit_from). */
+static const char *const fields[] = {"type", "id", "run", "batch", "data",
+	"error", "logprobs", "provenance", "sources", "passages", NULL};
 static struct sg_filter f = {
+	.fields = fields,
 	.usage = "usage: sg-validate [-huVv] [--strict] [-r recipe]"
 		 " [-j jobs] [-m model] [--cache-dir dir]\n"
 		 "                   [--embedding-model model] [--no-cache]"
@@ -253,6 +259,8 @@ handle_job(json_t *rec, const char *where)
 	snprintf(lead, sizeof lead, "%s: job \"recipe.", where);
 	b->cfg = b->own = sg_checks_new(
 		validator, recipe, sg_get_str(rec, "recipe_path"), lead, &bad);
+	if (sg_checks_whole(b->cfg))
+		f.fields = NULL;
 	b->mc = b->own_mc =
 		sg_mcheck_new(recipe, sg_get_str(rec, "recipe_path"));
 	return bad;
@@ -263,7 +271,7 @@ struct pending {
 	struct batch *b;
 	uint64_t *keys, *set;
 	size_t nkeys, nset;
-	char *text; /* the bytes of its line, when it may outlive it */
+	char *text; /* the bytes of its line, which it may outlive */
 	size_t len;
 };
 
@@ -353,7 +361,9 @@ handle_sample(json_t *rec, const char *where)
 		rec, "checks", sg_checks_run(b->cfg, rec, p->keys, &p->nkeys));
 	p->set = sg_checks_set(b->cfg, &p->nset);
 	p->len = 0;
-	p->text = seenpath || b->mc ? sg_filter_keep(&f, &p->len) : NULL;
+	/* held (--seen, model checks, or behind a record that is) it must
+	 * still go out into its bytes: it may have been read in part */
+	p->text = sg_filter_keep(&f, &p->len);
 	if (b->mc && sg_grounding(rec, &src, &out) == 0)
 		src = out = NULL;
 	sg_mcheck_hold(b->mc, rec, src, out, where, b, finish_sample, p);
@@ -437,6 +447,8 @@ load_recipe(const char *path)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	snprintf(lead, sizeof lead, "%s: \"", path);
 	rcfg = sg_checks_new(validator, recipe, path, lead, &bad);
+	if (sg_checks_whole(rcfg))
+		f.fields = NULL;
 	rmc = sg_mcheck_new(recipe, path);
 	json_decref(recipe);
 	if (bad)
