@@ -231,24 +231,30 @@ static int value(struct scan *z, int depth, const char *const paths[],
 	int npaths, json_t **out);
 
 /* Which of paths go on into the member key (klen bytes): *whole when
- * one names it, else the rest of those that go below it, in sub. */
+ * one names it, else the rest of those that go below it, in sub.  A key
+ * with a dot is named by "*" alone. */
 static int
 select_paths(const char *const paths[], int npaths, const char *key,
 	size_t klen, const char *sub[], int *whole)
 {
+	const char *rest;
 	int nsub = 0;
-	size_t n;
 
 	*whole = 0;
 	for (int i = 0; i < npaths; i++) {
-		n = strcspn(paths[i], ".");
-		if (!(n == 1 && paths[i][0] == '*') &&
-			!(n == klen && memcmp(paths[i], key, n) == 0))
+		if (paths[i][0] == '*' &&
+			(paths[i][1] == '.' || paths[i][1] == '\0'))
+			rest = paths[i] + 1;
+		else if (strncmp(paths[i], key, klen) == 0 &&
+			 (paths[i][klen] == '.' || paths[i][klen] == '\0') &&
+			 !memchr(key, '.', klen))
+			rest = paths[i] + klen;
+		else
 			continue;
-		if (paths[i][n] == '\0')
+		if (*rest == '\0')
 			*whole = 1;
 		else
-			sub[nsub++] = paths[i] + n + 1;
+			sub[nsub++] = rest + 1;
 	}
 	return *whole ? 0 : nsub;
 }

@@ -28,6 +28,11 @@ skip_ws(const char *s, const char *end)
 static const char *
 skip_string(const char *s, const char *end, int *esc)
 {
+	const char *q = memchr(s + 1, '"', (size_t)(end - s - 1));
+
+	/* most strings have no escape: two memchr, not a loop a byte */
+	if (q && !memchr(s + 1, '\\', (size_t)(q - s - 1)))
+		return q + 1;
 	for (s++; s < end && *s != '"'; s++)
 		if (*s == '\\') {
 			*esc = 1;
