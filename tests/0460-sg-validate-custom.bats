@@ -38,3 +38,20 @@ load helpers
 {"pass":false,"why":"\"sed\" answered no object with a boolean \"pass\""}'
 	assert_equal "$stderr" 'sg-validate: custom check "custom": "sed" answered no object with a boolean "pass"'
 }
+
+@test "the command is given the whole sample, fields no other check reads too" {
+	# a job's custom check makes sg-validate read every sample whole
+	{
+		jq -nc '{type: "job", run: "t", batch: 0, n: 2, recipe: {
+			validators: {custom: {command: ["jq", "--unbuffered",
+				"-c", "{pass: (.meta.k == 1)}"], name: "meta"}}}}'
+		echo '{"type":"sample","id":"t:0:0","run":"t","batch":0,"data":"a","meta":{"k":1}}'
+		echo '{"type":"sample","id":"t:0:1","run":"t","batch":0,"data":"b","meta":{"k":2}}'
+	} >in.jsonl
+	run --separate-stderr sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | [.checks.meta, .valid]' <<<"$output")" \
+'[{"pass":true},true]
+[{"pass":false},false]'
+}
