@@ -44,15 +44,16 @@ struct batch {
 	struct recipe rc;
 	json_t *meta; /* arm, generator, params, context: job, then samples */
 	long long job_n;
-	size_t seen, passed, ntexts, cap;
+	size_t seen, passed;
 	double qsum;
-	char **texts;
-	json_t *checks; /* check name -> {"pass": k, "fail": m} */
+	struct sg_texts texts; /* the text views of the samples with data */
+	json_t *checks;	       /* check name -> {"pass": k, "fail": m} */
 };
 
 static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
+static struct sg_diversity diversity;
 static struct sg_filter f = {
 	.usage = "usage: sg-score [-huVv] [--strict] [file ...]\n",
 };
@@ -165,13 +166,10 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 static void
 batch_close(struct batch *b)
 {
-	for (size_t i = 0; i < b->ntexts; i++)
-		free(b->texts[i]);
-	free(b->texts);
-	b->texts = NULL;
+	sg_texts_free(&b->texts);
 	json_decref(b->checks);
 	b->checks = NULL;
-	b->ntexts = b->cap = b->seen = b->passed = 0;
+	b->seen = b->passed = 0;
 	b->qsum = 0;
 	b->done = 1;
 }
@@ -303,6 +301,7 @@ score_sample(json_t *s, struct batch *b, int count)
 	int pass = has(s, "data") && !has(s, "error") &&
 		   !json_is_false(json_object_get(s, "valid")) &&
 		   q >= b->rc.threshold;
+	char *text;
 
 	json_object_set_new(s, "quality", json_real(q));
 	json_object_set_new(s, "pass", json_boolean(pass));
@@ -315,36 +314,9 @@ score_sample(json_t *s, struct batch *b, int count)
 	count_checks(b, s);
 	if (!has(s, "data"))
 		return;
-	if (b->ntexts == b->cap) {
-		b->cap = b->cap ? 2 * b->cap : 16;
-		b->texts = sg_xrealloc(b->texts, b->cap * sizeof *b->texts);
-	}
-	b->texts[b->ntexts++] = sg_sample_text(json_object_get(s, "data"));
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The share of texts equal to an earlier one: all but one of each group
- * of equal texts repeats an earlier one. */
-static double
-repetition_rate(char *const texts[], size_t n)
-{
-	char **sorted;
-	size_t repeats = 0;
-
-	if (n == 0)
-		return 0;
-	sorted = sg_xmalloc(n * sizeof *sorted);
-	memcpy(sorted, texts, n * sizeof *sorted);
-	qsort(sorted, n, sizeof *sorted, cmp_str);
-	for (size_t i = 1; i < n; i++)
-		repeats += strcmp(sorted[i], sorted[i - 1]) == 0;
-	free(sorted);
-	return (double)repeats / (double)n;
+	text = sg_sample_text(json_object_get(s, "data"));
+	sg_texts_add(&b->texts, text, strlen(text));
+	free(text);
 }
 
 /* The reward of batch b; end is its batch record, NULL when it never
@@ -354,7 +326,7 @@ reward(const struct batch *b, const json_t *end)
 {
 	json_t *r = json_object(), *v, *w;
 	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
-	double pass_rate, quality, d[2], d1, d2, rep, value;
+	double pass_rate, quality, d2, rep, value;
 	json_t *cost, *disp = json_object_get(end, "embedding_dispersion");
 
 	if (!json_is_number(disp))
@@ -363,10 +335,9 @@ reward(const struct batch *b, const json_t *end)
 		n = (long long)b->seen;
 	pass_rate = n > 0 ? (double)b->passed / (double)n : 0;
 	quality = b->seen ? b->qsum / (double)b->seen : 0;
-	sg_distinct(b->texts, b->ntexts, 2, d);
-	d1 = d[0];
-	d2 = d[1];
-	rep = repetition_rate(b->texts, b->ntexts);
+	sg_diversity_measure(&diversity, &b->texts);
+	d2 = diversity.distinct_2;
+	rep = diversity.repetition_rate;
 	value = b->rc.w[W_PASS] * pass_rate + b->rc.w[W_QUALITY] * quality +
 		b->rc.w[W_DIVERSITY] * d2;
 	if (b->rc.has_mindiv && d2 < b->rc.mindiv)
@@ -395,15 +366,15 @@ reward(const struct batch *b, const json_t *end)
 	json_object_set_new(r, "pass_rate", json_real(pass_rate));
 	json_object_set_new(r, "mean_quality", json_real(quality));
 	json_object_set_new(r, "diversity", json_real(d2));
-	json_object_set_new(r, "distinct_1", json_real(d1));
+	json_object_set_new(r, "distinct_1", json_real(diversity.distinct_1));
 	json_object_set_new(r, "distinct_2", json_real(d2));
 	json_object_set_new(r, "repetition_rate", json_real(rep));
 	if (cost) {
 		json_object_set(r, "cost", cost);
 		json_object_set_new(r, "cost_weight", json_real(b->rc.wcost));
 	}
-	json_object_set_new(r, "compression_ratio",
-		json_real(sg_compression_ratio(b->texts, b->ntexts)));
+	json_object_set_new(
+		r, "compression_ratio", json_real(diversity.compression_ratio));
 	if (disp)
 		json_object_set(r, "embedding_dispersion", disp);
 	json_object_set_new(r, "checks",
@@ -529,5 +500,6 @@ main(int argc, char *argv[])
 	}
 	free(batches);
 	json_decref(batchindex);
+	sg_diversity_free(&diversity);
 	return sg_finish(f.status);
 }
