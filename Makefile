@@ -178,6 +178,7 @@ bench-quality: $(B)/bench/neardup $(B)/bench/samples $(B)/bench/bare all lexicon
 	$(B)/bench/neardup 1000000 3000 0.8
 	sh bench/throughput.sh $(OUT) $(B)/bench 1000000
 	sh bench/pii.sh $(OUT) 20000
+	sh bench/compression.sh $(OUT)/sg-score
 
 .PHONY: bench bench-quality
 
