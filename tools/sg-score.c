@@ -37,6 +37,13 @@ struct recipe {
 	double wcost; /* reward lost per unit of a batch record's "cost" */
 };
 
+/* How many of a batch's samples passed and failed a check, for the
+ * reward: which checks cost the batch. */
+struct tally {
+	char *name;
+	long long pass, fail;
+};
+
 struct batch {
 	char *run;
 	long long id;
@@ -47,7 +54,8 @@ struct batch {
 	size_t seen, passed;
 	double qsum;
 	struct sg_texts texts; /* the text views of the samples with data */
-	json_t *checks;	       /* check name -> {"pass": k, "fail": m} */
+	struct tally *tally;   /* in the order first met */
+	size_t ntally, tallycap;
 };
 
 static struct batch **batches;
@@ -167,8 +175,11 @@ static void
 batch_close(struct batch *b)
 {
 	sg_texts_free(&b->texts);
-	json_decref(b->checks);
-	b->checks = NULL;
+	for (size_t i = 0; i < b->ntally; i++)
+		free(b->tally[i].name);
+	free(b->tally);
+	b->tally = NULL;
+	b->ntally = b->tallycap = 0;
 	b->seen = b->passed = 0;
 	b->qsum = 0;
 	b->done = 1;
@@ -243,61 +254,70 @@ has(const json_t *rec, const char *key)
 	return v && !json_is_null(v);
 }
 
-static double
-check_value(const json_t *check)
+/* Count the i-th check of a sample; samples mostly list their checks in
+ * the same order, so the i-th tally is tried first. */
+static void
+tally_check(struct batch *b, size_t i, const char *name, int pass)
 {
-	json_t *score = json_object_get(check, "score");
+	struct tally *t = NULL;
 
-	if (json_is_number(score) && json_number_value(score) >= 0 &&
-		json_number_value(score) <= 1)
-		return json_number_value(score);
-	return sg_get_bool(check, "pass", 0);
+	if (i < b->ntally && strcmp(b->tally[i].name, name) == 0)
+		t = &b->tally[i];
+	for (size_t k = 0; !t && k < b->ntally; k++)
+		if (strcmp(b->tally[k].name, name) == 0)
+			t = &b->tally[k];
+	if (!t) {
+		if (b->ntally == b->tallycap) {
+			b->tallycap = b->tallycap ? 2 * b->tallycap : 16;
+			b->tally = sg_xrealloc(
+				b->tally, b->tallycap * sizeof *b->tally);
+		}
+		t = &b->tally[b->ntally++];
+		t->name = sg_xstrdup(name);
+		t->pass = t->fail = 0;
+	}
+	if (pass)
+		t->pass++;
+	else
+		t->fail++;
 }
 
+/* The sample's quality, from one walk over its checks that also counts
+ * them for the batch when count is set. */
 static double
-sample_quality(const json_t *s, const json_t *weights)
+walk_checks(const json_t *s, struct batch *b, int count)
 {
-	json_t *checks = json_object_get(s, "checks"), *c, *w;
+	json_t *c, *w, *score;
 	const char *name;
-	double sum = 0, wsum = 0, wt;
+	double sum = 0, wsum = 0, wt, value;
+	size_t i = 0;
+	int pass;
 
-	if (has(s, "error") || !has(s, "data"))
-		return 0;
-	json_object_foreach (checks, name, c) {
-		w = json_object_get(weights, name);
+	json_object_foreach (json_object_get(s, "checks"), name, c) {
+		pass = sg_get_bool(c, "pass", 0);
+		if (count)
+			tally_check(b, i++, name, pass);
+		score = json_object_get(c, "score");
+		if (json_is_number(score) && json_number_value(score) >= 0 &&
+			json_number_value(score) <= 1)
+			value = json_number_value(score);
+		else
+			value = pass;
+		w = json_object_get(b->rc.weights, name);
 		wt = w ? json_number_value(w) : 1;
-		sum += wt * check_value(c);
+		sum += wt * value;
 		wsum += wt;
 	}
+	if (has(s, "error") || !has(s, "data"))
+		return 0;
 	/* no check, or only weightless ones: nothing said it was bad */
 	return wsum > 0 ? sum / wsum : 1;
-}
-
-/* How many of the batch's samples passed and failed each check, for the
- * reward: which checks cost the batch. */
-static void
-count_checks(struct batch *b, const json_t *s)
-{
-	json_t *c, *n;
-	const char *name, *k;
-
-	if (!b->checks)
-		b->checks = json_object();
-	json_object_foreach (json_object_get(s, "checks"), name, c) {
-		k = sg_get_bool(c, "pass", 0) ? "pass" : "fail";
-		if (!(n = json_object_get(b->checks, name))) {
-			n = json_pack("{sisi}", "pass", 0, "fail", 0);
-			json_object_set_new(b->checks, name, n);
-		}
-		json_object_set_new(
-			n, k, json_integer(sg_get_int(n, k, 0) + 1));
-	}
 }
 
 static void
 score_sample(json_t *s, struct batch *b, int count)
 {
-	double q = sample_quality(s, b->rc.weights);
+	double q = walk_checks(s, b, count);
 	int pass = has(s, "data") && !has(s, "error") &&
 		   !json_is_false(json_object_get(s, "valid")) &&
 		   q >= b->rc.threshold;
@@ -311,7 +331,6 @@ score_sample(json_t *s, struct batch *b, int count)
 	b->passed += pass;
 	b->qsum += q;
 	meta_fill(b->meta, s);
-	count_checks(b, s);
 	if (!has(s, "data"))
 		return;
 	text = sg_sample_text(json_object_get(s, "data"));
@@ -324,7 +343,7 @@ score_sample(json_t *s, struct batch *b, int count)
 static json_t *
 reward(const struct batch *b, const json_t *end)
 {
-	json_t *r = json_object(), *v, *w;
+	json_t *r = json_object(), *v, *w, *checks = json_object();
 	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
 	double pass_rate, quality, d2, rep, value;
 	json_t *cost, *disp = json_object_get(end, "embedding_dispersion");
@@ -377,8 +396,12 @@ reward(const struct batch *b, const json_t *end)
 		r, "compression_ratio", json_real(diversity.compression_ratio));
 	if (disp)
 		json_object_set(r, "embedding_dispersion", disp);
-	json_object_set_new(r, "checks",
-		b->checks ? json_incref(b->checks) : json_object());
+	for (size_t i = 0; i < b->ntally; i++)
+		json_object_set_new(checks, b->tally[i].name,
+			json_pack("{sIsI}", "pass",
+				(json_int_t)b->tally[i].pass, "fail",
+				(json_int_t)b->tally[i].fail));
+	json_object_set_new(r, "checks", checks);
 	w = json_object();
 	for (int i = 0; i < NWEIGHTS; i++)
 		json_object_set_new(w, wname[i], json_real(b->rc.w[i]));
