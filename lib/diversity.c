@@ -105,13 +105,23 @@ grow(uint64_t **v, size_t *cap, size_t n)
 
 /* One pass over the words of every text: each word is hashed once (FNV-1a
  * over its bytes folded to lower case, as sg_word_hash) and gives its
- * unigram key and, after the text's first word, its bigram key. */
+ * unigram key and, after the text's first word, its bigram key.  A table
+ * folds each byte, 0 for a byte of no word; the newline after each text
+ * ends its last word. */
 static void
 distinct_12(struct sg_diversity *d, const struct sg_texts *t)
 {
+	static unsigned char fold[256];
 	const unsigned char *p, *end;
 	size_t nuni = 0, nbi = 0, start = 0;
 	uint64_t w, prev = 0;
+	unsigned c;
+
+	if (!fold['a'])
+		for (c = 0; c < 256; c++)
+			fold[c] = sg_wordc((int)c)
+					  ? (unsigned char)sg_lower((int)c)
+					  : 0;
 
 	/* a text of len bytes has at most len / 2 + 1 words */
 	grow(&d->keys, &d->keyscap, t->buf.len / 2 + t->n);
@@ -122,13 +132,12 @@ distinct_12(struct sg_diversity *d, const struct sg_texts *t)
 		p = (const unsigned char *)t->buf.p + start;
 		end = (const unsigned char *)t->buf.p + t->end[i];
 		for (;;) {
-			while (p < end && !sg_wordc(*p))
+			while (p < end && !fold[*p])
 				p++;
 			if (p == end)
 				break;
-			for (w = FNV_BASIS; p < end && sg_wordc(*p); p++)
-				w = (w ^ (unsigned char)sg_lower(*p)) *
-				    FNV_PRIME;
+			for (w = FNV_BASIS; (c = fold[*p]); p++)
+				w = (w ^ c) * FNV_PRIME;
 			d->keys[nuni++] = (FNV_BASIS ^ w) * FNV_PRIME;
 			if (words++ > 0)
 				d->pairs[nbi++] =
