@@ -1,9 +1,12 @@
 #!/bin/sh
-# compression.sh SG-SCORE [TEXT]: the compression ratio SG-SCORE gives
+# compression.sh SG-SCORE [BENCHBIN]: the compression ratio SG-SCORE gives
 # batches of 1000 texts that repeat themselves more and more, and the CPU
-# seconds it takes over all of them.  The texts are made of the sentences
-# of TEXT (default: the licences in /usr/share/common-licenses), two a
-# text; each batch is one kind:
+# seconds it takes over all of them; with BENCHBIN, also the ratios of
+# the same batches under other deflate settings and the time of a deflate
+# (BENCHBIN/deflate), then the same for one batch of BENCHBIN/samples.
+# The texts are made of the sentences of the files under $TEXT (default:
+# the licences in /usr/share/common-licenses), two a text; each batch is
+# one kind:
 #   varied      1000 different texts
 #   half        500 different texts, then 50 texts 10 times each
 #   50x20       50 texts, 20 times each, in turn
@@ -14,7 +17,7 @@
 #   template    "Sample i: the <product> was <adjective>, I rate it k of 5."
 set -eu
 score=$1
-text=${2:-/usr/share/common-licenses}
+text=${TEXT:-/usr/share/common-licenses}
 tmp=${TMPDIR:-/tmp}/sg-compression.$$
 mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
@@ -48,3 +51,8 @@ END {
 	BEGIN { while ((getline l <kinds) > 0) { split(l, f, "\t"); name[f[1]] = f[2] } }
 	{ printf "%-9s %.4f\n", name[$1], $2 }'
 awk '{ printf "cpu %.2f s\n", $1 + $2 }' "$tmp/time"
+[ $# -gt 1 ] || exit 0
+echo "deflate settings, the same batches in the same order:"
+"$2/deflate" <"$tmp/in.jsonl"
+echo "deflate settings, one batch of bench/samples:"
+"$2/samples" 1000 | "$2/deflate" 20
