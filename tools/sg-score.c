@@ -209,17 +209,20 @@ batch_free(struct batch *b)
 static struct batch *
 batch_get(const char *run, long long id)
 {
+	static struct batch *last; /* a batch's records mostly come together */
 	struct batch *b;
 	char *key;
 	size_t len = strlen(run) + 32;
 	json_t *pos;
 
+	if (last && last->id == id && strcmp(last->run, run) == 0)
+		return last;
 	key = sg_xmalloc(len);
 	snprintf(key, len, "%lld %s", id, run);
 	pos = json_object_get(batchindex, key);
 	if (pos) {
 		free(key);
-		return batches[json_integer_value(pos)];
+		return last = batches[json_integer_value(pos)];
 	}
 	b = sg_xmalloc(sizeof *b);
 	memset(b, 0, sizeof *b);
@@ -232,7 +235,7 @@ batch_get(const char *run, long long id)
 		batchindex, key, json_integer((json_int_t)nbatches));
 	nbatches++;
 	free(key);
-	return b;
+	return last = b;
 }
 
 static void
