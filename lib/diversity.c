@@ -4,7 +4,7 @@
  * the compression ratio.  A batch keeps its texts one after the other in
  * one buffer; the tables that measure them live in struct sg_diversity and
  * are reused from batch to batch, sized to each, so that once the largest
- * batch has been seen a batch costs no allocation.
+ * batch has been seen, measuring a batch allocates nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +75,6 @@ distinct_share(const uint64_t *keys, size_t n, struct sg_diversity *d)
 		return 0.0;
 	mask = table_for(&d->set, &d->setcap, n);
 	s = d->set;
-
 	for (size_t i = 0; i < n; i++) {
 		uint64_t h = keys[i] ? keys[i] : 1;
 
