@@ -174,10 +174,12 @@ $(B)/bench/%: bench/%.c $(B)/libsg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
 
-bench-quality: $(B)/bench/neardup $(B)/bench/samples $(B)/bench/bare all lexicon
+bench-quality: $(B)/bench/neardup $(B)/bench/samples $(B)/bench/bare \
+	$(B)/bench/deflate all lexicon
 	$(B)/bench/neardup 1000000 3000 0.8
 	sh bench/throughput.sh $(OUT) $(B)/bench 1000000
 	sh bench/pii.sh $(OUT) 20000
+	sh bench/compression.sh $(OUT)/sg-score $(B)/bench
 
 .PHONY: bench bench-quality
 

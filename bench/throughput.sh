@@ -4,6 +4,8 @@
 # jansson parse-and-print (bench/bare), one after the other on the same
 # input file; wall and CPU seconds, peak memory (the larger of the two
 # stages' resident sets) and records per second for each, and the ratio.
+# Then each stage alone, one after the other: sg-validate on the same input
+# into a file, sg-score on that file.
 set -eu
 bin=$1 bbin=$2 n=$3
 tmp=${TMPDIR:-/tmp}/sg-bench.$$
@@ -14,11 +16,13 @@ export SG_LEXICON=${SG_LEXICON:-build/lexicon/toxicity.tsv}
 records=$(wc -l <"$tmp/in.jsonl")
 bytes=$(wc -c <"$tmp/in.jsonl")
 echo "input: $records records, $bytes bytes ($n samples)"
+# measure COMMAND NAME VAR [INPUT [OUTPUT]]
 measure() {
-	/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" sh -c "$1" <"$tmp/in.jsonl" >"$tmp/out" 2>"$tmp/err" ||
+	in=${4:-$tmp/in.jsonl} out=${5:-$tmp/out}
+	/usr/bin/time -f '%e %U %S %M' -o "$tmp/time" sh -c "$1" <"$in" >"$out" 2>"$tmp/err" ||
 		{ cat "$tmp/err" >&2; exit 1; }
 	read -r wall user sys rss <"$tmp/time"
-	awk -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss" -v r="$records" -v name="$2" \
+	awk -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss" -v r="$(wc -l <"$in")" -v name="$2" \
 		'BEGIN { printf "%s: wall %.2f s, cpu %.2f s, peak rss %d MiB, %d records/s\n", name, w, u + s, m / 1024, r / w }'
 
 	eval "wall_$3=$wall"
@@ -27,3 +31,6 @@ measure "$bbin/bare" "bare jansson parse+print  " bare
 measure "$bin/sg-validate | $bin/sg-score" "sg-validate | sg-score     " pipe
 awk -v p="$wall_pipe" -v b="$wall_bare" 'BEGIN { printf "ratio pipeline/bare wall: %.2f\n", p / b }'
 echo "records out: $(wc -l <"$tmp/out"), rewards: $(grep -c '"type":"reward"' "$tmp/out")"
+rm "$tmp/out"
+measure "$bin/sg-validate" "sg-validate alone          " validate "$tmp/in.jsonl" "$tmp/validated.jsonl"
+measure "$bin/sg-score" "sg-score alone             " score "$tmp/validated.jsonl" /dev/null

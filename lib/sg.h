@@ -275,15 +275,30 @@ sg_lower(int c)
 	return c + (int)(((unsigned)(c - 'A') < 26u) << 5);
 }
 size_t sg_count_words(const char *text);
-/* distinct-k for k = 1..n, in out[k - 1]: distinct word k-grams over all
- * k-grams in the texts. */
-void sg_distinct(char *const texts[], size_t count, int n, double out[]);
 /* The next word of *s as [start, end), *s moved past it; 0 at the end. */
 int sg_next_word(const char **s, const char **start, const char **end);
 /* A word's hash, case folded as distinct-n folds it. */
 uint64_t sg_word_hash(const char *start, const char *end);
-/* Compressed over raw size of the texts joined: low when they repeat. */
-double sg_compression_ratio(char *const texts[], size_t count);
+
+/* diversity.c: how much a batch's texts differ (sg-score(1)) */
+/* A batch's texts in one buffer, each followed by a newline; text i ends
+ * at buf.p + end[i], where its newline is. */
+struct sg_texts {
+	struct sg_buf buf;
+	size_t *end;
+	size_t n, cap;
+};
+void sg_texts_add(struct sg_texts *t, const char *s, size_t len);
+void sg_texts_free(struct sg_texts *t);
+/* The measures, and the tables behind them, kept from batch to batch. */
+struct sg_diversity {
+	double distinct_1, distinct_2, repetition_rate, compression_ratio;
+	uint64_t *keys, *pairs, *set;
+	size_t keyscap, pairscap, setcap;
+	void *z; /* the deflate stream */
+};
+void sg_diversity_measure(struct sg_diversity *d, const struct sg_texts *t);
+void sg_diversity_free(struct sg_diversity *d);
 
 /* bandit.c: arms, contexts, and the router over policy.c's policies */
 /* The recipe's router_config with every default filled in. */

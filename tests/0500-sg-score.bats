@@ -77,6 +77,17 @@ EOF
 2 false'
 }
 
+@test "sg-score: the compression ratio is deflate's at level 1 as tuned in sg-score(1)" {
+	# 30 texts, 2463 bytes with their newlines; zlib with those settings
+	# makes 319 bytes of them (level 6: 304, level 1 untuned: 328)
+	jq -nc 'range(1; 31) | {type: "sample", id: "s\(.)", run: "r", batch: 1,
+		data: "the quick brown fox \(.) jumps over the lazy dog \(. * 7) and the quick brown cat \(. * 3) naps"}' >in
+	run --separate-stderr scored 'select(.type == "reward") | .compression_ratio * 2463 | round' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" 319
+}
+
 @test "sg-score: a batch record's cost costs reward at the recipe's rate" {
 	# both batches: pass_rate 1, quality 1, distinct-2 1 -> 1; batch 2 pays
 	# 0.1 per unit of its cost 2

@@ -37,6 +37,13 @@ struct recipe {
 	double wcost; /* reward lost per unit of a batch record's "cost" */
 };
 
+/* How many of a batch's samples passed and failed a check, for the
+ * reward: which checks cost the batch. */
+struct tally {
+	char *name;
+	long long pass, fail;
+};
+
 struct batch {
 	char *run;
 	long long id;
@@ -44,15 +51,17 @@ struct batch {
 	struct recipe rc;
 	json_t *meta; /* arm, generator, params, context: job, then samples */
 	long long job_n;
-	size_t seen, passed, ntexts, cap;
+	size_t seen, passed;
 	double qsum;
-	char **texts;
-	json_t *checks; /* check name -> {"pass": k, "fail": m} */
+	struct sg_texts texts; /* the text views of the samples with data */
+	struct tally *tally;   /* in the order first met */
+	size_t ntally, tallycap;
 };
 
 static struct batch **batches;
 static size_t nbatches;
 static json_t *batchindex; /* "batch run" -> position in batches */
+static struct sg_diversity diversity;
 /* What a sample is read for: of its checks, only whether each passed and
  * its score.  Every sample goes out spliced into its line (emit). */
 static const char *const fields[] = {"type", "id", "run", "batch", "data",
@@ -171,13 +180,13 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 static void
 batch_close(struct batch *b)
 {
-	for (size_t i = 0; i < b->ntexts; i++)
-		free(b->texts[i]);
-	free(b->texts);
-	b->texts = NULL;
-	json_decref(b->checks);
-	b->checks = NULL;
-	b->ntexts = b->cap = b->seen = b->passed = 0;
+	sg_texts_free(&b->texts);
+	for (size_t i = 0; i < b->ntally; i++)
+		free(b->tally[i].name);
+	free(b->tally);
+	b->tally = NULL;
+	b->ntally = b->tallycap = 0;
+	b->seen = b->passed = 0;
 	b->qsum = 0;
 	b->done = 1;
 }
@@ -206,17 +215,20 @@ batch_free(struct batch *b)
 static struct batch *
 batch_get(const char *run, long long id)
 {
+	static struct batch *last; /* a batch's records mostly come together */
 	struct batch *b;
 	char *key;
 	size_t len = strlen(run) + 32;
 	json_t *pos;
 
+	if (last && last->id == id && strcmp(last->run, run) == 0)
+		return last;
 	key = sg_xmalloc(len);
 	snprintf(key, len, "%lld %s", id, run);
 	pos = json_object_get(batchindex, key);
 	if (pos) {
 		free(key);
-		return batches[json_integer_value(pos)];
+		return last = batches[json_integer_value(pos)];
 	}
 	b = sg_xmalloc(sizeof *b);
 	memset(b, 0, sizeof *b);
@@ -229,7 +241,7 @@ batch_get(const char *run, long long id)
 		batchindex, key, json_integer((json_int_t)nbatches));
 	nbatches++;
 	free(key);
-	return b;
+	return last = b;
 }
 
 static void
@@ -251,64 +263,74 @@ has(const json_t *rec, const char *key)
 	return v && !json_is_null(v);
 }
 
-static double
-check_value(const json_t *check)
+/* Count the i-th check of a sample; samples mostly list their checks in
+ * the same order, so the i-th tally is tried first. */
+static void
+tally_check(struct batch *b, size_t i, const char *name, int pass)
 {
-	json_t *score = json_object_get(check, "score");
+	struct tally *t = NULL;
 
-	if (json_is_number(score) && json_number_value(score) >= 0 &&
-		json_number_value(score) <= 1)
-		return json_number_value(score);
-	return sg_get_bool(check, "pass", 0);
+	if (i < b->ntally && strcmp(b->tally[i].name, name) == 0)
+		t = &b->tally[i];
+	for (size_t k = 0; !t && k < b->ntally; k++)
+		if (strcmp(b->tally[k].name, name) == 0)
+			t = &b->tally[k];
+	if (!t) {
+		if (b->ntally == b->tallycap) {
+			b->tallycap = b->tallycap ? 2 * b->tallycap : 16;
+			b->tally = sg_xrealloc(
+				b->tally, b->tallycap * sizeof *b->tally);
+		}
+		t = &b->tally[b->ntally++];
+		t->name = sg_xstrdup(name);
+		t->pass = t->fail = 0;
+	}
+	if (pass)
+		t->pass++;
+	else
+		t->fail++;
 }
 
+/* The sample's quality, from one walk over its checks that also counts
+ * them for the batch when count is set. */
 static double
-sample_quality(const json_t *s, const json_t *weights)
+walk_checks(const json_t *s, struct batch *b, int count)
 {
-	json_t *checks = json_object_get(s, "checks"), *c, *w;
+	json_t *c, *w, *score;
 	const char *name;
-	double sum = 0, wsum = 0, wt;
+	double sum = 0, wsum = 0, wt, value;
+	size_t i = 0;
+	int pass;
 
-	if (has(s, "error") || !has(s, "data"))
-		return 0;
-	json_object_foreach (checks, name, c) {
-		w = json_object_get(weights, name);
+	json_object_foreach (json_object_get(s, "checks"), name, c) {
+		pass = sg_get_bool(c, "pass", 0);
+		if (count)
+			tally_check(b, i++, name, pass);
+		score = json_object_get(c, "score");
+		if (json_is_number(score) && json_number_value(score) >= 0 &&
+			json_number_value(score) <= 1)
+			value = json_number_value(score);
+		else
+			value = pass;
+		w = json_object_get(b->rc.weights, name);
 		wt = w ? json_number_value(w) : 1;
-		sum += wt * check_value(c);
+		sum += wt * value;
 		wsum += wt;
 	}
+	if (has(s, "error") || !has(s, "data"))
+		return 0;
 	/* no check, or only weightless ones: nothing said it was bad */
 	return wsum > 0 ? sum / wsum : 1;
-}
-
-/* How many of the batch's samples passed and failed each check, for the
- * reward: which checks cost the batch. */
-static void
-count_checks(struct batch *b, const json_t *s)
-{
-	json_t *c, *n;
-	const char *name, *k;
-
-	if (!b->checks)
-		b->checks = json_object();
-	json_object_foreach (json_object_get(s, "checks"), name, c) {
-		k = sg_get_bool(c, "pass", 0) ? "pass" : "fail";
-		if (!(n = json_object_get(b->checks, name))) {
-			n = json_pack("{sisi}", "pass", 0, "fail", 0);
-			json_object_set_new(b->checks, name, n);
-		}
-		json_object_set_new(
-			n, k, json_integer(sg_get_int(n, k, 0) + 1));
-	}
 }
 
 static void
 score_sample(json_t *s, struct batch *b, int count)
 {
-	double q = sample_quality(s, b->rc.weights);
+	double q = walk_checks(s, b, count);
 	int pass = has(s, "data") && !has(s, "error") &&
 		   !json_is_false(json_object_get(s, "valid")) &&
 		   q >= b->rc.threshold;
+	char *text;
 
 	json_object_set_new(s, "quality", json_real(q));
 	json_object_set_new(s, "pass", json_boolean(pass));
@@ -318,39 +340,11 @@ score_sample(json_t *s, struct batch *b, int count)
 	b->passed += pass;
 	b->qsum += q;
 	meta_fill(b->meta, s);
-	count_checks(b, s);
 	if (!has(s, "data"))
 		return;
-	if (b->ntexts == b->cap) {
-		b->cap = b->cap ? 2 * b->cap : 16;
-		b->texts = sg_xrealloc(b->texts, b->cap * sizeof *b->texts);
-	}
-	b->texts[b->ntexts++] = sg_sample_text(json_object_get(s, "data"));
-}
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The share of texts equal to an earlier one: all but one of each group
- * of equal texts repeats an earlier one. */
-static double
-repetition_rate(char *const texts[], size_t n)
-{
-	char **sorted;
-	size_t repeats = 0;
-
-	if (n == 0)
-		return 0;
-	sorted = sg_xmalloc(n * sizeof *sorted);
-	memcpy(sorted, texts, n * sizeof *sorted);
-	qsort(sorted, n, sizeof *sorted, cmp_str);
-	for (size_t i = 1; i < n; i++)
-		repeats += strcmp(sorted[i], sorted[i - 1]) == 0;
-	free(sorted);
-	return (double)repeats / (double)n;
+	text = sg_sample_text(json_object_get(s, "data"));
+	sg_texts_add(&b->texts, text, strlen(text));
+	free(text);
 }
 
 /* The reward of batch b; end is its batch record, NULL when it never
@@ -358,9 +352,9 @@ repetition_rate(char *const texts[], size_t n)
 static json_t *
 reward(const struct batch *b, const json_t *end)
 {
-	json_t *r = json_object(), *v, *w;
+	json_t *r = json_object(), *v, *w, *checks = json_object();
 	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
-	double pass_rate, quality, d[2], d1, d2, rep, value;
+	double pass_rate, quality, d2, rep, value;
 	json_t *cost, *disp = json_object_get(end, "embedding_dispersion");
 
 	if (!json_is_number(disp))
@@ -369,10 +363,9 @@ reward(const struct batch *b, const json_t *end)
 		n = (long long)b->seen;
 	pass_rate = n > 0 ? (double)b->passed / (double)n : 0;
 	quality = b->seen ? b->qsum / (double)b->seen : 0;
-	sg_distinct(b->texts, b->ntexts, 2, d);
-	d1 = d[0];
-	d2 = d[1];
-	rep = repetition_rate(b->texts, b->ntexts);
+	sg_diversity_measure(&diversity, &b->texts);
+	d2 = diversity.distinct_2;
+	rep = diversity.repetition_rate;
 	value = b->rc.w[W_PASS] * pass_rate + b->rc.w[W_QUALITY] * quality +
 		b->rc.w[W_DIVERSITY] * d2;
 	if (b->rc.has_mindiv && d2 < b->rc.mindiv)
@@ -401,19 +394,23 @@ reward(const struct batch *b, const json_t *end)
 	json_object_set_new(r, "pass_rate", json_real(pass_rate));
 	json_object_set_new(r, "mean_quality", json_real(quality));
 	json_object_set_new(r, "diversity", json_real(d2));
-	json_object_set_new(r, "distinct_1", json_real(d1));
+	json_object_set_new(r, "distinct_1", json_real(diversity.distinct_1));
 	json_object_set_new(r, "distinct_2", json_real(d2));
 	json_object_set_new(r, "repetition_rate", json_real(rep));
 	if (cost) {
 		json_object_set(r, "cost", cost);
 		json_object_set_new(r, "cost_weight", json_real(b->rc.wcost));
 	}
-	json_object_set_new(r, "compression_ratio",
-		json_real(sg_compression_ratio(b->texts, b->ntexts)));
+	json_object_set_new(
+		r, "compression_ratio", json_real(diversity.compression_ratio));
 	if (disp)
 		json_object_set(r, "embedding_dispersion", disp);
-	json_object_set_new(r, "checks",
-		b->checks ? json_incref(b->checks) : json_object());
+	for (size_t i = 0; i < b->ntally; i++)
+		json_object_set_new(checks, b->tally[i].name,
+			json_pack("{sIsI}", "pass",
+				(json_int_t)b->tally[i].pass, "fail",
+				(json_int_t)b->tally[i].fail));
+	json_object_set_new(r, "checks", checks);
 	w = json_object();
 	for (int i = 0; i < NWEIGHTS; i++)
 		json_object_set_new(w, wname[i], json_real(b->rc.w[i]));
@@ -535,5 +532,6 @@ main(int argc, char *argv[])
 	}
 	free(batches);
 	json_decref(batchindex);
+	sg_diversity_free(&diversity);
 	return sg_finish(f.status);
 }
