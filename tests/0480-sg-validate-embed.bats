@@ -169,3 +169,104 @@ recipe() {
 	assert_equal "$(jq -c 'select(.type == "sample") | [.checks.similarity.pass, .checks.similarity.why, .valid]' <<<"$output")" \
 		'[false,"not checked: HTTP 400: input too long",false]'
 }
+
+@test "similarity with --seen: the vectors kept persist, so a later run is compared with the whole dataset; a rejected sample's are not kept" {
+	server
+	recipe '{"similarity": {"threshold": 0.9, "model": "embed-1"}, "pii": {}}'
+	{
+		cat job.jsonl
+		texts 'The museum opens at nine.' \
+			'Bananas grow on tropical farms, write to ann@example.com' \
+			'A quiet lake under grey skies.'
+		echo '{"type": "batch", "run": "t", "batch": 0, "n": 3}'
+	} >in1.jsonl
+	run --separate-stderr sg-validate --seen seen in1.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | [.checks.similarity.pass, .valid]' <<<"$output")" \
+'[true,true]
+[true,false]
+[true,true]'
+	# a header naming the model and the dimensions, then the two samples kept
+	[ "$(head -n1 seen.vectors)" = 'sg-vectors 1024 embed-1' ]
+	[ "$(sed 1d seen.vectors | cut -d' ' -f2 | tr '\n' ' ')" = '"t:0:0" "t:0:2" ' ]
+	[ "$(sed 1d seen.vectors | cut -d' ' -f1 | awk '{ print length($0) }' | sort -u)" = 8192 ]
+	# the next run: the first is t:0:0 of the file in other words; the
+	# second is like the rejected sample, which does not count; the third
+	# is the second in other words
+	{
+		sed 's/"run":"t","batch":0/"run":"u","batch":0/' job.jsonl
+		texts 'At nine the museum opens!' 'Bananas grow on tropical farms.' \
+			'On tropical farms grow bananas.' | sed 's/"t:0:/"u:0:/; s/"run":"t"/"run":"u"/'
+		echo '{"type": "batch", "run": "u", "batch": 0, "n": 3}'
+	} >in2.jsonl
+	run --separate-stderr sg-validate --seen seen in2.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | .checks.similarity |
+		[.pass, .nearest, (.similarity | . * 1000 | round)]' <<<"$output")" \
+'[false,"t:0:0",1000]
+[true,"t:0:0",0]
+[false,"u:0:1",1000]'
+	assert_equal "$(jq -r 'select(.type == "sample") | .checks.similarity.why // empty' <<<"$output")" \
+'embedding cosine 1.000 to sample t:0:0, more than 0.9
+embedding cosine 1.000 to sample u:0:1, more than 0.9'
+	[ "$(sed 1d seen.vectors | cut -d' ' -f2 | tr '\n' ' ')" = '"t:0:0" "t:0:2" "u:0:1" ' ]
+	# the same input again: all three are taken now
+	run --separate-stderr sg-validate --seen seen in2.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'select(.type == "sample") | [.checks.similarity.nearest, .valid]' <<<"$output" | tr '\n' ' ')" = '["t:0:0",false] ["u:0:1",false] ["u:0:1",false] ' ]
+	[ "$(wc -l <seen.vectors)" -eq 4 ]
+}
+
+@test "similarity with --seen: vectors of another model or dimension are an error; so is a damaged file" {
+	server
+	recipe '{"similarity": {"model": "embed-1"}}'
+	{ cat job.jsonl; texts 'The museum opens at nine.'; } >in.jsonl
+	sg-validate --seen seen in.jsonl >/dev/null
+	[ "$(wc -l <seen.vectors)" -eq 2 ]
+	run --separate-stderr sg-validate --seen seen --embedding-model embed-2 in.jsonl
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-validate: similarity: 'seen.vectors' holds embeddings of model 'embed-1', not 'embed-2'"
+	# with -r it is told before any record is read
+	jq '.recipe' job.jsonl >r.json
+	run --separate-stderr sg-validate --seen seen -r r.json --embedding-model embed-2 /dev/null
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	# a file of the same model but 8 dimensions
+	printf 'sg-vectors 8 embed-1\n3f800000%056d "x"\n' 0 >seen.vectors
+	run --separate-stderr sg-validate --seen seen in.jsonl
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-validate: in.jsonl:2: similarity: 'seen.vectors' holds embeddings of 8 numbers, not 1024"
+	printf 'sg-vectors 8 embed-1\n3f80 "x"\n' >seen.vectors
+	run --separate-stderr sg-validate --seen seen in.jsonl
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-validate: seen.vectors:2: not a vector of 8 numbers and an id"
+	printf 'vectors\n' >seen.vectors
+	run --separate-stderr sg-validate --seen seen in.jsonl
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-validate: seen.vectors:1: not the header of a vector file"
+}
+
+@test "similarity: two sg-validate sharing --seen never both keep semantic near-duplicates" {
+	server
+	job='{"type":"job","run":"t","batch":B,"recipe":{"validators":{"similarity":{"threshold":0.9}}}}'
+	# both ask for their sample's embedding before either ends its batch
+	for b in 1 2; do
+		{
+			echo "${job/B/$b}"
+			if [ $b = 1 ]; then t='The museum opens at nine.'; else t='At nine the museum opens!'; fi
+			jq -nc --arg t "$t" --argjson b $b '{type: "sample", run: "t", batch: $b, id: "\($b):0", data: $t}'
+			sleep 1
+			echo "{\"type\":\"batch\",\"run\":\"t\",\"batch\":$b}"
+		} | sg-validate --seen seen > out$b 2> err$b &
+		pids="${pids:-} $!"
+	done
+	wait $pids
+	[ ! -s err1 ] && [ ! -s err2 ]
+	[ "$(cat out1 out2 | jq -s 'map(select(.type == "sample" and .valid)) | length')" -eq 1 ]
+	cat out1 out2 | jq -r 'select(.type == "sample" and (.valid | not)) | .checks.similarity.why' |
+		grep -qx 'embedding cosine 1.000 to sample [12]:0, which another process took, more than 0.9'
+	[ "$(wc -l < seen.vectors)" -eq 2 ]
+	[ "$(jq -r .type out1 | tr '\n' ' ')" = "job sample batch " ]
+}
