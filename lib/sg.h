@@ -662,7 +662,10 @@ void sg_job_put(const struct sg_job *j, json_t *rec);
 /* Write sample index and free it once every earlier one is written: the
  * samples of a job leave in index order, however their answers arrive. */
 void sg_job_put_at(struct sg_job *j, long long index, json_t *sample);
-void sg_job_data(struct sg_job *j, long long index, json_t *data);
+/* Writes a sample with data and, when not NULL, its "logprobs",
+ * consuming both. */
+void sg_job_data(
+	struct sg_job *j, long long index, json_t *data, json_t *logprobs);
 void sg_job_error(struct sg_job *j, long long index, const char *why);
 /* Every sample of the job fails with the same reason, said once. */
 void sg_job_fail(struct sg_job *j, const char *fmt, ...)
@@ -686,12 +689,23 @@ void sg_gen_naive(struct sg_job *j, int rag);
 void sg_gen_evol(struct sg_job *j);
 /* With sg_gen_opts.batch: the requests exported, or -1 and e. */
 long long sg_gen_exported(struct sg_error *e);
-/* The templater's sg_fill_fn: ctx is a struct sg_fill. */
+/* The log-probabilities of the tokens a model wrote for a sample. */
+struct sg_logprobs {
+	double sum;
+	long long tokens;
+};
+/* A sample's "logprobs": their mean over the tokens, the number of tokens
+ * and the perplexity exp(-mean); NULL when there are none. */
+json_t *sg_logprobs_json(const struct sg_logprobs *lp);
+/* The templater's sg_fill_fn: ctx is a struct sg_fill, zeroed but for its
+ * job and index. */
 struct sg_fill {
 	struct sg_job *j;
 	long long index, calls;
 	char *out;
 	struct sg_error err;
+	json_t *body;	       /* the request in flight */
+	struct sg_logprobs lp; /* of every leaf filled, when asked for */
 };
 char *sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e);
 void sg_gen_llm_end(void);
