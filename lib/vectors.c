@@ -259,8 +259,11 @@ sg_vecs_append(struct sg_vecs *s, const char *path, const size_t *which,
 		sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	if (s->off == 0)
+	if (s->off == 0) {
 		fprintf(fp, "sg-vectors %zu %s\n", s->dim, s->model);
+		s->lines++;
+	}
+	s->lines += n;
 	for (size_t j = 0; j < n; j++) {
 		v = s->v + which[j] * s->dim;
 		for (size_t i = 0; i < s->dim; i++) {

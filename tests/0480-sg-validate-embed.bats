@@ -270,3 +270,35 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 	[ "$(wc -l < seen.vectors)" -eq 2 ]
 	[ "$(jq -r .type out1 | tr '\n' ' ')" = "job sample batch " ]
 }
+
+@test "similarity with --seen: a process reads the vectors others appended after its own" {
+	server
+	job='{"type":"job","run":"R","batch":B,"recipe":{"validators":{"similarity":{"threshold":0.9}}}}'
+	# sample RUN BATCH TEXT
+	sample() {
+		jq -nc --arg r "$1" --argjson b "$2" --arg t "$3" \
+			'{type: "sample", run: $r, batch: $b, id: "\($r):\($b)", data: $t}'
+	}
+	mkfifo in
+	sg-validate --seen seen <in >outa 2>erra 3>&- &
+	pid=$!
+	exec 4>in
+	{ echo "${job/B/1}" | sed 's/R/a/'; sample a 1 'The museum opens at nine.'
+		echo '{"type":"batch","run":"a","batch":1}'; } >&4
+	for _ in $(seq 100); do [ -s seen.vectors ] && break; sleep 0.05; done
+	[ "$(wc -l <seen.vectors)" -eq 2 ]
+	# another process keeps a sample after the first wrote its batch
+	{ echo "${job/B/1}" | sed 's/R/b/'; sample b 1 'Bananas grow on tropical farms.'
+		echo '{"type":"batch","run":"b","batch":1}'; } | sg-validate --seen seen >outb
+	[ "$(jq -c 'select(.type == "sample") | .valid' outb)" = true ]
+	# the first, at its next batch, finds that sample among the others'
+	{ echo "${job/B/2}" | sed 's/R/a/'; sample a 2 'On tropical farms grow bananas.'
+		echo '{"type":"batch","run":"a","batch":2}'; } >&4
+	exec 4>&-
+	wait $pid
+	[ ! -s erra ]
+	assert_equal "$(jq -c 'select(.type == "sample") | [.id, .valid, .checks.similarity.why]' outa)" \
+'["a:1",true,null]
+["a:2",false,"embedding cosine 1.000 to sample b:1, which another process took, more than 0.9"]'
+	[ "$(sed 1d seen.vectors | cut -d' ' -f2 | tr '\n' ' ')" = '"a:1" "b:1" ' ]
+}

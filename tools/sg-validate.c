@@ -208,7 +208,9 @@ claim(struct batch *b)
 		if ((!h->nk && h->vec < 0) || retaken(b, h, fresh) ||
 			resembles(b, h, freshvecs))
 			continue;
-		memmove(b->keys + n, b->keys + h->k0, h->nk * sizeof *b->keys);
+		if (h->nk)
+			memmove(b->keys + n, b->keys + h->k0,
+				h->nk * sizeof *b->keys);
 		n += h->nk;
 		if (h->vec >= 0)
 			which[nv++] = (size_t)h->vec;
