@@ -125,6 +125,9 @@ recipe() {
 	[ "$(jq -s 'map(select(.type == "reward") | has("embedding_dispersion") and (.checks | has("llm_judge"))) | all' out.jsonl.state.log)" = true ]
 	[ "$(grep -c '^sg-run:   failed checks: .*; embedding dispersion 0\.[0-9]*$' <<<"$stderr")" -eq "$(grep -c '^sg-run: iteration' <<<"$stderr")" ]
 	[ "$(jq -s 'map(.path) | unique' log.jsonl | jq -c .)" = '["/v1/chat/completions","/v1/embeddings"]' ]
+	# every sample accepted has its embedding kept for the next iterations
+	[ "$(head -n1 out.jsonl.state.seen.vectors | cut -d' ' -f1,2)" = 'sg-vectors 1024' ]
+	[ -z "$(comm -23 <(jq -r .id out.jsonl | sort) <(sed 1d out.jsonl.state.seen.vectors | cut -d' ' -f2 | jq -r . | sort))" ]
 }
 
 @test "similarity: a sample whose embedding is too close to an earlier kept one is a semantic near-duplicate" {
