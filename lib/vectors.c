@@ -11,12 +11,17 @@
  * memory too, so a sample is compared alike with those of this run and
  * those of the file.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sg.h"
+
+/* Beyond the widest embedding models (12288 numbers) by far, and small
+ * enough that no size computed from it overflows. */
+#define MAX_DIM 65536
 
 struct sg_vecs {
 	char *model; /* NULL until a check or the file names one */
@@ -65,6 +70,11 @@ sg_vecs_fit(
 	if (s->dim && dim && s->dim != dim) {
 		sg_seterr(e, "%s embeddings of %zu numbers, not %zu", whose,
 			s->dim, dim);
+		return -1;
+	}
+	if (dim > MAX_DIM) {
+		sg_seterr(e, "embeddings of %zu numbers, more than %d", dim,
+			MAX_DIM);
 		return -1;
 	}
 	if (!s->model)
@@ -155,8 +165,8 @@ header(struct sg_vecs *s, const char *path, const char *line,
 	unsigned long long dim;
 
 	if (strncmp(line, "sg-vectors ", 11) != 0 ||
-		(dim = strtoull(line + 11, &end, 10)) == 0 || *end != ' ' ||
-		!end[1]) {
+		(dim = strtoull(line + 11, &end, 10)) == 0 || dim > MAX_DIM ||
+		*end != ' ' || !end[1]) {
 		sg_seterr(e, "%s:1: not the header of a vector file", path);
 		return -1;
 	}
@@ -179,17 +189,19 @@ static int
 row(struct sg_vecs *s, const char *line)
 {
 	float *out = grow(s);
-	char hex[9] = "", *end;
+	char hex[9] = "";
 	uint32_t bits;
 	json_t *id;
 
 	for (size_t i = 0; i < s->dim; i++, line += 8) {
+		/* hexadecimal digits only, as strtoul takes signs and 0x too */
+		for (int k = 0; k < 8; k++)
+			if (!isxdigit((unsigned char)line[k]))
+				return -1;
 		memcpy(hex, line, 8);
-		if (strlen(hex) != 8)
-			return -1;
-		bits = (uint32_t)strtoul(hex, &end, 16);
+		bits = (uint32_t)strtoul(hex, NULL, 16);
 		memcpy(&out[i], &bits, sizeof bits);
-		if (*end || !isfinite(out[i]))
+		if (!isfinite(out[i]))
 			return -1;
 	}
 	if (*line != ' ' || !(id = json_loads(line + 1, JSON_DECODE_ANY, NULL)))

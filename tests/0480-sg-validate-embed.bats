@@ -245,10 +245,19 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 	run --separate-stderr sg-validate --seen seen in.jsonl
 	[ "$status" -eq 3 ]
 	assert_equal "$stderr" "sg-validate: seen.vectors:2: not a vector of 8 numbers and an id"
-	printf 'vectors\n' >seen.vectors
-	run --separate-stderr sg-validate --seen seen in.jsonl
-	[ "$status" -eq 3 ]
-	assert_equal "$stderr" "sg-validate: seen.vectors:1: not the header of a vector file"
+	# hexadecimal digits only: no sign or 0x that strtoul would take
+	for bad in -3f80000 0x3f8000 ' 3f80000'; do
+		{ echo 'sg-vectors 2 embed-1'; printf '3f800000%s "x"\n' 00000000 "$bad"; } >seen.vectors
+		run --separate-stderr sg-validate --seen seen in.jsonl
+		[ "$status" -eq 3 ]
+		assert_equal "$stderr" "sg-validate: seen.vectors:3: not a vector of 2 numbers and an id"
+	done
+	for header in 'vectors' 'sg-vectors 0 embed-1' 'sg-vectors 65537 embed-1' 'sg-vectors 8'; do
+		printf '%s\n' "$header" >seen.vectors
+		run --separate-stderr sg-validate --seen seen in.jsonl
+		[ "$status" -eq 3 ]
+		assert_equal "$stderr" "sg-validate: seen.vectors:1: not the header of a vector file"
+	done
 }
 
 @test "similarity: two sg-validate sharing --seen never both keep semantic near-duplicates" {
