@@ -96,43 +96,71 @@ grow(struct sg_vecs *s)
 	return s->v + s->n * s->dim;
 }
 
+/* v scaled to length 1 (a zero vector stays zero) into out. */
+static void
+unit(float *out, const double *v, size_t dim)
+{
+	double norm = 0;
+
+	for (size_t i = 0; i < dim; i++)
+		norm += v[i] * v[i];
+	norm = norm > 0 ? sqrt(norm) : 1;
+	for (size_t i = 0; i < dim; i++)
+		out[i] = (float)(v[i] / norm);
+}
+
 size_t
 sg_vecs_add(struct sg_vecs *s, const double *v, const char *id)
 {
-	float *row = grow(s);
-	double norm = 0;
-
-	for (size_t i = 0; i < s->dim; i++)
-		norm += v[i] * v[i];
-	norm = norm > 0 ? sqrt(norm) : 1;
-	for (size_t i = 0; i < s->dim; i++)
-		row[i] = (float)(v[i] / norm);
+	unit(grow(s), v, s->dim);
 	s->ids[s->n] = sg_xstrdup(id);
 	return s->n++;
+}
+
+/* The dot product in 8 partial sums, which the compiler keeps in vector
+ * registers: every kept vector is scanned for each sample. */
+static double
+dot(const float *a, const float *b, size_t n)
+{
+	float part[8] = {0};
+	double sum = 0;
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8)
+		for (int k = 0; k < 8; k++)
+			part[k] += a[i + k] * b[i + k];
+	for (; i < n; i++)
+		sum += (double)a[i] * b[i];
+	for (int k = 0; k < 8; k++)
+		sum += part[k];
+	return sum;
+}
+
+/* The vector of s closest to the unit vector q, as sg_vecs_nearest. */
+static long
+nearest(const struct sg_vecs *s, const float *q, double *cosine)
+{
+	double best = -INFINITY, c;
+	long at = -1;
+
+	for (size_t j = 0; j < s->n; j++)
+		if ((c = dot(q, s->v + j * s->dim, s->dim)) > best) {
+			best = c;
+			at = (long)j;
+		}
+	*cosine = best;
+	return at;
 }
 
 long
 sg_vecs_nearest(const struct sg_vecs *s, const double *v, double *cosine)
 {
-	double norm = 0, dot, best = -INFINITY;
-	const float *row;
-	long at = -1;
+	float *q = sg_xmalloc((s->dim + 1) * sizeof *q);
+	long at;
 
-	for (size_t i = 0; i < s->dim; i++)
-		norm += v[i] * v[i];
-	norm = sqrt(norm);
-	for (size_t j = 0; j < s->n; j++) {
-		row = s->v + j * s->dim;
-		dot = 0;
-		for (size_t i = 0; i < s->dim; i++)
-			dot += v[i] * row[i];
-		dot = norm > 0 ? dot / norm : 0;
-		if (dot > best) {
-			best = dot;
-			at = (long)j;
-		}
-	}
-	*cosine = best;
+	unit(q, v, s->dim);
+	at = nearest(s, q, cosine);
+	free(q);
 	return at;
 }
 
@@ -140,14 +168,7 @@ long
 sg_vecs_nearest_of(const struct sg_vecs *s, const struct sg_vecs *of, size_t i,
 	double *cosine)
 {
-	double *v = sg_xmalloc(of->dim * sizeof *v);
-	long at;
-
-	for (size_t k = 0; k < of->dim; k++)
-		v[k] = of->v[i * of->dim + k];
-	at = sg_vecs_nearest(s, v, cosine);
-	free(v);
-	return at;
+	return nearest(s, of->v + i * of->dim, cosine);
 }
 
 const char *
