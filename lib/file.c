@@ -171,3 +171,44 @@ sg_mkdirs(char *path)
 	}
 	return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
 }
+
+FILE *
+sg_open_from(const char *path, off_t off, int *status, struct sg_error *e)
+{
+	FILE *fp;
+
+	*status = 0;
+	if (!(fp = fopen(path, "r"))) {
+		if (errno == ENOENT)
+			return NULL;
+		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
+		*status = SG_EXIT_IO;
+		return NULL;
+	}
+	if (fseeko(fp, off, SEEK_SET) < 0) {
+		sg_seterr(e, "cannot read '%s': %s", path, strerror(errno));
+		*status = SG_EXIT_IO;
+		fclose(fp);
+		return NULL;
+	}
+	return fp;
+}
+
+int
+sg_close_synced(FILE *fp, const char *path, off_t *size, struct sg_error *e)
+{
+	struct stat sb;
+
+	if (fflush(fp) == EOF || fsync(fileno(fp)) < 0 || ferror(fp) ||
+		fstat(fileno(fp), &sb) < 0) {
+		sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	if (fclose(fp) == EOF) {
+		sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	*size = sb.st_size;
+	return 0;
+}

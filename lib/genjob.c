@@ -33,13 +33,14 @@ sg_job_sample(const struct sg_job *j, long long index)
 	return s;
 }
 
-/* Writes a sample with data, consuming data. */
 void
-sg_job_data(struct sg_job *j, long long index, json_t *data)
+sg_job_data(struct sg_job *j, long long index, json_t *data, json_t *logprobs)
 {
 	json_t *s = sg_job_sample(j, index);
 
 	json_object_set_new(s, "data", data);
+	if (logprobs)
+		json_object_set_new(s, "logprobs", logprobs);
 	j->generated++;
 	sg_job_put(j, s);
 }

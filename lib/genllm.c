@@ -146,45 +146,57 @@ new_call(struct sg_job *j, long long index, json_t *body, int count)
 	return c;
 }
 
-/* The naive and rag arms' request for sample index, asking for the
- * tokens' log-probabilities when the recipe's perplexity check wants them
- * and the server has not refused them. */
-static json_t *
-naive_body(const struct sg_job *j, long long index, const char *m,
-	const json_t *passages)
+/* Asks body for the tokens' log-probabilities when the recipe's
+ * perplexity check wants them and the server has not refused them. */
+static void
+ask_logprobs(const struct sg_job *j, json_t *body)
 {
-	json_t *body =
-		sg_naive_body(j->rec, index, m, !no_response_format, passages);
 	json_t *v = sg_path(
 		json_object_get(j->rec, "recipe"), "validators.perplexity");
 
 	if (!no_logprobs && json_is_true(json_object_get(v, "logprobs")) &&
 		!json_is_false(json_object_get(v, "enabled")))
 		json_object_set_new(body, "logprobs", json_true());
+}
+
+/* The naive and rag arms' request for sample index. */
+static json_t *
+naive_body(const struct sg_job *j, long long index, const char *m,
+	const json_t *passages)
+{
+	json_t *body =
+		sg_naive_body(j->rec, index, m, !no_response_format, passages);
+
+	ask_logprobs(j, body);
 	return body;
 }
 
-/* The sample's "logprobs" from its choice of the answer: the mean of its
- * tokens' log-probabilities, their number and the perplexity exp(-mean);
- * NULL when the server gave none. */
-static json_t *
-mean_logprob(const json_t *response, int choice)
+/* The log-probabilities of the tokens of a choice of the answer into lp. */
+static void
+add_logprobs(struct sg_logprobs *lp, const json_t *response, int choice)
 {
 	json_t *c = json_array_get(
 		json_object_get(response, "choices"), (size_t)choice);
-	json_t *t, *lp;
-	double sum = 0;
-	size_t i, n = 0;
+	json_t *t, *v;
+	size_t i;
 
 	json_array_foreach (sg_path(c, "logprobs.content"), i, t)
-		if (json_is_number(lp = json_object_get(t, "logprob"))) {
-			sum += json_number_value(lp);
-			n++;
+		if (json_is_number(v = json_object_get(t, "logprob"))) {
+			lp->sum += json_number_value(v);
+			lp->tokens++;
 		}
-	if (n == 0)
+}
+
+json_t *
+sg_logprobs_json(const struct sg_logprobs *lp)
+{
+	double mean;
+
+	if (lp->tokens == 0)
 		return NULL;
-	return json_pack("{s:f, s:I, s:f}", "mean", sum / (double)n, "tokens",
-		(json_int_t)n, "perplexity", exp(-sum / (double)n));
+	mean = lp->sum / (double)lp->tokens;
+	return json_pack("{s:f, s:I, s:f}", "mean", mean, "tokens",
+		(json_int_t)lp->tokens, "perplexity", exp(-mean));
 }
 
 /* Whether the server refused the request for its parameter key: then the
@@ -253,7 +265,8 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 {
 	struct call *c = r->ctx;
 	struct sg_job *j = c->j;
-	json_t *s, *data = NULL, *lp;
+	json_t *s, *data = NULL;
+	struct sg_logprobs lp = {0, 0};
 	struct sg_error e;
 
 	(void)arg;
@@ -291,8 +304,10 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 		json_object_set_new(s, "provenance", c->prov);
 	if (data) {
 		json_object_set_new(s, "data", data);
-		if ((lp = mean_logprob(r->response, c->choice)))
-			json_object_set_new(s, "logprobs", lp);
+		add_logprobs(&lp, r->response, c->choice);
+		if (lp.tokens)
+			json_object_set_new(
+				s, "logprobs", sg_logprobs_json(&lp));
 		j->generated++;
 	} else {
 		json_object_set_new(s, "error", json_string(e.text));
@@ -376,7 +391,9 @@ sg_gen_naive(struct sg_job *j, int rag)
 }
 
 /* One sample of the evol arm: a chain of requests per round, evolve,
- * judge, respond, each answer deciding the next request. */
+ * judge, respond, each answer deciding the next request.  The texts kept
+ * in the sample, the evolved instruction and (in JSON) its response, keep
+ * their tokens' log-probabilities when the recipe asks for them. */
 enum { EVOLVE, JUDGE, RESPOND };
 struct evo {
 	struct sg_job *j;
@@ -384,19 +401,28 @@ struct evo {
 	int stage, round, rounds, op;
 	char *parent, *child, *response;
 	json_t *trail; /* per round: op, kept, why */
+	json_t *body;  /* the request in flight */
+	struct sg_logprobs parent_lp, child_lp, response_lp, answer_lp;
 	struct sg_rng rng;
 };
 
 static void
-evo_ask(struct evo *v, const char *prompt, double temperature)
+evo_send(struct evo *v)
 {
-	json_t *body = json_pack("{s:s, s:[{s:s, s:s}], s:f, s:I}", "model",
+	sg_llm_chat(client, v->body, v->index << 16 | v->step++, v);
+}
+
+static void
+evo_ask(struct evo *v, const char *prompt, double temperature, int logprobs)
+{
+	json_decref(v->body);
+	v->body = json_pack("{s:s, s:[{s:s, s:s}], s:f, s:I}", "model",
 		model(v->j), "messages", "role", "user", "content", prompt,
 		"temperature", temperature, "seed",
 		(json_int_t)(v->j->seed + v->index));
-
-	sg_llm_chat(client, body, v->index << 16 | v->step++, v);
-	json_decref(body);
+	if (logprobs)
+		ask_logprobs(v->j, v->body);
+	evo_send(v);
 }
 
 /* The operation of a round: by the job's "evol_weights", else uniform. */
@@ -424,7 +450,7 @@ evo_round(struct evo *v)
 	v->op = evo_op(v);
 	v->stage = EVOLVE;
 	p = sg_evol_prompt(v->op, v->parent);
-	evo_ask(v, p, sg_get_num(v->j->params, "temperature", 0.7));
+	evo_ask(v, p, sg_get_num(v->j->params, "temperature", 0.7), 1);
 	free(p);
 }
 
@@ -448,10 +474,18 @@ evo_done(struct evo *v, const char *error)
 				? json_pack("{s:s, s:s}", "instruction",
 					  v->parent, "output", v->response)
 				: json_string(v->parent));
+		if (sg_job_json(j)) {
+			v->parent_lp.sum += v->response_lp.sum;
+			v->parent_lp.tokens += v->response_lp.tokens;
+		}
+		if (v->parent_lp.tokens)
+			json_object_set_new(
+				s, "logprobs", sg_logprobs_json(&v->parent_lp));
 		j->generated++;
 	}
 	sg_job_put_at(j, v->index, s);
 	progress(j);
+	json_decref(v->body);
 	free(v->parent);
 	free(v->child);
 	free(v->response);
@@ -475,8 +509,10 @@ evo_end_round(struct evo *v, const char *why, const char *response)
 		free(v->parent);
 		v->parent = v->child;
 		v->child = NULL;
+		v->parent_lp = v->child_lp;
 		free(v->response);
 		v->response = sg_xstrdup(response);
+		v->response_lp = v->answer_lp;
 	}
 	if (++v->round < v->rounds)
 		evo_round(v);
@@ -493,6 +529,10 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 
 	(void)arg;
 	account(v->j, r, NULL, 1);
+	if (refused(r, v->body, "logprobs", &no_logprobs)) {
+		evo_send(v);
+		return;
+	}
 	if (r->error) {
 		evo_done(v, r->error);
 		return;
@@ -501,13 +541,15 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 	case EVOLVE:
 		free(v->child);
 		v->child = sg_xstrdup(r->content);
+		v->child_lp = (struct sg_logprobs){0, 0};
+		add_logprobs(&v->child_lp, r->response, 0);
 		if ((why = sg_evol_reject_instruction(v->child, NULL))) {
 			evo_end_round(v, why, NULL);
 			return;
 		}
 		v->stage = JUDGE;
 		p = sg_evol_equal_prompt(v->parent, v->child);
-		evo_ask(v, p, 0);
+		evo_ask(v, p, 0, 0);
 		free(p);
 		return;
 	case JUDGE:
@@ -516,10 +558,14 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 			return;
 		}
 		v->stage = RESPOND;
+		/* the response is in the sample only as JSON's "output" */
 		evo_ask(v, v->child,
-			sg_get_num(v->j->params, "temperature", 0.7));
+			sg_get_num(v->j->params, "temperature", 0.7),
+			sg_job_json(v->j));
 		return;
 	default:
+		v->answer_lp = (struct sg_logprobs){0, 0};
+		add_logprobs(&v->answer_lp, r->response, 0);
 		evo_end_round(
 			v, sg_evol_reject_response(r->content), r->content);
 	}
@@ -591,10 +637,17 @@ on_fill(void *arg, const struct sg_llm_reply *r)
 	struct sg_fill *fc = arg;
 
 	account(fc->j, r, NULL, 1);
-	if (r->error)
+	if (refused(r, fc->body, "logprobs", &no_logprobs)) {
+		sg_llm_chat(
+			client, fc->body, fc->index << 16 | fc->calls++, NULL);
+		return;
+	}
+	if (r->error) {
 		snprintf(fc->err.text, sizeof fc->err.text, "%s", r->error);
-	else
+	} else {
 		fc->out = sg_xstrdup(r->content);
+		add_logprobs(&fc->lp, r->response, 0);
+	}
 }
 
 char *
@@ -605,18 +658,20 @@ sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e)
 
 	if (!llm(e))
 		return NULL;
-	body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}", "model",
-		model(fc->j), "messages", "role", "system", "content",
+	fc->body = body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}",
+		"model", model(fc->j), "messages", "role", "system", "content",
 		"Answer with the text asked for only: no quotes, no preamble.",
 		"role", "user", "content", prompt, "seed",
 		(json_int_t)(fc->j->seed + fc->index));
 	if (t)
 		json_object_set(body, "temperature", t);
+	ask_logprobs(fc->j, body);
 	fc->out = NULL;
 	sg_llm_chat(client, body, fc->index << 16 | fc->calls++, NULL);
-	json_decref(body);
 	if (sg_llm_run(client, on_fill, fc, e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e->text);
+	fc->body = NULL;
+	json_decref(body);
 	if (!fc->out)
 		sg_seterr(e, "llm_fill: %s", fc->err.text);
 	return fc->out;

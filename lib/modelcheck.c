@@ -44,9 +44,6 @@ struct sg_mcheck {
 	json_t *recipe;
 	char *kb_path;	 /* the knowledge base, or NULL */
 	json_t *kb_text; /* its passage and sentence ids -> their text */
-	double **prior;	 /* similarity: the embeddings of the samples kept */
-	size_t nprior, capprior, dim;
-	json_t *prior_ids; /* their ids */
 };
 
 /* A record waiting for its answers. */
@@ -60,7 +57,8 @@ struct held {
 	double *vec; /* the sample's embedding */
 	size_t nvec;
 	char *vec_error;
-	int waiting;		      /* answers not yet in */
+	int kept;    /* whether vec passed similarity, to be kept */
+	int waiting; /* answers not yet in */
 	json_t *check[K_SIMILAR + 1]; /* by kind, set in this order */
 	struct held *next;
 };
@@ -78,7 +76,7 @@ struct group {
 	struct group *next;
 };
 
-struct sg_mcheck_opts sg_mcheck_opts = {NULL, NULL, NULL, 8, 0, 600};
+struct sg_mcheck_opts sg_mcheck_opts = {NULL, NULL, NULL, 8, 0, 600, NULL};
 static struct sg_llm *client;
 static struct held *head, *tail;
 static size_t nheld;
@@ -148,6 +146,7 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 	const json_t *ti = json_object_get(recipe, "task_input");
 	const json_t *emb = s ? s : d ? d : sim;
 	struct sg_mcheck *m;
+	struct sg_error e;
 
 	t = sg_get_bool(t, "llm", 0) ? t : NULL;
 	if (!j && !en && !t && !s && !d && !sim)
@@ -170,7 +169,6 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 	m->diversity = d != NULL;
 	m->similar = sim != NULL;
 	m->sim_max = sg_get_num(sim, "threshold", 0.95);
-	m->prior_ids = json_array();
 	m->judge_min = sg_get_num(j, "threshold", 0.7);
 	m->entail_min = sg_get_num(en, "threshold", 0.5);
 	m->toxic_max = sg_get_num(t, "llm_threshold", 0.5);
@@ -196,6 +194,9 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 		model_of(emb, "model", sg_mcheck_opts.embedding_model,
 			"OPENAI_EMBEDDING_MODEL", "text-embedding-3-small");
 	m->model[K_DESC] = sg_xstrdup(m->model[K_EMBED]);
+	if (m->similar && sg_vecs_fit(sg_mcheck_opts.vectors, m->model[K_EMBED],
+				  0, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "similarity: %s", e.text);
 	/* knowledge_base, relative to the recipe's directory as sg-gen
 	 * reads it */
 	if (sg_get_str(recipe, "knowledge_base"))
@@ -215,10 +216,6 @@ sg_mcheck_free(struct sg_mcheck *m)
 	free(m->desc_error);
 	free(m->kb_path);
 	json_decref(m->kb_text);
-	for (size_t i = 0; i < m->nprior; i++)
-		free(m->prior[i]);
-	free(m->prior);
-	json_decref(m->prior_ids);
 	json_decref(m->recipe);
 	free(m);
 }
@@ -337,52 +334,38 @@ group_get(void *g)
 }
 
 /* The similarity check: the highest embedding cosine to the samples kept
- * before this one, in input order; a sample that passes is kept, and its
- * embedding with it. */
+ * before this one, in input order, by this process or, through the
+ * --seen file's vectors, by earlier runs and processes beside it; whether
+ * this one is kept is for the caller to say when it is released. */
 static void
 similar(struct held *h)
 {
 	struct sg_mcheck *m = h->m;
-	double best = -1, c;
-	size_t at = 0;
+	struct sg_vecs *kept = sg_mcheck_opts.vectors;
+	struct sg_error e;
+	double best;
+	long at;
 	char why[600];
 
-	if (m->nprior > 0 && m->dim != h->nvec) {
-		failed(h, K_SIMILAR, "embeddings of different sizes");
+	if (sg_vecs_fit(kept, m->model[K_EMBED], h->nvec, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s: similarity: %s", h->where, e.text);
+	if ((at = sg_vecs_nearest(kept, h->vec, &best)) < 0) {
+		h->check[K_SIMILAR] = json_pack("{s:b}", "pass", 1);
+		h->kept = 1;
 		return;
 	}
-	for (size_t i = 0; i < m->nprior; i++)
-		if ((c = sg_cosine(h->vec, m->prior[i], h->nvec)) > best) {
-			best = c;
-			at = i;
-		}
 	if (best > m->sim_max) {
 		snprintf(why, sizeof why,
 			"embedding cosine %.3f to sample %s, more than %.15g",
-			best,
-			json_string_value(json_array_get(m->prior_ids, at)),
-			m->sim_max);
-		h->check[K_SIMILAR] = json_pack("{s:b, s:s, s:f, s:O}", "pass",
+			best, sg_vecs_id(kept, (size_t)at), m->sim_max);
+		h->check[K_SIMILAR] = json_pack("{s:b, s:s, s:f, s:s}", "pass",
 			0, "why", why, "similarity", best, "nearest",
-			json_array_get(m->prior_ids, at));
+			sg_vecs_id(kept, (size_t)at));
 		return;
 	}
-	h->check[K_SIMILAR] =
-		m->nprior > 0 ? json_pack("{s:b, s:f, s:O}", "pass", 1,
-					"similarity", best, "nearest",
-					json_array_get(m->prior_ids, at))
-			      : json_pack("{s:b}", "pass", 1);
-	if (m->nprior == m->capprior) {
-		m->capprior = m->capprior ? 2 * m->capprior : 64;
-		m->prior =
-			sg_xrealloc(m->prior, m->capprior * sizeof *m->prior);
-	}
-	m->prior[m->nprior++] = h->vec;
-	m->dim = h->nvec;
-	h->vec = NULL;
-	json_array_append_new(m->prior_ids,
-		json_string(sg_get_str(h->rec, "id") ? sg_get_str(h->rec, "id")
-						     : h->where));
+	h->check[K_SIMILAR] = json_pack("{s:b, s:f, s:s}", "pass", 1,
+		"similarity", best, "nearest", sg_vecs_id(kept, (size_t)at));
+	h->kept = 1;
 }
 
 /* The semantic check: the embedding cosine to the task's. */
@@ -415,8 +398,7 @@ relevant(struct held *h)
 	h->check[K_EMBED] = c;
 }
 
-/* The embedding's part, once every answer is in; similarity last, as it
- * may keep the vector. */
+/* The embedding's part, once every answer is in. */
 static void
 embedded(struct held *h)
 {
@@ -482,7 +464,7 @@ release_ready(void)
 		nheld--;
 		if (h->m)
 			checks_in(h);
-		h->release(h->rec, h->arg);
+		h->release(h->rec, h->kept ? h->vec : NULL, h->arg);
 		json_decref(h->rec);
 		free(h->vec);
 		free(h->vec_error);
@@ -519,6 +501,18 @@ void
 sg_mcheck_flush(void)
 {
 	run(0);
+}
+
+int
+sg_mcheck_holding(void)
+{
+	return head != NULL;
+}
+
+double
+sg_mcheck_similar_max(const struct sg_mcheck *m)
+{
+	return m && m->similar ? m->sim_max : NAN;
 }
 
 static void
@@ -588,7 +582,7 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 	if (m && !sg_get_bool(gen, "pass", 0))
 		m = NULL;
 	if (!m && !head) {
-		release(rec, arg);
+		release(rec, NULL, arg);
 		return;
 	}
 	h = sg_xcalloc(1, sizeof *h);

@@ -12,8 +12,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "sg.h"
 
@@ -192,19 +190,10 @@ read_keys(struct sg_seen *s, const char *path, struct sg_seen *fresh,
 	char buf[64], *end;
 	uint64_t key;
 	FILE *fp;
-	int status = 0;
+	int status;
 
-	if (!(fp = fopen(path, "r"))) {
-		if (errno == ENOENT)
-			return 0;
-		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
-		return SG_EXIT_IO;
-	}
-	if (fseeko(fp, s->off, SEEK_SET) < 0) {
-		sg_seterr(e, "cannot read '%s': %s", path, strerror(errno));
-		fclose(fp);
-		return SG_EXIT_IO;
-	}
+	if (!(fp = sg_open_from(path, s->off, &status, e)))
+		return status;
 	while (!status && fgets(buf, sizeof buf, fp)) {
 		line++;
 		buf[strcspn(buf, "\n")] = '\0';
@@ -263,29 +252,21 @@ sg_seen_unlock(struct sg_seen *s, const char *path, int lock,
 	const uint64_t *keys, size_t n, struct sg_error *e)
 {
 	FILE *fp;
-	struct stat sb;
+	int status;
 
 	if (n == 0) {
 		sg_unlock(lock);
 		return 0;
 	}
-	if (!(fp = fopen(path, "a")))
-		goto fail;
+	if (!(fp = fopen(path, "a"))) {
+		sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
+		sg_unlock(lock);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++)
 		fprintf(fp, "%016llx\n", (unsigned long long)keys[i]);
-	if (fflush(fp) == EOF || fsync(fileno(fp)) < 0 || ferror(fp) ||
-		fstat(fileno(fp), &sb) < 0) {
-		fclose(fp);
-		goto fail;
-	}
-	if (fclose(fp) == EOF)
-		goto fail;
 	/* what this process wrote is not news to it */
-	s->off = sb.st_size;
+	status = sg_close_synced(fp, path, &s->off, e);
 	sg_unlock(lock);
-	return 0;
-fail:
-	sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
-	sg_unlock(lock);
-	return -1;
+	return status;
 }

@@ -168,6 +168,15 @@ char *sg_slurp(const char *path, size_t *len, struct sg_error *e);
 int sg_mkdirs(char *path);
 /* path with suffix appended, malloc'd: the files kept beside a state. */
 char *sg_suffixed(const char *path, const char *suffix);
+/* The files a lock guards and processes append to: path opened to read
+ * from off; NULL with *status 0 when it does not exist, else with the exit
+ * status and e. */
+FILE *sg_open_from(
+	const char *path, off_t off, int *status, struct sg_error *e);
+/* Closes fp, opened to append to path, once what was written is on disk;
+ * *size is then the file's.  0, or -1 and e. */
+int sg_close_synced(
+	FILE *fp, const char *path, off_t *size, struct sg_error *e);
 
 /* state.c: the bandit state file, see sg-state(5) */
 #define SG_STATE_FORMAT "sg-state"
@@ -675,7 +684,10 @@ void sg_job_put(const struct sg_job *j, json_t *rec);
 /* Write sample index and free it once every earlier one is written: the
  * samples of a job leave in index order, however their answers arrive. */
 void sg_job_put_at(struct sg_job *j, long long index, json_t *sample);
-void sg_job_data(struct sg_job *j, long long index, json_t *data);
+/* Writes a sample with data and, when not NULL, its "logprobs",
+ * consuming both. */
+void sg_job_data(
+	struct sg_job *j, long long index, json_t *data, json_t *logprobs);
 void sg_job_error(struct sg_job *j, long long index, const char *why);
 /* Every sample of the job fails with the same reason, said once. */
 void sg_job_fail(struct sg_job *j, const char *fmt, ...)
@@ -699,12 +711,23 @@ void sg_gen_naive(struct sg_job *j, int rag);
 void sg_gen_evol(struct sg_job *j);
 /* With sg_gen_opts.batch: the requests exported, or -1 and e. */
 long long sg_gen_exported(struct sg_error *e);
-/* The templater's sg_fill_fn: ctx is a struct sg_fill. */
+/* The log-probabilities of the tokens a model wrote for a sample. */
+struct sg_logprobs {
+	double sum;
+	long long tokens;
+};
+/* A sample's "logprobs": their mean over the tokens, the number of tokens
+ * and the perplexity exp(-mean); NULL when there are none. */
+json_t *sg_logprobs_json(const struct sg_logprobs *lp);
+/* The templater's sg_fill_fn: ctx is a struct sg_fill, zeroed but for its
+ * job and index. */
 struct sg_fill {
 	struct sg_job *j;
 	long long index, calls;
 	char *out;
 	struct sg_error err;
+	json_t *body;	       /* the request in flight */
+	struct sg_logprobs lp; /* of every leaf filled, when asked for */
 };
 char *sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e);
 void sg_gen_llm_end(void);
@@ -892,12 +915,41 @@ void sg_dispersion_add(struct sg_dispersion *d, const double *v, size_t n);
 double sg_dispersion_value(const struct sg_dispersion *d); /* NAN: n < 2 */
 void sg_dispersion_clear(struct sg_dispersion *d);
 
+/* vectors.c: the embeddings of the samples kept, for the similarity check,
+ * and their file beside the --seen file (see the top of vectors.c) */
+struct sg_vecs;
+struct sg_vecs *sg_vecs_new(void);
+void sg_vecs_free(struct sg_vecs *s);
+/* Whether vectors of model, of dim numbers (0: not known yet), can join
+ * those of s; the first to ask sets them.  0, or -1 and e. */
+int sg_vecs_fit(
+	struct sg_vecs *s, const char *model, size_t dim, struct sg_error *e);
+/* Keeps v, of the dimensions fitted, under id; its index. */
+size_t sg_vecs_add(struct sg_vecs *s, const double *v, const char *id);
+/* The index of the vector of s closest to v by cosine, and that cosine;
+ * -1 when s has none. */
+long sg_vecs_nearest(const struct sg_vecs *s, const double *v, double *cosine);
+/* As sg_vecs_nearest, to the i-th vector of of, of the same dimensions. */
+long sg_vecs_nearest_of(const struct sg_vecs *s, const struct sg_vecs *of,
+	size_t i, double *cosine);
+const char *sg_vecs_id(const struct sg_vecs *s, size_t i);
+/* The vectors of path past what s read or wrote of it into s, and into
+ * fresh when not NULL; the caller holds the lock.  0, or the exit status
+ * and e (SG_EXIT_CONFIG for a file of another model or dimension). */
+int sg_vecs_read(struct sg_vecs *s, const char *path, struct sg_vecs *fresh,
+	struct sg_error *e);
+/* Appends the vectors of s at the n indices which to path, flushed to
+ * disk; the caller holds the lock and has read the file.  0, or -1 and e. */
+int sg_vecs_append(struct sg_vecs *s, const char *path, const size_t *which,
+	size_t n, struct sg_error *e);
+
 /* modelcheck.c: sg-validate's checks by a language model and embeddings,
  * in the tool layer beside filter.c (see the top of modelcheck.c) */
 struct sg_mcheck_opts {
 	const char *model, *embedding_model, *cache_dir; /* flags, or NULL */
 	int jobs, no_cache;
 	double timeout;
+	struct sg_vecs *vectors; /* what similarity compares with */
 };
 extern struct sg_mcheck_opts sg_mcheck_opts;
 struct sg_mcheck;
@@ -906,7 +958,9 @@ struct sg_mcheck;
  * knowledge_base is found beside recipe_path (may be NULL). */
 struct sg_mcheck *sg_mcheck_new(const json_t *recipe, const char *recipe_path);
 void sg_mcheck_free(struct sg_mcheck *m);
-typedef void (*sg_release_fn)(json_t *rec, void *arg);
+/* vec: the sample's embedding when it passed the similarity check, for
+ * the caller to keep with sg_vecs_add if it keeps the sample; else NULL. */
+typedef void (*sg_release_fn)(json_t *rec, const double *vec, void *arg);
 /* Hands rec to release once the answers of the checks of m (NULL: none)
  * are in its "checks", and every record held before it is released.
  * sources and output: a grounded sample's sources and its text without
@@ -917,6 +971,10 @@ void sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 	sg_release_fn release, void *arg);
 /* Asks everything held and releases it. */
 void sg_mcheck_flush(void);
+/* Whether records are held: a record handed in now may outlive its line. */
+int sg_mcheck_holding(void);
+/* The threshold of m's similarity check; NAN when m has none. */
+double sg_mcheck_similar_max(const struct sg_mcheck *m);
 /* "embedding_dispersion" and "embedded" into the batch record rec of
  * group, when two samples or more were embedded; the group is forgotten. */
 void sg_mcheck_batch(void *group, json_t *rec);

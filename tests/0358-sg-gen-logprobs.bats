@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# The model's own perplexity: with validators.perplexity.logprobs the naive
-# and rag arms ask for token logprobs, sg-gen keeps their mean in the
-# sample's "logprobs", and sg-validate's perplexity check uses it; a server
-# that refuses or omits them leaves the check to the offline model.
+# The model's own perplexity: with validators.perplexity.logprobs the naive,
+# rag and evol arms and llm_fill leaves ask for token logprobs, sg-gen keeps
+# their mean in the sample's "logprobs", and sg-validate's perplexity check
+# uses it; a server that refuses or omits them leaves the check to the
+# offline model.
 
 load helpers
 load llm-helpers
@@ -116,4 +117,67 @@ null'
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$(jq -c '.checks.perplexity.source' <<<"$output" | sort -u)" null
+}
+
+@test "evol: the evolved instruction and its response keep their tokens' logprobs; the judge asks none" {
+	server
+	logprob_job 2 '{logprobs: true}' '.generator = "evol" | .params.rounds = 2 |
+		.recipe.task_input.examples = ["Explain why the sea has tides."]' >job.jsonl
+	run --separate-stderr sg-gen -j 2 job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# evolve and respond ask for them, the equality judge (temperature 0) not
+	assert_equal "$(jq -sc 'map([.body.temperature == 0, .body.logprobs]) | unique' log.jsonl)" \
+		'[[false,true],[true,null]]'
+	# the stand-in gives one logprob a word: the instruction's and the output's
+	assert_equal "$(jq -c 'select(.type == "sample") | .logprobs.tokens ==
+		(.data.instruction | split(" ") | length) + (.data.output | split(" ") | length)' <<<"$output")" \
+'true
+true'
+	assert_equal "$(jq -c 'select(.type == "sample") | .logprobs |
+		(.mean < -0.05 and .mean > -1) and ((.perplexity - (-.mean | exp)) | fabs < 1e-9)' <<<"$output")" \
+'true
+true'
+}
+
+@test "evol and llm_fill: a server that refuses logprobs is asked again without" {
+	server --no-logprobs
+	logprob_job 2 '{logprobs: true}' '.generator = "evol" | .params.rounds = 1 |
+		.recipe.task_input.examples = ["Explain why the sea has tides."]' >job.jsonl
+	run --separate-stderr sg-gen -j 1 job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(tail -1 <<<"$output" | jq -c '[.generated, .errors]')" = '[2,0]' ]
+	assert_equal "$(jq -sc 'map(select(.type == "sample") | has("logprobs")) | unique' <<<"$output")" '[false]'
+	# the chains' first requests, queued before the first refusal came
+	# back, are refused; they and the rest of the run's go without
+	assert_equal "$(jq -sc 'group_by(.status) | map([.[0].status, length, (map(.body.logprobs) | unique)])' log.jsonl)" \
+		'[[200,6,[null]],[400,2,[true]]]'
+	: >log.jsonl
+	jq -nc --slurpfile g "$FIXTURES/gen-llm.json" '{type: "job", run: "t", n: 4,
+		context: {format: "text"}, recipe: {grammar: $g[0], validators: {perplexity: {logprobs: true}}},
+		batch: 1, arm: "t", generator: "templater", params: {}, seed: 5}' >fill.jsonl
+	run --separate-stderr sg-gen fill.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(tail -1 <<<"$output" | jq -c '.errors')" = 0 ]
+	assert_equal "$(jq -sc 'map(select(.type == "sample") | has("logprobs")) | unique' <<<"$output")" '[false]'
+	assert_equal "$(jq -sc 'map(select(.status == 400)) | length' log.jsonl)" 1
+}
+
+@test "llm_fill: a sample keeps the mean over the tokens of all its leaves; one without leaves none" {
+	server
+	jq -nc --slurpfile g "$FIXTURES/gen-llm.json" '{type: "job", run: "t", n: 8,
+		context: {format: "text"}, recipe: {grammar: ($g[0] | .rules.s[0].template = "<topic> and <topic>"),
+		validators: {perplexity: {logprobs: true}}},
+		batch: 1, arm: "t", generator: "templater", params: {}, seed: 5}' >job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -sc 'map(.body.logprobs) | unique' log.jsonl)" '[true]'
+	# both leaves' words, one mean over them: 2 x 9 tokens
+	assert_equal "$(jq -c 'select(.type == "sample") | [.data == "plain", .logprobs.tokens]' <<<"$output" | sort -u)" \
+'[false,18]
+[true,null]'
+	assert_equal "$(jq -c 'select(.type == "sample" and .logprobs) | (.logprobs.perplexity - (-.logprobs.mean | exp)) | fabs < 1e-9' <<<"$output" | sort -u)" true
 }

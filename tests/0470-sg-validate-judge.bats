@@ -197,3 +197,25 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 	[ "$before" -le 257 ]
 	[ "$(jq -s 'map(.inflight) | max' log.jsonl)" -le 8 ]
 }
+
+@test "records held behind the judge go out as they came in, byte for byte, but the fields sg-validate owns" {
+	server --latency 200
+	jq -nc '{type: "job", run: "t", batch: 0, recipe: {validators: {llm_judge: {}}}}' >in.jsonl
+	texts 'A plain sample.' >>in.jsonl
+	# another record and a sample of a batch without model checks, behind
+	# the sample waiting for its judge; the batch record waits for it too
+	cat >>in.jsonl <<'IN'
+{"type":"note",   "x": 1e2, "y": [1,  2]}
+{"run":"t","batch":1, "type":"sample","id":"t:1:0","data":"Another sample.", "mine": {"z": 1,  "a": 2.0}}
+{ "n" : 1,"batch":0 ,  "run":"t", "type":"batch", "mine": {"z": [1,  2], "a": 1.50} }
+IN
+	run --separate-stderr sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -r .type <<<"$output" | tr '\n' ' ')" = 'job sample note sample batch ' ]
+	# as they go when nothing holds them: their fields' bytes in their order
+	assert_equal "$(sed -n '3,5p' <<<"$output")" "$(sed -n '3,5p' in.jsonl | sg-validate)"
+	grep -qF '"mine": {"z": [1,  2], "a": 1.50}' <<<"$output"
+	grep -qF '"x": 1e2,"y": [1,  2]' <<<"$output"
+	grep -qF '"mine": {"z": 1,  "a": 2.0},"checks":{"generate":{"pass":true}},"valid":true}' <<<"$output"
+}

@@ -125,6 +125,9 @@ recipe() {
 	[ "$(jq -s 'map(select(.type == "reward") | has("embedding_dispersion") and (.checks | has("llm_judge"))) | all' out.jsonl.state.log)" = true ]
 	[ "$(grep -c '^sg-run:   failed checks: .*; embedding dispersion 0\.[0-9]*$' <<<"$stderr")" -eq "$(grep -c '^sg-run: iteration' <<<"$stderr")" ]
 	[ "$(jq -s 'map(.path) | unique' log.jsonl | jq -c .)" = '["/v1/chat/completions","/v1/embeddings"]' ]
+	# every sample accepted has its embedding kept for the next iterations
+	[ "$(head -n1 out.jsonl.state.seen.vectors | cut -d' ' -f1,2)" = 'sg-vectors 1024' ]
+	[ -z "$(comm -23 <(jq -r .id out.jsonl | sort) <(sed 1d out.jsonl.state.seen.vectors | cut -d' ' -f2 | jq -r . | sort))" ]
 }
 
 @test "similarity: a sample whose embedding is too close to an earlier kept one is a semantic near-duplicate" {
@@ -168,4 +171,146 @@ recipe() {
 	assert_equal "$stderr" 'sg-validate: in.jsonl:2: similarity: HTTP 400: input too long'
 	assert_equal "$(jq -c 'select(.type == "sample") | [.checks.similarity.pass, .checks.similarity.why, .valid]' <<<"$output")" \
 		'[false,"not checked: HTTP 400: input too long",false]'
+}
+
+@test "similarity with --seen: the vectors kept persist, so a later run is compared with the whole dataset; a rejected sample's are not kept" {
+	server
+	recipe '{"similarity": {"threshold": 0.9, "model": "embed-1"}, "pii": {}}'
+	{
+		cat job.jsonl
+		texts 'The museum opens at nine.' \
+			'Bananas grow on tropical farms, write to ann@example.com' \
+			'A quiet lake under grey skies.'
+		echo '{"type": "batch", "run": "t", "batch": 0, "n": 3}'
+	} >in1.jsonl
+	run --separate-stderr sg-validate --seen seen in1.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | [.checks.similarity.pass, .valid]' <<<"$output")" \
+'[true,true]
+[true,false]
+[true,true]'
+	# a header naming the model and the dimensions, then the two samples kept
+	[ "$(head -n1 seen.vectors)" = 'sg-vectors 1024 embed-1' ]
+	[ "$(sed 1d seen.vectors | cut -d' ' -f2 | tr '\n' ' ')" = '"t:0:0" "t:0:2" ' ]
+	[ "$(sed 1d seen.vectors | cut -d' ' -f1 | awk '{ print length($0) }' | sort -u)" = 8192 ]
+	# the next run: the first is t:0:0 of the file in other words; the
+	# second is like the rejected sample, which does not count; the third
+	# is the second in other words
+	{
+		sed 's/"run":"t","batch":0/"run":"u","batch":0/' job.jsonl
+		texts 'At nine the museum opens!' 'Bananas grow on tropical farms.' \
+			'On tropical farms grow bananas.' | sed 's/"t:0:/"u:0:/; s/"run":"t"/"run":"u"/'
+		echo '{"type": "batch", "run": "u", "batch": 0, "n": 3}'
+	} >in2.jsonl
+	run --separate-stderr sg-validate --seen seen in2.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c 'select(.type == "sample") | .checks.similarity |
+		[.pass, .nearest, (.similarity | . * 1000 | round)]' <<<"$output")" \
+'[false,"t:0:0",1000]
+[true,"t:0:0",0]
+[false,"u:0:1",1000]'
+	assert_equal "$(jq -r 'select(.type == "sample") | .checks.similarity.why // empty' <<<"$output")" \
+'embedding cosine 1.000 to sample t:0:0, more than 0.9
+embedding cosine 1.000 to sample u:0:1, more than 0.9'
+	[ "$(sed 1d seen.vectors | cut -d' ' -f2 | tr '\n' ' ')" = '"t:0:0" "t:0:2" "u:0:1" ' ]
+	# the same input again: all three are taken now
+	run --separate-stderr sg-validate --seen seen in2.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'select(.type == "sample") | [.checks.similarity.nearest, .valid]' <<<"$output" | tr '\n' ' ')" = '["t:0:0",false] ["u:0:1",false] ["u:0:1",false] ' ]
+	[ "$(wc -l <seen.vectors)" -eq 4 ]
+}
+
+@test "similarity with --seen: vectors of another model or dimension are an error; so is a damaged file" {
+	server
+	recipe '{"similarity": {"model": "embed-1"}}'
+	{ cat job.jsonl; texts 'The museum opens at nine.'; } >in.jsonl
+	sg-validate --seen seen in.jsonl >/dev/null
+	[ "$(wc -l <seen.vectors)" -eq 2 ]
+	run --separate-stderr sg-validate --seen seen --embedding-model embed-2 in.jsonl
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-validate: similarity: 'seen.vectors' holds embeddings of model 'embed-1', not 'embed-2'"
+	# with -r it is told before any record is read
+	jq '.recipe' job.jsonl >r.json
+	run --separate-stderr sg-validate --seen seen -r r.json --embedding-model embed-2 /dev/null
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	# a file of the same model but 8 dimensions
+	printf 'sg-vectors 8 embed-1\n3f800000%056d "x"\n' 0 >seen.vectors
+	run --separate-stderr sg-validate --seen seen in.jsonl
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-validate: in.jsonl:2: similarity: 'seen.vectors' holds embeddings of 8 numbers, not 1024"
+	printf 'sg-vectors 8 embed-1\n3f80 "x"\n' >seen.vectors
+	run --separate-stderr sg-validate --seen seen in.jsonl
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-validate: seen.vectors:2: not a vector of 8 numbers and an id"
+	# hexadecimal digits only: no sign or 0x that strtoul would take
+	for bad in -3f80000 0x3f8000 ' 3f80000'; do
+		{ echo 'sg-vectors 2 embed-1'; printf '3f800000%s "x"\n' 00000000 "$bad"; } >seen.vectors
+		run --separate-stderr sg-validate --seen seen in.jsonl
+		[ "$status" -eq 3 ]
+		assert_equal "$stderr" "sg-validate: seen.vectors:3: not a vector of 2 numbers and an id"
+	done
+	for header in 'vectors' 'sg-vectors 0 embed-1' 'sg-vectors 65537 embed-1' 'sg-vectors 8'; do
+		printf '%s\n' "$header" >seen.vectors
+		run --separate-stderr sg-validate --seen seen in.jsonl
+		[ "$status" -eq 3 ]
+		assert_equal "$stderr" "sg-validate: seen.vectors:1: not the header of a vector file"
+	done
+}
+
+@test "similarity: two sg-validate sharing --seen never both keep semantic near-duplicates" {
+	server
+	job='{"type":"job","run":"t","batch":B,"recipe":{"validators":{"similarity":{"threshold":0.9}}}}'
+	# both ask for their sample's embedding before either ends its batch
+	for b in 1 2; do
+		{
+			echo "${job/B/$b}"
+			if [ $b = 1 ]; then t='The museum opens at nine.'; else t='At nine the museum opens!'; fi
+			jq -nc --arg t "$t" --argjson b $b '{type: "sample", run: "t", batch: $b, id: "\($b):0", data: $t}'
+			sleep 1
+			echo "{\"type\":\"batch\",\"run\":\"t\",\"batch\":$b}"
+		} | sg-validate --seen seen > out$b 2> err$b &
+		pids="${pids:-} $!"
+	done
+	wait $pids
+	[ ! -s err1 ] && [ ! -s err2 ]
+	[ "$(cat out1 out2 | jq -s 'map(select(.type == "sample" and .valid)) | length')" -eq 1 ]
+	cat out1 out2 | jq -r 'select(.type == "sample" and (.valid | not)) | .checks.similarity.why' |
+		grep -qx 'embedding cosine 1.000 to sample [12]:0, which another process took, more than 0.9'
+	[ "$(wc -l < seen.vectors)" -eq 2 ]
+	[ "$(jq -r .type out1 | tr '\n' ' ')" = "job sample batch " ]
+}
+
+@test "similarity with --seen: a process reads the vectors others appended after its own" {
+	server
+	job='{"type":"job","run":"R","batch":B,"recipe":{"validators":{"similarity":{"threshold":0.9}}}}'
+	# sample RUN BATCH TEXT
+	sample() {
+		jq -nc --arg r "$1" --argjson b "$2" --arg t "$3" \
+			'{type: "sample", run: $r, batch: $b, id: "\($r):\($b)", data: $t}'
+	}
+	mkfifo in
+	sg-validate --seen seen <in >outa 2>erra 3>&- &
+	pid=$!
+	exec 4>in
+	{ echo "${job/B/1}" | sed 's/R/a/'; sample a 1 'The museum opens at nine.'
+		echo '{"type":"batch","run":"a","batch":1}'; } >&4
+	for _ in $(seq 100); do [ -s seen.vectors ] && break; sleep 0.05; done
+	[ "$(wc -l <seen.vectors)" -eq 2 ]
+	# another process keeps a sample after the first wrote its batch
+	{ echo "${job/B/1}" | sed 's/R/b/'; sample b 1 'Bananas grow on tropical farms.'
+		echo '{"type":"batch","run":"b","batch":1}'; } | sg-validate --seen seen >outb
+	[ "$(jq -c 'select(.type == "sample") | .valid' outb)" = true ]
+	# the first, at its next batch, finds that sample among the others'
+	{ echo "${job/B/2}" | sed 's/R/a/'; sample a 2 'On tropical farms grow bananas.'
+		echo '{"type":"batch","run":"a","batch":2}'; } >&4
+	exec 4>&-
+	wait $pid
+	[ ! -s erra ]
+	assert_equal "$(jq -c 'select(.type == "sample") | [.id, .valid, .checks.similarity.why]' outa)" \
+'["a:1",true,null]
+["a:2",false,"embedding cosine 1.000 to sample b:1, which another process took, more than 0.9"]'
+	[ "$(sed 1d seen.vectors | cut -d' ' -f2 | tr '\n' ' ')" = '"a:1" "b:1" ' ]
 }

@@ -77,7 +77,7 @@ gen_templater(struct sg_job *j)
 	json = fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
 	sg_rng_seed(&rng, (uint64_t)j->seed);
 	for (long long i = 0; i < j->n; i++) {
-		struct sg_fill fc = {j, i, 0, NULL, {{0}}};
+		struct sg_fill fc = {.j = j, .index = i};
 
 		text = sg_grammar_expand(g, &rng, t, (int)depth, json,
 			sg_llm_configured() ? sg_gen_fill : NULL, &fc, &e);
@@ -92,7 +92,8 @@ gen_templater(struct sg_job *j)
 			data = json_string(text);
 		free(text);
 		if (data) {
-			sg_job_data(j, i, data);
+			/* the leaves' tokens, one mean over them all */
+			sg_job_data(j, i, data, sg_logprobs_json(&fc.lp));
 		} else if (json) {
 			snprintf(e.text, sizeof e.text,
 				"template output is not valid JSON at column "

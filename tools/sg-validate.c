@@ -10,11 +10,15 @@
  * the dedup keys of a batch's valid samples are appended to a file at its
  * batch record, so that later runs of the loop refuse them too; its
  * samples wait for that record, so the keys are claimed under the file's
- * lock against what processes running beside this one took meanwhile.  The
- * checks by a language model or embeddings are lib/modelcheck.c's: records
- * wait there, in order, for their answers.
+ * lock against what processes running beside this one took meanwhile; the
+ * embeddings the similarity check compares with go the same way, to the
+ * vectors file beside it (lib/vectors.c).  The checks by a language model
+ * or embeddings are lib/modelcheck.c's: records wait there, in order, for
+ * their answers, records of other types and batches too, their lines' bytes
+ * kept to be spliced.
  */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,12 +29,14 @@
 #define SG_DATADIR "/usr/local/share/sg"
 #endif
 
-/* With --seen, a sample waiting for the end of its batch, and where its
- * keys are in the batch's (none when it is not valid). */
+/* With --seen, a sample waiting for the end of its batch, where its keys
+ * are in the batch's (none when it is not valid), and its embedding's
+ * index in vecs (-1: none kept). */
 struct held {
 	json_t *rec;
 	char *text; /* its line's bytes, or NULL */
 	size_t len, k0, nk;
+	long vec;
 };
 
 /* A (run, batch) of the input: its checks, and the keys of its valid
@@ -48,6 +54,7 @@ struct batch {
 };
 
 static struct sg_seen *seen; /* the keys taken, by this run or earlier */
+static struct sg_vecs *vecs; /* the embeddings of the samples taken */
 static struct sg_validator *validator;
 static struct batch **batches;
 static size_t nbatches;
@@ -55,6 +62,7 @@ static json_t *batchindex; /* "batch run" -> position in batches */
 static struct sg_checks *rcfg;
 static struct sg_mcheck *rmc;
 static const char *seenpath;
+static char *vecpath; /* the vectors beside seenpath */
 /* What a sample is read for: its place, and what the checks read (the
  * model checks too) unless a check is given the whole sample.  Every
  * sample goes out spliced into its line's bytes (emit_from). */
@@ -93,12 +101,6 @@ emit_from(json_t *rec, const char *text, size_t len)
 		sg_filter_splice_from(&f, text, len, rec, ours);
 }
 
-static void
-emit(json_t *rec)
-{
-	emit_from(rec, NULL, 0);
-}
-
 /* The batch of (run, id), made with the -r configuration if new. */
 static struct batch *
 batch_get(const char *run, long long id)
@@ -129,28 +131,58 @@ batch_get(const char *run, long long id)
 	return b;
 }
 
+/* A held sample fails check name now, as c says. */
+static void
+refuse(struct batch *b, const struct held *h, const char *name, json_t *c)
+{
+	json_object_set_new(json_object_get(h->rec, "checks"), name, c);
+	json_object_set_new(h->rec, "valid", json_false());
+	json_object_set_new(b->failed, name,
+		json_integer(sg_get_int(b->failed, name, 0) + 1));
+	b->nvalid--;
+}
+
 /* Whether a held sample's keys were taken by another process since this
  * one looked; if so its dedup check fails now. */
 static int
 retaken(struct batch *b, const struct held *h, const struct sg_seen *fresh)
 {
-	const char *name;
 	size_t k = 0;
 
 	while (k < h->nk && !sg_seen_find(fresh, b->keys[h->k0 + k]))
 		k++;
 	if (k == h->nk)
 		return 0;
-	name = k == 0 ? "dedup" : "near_dedup";
-	json_object_set_new(json_object_get(h->rec, "checks"), name,
+	refuse(b, h, k == 0 ? "dedup" : "near_dedup",
 		json_pack("{s:b, s:s}", "pass", 0, "why",
 			k == 0 ? "duplicate of a sample another process took"
 			       : "near-duplicate of a sample another process"
 				 " took"));
-	json_object_set_new(h->rec, "valid", json_false());
-	json_object_set_new(b->failed, name,
-		json_integer(sg_get_int(b->failed, name, 0) + 1));
-	b->nvalid--;
+	return 1;
+}
+
+/* Whether a held sample's embedding is too close to one another process
+ * took since this one looked; if so its similarity check fails now. */
+static int
+resembles(struct batch *b, const struct held *h, const struct sg_vecs *fresh)
+{
+	double max = sg_mcheck_similar_max(b->mc), cosine;
+	char why[600];
+	long at;
+
+	if (h->vec < 0 || isnan(max) ||
+		(at = sg_vecs_nearest_of(
+			 fresh, vecs, (size_t)h->vec, &cosine)) < 0 ||
+		cosine <= max)
+		return 0;
+	snprintf(why, sizeof why,
+		"embedding cosine %.3f to sample %s, which another process "
+		"took, more than %.15g",
+		cosine, sg_vecs_id(fresh, (size_t)at), max);
+	refuse(b, h, "similarity",
+		json_pack("{s:b, s:s, s:f, s:s}", "pass", 0, "why", why,
+			"similarity", cosine, "nearest",
+			sg_vecs_id(fresh, (size_t)at)));
 	return 1;
 }
 
@@ -162,27 +194,39 @@ static void
 claim(struct batch *b)
 {
 	struct sg_seen *fresh;
+	struct sg_vecs *freshvecs;
 	struct sg_error e;
-	size_t n = 0;
-	int lock;
+	size_t n = 0, nv = 0, *which;
+	int lock, status;
 
 	if (!seenpath)
 		return;
 	fresh = sg_seen_new();
+	freshvecs = sg_vecs_new();
+	which = sg_xmalloc((b->nheld + 1) * sizeof *which);
 	if ((lock = sg_seen_lock(seen, seenpath, fresh, &e)) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
+	if ((status = sg_vecs_read(vecs, vecpath, freshvecs, &e)))
+		sg_die(status, "%s", e.text);
 	for (size_t i = 0; i < b->nheld; i++) {
 		const struct held *h = &b->held[i];
 
-		if (h->nk && !retaken(b, h, fresh)) {
+		if ((!h->nk && h->vec < 0) || retaken(b, h, fresh) ||
+			resembles(b, h, freshvecs))
+			continue;
+		if (h->nk)
 			memmove(b->keys + n, b->keys + h->k0,
 				h->nk * sizeof *b->keys);
-			n += h->nk;
-		}
+		n += h->nk;
+		if (h->vec >= 0)
+			which[nv++] = (size_t)h->vec;
 	}
-	if (sg_seen_unlock(seen, seenpath, lock, b->keys, n, &e) < 0)
+	if (sg_vecs_append(vecs, vecpath, which, nv, &e) < 0 ||
+		sg_seen_unlock(seen, seenpath, lock, b->keys, n, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
 	sg_seen_free(fresh);
+	sg_vecs_free(freshvecs);
+	free(which);
 	for (size_t i = 0; i < b->nheld; i++) {
 		emit_from(b->held[i].rec, b->held[i].text, b->held[i].len);
 		json_decref(b->held[i].rec);
@@ -271,14 +315,15 @@ struct pending {
 	struct batch *b;
 	uint64_t *keys, *set;
 	size_t nkeys, nset;
-	char *text; /* the bytes of its line, which it may outlive */
+	char *text; /* the bytes of its line, when it may outlive it */
 	size_t len;
+	char *where; /* with model checks: the id of one without its own */
 };
 
 /* A sample's verdict, once its model checks are in: dedup keys taken by
  * the samples before it since it was checked fail it too. */
 static void
-finish_sample(json_t *rec, void *arg)
+finish_sample(json_t *rec, const double *vec, void *arg)
 {
 	struct pending *p = arg;
 	struct batch *b = p->b;
@@ -286,7 +331,8 @@ finish_sample(json_t *rec, void *arg)
 	const uint64_t *keys = p->keys;
 	size_t nkeys = p->nkeys;
 	int valid = 1;
-	const char *name;
+	long kept = -1;
+	const char *name, *id;
 
 	sg_checks_retake(b->cfg, checks, keys, nkeys, p->set, p->nset);
 	json_object_foreach (checks, name, c) {
@@ -311,8 +357,13 @@ finish_sample(json_t *rec, void *arg)
 		memcpy(b->keys + b->nkeys, keys, nkeys * sizeof *keys);
 		b->nkeys += nkeys;
 	}
+	if (valid && vec) {
+		id = sg_get_str(rec, "id");
+		kept = (long)sg_vecs_add(vecs, vec, id ? id : p->where);
+	}
 	free(p->set);
 	free(p->keys);
+	free(p->where);
 	if (!seenpath) {
 		emit_from(rec, p->text, p->len);
 		free(p->text);
@@ -322,24 +373,32 @@ finish_sample(json_t *rec, void *arg)
 	/* with --seen it waits for its batch's end */
 	nkeys = valid ? nkeys : 0;
 	b->held = sg_xrealloc(b->held, (b->nheld + 1) * sizeof *b->held);
-	b->held[b->nheld++] = (struct held){
-		json_incref(rec), p->text, p->len, b->nkeys - nkeys, nkeys};
+	b->held[b->nheld++] = (struct held){json_incref(rec), p->text, p->len,
+		b->nkeys - nkeys, nkeys, kept};
 	free(p);
 }
 
-static void
-finish_batch(json_t *rec, void *arg)
-{
-	batch_end(arg);
-	sg_mcheck_batch(arg, rec);
-	emit(rec);
-}
+/* A record other than a sample, on its way behind the samples before it:
+ * a batch record ends its batch. */
+struct passing {
+	struct batch *b; /* a batch record's, else NULL */
+	char *text;	 /* the bytes of its line, when it may outlive it */
+	size_t len;
+};
 
 static void
-finish_other(json_t *rec, void *arg)
+finish_other(json_t *rec, const double *vec, void *arg)
 {
-	(void)arg;
-	emit(rec);
+	struct passing *p = arg;
+
+	(void)vec;
+	if (p->b) {
+		batch_end(p->b);
+		sg_mcheck_batch(p->b, rec);
+	}
+	emit_from(rec, p->text, p->len);
+	free(p->text);
+	free(p);
 }
 
 static int
@@ -361,9 +420,10 @@ handle_sample(json_t *rec, const char *where)
 		rec, "checks", sg_checks_run(b->cfg, rec, p->keys, &p->nkeys));
 	p->set = sg_checks_set(b->cfg, &p->nset);
 	p->len = 0;
-	/* held (--seen, model checks, or behind a record that is) it must
-	 * still go out into its bytes: it may have been read in part */
-	p->text = sg_filter_keep(&f, &p->len);
+	p->text = seenpath || b->mc || sg_mcheck_holding()
+			  ? sg_filter_keep(&f, &p->len)
+			  : NULL;
+	p->where = b->mc ? sg_xstrdup(where) : NULL;
 	if (b->mc && sg_grounding(rec, &src, &out) == 0)
 		src = out = NULL;
 	sg_mcheck_hold(b->mc, rec, src, out, where, b, finish_sample, p);
@@ -378,23 +438,24 @@ static int
 handle(json_t *rec, const char *where)
 {
 	const char *type = sg_rec_type(rec), *run;
+	struct passing *p;
 	long long id;
 	int bad = 0;
 
 	if (strcmp(type, "sample") == 0)
 		return handle_sample(rec, where) < 0;
-	if (strcmp(type, "job") == 0) {
+	if (strcmp(type, "job") == 0)
 		bad = handle_job(rec, where);
-	} else if (strcmp(type, "batch") == 0) {
-		if (sg_record_batch_at(rec, where, &run, &id) < 0)
-			return 1;
-		sg_mcheck_hold(NULL, rec, NULL, NULL, where, batch_get(run, id),
-			finish_batch, batch_get(run, id));
-		return 0;
-	}
+	else if (strcmp(type, "batch") == 0)
+		bad = sg_record_batch_at(rec, where, &run, &id);
 	if (bad < 0)
 		return 1;
-	sg_mcheck_hold(NULL, rec, NULL, NULL, where, NULL, finish_other, NULL);
+	p = sg_xcalloc(1, sizeof *p);
+	if (strcmp(type, "batch") == 0)
+		p->b = batch_get(run, id);
+	if (sg_mcheck_holding())
+		p->text = sg_filter_keep(&f, &p->len);
+	sg_mcheck_hold(NULL, rec, NULL, NULL, where, NULL, finish_other, p);
 	return bad;
 }
 
@@ -455,12 +516,28 @@ load_recipe(const char *path)
 		exit(SG_EXIT_CONFIG);
 }
 
+/* The keys and the vectors of --seen, before the first record. */
+static void
+load_seen(void)
+{
+	struct sg_error e;
+	int lock, status;
+
+	if ((status = sg_seen_load(seen, seenpath, &e)))
+		sg_die(status, "%s", e.text);
+	vecpath = sg_suffixed(seenpath, ".vectors");
+	if ((lock = sg_lock(seenpath, &e)) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	if ((status = sg_vecs_read(vecs, vecpath, NULL, &e)))
+		sg_die(status, "%s", e.text);
+	sg_unlock(lock);
+}
+
 /* Validate the samples of each input in turn, as one stream. */
 int
 main(int argc, char *argv[])
 {
 	const char *recipe = NULL;
-	struct sg_error e;
 	char *end;
 	int c;
 
@@ -501,12 +578,14 @@ main(int argc, char *argv[])
 	}
 	batchindex = json_object();
 	seen = sg_seen_new();
+	vecs = sg_mcheck_opts.vectors = sg_vecs_new();
 	validator = sg_validator_new(
 		seen, SG_DATADIR "/toxicity.tsv", check_warn, NULL);
+	/* the vectors' model first, so a recipe of another is told so */
+	if (seenpath)
+		load_seen();
 	if (recipe)
 		load_recipe(recipe);
-	if (seenpath && (c = sg_seen_load(seen, seenpath, &e)))
-		sg_die(c, "%s", e.text);
 	sg_filter_run(&f, argv + optind, argc - optind, validate);
 	sg_mcheck_end();
 	for (size_t i = 0; i < nbatches; i++) {
@@ -519,5 +598,7 @@ main(int argc, char *argv[])
 	sg_mcheck_free(rmc);
 	sg_validator_free(validator);
 	sg_seen_free(seen);
+	sg_vecs_free(vecs);
+	free(vecpath);
 	return sg_finish(f.status);
 }
