@@ -222,22 +222,50 @@ run(const uint64_t *v, size_t n, size_t *i, uint64_t *w, double *count)
 	return 1;
 }
 
+/* Whether the sorted hashes a and b have one in common. */
+static int
+common(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+{
+	size_t i = 0, j = 0;
+
+	while (i < na && j < nb)
+		if (a[i] < b[j])
+			i++;
+		else if (a[i] > b[j])
+			j++;
+		else
+			return 1;
+	return 0;
+}
+
 double
 sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
 {
 	size_t na, nb, i = 0, j = 0;
 	uint64_t *a = terms(text, &na), *b = terms(query, &nb), wa = 0, wb = 0;
 	double dot = 0, sa = 0, sb = 0, ca = 0, cb = 0, x, y;
-	/* the idf of each of the text's words, the k-th distinct one at
-	 * ia[k], taken as its count is raised: the count table outgrows the
-	 * caches, and a second probe per word was a second miss */
+	/* the document count of each of the text's words, the k-th distinct
+	 * one at ia[k], taken as its count is raised (the count table
+	 * outgrows the caches, and a second probe per word was a second
+	 * miss), then made its idf */
 	double *ia = sg_xmalloc((na ? na : 1) * sizeof *ia);
 	size_t ra = 0, nr = 0;
 	int more_a, more_b;
 
 	t->ndocs++;
 	for (size_t k = 0; run(a, na, &k, &wa, &ca);)
-		ia[nr++] = idf_of(t, ++sg_map_put(t->df, wa)[0]);
+		ia[nr++] = ++sg_map_put(t->df, wa)[0];
+	/* with no word in common the cosine is 0 whatever the weights: most
+	 * texts share none with the task, and their logarithms were a tenth
+	 * of the check */
+	if (!common(a, na, b, nb)) {
+		free(ia);
+		free(a);
+		free(b);
+		return 0.0;
+	}
+	for (size_t k = 0; k < nr; k++)
+		ia[k] = idf_of(t, ia[k]);
 	more_a = run(a, na, &i, &wa, &ca);
 	more_b = run(b, nb, &j, &wb, &cb);
 	while (more_a || more_b) {

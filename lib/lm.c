@@ -19,6 +19,8 @@ struct sg_lm {
 	struct sg_map *bi;  /* word pair -> count */
 	struct sg_map *ctx; /* word -> count as context, distinct followers */
 	double tokens;	    /* counted words, "</s>" included */
+	double unseen;	    /* the log-probability of a word never counted,
+			       after a context never counted */
 	/* two bits a counted word: most words of a sample are unknown to the
 	 * model, and this answers them from the cache, not the table */
 	uint64_t known[BLOOM_BITS / 64];
@@ -92,6 +94,7 @@ sg_lm_train(const char *text)
 	lm->tokens = 0;
 	memset(lm->known, 0, sizeof lm->known);
 	words(text, train, lm);
+	lm->unseen = log(1 / (lm->tokens + ((double)sg_map_size(lm->uni) + 1)));
 	return lm;
 }
 
@@ -131,12 +134,14 @@ score(void *ctx, uint64_t prev, uint64_t w)
 	double *b = u && c ? sg_map_get(lm->bi, pair(prev, w)) : NULL;
 	double puni = ((u ? u[0] : 0) + 1) / (lm->tokens + v), p;
 
-	if (c && c[0] > 0)
+	if (c && c[0] > 0) {
 		p = fmax((b ? b[0] : 0) - DISCOUNT, 0) / c[0] +
 		    DISCOUNT * c[1] / c[0] * puni;
-	else
-		p = puni;
-	sc->logp += log(p);
+		sc->logp += log(p);
+	} else {
+		/* most words of a sample: the same log each time */
+		sc->logp += u ? log(puni) : lm->unseen;
+	}
 	sc->n++;
 	sc->prev_known = u != NULL;
 }
