@@ -122,7 +122,8 @@ json_t *sg_next_record(struct sg_reader *r, int *bad);
 int sg_write_record(FILE *fp, json_t *rec, int unbuffered);
 /* Ten significant digits keep 0.7 as 0.7 and are far finer than any score
  * needs; the output stays byte-identical from run to run. */
-#define SG_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
+#define SG_REAL_PRECISION 10
+#define SG_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(SG_REAL_PRECISION))
 char *sg_dumps(const json_t *j);
 
 const char *sg_rec_type(const json_t *rec);
@@ -1017,6 +1018,11 @@ void sg_checks_retake(const struct sg_checks *c, json_t *checks,
  * near-duplicates against it. */
 void sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
 	const char *id, uint64_t *set, size_t nset);
+
+/* dump.c: v appended to b as json_dump_callback writes it with
+ * SG_DUMP_FLAGS | JSON_ENCODE_ANY; -1 where jansson would fail (a string
+ * that is not UTF-8), b then holding part of it. */
+int sg_dump(struct sg_buf *b, const json_t *v);
 
 /* splice.c: a record written back from its bytes, owned fields replaced */
 /* The object in line (len bytes, valid JSON) with each top-level field

@@ -71,8 +71,9 @@ dedup_key(const json_t *v)
 static void
 check_set(json_t *checks, const char *name, int pass, const char *why)
 {
-	json_t *c = json_pack("{sb}", "pass", pass);
+	json_t *c = json_object();
 
+	json_object_set_new(c, "pass", json_boolean(pass));
 	if (!pass)
 		json_object_set_new(c, "why", json_string(why));
 	json_object_set_new(checks, name, c);
