@@ -165,6 +165,18 @@ tokc(int c)
 	       c >= 0x80;
 }
 
+/* The severity of the term of that key, or -1. */
+static long
+probe(const struct sg_lexicon *lx, uint64_t key)
+{
+	const struct slot *p;
+
+	if (!sg_bloom_has(lx->terms, BLOOM_BITS, key))
+		return -1;
+	p = slot_of(lx, key);
+	return p->key ? p->severity : -1;
+}
+
 /* The severity of the word w (len bytes) in one of its readings; -1 when
  * none is a term. */
 static long
@@ -172,7 +184,7 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 {
 	char base[128], form[128];
 	int letters = 0, n = 0, stretched = 0;
-	const struct slot *p;
+	long sev;
 	/* the key of the form as written, hashed (sg_hash64) as it is
 	 * folded: every word and pair of words of every sample comes here */
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -208,11 +220,8 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 			}
 			key = key_of(form, (size_t)o);
 		}
-		if (!sg_bloom_has(lx->terms, BLOOM_BITS, key))
-			continue;
-		p = slot_of(lx, key);
-		if (p->key)
-			return p->severity;
+		if ((sev = probe(lx, key)) >= 0)
+			return sev;
 	}
 	return -1;
 }
@@ -225,6 +234,67 @@ found_add(json_t *found, size_t start, size_t end, long sev)
 			       (json_int_t)end, "severity", (json_int_t)sev));
 }
 
+/* A word of the text read as letters, as lookup reads a word with a
+ * letter in it and a pair of words ending in one: the FNV-1a states of
+ * it whole, without its trailing '!' (cut), and of the pair of the word
+ * before and this one, cut; whether a letter is stretched in it. */
+struct form {
+	uint64_t whole, cut, pair;
+	size_t len; /* cut */
+	int letters, stretched_whole, stretched_cut;
+};
+
+/* One pass over the word instead of lookup's few for it and as many for
+ * the pair it ends: every word of every sample comes here twice. */
+static void
+read_word(const unsigned char *w, size_t n, uint64_t before, struct form *f)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t hp = (before ^ ' ') * 0x100000001b3ULL;
+	int stretched = 0;
+
+	f->letters = f->stretched_cut = 0;
+	f->len = 0;
+	f->cut = h;
+	f->pair = hp;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)leet(w[i]);
+
+		h = (h ^ c) * 0x100000001b3ULL;
+		hp = (hp ^ c) * 0x100000001b3ULL;
+		stretched |=
+			i >= 2 && c == leet(w[i - 1]) && c == leet(w[i - 2]);
+		f->letters |= (unsigned)((w[i] | 0x20) - 'a') < 26u;
+		if (w[i] != '!') {
+			f->cut = h;
+			f->pair = hp;
+			f->len = i + 1;
+			f->stretched_cut = stretched;
+		}
+	}
+	f->whole = h;
+	f->stretched_whole = stretched;
+}
+
+/* The severity of the words [pa, pb) and [a, b) of text as one term, w1
+ * and w2 as read_word read them; b - pa is less than 256. */
+static long
+pair_lookup(const struct sg_lexicon *lx, const char *text, size_t pa, size_t pb,
+	size_t a, size_t b, const struct form *w1, const struct form *w2)
+{
+	char pair[256];
+	size_t n1 = pb - pa;
+
+	if (w2->letters && !w1->stretched_whole && !w2->stretched_cut)
+		return n1 + 1 + w2->len < 128
+			       ? probe(lx, w2->pair ? w2->pair : 1)
+			       : -1;
+	memcpy(pair, text + pa, n1);
+	pair[n1] = ' ';
+	memcpy(pair + n1 + 1, text + a, b - a);
+	return lookup(lx, pair, n1 + 1 + (b - a));
+}
+
 json_t *
 sg_toxic_find(const struct sg_lexicon *lx, const char *text, long severity)
 {
@@ -232,8 +302,8 @@ sg_toxic_find(const struct sg_lexicon *lx, const char *text, long severity)
 	json_t *found = json_array(), *last;
 	size_t a, b, pa = 0, pb = 0, points = 0, pp = 0, start;
 	int prev = 0;
-	char pair[256];
 	long sev;
+	struct form cur, prev_form = {0};
 
 	for (size_t i = 0; s[i];) {
 		if (!tokc(s[i])) {
@@ -246,32 +316,33 @@ sg_toxic_find(const struct sg_lexicon *lx, const char *text, long severity)
 		while (s[i] && tokc(s[i]))
 			points += (s[i++] & 0xC0) != 0x80;
 		b = i;
-		sev = -1;
-		if (prev && b - pa < sizeof pair) {
-			memcpy(pair, text + pa, pb - pa);
-			pair[pb - pa] = ' ';
-			memcpy(pair + (pb - pa) + 1, text + a, b - a);
-			sev = lookup(lx, pair, (pb - pa) + 1 + (b - a));
-			if (sev >= severity) {
-				/* the two-word term stands for its first word
-				 */
-				last = json_array_get(
+		read_word(s + a, b - a, prev_form.whole, &cur);
+		if (prev && b - pa < 256 &&
+			(sev = pair_lookup(lx, text, pa, pb, a, b, &prev_form,
+				 &cur)) >= severity) {
+			/* the two-word term stands for its first word */
+			last = json_array_get(
+				found, json_array_size(found) - 1);
+			if (last &&
+				sg_get_int(last, "start", -1) == (long long)pp)
+				json_array_remove(
 					found, json_array_size(found) - 1);
-				if (last && sg_get_int(last, "start", -1) ==
-						    (long long)pp)
-					json_array_remove(found,
-						json_array_size(found) - 1);
-				found_add(found, pp, points, sev);
-				prev = 0;
-				continue;
-			}
+			found_add(found, pp, points, sev);
+			prev = 0;
+			continue;
 		}
-		if ((sev = lookup(lx, text + a, b - a)) >= severity)
+		if (cur.letters && !cur.stretched_cut)
+			sev = cur.len < 128 ? probe(lx, cur.cut ? cur.cut : 1)
+					    : -1;
+		else
+			sev = lookup(lx, text + a, b - a);
+		if (sev >= severity)
 			found_add(found, start, points, sev);
 		prev = 1;
 		pa = a;
 		pb = b;
 		pp = start;
+		prev_form = cur;
 	}
 	return found;
 }
