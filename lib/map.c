@@ -58,10 +58,16 @@ sg_map_free(struct sg_map *m)
 	free(m);
 }
 
+static size_t
+home(const struct sg_map *m, uint64_t key)
+{
+	return (key ^ key >> 29) & (m->cap - 1);
+}
+
 static struct slot *
 find(const struct sg_map *m, uint64_t key)
 {
-	size_t i = (key ^ key >> 29) & (m->cap - 1);
+	size_t i = home(m, key);
 
 	while (m->slots[i].key && m->slots[i].key != key)
 		i = (i + 1) & (m->cap - 1);
@@ -99,6 +105,12 @@ sg_map_put(struct sg_map *m, uint64_t key)
 		m->n++;
 	}
 	return s->v;
+}
+
+void
+sg_map_prefetch(const struct sg_map *m, uint64_t key)
+{
+	__builtin_prefetch(&m->slots[home(m, key ? key : 1)]);
 }
 
 size_t

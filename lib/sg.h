@@ -873,6 +873,9 @@ void sg_map_free(struct sg_map *m);
 double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
 double *sg_map_put(struct sg_map *m, uint64_t key);	  /* new ones are 0 */
 size_t sg_map_size(const struct sg_map *m);
+/* Starts loading key's slot into the cache: a batch of these before the
+ * probes lets their misses overlap. */
+void sg_map_prefetch(const struct sg_map *m, uint64_t key);
 /* bytes of zeros for a hash table, in huge pages when it is large: a probe
  * into hundreds of megabytes of 4 KiB pages misses the TLB too. */
 void *sg_table_alloc(size_t bytes);
