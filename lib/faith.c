@@ -253,6 +253,8 @@ sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
 	int more_a, more_b;
 
 	t->ndocs++;
+	for (size_t k = 0; k < na; k++)
+		sg_map_prefetch(t->df, a[k]);
 	for (size_t k = 0; run(a, na, &k, &wa, &ca);)
 		ia[nr++] = ++sg_map_put(t->df, wa)[0];
 	/* with no word in common the cosine is 0 whatever the weights: most
