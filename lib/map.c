@@ -119,32 +119,12 @@ sg_map_size(const struct sg_map *m)
 	return m->n;
 }
 
-static size_t
-bloom_bit(uint64_t key, size_t nbits, int i)
-{
-	uint64_t x = key * 0x9e3779b97f4a7c15ULL;
-
-	return (size_t)(x >> (i ? 48 : 32)) & (nbits - 1);
-}
-
 void
 sg_bloom_add(uint64_t *bits, size_t nbits, uint64_t key)
 {
 	for (int i = 0; i < 2; i++) {
-		size_t k = bloom_bit(key, nbits, i);
+		size_t k = sg_bloom_bit(key, nbits, i);
 
 		bits[k / 64] |= 1ULL << (k % 64);
 	}
-}
-
-int
-sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key)
-{
-	for (int i = 0; i < 2; i++) {
-		size_t k = bloom_bit(key, nbits, i);
-
-		if (!(bits[k / 64] >> (k % 64) & 1))
-			return 0;
-	}
-	return 1;
 }

@@ -883,7 +883,23 @@ void *sg_table_alloc(size_t bytes);
  * "no" is sure, "maybe" asks the table.  It spares a cache miss on the
  * many keys a table of thousands does not hold. */
 void sg_bloom_add(uint64_t *bits, size_t nbits, uint64_t key);
-int sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key);
+/* Inline, as it is asked about every word of every sample. */
+static inline size_t
+sg_bloom_bit(uint64_t key, size_t nbits, int i)
+{
+	uint64_t x = key * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(x >> (i ? 48 : 32)) & (nbits - 1);
+}
+static inline int
+sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key)
+{
+	size_t k0 = sg_bloom_bit(key, nbits, 0),
+	       k1 = sg_bloom_bit(key, nbits, 1);
+
+	return (bits[k0 / 64] >> (k0 % 64) & 1) &&
+	       (bits[k1 / 64] >> (k1 % 64) & 1);
+}
 
 /* judge.c: what a language model is asked about a sample, how its answer
  * is read, and measures over embedding vectors */
