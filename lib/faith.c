@@ -158,34 +158,17 @@ sg_tfidf_free(struct sg_tfidf *t)
 	free(t);
 }
 
-/* The hashes of the text's content words folded to lower case, sorted,
- * so that equal words are runs; their number in *n. */
+/* The hashes of the content words of ws, sorted, so that equal words are
+ * runs; their number in *n. */
 static uint64_t *
-terms(const char *s, size_t *n)
+terms(const struct sg_words *ws, size_t *n)
 {
-	uint64_t *v = NULL, h;
-	size_t cap = 0;
+	uint64_t *v = sg_xmalloc((ws->n ? ws->n : 1) * sizeof *v);
 
 	*n = 0;
-	while (*s) {
-		const char *w = s;
-
-		if (!sg_wordc((unsigned char)*s)) {
-			s++;
-			continue;
-		}
-		h = 0xcbf29ce484222325ULL;
-		while (sg_wordc((unsigned char)*s))
-			h = (h ^ (unsigned char)sg_lower((unsigned char)*s++)) *
-			    0x100000001b3ULL;
-		if (is_stop(w, (size_t)(s - w)))
-			continue;
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			v = sg_xrealloc(v, cap * sizeof *v);
-		}
-		v[(*n)++] = h;
-	}
+	for (size_t i = 0; i < ws->n; i++)
+		if (!is_stop(ws->text + ws->v[i].at, ws->v[i].len))
+			v[(*n)++] = ws->v[i].hash;
 	sg_sort_u64(v, *n);
 	return v;
 }
@@ -239,10 +222,12 @@ common(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 }
 
 double
-sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
+sg_tfidf_cosine(
+	struct sg_tfidf *t, const struct sg_words *text, const char *query)
 {
+	struct sg_words qw = {0};
 	size_t na, nb, i = 0, j = 0;
-	uint64_t *a = terms(text, &na), *b = terms(query, &nb), wa = 0, wb = 0;
+	uint64_t *a = terms(text, &na), *b, wa = 0, wb = 0;
 	double dot = 0, sa = 0, sb = 0, ca = 0, cb = 0, x, y;
 	/* the document count of each of the text's words, the k-th distinct
 	 * one at ia[k], taken as its count is raised (the count table
@@ -252,6 +237,9 @@ sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
 	size_t ra = 0, nr = 0;
 	int more_a, more_b;
 
+	sg_words_read(&qw, query);
+	b = terms(&qw, &nb);
+	free(qw.v);
 	t->ndocs++;
 	for (size_t k = 0; k < na; k++)
 		sg_map_prefetch(t->df, a[k]);

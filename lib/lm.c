@@ -39,32 +39,25 @@ pair(uint64_t a, uint64_t b)
 	return x ^ x >> 33;
 }
 
-/* Calls fn on each word of text, as the FNV-1a hash of it folded to lower
- * case, after the one before it; "<s>" and "</s>" mark each line. */
+/* Calls fn on each word of ws after the one before it; "<s>" and "</s>"
+ * mark each line. */
 static void
-words(const char *s, void (*fn)(void *ctx, uint64_t prev, uint64_t w),
-	void *ctx)
+each_word(const struct sg_words *ws,
+	void (*fn)(void *ctx, uint64_t prev, uint64_t w), void *ctx)
 {
-	uint64_t prev = BOS, w;
+	uint64_t prev = BOS;
 
-	for (;;) {
-		while (*s && !sg_wordc((unsigned char)*s) && *s != '\n')
-			s++;
-		if (!*s || *s == '\n') {
+	for (size_t i = 0; i < ws->n; i++) {
+		if (ws->v[i].newline) {
 			if (prev != BOS)
 				fn(ctx, prev, EOS);
 			prev = BOS;
-			if (!*s++)
-				return;
-			continue;
 		}
-		w = 0xcbf29ce484222325ULL;
-		while (sg_wordc((unsigned char)*s))
-			w = (w ^ (unsigned char)sg_lower((unsigned char)*s++)) *
-			    0x100000001b3ULL;
-		fn(ctx, prev, w);
-		prev = w;
+		fn(ctx, prev, ws->v[i].hash);
+		prev = ws->v[i].hash;
 	}
+	if (prev != BOS)
+		fn(ctx, prev, EOS);
 }
 
 static void
@@ -87,13 +80,16 @@ struct sg_lm *
 sg_lm_train(const char *text)
 {
 	struct sg_lm *lm = sg_xmalloc(sizeof *lm);
+	struct sg_words ws = {0};
 
 	lm->uni = sg_map_new();
 	lm->bi = sg_map_new();
 	lm->ctx = sg_map_new();
 	lm->tokens = 0;
 	memset(lm->known, 0, sizeof lm->known);
-	words(text, train, lm);
+	sg_words_read(&ws, text);
+	each_word(&ws, train, lm);
+	free(ws.v);
 	lm->unseen = log(1 / (lm->tokens + ((double)sg_map_size(lm->uni) + 1)));
 	return lm;
 }
@@ -146,50 +142,31 @@ score(void *ctx, uint64_t prev, uint64_t w)
 	sc->prev_known = u != NULL;
 }
 
-/* A text's words, as words gives them, kept to be scored in a second
- * pass. */
-struct pairs {
-	uint64_t (*p)[2];
-	size_t n, cap;
-};
-
+/* The slots score will probe for w after prev. */
 static void
-keep(void *ctx, uint64_t prev, uint64_t w)
+prefetch(void *ctx, uint64_t prev, uint64_t w)
 {
-	struct pairs *ps = ctx;
+	const struct sg_lm *lm = ctx;
+	int known = sg_bloom_has(lm->known, BLOOM_BITS, w);
 
-	if (ps->n == ps->cap) {
-		ps->cap = ps->cap ? 2 * ps->cap : 128;
-		ps->p = sg_xrealloc(ps->p, ps->cap * sizeof *ps->p);
+	if (known)
+		sg_map_prefetch(lm->uni, w);
+	if (prev == BOS || sg_bloom_has(lm->known, BLOOM_BITS, prev)) {
+		sg_map_prefetch(lm->ctx, prev);
+		if (known)
+			sg_map_prefetch(lm->bi, pair(prev, w));
 	}
-	ps->p[ps->n][0] = prev;
-	ps->p[ps->n++][1] = w;
 }
 
 double
-sg_lm_perplexity(const struct sg_lm *lm, const char *text)
+sg_lm_perplexity(const struct sg_lm *lm, const struct sg_words *ws)
 {
 	struct score sc = {lm, 0, 0, 0};
-	struct pairs ps = {NULL, 0, 0};
 
 	/* the probes score may make, asked for all at once: most are cache
 	 * misses, and one after the other they were a tenth of sg-validate */
-	words(text, keep, &ps);
-	for (size_t i = 0; i < ps.n; i++) {
-		uint64_t prev = ps.p[i][0], w = ps.p[i][1];
-		int known = sg_bloom_has(lm->known, BLOOM_BITS, w);
-
-		if (known)
-			sg_map_prefetch(lm->uni, w);
-		if (prev == BOS || sg_bloom_has(lm->known, BLOOM_BITS, prev)) {
-			sg_map_prefetch(lm->ctx, prev);
-			if (known)
-				sg_map_prefetch(lm->bi, pair(prev, w));
-		}
-	}
-	for (size_t i = 0; i < ps.n; i++)
-		score(&sc, ps.p[i][0], ps.p[i][1]);
-	free(ps.p);
+	each_word(ws, prefetch, (void *)lm);
+	each_word(ws, score, &sc);
 	return sc.n ? exp(-sc.logp / (double)sc.n) : 0.0;
 }
 
@@ -217,16 +194,20 @@ sg_lm_heldout(const char *text)
 	char *half[2];
 	double sum = 0;
 	int n = 0;
+	struct sg_words ws = {0};
 
 	halves(text, &half[0], &half[1]);
 	for (int i = 0; i < 2; i++) {
 		struct sg_lm *lm = sg_lm_train(half[i]);
-		double p = sg_lm_perplexity(lm, half[1 - i]);
+		double p;
 
+		sg_words_read(&ws, half[1 - i]);
+		p = sg_lm_perplexity(lm, &ws);
 		if (p > 0)
 			sum += p, n++;
 		sg_lm_free(lm);
 	}
+	free(ws.v);
 	free(half[0]);
 	free(half[1]);
 	return n ? sum / n : 0.0;

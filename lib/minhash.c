@@ -71,7 +71,6 @@ struct sg_minhash {
 	int ngram, bands, rows, n, padded;
 	uint32_t *a, *b; /* h_i(x) = a_i x + b_i mod 2^32, x well mixed */
 	uint32_t *sig;
-	uint64_t *win;
 };
 
 struct sg_minhash *
@@ -88,7 +87,6 @@ sg_minhash_new(int ngram, int bands, int rows)
 	m->a = sg_xmalloc(sizeof *m->a * (size_t)m->padded);
 	m->b = sg_xmalloc(sizeof *m->b * (size_t)m->padded);
 	m->sig = sg_xmalloc(sizeof *m->sig * (size_t)m->padded);
-	m->win = sg_xmalloc(sizeof *m->win * (size_t)ngram);
 	sg_rng_seed(&rng, 0x5eed0000ULL + (uint64_t)ngram);
 	for (int i = 0; i < m->padded; i++) {
 		m->a[i] = (uint32_t)sg_rng_next(&rng) | 1;
@@ -105,7 +103,6 @@ sg_minhash_free(struct sg_minhash *m)
 	free(m->a);
 	free(m->b);
 	free(m->sig);
-	free(m->win);
 	free(m);
 }
 
@@ -119,39 +116,30 @@ mix(uint64_t x)
 	return x ^ (x >> 33);
 }
 
-/* Calls fn on the hash of each word n-gram of text; a text of fewer words
+/* Calls fn on the hash of each word n-gram of ws; a text of fewer words
  * than n is one shingle of all its words, and one of none is one empty
- * shingle.  win holds n hashes. */
+ * shingle. */
 static void
-shingles(const char *text, int n, uint64_t *win,
-	void (*fn)(void *ctx, uint64_t x), void *ctx)
+shingles(const struct sg_words *ws, int n, void (*fn)(void *ctx, uint64_t x),
+	void *ctx)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	size_t words = 0;
-	uint64_t all = 0;
+	const struct sg_word *w = ws->v;
+	uint64_t all = 0, x;
 
-	for (;;) {
-		uint64_t h = 0xcbf29ce484222325ULL, x;
-
-		while (*p && !sg_wordc(*p))
-			p++;
-		if (!*p)
-			break;
-		while (*p && sg_wordc(*p))
-			h = (h ^ (unsigned char)sg_lower(*p++)) *
-			    0x100000001b3ULL;
-		memmove(win, win + 1, sizeof *win * (size_t)(n - 1));
-		win[n - 1] = h;
-		all = mix(all ^ h);
-		if (++words < (size_t)n)
-			continue;
+	if (ws->n < (size_t)n) {
+		for (size_t k = 0; k < ws->n; k++)
+			all = mix(all ^ w[k].hash);
+		fn(ctx, all);
+		return;
+	}
+	for (size_t k = 0; k + (size_t)n <= ws->n; k++) {
 		x = 0;
 		for (int i = 0; i < n; i++)
-			x = (x ^ win[i]) * 0x9E3779B97F4A7C15ULL + (uint64_t)i;
+			x = (x ^ w[k + (size_t)i].hash) *
+				    0x9E3779B97F4A7C15ULL +
+			    (uint64_t)i;
 		fn(ctx, mix(x));
 	}
-	if (words < (size_t)n)
-		fn(ctx, all);
 }
 
 /* SSE2, the x86-64 baseline, has no 32-bit vector multiply; AVX2 has,
@@ -305,19 +293,23 @@ band_keys(const struct sg_minhash *m, uint64_t *keys)
 void
 sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
 {
+	struct sg_words ws = {0};
+
+	sg_words_read(&ws, text);
 	for (int i = 0; i < m->padded; i++)
 		m->sig[i] = UINT32_MAX;
-	shingles(text, m->ngram, m->win, add_shingle, m);
+	shingles(&ws, m->ngram, add_shingle, m);
 	band_keys(m, keys);
+	free(ws.v);
 }
 
 size_t
-sg_minhash_set(
-	struct sg_minhash *m, const char *text, uint64_t *keys, uint64_t **out)
+sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws, uint64_t *keys,
+	uint64_t **out)
 {
 	struct set s = {NULL, 0, 0};
 
-	shingles(text, m->ngram, m->win, collect, &s);
+	shingles(ws, m->ngram, collect, &s);
 	for (int i = 0; i < m->padded; i++)
 		m->sig[i] = UINT32_MAX;
 	for (size_t i = 0; i < s.n; i++)
@@ -329,11 +321,12 @@ sg_minhash_set(
 size_t
 sg_shingles(const char *text, int n, uint64_t **out)
 {
-	uint64_t *win = sg_xmalloc(sizeof *win * (size_t)n);
+	struct sg_words ws = {0};
 	struct set s = {NULL, 0, 0};
 
-	shingles(text, n, win, collect, &s);
-	free(win);
+	sg_words_read(&ws, text);
+	shingles(&ws, n, collect, &s);
+	free(ws.v);
 	return sorted_set(&s, out);
 }
 

@@ -278,6 +278,22 @@ sg_lower(int c)
 	return c + (int)(((unsigned)(c - 'A') < 26u) << 5);
 }
 size_t sg_count_words(const char *text);
+/* A text's words, read once for every check that reads them (the word
+ * count, relevance, perplexity, near-duplicates): each a run of sg_wordc
+ * bytes, with its hash as sg_word_hash makes it, where it is in text, and
+ * whether a line break comes before it (after the word before). */
+struct sg_word {
+	uint64_t hash;
+	size_t at, len;
+	int newline;
+};
+struct sg_words {
+	const char *text;
+	struct sg_word *v;
+	size_t n, cap;
+};
+/* text's words into w, whose array is reused; w keeps text, not a copy. */
+void sg_words_read(struct sg_words *w, const char *text);
 /* The next word of *s as [start, end), *s moved past it; 0 at the end. */
 int sg_next_word(const char **s, const char **start, const char **end);
 /* A word's hash, case folded as distinct-n folds it. */
@@ -779,10 +795,11 @@ void sg_minhash_free(struct sg_minhash *m);
 /* The bucket key of each band of text's signature into keys[bands]; never
  * 0, and the same for the same parameters in every process. */
 void sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys);
-/* sg_minhash_keys and sg_shingles (of m's n-grams) from one reading of text:
- * the keys into keys[bands], the set into *out; the set's size. */
-size_t sg_minhash_set(
-	struct sg_minhash *m, const char *text, uint64_t *keys, uint64_t **out);
+/* sg_minhash_keys and sg_shingles (of m's n-grams) from one reading of a
+ * text's words: the keys into keys[bands], the set into *out; the set's
+ * size. */
+size_t sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws,
+	uint64_t *keys, uint64_t **out);
 /* The hashes of text's word n-grams, sorted, each once; *out malloc'd. */
 size_t sg_shingles(const char *text, int ngram, uint64_t **out);
 double sg_jaccard_sets(
@@ -842,15 +859,17 @@ json_t *sg_faithfulness(const char *out, const char *src);
 struct sg_tfidf;
 struct sg_tfidf *sg_tfidf_new(void);
 void sg_tfidf_free(struct sg_tfidf *t);
-/* The TF-IDF cosine of text and query; text joins the corpus first. */
-double sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query);
+/* The TF-IDF cosine of a text's words and query; the text joins the
+ * corpus first. */
+double sg_tfidf_cosine(
+	struct sg_tfidf *t, const struct sg_words *text, const char *query);
 
 /* lm.c: a word bigram model with absolute discounting, for perplexity */
 struct sg_lm;
 /* Trained on text, each line a sentence. */
 struct sg_lm *sg_lm_train(const char *text);
 void sg_lm_free(struct sg_lm *lm);
-double sg_lm_perplexity(const struct sg_lm *lm, const char *text);
+double sg_lm_perplexity(const struct sg_lm *lm, const struct sg_words *ws);
 /* The perplexity of each half of text's lines under a model trained on
  * the other, averaged: what unseen text of the same kind scores. */
 double sg_lm_heldout(const char *text);

@@ -99,6 +99,37 @@ word_hash(const char *a, const char *b)
 	return h;
 }
 
+/* next_word and word_hash in one pass. */
+void
+sg_words_read(struct sg_words *w, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text, *a;
+	int newline = 0;
+	uint64_t h;
+
+	w->text = text;
+	w->n = 0;
+	for (;;) {
+		while (*p && !sg_wordc(*p))
+			newline |= *p++ == '\n';
+		if (!*p)
+			return;
+		a = p;
+		h = 0xcbf29ce484222325ULL;
+		while (sg_wordc(*p))
+			h = (h ^ (unsigned char)sg_lower(*p++)) *
+			    0x100000001b3ULL;
+		if (w->n == w->cap) {
+			w->cap = w->cap ? 2 * w->cap : 128;
+			w->v = sg_xrealloc(w->v, w->cap * sizeof *w->v);
+		}
+		w->v[w->n++] = (struct sg_word){h,
+			(size_t)(a - (const unsigned char *)text),
+			(size_t)(p - a), newline};
+		newline = 0;
+	}
+}
+
 int
 sg_next_word(const char **s, const char **start, const char **end)
 {

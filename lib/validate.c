@@ -117,14 +117,16 @@ taken(const char *id, const char *what, char *buf, size_t size)
 	return buf;
 }
 
-/* dedup and near_dedup; the keys of the value compared go to keys. */
+/* dedup and near_dedup; the keys of the value compared go to keys.
+ * c->tokens are data's, unless it changed since they were read. */
 static void
 check_dedup(json_t *checks, const json_t *data, struct sg_checks *c,
-	uint64_t *keys, size_t *nkeys)
+	int changed, uint64_t *keys, size_t *nkeys)
 {
 	const json_t *v = data;
 	const char *w;
 	char why[300], *text;
+	struct sg_words own = {0};
 
 	if (c->field && json_is_object(data) &&
 		!(v = sg_path(data, c->field))) {
@@ -140,10 +142,17 @@ check_dedup(json_t *checks, const json_t *data, struct sg_checks *c,
 	*nkeys = 1;
 	if (!c->near)
 		return;
-	text = sg_sample_text(v);
 	free(c->set);
-	c->nset = sg_minhash_set(c->near, text, keys + 1, &c->set);
-	free(text);
+	if (v == data && !changed) {
+		c->nset =
+			sg_minhash_set(c->near, &c->tokens, keys + 1, &c->set);
+	} else {
+		text = sg_sample_text(v);
+		sg_words_read(&own, text);
+		c->nset = sg_minhash_set(c->near, &own, keys + 1, &c->set);
+		free(own.v);
+		free(text);
+	}
 	w = taken(sg_seen_near(c->v->seen, keys + 1, (size_t)c->bands, c->set,
 			  c->nset, c->threshold),
 		"near-duplicate", why, sizeof why);
@@ -196,8 +205,7 @@ sg_grounding(const json_t *rec, char **src, char **out)
 }
 
 static void
-check_grounding(json_t *checks, const json_t *rec, const char *text,
-	const struct sg_checks *c)
+check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
 {
 	char *src = NULL, *out = NULL, why[300];
 	json_t *f, *missing;
@@ -225,7 +233,7 @@ check_grounding(json_t *checks, const json_t *rec, const char *text,
 	free(out);
 	if (!c->description)
 		return;
-	sim = sg_tfidf_cosine(c->v->tfidf, text, c->description);
+	sim = sg_tfidf_cosine(c->v->tfidf, &c->tokens, c->description);
 	if (sim < c->min_similarity)
 		snprintf(why, sizeof why,
 			"TF-IDF cosine %.2f to the task, less than %.15g", sim,
@@ -236,10 +244,10 @@ check_grounding(json_t *checks, const json_t *rec, const char *text,
 }
 
 static void
-check_perplexity(json_t *checks, const char *text, const struct sg_checks *c)
+check_perplexity(json_t *checks, const struct sg_checks *c)
 {
 	char why[200];
-	double ppl = sg_lm_perplexity(c->lm, text);
+	double ppl = sg_lm_perplexity(c->lm, &c->tokens);
 
 	if (!(ppl <= c->max_ppl))
 		snprintf(why, sizeof why, "perplexity %.0f, more than %.4g",
@@ -304,8 +312,9 @@ check_custom(json_t *checks, const json_t *rec, struct sg_checks *c)
 }
 
 /* Spans are told in every mode, as types and offsets only: the record
- * must not carry the personal data a second time. */
-static void
+ * must not carry the personal data a second time.  Whether data was
+ * redacted. */
+static int
 check_pii(json_t *checks, json_t *rec, const struct sg_checks *c)
 {
 	json_t *neu = NULL, *spans, *sp, *pii;
@@ -334,6 +343,7 @@ check_pii(json_t *checks, json_t *rec, const struct sg_checks *c)
 	if (n && c->pii_mode == SG_PII_REDACT)
 		json_object_set_new(pii, "redacted", json_true());
 	json_object_set_new(pii, "spans", spans);
+	return n && c->pii_mode == SG_PII_REDACT;
 }
 
 json_t *
@@ -344,6 +354,7 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	struct sg_error e;
 	char why[300], *text, *dumped;
 	const char *w;
+	int redacted = 0;
 
 	*nkeys = 0;
 	if (err && !json_is_null(err)) {
@@ -361,14 +372,14 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	if (!c)
 		return checks;
 	text = sg_sample_text(data);
+	sg_words_read(&c->tokens, text);
 	if (c->length) {
 		w = within(
 			codepoints(text), c->len, "character", why, sizeof why);
 		check_set(checks, "length", !w, w);
 	}
 	if (c->words) {
-		w = within(sg_count_words(text), c->nwords, "word", why,
-			sizeof why);
+		w = within(c->tokens.n, c->nwords, "word", why, sizeof why);
 		check_set(checks, "words", !w, w);
 	}
 	if (c->unusable[SG_U_FORMAT]) {
@@ -387,25 +398,25 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	else if (c->schema)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
-	check_grounding(checks, rec, text, c);
+	check_grounding(checks, rec, c);
 	if (check_logprobs(checks, rec, c))
 		;
 	else if (c->unusable[SG_U_PPL])
 		check_set(checks, "perplexity", 0, c->unusable[SG_U_PPL]);
 	else if (c->lm)
-		check_perplexity(checks, text, c);
+		check_perplexity(checks, c);
 	if (c->unusable[SG_U_TOXIC])
 		check_set(checks, "toxicity", 0, c->unusable[SG_U_TOXIC]);
 	else if (c->lexicon)
 		check_toxic(checks, text, c);
 	free(text);
 	if (c->pii)
-		check_pii(checks, rec, c);
+		redacted = check_pii(checks, rec, c);
 	if (c->custom)
 		check_custom(checks, rec, c);
 	if (c->dedup)
-		check_dedup(
-			checks, json_object_get(rec, "data"), c, keys, nkeys);
+		check_dedup(checks, json_object_get(rec, "data"), c, redacted,
+			keys, nkeys);
 	return checks;
 }
 
