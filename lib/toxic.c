@@ -76,16 +76,22 @@ term_add(struct sg_lexicon *lx, const char *term, long sev)
 	}
 }
 
-/* Each byte as a letter: lower case, leetspeak read ("0" is o). */
-static unsigned char leet_tab[256];
+/* Each byte as a letter: lower case, leetspeak read ("0" is o); and
+ * whether it is a byte of a word (a letter, a digit, "@", "$", "!" or
+ * one of a UTF-8 sequence), asked of every byte of every sample. */
+static unsigned char leet_tab[256], tokc_tab[256];
 
 static void
 leet_init(void)
 {
 	static const char from[] = "013457@$!", to[] = "oieastasi";
 
-	for (int c = 0; c < 256; c++)
+	for (int c = 0; c < 256; c++) {
 		leet_tab[c] = (unsigned char)tolower(c);
+		tokc_tab[c] = (unsigned)((c | 0x20) - 'a') < 26u ||
+			      (unsigned)(c - '0') < 10u || c == '@' ||
+			      c == '$' || c == '!' || c >= 0x80;
+	}
 	for (size_t i = 0; from[i]; i++)
 		leet_tab[(unsigned char)from[i]] = (unsigned char)to[i];
 }
@@ -160,9 +166,7 @@ sg_lexicon_free(struct sg_lexicon *lx)
 static int
 tokc(int c)
 {
-	return (unsigned)((c | 0x20) - 'a') < 26u ||
-	       (unsigned)(c - '0') < 10u || c == '@' || c == '$' || c == '!' ||
-	       c >= 0x80;
+	return tokc_tab[c];
 }
 
 /* The severity of the term of that key, or -1. */
