@@ -14,13 +14,19 @@
 #define DISCOUNT 0.75
 #define BLOOM_BITS 65536u
 
+/* A word's count, and as a context its count and distinct followers, in
+ * one slot: the slot a word's probe loads is its context's for the next
+ * word. */
+enum { UNI, CTX, FOLLOWERS };
+
 struct sg_lm {
-	struct sg_map *uni; /* word -> count */
-	struct sg_map *bi;  /* word pair -> count */
-	struct sg_map *ctx; /* word -> count as context, distinct followers */
-	double tokens;	    /* counted words, "</s>" included */
-	double unseen;	    /* the log-probability of a word never counted,
-			       after a context never counted */
+	struct sg_map *word; /* word or "<s>" -> UNI, CTX, FOLLOWERS */
+	struct sg_map *bi;   /* word pair -> count */
+	const double *bos;   /* "<s>"'s slot, or NULL */
+	size_t nwords;	     /* counted, "</s>" included */
+	double tokens;	     /* counted words, "</s>" included */
+	double unseen;	     /* the log-probability of a word never counted,
+				after a context never counted */
 	/* two bits a counted word: most words of a sample are unknown to the
 	 * model, and this answers them from the cache, not the table */
 	uint64_t known[BLOOM_BITS / 64];
@@ -64,14 +70,14 @@ static void
 train(void *ctx, uint64_t prev, uint64_t w)
 {
 	struct sg_lm *lm = ctx;
+	int fresh = sg_map_put(lm->bi, pair(prev, w))[0]++ == 0;
+	double *c = sg_map_put(lm->word, prev);
 
-	double *bi = sg_map_put(lm->bi, pair(prev, w));
-	double *c = sg_map_put(lm->ctx, prev);
-
-	sg_map_put(lm->uni, w)[0]++;
-	if (bi[0]++ == 0)
-		c[1]++;
-	c[0]++;
+	c[CTX]++;
+	c[FOLLOWERS] += fresh;
+	/* a put may move the slots: c is not used after this one */
+	if (sg_map_put(lm->word, w)[UNI]++ == 0)
+		lm->nwords++;
 	lm->tokens++;
 	sg_bloom_add(lm->known, BLOOM_BITS, w);
 }
@@ -82,15 +88,16 @@ sg_lm_train(const char *text)
 	struct sg_lm *lm = sg_xmalloc(sizeof *lm);
 	struct sg_words ws = {0};
 
-	lm->uni = sg_map_new();
+	lm->word = sg_map_new_n(3);
 	lm->bi = sg_map_new();
-	lm->ctx = sg_map_new();
+	lm->nwords = 0;
 	lm->tokens = 0;
 	memset(lm->known, 0, sizeof lm->known);
 	sg_words_read(&ws, text);
 	each_word(&ws, train, lm);
 	free(ws.v);
-	lm->unseen = log(1 / (lm->tokens + ((double)sg_map_size(lm->uni) + 1)));
+	lm->bos = sg_map_get(lm->word, BOS);
+	lm->unseen = log(1 / (lm->tokens + ((double)lm->nwords + 1)));
 	return lm;
 }
 
@@ -99,9 +106,8 @@ sg_lm_free(struct sg_lm *lm)
 {
 	if (!lm)
 		return;
-	sg_map_free(lm->uni);
+	sg_map_free(lm->word);
 	sg_map_free(lm->bi);
-	sg_map_free(lm->ctx);
 	free(lm);
 }
 
@@ -109,7 +115,7 @@ struct score {
 	const struct sg_lm *lm;
 	double logp;
 	size_t n;
-	int prev_known; /* whether the word before is in the unigrams */
+	const double *prev; /* the word before's slot, if it was counted */
 };
 
 static void
@@ -117,29 +123,33 @@ score(void *ctx, uint64_t prev, uint64_t w)
 {
 	struct score *sc = ctx;
 	const struct sg_lm *lm = sc->lm;
-	double v = (double)sg_map_size(lm->uni) + 1; /* and unknown */
+	double v = (double)lm->nwords + 1; /* and unknown */
 	/* Every context is "<s>" or a counted word, and every counted pair
 	 * ends in one: the probes a word unknown to the model cannot answer
 	 * are left out (on generated text most words are unknown, and each
 	 * probe is a cache miss). */
-	double *u = sg_bloom_has(lm->known, BLOOM_BITS, w)
-			    ? sg_map_get(lm->uni, w)
-			    : NULL;
-	double *c = prev == BOS || sc->prev_known ? sg_map_get(lm->ctx, prev)
-						  : NULL;
-	double *b = u && c ? sg_map_get(lm->bi, pair(prev, w)) : NULL;
-	double puni = ((u ? u[0] : 0) + 1) / (lm->tokens + v), p;
+	const double *u = sg_bloom_has(lm->known, BLOOM_BITS, w)
+				  ? sg_map_get(lm->word, w)
+				  : NULL;
+	const double *c = prev == BOS ? lm->bos : sc->prev, *b;
+	double puni, p;
 
-	if (c && c[0] > 0) {
-		p = fmax((b ? b[0] : 0) - DISCOUNT, 0) / c[0] +
-		    DISCOUNT * c[1] / c[0] * puni;
+	if (u && u[UNI] == 0) /* "<s>" itself */
+		u = NULL;
+	if (c && c[CTX] == 0)
+		c = NULL;
+	b = u && c ? sg_map_get(lm->bi, pair(prev, w)) : NULL;
+	puni = ((u ? u[UNI] : 0) + 1) / (lm->tokens + v);
+	if (c) {
+		p = fmax((b ? b[0] : 0) - DISCOUNT, 0) / c[CTX] +
+		    DISCOUNT * c[FOLLOWERS] / c[CTX] * puni;
 		sc->logp += log(p);
 	} else {
 		/* most words of a sample: the same log each time */
 		sc->logp += u ? log(puni) : lm->unseen;
 	}
 	sc->n++;
-	sc->prev_known = u != NULL;
+	sc->prev = u;
 }
 
 /* The slots score will probe for w after prev. */
@@ -150,18 +160,15 @@ prefetch(void *ctx, uint64_t prev, uint64_t w)
 	int known = sg_bloom_has(lm->known, BLOOM_BITS, w);
 
 	if (known)
-		sg_map_prefetch(lm->uni, w);
-	if (prev == BOS || sg_bloom_has(lm->known, BLOOM_BITS, prev)) {
-		sg_map_prefetch(lm->ctx, prev);
-		if (known)
-			sg_map_prefetch(lm->bi, pair(prev, w));
-	}
+		sg_map_prefetch(lm->word, w);
+	if (known && (prev == BOS || sg_bloom_has(lm->known, BLOOM_BITS, prev)))
+		sg_map_prefetch(lm->bi, pair(prev, w));
 }
 
 double
 sg_lm_perplexity(const struct sg_lm *lm, const struct sg_words *ws)
 {
-	struct score sc = {lm, 0, 0, 0};
+	struct score sc = {lm, 0, 0, NULL};
 
 	/* the probes score may make, asked for all at once: most are cache
 	 * misses, and one after the other they were a tenth of sg-validate */

@@ -885,9 +885,10 @@ json_t *sg_coproc_ask(
 /* Closes its input and waits: its exit status, as sg_wait. */
 int sg_coproc_end(struct sg_coproc *cp, struct sg_error *e);
 
-/* map.c: two numbers by 64-bit key, an open-addressing table */
+/* map.c: numbers by 64-bit key, an open-addressing table */
 struct sg_map;
-struct sg_map *sg_map_new(void);
+struct sg_map *sg_map_new(void); /* one number a key */
+struct sg_map *sg_map_new_n(int numbers);
 void sg_map_free(struct sg_map *m);
 double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
 double *sg_map_put(struct sg_map *m, uint64_t key);	  /* new ones are 0 */
