@@ -76,10 +76,10 @@ term_add(struct sg_lexicon *lx, const char *term, long sev)
 	}
 }
 
-/* Each byte as a letter: lower case, leetspeak read ("0" is o); and
- * whether it is a byte of a word (a letter, a digit, "@", "$", "!" or
- * one of a UTF-8 sequence), asked of every byte of every sample. */
-static unsigned char leet_tab[256], tokc_tab[256];
+/* Each byte as a letter: lower case, leetspeak read ("0" is o); and what
+ * kind of byte it is, asked of every byte of every sample. */
+enum { WORDC = 1, LETTER = 2 }; /* of a word ("@", "$", "!" too), ASCII */
+static unsigned char leet_tab[256], kind_tab[256];
 
 static void
 leet_init(void)
@@ -87,10 +87,18 @@ leet_init(void)
 	static const char from[] = "013457@$!", to[] = "oieastasi";
 
 	for (int c = 0; c < 256; c++) {
+		int letter = (unsigned)((c | 0x20) - 'a') < 26u;
+
 		leet_tab[c] = (unsigned char)tolower(c);
-		tokc_tab[c] = (unsigned)((c | 0x20) - 'a') < 26u ||
-			      (unsigned)(c - '0') < 10u || c == '@' ||
-			      c == '$' || c == '!' || c >= 0x80;
+		kind_tab[c] =
+			(unsigned char)((letter ? LETTER : 0) |
+					(letter || (unsigned)(c - '0') < 10u ||
+								c == '@' ||
+								c == '$' ||
+								c == '!' ||
+								c >= 0x80
+							? WORDC
+							: 0));
 	}
 	for (size_t i = 0; from[i]; i++)
 		leet_tab[(unsigned char)from[i]] = (unsigned char)to[i];
@@ -166,7 +174,7 @@ sg_lexicon_free(struct sg_lexicon *lx)
 static int
 tokc(int c)
 {
-	return tokc_tab[c];
+	return kind_tab[c] & WORDC;
 }
 
 /* The severity of the term of that key, or -1. */
@@ -248,36 +256,42 @@ struct form {
 	int letters, stretched_whole, stretched_cut;
 };
 
-/* One pass over the word instead of lookup's few for it and as many for
- * the pair it ends: every word of every sample comes here twice. */
-static void
-read_word(const unsigned char *w, size_t n, uint64_t before, struct form *f)
+/* The word at w, to its end, in one pass instead of lookup's few for it
+ * and as many for the pair it ends (every word of every sample comes here
+ * twice); its length, and the code points it spans added to *points. */
+static size_t
+read_word(
+	const unsigned char *w, uint64_t before, struct form *f, size_t *points)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	uint64_t hp = (before ^ ' ') * 0x100000001b3ULL;
-	int stretched = 0;
+	uint64_t cut = h, pair = hp;
+	/* the two letters before; no byte of a word reads as 0 */
+	unsigned char c1 = 0, c2 = 0;
+	int stretched = 0, stretched_cut = 0, kinds = 0;
+	size_t i, len = 0, n = 0;
 
-	f->letters = f->stretched_cut = 0;
-	f->len = 0;
-	f->cut = h;
-	f->pair = hp;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)leet(w[i]);
+	for (i = 0; kind_tab[w[i]] & WORDC; i++) {
+		unsigned char c = leet_tab[w[i]];
 
 		h = (h ^ c) * 0x100000001b3ULL;
 		hp = (hp ^ c) * 0x100000001b3ULL;
-		stretched |=
-			i >= 2 && c == leet(w[i - 1]) && c == leet(w[i - 2]);
-		f->letters |= (unsigned)((w[i] | 0x20) - 'a') < 26u;
+		stretched |= c == c1 && c == c2;
+		c2 = c1;
+		c1 = c;
+		kinds |= kind_tab[w[i]];
+		n += (w[i] & 0xC0) != 0x80;
 		if (w[i] != '!') {
-			f->cut = h;
-			f->pair = hp;
-			f->len = i + 1;
-			f->stretched_cut = stretched;
+			cut = h;
+			pair = hp;
+			len = i + 1;
+			stretched_cut = stretched;
 		}
 	}
-	f->whole = h;
-	f->stretched_whole = stretched;
+	*f = (struct form){h, cut, pair, len, (kinds & LETTER) != 0, stretched,
+		stretched_cut};
+	*points += n;
+	return i;
 }
 
 /* The severity of the words [pa, pb) and [a, b) of text as one term, w1
@@ -317,10 +331,8 @@ sg_toxic_find(const struct sg_lexicon *lx, const char *text, long severity)
 		}
 		a = i;
 		start = points;
-		while (s[i] && tokc(s[i]))
-			points += (s[i++] & 0xC0) != 0x80;
+		i += read_word(s + a, prev_form.whole, &cur, &points);
 		b = i;
-		read_word(s + a, b - a, prev_form.whole, &cur);
 		if (prev && b - pa < 256 &&
 			(sev = pair_lookup(lx, text, pa, pb, a, b, &prev_form,
 				 &cur)) >= severity) {
