@@ -278,6 +278,9 @@ sg_lower(int c)
 	return c + (int)(((unsigned)(c - 'A') < 26u) << 5);
 }
 size_t sg_count_words(const char *text);
+/* The UTF-8 code points of the n bytes at s: the bytes that do not
+ * continue a sequence. */
+size_t sg_codepoints(const char *s, size_t n);
 /* A text's words, read once for every check that reads them (the word
  * count, relevance, perplexity, near-duplicates): each a run of sg_wordc
  * bytes, with its hash as sg_word_hash makes it, where it is in text, and

@@ -77,6 +77,24 @@ next_word(const char **s, const char **start, const char **end)
 }
 
 size_t
+sg_codepoints(const char *s, size_t n)
+{
+	size_t cont = 0, i = 0;
+	uint64_t x;
+
+	/* eight bytes at a time: a continuation byte is 10xxxxxx, and the
+	 * multiply adds up the bytes' marks in the top byte */
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, s + i, sizeof x);
+		x = (x & ~(x << 1) & 0x8080808080808080ULL) >> 7;
+		cont += (size_t)((x * 0x0101010101010101ULL) >> 56);
+	}
+	for (; i < n; i++)
+		cont += ((unsigned char)s[i] & 0xC0) == 0x80;
+	return n - cont;
+}
+
+size_t
 sg_count_words(const char *text)
 {
 	const char *a, *b;

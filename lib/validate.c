@@ -79,16 +79,6 @@ check_set(json_t *checks, const char *name, int pass, const char *why)
 	json_object_set_new(checks, name, c);
 }
 
-static size_t
-codepoints(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
-}
-
 /* n against the bounds lim; NULL when inside, else why not. */
 static const char *
 within(size_t n, const double lim[2], const char *unit, char *why, size_t size)
@@ -374,8 +364,8 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	text = sg_sample_text(data);
 	sg_words_read(&c->tokens, text);
 	if (c->length) {
-		w = within(
-			codepoints(text), c->len, "character", why, sizeof why);
+		w = within(sg_codepoints(text, strlen(text)), c->len,
+			"character", why, sizeof why);
 		check_set(checks, "length", !w, w);
 	}
 	if (c->words) {
