@@ -71,6 +71,8 @@ struct sg_minhash {
 	int ngram, bands, rows, n, padded;
 	uint32_t *a, *b; /* h_i(x) = a_i x + b_i mod 2^32, x well mixed */
 	uint32_t *sig;
+	uint32_t *x; /* a text's shingles folded to 32 bits */
+	size_t xcap;
 };
 
 struct sg_minhash *
@@ -87,6 +89,8 @@ sg_minhash_new(int ngram, int bands, int rows)
 	m->a = sg_xmalloc(sizeof *m->a * (size_t)m->padded);
 	m->b = sg_xmalloc(sizeof *m->b * (size_t)m->padded);
 	m->sig = sg_xmalloc(sizeof *m->sig * (size_t)m->padded);
+	m->x = NULL;
+	m->xcap = 0;
 	sg_rng_seed(&rng, 0x5eed0000ULL + (uint64_t)ngram);
 	for (int i = 0; i < m->padded; i++) {
 		m->a[i] = (uint32_t)sg_rng_next(&rng) | 1;
@@ -103,6 +107,7 @@ sg_minhash_free(struct sg_minhash *m)
 	free(m->a);
 	free(m->b);
 	free(m->sig);
+	free(m->x);
 	free(m);
 }
 
@@ -142,27 +147,34 @@ shingles(const struct sg_words *ws, int n, void (*fn)(void *ctx, uint64_t x),
 	}
 }
 
-/* SSE2, the x86-64 baseline, has no 32-bit vector multiply; AVX2 has,
- * and the loader picks the clone the processor runs. */
+/* The signature of the n shingles x64 into m->sig: each hash function's
+ * least value over them.  A block of LANES functions goes over all the
+ * shingles at once, its minima staying in a register.  SSE2, the x86-64
+ * baseline, has no 32-bit vector multiply; AVX2 has, and the loader picks
+ * the clone the processor runs. */
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 static void
-add_shingle(void *ctx, uint64_t x64)
+signature(struct sg_minhash *m, const uint64_t *x64, size_t n)
 {
-	struct sg_minhash *m = ctx;
-	uint32_t x = (uint32_t)(x64 ^ x64 >> 32);
-
+	if (n > m->xcap) {
+		m->xcap = n;
+		m->x = sg_xrealloc(m->x, n * sizeof *m->x);
+	}
+	for (size_t k = 0; k < n; k++)
+		m->x[k] = (uint32_t)(x64[k] ^ x64[k] >> 32);
 	for (int i = 0; i < m->padded; i += LANES) {
-		lanes a, b, sig, h, less;
+		lanes a, b, sig = (lanes){0} + UINT32_MAX, h, less;
 
 		/* memcpy: malloc promises no vector's alignment */
 		memcpy(&a, m->a + i, sizeof a);
 		memcpy(&b, m->b + i, sizeof b);
-		memcpy(&sig, m->sig + i, sizeof sig);
-		h = a * x + b;
-		less = (lanes)(h < sig);
-		sig = (h & less) | (sig & ~less);
+		for (size_t k = 0; k < n; k++) {
+			h = a * m->x[k] + b;
+			less = (lanes)(h < sig);
+			sig = (h & less) | (sig & ~less);
+		}
 		memcpy(m->sig + i, &sig, sizeof sig);
 	}
 }
@@ -294,12 +306,13 @@ void
 sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
 {
 	struct sg_words ws = {0};
+	struct set s = {NULL, 0, 0};
 
 	sg_words_read(&ws, text);
-	for (int i = 0; i < m->padded; i++)
-		m->sig[i] = UINT32_MAX;
-	shingles(&ws, m->ngram, add_shingle, m);
+	shingles(&ws, m->ngram, collect, &s);
+	signature(m, s.v, s.n);
 	band_keys(m, keys);
+	free(s.v);
 	free(ws.v);
 }
 
@@ -310,10 +323,7 @@ sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws, uint64_t *keys,
 	struct set s = {NULL, 0, 0};
 
 	shingles(ws, m->ngram, collect, &s);
-	for (int i = 0; i < m->padded; i++)
-		m->sig[i] = UINT32_MAX;
-	for (size_t i = 0; i < s.n; i++)
-		add_shingle(m, s.v[i]);
+	signature(m, s.v, s.n);
 	band_keys(m, keys);
 	return sorted_set(&s, out);
 }
