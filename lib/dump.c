@@ -5,6 +5,7 @@
  * printed into every record, and jansson's dump of them cost as much as
  * some of the checks.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,20 @@ utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* sg_buf_add, inline while the buffer has room: a record's "checks" are
+ * some sixty short pieces. */
+static inline void
+add(struct sg_buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		sg_buf_add(b, s, n);
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
 static int
 put_string(struct sg_buf *b, const char *str, size_t n)
 {
@@ -47,7 +62,7 @@ put_string(struct sg_buf *b, const char *str, size_t n)
 	const char *e;
 	char esc[8];
 
-	sg_buf_add(b, "\"", 1);
+	add(b, "\"", 1);
 	while (i < n) {
 		for (run = i;
 			i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\';) {
@@ -58,20 +73,20 @@ put_string(struct sg_buf *b, const char *str, size_t n)
 			else
 				return -1;
 		}
-		sg_buf_add(b, str + run, i - run);
+		add(b, str + run, i - run);
 		if (i == n)
 			break;
 		if (s[i] && (e = strchr(from, s[i]))) {
 			esc[0] = '\\';
 			esc[1] = to[e - from];
-			sg_buf_add(b, esc, 2);
+			add(b, esc, 2);
 		} else {
 			snprintf(esc, sizeof esc, "\\u%04X", s[i]);
-			sg_buf_add(b, esc, 6);
+			add(b, esc, 6);
 		}
 		i++;
 	}
-	sg_buf_add(b, "\"", 1);
+	add(b, "\"", 1);
 	return 0;
 }
 
@@ -81,7 +96,15 @@ static void
 put_real(struct sg_buf *b, double x)
 {
 	char s[64], *p, *q;
-	int n = snprintf(s, sizeof s, "%.*g", SG_REAL_PRECISION, x);
+	int n;
+
+	/* most similarities are 0, and printf takes thousands of
+	 * instructions */
+	if (x == 0) {
+		add(b, signbit(x) ? "-0.0" : "0.0", signbit(x) ? 4 : 3);
+		return;
+	}
+	n = snprintf(s, sizeof s, "%.*g", SG_REAL_PRECISION, x);
 
 	if (!strchr(s, '.') && !strchr(s, 'e')) {
 		memcpy(s + n, ".0", 3);
@@ -96,7 +119,7 @@ put_real(struct sg_buf *b, double x)
 		memmove(p, q, (size_t)(s + n - q) + 1);
 		n -= (int)(q - p);
 	}
-	sg_buf_add(b, s, (size_t)n);
+	add(b, s, (size_t)n);
 }
 
 static void
@@ -111,40 +134,41 @@ put_int(struct sg_buf *b, json_int_t v)
 	while (u /= 10);
 	if (v < 0)
 		*--p = '-';
-	sg_buf_add(b, p, (size_t)(s + sizeof s - p));
+	add(b, p, (size_t)(s + sizeof s - p));
 }
 
 int
 sg_dump(struct sg_buf *b, const json_t *v)
 {
-	void *it;
+	void *it, *first;
 	size_t i;
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		sg_buf_add(b, "{", 1);
-		for (it = json_object_iter((json_t *)v); it;
+		add(b, "{", 1);
+		first = json_object_iter((json_t *)v);
+		for (it = first; it;
 			it = json_object_iter_next((json_t *)v, it)) {
-			if (it != json_object_iter((json_t *)v))
-				sg_buf_add(b, ",", 1);
+			if (it != first)
+				add(b, ",", 1);
 			if (put_string(b, json_object_iter_key(it),
 				    json_object_iter_key_len(it)) < 0)
 				return -1;
-			sg_buf_add(b, ":", 1);
+			add(b, ":", 1);
 			if (sg_dump(b, json_object_iter_value(it)) < 0)
 				return -1;
 		}
-		sg_buf_add(b, "}", 1);
+		add(b, "}", 1);
 		return 0;
 	case JSON_ARRAY:
-		sg_buf_add(b, "[", 1);
+		add(b, "[", 1);
 		for (i = 0; i < json_array_size(v); i++) {
 			if (i)
-				sg_buf_add(b, ",", 1);
+				add(b, ",", 1);
 			if (sg_dump(b, json_array_get(v, i)) < 0)
 				return -1;
 		}
-		sg_buf_add(b, "]", 1);
+		add(b, "]", 1);
 		return 0;
 	case JSON_STRING:
 		return put_string(
@@ -156,13 +180,13 @@ sg_dump(struct sg_buf *b, const json_t *v)
 		put_real(b, json_real_value(v));
 		return 0;
 	case JSON_TRUE:
-		sg_buf_add(b, "true", 4);
+		add(b, "true", 4);
 		return 0;
 	case JSON_FALSE:
-		sg_buf_add(b, "false", 5);
+		add(b, "false", 5);
 		return 0;
 	default:
-		sg_buf_add(b, "null", 4);
+		add(b, "null", 4);
 		return 0;
 	}
 }
