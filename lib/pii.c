@@ -594,9 +594,13 @@ sg_pii_find(const char *text, size_t len, unsigned types, double threshold,
 			scan_number(&f, &i);
 			continue;
 		}
-		i++;
-		while (i < len && wordc((unsigned char)s[i]) &&
-			wordc((unsigned char)s[i - 1]) && s[i] != '@')
+		/* past the rest of a word: s[i - 1] is tested once, each byte
+		 * after it is the one before the next */
+		if (wordc(c))
+			while (++i < len && wordc((unsigned char)s[i]) &&
+				s[i] != '@')
+				;
+		else
 			i++;
 	}
 	resolve(&f, threshold);

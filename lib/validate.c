@@ -342,9 +342,10 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	json_t *checks = json_object(), *data = json_object_get(rec, "data");
 	json_t *err = json_object_get(rec, "error");
 	struct sg_error e;
-	char why[300], *text, *dumped;
-	const char *w;
+	char why[300], *own, *dumped;
+	const char *w, *text;
 	int redacted = 0;
+	size_t len;
 
 	*nkeys = 0;
 	if (err && !json_is_null(err)) {
@@ -361,11 +362,14 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	check_set(checks, "generate", 1, NULL);
 	if (!c)
 		return checks;
-	text = sg_sample_text(data);
+	/* a string is its own text, not copied */
+	own = json_is_string(data) ? NULL : sg_sample_text(data);
+	text = own ? own : json_string_value(data);
+	len = strlen(text);
 	sg_words_read(&c->tokens, text);
 	if (c->length) {
-		w = within(sg_codepoints(text, strlen(text)), c->len,
-			"character", why, sizeof why);
+		w = within(sg_codepoints(text, len), c->len, "character", why,
+			sizeof why);
 		check_set(checks, "length", !w, w);
 	}
 	if (c->words) {
@@ -375,11 +379,15 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	if (c->unusable[SG_U_FORMAT]) {
 		check_set(checks, "format", 0, c->unusable[SG_U_FORMAT]);
 	} else if (c->format) {
-		json_t *s = json_string(text);
+		/* data itself when it is the text, else the text made one */
+		json_t *s = own || len != json_string_length(data)
+				    ? json_string(text)
+				    : json_incref(data);
 		int ok = sg_schema_validate(c->format, s, &e) == 0;
 
-		snprintf(why, sizeof why, "does not match pattern \"%s\"",
-			c->pattern);
+		if (!ok)
+			snprintf(why, sizeof why,
+				"does not match pattern \"%s\"", c->pattern);
 		check_set(checks, "format", ok, why);
 		json_decref(s);
 	}
@@ -399,7 +407,7 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 		check_set(checks, "toxicity", 0, c->unusable[SG_U_TOXIC]);
 	else if (c->lexicon)
 		check_toxic(checks, text, c);
-	free(text);
+	free(own);
 	if (c->pii)
 		redacted = check_pii(checks, rec, c);
 	if (c->custom)
