@@ -238,14 +238,18 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 	return -1;
 }
 
+/* The term at bytes [a, b) of text, told in code points: counted only
+ * for the few words found, not as every word is read. */
 static void
-found_add(json_t *found, size_t start, size_t end, long sev)
+found_add(json_t *found, const char *text, size_t a, size_t b, long sev)
 {
-	json_array_append_new(
-		found, json_pack("{sIsIsI}", "start", (json_int_t)start, "end",
-			       (json_int_t)end, "severity", (json_int_t)sev));
-}
+	size_t start = sg_codepoints(text, a);
 
+	json_array_append_new(found,
+		json_pack("{sIsIsI}", "start", (json_int_t)start, "end",
+			(json_int_t)(start + sg_codepoints(text + a, b - a)),
+			"severity", (json_int_t)sev));
+}
 /* A word of the text read as letters, as lookup reads a word with a
  * letter in it and a pair of words ending in one: the FNV-1a states of
  * it whole, without its trailing '!' (cut), and of the pair of the word
@@ -258,10 +262,9 @@ struct form {
 
 /* The word at w, to its end, in one pass instead of lookup's few for it
  * and as many for the pair it ends (every word of every sample comes here
- * twice); its length, and the code points it spans added to *points. */
+ * twice); its length. */
 static size_t
-read_word(
-	const unsigned char *w, uint64_t before, struct form *f, size_t *points)
+read_word(const unsigned char *w, uint64_t before, struct form *f)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	uint64_t hp = (before ^ ' ') * 0x100000001b3ULL;
@@ -269,7 +272,7 @@ read_word(
 	/* the two letters before; no byte of a word reads as 0 */
 	unsigned char c1 = 0, c2 = 0;
 	int stretched = 0, stretched_cut = 0, kinds = 0;
-	size_t i, len = 0, n = 0;
+	size_t i, len = 0;
 
 	for (i = 0; kind_tab[w[i]] & WORDC; i++) {
 		unsigned char c = leet_tab[w[i]];
@@ -280,7 +283,6 @@ read_word(
 		c2 = c1;
 		c1 = c;
 		kinds |= kind_tab[w[i]];
-		n += (w[i] & 0xC0) != 0x80;
 		if (w[i] != '!') {
 			cut = h;
 			pair = hp;
@@ -290,7 +292,6 @@ read_word(
 	}
 	*f = (struct form){h, cut, pair, len, (kinds & LETTER) != 0, stretched,
 		stretched_cut};
-	*points += n;
 	return i;
 }
 
@@ -318,20 +319,18 @@ sg_toxic_find(const struct sg_lexicon *lx, const char *text, long severity)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	json_t *found = json_array(), *last;
-	size_t a, b, pa = 0, pb = 0, points = 0, pp = 0, start;
+	size_t a, b, pa = 0, pb = 0;
 	int prev = 0;
 	long sev;
 	struct form cur, prev_form = {0};
 
 	for (size_t i = 0; s[i];) {
 		if (!tokc(s[i])) {
-			points += (s[i] & 0xC0) != 0x80;
 			i++;
 			continue;
 		}
 		a = i;
-		start = points;
-		i += read_word(s + a, prev_form.whole, &cur, &points);
+		i += read_word(s + a, prev_form.whole, &cur);
 		b = i;
 		if (prev && b - pa < 256 &&
 			(sev = pair_lookup(lx, text, pa, pb, a, b, &prev_form,
@@ -339,11 +338,11 @@ sg_toxic_find(const struct sg_lexicon *lx, const char *text, long severity)
 			/* the two-word term stands for its first word */
 			last = json_array_get(
 				found, json_array_size(found) - 1);
-			if (last &&
-				sg_get_int(last, "start", -1) == (long long)pp)
+			if (last && sg_get_int(last, "start", -1) ==
+					    (long long)sg_codepoints(text, pa))
 				json_array_remove(
 					found, json_array_size(found) - 1);
-			found_add(found, pp, points, sev);
+			found_add(found, text, pa, b, sev);
 			prev = 0;
 			continue;
 		}
@@ -353,11 +352,10 @@ sg_toxic_find(const struct sg_lexicon *lx, const char *text, long severity)
 		else
 			sev = lookup(lx, text + a, b - a);
 		if (sev >= severity)
-			found_add(found, start, points, sev);
+			found_add(found, text, a, b, sev);
 		prev = 1;
 		pa = a;
 		pb = b;
-		pp = start;
 		prev_form = cur;
 	}
 	return found;
