@@ -278,6 +278,10 @@ sg_lower(int c)
 	return c + (int)(((unsigned)(c - 'A') < 26u) << 5);
 }
 size_t sg_count_words(const char *text);
+/* Each byte folded to lower case (sg_lower) when it is one of a word
+ * (sg_wordc), else 0: one lookup for the loops that read every byte of
+ * every sample. */
+extern const unsigned char sg_word_fold[256];
 /* The UTF-8 code points of the n bytes at s: the bytes that do not
  * continue a sequence. */
 size_t sg_codepoints(const char *s, size_t n);

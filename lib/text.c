@@ -117,21 +117,17 @@ word_hash(const char *a, const char *b)
 	return h;
 }
 
-/* Each byte folded to lower case (sg_lower) when it is one of a word
- * (sg_wordc), else 0, as a constant table: sg_words_read looks up every
- * byte of every sample. */
-#define WORD_LOWER(c)                                                          \
+#define WORD_FOLD(c)                                                           \
 	((unsigned)(((c) | 0x20) - 'a') < 26u ? ((c) | 0x20)                   \
 		: (unsigned)((c) - '0') < 10u || (c) == '\'' || (c) >= 0x80    \
 			? (c)                                                  \
 			: 0)
-#define WL4(c)                                                                 \
-	WORD_LOWER(c), WORD_LOWER((c) + 1), WORD_LOWER((c) + 2),               \
-		WORD_LOWER((c) + 3)
-#define WL16(c) WL4(c), WL4((c) + 4), WL4((c) + 8), WL4((c) + 12)
-#define WL64(c) WL16(c), WL16((c) + 16), WL16((c) + 32), WL16((c) + 48)
-static const unsigned char word_lower[256] = {
-	WL64(0), WL64(64), WL64(128), WL64(192)};
+#define WF4(c)                                                                 \
+	WORD_FOLD(c), WORD_FOLD((c) + 1), WORD_FOLD((c) + 2), WORD_FOLD((c) + 3)
+#define WF16(c) WF4(c), WF4((c) + 4), WF4((c) + 8), WF4((c) + 12)
+#define WF64(c) WF16(c), WF16((c) + 16), WF16((c) + 32), WF16((c) + 48)
+const unsigned char sg_word_fold[256] = {
+	WF64(0), WF64(64), WF64(128), WF64(192)};
 
 /* next_word and word_hash in one pass. */
 void
@@ -144,14 +140,14 @@ sg_words_read(struct sg_words *w, const char *text)
 	w->text = text;
 	w->n = 0;
 	for (;;) {
-		while (*p && !word_lower[*p])
+		while (*p && !sg_word_fold[*p])
 			newline |= *p++ == '\n';
 		if (!*p)
 			return;
 		a = p;
 		h = 0xcbf29ce484222325ULL;
-		while (word_lower[*p])
-			h = (h ^ word_lower[*p++]) * 0x100000001b3ULL;
+		while (sg_word_fold[*p])
+			h = (h ^ sg_word_fold[*p++]) * 0x100000001b3ULL;
 		if (w->n == w->cap) {
 			w->cap = w->cap ? 2 * w->cap : 128;
 			w->v = sg_xrealloc(w->v, w->cap * sizeof *w->v);
