@@ -62,10 +62,8 @@ sg_minhash_params(double threshold, int num_perm, int *bands, int *rows)
 	return *bands ? 0 : -1;
 }
 
-/* Hash functions in blocks of LANES, as one vector (GCC's and Clang's
- * vector extension: at -O2 GCC left the plain loop scalar). */
+/* Hash functions in blocks of LANES, one AVX2 vector. */
 #define LANES 8
-typedef uint32_t lanes __attribute__((vector_size(LANES * sizeof(uint32_t))));
 
 struct sg_minhash {
 	int ngram, bands, rows, n, padded;
@@ -149,33 +147,38 @@ shingles(const struct sg_words *ws, int n, void (*fn)(void *ctx, uint64_t x),
 
 /* The signature of the n shingles x64 into m->sig: each hash function's
  * least value over them.  A block of LANES functions goes over all the
- * shingles at once, its minima staying in a register.  SSE2, the x86-64
- * baseline, has no 32-bit vector multiply; AVX2 has, and the loader picks
- * the clone the processor runs. */
+ * shingles at once, its minima staying in a register: written as plain
+ * loops, which GCC makes one vector multiply and one vector minimum a
+ * shingle.  SSE2, the x86-64 baseline, has neither for 32-bit lanes; AVX2
+ * has, and the loader picks the clone the processor runs. */
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 static void
 signature(struct sg_minhash *m, const uint64_t *x64, size_t n)
 {
+	uint32_t *x;
+
 	if (n > m->xcap) {
 		m->xcap = n;
 		m->x = sg_xrealloc(m->x, n * sizeof *m->x);
 	}
+	x = m->x;
 	for (size_t k = 0; k < n; k++)
-		m->x[k] = (uint32_t)(x64[k] ^ x64[k] >> 32);
+		x[k] = (uint32_t)(x64[k] ^ x64[k] >> 32);
 	for (int i = 0; i < m->padded; i += LANES) {
-		lanes a, b, sig = (lanes){0} + UINT32_MAX, h, less;
+		const uint32_t *a = m->a + i, *b = m->b + i;
+		uint32_t sig[LANES];
 
-		/* memcpy: malloc promises no vector's alignment */
-		memcpy(&a, m->a + i, sizeof a);
-		memcpy(&b, m->b + i, sizeof b);
-		for (size_t k = 0; k < n; k++) {
-			h = a * m->x[k] + b;
-			less = (lanes)(h < sig);
-			sig = (h & less) | (sig & ~less);
-		}
-		memcpy(m->sig + i, &sig, sizeof sig);
+		for (int j = 0; j < LANES; j++)
+			sig[j] = UINT32_MAX;
+		for (size_t k = 0; k < n; k++)
+			for (int j = 0; j < LANES; j++) {
+				uint32_t h = a[j] * x[k] + b[j];
+
+				sig[j] = h < sig[j] ? h : sig[j];
+			}
+		memcpy(m->sig + i, sig, sizeof sig);
 	}
 }
 
