@@ -110,17 +110,10 @@ grow(uint64_t **v, size_t *cap, size_t n)
 static void
 distinct_12(struct sg_diversity *d, const struct sg_texts *t)
 {
-	static unsigned char fold[256];
-	const unsigned char *p, *end;
+	const unsigned char *fold = sg_word_fold, *p, *end;
 	size_t nuni = 0, nbi = 0, start = 0;
 	uint64_t w, prev = 0;
 	unsigned c;
-
-	if (!fold['a'])
-		for (c = 0; c < 256; c++)
-			fold[c] = sg_wordc((int)c)
-					  ? (unsigned char)sg_lower((int)c)
-					  : 0;
 
 	/* a text of len bytes has at most len / 2 + 1 words */
 	grow(&d->keys, &d->keyscap, t->buf.len / 2 + t->n);

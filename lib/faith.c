@@ -137,6 +137,15 @@ sg_faithfulness(const char *out, const char *src)
 struct sg_tfidf {
 	struct sg_map *df; /* word -> documents it occurred in */
 	size_t ndocs;
+	/* a bit for the low byte of each stop word's hash: a word without
+	 * one needs no is_stop */
+	uint64_t stop[4];
+	uint64_t *a; /* a text's terms, and their counts or idf: reused */
+	double *ia;
+	size_t cap;
+	char *query; /* the last query, and its terms */
+	uint64_t *b;
+	size_t nb;
 };
 
 struct sg_tfidf *
@@ -144,8 +153,13 @@ sg_tfidf_new(void)
 {
 	struct sg_tfidf *t = sg_xmalloc(sizeof *t);
 
+	memset(t, 0, sizeof *t);
 	t->df = sg_map_new();
-	t->ndocs = 0;
+	for (const char *const *s = stop; *s; s++) {
+		uint64_t h = sg_word_hash(*s, *s + strlen(*s)) & 255;
+
+		t->stop[h / 64] |= 1ULL << (h % 64);
+	}
 	return t;
 }
 
@@ -155,39 +169,46 @@ sg_tfidf_free(struct sg_tfidf *t)
 	if (!t)
 		return;
 	sg_map_free(t->df);
+	free(t->a);
+	free(t->ia);
+	free(t->query);
+	free(t->b);
 	free(t);
 }
 
-/* The hashes of the text's content words folded to lower case, sorted,
- * so that equal words are runs; their number in *n. */
-static uint64_t *
-terms(const char *s, size_t *n)
+/* The hashes of the content words of ws into v, sorted, so that equal
+ * words are runs; their number. */
+static size_t
+terms(const struct sg_tfidf *t, const struct sg_words *ws, uint64_t *v)
 {
-	uint64_t *v = NULL, h;
-	size_t cap = 0;
+	size_t n = 0;
 
-	*n = 0;
-	while (*s) {
-		const char *w = s;
+	for (size_t i = 0; i < ws->n; i++) {
+		const struct sg_word *w = &ws->v[i];
+		unsigned low = (unsigned)(w->hash & 255);
 
-		if (!sg_wordc((unsigned char)*s)) {
-			s++;
-			continue;
-		}
-		h = 0xcbf29ce484222325ULL;
-		while (sg_wordc((unsigned char)*s))
-			h = (h ^ (unsigned char)sg_lower((unsigned char)*s++)) *
-			    0x100000001b3ULL;
-		if (is_stop(w, (size_t)(s - w)))
-			continue;
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			v = sg_xrealloc(v, cap * sizeof *v);
-		}
-		v[(*n)++] = h;
+		if (!(w->len <= 5 && (t->stop[low / 64] >> (low % 64) & 1) &&
+			    is_stop(ws->text + w->at, w->len)))
+			v[n++] = w->hash;
 	}
-	sg_sort_u64(v, *n);
-	return v;
+	sg_sort_u64(v, n);
+	return n;
+}
+
+/* The terms of query in t->b, kept while the query stays the same. */
+static void
+query_terms(struct sg_tfidf *t, const char *query)
+{
+	struct sg_words qw = {0};
+
+	if (t->query && strcmp(t->query, query) == 0)
+		return;
+	free(t->query);
+	t->query = sg_xstrdup(query);
+	sg_words_read(&qw, query);
+	t->b = sg_xrealloc(t->b, (qw.n ? qw.n : 1) * sizeof *t->b);
+	t->nb = terms(t, &qw, t->b);
+	free(qw.v);
 }
 
 /* Smoothed idf, as scikit-learn's: never 0, even for a word in every
@@ -222,22 +243,59 @@ run(const uint64_t *v, size_t n, size_t *i, uint64_t *w, double *count)
 	return 1;
 }
 
-double
-sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
+/* Whether the sorted hashes a and b have one in common. */
+static int
+common(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 {
-	size_t na, nb, i = 0, j = 0;
-	uint64_t *a = terms(text, &na), *b = terms(query, &nb), wa = 0, wb = 0;
+	size_t i = 0, j = 0;
+
+	while (i < na && j < nb)
+		if (a[i] < b[j])
+			i++;
+		else if (a[i] > b[j])
+			j++;
+		else
+			return 1;
+	return 0;
+}
+
+double
+sg_tfidf_cosine(
+	struct sg_tfidf *t, const struct sg_words *text, const char *query)
+{
+	size_t na, nb, i = 0, j = 0, ra = 0, nr = 0;
+	uint64_t *a, *b, wa = 0, wb = 0;
 	double dot = 0, sa = 0, sb = 0, ca = 0, cb = 0, x, y;
-	/* the idf of each of the text's words, the k-th distinct one at
-	 * ia[k], taken as its count is raised: the count table outgrows the
-	 * caches, and a second probe per word was a second miss */
-	double *ia = sg_xmalloc((na ? na : 1) * sizeof *ia);
-	size_t ra = 0, nr = 0;
+	/* the document count of each of the text's words, the k-th distinct
+	 * one at ia[k], taken as its count is raised (the count table
+	 * outgrows the caches, and a second probe per word was a second
+	 * miss), then made its idf */
+	double *ia;
 	int more_a, more_b;
 
+	if (text->n > t->cap) {
+		t->cap = text->n;
+		t->a = sg_xrealloc(t->a, t->cap * sizeof *t->a);
+		t->ia = sg_xrealloc(t->ia, t->cap * sizeof *t->ia);
+	}
+	a = t->a;
+	ia = t->ia;
+	na = terms(t, text, a);
+	query_terms(t, query);
+	b = t->b;
+	nb = t->nb;
 	t->ndocs++;
+	for (size_t k = 0; k < na; k++)
+		sg_map_prefetch(t->df, a[k]);
 	for (size_t k = 0; run(a, na, &k, &wa, &ca);)
-		ia[nr++] = idf_of(t, ++sg_map_put(t->df, wa)[0]);
+		ia[nr++] = ++sg_map_put(t->df, wa)[0];
+	/* with no word in common the cosine is 0 whatever the weights: most
+	 * texts share none with the task, and their logarithms were a tenth
+	 * of the check */
+	if (!common(a, na, b, nb))
+		return 0.0;
+	for (size_t k = 0; k < nr; k++)
+		ia[k] = idf_of(t, ia[k]);
 	more_a = run(a, na, &i, &wa, &ca);
 	more_b = run(b, nb, &j, &wb, &cb);
 	while (more_a || more_b) {
@@ -261,8 +319,5 @@ sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query)
 			more_b = run(b, nb, &j, &wb, &cb);
 		}
 	}
-	free(ia);
-	free(a);
-	free(b);
 	return sa > 0 && sb > 0 ? dot / sqrt(sa * sb) : 0.0;
 }

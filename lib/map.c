@@ -28,25 +28,36 @@ sg_table_alloc(size_t bytes)
 	return p;
 }
 
-struct slot {
+/* A slot is its key and its numbers, 2, 4 or 8 cells of 8 bytes, so that
+ * no slot straddles two cache lines: the document counts' slots went
+ * from 24 bytes to 16. */
+union cell {
 	uint64_t key;
-	double v[2];
+	double v;
 };
 
 struct sg_map {
-	struct slot *slots;
-	size_t cap, n;
+	union cell *cells;
+	size_t cap, n, stride;
 };
+
+struct sg_map *
+sg_map_new_n(int numbers)
+{
+	struct sg_map *m = sg_xmalloc(sizeof *m);
+
+	for (m->stride = 2; m->stride < (size_t)numbers + 1; m->stride *= 2)
+		;
+	m->cap = 64;
+	m->n = 0;
+	m->cells = sg_table_alloc(m->cap * m->stride * sizeof *m->cells);
+	return m;
+}
 
 struct sg_map *
 sg_map_new(void)
 {
-	struct sg_map *m = sg_xmalloc(sizeof *m);
-
-	m->cap = 64;
-	m->n = 0;
-	m->slots = sg_table_alloc(m->cap * sizeof *m->slots);
-	return m;
+	return sg_map_new_n(1);
 }
 
 void
@@ -54,43 +65,54 @@ sg_map_free(struct sg_map *m)
 {
 	if (!m)
 		return;
-	free(m->slots);
+	free(m->cells);
 	free(m);
 }
 
-static struct slot *
+static size_t
+home(const struct sg_map *m, uint64_t key)
+{
+	return (key ^ key >> 29) & (m->cap - 1);
+}
+
+/* key's slot, or the free one where it would go */
+static union cell *
 find(const struct sg_map *m, uint64_t key)
 {
-	size_t i = (key ^ key >> 29) & (m->cap - 1);
+	size_t i = home(m, key);
 
-	while (m->slots[i].key && m->slots[i].key != key)
+	while (m->cells[i * m->stride].key &&
+		m->cells[i * m->stride].key != key)
 		i = (i + 1) & (m->cap - 1);
-	return &m->slots[i];
+	return &m->cells[i * m->stride];
 }
 
 double *
 sg_map_get(const struct sg_map *m, uint64_t key)
 {
-	struct slot *s = find(m, key ? key : 1);
+	union cell *s = find(m, key ? key : 1);
 
-	return s->key ? s->v : NULL;
+	return s->key ? &s[1].v : NULL;
 }
 
 double *
 sg_map_put(struct sg_map *m, uint64_t key)
 {
-	struct slot *s;
+	union cell *s;
 
 	key = key ? key : 1;
 	if (2 * (m->n + 1) > m->cap) {
-		struct slot *old = m->slots;
+		union cell *old = m->cells;
 		size_t n = m->cap;
 
 		m->cap *= 2;
-		m->slots = sg_table_alloc(m->cap * sizeof *m->slots);
+		m->cells =
+			sg_table_alloc(m->cap * m->stride * sizeof *m->cells);
 		for (size_t i = 0; i < n; i++)
-			if (old[i].key)
-				*find(m, old[i].key) = old[i];
+			if (old[i * m->stride].key)
+				memcpy(find(m, old[i * m->stride].key),
+					old + i * m->stride,
+					m->stride * sizeof *old);
 		free(old);
 	}
 	s = find(m, key);
@@ -98,7 +120,7 @@ sg_map_put(struct sg_map *m, uint64_t key)
 		s->key = key;
 		m->n++;
 	}
-	return s->v;
+	return &s[1].v;
 }
 
 size_t
@@ -107,32 +129,18 @@ sg_map_size(const struct sg_map *m)
 	return m->n;
 }
 
-static size_t
-bloom_bit(uint64_t key, size_t nbits, int i)
+void
+sg_map_prefetch(const struct sg_map *m, uint64_t key)
 {
-	uint64_t x = key * 0x9e3779b97f4a7c15ULL;
-
-	return (size_t)(x >> (i ? 48 : 32)) & (nbits - 1);
+	__builtin_prefetch(&m->cells[home(m, key ? key : 1) * m->stride]);
 }
 
 void
 sg_bloom_add(uint64_t *bits, size_t nbits, uint64_t key)
 {
 	for (int i = 0; i < 2; i++) {
-		size_t k = bloom_bit(key, nbits, i);
+		size_t k = sg_bloom_bit(key, nbits, i);
 
 		bits[k / 64] |= 1ULL << (k % 64);
 	}
-}
-
-int
-sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key)
-{
-	for (int i = 0; i < 2; i++) {
-		size_t k = bloom_bit(key, nbits, i);
-
-		if (!(bits[k / 64] >> (k % 64) & 1))
-			return 0;
-	}
-	return 1;
 }

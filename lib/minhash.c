@@ -62,16 +62,15 @@ sg_minhash_params(double threshold, int num_perm, int *bands, int *rows)
 	return *bands ? 0 : -1;
 }
 
-/* Hash functions in blocks of LANES, as one vector (GCC's and Clang's
- * vector extension: at -O2 GCC left the plain loop scalar). */
+/* Hash functions in blocks of LANES, one AVX2 vector. */
 #define LANES 8
-typedef uint32_t lanes __attribute__((vector_size(LANES * sizeof(uint32_t))));
 
 struct sg_minhash {
 	int ngram, bands, rows, n, padded;
 	uint32_t *a, *b; /* h_i(x) = a_i x + b_i mod 2^32, x well mixed */
 	uint32_t *sig;
-	uint64_t *win;
+	uint32_t *x; /* a text's shingles folded to 32 bits */
+	size_t xcap;
 };
 
 struct sg_minhash *
@@ -88,7 +87,8 @@ sg_minhash_new(int ngram, int bands, int rows)
 	m->a = sg_xmalloc(sizeof *m->a * (size_t)m->padded);
 	m->b = sg_xmalloc(sizeof *m->b * (size_t)m->padded);
 	m->sig = sg_xmalloc(sizeof *m->sig * (size_t)m->padded);
-	m->win = sg_xmalloc(sizeof *m->win * (size_t)ngram);
+	m->x = NULL;
+	m->xcap = 0;
 	sg_rng_seed(&rng, 0x5eed0000ULL + (uint64_t)ngram);
 	for (int i = 0; i < m->padded; i++) {
 		m->a[i] = (uint32_t)sg_rng_next(&rng) | 1;
@@ -105,7 +105,7 @@ sg_minhash_free(struct sg_minhash *m)
 	free(m->a);
 	free(m->b);
 	free(m->sig);
-	free(m->win);
+	free(m->x);
 	free(m);
 }
 
@@ -119,63 +119,66 @@ mix(uint64_t x)
 	return x ^ (x >> 33);
 }
 
-/* Calls fn on the hash of each word n-gram of text; a text of fewer words
+/* Calls fn on the hash of each word n-gram of ws; a text of fewer words
  * than n is one shingle of all its words, and one of none is one empty
- * shingle.  win holds n hashes. */
+ * shingle. */
 static void
-shingles(const char *text, int n, uint64_t *win,
-	void (*fn)(void *ctx, uint64_t x), void *ctx)
+shingles(const struct sg_words *ws, int n, void (*fn)(void *ctx, uint64_t x),
+	void *ctx)
 {
-	const unsigned char *p = (const unsigned char *)text;
-	size_t words = 0;
-	uint64_t all = 0;
+	const struct sg_word *w = ws->v;
+	uint64_t all = 0, x;
 
-	for (;;) {
-		uint64_t h = 0xcbf29ce484222325ULL, x;
-
-		while (*p && !sg_wordc(*p))
-			p++;
-		if (!*p)
-			break;
-		while (*p && sg_wordc(*p))
-			h = (h ^ (unsigned char)sg_lower(*p++)) *
-			    0x100000001b3ULL;
-		memmove(win, win + 1, sizeof *win * (size_t)(n - 1));
-		win[n - 1] = h;
-		all = mix(all ^ h);
-		if (++words < (size_t)n)
-			continue;
+	if (ws->n < (size_t)n) {
+		for (size_t k = 0; k < ws->n; k++)
+			all = mix(all ^ w[k].hash);
+		fn(ctx, all);
+		return;
+	}
+	for (size_t k = 0; k + (size_t)n <= ws->n; k++) {
 		x = 0;
 		for (int i = 0; i < n; i++)
-			x = (x ^ win[i]) * 0x9E3779B97F4A7C15ULL + (uint64_t)i;
+			x = (x ^ w[k + (size_t)i].hash) *
+				    0x9E3779B97F4A7C15ULL +
+			    (uint64_t)i;
 		fn(ctx, mix(x));
 	}
-	if (words < (size_t)n)
-		fn(ctx, all);
 }
 
-/* SSE2, the x86-64 baseline, has no 32-bit vector multiply; AVX2 has,
- * and the loader picks the clone the processor runs. */
+/* The signature of the n shingles x64 into m->sig: each hash function's
+ * least value over them.  A block of LANES functions goes over all the
+ * shingles at once, its minima staying in a register: written as plain
+ * loops, which GCC makes one vector multiply and one vector minimum a
+ * shingle.  SSE2, the x86-64 baseline, has neither for 32-bit lanes; AVX2
+ * has, and the loader picks the clone the processor runs. */
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 static void
-add_shingle(void *ctx, uint64_t x64)
+signature(struct sg_minhash *m, const uint64_t *x64, size_t n)
 {
-	struct sg_minhash *m = ctx;
-	uint32_t x = (uint32_t)(x64 ^ x64 >> 32);
+	uint32_t *x;
 
+	if (n > m->xcap) {
+		m->xcap = n;
+		m->x = sg_xrealloc(m->x, n * sizeof *m->x);
+	}
+	x = m->x;
+	for (size_t k = 0; k < n; k++)
+		x[k] = (uint32_t)(x64[k] ^ x64[k] >> 32);
 	for (int i = 0; i < m->padded; i += LANES) {
-		lanes a, b, sig, h, less;
+		const uint32_t *a = m->a + i, *b = m->b + i;
+		uint32_t sig[LANES];
 
-		/* memcpy: malloc promises no vector's alignment */
-		memcpy(&a, m->a + i, sizeof a);
-		memcpy(&b, m->b + i, sizeof b);
-		memcpy(&sig, m->sig + i, sizeof sig);
-		h = a * x + b;
-		less = (lanes)(h < sig);
-		sig = (h & less) | (sig & ~less);
-		memcpy(m->sig + i, &sig, sizeof sig);
+		for (int j = 0; j < LANES; j++)
+			sig[j] = UINT32_MAX;
+		for (size_t k = 0; k < n; k++)
+			for (int j = 0; j < LANES; j++) {
+				uint32_t h = a[j] * x[k] + b[j];
+
+				sig[j] = h < sig[j] ? h : sig[j];
+			}
+		memcpy(m->sig + i, sig, sizeof sig);
 	}
 }
 
@@ -305,23 +308,25 @@ band_keys(const struct sg_minhash *m, uint64_t *keys)
 void
 sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
 {
-	for (int i = 0; i < m->padded; i++)
-		m->sig[i] = UINT32_MAX;
-	shingles(text, m->ngram, m->win, add_shingle, m);
+	struct sg_words ws = {0};
+	struct set s = {NULL, 0, 0};
+
+	sg_words_read(&ws, text);
+	shingles(&ws, m->ngram, collect, &s);
+	signature(m, s.v, s.n);
 	band_keys(m, keys);
+	free(s.v);
+	free(ws.v);
 }
 
 size_t
-sg_minhash_set(
-	struct sg_minhash *m, const char *text, uint64_t *keys, uint64_t **out)
+sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws, uint64_t *keys,
+	uint64_t **out)
 {
 	struct set s = {NULL, 0, 0};
 
-	shingles(text, m->ngram, m->win, collect, &s);
-	for (int i = 0; i < m->padded; i++)
-		m->sig[i] = UINT32_MAX;
-	for (size_t i = 0; i < s.n; i++)
-		add_shingle(m, s.v[i]);
+	shingles(ws, m->ngram, collect, &s);
+	signature(m, s.v, s.n);
 	band_keys(m, keys);
 	return sorted_set(&s, out);
 }
@@ -329,11 +334,12 @@ sg_minhash_set(
 size_t
 sg_shingles(const char *text, int n, uint64_t **out)
 {
-	uint64_t *win = sg_xmalloc(sizeof *win * (size_t)n);
+	struct sg_words ws = {0};
 	struct set s = {NULL, 0, 0};
 
-	shingles(text, n, win, collect, &s);
-	free(win);
+	sg_words_read(&ws, text);
+	shingles(&ws, n, collect, &s);
+	free(ws.v);
 	return sorted_set(&s, out);
 }
 

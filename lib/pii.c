@@ -594,9 +594,13 @@ sg_pii_find(const char *text, size_t len, unsigned types, double threshold,
 			scan_number(&f, &i);
 			continue;
 		}
-		i++;
-		while (i < len && wordc((unsigned char)s[i]) &&
-			wordc((unsigned char)s[i - 1]) && s[i] != '@')
+		/* past the rest of a word: s[i - 1] is tested once, each byte
+		 * after it is the one before the next */
+		if (wordc(c))
+			while (++i < len && wordc((unsigned char)s[i]) &&
+				s[i] != '@')
+				;
+		else
 			i++;
 	}
 	resolve(&f, threshold);
@@ -613,16 +617,6 @@ struct walk {
 	size_t bytes, points; /* of the text view so far */
 	json_t *spans;
 };
-
-static size_t
-points_in(const char *s, size_t n)
-{
-	size_t p = 0;
-
-	for (size_t i = 0; i < n; i++)
-		p += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return p;
-}
 
 static char *
 redacted(const char *s, size_t len, const struct sg_pii_span *v, size_t n,
@@ -669,21 +663,21 @@ walk(json_t *v, struct walk *w)
 		n = sg_pii_find(s, len, w->types, w->threshold, &sp);
 		p = w->points;
 		for (size_t i = 0; i < n; i++) {
-			p += points_in(s + at, sp[i].start - at);
+			p += sg_codepoints(s + at, sp[i].start - at);
 			at = sp[i].start;
 			json_array_append_new(w->spans,
 				json_pack("{sssIsIsf}", "type",
 					names[sp[i].type], "start",
 					(json_int_t)p, "end",
 					(json_int_t)(p +
-						     points_in(s + at,
+						     sg_codepoints(s + at,
 							     sp[i].end - at)),
 					"score",
 					(double)(int)(sp[i].score * 100 + 0.5) /
 						100));
 		}
 		w->bytes += len;
-		w->points += points_in(s, len);
+		w->points += sg_codepoints(s, len);
 		neu = NULL;
 		if (n && w->redact) {
 			r = redacted(s, len, sp, n, &olen);

@@ -841,17 +841,6 @@ equal(const json_t *a, const json_t *b)
 	}
 }
 
-static size_t
-codepoints(const json_t *s)
-{
-	const unsigned char *p = (const unsigned char *)json_string_value(s);
-	size_t n = 0, len = json_string_length(s);
-
-	for (size_t i = 0; i < len; i++)
-		n += (p[i] & 0xC0) != 0x80;
-	return n;
-}
-
 static int validate(const json_t *s, const json_t *v, const struct at *at,
 	struct sg_error *e);
 
@@ -942,8 +931,9 @@ validate_string(const json_t *s, const json_t *v, const struct at *at,
 	const char *pat;
 	struct sg_error re_err;
 
-	if (validate_size(s, codepoints(v), "length", "minLength", "maxLength",
-		    at, e) < 0)
+	if (validate_size(s,
+		    sg_codepoints(json_string_value(v), json_string_length(v)),
+		    "length", "minLength", "maxLength", at, e) < 0)
 		return -1;
 	if (!(pat = json_string_value(json_object_get(s, "pattern"))))
 		return 0;

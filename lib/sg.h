@@ -129,7 +129,8 @@ json_t *sg_next_record(struct sg_reader *r, int *bad);
 int sg_write_record(FILE *fp, json_t *rec, int unbuffered);
 /* Ten significant digits keep 0.7 as 0.7 and are far finer than any score
  * needs; the output stays byte-identical from run to run. */
-#define SG_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10))
+#define SG_REAL_PRECISION 10
+#define SG_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(SG_REAL_PRECISION))
 char *sg_dumps(const json_t *j);
 
 const char *sg_rec_type(const json_t *rec);
@@ -284,6 +285,29 @@ sg_lower(int c)
 	return c + (int)(((unsigned)(c - 'A') < 26u) << 5);
 }
 size_t sg_count_words(const char *text);
+/* Each byte folded to lower case (sg_lower) when it is one of a word
+ * (sg_wordc), else 0: one lookup for the loops that read every byte of
+ * every sample. */
+extern const unsigned char sg_word_fold[256];
+/* The UTF-8 code points of the n bytes at s: the bytes that do not
+ * continue a sequence. */
+size_t sg_codepoints(const char *s, size_t n);
+/* A text's words, read once for every check that reads them (the word
+ * count, relevance, perplexity, near-duplicates): each a run of sg_wordc
+ * bytes, with its hash as sg_word_hash makes it, where it is in text, and
+ * whether a line break comes before it (after the word before). */
+struct sg_word {
+	uint64_t hash;
+	size_t at, len;
+	int newline;
+};
+struct sg_words {
+	const char *text;
+	struct sg_word *v;
+	size_t n, cap;
+};
+/* text's words into w, whose array is reused; w keeps text, not a copy. */
+void sg_words_read(struct sg_words *w, const char *text);
 /* The next word of *s as [start, end), *s moved past it; 0 at the end. */
 int sg_next_word(const char **s, const char **start, const char **end);
 /* A word's hash, case folded as distinct-n folds it. */
@@ -785,10 +809,11 @@ void sg_minhash_free(struct sg_minhash *m);
 /* The bucket key of each band of text's signature into keys[bands]; never
  * 0, and the same for the same parameters in every process. */
 void sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys);
-/* sg_minhash_keys and sg_shingles (of m's n-grams) from one reading of text:
- * the keys into keys[bands], the set into *out; the set's size. */
-size_t sg_minhash_set(
-	struct sg_minhash *m, const char *text, uint64_t *keys, uint64_t **out);
+/* sg_minhash_keys and sg_shingles (of m's n-grams) from one reading of a
+ * text's words: the keys into keys[bands], the set into *out; the set's
+ * size. */
+size_t sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws,
+	uint64_t *keys, uint64_t **out);
 /* The hashes of text's word n-grams, sorted, each once; *out malloc'd. */
 size_t sg_shingles(const char *text, int ngram, uint64_t **out);
 double sg_jaccard_sets(
@@ -848,15 +873,17 @@ json_t *sg_faithfulness(const char *out, const char *src);
 struct sg_tfidf;
 struct sg_tfidf *sg_tfidf_new(void);
 void sg_tfidf_free(struct sg_tfidf *t);
-/* The TF-IDF cosine of text and query; text joins the corpus first. */
-double sg_tfidf_cosine(struct sg_tfidf *t, const char *text, const char *query);
+/* The TF-IDF cosine of a text's words and query; the text joins the
+ * corpus first. */
+double sg_tfidf_cosine(
+	struct sg_tfidf *t, const struct sg_words *text, const char *query);
 
 /* lm.c: a word bigram model with absolute discounting, for perplexity */
 struct sg_lm;
 /* Trained on text, each line a sentence. */
 struct sg_lm *sg_lm_train(const char *text);
 void sg_lm_free(struct sg_lm *lm);
-double sg_lm_perplexity(const struct sg_lm *lm, const char *text);
+double sg_lm_perplexity(const struct sg_lm *lm, const struct sg_words *ws);
 /* The perplexity of each half of text's lines under a model trained on
  * the other, averaged: what unseen text of the same kind scores. */
 double sg_lm_heldout(const char *text);
@@ -872,13 +899,17 @@ json_t *sg_coproc_ask(
 /* Closes its input and waits: its exit status, as sg_wait. */
 int sg_coproc_end(struct sg_coproc *cp, struct sg_error *e);
 
-/* map.c: two numbers by 64-bit key, an open-addressing table */
+/* map.c: numbers by 64-bit key, an open-addressing table */
 struct sg_map;
-struct sg_map *sg_map_new(void);
+struct sg_map *sg_map_new(void); /* one number a key */
+struct sg_map *sg_map_new_n(int numbers);
 void sg_map_free(struct sg_map *m);
 double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
 double *sg_map_put(struct sg_map *m, uint64_t key);	  /* new ones are 0 */
 size_t sg_map_size(const struct sg_map *m);
+/* Starts loading key's slot into the cache: a batch of these before the
+ * probes lets their misses overlap. */
+void sg_map_prefetch(const struct sg_map *m, uint64_t key);
 /* bytes of zeros for a hash table, in huge pages when it is large: a probe
  * into hundreds of megabytes of 4 KiB pages misses the TLB too. */
 void *sg_table_alloc(size_t bytes);
@@ -886,7 +917,23 @@ void *sg_table_alloc(size_t bytes);
  * "no" is sure, "maybe" asks the table.  It spares a cache miss on the
  * many keys a table of thousands does not hold. */
 void sg_bloom_add(uint64_t *bits, size_t nbits, uint64_t key);
-int sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key);
+/* Inline, as it is asked about every word of every sample. */
+static inline size_t
+sg_bloom_bit(uint64_t key, size_t nbits, int i)
+{
+	uint64_t x = key * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(x >> (i ? 48 : 32)) & (nbits - 1);
+}
+static inline int
+sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key)
+{
+	size_t k0 = sg_bloom_bit(key, nbits, 0),
+	       k1 = sg_bloom_bit(key, nbits, 1);
+
+	return (bits[k0 / 64] >> (k0 % 64) & 1) &&
+	       (bits[k1 / 64] >> (k1 % 64) & 1);
+}
 
 /* judge.c: what a language model is asked about a sample, how its answer
  * is read, and measures over embedding vectors */
@@ -1028,6 +1075,11 @@ void sg_checks_retake(const struct sg_checks *c, json_t *checks,
  * near-duplicates against it. */
 void sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
 	const char *id, uint64_t *set, size_t nset);
+
+/* dump.c: v appended to b as json_dump_callback writes it with
+ * SG_DUMP_FLAGS | JSON_ENCODE_ANY; -1 where jansson would fail (a string
+ * that is not UTF-8), b then holding part of it. */
+int sg_dump(struct sg_buf *b, const json_t *v);
 
 /* lazy.c: a record read for the fields a stage needs */
 /* The object in line (len bytes), as jansson reads it with

@@ -90,6 +90,7 @@ static void
 put_member(struct sg_buf *o, const json_t *rec, const char *key)
 {
 	json_t *v = json_object_get(rec, key);
+	size_t at;
 
 	if (!v)
 		return;
@@ -98,7 +99,12 @@ put_member(struct sg_buf *o, const json_t *rec, const char *key)
 	sg_buf_add(o, "\"", 1);
 	sg_buf_add(o, key, strlen(key));
 	sg_buf_add(o, "\":", 2);
-	json_dump_callback(v, dump_put, o, SG_DUMP_FLAGS | JSON_ENCODE_ANY);
+	at = o->len;
+	if (sg_dump(o, v) < 0) {
+		o->len = at;
+		json_dump_callback(
+			v, dump_put, o, SG_DUMP_FLAGS | JSON_ENCODE_ANY);
+	}
 }
 
 size_t

@@ -77,6 +77,24 @@ next_word(const char **s, const char **start, const char **end)
 }
 
 size_t
+sg_codepoints(const char *s, size_t n)
+{
+	size_t cont = 0, i = 0;
+	uint64_t x;
+
+	/* eight bytes at a time: a continuation byte is 10xxxxxx, and the
+	 * multiply adds up the bytes' marks in the top byte */
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, s + i, sizeof x);
+		x = (x & ~(x << 1) & 0x8080808080808080ULL) >> 7;
+		cont += (size_t)((x * 0x0101010101010101ULL) >> 56);
+	}
+	for (; i < n; i++)
+		cont += ((unsigned char)s[i] & 0xC0) == 0x80;
+	return n - cont;
+}
+
+size_t
 sg_count_words(const char *text)
 {
 	const char *a, *b;
@@ -97,6 +115,48 @@ word_hash(const char *a, const char *b)
 		h = (h ^ (unsigned char)sg_lower((unsigned char)*a)) *
 		    0x100000001b3ULL;
 	return h;
+}
+
+#define WORD_FOLD(c)                                                           \
+	((unsigned)(((c) | 0x20) - 'a') < 26u ? ((c) | 0x20)                   \
+		: (unsigned)((c) - '0') < 10u || (c) == '\'' || (c) >= 0x80    \
+			? (c)                                                  \
+			: 0)
+#define WF4(c)                                                                 \
+	WORD_FOLD(c), WORD_FOLD((c) + 1), WORD_FOLD((c) + 2), WORD_FOLD((c) + 3)
+#define WF16(c) WF4(c), WF4((c) + 4), WF4((c) + 8), WF4((c) + 12)
+#define WF64(c) WF16(c), WF16((c) + 16), WF16((c) + 32), WF16((c) + 48)
+const unsigned char sg_word_fold[256] = {
+	WF64(0), WF64(64), WF64(128), WF64(192)};
+
+/* next_word and word_hash in one pass. */
+void
+sg_words_read(struct sg_words *w, const char *text)
+{
+	const unsigned char *p = (const unsigned char *)text, *a;
+	int newline = 0;
+	uint64_t h;
+
+	w->text = text;
+	w->n = 0;
+	for (;;) {
+		while (*p && !sg_word_fold[*p])
+			newline |= *p++ == '\n';
+		if (!*p)
+			return;
+		a = p;
+		h = 0xcbf29ce484222325ULL;
+		while (sg_word_fold[*p])
+			h = (h ^ sg_word_fold[*p++]) * 0x100000001b3ULL;
+		if (w->n == w->cap) {
+			w->cap = w->cap ? 2 * w->cap : 128;
+			w->v = sg_xrealloc(w->v, w->cap * sizeof *w->v);
+		}
+		w->v[w->n++] = (struct sg_word){h,
+			(size_t)(a - (const unsigned char *)text),
+			(size_t)(p - a), newline};
+		newline = 0;
+	}
 }
 
 int

@@ -76,16 +76,30 @@ term_add(struct sg_lexicon *lx, const char *term, long sev)
 	}
 }
 
-/* Each byte as a letter: lower case, leetspeak read ("0" is o). */
-static unsigned char leet_tab[256];
+/* Each byte as a letter: lower case, leetspeak read ("0" is o); and what
+ * kind of byte it is, asked of every byte of every sample. */
+enum { WORDC = 1, LETTER = 2 }; /* of a word ("@", "$", "!" too), ASCII */
+static unsigned char leet_tab[256], kind_tab[256];
 
 static void
 leet_init(void)
 {
 	static const char from[] = "013457@$!", to[] = "oieastasi";
 
-	for (int c = 0; c < 256; c++)
+	for (int c = 0; c < 256; c++) {
+		int letter = (unsigned)((c | 0x20) - 'a') < 26u;
+
 		leet_tab[c] = (unsigned char)tolower(c);
+		kind_tab[c] =
+			(unsigned char)((letter ? LETTER : 0) |
+					(letter || (unsigned)(c - '0') < 10u ||
+								c == '@' ||
+								c == '$' ||
+								c == '!' ||
+								c >= 0x80
+							? WORDC
+							: 0));
+	}
 	for (size_t i = 0; from[i]; i++)
 		leet_tab[(unsigned char)from[i]] = (unsigned char)to[i];
 }
@@ -160,9 +174,19 @@ sg_lexicon_free(struct sg_lexicon *lx)
 static int
 tokc(int c)
 {
-	return (unsigned)((c | 0x20) - 'a') < 26u ||
-	       (unsigned)(c - '0') < 10u || c == '@' || c == '$' || c == '!' ||
-	       c >= 0x80;
+	return kind_tab[c] & WORDC;
+}
+
+/* The severity of the term of that key, or -1. */
+static long
+probe(const struct sg_lexicon *lx, uint64_t key)
+{
+	const struct slot *p;
+
+	if (!sg_bloom_has(lx->terms, BLOOM_BITS, key))
+		return -1;
+	p = slot_of(lx, key);
+	return p->key ? p->severity : -1;
 }
 
 /* The severity of the word w (len bytes) in one of its readings; -1 when
@@ -172,7 +196,7 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 {
 	char base[128], form[128];
 	int letters = 0, n = 0, stretched = 0;
-	const struct slot *p;
+	long sev;
 	/* the key of the form as written, hashed (sg_hash64) as it is
 	 * folded: every word and pair of words of every sample comes here */
 	uint64_t h = 0xcbf29ce484222325ULL;
@@ -208,21 +232,86 @@ lookup(const struct sg_lexicon *lx, const char *w, size_t len)
 			}
 			key = key_of(form, (size_t)o);
 		}
-		if (!sg_bloom_has(lx->terms, BLOOM_BITS, key))
-			continue;
-		p = slot_of(lx, key);
-		if (p->key)
-			return p->severity;
+		if ((sev = probe(lx, key)) >= 0)
+			return sev;
 	}
 	return -1;
 }
 
+/* The term at bytes [a, b) of text, told in code points: counted only
+ * for the few words found, not as every word is read. */
 static void
-found_add(json_t *found, size_t start, size_t end, long sev)
+found_add(json_t *found, const char *text, size_t a, size_t b, long sev)
 {
-	json_array_append_new(
-		found, json_pack("{sIsIsI}", "start", (json_int_t)start, "end",
-			       (json_int_t)end, "severity", (json_int_t)sev));
+	size_t start = sg_codepoints(text, a);
+
+	json_array_append_new(found,
+		json_pack("{sIsIsI}", "start", (json_int_t)start, "end",
+			(json_int_t)(start + sg_codepoints(text + a, b - a)),
+			"severity", (json_int_t)sev));
+}
+/* A word of the text read as letters, as lookup reads a word with a
+ * letter in it and a pair of words ending in one: the FNV-1a states of
+ * it whole, without its trailing '!' (cut), and of the pair of the word
+ * before and this one, cut; whether a letter is stretched in it. */
+struct form {
+	uint64_t whole, cut, pair;
+	size_t len; /* cut */
+	int letters, stretched_whole, stretched_cut;
+};
+
+/* The word at w, to its end, in one pass instead of lookup's few for it
+ * and as many for the pair it ends (every word of every sample comes here
+ * twice); its length. */
+static size_t
+read_word(const unsigned char *w, uint64_t before, struct form *f)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t hp = (before ^ ' ') * 0x100000001b3ULL;
+	uint64_t cut = h, pair = hp;
+	/* the two letters before; no byte of a word reads as 0 */
+	unsigned char c1 = 0, c2 = 0;
+	int stretched = 0, stretched_cut = 0, kinds = 0;
+	size_t i, len = 0;
+
+	for (i = 0; kind_tab[w[i]] & WORDC; i++) {
+		unsigned char c = leet_tab[w[i]];
+
+		h = (h ^ c) * 0x100000001b3ULL;
+		hp = (hp ^ c) * 0x100000001b3ULL;
+		stretched |= c == c1 && c == c2;
+		c2 = c1;
+		c1 = c;
+		kinds |= kind_tab[w[i]];
+		if (w[i] != '!') {
+			cut = h;
+			pair = hp;
+			len = i + 1;
+			stretched_cut = stretched;
+		}
+	}
+	*f = (struct form){h, cut, pair, len, (kinds & LETTER) != 0, stretched,
+		stretched_cut};
+	return i;
+}
+
+/* The severity of the words [pa, pb) and [a, b) of text as one term, w1
+ * and w2 as read_word read them; b - pa is less than 256. */
+static long
+pair_lookup(const struct sg_lexicon *lx, const char *text, size_t pa, size_t pb,
+	size_t a, size_t b, const struct form *w1, const struct form *w2)
+{
+	char pair[256];
+	size_t n1 = pb - pa;
+
+	if (w2->letters && !w1->stretched_whole && !w2->stretched_cut)
+		return n1 + 1 + w2->len < 128
+			       ? probe(lx, w2->pair ? w2->pair : 1)
+			       : -1;
+	memcpy(pair, text + pa, n1);
+	pair[n1] = ' ';
+	memcpy(pair + n1 + 1, text + a, b - a);
+	return lookup(lx, pair, n1 + 1 + (b - a));
 }
 
 json_t *
@@ -230,48 +319,44 @@ sg_toxic_find(const struct sg_lexicon *lx, const char *text, long severity)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	json_t *found = json_array(), *last;
-	size_t a, b, pa = 0, pb = 0, points = 0, pp = 0, start;
+	size_t a, b, pa = 0, pb = 0;
 	int prev = 0;
-	char pair[256];
 	long sev;
+	struct form cur, prev_form = {0};
 
 	for (size_t i = 0; s[i];) {
 		if (!tokc(s[i])) {
-			points += (s[i] & 0xC0) != 0x80;
 			i++;
 			continue;
 		}
 		a = i;
-		start = points;
-		while (s[i] && tokc(s[i]))
-			points += (s[i++] & 0xC0) != 0x80;
+		i += read_word(s + a, prev_form.whole, &cur);
 		b = i;
-		sev = -1;
-		if (prev && b - pa < sizeof pair) {
-			memcpy(pair, text + pa, pb - pa);
-			pair[pb - pa] = ' ';
-			memcpy(pair + (pb - pa) + 1, text + a, b - a);
-			sev = lookup(lx, pair, (pb - pa) + 1 + (b - a));
-			if (sev >= severity) {
-				/* the two-word term stands for its first word
-				 */
-				last = json_array_get(
+		if (prev && b - pa < 256 &&
+			(sev = pair_lookup(lx, text, pa, pb, a, b, &prev_form,
+				 &cur)) >= severity) {
+			/* the two-word term stands for its first word */
+			last = json_array_get(
+				found, json_array_size(found) - 1);
+			if (last && sg_get_int(last, "start", -1) ==
+					    (long long)sg_codepoints(text, pa))
+				json_array_remove(
 					found, json_array_size(found) - 1);
-				if (last && sg_get_int(last, "start", -1) ==
-						    (long long)pp)
-					json_array_remove(found,
-						json_array_size(found) - 1);
-				found_add(found, pp, points, sev);
-				prev = 0;
-				continue;
-			}
+			found_add(found, text, pa, b, sev);
+			prev = 0;
+			continue;
 		}
-		if ((sev = lookup(lx, text + a, b - a)) >= severity)
-			found_add(found, start, points, sev);
+		if (cur.letters && !cur.stretched_cut)
+			sev = cur.len < 128 ? probe(lx, cur.cut ? cur.cut : 1)
+					    : -1;
+		else
+			sev = lookup(lx, text + a, b - a);
+		if (sev >= severity)
+			found_add(found, text, a, b, sev);
 		prev = 1;
 		pa = a;
 		pb = b;
-		pp = start;
+		prev_form = cur;
 	}
 	return found;
 }

@@ -80,6 +80,7 @@ sg_checks_free(struct sg_checks *c)
 	free(c->unusable[SG_U_CUSTOM]);
 	sg_minhash_free(c->near);
 	free(c->set);
+	free(c->tokens.v);
 	if (c->cp && sg_coproc_end(c->cp, &e) != 0)
 		sg_validator_warn(c->v, "custom check \"%s\" ended badly",
 			c->custom_name);

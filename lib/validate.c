@@ -71,21 +71,12 @@ dedup_key(const json_t *v)
 static void
 check_set(json_t *checks, const char *name, int pass, const char *why)
 {
-	json_t *c = json_pack("{sb}", "pass", pass);
+	json_t *c = json_object();
 
+	json_object_set_new(c, "pass", json_boolean(pass));
 	if (!pass)
 		json_object_set_new(c, "why", json_string(why));
 	json_object_set_new(checks, name, c);
-}
-
-static size_t
-codepoints(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s; s++)
-		n += ((unsigned char)*s & 0xC0) != 0x80;
-	return n;
 }
 
 /* n against the bounds lim; NULL when inside, else why not. */
@@ -116,14 +107,16 @@ taken(const char *id, const char *what, char *buf, size_t size)
 	return buf;
 }
 
-/* dedup and near_dedup; the keys of the value compared go to keys. */
+/* dedup and near_dedup; the keys of the value compared go to keys.
+ * c->tokens are data's, unless it changed since they were read. */
 static void
 check_dedup(json_t *checks, const json_t *data, struct sg_checks *c,
-	uint64_t *keys, size_t *nkeys)
+	int changed, uint64_t *keys, size_t *nkeys)
 {
 	const json_t *v = data;
 	const char *w;
 	char why[300], *text;
+	struct sg_words own = {0};
 
 	if (c->field && json_is_object(data) &&
 		!(v = sg_path(data, c->field))) {
@@ -139,10 +132,17 @@ check_dedup(json_t *checks, const json_t *data, struct sg_checks *c,
 	*nkeys = 1;
 	if (!c->near)
 		return;
-	text = sg_sample_text(v);
 	free(c->set);
-	c->nset = sg_minhash_set(c->near, text, keys + 1, &c->set);
-	free(text);
+	if (v == data && !changed) {
+		c->nset =
+			sg_minhash_set(c->near, &c->tokens, keys + 1, &c->set);
+	} else {
+		text = sg_sample_text(v);
+		sg_words_read(&own, text);
+		c->nset = sg_minhash_set(c->near, &own, keys + 1, &c->set);
+		free(own.v);
+		free(text);
+	}
 	w = taken(sg_seen_near(c->v->seen, keys + 1, (size_t)c->bands, c->set,
 			  c->nset, c->threshold),
 		"near-duplicate", why, sizeof why);
@@ -195,8 +195,7 @@ sg_grounding(const json_t *rec, char **src, char **out)
 }
 
 static void
-check_grounding(json_t *checks, const json_t *rec, const char *text,
-	const struct sg_checks *c)
+check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
 {
 	char *src = NULL, *out = NULL, why[300];
 	json_t *f, *missing;
@@ -224,7 +223,7 @@ check_grounding(json_t *checks, const json_t *rec, const char *text,
 	free(out);
 	if (!c->description)
 		return;
-	sim = sg_tfidf_cosine(c->v->tfidf, text, c->description);
+	sim = sg_tfidf_cosine(c->v->tfidf, &c->tokens, c->description);
 	if (sim < c->min_similarity)
 		snprintf(why, sizeof why,
 			"TF-IDF cosine %.2f to the task, less than %.15g", sim,
@@ -235,10 +234,10 @@ check_grounding(json_t *checks, const json_t *rec, const char *text,
 }
 
 static void
-check_perplexity(json_t *checks, const char *text, const struct sg_checks *c)
+check_perplexity(json_t *checks, const struct sg_checks *c)
 {
 	char why[200];
-	double ppl = sg_lm_perplexity(c->lm, text);
+	double ppl = sg_lm_perplexity(c->lm, &c->tokens);
 
 	if (!(ppl <= c->max_ppl))
 		snprintf(why, sizeof why, "perplexity %.0f, more than %.4g",
@@ -303,8 +302,9 @@ check_custom(json_t *checks, const json_t *rec, struct sg_checks *c)
 }
 
 /* Spans are told in every mode, as types and offsets only: the record
- * must not carry the personal data a second time. */
-static void
+ * must not carry the personal data a second time.  Whether data was
+ * redacted. */
+static int
 check_pii(json_t *checks, json_t *rec, const struct sg_checks *c)
 {
 	json_t *neu = NULL, *spans, *sp, *pii;
@@ -333,6 +333,7 @@ check_pii(json_t *checks, json_t *rec, const struct sg_checks *c)
 	if (n && c->pii_mode == SG_PII_REDACT)
 		json_object_set_new(pii, "redacted", json_true());
 	json_object_set_new(pii, "spans", spans);
+	return n && c->pii_mode == SG_PII_REDACT;
 }
 
 json_t *
@@ -341,8 +342,10 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	json_t *checks = json_object(), *data = json_object_get(rec, "data");
 	json_t *err = json_object_get(rec, "error");
 	struct sg_error e;
-	char why[300], *text, *dumped;
-	const char *w;
+	char why[300], *own, *dumped;
+	const char *w, *text;
+	int redacted = 0;
+	size_t len;
 
 	*nkeys = 0;
 	if (err && !json_is_null(err)) {
@@ -359,25 +362,32 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	check_set(checks, "generate", 1, NULL);
 	if (!c)
 		return checks;
-	text = sg_sample_text(data);
+	/* a string is its own text, not copied */
+	own = json_is_string(data) ? NULL : sg_sample_text(data);
+	text = own ? own : json_string_value(data);
+	len = strlen(text);
+	sg_words_read(&c->tokens, text);
 	if (c->length) {
-		w = within(
-			codepoints(text), c->len, "character", why, sizeof why);
+		w = within(sg_codepoints(text, len), c->len, "character", why,
+			sizeof why);
 		check_set(checks, "length", !w, w);
 	}
 	if (c->words) {
-		w = within(sg_count_words(text), c->nwords, "word", why,
-			sizeof why);
+		w = within(c->tokens.n, c->nwords, "word", why, sizeof why);
 		check_set(checks, "words", !w, w);
 	}
 	if (c->unusable[SG_U_FORMAT]) {
 		check_set(checks, "format", 0, c->unusable[SG_U_FORMAT]);
 	} else if (c->format) {
-		json_t *s = json_string(text);
+		/* data itself when it is the text, else the text made one */
+		json_t *s = own || len != json_string_length(data)
+				    ? json_string(text)
+				    : json_incref(data);
 		int ok = sg_schema_validate(c->format, s, &e) == 0;
 
-		snprintf(why, sizeof why, "does not match pattern \"%s\"",
-			c->pattern);
+		if (!ok)
+			snprintf(why, sizeof why,
+				"does not match pattern \"%s\"", c->pattern);
 		check_set(checks, "format", ok, why);
 		json_decref(s);
 	}
@@ -386,25 +396,25 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	else if (c->schema)
 		check_set(checks, "json_schema",
 			sg_schema_validate(c->schema, data, &e) == 0, e.text);
-	check_grounding(checks, rec, text, c);
+	check_grounding(checks, rec, c);
 	if (check_logprobs(checks, rec, c))
 		;
 	else if (c->unusable[SG_U_PPL])
 		check_set(checks, "perplexity", 0, c->unusable[SG_U_PPL]);
 	else if (c->lm)
-		check_perplexity(checks, text, c);
+		check_perplexity(checks, c);
 	if (c->unusable[SG_U_TOXIC])
 		check_set(checks, "toxicity", 0, c->unusable[SG_U_TOXIC]);
 	else if (c->lexicon)
 		check_toxic(checks, text, c);
-	free(text);
+	free(own);
 	if (c->pii)
-		check_pii(checks, rec, c);
+		redacted = check_pii(checks, rec, c);
 	if (c->custom)
 		check_custom(checks, rec, c);
 	if (c->dedup)
-		check_dedup(
-			checks, json_object_get(rec, "data"), c, keys, nkeys);
+		check_dedup(checks, json_object_get(rec, "data"), c, redacted,
+			keys, nkeys);
 	return checks;
 }
 

@@ -54,6 +54,8 @@ struct sg_checks {
 	unsigned pii; /* the entity types looked for, a bit set */
 	double pii_threshold;
 	enum { SG_PII_FLAG, SG_PII_REDACT, SG_PII_REJECT } pii_mode;
+	struct sg_words
+		tokens; /* the sample's words, read once for the checks */
 };
 
 /* The message to the validator's warn function, formatted. */
