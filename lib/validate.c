@@ -68,8 +68,10 @@ dedup_key(const json_t *v)
 	return h ? h : 1;
 }
 
-static void
-check_set(json_t *checks, const char *name, int pass, const char *why)
+/* Check name's own object in checks, with "why" when it failed, for a
+ * check that has more to report. */
+static json_t *
+check_new(json_t *checks, const char *name, int pass, const char *why)
 {
 	json_t *c = json_object();
 
@@ -77,6 +79,27 @@ check_set(json_t *checks, const char *name, int pass, const char *why)
 	if (!pass)
 		json_object_set_new(c, "why", json_string(why));
 	json_object_set_new(checks, name, c);
+	return c;
+}
+
+/* A check with nothing to report but its verdict.  Those that passed
+ * share one object, never changed once made, so that they cost a sample
+ * a reference each instead of an object, its table and its key (about a
+ * fifth of sg-validate's allocations). */
+static void
+check_set(json_t *checks, const char *name, int pass, const char *why)
+{
+	static json_t *passed;
+
+	if (!pass) {
+		check_new(checks, name, 0, why);
+		return;
+	}
+	if (!passed) {
+		passed = json_object();
+		json_object_set_new(passed, "pass", json_true());
+	}
+	json_object_set(checks, name, passed);
 }
 
 /* n against the bounds lim; NULL when inside, else why not. */
@@ -161,9 +184,8 @@ check_toxic(json_t *checks, const char *text, const struct sg_checks *c)
 		snprintf(why, sizeof why,
 			"%zu offensive word%s of severity %ld or more", n,
 			n == 1 ? "" : "s", c->severity);
-	check_set(checks, "toxicity", n == 0, why);
 	json_object_set_new(
-		json_object_get(checks, "toxicity"), "terms", terms);
+		check_new(checks, "toxicity", n == 0, why), "terms", terms);
 }
 
 /* The source passages of a grounded sample: its provenance's, its own,
@@ -213,10 +235,11 @@ check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
 			snprintf(why, sizeof why,
 				"coverage %.2f, less than the minimum %.15g",
 				cov, c->min_coverage);
-		check_set(checks, "faithfulness",
-			!json_array_size(missing) && cov >= c->min_coverage,
-			why);
-		json_object_update(json_object_get(checks, "faithfulness"), f);
+		json_object_update(check_new(checks, "faithfulness",
+					   !json_array_size(missing) &&
+						   cov >= c->min_coverage,
+					   why),
+			f);
 		json_decref(f);
 	}
 	free(src);
@@ -228,9 +251,9 @@ check_grounding(json_t *checks, const json_t *rec, const struct sg_checks *c)
 		snprintf(why, sizeof why,
 			"TF-IDF cosine %.2f to the task, less than %.15g", sim,
 			c->min_similarity);
-	check_set(checks, "relevance", sim >= c->min_similarity, why);
-	json_object_set_new(json_object_get(checks, "relevance"), "similarity",
-		json_real(sim));
+	json_object_set_new(
+		check_new(checks, "relevance", sim >= c->min_similarity, why),
+		"similarity", json_real(sim));
 }
 
 static void
@@ -242,9 +265,9 @@ check_perplexity(json_t *checks, const struct sg_checks *c)
 	if (!(ppl <= c->max_ppl))
 		snprintf(why, sizeof why, "perplexity %.0f, more than %.4g",
 			ppl, c->max_ppl);
-	check_set(checks, "perplexity", ppl <= c->max_ppl, why);
-	json_object_set_new(json_object_get(checks, "perplexity"), "perplexity",
-		json_real(ppl));
+	json_object_set_new(
+		check_new(checks, "perplexity", ppl <= c->max_ppl, why),
+		"perplexity", json_real(ppl));
 }
 
 /* The generating model's own perplexity of the sample, exp(-mean) of the
@@ -255,7 +278,7 @@ static int
 check_logprobs(json_t *checks, const json_t *rec, const struct sg_checks *c)
 {
 	json_t *v = sg_path(c->recipe, "validators.perplexity");
-	json_t *mean = sg_path(rec, "logprobs.mean");
+	json_t *mean = sg_path(rec, "logprobs.mean"), *p;
 	double ppl, max = sg_get_num(v, "max_token_perplexity", 20);
 	char why[200];
 
@@ -266,11 +289,9 @@ check_logprobs(json_t *checks, const json_t *rec, const struct sg_checks *c)
 	ppl = exp(-json_number_value(mean));
 	snprintf(why, sizeof why, "token perplexity %.3g, more than %.4g", ppl,
 		max);
-	check_set(checks, "perplexity", ppl <= max, why);
-	json_object_set_new(json_object_get(checks, "perplexity"), "perplexity",
-		json_real(ppl));
-	json_object_set_new(json_object_get(checks, "perplexity"), "source",
-		json_string("logprobs"));
+	p = check_new(checks, "perplexity", ppl <= max, why);
+	json_object_set_new(p, "perplexity", json_real(ppl));
+	json_object_set_new(p, "source", json_string("logprobs"));
 	return 1;
 }
 
@@ -328,8 +349,7 @@ check_pii(json_t *checks, json_t *rec, const struct sg_checks *c)
 	if (n)
 		snprintf(why, sizeof why, "%zu span%s of personal data (%s)", n,
 			n == 1 ? "" : "s", types);
-	check_set(checks, "pii", !n || c->pii_mode != SG_PII_REJECT, why);
-	pii = json_object_get(checks, "pii");
+	pii = check_new(checks, "pii", !n || c->pii_mode != SG_PII_REJECT, why);
 	if (n && c->pii_mode == SG_PII_REDACT)
 		json_object_set_new(pii, "redacted", json_true());
 	json_object_set_new(pii, "spans", spans);
