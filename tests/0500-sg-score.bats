@@ -427,3 +427,13 @@ EOF
 )"
 	assert_equal "$(tail -1 <<<"$output" | jq -c .checks)" '{"generate":{"pass":5,"fail":0},"length":{"pass":4,"fail":1},"a":{"pass":1,"fail":2},"b":{"pass":2,"fail":1},"c":{"pass":1,"fail":0}}'
 }
+
+@test "a pipe on standard output is widened to 1 MiB, so a batch's end does not stall the stage before" {
+	# the reader asks for the pipe's size once the first record is through,
+	# when sg-score has long set it (F_GETPIPE_SZ is 1032)
+	run --separate-stderr sh -c 'printf "%s\n" "{\"type\":\"note\"}" | sg-score |
+		python3 -c "import fcntl, sys; l = sys.stdin.readline(); print(l.strip(), fcntl.fcntl(0, 1032))"'
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '{"type":"note"} 1048576'
+}
