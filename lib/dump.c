@@ -11,34 +11,6 @@
 
 #include "sg.h"
 
-/* The length of the UTF-8 sequence at s (n bytes left) as jansson's
- * utf8_iterate takes it, or 0 where jansson would refuse it (it then
- * fails the whole dump). */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0], cp;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2 || c > 0xF4)
-		return 0;
-	len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-	if (len > n)
-		return 0;
-	cp = c & (0x3Fu >> (len - 1));
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3Fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-		cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
 /* sg_buf_add, inline while the buffer has room: a record's "checks" are
  * some sixty short pieces. */
 static inline void
@@ -68,7 +40,7 @@ put_string(struct sg_buf *b, const char *str, size_t n)
 			i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\';) {
 			if (s[i] < 0x80)
 				i++;
-			else if ((len = utf8_len(s + i, n - i)))
+			else if ((len = sg_utf8_len(s + i, n - i)))
 				i += len;
 			else
 				return -1;

@@ -36,35 +36,6 @@ digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-/* The length of the UTF-8 sequence at p, 0 when jansson would refuse it:
- * overlong, a surrogate, past U+10FFFF, or cut short. */
-static size_t
-utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned long cp;
-	size_t n;
-
-	if (*p >= 0xC2 && *p <= 0xDF)
-		n = 2, cp = *p & 0x1F;
-	else if (*p >= 0xE0 && *p <= 0xEF)
-		n = 3, cp = *p & 0x0F;
-	else if (*p >= 0xF0 && *p <= 0xF4)
-		n = 4, cp = *p & 0x07;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3F);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-		(cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return 0;
-	return n;
-}
-
 /* The four hex digits at p, or -1. */
 static long
 hex4(const unsigned char *p, const unsigned char *end)
@@ -127,7 +98,7 @@ string(struct scan *z)
 			n = escape_len(p, end);
 			z->esc = 1;
 		} else {
-			n = utf8_len(p, end);
+			n = sg_utf8_len(p, (size_t)(end - p));
 		}
 		if (n == 0)
 			return -1;

@@ -289,6 +289,10 @@ size_t sg_count_words(const char *text);
  * (sg_wordc), else 0: one lookup for the loops that read every byte of
  * every sample. */
 extern const unsigned char sg_word_fold[256];
+/* The length of the UTF-8 sequence at s (n bytes left, n > 0) as
+ * jansson reads it, or 0 where jansson refuses it: overlong, a surrogate,
+ * past U+10FFFF, or cut short. */
+size_t sg_utf8_len(const unsigned char *s, size_t n);
 /* The UTF-8 code points of the n bytes at s: the bytes that do not
  * continue a sequence. */
 size_t sg_codepoints(const char *s, size_t n);
