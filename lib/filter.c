@@ -141,6 +141,63 @@ sg_record_batch_at(const json_t *rec, const char *where, const char **run,
 	return -1;
 }
 
+/* "batch run", the index's key */
+static char *
+batch_key(const char *run, long long id)
+{
+	size_t len = strlen(run) + 32;
+	char *key = sg_xmalloc(len);
+
+	snprintf(key, len, "%lld %s", id, run);
+	return key;
+}
+
+void *
+sg_batches_get(struct sg_batches *t, const char *run, long long id)
+{
+	char *key;
+	json_t *pos;
+
+	if (t->last_run && t->last_id == id && strcmp(t->last_run, run) == 0)
+		return t->v[t->last];
+	key = batch_key(run, id);
+	pos = json_object_get(t->index, key);
+	free(key);
+	if (!pos)
+		return NULL;
+	free(t->last_run);
+	t->last_run = sg_xstrdup(run);
+	t->last_id = id;
+	t->last = (size_t)json_integer_value(pos);
+	return t->v[t->last];
+}
+
+void
+sg_batches_add(struct sg_batches *t, const char *run, long long id, void *b)
+{
+	char *key = batch_key(run, id);
+
+	if (!t->index)
+		t->index = json_object();
+	t->v = sg_xrealloc(t->v, (t->n + 1) * sizeof *t->v);
+	t->v[t->n] = b;
+	json_object_set_new(t->index, key, json_integer((json_int_t)t->n));
+	free(t->last_run);
+	t->last_run = sg_xstrdup(run);
+	t->last_id = id;
+	t->last = t->n++;
+	free(key);
+}
+
+void
+sg_batches_free(struct sg_batches *t)
+{
+	json_decref(t->index);
+	free(t->v);
+	free(t->last_run);
+	memset(t, 0, sizeof *t);
+}
+
 static void
 run_one(struct sg_filter *f, const char *path,
 	void (*fn)(struct sg_filter *f, json_t *rec))

@@ -101,6 +101,24 @@ void sg_filter_splice_from(struct sg_filter *f, const char *text, size_t len,
  * "prog: where: why". */
 int sg_record_batch_at(const json_t *rec, const char *where, const char **run,
 	long long *batch);
+/* A filter's batches by (run, batch), the tool's own pointer for each, in
+ * the order they came first; zeroed, it is empty. */
+struct sg_batches {
+	void **v;
+	size_t n;
+	json_t *index; /* "batch run" -> position in v */
+	/* the one asked for last: a batch's records mostly come together */
+	char *last_run;
+	long long last_id;
+	size_t last;
+};
+/* The pointer given for (run, id), or NULL when the batch is new. */
+void *sg_batches_get(struct sg_batches *t, const char *run, long long id);
+/* Gives b to a new batch (run, id), at v[n]. */
+void sg_batches_add(
+	struct sg_batches *t, const char *run, long long id, void *b);
+/* Empties t; the pointers are the tool's to free first. */
+void sg_batches_free(struct sg_batches *t);
 
 /* jsonl.c: reading and writing records, one JSON object per line */
 #define SG_MAX_RECORD (16u << 20)

@@ -58,9 +58,7 @@ struct batch {
 	size_t ntally, tallycap;
 };
 
-static struct batch **batches;
-static size_t nbatches;
-static json_t *batchindex; /* "batch run" -> position in batches */
+static struct sg_batches batches;
 static struct sg_diversity diversity;
 /* What a sample is read for: of its checks, only whether each passed and
  * its score.  Every sample goes out spliced into its line (emit). */
@@ -215,33 +213,16 @@ batch_free(struct batch *b)
 static struct batch *
 batch_get(const char *run, long long id)
 {
-	static struct batch *last; /* a batch's records mostly come together */
-	struct batch *b;
-	char *key;
-	size_t len = strlen(run) + 32;
-	json_t *pos;
+	struct batch *b = sg_batches_get(&batches, run, id);
 
-	if (last && last->id == id && strcmp(last->run, run) == 0)
-		return last;
-	key = sg_xmalloc(len);
-	snprintf(key, len, "%lld %s", id, run);
-	pos = json_object_get(batchindex, key);
-	if (pos) {
-		free(key);
-		return last = batches[json_integer_value(pos)];
-	}
-	b = sg_xmalloc(sizeof *b);
-	memset(b, 0, sizeof *b);
+	if (b)
+		return b;
+	b = sg_xcalloc(1, sizeof *b);
 	b->run = sg_xstrdup(run);
 	b->id = id;
 	batch_reset(b);
-	batches = sg_xrealloc(batches, (nbatches + 1) * sizeof *batches);
-	batches[nbatches] = b;
-	json_object_set_new(
-		batchindex, key, json_integer((json_int_t)nbatches));
-	nbatches++;
-	free(key);
-	return last = b;
+	sg_batches_add(&batches, run, id, b);
+	return b;
 }
 
 static void
@@ -519,19 +500,18 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1)
 		if (!sg_filter_option(&f, c))
 			sg_usage(f.usage, SG_EXIT_USAGE);
-	batchindex = json_object();
 	sg_filter_run(&f, argv + optind, argc - optind, score);
-	for (size_t i = 0; i < nbatches; i++) {
-		if (!sg_filter_stopped(&f) && !batches[i]->done &&
-			batches[i]->seen > 0) {
-			sg_note("run %s batch %lld has no batch record",
-				batches[i]->run, batches[i]->id);
-			emit_reward(batches[i], NULL);
+	for (size_t i = 0; i < batches.n; i++) {
+		struct batch *b = batches.v[i];
+
+		if (!sg_filter_stopped(&f) && !b->done && b->seen > 0) {
+			sg_note("run %s batch %lld has no batch record", b->run,
+				b->id);
+			emit_reward(b, NULL);
 		}
-		batch_free(batches[i]);
+		batch_free(b);
 	}
-	free(batches);
-	json_decref(batchindex);
+	sg_batches_free(&batches);
 	sg_diversity_free(&diversity);
 	return sg_finish(f.status);
 }

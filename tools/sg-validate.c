@@ -56,9 +56,7 @@ struct batch {
 static struct sg_seen *seen; /* the keys taken, by this run or earlier */
 static struct sg_vecs *vecs; /* the embeddings of the samples taken */
 static struct sg_validator *validator;
-static struct batch **batches;
-static size_t nbatches;
-static json_t *batchindex; /* "batch run" -> position in batches */
+static struct sg_batches batches;
 static struct sg_checks *rcfg;
 static struct sg_mcheck *rmc;
 static const char *seenpath;
@@ -105,29 +103,17 @@ emit_from(json_t *rec, const char *text, size_t len)
 static struct batch *
 batch_get(const char *run, long long id)
 {
-	size_t len = strlen(run) + 32;
-	char *key = sg_xmalloc(len);
-	struct batch *b;
-	json_t *pos;
+	struct batch *b = sg_batches_get(&batches, run, id);
 
-	snprintf(key, len, "%lld %s", id, run);
-	if ((pos = json_object_get(batchindex, key))) {
-		free(key);
-		return batches[json_integer_value(pos)];
-	}
-	b = sg_xmalloc(sizeof *b);
-	memset(b, 0, sizeof *b);
+	if (b)
+		return b;
+	b = sg_xcalloc(1, sizeof *b);
 	b->run = sg_xstrdup(run);
 	b->id = id;
 	b->cfg = rcfg;
 	b->mc = rmc;
 	b->failed = json_object();
-	batches = sg_xrealloc(batches, (nbatches + 1) * sizeof *batches);
-	batches[nbatches] = b;
-	json_object_set_new(
-		batchindex, key, json_integer((json_int_t)nbatches));
-	nbatches++;
-	free(key);
+	sg_batches_add(&batches, run, id, b);
 	return b;
 }
 
@@ -576,7 +562,6 @@ main(int argc, char *argv[])
 			sg_usage(f.usage, SG_EXIT_USAGE);
 		}
 	}
-	batchindex = json_object();
 	seen = sg_seen_new();
 	vecs = sg_mcheck_opts.vectors = sg_vecs_new();
 	validator = sg_validator_new(
@@ -588,12 +573,11 @@ main(int argc, char *argv[])
 		load_recipe(recipe);
 	sg_filter_run(&f, argv + optind, argc - optind, validate);
 	sg_mcheck_end();
-	for (size_t i = 0; i < nbatches; i++) {
-		batch_end(batches[i]);
-		batch_free(batches[i]);
+	for (size_t i = 0; i < batches.n; i++) {
+		batch_end(batches.v[i]);
+		batch_free(batches.v[i]);
 	}
-	free(batches);
-	json_decref(batchindex);
+	sg_batches_free(&batches);
 	sg_checks_free(rcfg);
 	sg_mcheck_free(rmc);
 	sg_validator_free(validator);
