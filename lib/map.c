@@ -5,27 +5,93 @@
  * caller's hash that comes out 0 is taken as 1.  Beside it, a filter of
  * keys (sg_bloom_*) that answers "not there" from the cache.
  */
+#define _GNU_SOURCE /* mremap */
+#include <sys/mman.h>
+
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "sg.h"
 
-#define HUGE_PAGE (2u << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* A table of a huge page or more is a mapping of its own, aligned to and
+ * rounded up to huge pages: its pages come zeroed (no pass over them to
+ * clear), probes into hundreds of megabytes of it do not miss the TLB, and
+ * it can move without a copy.  A smaller one is the allocator's. */
+static size_t
+mapped_size(size_t bytes)
+{
+	return bytes < HUGE_PAGE ? 0
+				 : (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+static void *
+map_table(size_t size)
+{
+	char *p = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+	     *q;
+
+	if (p == MAP_FAILED)
+		sg_die(SG_EXIT_IO, "out of memory");
+	q = (char *)(((uintptr_t)p + HUGE_PAGE - 1) &
+		     ~(uintptr_t)(HUGE_PAGE - 1));
+	if (q > p)
+		munmap(p, (size_t)(q - p));
+	if (q < p + HUGE_PAGE)
+		munmap(q + size, (size_t)(p + HUGE_PAGE - q));
+#ifdef MADV_HUGEPAGE
+	madvise(q, size, MADV_HUGEPAGE);
+#endif
+	return q;
+}
 
 void *
-sg_table_alloc(size_t bytes)
+sg_table_new(size_t bytes)
 {
-	void *p = NULL;
+	size_t size = mapped_size(bytes);
 
-	if (bytes < HUGE_PAGE || posix_memalign(&p, HUGE_PAGE, bytes) != 0)
-		p = sg_xmalloc(bytes);
-#ifdef MADV_HUGEPAGE
-	else
-		madvise(p, bytes, MADV_HUGEPAGE);
+	return size ? map_table(size) : sg_xcalloc(1, bytes);
+}
+
+void *
+sg_table_resize(void *p, size_t old, size_t bytes)
+{
+	size_t from = mapped_size(old), size = mapped_size(bytes);
+	void *q;
+
+	if (!size) {
+		q = sg_xrealloc(p, bytes);
+		if (bytes > old)
+			memset((char *)q + old, 0, bytes - old);
+		return q;
+	}
+	if (size == from)
+		return p;
+	q = map_table(size);
+#ifdef MREMAP_FIXED
+	/* the old pages move to the front of the new mapping, over the
+	 * fresh ones there, whole huge pages as they are */
+	if (from && mremap(p, from, from, MREMAP_MAYMOVE | MREMAP_FIXED, q) !=
+			    MAP_FAILED)
+		return q;
 #endif
-	memset(p, 0, bytes);
-	return p;
+	memcpy(q, p, old < bytes ? old : bytes);
+	sg_table_free(p, old);
+	return q;
+}
+
+void
+sg_table_free(void *p, size_t bytes)
+{
+	size_t size = mapped_size(bytes);
+
+	if (size && p)
+		munmap(p, size);
+	else
+		free(p);
 }
 
 /* A slot is its key and its numbers, 2, 4 or 8 cells of 8 bytes, so that
@@ -50,7 +116,7 @@ sg_map_new_n(int numbers)
 		;
 	m->cap = 64;
 	m->n = 0;
-	m->cells = sg_table_alloc(m->cap * m->stride * sizeof *m->cells);
+	m->cells = sg_table_new(m->cap * m->stride * sizeof *m->cells);
 	return m;
 }
 
@@ -65,7 +131,7 @@ sg_map_free(struct sg_map *m)
 {
 	if (!m)
 		return;
-	free(m->cells);
+	sg_table_free(m->cells, m->cap * m->stride * sizeof *m->cells);
 	free(m);
 }
 
@@ -106,14 +172,13 @@ sg_map_put(struct sg_map *m, uint64_t key)
 		size_t n = m->cap;
 
 		m->cap *= 2;
-		m->cells =
-			sg_table_alloc(m->cap * m->stride * sizeof *m->cells);
+		m->cells = sg_table_new(m->cap * m->stride * sizeof *m->cells);
 		for (size_t i = 0; i < n; i++)
 			if (old[i * m->stride].key)
 				memcpy(find(m, old[i * m->stride].key),
 					old + i * m->stride,
 					m->stride * sizeof *old);
-		free(old);
+		sg_table_free(old, n * m->stride * sizeof *old);
 	}
 	s = find(m, key);
 	if (!s->key) {

@@ -22,16 +22,38 @@ struct slot {
 
 /* A sample's shingles, sorted, each once: its near matches verified. */
 struct set {
-	uint64_t *v;
+	const uint64_t *v;
 	size_t n;
 };
+
+/* The ids and sets of a million samples, each in a block of its own, were
+ * most of the store's memory (a set's array had room for twice its
+ * shingles) and a fifth of the pages the kernel zeroed for sg-validate:
+ * they go into blocks of BLOCK bytes, freed together. */
+#define BLOCK (1u << 20)
+
+/* Linear probing that never wraps: a key is at its home or after it, in
+ * nslots (a power of two) and TAIL more.  Doubling, the table then grows
+ * in place, its slots rehashed in order (a key's new home is its old one
+ * or nslots after it, so none lands on a key not yet moved): the pages
+ * the kernel zeroes for it are the new half's alone, where a new table
+ * took a whole fresh table's each time, the biggest cost sg-validate had
+ * at a million samples.  A key that finds the end full goes to spill, as
+ * only keys made to collide can. */
+#define TAIL 4096
 
 struct sg_seen {
 	struct slot *slots;
 	size_t nslots, nused;
-	char **ids;
+	struct slot *spill;
+	size_t nspill;
+	const char **ids;
 	struct set *sets; /* by index in ids; v is NULL when not kept */
-	size_t nids;
+	size_t nids, cap;
+	char **blocks;
+	size_t nblocks;
+	char *free_at; /* in the last block, of left bytes */
+	size_t left;
 	off_t off; /* of the file, read or written so far */
 };
 
@@ -41,12 +63,32 @@ sg_seen_new(void)
 	struct sg_seen *s = sg_xmalloc(sizeof *s);
 
 	memset(s, 0, sizeof *s);
-	s->ids = sg_xmalloc(sizeof *s->ids);
+	s->cap = 64;
+	s->ids = sg_xmalloc(s->cap * sizeof *s->ids);
 	s->ids[0] = NULL;
-	s->sets = sg_xmalloc(sizeof *s->sets);
+	s->sets = sg_xmalloc(s->cap * sizeof *s->sets);
 	s->sets[0].v = NULL;
 	s->nids = 1;
 	return s;
+}
+
+/* n bytes, aligned for a uint64_t, that live as long as s. */
+static void *
+store(struct sg_seen *s, size_t n)
+{
+	void *p;
+
+	n = (n + 7) & ~(size_t)7;
+	if (n > s->left) {
+		s->left = n > BLOCK ? n : BLOCK;
+		s->blocks = sg_xrealloc(
+			s->blocks, (s->nblocks + 1) * sizeof *s->blocks);
+		s->free_at = s->blocks[s->nblocks++] = sg_xmalloc(s->left);
+	}
+	p = s->free_at;
+	s->free_at += n;
+	s->left -= n;
+	return p;
 }
 
 void
@@ -54,13 +96,14 @@ sg_seen_free(struct sg_seen *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nids; i++) {
-		free(s->ids[i]);
-		free(s->sets[i].v);
-	}
+	for (size_t i = 0; i < s->nblocks; i++)
+		free(s->blocks[i]);
+	free(s->blocks);
 	free(s->ids);
 	free(s->sets);
-	free(s->slots);
+	if (s->nslots)
+		sg_table_free(s->slots, (s->nslots + TAIL) * sizeof *s->slots);
+	free(s->spill);
 	free(s);
 }
 
@@ -70,28 +113,85 @@ home(const struct sg_seen *s, uint64_t key)
 	return (key ^ key >> 29) & (s->nslots - 1);
 }
 
+/* key's slot, or the empty one where it would go; NULL past the end */
 static struct slot *
 slot_find(const struct sg_seen *s, uint64_t key)
 {
-	size_t i = home(s, key);
+	struct slot *p = s->slots + home(s, key);
+	const struct slot *end = s->slots + s->nslots + TAIL;
 
-	while (s->slots[i].key && s->slots[i].key != key)
-		i = (i + 1) & (s->nslots - 1);
-	return &s->slots[i];
+	for (; p < end; p++)
+		if (!p->key || p->key == key)
+			return p;
+	return NULL;
+}
+
+/* key's slot, or NULL when it was not taken */
+static const struct slot *
+lookup(const struct sg_seen *s, uint64_t key)
+{
+	const struct slot *p;
+
+	if (!s->nslots)
+		return NULL;
+	if ((p = slot_find(s, key)))
+		return p->key ? p : NULL;
+	for (size_t i = 0; i < s->nspill; i++)
+		if (s->spill[i].key == key)
+			return &s->spill[i];
+	return NULL;
+}
+
+static void
+place(struct sg_seen *s, struct slot e)
+{
+	struct slot *p = slot_find(s, e.key);
+
+	if (p) {
+		*p = e;
+		return;
+	}
+	s->spill = sg_xrealloc(s->spill, (s->nspill + 1) * sizeof *s->spill);
+	s->spill[s->nspill++] = e;
 }
 
 static void
 grow(struct sg_seen *s)
 {
-	struct slot *old = s->slots;
-	size_t n = s->nslots;
+	size_t n = s->nslots, nmoved = 0, size = sizeof *s->slots;
+	struct slot *moved, *tail;
 
-	s->nslots = n ? 2 * n : 1024;
-	s->slots = sg_table_alloc(s->nslots * sizeof *s->slots);
-	for (size_t i = 0; i < n; i++)
-		if (old[i].key)
-			*slot_find(s, old[i].key) = old[i];
-	free(old);
+	if (!n) {
+		s->nslots = 1024;
+		s->slots = sg_table_new((s->nslots + TAIL) * size);
+		return;
+	}
+	/* the tail and the spill are in the new half's way: they go last */
+	moved = sg_xmalloc((TAIL + s->nspill) * size);
+	tail = s->slots + n;
+	for (size_t i = 0; i < TAIL; i++)
+		if (tail[i].key)
+			moved[nmoved++] = tail[i];
+	for (size_t i = 0; i < s->nspill; i++)
+		moved[nmoved++] = s->spill[i];
+	memset(tail, 0, TAIL * size);
+	free(s->spill);
+	s->spill = NULL;
+	s->nspill = 0;
+	s->slots = sg_table_resize(
+		s->slots, (n + TAIL) * size, (2 * n + TAIL) * size);
+	s->nslots = 2 * n;
+	for (size_t i = 0; i < n; i++) {
+		struct slot e = s->slots[i];
+
+		if (e.key) {
+			s->slots[i].key = 0;
+			place(s, e);
+		}
+	}
+	for (size_t i = 0; i < nmoved; i++)
+		place(s, moved[i]);
+	free(moved);
 }
 
 static void
@@ -101,11 +201,12 @@ add(struct sg_seen *s, uint64_t key, uint32_t doc)
 
 	if (10 * (s->nused + 1) > 7 * s->nslots)
 		grow(s);
-	p = slot_find(s, key);
-	if (p->key)
+	if ((p = slot_find(s, key)) ? p->key != 0 : lookup(s, key) != NULL)
 		return;
-	p->key = key;
-	p->doc = doc;
+	if (p)
+		*p = (struct slot){key, doc};
+	else
+		place(s, (struct slot){key, doc});
 	s->nused++;
 }
 
@@ -119,11 +220,17 @@ sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n)
 const char *
 sg_seen_find(const struct sg_seen *s, uint64_t key)
 {
-	const struct slot *p;
+	const struct slot *p = lookup(s, key);
 
-	if (!s->nslots || !(p = slot_find(s, key))->key)
+	if (!p)
 		return NULL;
 	return p->doc ? s->ids[p->doc] : "";
+}
+
+size_t
+sg_seen_count(const struct sg_seen *s)
+{
+	return s->nused;
 }
 
 void
@@ -132,9 +239,14 @@ sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n, const char *id)
 	uint32_t doc = 0;
 
 	if (id) {
-		s->ids = sg_xrealloc(s->ids, (s->nids + 1) * sizeof *s->ids);
-		s->sets = sg_xrealloc(s->sets, (s->nids + 1) * sizeof *s->sets);
-		s->ids[s->nids] = sg_xstrdup(id);
+		if (s->nids == s->cap) {
+			s->cap *= 2;
+			s->ids = sg_xrealloc(s->ids, s->cap * sizeof *s->ids);
+			s->sets =
+				sg_xrealloc(s->sets, s->cap * sizeof *s->sets);
+		}
+		s->ids[s->nids] =
+			memcpy(store(s, strlen(id) + 1), id, strlen(id) + 1);
 		s->sets[s->nids].v = NULL;
 		doc = (uint32_t)s->nids++;
 	}
@@ -144,16 +256,13 @@ sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n, const char *id)
 }
 
 void
-sg_seen_keep(struct sg_seen *s, uint64_t *set, size_t n)
+sg_seen_keep(struct sg_seen *s, const uint64_t *set, size_t n)
 {
 	struct set *last = &s->sets[s->nids - 1];
 
-	if (s->nids == 1) {
-		free(set);
+	if (s->nids == 1)
 		return;
-	}
-	free(last->v);
-	last->v = set;
+	last->v = memcpy(store(s, n * sizeof *set), set, n * sizeof *set);
 	last->n = n;
 }
 
@@ -166,8 +275,8 @@ sg_seen_near(const struct sg_seen *s, const uint64_t *keys, size_t n,
 	uint32_t last = UINT32_MAX;
 
 	sg_seen_prefetch(s, keys, n);
-	for (size_t i = 0; s->nslots && i < n; i++) {
-		if (!(p = slot_find(s, keys[i]))->key || p->doc == last)
+	for (size_t i = 0; i < n; i++) {
+		if (!(p = lookup(s, keys[i])) || p->doc == last)
 			continue;
 		last = p->doc;
 		o = &s->sets[p->doc];

@@ -855,12 +855,14 @@ const char *sg_seen_find(const struct sg_seen *s, uint64_t key);
 /* Starts loading where the keys would be: a million samples' keys are far
  * outside the caches, and a sample's probes can then miss all at once. */
 void sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n);
+/* The number of keys taken: while it stays, so does every answer. */
+size_t sg_seen_count(const struct sg_seen *s);
 /* Takes the keys for the sample id (NULL: from the file); no key is 0. */
 void sg_seen_add(
 	struct sg_seen *s, const uint64_t *keys, size_t n, const char *id);
-/* Keeps set (sorted, each once, as sg_shingles makes it; taken over) with
+/* Keeps a copy of set (sorted, each once, as sg_shingles makes it) with
  * the sample sg_seen_add took last, to verify matches with it. */
-void sg_seen_keep(struct sg_seen *s, uint64_t *set, size_t n);
+void sg_seen_keep(struct sg_seen *s, const uint64_t *set, size_t n);
 /* The id of a sample holding one of keys whose kept set is at Jaccard
  * threshold or more to set, or whose set is unknown ("" for a key from
  * the file); NULL when there is none. */
@@ -934,7 +936,11 @@ size_t sg_map_size(const struct sg_map *m);
 void sg_map_prefetch(const struct sg_map *m, uint64_t key);
 /* bytes of zeros for a hash table, in huge pages when it is large: a probe
  * into hundreds of megabytes of 4 KiB pages misses the TLB too. */
-void *sg_table_alloc(size_t bytes);
+void *sg_table_new(size_t bytes);
+/* Such a table of old bytes made bytes long, what it held kept (moved, not
+ * copied, when it is large), the new bytes zero. */
+void *sg_table_resize(void *p, size_t old, size_t bytes);
+void sg_table_free(void *p, size_t bytes);
 /* A filter of 64-bit keys in nbits bits (a power of two; two bits a key):
  * "no" is sure, "maybe" asks the table.  It spares a cache miss on the
  * many keys a table of thousands does not hold. */
@@ -1086,17 +1092,17 @@ json_t *sg_checks_run(
  * 0 when it has none. */
 int sg_grounding(const json_t *rec, char **src, char **out);
 /* The shingle set of the sample sg_checks_run checked last, now the
- * caller's, to free or to give to sg_checks_take; NULL without near_dedup. */
+ * caller's to free; NULL without near_dedup. */
 uint64_t *sg_checks_set(struct sg_checks *c, size_t *n);
 /* dedup and near_dedup of a sample whose verdict waited: keys that
  * samples before it took since sg_checks_run fail them now. */
 void sg_checks_retake(const struct sg_checks *c, json_t *checks,
 	const uint64_t *keys, size_t nkeys, const uint64_t *set, size_t nset);
-/* Takes a valid sample's keys, as sg_seen_add, and keeps its shingle set
- * (from sg_checks_set; the store's from then on) to verify later
- * near-duplicates against it. */
+/* Takes a valid sample's keys, as sg_seen_add, and keeps a copy of its
+ * shingle set (from sg_checks_set) to verify later near-duplicates against
+ * it. */
 void sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
-	const char *id, uint64_t *set, size_t nset);
+	const char *id, const uint64_t *set, size_t nset);
 
 /* dump.c: v appended to b as json_dump_callback writes it with
  * SG_DUMP_FLAGS | JSON_ENCODE_ANY; -1 where jansson would fail (a string

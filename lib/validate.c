@@ -469,7 +469,7 @@ sg_checks_retake(const struct sg_checks *c, json_t *checks,
 
 void
 sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
-	const char *id, uint64_t *set, size_t nset)
+	const char *id, const uint64_t *set, size_t nset)
 {
 	sg_seen_add(c->v->seen, keys, n, id);
 	if (set)

@@ -332,6 +332,44 @@ print("%016x" % h)')
 	assert_equal "$(cat seen)" "$want"
 }
 
+@test "dedup --seen: 5000 keys made to share one place in the table are all found, past its end and once it grows" {
+	# a text whose key sits near the end of a table of 8192 places, after
+	# 5000 keys that differ from it only where the place does not look,
+	# then 1000 more keys that make the table grow
+	python3 -c '
+import random
+def fnv(s):
+    h = 0xcbf29ce484222325
+    for b in s.encode():
+        h = ((h ^ b) * 0x100000001b3) % 2**64
+    return h
+for i in range(100000):
+    text = "spill %d" % i
+    k = fnv("\"%s\"" % text)
+    if ((k ^ k >> 29) & 8191) > 7400:
+        break
+for v in range(1, 5001):
+    print("%016x" % (k ^ v << 42))
+print("%016x" % k)
+random.seed(1)
+for _ in range(1000):
+    print("%016x" % random.randrange(1, 2**64))
+open("text", "w").write(text)' >seen
+	recipe='{"validators": {"deduplication": {"check_field": "text"}}}'
+	{
+		job "$recipe"
+		sample 0 "$(jq -nc --rawfile t text '{text: $t}')"
+		sample 1 '{"text": "fresh"}'
+		end
+	} >in.jsonl
+	run --separate-stderr sg-validate --seen seen <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].dedup]')" '["t:0:0",{"pass":false,"why":"duplicate of an earlier sample"}]
+["t:0:1",{"pass":true}]'
+	[ "$(wc -l <seen)" -eq 6002 ]
+}
+
 @test "--seen: a bad key file is refused before any record is read" {
 	printf '0123456789abcdef\nnot-a-key\n' >seen
 	run --separate-stderr sg-validate --seen seen </dev/null

@@ -301,7 +301,8 @@ struct pending {
 	struct batch *b;
 	uint64_t *keys, *set;
 	size_t nkeys, nset;
-	char *text; /* the bytes of its line, when it may outlive it */
+	size_t taken; /* sg_seen_count when it was checked */
+	char *text;   /* the bytes of its line, when it may outlive it */
 	size_t len;
 	char *where; /* with model checks: the id of one without its own */
 };
@@ -320,7 +321,8 @@ finish_sample(json_t *rec, const double *vec, void *arg)
 	long kept = -1;
 	const char *name, *id;
 
-	sg_checks_retake(b->cfg, checks, keys, nkeys, p->set, p->nset);
+	if (sg_seen_count(seen) != p->taken)
+		sg_checks_retake(b->cfg, checks, keys, nkeys, p->set, p->nset);
 	json_object_foreach (checks, name, c) {
 		if (sg_get_bool(c, "pass", 0))
 			continue;
@@ -334,7 +336,6 @@ finish_sample(json_t *rec, const double *vec, void *arg)
 	if (valid && nkeys) {
 		sg_checks_take(b->cfg, keys, nkeys, sg_get_str(rec, "id"),
 			p->set, p->nset);
-		p->set = NULL;
 		if (b->nkeys + nkeys > b->cap) {
 			b->cap = 2 * (b->nkeys + nkeys);
 			b->keys =
@@ -405,6 +406,7 @@ handle_sample(json_t *rec, const char *where)
 	json_object_set_new(
 		rec, "checks", sg_checks_run(b->cfg, rec, p->keys, &p->nkeys));
 	p->set = sg_checks_set(b->cfg, &p->nset);
+	p->taken = sg_seen_count(seen);
 	p->len = 0;
 	p->text = seenpath || b->mc || sg_mcheck_holding()
 			  ? sg_filter_keep(&f, &p->len)
