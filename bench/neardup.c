@@ -86,7 +86,8 @@ main(int argc, char *argv[])
 	int bands, rows, edits;
 	struct sg_minhash *m;
 	struct sg_seen *seen;
-	uint64_t *keys, *skeys, **sets, *set;
+	uint64_t *keys, *skeys;
+	uint32_t **sets, *set;
 	size_t *nsets;
 	char buf[2048], id[32], **sample;
 	struct sg_rng r;
@@ -144,6 +145,7 @@ main(int argc, char *argv[])
 		snprintf(id, sizeof id, "%zu", i);
 		sg_seen_add(seen, keys, (size_t)bands, id);
 		sg_seen_keep(seen, set, nset);
+		free(set);
 	}
 	t1 = now();
 	printf("documents %zu, mean %.0f bytes, bands %d x rows %d, "

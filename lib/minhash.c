@@ -119,6 +119,15 @@ mix(uint64_t x)
 	return x ^ (x >> 33);
 }
 
+/* A shingle's hash as the signature and the verifying sets read it: the
+ * signature is of 32-bit values, and a set of them takes half the memory
+ * (a million samples' sets were half a gigabyte). */
+static uint32_t
+fold(uint64_t x)
+{
+	return (uint32_t)(x ^ x >> 32);
+}
+
 /* Calls fn on the hash of each word n-gram of ws; a text of fewer words
  * than n is one shingle of all its words, and one of none is one empty
  * shingle. */
@@ -165,7 +174,7 @@ signature(struct sg_minhash *m, const uint64_t *x64, size_t n)
 	}
 	x = m->x;
 	for (size_t k = 0; k < n; k++)
-		x[k] = (uint32_t)(x64[k] ^ x64[k] >> 32);
+		x[k] = fold(x64[k]);
 	for (int i = 0; i < m->padded; i += LANES) {
 		const uint32_t *a = m->a + i, *b = m->b + i;
 		uint32_t sig[LANES];
@@ -278,17 +287,23 @@ sg_sort_u64(uint64_t *v, size_t n)
 	insertion_sort(v, n);
 }
 
-/* s's values sorted, each once, into *out; their number. */
+/* s's values folded, sorted, each once, into *out (malloc'd, s's freed);
+ * their number.  Sorted in the top half of 64 bits, where sg_sort_u64's
+ * counting pass looks. */
 static size_t
-sorted_set(struct set *s, uint64_t **out)
+sorted_set(struct set *s, uint32_t **out)
 {
+	uint32_t *v = sg_xmalloc((s->n ? s->n : 1) * sizeof *v);
 	size_t k = 0;
 
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i] = (uint64_t)fold(s->v[i]) << 32;
 	sg_sort_u64(s->v, s->n);
 	for (size_t i = 0; i < s->n; i++)
-		if (i == 0 || s->v[i] != s->v[k - 1])
-			s->v[k++] = s->v[i];
-	*out = s->v;
+		if (k == 0 || (uint32_t)(s->v[i] >> 32) != v[k - 1])
+			v[k++] = (uint32_t)(s->v[i] >> 32);
+	free(s->v);
+	*out = v;
 	return k;
 }
 
@@ -321,7 +336,7 @@ sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys)
 
 size_t
 sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws, uint64_t *keys,
-	uint64_t **out)
+	uint32_t **out)
 {
 	struct set s = {NULL, 0, 0};
 
@@ -332,7 +347,7 @@ sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws, uint64_t *keys,
 }
 
 size_t
-sg_shingles(const char *text, int n, uint64_t **out)
+sg_shingles(const char *text, int n, uint32_t **out)
 {
 	struct sg_words ws = {0};
 	struct set s = {NULL, 0, 0};
@@ -344,7 +359,7 @@ sg_shingles(const char *text, int n, uint64_t **out)
 }
 
 double
-sg_jaccard_sets(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
+sg_jaccard_sets(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
 {
 	size_t i = 0, j = 0, both = 0;
 
@@ -362,7 +377,7 @@ sg_jaccard_sets(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
 double
 sg_jaccard(const char *x, const char *y, int ngram)
 {
-	uint64_t *a, *b;
+	uint32_t *a, *b;
 	size_t na = sg_shingles(x, ngram, &a), nb = sg_shingles(y, ngram, &b);
 	double r = sg_jaccard_sets(a, na, b, nb);
 

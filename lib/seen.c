@@ -22,7 +22,7 @@ struct slot {
 
 /* A sample's shingles, sorted, each once: its near matches verified. */
 struct set {
-	const uint64_t *v;
+	const uint32_t *v;
 	size_t n;
 };
 
@@ -256,7 +256,7 @@ sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n, const char *id)
 }
 
 void
-sg_seen_keep(struct sg_seen *s, const uint64_t *set, size_t n)
+sg_seen_keep(struct sg_seen *s, const uint32_t *set, size_t n)
 {
 	struct set *last = &s->sets[s->nids - 1];
 
@@ -268,7 +268,7 @@ sg_seen_keep(struct sg_seen *s, const uint64_t *set, size_t n)
 
 const char *
 sg_seen_near(const struct sg_seen *s, const uint64_t *keys, size_t n,
-	const uint64_t *set, size_t nset, double threshold)
+	const uint32_t *set, size_t nset, double threshold)
 {
 	const struct slot *p;
 	const struct set *o;

@@ -835,11 +835,12 @@ void sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys);
  * text's words: the keys into keys[bands], the set into *out; the set's
  * size. */
 size_t sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws,
-	uint64_t *keys, uint64_t **out);
-/* The hashes of text's word n-grams, sorted, each once; *out malloc'd. */
-size_t sg_shingles(const char *text, int ngram, uint64_t **out);
+	uint64_t *keys, uint32_t **out);
+/* The hashes of text's word n-grams, folded to the 32 bits the signature
+ * reads, sorted, each once; *out malloc'd. */
+size_t sg_shingles(const char *text, int ngram, uint32_t **out);
 double sg_jaccard_sets(
-	const uint64_t *a, size_t na, const uint64_t *b, size_t nb);
+	const uint32_t *a, size_t na, const uint32_t *b, size_t nb);
 /* The exact Jaccard similarity of the word n-gram sets of x and y. */
 double sg_jaccard(const char *x, const char *y, int ngram);
 /* Sorts v[n] in place, ascending. */
@@ -862,12 +863,12 @@ void sg_seen_add(
 	struct sg_seen *s, const uint64_t *keys, size_t n, const char *id);
 /* Keeps a copy of set (sorted, each once, as sg_shingles makes it) with
  * the sample sg_seen_add took last, to verify matches with it. */
-void sg_seen_keep(struct sg_seen *s, const uint64_t *set, size_t n);
+void sg_seen_keep(struct sg_seen *s, const uint32_t *set, size_t n);
 /* The id of a sample holding one of keys whose kept set is at Jaccard
  * threshold or more to set, or whose set is unknown ("" for a key from
  * the file); NULL when there is none. */
 const char *sg_seen_near(const struct sg_seen *s, const uint64_t *keys,
-	size_t n, const uint64_t *set, size_t nset, double threshold);
+	size_t n, const uint32_t *set, size_t nset, double threshold);
 /* Loads the keys of path (a missing file has none): 0, or the exit status
  * (SG_EXIT_IO, SG_EXIT_CONFIG for a bad line) and e. */
 int sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e);
@@ -1093,16 +1094,16 @@ json_t *sg_checks_run(
 int sg_grounding(const json_t *rec, char **src, char **out);
 /* The shingle set of the sample sg_checks_run checked last, now the
  * caller's to free; NULL without near_dedup. */
-uint64_t *sg_checks_set(struct sg_checks *c, size_t *n);
+uint32_t *sg_checks_set(struct sg_checks *c, size_t *n);
 /* dedup and near_dedup of a sample whose verdict waited: keys that
  * samples before it took since sg_checks_run fail them now. */
 void sg_checks_retake(const struct sg_checks *c, json_t *checks,
-	const uint64_t *keys, size_t nkeys, const uint64_t *set, size_t nset);
+	const uint64_t *keys, size_t nkeys, const uint32_t *set, size_t nset);
 /* Takes a valid sample's keys, as sg_seen_add, and keeps a copy of its
  * shingle set (from sg_checks_set) to verify later near-duplicates against
  * it. */
 void sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
-	const char *id, const uint64_t *set, size_t nset);
+	const char *id, const uint32_t *set, size_t nset);
 
 /* dump.c: v appended to b as json_dump_callback writes it with
  * SG_DUMP_FLAGS | JSON_ENCODE_ANY; -1 where jansson would fail (a string

@@ -438,10 +438,10 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	return checks;
 }
 
-uint64_t *
+uint32_t *
 sg_checks_set(struct sg_checks *c, size_t *n)
 {
-	uint64_t *set = c ? c->set : NULL;
+	uint32_t *set = c ? c->set : NULL;
 
 	*n = set ? c->nset : 0;
 	if (c)
@@ -451,7 +451,7 @@ sg_checks_set(struct sg_checks *c, size_t *n)
 
 void
 sg_checks_retake(const struct sg_checks *c, json_t *checks,
-	const uint64_t *keys, size_t nkeys, const uint64_t *set, size_t nset)
+	const uint64_t *keys, size_t nkeys, const uint32_t *set, size_t nset)
 {
 	char why[300];
 	const char *w;
@@ -469,7 +469,7 @@ sg_checks_retake(const struct sg_checks *c, json_t *checks,
 
 void
 sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
-	const char *id, const uint64_t *set, size_t nset)
+	const char *id, const uint32_t *set, size_t nset)
 {
 	sg_seen_add(c->v->seen, keys, n, id);
 	if (set)

@@ -38,7 +38,7 @@ struct sg_checks {
 	struct sg_minhash *near; /* near-duplicates, or NULL */
 	int bands;
 	double threshold; /* of Jaccard similarity, for near-duplicates */
-	uint64_t *set;	  /* the last sample's shingles, till it is taken */
+	uint32_t *set;	  /* the last sample's shingles, till it is taken */
 	size_t nset;
 	int faith;
 	double min_coverage;

@@ -299,7 +299,8 @@ handle_job(json_t *rec, const char *where)
 /* A sample waiting for its verdict, its dedup keys and shingle set. */
 struct pending {
 	struct batch *b;
-	uint64_t *keys, *set;
+	uint64_t *keys;
+	uint32_t *set;
 	size_t nkeys, nset;
 	size_t taken; /* sg_seen_count when it was checked */
 	char *text;   /* the bytes of its line, when it may outlive it */
