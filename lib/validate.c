@@ -130,42 +130,62 @@ taken(const char *id, const char *what, char *buf, size_t size)
 	return buf;
 }
 
-/* dedup and near_dedup; the keys of the value compared go to keys.
- * c->tokens are data's, unless it changed since they were read. */
-static void
-check_dedup(json_t *checks, const json_t *data, struct sg_checks *c,
-	int changed, uint64_t *keys, size_t *nkeys)
+/* The value dedup compares, or NULL when data has none; its key into
+ * keys[0] and, for near_dedup, its bands' keys after it and its shingle
+ * set into c->set.  The slots their probes will read are asked for now:
+ * in a million samples' table each is a cache miss, and the other checks
+ * run while they load.  c->tokens are data's, unless it changed since
+ * they were read. */
+static const json_t *
+dedup_keys(const json_t *data, struct sg_checks *c, int changed, uint64_t *keys)
 {
 	const json_t *v = data;
-	const char *w;
-	char why[300], *text;
+	char *text;
 	struct sg_words own = {0};
 
-	if (c->field && json_is_object(data) &&
-		!(v = sg_path(data, c->field))) {
+	if (c->field && json_is_object(data) && !(v = sg_path(data, c->field)))
+		return NULL;
+	keys[0] = dedup_key(v);
+	if (c->near) {
+		free(c->set);
+		if (v == data && !changed) {
+			c->nset = sg_minhash_set(
+				c->near, &c->tokens, keys + 1, &c->set);
+		} else {
+			text = sg_sample_text(v);
+			sg_words_read(&own, text);
+			c->nset = sg_minhash_set(
+				c->near, &own, keys + 1, &c->set);
+			free(own.v);
+			free(text);
+		}
+	}
+	sg_seen_prefetch(
+		c->v->seen, keys, 1 + (c->near ? (size_t)c->bands : 0));
+	return v;
+}
+
+/* dedup and near_dedup of v, by the keys dedup_keys made; how many keys
+ * there are to take into *nkeys. */
+static void
+check_dedup(json_t *checks, const json_t *v, struct sg_checks *c,
+	const uint64_t *keys, size_t *nkeys)
+{
+	const char *w;
+	char why[300];
+
+	if (!v) {
 		snprintf(why, sizeof why, "data has no \"%s\" to compare",
 			c->field);
 		check_set(checks, "dedup", 0, why);
 		return;
 	}
-	keys[0] = dedup_key(v);
 	w = taken(sg_seen_find(c->v->seen, keys[0]), "duplicate", why,
 		sizeof why);
 	check_set(checks, "dedup", !w, w);
 	*nkeys = 1;
 	if (!c->near)
 		return;
-	free(c->set);
-	if (v == data && !changed) {
-		c->nset =
-			sg_minhash_set(c->near, &c->tokens, keys + 1, &c->set);
-	} else {
-		text = sg_sample_text(v);
-		sg_words_read(&own, text);
-		c->nset = sg_minhash_set(c->near, &own, keys + 1, &c->set);
-		free(own.v);
-		free(text);
-	}
 	w = taken(sg_seen_near(c->v->seen, keys + 1, (size_t)c->bands, c->set,
 			  c->nset, c->threshold),
 		"near-duplicate", why, sizeof why);
@@ -364,6 +384,7 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	struct sg_error e;
 	char why[300], *own, *dumped;
 	const char *w, *text;
+	const json_t *compared = NULL;
 	int redacted = 0;
 	size_t len;
 
@@ -387,6 +408,8 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	text = own ? own : json_string_value(data);
 	len = strlen(text);
 	sg_words_read(&c->tokens, text);
+	if (c->dedup)
+		compared = dedup_keys(data, c, 0, keys);
 	if (c->length) {
 		w = within(sg_codepoints(text, len), c->len, "character", why,
 			sizeof why);
@@ -432,9 +455,10 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 		redacted = check_pii(checks, rec, c);
 	if (c->custom)
 		check_custom(checks, rec, c);
+	if (c->dedup && redacted)
+		compared = dedup_keys(json_object_get(rec, "data"), c, 1, keys);
 	if (c->dedup)
-		check_dedup(checks, json_object_get(rec, "data"), c, redacted,
-			keys, nkeys);
+		check_dedup(checks, compared, c, keys, nkeys);
 	return checks;
 }
 
