@@ -583,8 +583,11 @@ sg_pii_find(const char *text, size_t len, unsigned types, double threshold,
 			(isdigit(c) ||
 				((c == '+' || c == '(') && i + 1 < len &&
 					isdigit((unsigned char)s[i + 1])))) {
-			if (i > 0 && (s[i - 1] == '.' || s[i - 1] == '-') &&
-				i > 1 && isdigit((unsigned char)s[i - 2])) {
+			/* digits glued to a number before them ("1.2.3"); a
+			 * "+" or "(" there starts a number of its own */
+			if (isdigit(c) && i > 1 &&
+				(s[i - 1] == '.' || s[i - 1] == '-') &&
+				isdigit((unsigned char)s[i - 2])) {
 				while (i < len &&
 					(isdigit((unsigned char)s[i]) ||
 						issep(s[i])))

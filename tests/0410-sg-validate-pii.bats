@@ -102,6 +102,17 @@ recipe() {
 	assert_equal "$(jq -c '.checks.pii' <<<"$output" | sort -u)" '{"pass":true,"spans":[]}'
 }
 
+@test "a '(' or '+' after a digit and '.' or '-' does not stop the scan" {
+	# it stood still at the "(" of "8.(555)" and never ended
+	recipe '{"mode": "flag"}'
+	texts "v8.(555) mail jo.doe@example.com" "8-+1 mail jo.doe@example.com" >in.jsonl
+	run --separate-stderr timeout 10 sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[.checks.pii.spans[] | .type]' <<<"$output")" '["email"]
+["email"]'
+}
+
 @test "entities limits the types looked for; enabled false turns the check off" {
 	recipe '{"entities": ["email"]}'
 	texts "bob@example.com (415) 555-2671" >in.jsonl
