@@ -361,6 +361,9 @@ scan_run(const struct found *f, size_t i, struct run *r)
 		while (i < f->len && isdigit((unsigned char)s[i]))
 			i++;
 		r->end[r->n++] = i;
+		/* no room for another: what follows is not read */
+		if (r->n == MAXG)
+			return open ? (size_t)(r->n = 0) : i;
 		if (open) {
 			/* "(555) 123" or "+1 (555) 123": three digits
 			 * inside, then at most one separator */

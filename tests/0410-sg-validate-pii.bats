@@ -113,6 +113,18 @@ recipe() {
 ["email"]'
 }
 
+@test "a run of more than 12 groups of digits is read within its bounds" {
+	# the 13th group's separator went past the end of the groups' array
+	recipe '{"mode": "flag"}'
+	texts "1 2 3 4 5 6 7 8 9 10 11 12 13 14 mail jo.doe@example.com" \
+		"(555) 1-2-3-4-5-6-7-8-9-10-11-12-13 mail jo.doe@example.com" >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[.checks.pii.spans[] | .type]' <<<"$output")" '["email"]
+["email"]'
+}
+
 @test "entities limits the types looked for; enabled false turns the check off" {
 	recipe '{"entities": ["email"]}'
 	texts "bob@example.com (415) 555-2671" >in.jsonl
