@@ -960,8 +960,10 @@ sg_bloom_has(const uint64_t *bits, size_t nbits, uint64_t key)
 	size_t k0 = sg_bloom_bit(key, nbits, 0),
 	       k1 = sg_bloom_bit(key, nbits, 1);
 
-	return (bits[k0 / 64] >> (k0 % 64) & 1) &&
-	       (bits[k1 / 64] >> (k1 % 64) & 1);
+	/* both bits read, one branch: after a first bit set, whether the
+	 * second was went either way, and missed */
+	return (int)(bits[k0 / 64] >> (k0 % 64) & bits[k1 / 64] >> (k1 % 64) &
+		     1);
 }
 
 /* judge.c: what a language model is asked about a sample, how its answer
