@@ -172,6 +172,7 @@ main(int argc, char *argv[])
 		doc(i, buf, &src, &edits);
 		sample[i] = sg_xstrdup(buf);
 		nsets[i] = sg_shingles(buf, 5, &sets[i]);
+		nsets[i] = sg_set_sort(sets[i], nsets[i]);
 		sg_minhash_keys(m, buf, skeys + i * (size_t)bands);
 	}
 	for (size_t i = 0; i < s; i++)

@@ -287,23 +287,34 @@ sg_sort_u64(uint64_t *v, size_t n)
 	insertion_sort(v, n);
 }
 
-/* s's values folded, sorted, each once, into *out (malloc'd, s's freed);
- * their number.  Sorted in the top half of 64 bits, where sg_sort_u64's
- * counting pass looks. */
+/* s's values folded, into *out (malloc'd, s's freed); their number. */
 static size_t
-sorted_set(struct set *s, uint32_t **out)
+folded(struct set *s, uint32_t **out)
 {
 	uint32_t *v = sg_xmalloc((s->n ? s->n : 1) * sizeof *v);
-	size_t k = 0;
 
 	for (size_t i = 0; i < s->n; i++)
-		s->v[i] = (uint64_t)fold(s->v[i]) << 32;
-	sg_sort_u64(s->v, s->n);
-	for (size_t i = 0; i < s->n; i++)
-		if (k == 0 || (uint32_t)(s->v[i] >> 32) != v[k - 1])
-			v[k++] = (uint32_t)(s->v[i] >> 32);
+		v[i] = fold(s->v[i]);
 	free(s->v);
 	*out = v;
+	return s->n;
+}
+
+/* Sorted in the top half of 64 bits, where sg_sort_u64's counting pass
+ * looks. */
+size_t
+sg_set_sort(uint32_t *v, size_t n)
+{
+	uint64_t *w = sg_xmalloc((n ? n : 1) * sizeof *w);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		w[i] = (uint64_t)v[i] << 32;
+	sg_sort_u64(w, n);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || (uint32_t)(w[i] >> 32) != v[k - 1])
+			v[k++] = (uint32_t)(w[i] >> 32);
+	free(w);
 	return k;
 }
 
@@ -343,7 +354,7 @@ sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws, uint64_t *keys,
 	shingles(ws, m->ngram, collect, &s);
 	signature(m, s.v, s.n);
 	band_keys(m, keys);
-	return sorted_set(&s, out);
+	return folded(&s, out);
 }
 
 size_t
@@ -355,7 +366,7 @@ sg_shingles(const char *text, int n, uint32_t **out)
 	sg_words_read(&ws, text);
 	shingles(&ws, n, collect, &s);
 	free(ws.v);
-	return sorted_set(&s, out);
+	return folded(&s, out);
 }
 
 double
@@ -379,7 +390,11 @@ sg_jaccard(const char *x, const char *y, int ngram)
 {
 	uint32_t *a, *b;
 	size_t na = sg_shingles(x, ngram, &a), nb = sg_shingles(y, ngram, &b);
-	double r = sg_jaccard_sets(a, na, b, nb);
+	double r;
+
+	na = sg_set_sort(a, na);
+	nb = sg_set_sort(b, nb);
+	r = sg_jaccard_sets(a, na, b, nb);
 
 	free(a);
 	free(b);

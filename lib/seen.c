@@ -22,8 +22,9 @@ struct slot {
 
 /* A sample's shingles, sorted, each once: its near matches verified. */
 struct set {
-	const uint32_t *v;
-	size_t n;
+	uint32_t *v;
+	uint32_t n;
+	int sorted; /* compared once, and sg_set_sort'ed then */
 };
 
 /* The ids and sets of a million samples, each in a block of its own, were
@@ -263,30 +264,46 @@ sg_seen_keep(struct sg_seen *s, const uint32_t *set, size_t n)
 	if (s->nids == 1)
 		return;
 	last->v = memcpy(store(s, n * sizeof *set), set, n * sizeof *set);
-	last->n = n;
+	last->n = (uint32_t)n;
+	last->sorted = 0;
 }
 
 const char *
-sg_seen_near(const struct sg_seen *s, const uint64_t *keys, size_t n,
+sg_seen_near(struct sg_seen *s, const uint64_t *keys, size_t n,
 	const uint32_t *set, size_t nset, double threshold)
 {
 	const struct slot *p;
-	const struct set *o;
-	uint32_t last = UINT32_MAX;
+	struct set *o;
+	uint32_t last = UINT32_MAX, *mine = NULL;
+	size_t nmine = 0;
+	const char *near = NULL;
 
 	sg_seen_prefetch(s, keys, n);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !near; i++) {
 		if (!(p = lookup(s, keys[i])) || p->doc == last)
 			continue;
 		last = p->doc;
 		o = &s->sets[p->doc];
 		/* a key from the file, or one kept without its set */
-		if (!o->v)
-			return p->doc ? s->ids[p->doc] : "";
-		if (sg_jaccard_sets(set, nset, o->v, o->n) >= threshold)
-			return s->ids[p->doc];
+		if (!o->v) {
+			near = p->doc ? s->ids[p->doc] : "";
+			break;
+		}
+		if (!mine) {
+			mine = sg_xmalloc((nset ? nset : 1) * sizeof *mine);
+			for (size_t k = 0; k < nset; k++)
+				mine[k] = set[k];
+			nmine = sg_set_sort(mine, nset);
+		}
+		if (!o->sorted) {
+			o->n = (uint32_t)sg_set_sort(o->v, o->n);
+			o->sorted = 1;
+		}
+		if (sg_jaccard_sets(mine, nmine, o->v, o->n) >= threshold)
+			near = s->ids[p->doc];
 	}
-	return NULL;
+	free(mine);
+	return near;
 }
 
 /* The keys of path past s->off into s, and into fresh when not NULL;

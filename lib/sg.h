@@ -832,13 +832,18 @@ void sg_minhash_free(struct sg_minhash *m);
  * 0, and the same for the same parameters in every process. */
 void sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys);
 /* sg_minhash_keys and sg_shingles (of m's n-grams) from one reading of a
- * text's words: the keys into keys[bands], the set into *out; the set's
- * size. */
+ * text's words: the keys into keys[bands], the shingles into *out; their
+ * number. */
 size_t sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws,
 	uint64_t *keys, uint32_t **out);
 /* The hashes of text's word n-grams, folded to the 32 bits the signature
- * reads, sorted, each once; *out malloc'd. */
+ * reads, in no order, a repeated n-gram as often as it comes; *out
+ * malloc'd.  Sorted and each once (sg_set_sort), they are its set: a
+ * sample's set is sorted only to be compared, which few are. */
 size_t sg_shingles(const char *text, int ngram, uint32_t **out);
+/* Sorts v[n] and drops repeats; how many are left. */
+size_t sg_set_sort(uint32_t *v, size_t n);
+/* Of two sets as sg_set_sort leaves them. */
 double sg_jaccard_sets(
 	const uint32_t *a, size_t na, const uint32_t *b, size_t nb);
 /* The exact Jaccard similarity of the word n-gram sets of x and y. */
@@ -861,14 +866,14 @@ size_t sg_seen_count(const struct sg_seen *s);
 /* Takes the keys for the sample id (NULL: from the file); no key is 0. */
 void sg_seen_add(
 	struct sg_seen *s, const uint64_t *keys, size_t n, const char *id);
-/* Keeps a copy of set (sorted, each once, as sg_shingles makes it) with
- * the sample sg_seen_add took last, to verify matches with it. */
+/* Keeps a copy of set (shingles as sg_shingles makes them) with the sample
+ * sg_seen_add took last, to verify matches with it. */
 void sg_seen_keep(struct sg_seen *s, const uint32_t *set, size_t n);
 /* The id of a sample holding one of keys whose kept set is at Jaccard
  * threshold or more to set, or whose set is unknown ("" for a key from
  * the file); NULL when there is none. */
-const char *sg_seen_near(const struct sg_seen *s, const uint64_t *keys,
-	size_t n, const uint32_t *set, size_t nset, double threshold);
+const char *sg_seen_near(struct sg_seen *s, const uint64_t *keys, size_t n,
+	const uint32_t *set, size_t nset, double threshold);
 /* Loads the keys of path (a missing file has none): 0, or the exit status
  * (SG_EXIT_IO, SG_EXIT_CONFIG for a bad line) and e. */
 int sg_seen_load(struct sg_seen *s, const char *path, struct sg_error *e);
