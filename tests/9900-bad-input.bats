@@ -50,6 +50,18 @@ cases() {
 	done < <(filters)
 }
 
+@test "every filter reads a record that reaches a pipe in pieces, and the one after it" {
+	half=${#GOOD}
+	half=$((half / 2))
+	while IFS= read -r tool; do
+		run --separate-stderr bash -c "{ printf '%s' '${GOOD:0:half}'; sleep 0.2;
+			printf '%s\n%s' '${GOOD:half}' '$GOOD'; } | $tool"
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		assert_equal "$output" "$(printf '%s\n%s' "$GOOD" "$GOOD")"
+	done < <(filters)
+}
+
 @test "every filter accepts empty input" {
 	while IFS= read -r tool; do
 		run --separate-stderr $tool < /dev/null
