@@ -20,17 +20,17 @@ struct slot {
 	uint32_t doc; /* index in ids; 0 for a key from the file */
 };
 
-/* A sample's shingles, sorted, each once: its near matches verified. */
+/* A sample's shingles, to verify its near matches with: as they came,
+ * until it is first compared, then sorted and each once. */
 struct set {
 	uint32_t *v;
 	uint32_t n;
 	int sorted; /* compared once, and sg_set_sort'ed then */
 };
 
-/* The ids and sets of a million samples, each in a block of its own, were
- * most of the store's memory (a set's array had room for twice its
- * shingles) and a fifth of the pages the kernel zeroed for sg-validate:
- * they go into blocks of BLOCK bytes, freed together. */
+/* The samples' ids and sets go into blocks of BLOCK bytes, each at its
+ * size, freed together: an allocation each, a set's with room for twice
+ * its shingles, took 8% more of sg-validate's memory. */
 #define BLOCK (1u << 20)
 
 /* Linear probing that never wraps: a key is at its home or after it, in
