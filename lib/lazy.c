@@ -216,7 +216,8 @@ select_paths(const char *const paths[], int npaths, const char *key,
 		if (paths[i][0] == '*' &&
 			(paths[i][1] == '.' || paths[i][1] == '\0'))
 			rest = paths[i] + 1;
-		else if (strncmp(paths[i], key, klen) == 0 &&
+		else if ((klen == 0 || paths[i][0] == key[0]) &&
+			 strncmp(paths[i], key, klen) == 0 &&
 			 (paths[i][klen] == '.' || paths[i][klen] == '\0') &&
 			 !memchr(key, '.', klen))
 			rest = paths[i] + klen;
