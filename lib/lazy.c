@@ -78,6 +78,24 @@ escape_len(const unsigned char *p, const unsigned char *end)
 	return lo >= 0xDC00 && lo <= 0xDFFF ? 12 : 0;
 }
 
+/* Whether none of the 8 bytes at p ends or escapes a string, is a
+ * control byte or starts a UTF-8 sequence: a string's text is mostly
+ * such bytes, tested a word at a time (each test, of one byte value or
+ * one bound, true of a word exactly when true of one of its bytes). */
+static int
+plain8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+	uint64_t x, quote, slash;
+
+	memcpy(&x, p, sizeof x);
+	quote = x ^ ones * '"';
+	slash = x ^ ones * '\\';
+	return !(((x - ones * 0x20) & ~x & high) |
+		 ((quote - ones) & ~quote & high) |
+		 ((slash - ones) & ~slash & high) | (x & high));
+}
+
 static int
 string(struct scan *z)
 {
@@ -87,6 +105,8 @@ string(struct scan *z)
 
 	z->esc = 0;
 	for (;;) {
+		while (end - p >= 8 && plain8(p))
+			p += 8;
 		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' &&
 			*p != '\\')
 			p++;
