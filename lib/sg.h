@@ -869,9 +869,11 @@ void sg_seen_add(
 /* Keeps a copy of set (shingles as sg_shingles makes them) with the sample
  * sg_seen_add took last, to verify matches with it. */
 void sg_seen_keep(struct sg_seen *s, const uint32_t *set, size_t n);
-/* The id of a sample holding one of keys whose kept set is at Jaccard
- * threshold or more to set, or whose set is unknown ("" for a key from
- * the file); NULL when there is none. */
+/* The id of a sample holding one of keys whose kept shingles are at
+ * Jaccard threshold or more to set (shingles as sg_shingles makes them,
+ * made sets to compare), or whose shingles are unknown ("" for a key from
+ * the file); NULL when there is none.  A kept sample's shingles are sorted
+ * in place the first time they are compared. */
 const char *sg_seen_near(struct sg_seen *s, const uint64_t *keys, size_t n,
 	const uint32_t *set, size_t nset, double threshold);
 /* Loads the keys of path (a missing file has none): 0, or the exit status
@@ -1099,8 +1101,8 @@ json_t *sg_checks_run(
  * "passages") in *src and its output without them in *out, both malloc'd;
  * 0 when it has none. */
 int sg_grounding(const json_t *rec, char **src, char **out);
-/* The shingle set of the sample sg_checks_run checked last, now the
- * caller's to free; NULL without near_dedup. */
+/* The shingles of the sample sg_checks_run checked last (as sg_shingles
+ * makes them), now the caller's to free; NULL without near_dedup. */
 uint32_t *sg_checks_set(struct sg_checks *c, size_t *n);
 /* dedup and near_dedup of a sample whose verdict waited: keys that
  * samples before it took since sg_checks_run fail them now. */
