@@ -27,7 +27,7 @@ ALL_CFLAGS = -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra $(WERROR) -Ilib \
 ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm
 
-LIB_SRC = $(wildcard lib/*.c)
+LIB_SRC = $(wildcard lib/*/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
 TOOLS = $(patsubst tools/%.c,%,$(wildcard tools/sg-*.c))
 PROGS = $(TOOLS:%=$(OUT)/%)
@@ -53,7 +53,7 @@ $(OUT)/%: $(B)/tools/%.o $(B)/libsg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
 
--include $(wildcard $(B)/lib/*.d $(B)/tools/*.d)
+-include $(wildcard $(B)/lib/*/*.d $(B)/tools/*.d)
 
 # Both entry points install what a fresh Debian machine lacks (as root) or
 # say exactly what to install.
@@ -116,7 +116,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -std=c17 -D_DEFAULT_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-build/fuzz/%: fuzz/%.c $(LIB_SRC) lib/sg.h
+build/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h lib/*/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(PKG_LIBS) -lm -o $@
 
@@ -158,7 +158,7 @@ install: all
 		cp $(LEXICON) $(DESTDIR)$(DATADIR)/; fi
 
 format:
-	clang-format -i lib/*.c lib/*.h tools/*.c
+	clang-format -i lib/*/*.c lib/*/*.h lib/*.h tools/*.c
 
 clean:
 	rm -rf build bin

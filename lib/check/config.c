@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "validate.h"
+#include "check/check-internal.h"
 
 struct sg_validator *
 sg_validator_new(

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "router.h"
+#include "route/route-internal.h"
 #include "sg.h"
 
 int

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "validate.h"
+#include "check/check-internal.h"
 
 static uint64_t
 fnv(uint64_t h, const char *s, size_t n)

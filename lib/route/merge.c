@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "router.h"
+#include "route/route-internal.h"
 #include "sg.h"
 
 /* acc.key += w.key - base.key, for the numbers of one statistic. */

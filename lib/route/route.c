@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "router.h"
+#include "route/route-internal.h"
 #include "sg.h"
 
 json_t *
