@@ -47,6 +47,7 @@ int sg_finish(int status);
 _Noreturn void sg_version(void);
 void *sg_xmalloc(size_t n);
 void *sg_xrealloc(void *p, size_t n);
+void *sg_xcalloc(size_t n, size_t size); /* zeroed, as sg_xmalloc */
 char *sg_xstrdup(const char *s);
 int sg_isatty_stderr(void);
 extern int sg_verbose;
@@ -175,6 +176,9 @@ uint64_t sg_rng_seed53(struct sg_rng *r); /* an exact JSON integer */
 uint64_t sg_rng_fresh_seed(void);	  /* from the kernel, below 2^53 */
 void sg_rng_format(const struct sg_rng *r, char out[65]);
 int sg_rng_parse(struct sg_rng *r, const char *hex);
+double sg_rng_normal(struct sg_rng *r);
+double sg_rng_gamma(struct sg_rng *r, double shape);
+double sg_rng_beta(struct sg_rng *r, double a, double b);
 uint64_t sg_hash64(const void *p, size_t n);
 
 /* file.c: atomic replacement and locking */
@@ -472,10 +476,6 @@ int sg_bandit_choose(struct sg_bandit *b, const double *x, struct sg_rng *rng,
  * success when coin < r (the Beta posterior's trick). */
 void sg_bandit_update(struct sg_bandit *b, size_t arm, const double *x,
 	double r, double coin);
-void *sg_xcalloc(size_t n, size_t size); /* zeroed, as sg_xmalloc */
-double sg_rng_normal(struct sg_rng *r);
-double sg_rng_gamma(struct sg_rng *r, double shape);
-double sg_rng_beta(struct sg_rng *r, double a, double b);
 
 /* classify.c: a fastText-style text classifier and its measures */
 struct sg_labelled { /* parallel arrays of malloc'd strings */

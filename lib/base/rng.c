@@ -1,9 +1,11 @@
 /*
- * rng.c - xoshiro256** seeded by splitmix64.  Its whole state is four
- * words, so the state file can carry it and a resumed run draws exactly
- * the numbers an uninterrupted one would have.
+ * rng.c - xoshiro256** seeded by splitmix64, and the normal, gamma and
+ * beta draws the policies take from it.  Its whole state is four words, so
+ * the state file can carry it and a resumed run draws exactly the numbers
+ * an uninterrupted one would have.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -114,6 +116,45 @@ sg_rng_parse(struct sg_rng *r, const char *hex)
 	if (!(r->s[0] | r->s[1] | r->s[2] | r->s[3]))
 		return -1;
 	return 0;
+}
+
+double
+sg_rng_normal(struct sg_rng *r)
+{
+	double u = 1 - sg_rng_uniform(r), v = sg_rng_uniform(r);
+
+	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* Marsaglia and Tsang (2000); shape below 1 through Gamma(a+1) U^(1/a). */
+double
+sg_rng_gamma(struct sg_rng *r, double a)
+{
+	double d, c, x, v, u;
+
+	if (a < 1)
+		return sg_rng_gamma(r, a + 1) *
+		       pow(1 - sg_rng_uniform(r), 1 / a);
+	d = a - 1.0 / 3;
+	c = 1 / sqrt(9 * d);
+	for (;;) {
+		do {
+			x = sg_rng_normal(r);
+			v = 1 + c * x;
+		} while (v <= 0);
+		v = v * v * v;
+		u = 1 - sg_rng_uniform(r);
+		if (log(u) < 0.5 * x * x + d - d * v + d * log(v))
+			return d * v;
+	}
+}
+
+double
+sg_rng_beta(struct sg_rng *r, double a, double b)
+{
+	double x = sg_rng_gamma(r, a);
+
+	return x / (x + sg_rng_gamma(r, b));
 }
 
 /* FNV-1a, 64 bits: stable across machines, for ids and exact dedup. */

@@ -121,6 +121,15 @@ sg_xrealloc(void *p, size_t n)
 	return p;
 }
 
+void *
+sg_xcalloc(size_t n, size_t size)
+{
+	void *p = sg_xmalloc(n * size > 0 ? n * size : 1);
+
+	memset(p, 0, n * size);
+	return p;
+}
+
 char *
 sg_xstrdup(const char *s)
 {

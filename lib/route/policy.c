@@ -46,54 +46,6 @@ sg_policy_linear(enum sg_policy kind)
 	return kind == SG_LINUCB || kind == SG_LINEAR_THOMPSON;
 }
 
-void *
-sg_xcalloc(size_t n, size_t size)
-{
-	void *p = sg_xmalloc(n * size > 0 ? n * size : 1);
-
-	memset(p, 0, n * size);
-	return p;
-}
-
-double
-sg_rng_normal(struct sg_rng *r)
-{
-	double u = 1 - sg_rng_uniform(r), v = sg_rng_uniform(r);
-
-	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
-
-/* Marsaglia and Tsang (2000); shape below 1 through Gamma(a+1) U^(1/a). */
-double
-sg_rng_gamma(struct sg_rng *r, double a)
-{
-	double d, c, x, v, u;
-
-	if (a < 1)
-		return sg_rng_gamma(r, a + 1) *
-		       pow(1 - sg_rng_uniform(r), 1 / a);
-	d = a - 1.0 / 3;
-	c = 1 / sqrt(9 * d);
-	for (;;) {
-		do {
-			x = sg_rng_normal(r);
-			v = 1 + c * x;
-		} while (v <= 0);
-		v = v * v * v;
-		u = 1 - sg_rng_uniform(r);
-		if (log(u) < 0.5 * x * x + d - d * v + d * log(v))
-			return d * v;
-	}
-}
-
-double
-sg_rng_beta(struct sg_rng *r, double a, double b)
-{
-	double x = sg_rng_gamma(r, a);
-
-	return x / (x + sg_rng_gamma(r, b));
-}
-
 void
 sg_bandit_init(struct sg_bandit *b, enum sg_policy kind, size_t k, size_t d,
 	const struct sg_policy_params *par)
