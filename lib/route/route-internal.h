@@ -1,16 +1,17 @@
 /*
- * router.h - what route.c and merge.c share inside libsg, not exported.
+ * route-internal.h - what the files of route/ share, not exported: the
+ * state file's JSON helpers (state.c) and the epsilon decay (route.c).
  */
 #ifndef SG_ROUTER_H
 #define SG_ROUTER_H
 
 #include <jansson.h>
 
-/* The object under key, made when missing or not an object. */
+/* state.c: the object under key, made when missing or not an object. */
 json_t *sg_child(json_t *parent, const char *key);
 /* A number for the state file: an integer while it is whole. */
 json_t *sg_jnum(double v);
-/* Epsilon after the state's epsilon_rewards rewards. */
+/* route.c: epsilon after the state's epsilon_rewards rewards. */
 void sg_epsilon_update(json_t *state);
 
 #endif

@@ -14,26 +14,6 @@
 #include "route/route-internal.h"
 #include "sg.h"
 
-json_t *
-sg_child(json_t *parent, const char *key)
-{
-	json_t *c = json_object_get(parent, key);
-
-	if (!json_is_object(c)) {
-		c = json_object();
-		json_object_set_new(parent, key, c);
-	}
-	return c;
-}
-
-json_t *
-sg_jnum(double v)
-{
-	if (v == floor(v) && fabs(v) < 0x1p53)
-		return json_integer((json_int_t)v);
-	return json_real(v);
-}
-
 static void
 add_num(json_t *obj, const char *key, double v)
 {
