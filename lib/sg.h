@@ -253,6 +253,19 @@ char *sg_recipe_relative(const char *recipe_path, const char *rel);
  * grammar, grammar_llm, llm. */
 json_t *sg_recipe_context(const json_t *recipe, int llm);
 long long sg_recipe_batch_size(const json_t *recipe);
+/* The entity types a pii check names, by their names in a recipe. */
+enum {
+	SG_PII_EMAIL,
+	SG_PII_PHONE,
+	SG_PII_CARD,
+	SG_PII_IBAN,
+	SG_PII_SSN,
+	SG_PII_IP,
+	SG_PII_ROUTING,
+	SG_PII_NTYPES
+};
+const char *sg_pii_type_name(int type);
+int sg_pii_type_parse(const char *name); /* -1 if unknown */
 
 /* grammar.c: the PCFG templater */
 /* Deeper recursion than this could overflow the C stack. */
@@ -782,25 +795,12 @@ void sg_gen_offline_end(void);
 void sg_gen_command(struct sg_job *j);
 
 /* pii.c: personal data in text, found by shape, checksum and context */
-enum {
-	SG_PII_EMAIL,
-	SG_PII_PHONE,
-	SG_PII_CARD,
-	SG_PII_IBAN,
-	SG_PII_SSN,
-	SG_PII_IP,
-	SG_PII_ROUTING,
-	SG_PII_NTYPES
-};
-
 struct sg_pii_span {
 	size_t start, end; /* bytes */
 	int type;
 	double score; /* 0 to 1, context words included */
 };
 
-const char *sg_pii_type_name(int type);
-int sg_pii_type_parse(const char *name); /* -1 if unknown */
 /* The spans of the types in the bit set types scoring at least threshold,
  * sorted, none overlapping; *out is malloc'd. */
 size_t sg_pii_find(const char *text, size_t len, unsigned types,

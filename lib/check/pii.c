@@ -16,9 +16,6 @@
 
 #include "sg.h"
 
-static const char *const names[SG_PII_NTYPES] = {
-	"email", "phone", "card", "iban", "ssn", "ip", "routing"};
-
 /* Words that make a nearby candidate more likely what it looks like; they
  * are matched as prefixes of words, so "phone" covers "phones". */
 static const char *const context[SG_PII_NTYPES][12] = {
@@ -36,21 +33,6 @@ static const char *const context[SG_PII_NTYPES][12] = {
 
 #define CONTEXT_BYTES 48
 #define CONTEXT_BOOST 0.35
-
-const char *
-sg_pii_type_name(int type)
-{
-	return type >= 0 && type < SG_PII_NTYPES ? names[type] : NULL;
-}
-
-int
-sg_pii_type_parse(const char *name)
-{
-	for (int i = 0; i < SG_PII_NTYPES; i++)
-		if (strcmp(names[i], name) == 0)
-			return i;
-	return -1;
-}
 
 int
 sg_luhn_valid(const char *d, size_t n)
@@ -658,7 +640,7 @@ redacted(const char *s, size_t len, const struct sg_pii_span *v, size_t n,
 		memcpy(out + o, s + at, v[i].start - at);
 		o += v[i].start - at;
 		out[o++] = '[';
-		for (const char *t = names[v[i].type]; *t; t++)
+		for (const char *t = sg_pii_type_name(v[i].type); *t; t++)
 			out[o++] = (char)toupper((unsigned char)*t);
 		out[o++] = ']';
 		at = v[i].end;
@@ -696,7 +678,7 @@ walk(json_t *v, struct walk *w)
 			at = sp[i].start;
 			json_array_append_new(w->spans,
 				json_pack("{sssIsIsf}", "type",
-					names[sp[i].type], "start",
+					sg_pii_type_name(sp[i].type), "start",
 					(json_int_t)p, "end",
 					(json_int_t)(p +
 						     sg_codepoints(s + at,

@@ -1121,6 +1121,25 @@ c_pii_mode(struct load *L, const struct node *n, const char *name)
 	return 0;
 }
 
+/* The entity types of the pii check, by enum value. */
+static const char *const pii_types[SG_PII_NTYPES] = {
+	"email", "phone", "card", "iban", "ssn", "ip", "routing"};
+
+const char *
+sg_pii_type_name(int type)
+{
+	return type >= 0 && type < SG_PII_NTYPES ? pii_types[type] : NULL;
+}
+
+int
+sg_pii_type_parse(const char *name)
+{
+	for (int i = 0; i < SG_PII_NTYPES; i++)
+		if (strcmp(pii_types[i], name) == 0)
+			return i;
+	return -1;
+}
+
 static int
 c_pii_entities(struct load *L, const struct node *n, const char *name)
 {
