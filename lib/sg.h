@@ -618,6 +618,9 @@ typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
 /* Set OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL from a .env file
  * where the environment lacks them; a missing file is no error. */
 int sg_llm_dotenv(const char *path, struct sg_error *e);
+/* Whether the environment names a server: OPENAI_BASE_URL or
+ * OPENAI_API_KEY set and not empty. */
+int sg_llm_configured(void);
 /* The cache directory: flag, else $SG_CACHE_DIR, $XDG_CACHE_HOME/sg,
  * $HOME/.cache/sg; malloc'd, or NULL. */
 char *sg_llm_cache_dir(const char *flag);
@@ -765,7 +768,8 @@ struct sg_gen_opts {
 	FILE *batch; /* --batch-export: the Batch API input file */
 };
 extern struct sg_gen_opts sg_gen_opts; /* sg-gen's LLM options */
-int sg_llm_configured(void);
+/* Whether an arm may ask: an LLM is configured or requests are exported. */
+int sg_gen_llm_configured(void);
 void sg_gen_naive(struct sg_job *j, int rag);
 void sg_gen_evol(struct sg_job *j);
 /* With sg_gen_opts.batch: the requests exported, or -1 and e. */

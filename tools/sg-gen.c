@@ -80,7 +80,7 @@ gen_templater(struct sg_job *j)
 		struct sg_fill fc = {.j = j, .index = i};
 
 		text = sg_grammar_expand(g, &rng, t, (int)depth, json,
-			sg_llm_configured() ? sg_gen_fill : NULL, &fc, &e);
+			sg_gen_llm_configured() ? sg_gen_fill : NULL, &fc, &e);
 		if (!text) {
 			sg_job_error(j, i, e.text);
 			continue;

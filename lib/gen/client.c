@@ -35,13 +35,10 @@ on_retry(void *ctx, const char *why, int attempt, double wait)
 }
 
 int
-sg_llm_configured(void)
+sg_gen_llm_configured(void)
 {
-	const char *url = getenv("OPENAI_BASE_URL");
-	const char *key = getenv("OPENAI_API_KEY");
-
 	/* exporting asks no server */
-	return (url && *url) || (key && *key) || sg_gen_opts.batch;
+	return sg_llm_configured() || sg_gen_opts.batch;
 }
 
 /* The client, made when a job first needs it; NULL and e without one. */
@@ -56,7 +53,7 @@ llm(struct sg_error *e)
 
 	if (client)
 		return client;
-	if (!sg_llm_configured()) {
+	if (!sg_gen_llm_configured()) {
 		sg_seterr(e, "no LLM configured: set OPENAI_BASE_URL or "
 			     "OPENAI_API_KEY");
 		return NULL;

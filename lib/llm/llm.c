@@ -103,6 +103,15 @@ sg_llm_dotenv(const char *path, struct sg_error *e)
 	return 0;
 }
 
+int
+sg_llm_configured(void)
+{
+	const char *url = getenv("OPENAI_BASE_URL");
+	const char *key = getenv("OPENAI_API_KEY");
+
+	return (url && *url) || (key && *key);
+}
+
 char *
 sg_llm_cache_dir(const char *flag)
 {
