@@ -116,7 +116,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -std=c17 -D_DEFAULT_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-build/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard lib/*.h lib/*/*.h)
+build/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard lib/*/*.h)
 	@mkdir -p $(@D)
 	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(PKG_LIBS) -lm -o $@
 
@@ -158,7 +158,7 @@ install: all
 		cp $(LEXICON) $(DESTDIR)$(DATADIR)/; fi
 
 format:
-	clang-format -i lib/*/*.c lib/*/*.h lib/*.h tools/*.c
+	clang-format -i lib/*/*.c lib/*/*.h tools/*.c
 
 clean:
 	rm -rf build bin

@@ -14,7 +14,8 @@
 
 #include <zlib.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
 
 struct setting {
 	const char *name;

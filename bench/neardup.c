@@ -18,7 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "check/check-internal.h"
 
 #define VOCAB 20000
 #define WORDS 66

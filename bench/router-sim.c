@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "route/route-internal.h"
 
 struct stats {
 	double sum, sumsq;

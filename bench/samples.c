@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
 
 #define VOCAB 20000
 #define BATCH 1000

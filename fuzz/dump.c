@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record-internal.h"
 
 static int
 put(const char *buffer, size_t size, void *data)

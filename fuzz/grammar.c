@@ -3,7 +3,8 @@
  * validated, expanded a few times in text and JSON mode, and has its
  * schema derived, within the depth limits every arm uses.
  */
-#include "sg.h"
+#include "base/base.h"
+#include "recipe/recipe.h"
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

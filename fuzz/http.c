@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "sg.h"
+#include "llm/llm-internal.h"
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

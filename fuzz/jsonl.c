@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
 
 static const char *const fields[] = {"type", "run", "batch", "data", NULL};
 

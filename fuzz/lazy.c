@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "record/record-internal.h"
 
 /* What sg_lazy_load should make of v for paths (n of them), worked out
  * from jansson's reading: an object cut to the members named, any other

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "check/check-internal.h"
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

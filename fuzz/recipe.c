@@ -2,7 +2,8 @@
  * recipe.c - libFuzzer harness for the recipe loader, YAML and JSON: the
  * first byte picks the syntax, the rest is the recipe.
  */
-#include "sg.h"
+#include "base/base.h"
+#include "recipe/recipe.h"
 
 static void
 ignore(void *ctx, const char *msg)

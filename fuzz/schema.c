@@ -3,7 +3,8 @@
  * JSON array [schema, instance]; a schema sg accepts must validate any
  * instance without a crash, a hang or a leak.
  */
-#include "sg.h"
+#include "base/base.h"
+#include "recipe/recipe.h"
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record-internal.h"
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

@@ -5,7 +5,8 @@
  * rename are file-system work with nothing to parse; they are left to the
  * tests.)
  */
-#include "sg.h"
+#include "base/base.h"
+#include "route/route.h"
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

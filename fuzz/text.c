@@ -13,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "check/check-internal.h"
 
 static struct sg_lexicon *lexicon;
 static struct sg_lm *lm;

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "check/check.h"
 
 static void
 put(const char *path, const unsigned char *data, size_t size, int flags)

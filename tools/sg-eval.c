@@ -21,7 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "eval/eval.h"
 
 static struct sg_filter f = {
 	.usage = "usage: sg-eval [-hRuVv] [--strict] [-b buckets] [-c recipe]"

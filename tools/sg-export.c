@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
 
 enum format { OPENAI, ALPACA, SHAREGPT };
 

@@ -20,7 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "llm/llm.h"
+#include "gen/gen.h"
 
 static struct sg_filter f = {
 	.usage = "usage: sg-gen [-huVv] [-j jobs] [-m model] [--batch-export "

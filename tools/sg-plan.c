@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "llm/llm.h"
+#include "route/route.h"
 
 static const char usage_text[] =
 	"usage: sg-plan [-hVv] [--llm | --no-llm] [-b size] [-n jobs] "

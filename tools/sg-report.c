@@ -18,7 +18,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "route/route.h"
+#include "eval/eval.h"
 
 static const char usage_text[] =
 	"usage: sg-report [-hVv] [-d dataset] [-e evals] [-l log] [-o report]"

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "route/route.h"
 
 static struct sg_filter f = {
 	.usage = "usage: sg-route [-huVv] [--strict] [-T temperature]"

@@ -22,7 +22,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "route/route.h"
 
 static const char usage_text[] =
 	"usage: sg-run [-hVv] [-b size] [-e every] [--eval-test file]"

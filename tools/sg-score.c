@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "score/score.h"
 
 enum { W_PASS, W_QUALITY, W_DIVERSITY, NWEIGHTS };
 

@@ -21,7 +21,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "route/route.h"
 
 static struct sg_filter f = {
 	.usage = "usage: sg-update [-huVv] [--strict] [-l log] [-o output]"

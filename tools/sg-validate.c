@@ -23,7 +23,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "check/check.h"
 
 #ifndef SG_DATADIR
 #define SG_DATADIR "/usr/local/share/sg"

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
 
 char *
 sg_slurp(const char *path, size_t *len, struct sg_error *e)

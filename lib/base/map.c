@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
 
 #define HUGE_PAGE ((size_t)2 << 20)
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "sg.h"
+#include "base/base.h"
 
 extern char **environ;
 

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
 
 static uint64_t
 splitmix64(uint64_t *x)

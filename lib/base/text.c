@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
 
 void
 sg_buf_add(struct sg_buf *b, const char *s, size_t n)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
 
 const char *sg_progname = "sg";
 int sg_verbose;

@@ -1,12 +1,16 @@
 /*
- * validate.h - what valconf.c (a recipe's checks) and validate.c (running
- * them on a sample) share inside libsg, not exported.
+ * check-internal.h - what the files of check/ share, not exported: each
+ * check family's measures, the state a run's checks keep, and the keys
+ * and vectors as the checks take and compare them.
  */
-#ifndef SG_VALIDATE_H
-#define SG_VALIDATE_H
+#ifndef SG_CHECK_INTERNAL_H
+#define SG_CHECK_INTERNAL_H
 
-#include "sg.h"
+#include "base/base.h"
+#include "recipe/recipe.h"
+#include "check/check.h"
 
+/* config.c, validate.c: the checks of a run and of a recipe */
 /* What the checks of every recipe in a run share. */
 struct sg_validator {
 	struct sg_seen *seen; /* the keys taken, by this run or earlier */
@@ -61,5 +65,160 @@ struct sg_checks {
 /* The message to the validator's warn function, formatted. */
 void sg_validator_warn(const struct sg_validator *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* seen.c: the keys as the checks take and compare them */
+/* Starts loading where the keys would be: a million samples' keys are far
+ * outside the caches, and a sample's probes can then miss all at once. */
+void sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n);
+/* Takes the keys for the sample id (NULL: from the file); no key is 0. */
+void sg_seen_add(
+	struct sg_seen *s, const uint64_t *keys, size_t n, const char *id);
+/* Keeps a copy of set (shingles as sg_shingles makes them) with the sample
+ * sg_seen_add took last, to verify matches with it. */
+void sg_seen_keep(struct sg_seen *s, const uint32_t *set, size_t n);
+/* The id of a sample holding one of keys whose kept shingles are at
+ * Jaccard threshold or more to set (shingles as sg_shingles makes them,
+ * made sets to compare), or whose shingles are unknown ("" for a key from
+ * the file); NULL when there is none.  A kept sample's shingles are sorted
+ * in place the first time they are compared. */
+const char *sg_seen_near(struct sg_seen *s, const uint64_t *keys, size_t n,
+	const uint32_t *set, size_t nset, double threshold);
+
+/* vectors.c: fitting and comparing */
+/* Whether vectors of model, of dim numbers (0: not known yet), can join
+ * those of s; the first to ask sets them.  0, or -1 and e. */
+int sg_vecs_fit(
+	struct sg_vecs *s, const char *model, size_t dim, struct sg_error *e);
+/* The index of the vector of s closest to v by cosine, and that cosine;
+ * -1 when s has none. */
+long sg_vecs_nearest(const struct sg_vecs *s, const double *v, double *cosine);
+
+/* pii.c: personal data in text, found by shape, checksum and context */
+struct sg_pii_span {
+	size_t start, end; /* bytes */
+	int type;
+	double score; /* 0 to 1, context words included */
+};
+
+/* The spans of the types in the bit set types scoring at least threshold,
+ * sorted, none overlapping; *out is malloc'd. */
+size_t sg_pii_find(const char *text, size_t len, unsigned types,
+	double threshold, struct sg_pii_span **out);
+/* The spans of every string of data as a JSON array of {type, start, end,
+ * score}, offsets in code points of sg_sample_text(data).  With redact,
+ * *redact is a new value for data when data itself is a string that
+ * changed, else NULL, and strings inside data are redacted in place: each
+ * span becomes "[TYPE]", as in "[EMAIL]". */
+json_t *sg_pii_data(
+	json_t *data, unsigned types, double threshold, json_t **redact);
+/* Checksums and numbering rules, on digits (upper-case letters and digits
+ * for an IBAN) */
+int sg_luhn_valid(const char *d, size_t n);
+int sg_card_issuer(const char *d, size_t n);
+int sg_iban_valid(const char *s, size_t n);
+int sg_ssn_valid(const char *d);
+int sg_aba_valid(const char *d);
+
+/* minhash.c: near-duplicates by MinHash over word n-grams, LSH banding */
+/* The bands and rows (bands x rows <= num_perm) that find pairs at the
+ * Jaccard threshold at least 98 times in 100 with the fewest below it;
+ * -1 when no split of num_perm can. */
+int sg_minhash_params(double threshold, int num_perm, int *bands, int *rows);
+struct sg_minhash;
+struct sg_minhash *sg_minhash_new(int ngram, int bands, int rows);
+void sg_minhash_free(struct sg_minhash *m);
+/* The bucket key of each band of text's signature into keys[bands]; never
+ * 0, and the same for the same parameters in every process. */
+void sg_minhash_keys(struct sg_minhash *m, const char *text, uint64_t *keys);
+/* sg_minhash_keys and sg_shingles (of m's n-grams) from one reading of a
+ * text's words: the keys into keys[bands], the shingles into *out; their
+ * number. */
+size_t sg_minhash_set(struct sg_minhash *m, const struct sg_words *ws,
+	uint64_t *keys, uint32_t **out);
+/* The hashes of text's word n-grams, folded to the 32 bits the signature
+ * reads, in no order, a repeated n-gram as often as it comes; *out
+ * malloc'd.  Sorted and each once (sg_set_sort), they are its set: a
+ * sample's set is sorted only to be compared, which few are. */
+size_t sg_shingles(const char *text, int ngram, uint32_t **out);
+/* Sorts v[n] and drops repeats; how many are left. */
+size_t sg_set_sort(uint32_t *v, size_t n);
+/* Of two sets as sg_set_sort leaves them. */
+double sg_jaccard_sets(
+	const uint32_t *a, size_t na, const uint32_t *b, size_t nb);
+/* The exact Jaccard similarity of the word n-gram sets of x and y. */
+double sg_jaccard(const char *x, const char *y, int ngram);
+/* Sorts v[n] in place, ascending. */
+void sg_sort_u64(uint64_t *v, size_t n);
+
+/* toxicity.c: offensive words from a graded lexicon, whole words only */
+struct sg_lexicon;
+/* Lines "term<TAB>severity", severity an integer >= 0; "#" comments. */
+struct sg_lexicon *sg_lexicon_load(const char *path, struct sg_error *e);
+void sg_lexicon_free(struct sg_lexicon *lx);
+/* The terms of at least severity in text, read through case, leetspeak and
+ * stretched letters: an array of {start, end, severity}, in code points. */
+json_t *sg_toxic_find(
+	const struct sg_lexicon *lx, const char *text, long severity);
+
+/* faithfulness.c: grounding and relevance, offline */
+/* {"missing": [numbers and names of out not in src], "coverage": share of
+ * out's content words found in src}. */
+json_t *sg_faithfulness(const char *out, const char *src);
+struct sg_tfidf;
+struct sg_tfidf *sg_tfidf_new(void);
+void sg_tfidf_free(struct sg_tfidf *t);
+/* The TF-IDF cosine of a text's words and query; the text joins the
+ * corpus first. */
+double sg_tfidf_cosine(
+	struct sg_tfidf *t, const struct sg_words *text, const char *query);
+
+/* perplexity.c: a word bigram model with absolute discounting, for perplexity
+ */
+struct sg_lm;
+/* Trained on text, each line a sentence. */
+struct sg_lm *sg_lm_train(const char *text);
+void sg_lm_free(struct sg_lm *lm);
+double sg_lm_perplexity(const struct sg_lm *lm, const struct sg_words *ws);
+/* The perplexity of each half of text's lines under a model trained on
+ * the other, averaged: what unseen text of the same kind scores. */
+double sg_lm_heldout(const char *text);
+
+/* custom.c: a user's check, a command answering a line for each sample */
+struct sg_coproc;
+/* Starts cmd (an argv as a JSON array, or a string split on blanks). */
+struct sg_coproc *sg_coproc_start(const json_t *cmd, struct sg_error *e);
+/* rec to the command, its answer back: an object with a boolean "pass",
+ * or NULL and e. */
+json_t *sg_coproc_ask(
+	struct sg_coproc *cp, const json_t *rec, struct sg_error *e);
+/* Closes its input and waits: its exit status, as sg_wait. */
+int sg_coproc_end(struct sg_coproc *cp, struct sg_error *e);
+
+/* judge.c: what a language model is asked about a sample, how its answer
+ * is read, and measures over embedding vectors */
+/* The prompts of the rubric judge (criteria: a string, a list of them or
+ * a mapping of names to descriptions; NULL: a default), of entailment by
+ * the sources and of toxicity; each asks for "Score: N/10"; malloc'd. */
+char *sg_judge_prompt(
+	const json_t *criteria, const char *task, const char *text);
+char *sg_entail_prompt(const char *sources, const char *text);
+char *sg_toxic_prompt(const char *text);
+/* A /chat/completions body for prompt at temperature 0. */
+json_t *sg_judge_body(const char *model, const char *prompt);
+/* The score of a judge's answer in [0,1] (see judge.c for the shapes it
+ * reads): 0, or -1 and e when it has none or one out of range. */
+int sg_judge_score(const char *answer, double *score, struct sg_error *e);
+double sg_cosine(const double *a, const double *b, size_t n);
+/* An embedding as n numbers, malloc'd; NULL and e when it is not one. */
+double *sg_embedding_vector(const json_t *v, size_t *n, struct sg_error *e);
+/* The dispersion of a set of embeddings, 1 - their mean pairwise cosine,
+ * kept as the sum of their unit vectors; start zeroed. */
+struct sg_dispersion {
+	double *sum;
+	size_t dim, n;
+};
+void sg_dispersion_add(struct sg_dispersion *d, const double *v, size_t n);
+double sg_dispersion_value(const struct sg_dispersion *d); /* NAN: n < 2 */
+void sg_dispersion_clear(struct sg_dispersion *d);
 
 #endif

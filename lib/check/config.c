@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
 #include "check/check-internal.h"
 
 struct sg_validator *

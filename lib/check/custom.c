@@ -13,7 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "check/check-internal.h"
 
 struct sg_coproc {
 	pid_t pid;

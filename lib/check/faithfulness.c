@@ -12,7 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "check/check-internal.h"
 
 /* Words too common to say whether a text follows its sources. */
 static const char *const stop[] = {"a", "an", "and", "are", "as", "at", "be",

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "check/check-internal.h"
 
 #define SCORE_LINE "End your answer with a line \"Score: N/10\"."
 

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "check/check-internal.h"
 
 /* Chance that a pair at Jaccard j shares a bucket. */
 static double

@@ -25,7 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "llm/llm.h"
+#include "check/check-internal.h"
 
 enum { K_JUDGE, K_ENTAIL, K_TOXIC, K_EMBED, K_SIMILAR, K_DESC };
 static const char *const kname[] = {"llm_judge", "entailment", "toxicity_llm",

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "check/check-internal.h"
 
 #define DISCOUNT 0.75
 #define BLOOM_BITS 65536u

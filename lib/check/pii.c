@@ -14,7 +14,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "recipe/recipe.h"
+#include "check/check-internal.h"
 
 /* Words that make a nearby candidate more likely what it looks like; they
  * are matched as prefixes of words, so "phone" covers "phones". */

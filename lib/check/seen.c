@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "check/check-internal.h"
 
 struct slot {
 	uint64_t key; /* 0 marks an empty slot */

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "check/check-internal.h"
 
 /* The terms by the 64-bit hash of their text, in an open-addressing
  * table: a word costs one hash and a probe or two, not a string compare

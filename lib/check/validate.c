@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
 #include "check/check-internal.h"
 
 static uint64_t

@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "check/check-internal.h"
 
 /* Beyond the widest embedding models (12288 numbers) by far, and small
  * enough that no size computed from it overflows. */

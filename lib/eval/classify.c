@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "eval/eval.h"
 
 struct sg_clf {
 	struct sg_clf_params p;

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "sg.h"
+#include "eval/eval.h"
 
 enum { W = 640, H = 300, ML = 56, MR = 16, MT = 28, MB = 80 };
 

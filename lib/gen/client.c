@@ -10,7 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "llm/llm.h"
+#include "gen/gen-internal.h"
 
 /* One request of the naive arm in flight. */
 struct call {

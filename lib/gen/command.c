@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "gen/gen.h"
 
 /* One line of a command's output as sample index: a sample record keeps
  * its own fields, anything else becomes the data. */

@@ -8,7 +8,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "gen/gen-internal.h"
 
 /* The stop words of the EDA paper's code, shortened to the common ones. */
 static const char *const stop[] = {"a", "about", "above", "after", "again",

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "gen/gen-internal.h"
 
 const char *const sg_evol_ops[SG_EVOL_OPS] = {"constraints", "deepen",
 	"concretize", "reasoning", "complicate_input", "breadth"};

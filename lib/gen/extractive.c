@@ -6,7 +6,10 @@
  */
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "gen/gen-internal.h"
 
 /* The field of an example object that holds its text: the dedup field,
  * else "text", else its first string field. */

@@ -5,7 +5,9 @@
  */
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "gen/gen.h"
 
 void
 sg_job_put(const struct sg_job *j, json_t *rec)

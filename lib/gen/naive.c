@@ -7,7 +7,10 @@
  */
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "gen/gen-internal.h"
 
 static void add(json_t *buf, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

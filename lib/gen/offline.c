@@ -6,7 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
+#include "llm/llm.h"
+#include "gen/gen-internal.h"
 
 static struct sg_wordnet *wordnet;
 static struct sg_kb *kb;

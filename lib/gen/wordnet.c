@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "gen/gen-internal.h"
 
 static const char *const pos[] = {"noun", "verb", "adj", "adv"};
 #define NPOS (sizeof pos / sizeof *pos)

@@ -25,7 +25,9 @@
 
 #include <curl/curl.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "llm/llm-internal.h"
 
 #define MAX_WAIT 60.0 /* a longer Retry-After is not believed */
 

@@ -21,7 +21,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "llm/llm-internal.h"
 
 struct call {
 	void *ctx;

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
 
 /* An enum is worth deriving only for a small set of strings. */
 #define MAX_ENUM 50

@@ -15,7 +15,9 @@
 
 #include <yaml.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "recipe/recipe.h"
 
 /* Bounds that keep a hostile file from exhausting the stack, or memory
  * through aliases that each double the size of the recipe. */

@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "recipe/recipe.h"
 
 /* The longest excerpt of a value quoted in a message. */
 #define SHOW_MAX 40

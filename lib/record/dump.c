@@ -9,7 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record-internal.h"
 
 /* sg_buf_add, inline while the buffer has room: a record's "checks" are
  * some sixty short pieces. */

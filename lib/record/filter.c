@@ -13,7 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record-internal.h"
 
 _Noreturn void
 sg_usage(const char *usage, int status)

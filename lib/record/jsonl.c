@@ -7,7 +7,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record-internal.h"
 
 int
 sg_reader_open(struct sg_reader *r, const char *path, struct sg_error *e)

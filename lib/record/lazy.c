@@ -10,7 +10,7 @@
  */
 #include <string.h>
 
-#include "sg.h"
+#include "record/record-internal.h"
 
 #define MAXDEPTH 32 /* jansson's is 2048 */
 #define MAXKEYS 64  /* of one object, compared pairwise for duplicates */

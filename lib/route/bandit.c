@@ -5,7 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "record/record.h"
+#include "route/route-internal.h"
 
 /* The original system's arms, so its recipes keep working. */
 static const struct preset {

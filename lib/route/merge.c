@@ -21,8 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
+#include "record/record.h"
 #include "route/route-internal.h"
-#include "sg.h"
 
 /* acc.key += w.key - base.key, for the numbers of one statistic. */
 static void

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "route/route-internal.h"
 
 static const char *names[] = {
 	[SG_EPSILON_GREEDY] = "epsilon_greedy",

@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
+#include "record/record.h"
 #include "route/route-internal.h"
-#include "sg.h"
 
 static void
 add_num(json_t *obj, const char *key, double v)

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/base.h"
+#include "record/record.h"
 #include "route/route-internal.h"
-#include "sg.h"
 
 json_t *
 sg_child(json_t *parent, const char *key)

@@ -11,7 +11,8 @@
 
 #include <zlib.h>
 
-#include "sg.h"
+#include "base/base.h"
+#include "score/score.h"
 
 #define FNV_BASIS 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL

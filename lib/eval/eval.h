@@ -1,0 +1,75 @@
+/*
+ * eval.h - evaluation: a classifier trained on synthetic data and tested
+ * on real data (sg-eval(1)), and the charts of the run report
+ * (sg-report(1)).
+ */
+#ifndef SG_EVAL_H
+#define SG_EVAL_H
+
+#include "base/base.h"
+
+/* classify.c: a fastText-style text classifier and its measures */
+struct sg_labelled { /* parallel arrays of malloc'd strings */
+	char **label, **text;
+	size_t n, cap;
+};
+
+void sg_labelled_add(
+	struct sg_labelled *d, const char *label, const char *text);
+void sg_labelled_free(struct sg_labelled *d);
+/* A label as a malloc'd string: a JSON string as it is, an integer or a
+ * boolean written out (so 0/1 labels work); NULL for anything else. */
+char *sg_label_string(const json_t *v);
+/* Append the examples of a file: JSON Lines (the label and text fields
+ * of each object, or of its "data" object as in sg samples) or, when the
+ * first line does not start with '{', label<TAB>text lines.  -1 and e
+ * when the file cannot be read, -2 and e ("path:line: why") on the first
+ * bad line or when it holds no example. */
+int sg_labelled_load(struct sg_labelled *d, const char *path,
+	const char *label_field, const char *text_field, struct sg_error *e);
+
+struct sg_clf_params {
+	int dim, epochs, ngrams; /* ngrams: 1 words, 2 words and bigrams */
+	double lr;
+	uint32_t buckets;
+	uint64_t seed;
+};
+struct sg_clf;
+struct sg_clf *sg_clf_train(const struct sg_clf_params *p,
+	const struct sg_labelled *d, struct sg_error *e);
+void sg_clf_free(struct sg_clf *c);
+const char *sg_clf_predict(const struct sg_clf *c, const char *text);
+/* {n, accuracy, macro_f1, f1: {label: F1}, labels, confusion: rows of
+ * true labels, columns of predicted ones, majority: {label, accuracy}},
+ * the majority class being the test set's most frequent label. */
+json_t *sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test);
+#define SG_MAX_NGRAM 16
+/* {n, ngrams: share of the test's word n-grams found in train,
+ * covered_texts: test texts all of whose n-grams are, exact_texts: test
+ * texts whose whole word sequence is a training text's}; NULL if n is
+ * outside [1, SG_MAX_NGRAM]. */
+json_t *sg_ngram_overlap(
+	const struct sg_labelled *train, const struct sg_labelled *test, int n);
+
+/* svg.c: inline SVG charts for the HTML report, written to fp */
+enum sg_svg_style { SG_SVG_LINE, SG_SVG_DOTS, SG_SVG_BOTH };
+struct sg_series {
+	const char *name, *color; /* color NULL: the palette's */
+	const double *x, *y;
+	size_t n;
+	enum sg_svg_style style;
+};
+
+const char *sg_svg_color(size_t i);
+void sg_html_escape(FILE *fp, const char *s);
+/* Series over a shared x axis; y from ymin to ymax, or from the data
+ * (and 0) when ymax <= ymin. */
+void sg_svg_lines(FILE *fp, const char *title, const char *xlabel,
+	const char *ylabel, const struct sg_series *s, size_t ns, double ymin,
+	double ymax);
+/* Grouped bars: v[series][bin]. */
+void sg_svg_bars(FILE *fp, const char *title, const char *xlabel,
+	const char *ylabel, const char *const names[], const double *const v[],
+	size_t ns, const char *const bins[], size_t nbins);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * gen-internal.h - what the files of gen/ share, not exported: the
+ * requests and samples of each arm, WordNet and the operations of EDA and
+ * Evol-Instruct.
+ */
+#ifndef SG_GEN_INTERNAL_H
+#define SG_GEN_INTERNAL_H
+
+#include "base/base.h"
+#include "recipe/recipe.h"
+#include "gen/gen.h"
+
+/* naive.c: the naive arm's requests and the parsing of their answers */
+/* The /chat/completions body for sample index of a routed job: prompt
+ * from the recipe and the passages ([id, text] pairs, may be NULL), the
+ * job's params, seed + index; a json_schema response_format when the
+ * data is JSON and response_format is set. */
+json_t *sg_naive_body(const json_t *job, long long index, const char *model,
+	int response_format, const json_t *passages);
+/* An answer as a sample's data: the text, or the JSON value in it. */
+json_t *sg_naive_parse(const char *content, int json, struct sg_error *e);
+/* body followed by the bad answer and a request to correct it. */
+json_t *sg_naive_repair(
+	const json_t *body, const char *content, const char *why);
+
+/* wordnet.c: synonyms from the WordNet 3.0 files (wordnet-base) */
+struct sg_wordnet;
+/* dir NULL: $SG_WORDNET, else /usr/share/wordnet. */
+struct sg_wordnet *sg_wordnet_open(const char *dir, struct sg_error *e);
+void sg_wordnet_close(struct sg_wordnet *w);
+/* The other words of every synset of word, in WordNet's order. */
+json_t *sg_wordnet_synonyms(const struct sg_wordnet *w, const char *word);
+
+/* eda.c: Easy Data Augmentation (Wei and Zou, 2019) */
+extern const char *const sg_eda_ops[]; /* "sr", "ri", "rs", "rd" */
+/* text changed by one operation, chosen at random into *op, touching
+ * about alpha of its words; malloc'd. */
+char *sg_eda(const char *text, double alpha, const struct sg_wordnet *wn,
+	struct sg_rng *rng, int *op);
+
+/* extractive.c: the eda and extractive generators' samples */
+/* Data from a seed example changed by EDA, and *prov its seed index and
+ * operation; NULL and e without seed examples. */
+json_t *sg_eda_sample(const json_t *recipe, double alpha,
+	const struct sg_wordnet *wn, struct sg_rng *rng, json_t **prov,
+	struct sg_error *e);
+/* count consecutive sentences of the knowledge base, as a string, or as
+ * {"text": ...} when json; *prov lists their ids. */
+json_t *sg_extract_sample(const struct sg_kb *kb, int json, long long count,
+	struct sg_rng *rng, json_t **prov);
+
+/* evol.c: Evol-Instruct's operations and elimination rules */
+#define SG_EVOL_OPS 6
+extern const char *const sg_evol_ops[SG_EVOL_OPS];
+/* The prompt that evolves instruction by operation op; malloc'd. */
+char *sg_evol_prompt(int op, const char *instruction);
+/* The prompt asking an LLM whether two instructions are equal. */
+char *sg_evol_equal_prompt(const char *a, const char *b);
+/* Why an evolved instruction is eliminated (judgement: the equality
+ * answer, may be NULL), or NULL when it stays. */
+const char *sg_evol_reject_instruction(
+	const char *evolved, const char *judgement);
+/* Why a response to an evolved instruction eliminates it, or NULL. */
+const char *sg_evol_reject_response(const char *response);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * llm-internal.h - what llm.c asks of http.c, not exported.
+ */
+#ifndef SG_LLM_INTERNAL_H
+#define SG_LLM_INTERNAL_H
+
+#include "base/base.h"
+#include "llm/llm.h"
+
+#define SG_MAX_RESPONSE (64u << 20) /* a server's answer, at most */
+/* http.c: JSON POSTs to an OpenAI-compatible server, many in flight,
+ * with retries; see the top of http.c for what is retried and how */
+struct sg_http_result {
+	void *ctx;	    /* as given to sg_http_post */
+	long status;	    /* the last HTTP status, 0 when none */
+	const json_t *body; /* the JSON object of a 2xx answer, else NULL */
+	const char *error;  /* why it failed, or NULL */
+	int attempts;
+};
+struct sg_http_stats {
+	long long attempts, retries, throttled, ok, failed;
+};
+struct sg_http;
+typedef void (*sg_http_done_fn)(void *arg, const struct sg_http_result *r);
+struct sg_http *sg_http_new(const struct sg_http_opts *o, struct sg_error *e);
+void sg_http_free(struct sg_http *h);
+/* Queue a POST of body to base_url/path; done may queue more. */
+void sg_http_post(
+	struct sg_http *h, const char *path, const json_t *body, void *ctx);
+/* Send everything queued, calling done for each request as it ends, in
+ * the order they end; 0, or -1 and e when libcurl itself fails. */
+int sg_http_run(
+	struct sg_http *h, sg_http_done_fn done, void *arg, struct sg_error *e);
+const struct sg_http_stats *sg_http_stats(const struct sg_http *h);
+/* From done: make sg_http_run return once the completions at hand are
+ * handled; what is queued or in flight stays for the next run. */
+void sg_http_stop(struct sg_http *h);
+/* The message of an error body in any of the shapes servers use
+ * ({"error":{"message"}}, {"error":"..."}, {"object":"error","message"},
+ * {"detail"}), else its start; *quota when it says the quota is spent. */
+void sg_http_error_text(
+	const char *body, size_t len, char *out, size_t size, int *quota);
+/* Seconds to wait from one header line (Retry-After in seconds or as an
+ * HTTP date, retry-after-ms), -1 when it is neither; *ms for the latter. */
+double sg_http_retry_after(const char *line, size_t len, int *ms);
+
+#endif

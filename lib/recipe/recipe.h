@@ -1,0 +1,82 @@
+/*
+ * recipe.h - recipes (sg-recipe(5)) and what they name: loading and
+ * checking a recipe, its grammar, JSON Schemas and its knowledge base.
+ */
+#ifndef SG_RECIPE_H
+#define SG_RECIPE_H
+
+#include "base/base.h"
+
+/* recipe.c: recipes in YAML or JSON, see sg-recipe(5) */
+#define SG_MAX_RECIPE (8u << 20)
+typedef void (*sg_warn_fn)(void *ctx, const char *msg);
+/* The recipe as a JSON object; errors read "path:line:column: why".
+ * Unknown fields go to warn (may be NULL) as "path:line:column: ...". */
+json_t *sg_recipe_load(
+	const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e);
+/* The same for a recipe in memory; name says where it came from and,
+ * by its ending (.json), which syntax it is. */
+json_t *sg_recipe_parse(const char *name, const char *src, size_t len,
+	sg_warn_fn warn, void *ctx, struct sg_error *e);
+/* A path the recipe names (rel), malloc'd: from the directory of the recipe
+ * file at recipe_path, or as it is when absolute or recipe_path is NULL. */
+char *sg_recipe_relative(const char *recipe_path, const char *rel);
+/* Context features of a recipe: domain, task, complexity, format, kb,
+ * grammar, grammar_llm, llm. */
+json_t *sg_recipe_context(const json_t *recipe, int llm);
+long long sg_recipe_batch_size(const json_t *recipe);
+/* The entity types a pii check names, by their names in a recipe. */
+enum {
+	SG_PII_EMAIL,
+	SG_PII_PHONE,
+	SG_PII_CARD,
+	SG_PII_IBAN,
+	SG_PII_SSN,
+	SG_PII_IP,
+	SG_PII_ROUTING,
+	SG_PII_NTYPES
+};
+const char *sg_pii_type_name(int type);
+int sg_pii_type_parse(const char *name); /* -1 if unknown */
+
+/* grammar.c: the PCFG templater */
+/* Deeper recursion than this could overflow the C stack. */
+#define SG_GRAMMAR_MAX_DEPTH 1000
+struct sg_grammar;
+/* The LLM hook for llm_fill leaves: a malloc'd string, or NULL and e. */
+typedef char *(*sg_fill_fn)(void *ctx, const char *prompt, struct sg_error *e);
+struct sg_grammar *sg_grammar_new(const json_t *grammar, struct sg_error *e);
+void sg_grammar_free(struct sg_grammar *g);
+/* Whether an llm_fill leaf can be reached from the start rule. */
+int sg_grammar_uses_llm(const struct sg_grammar *g);
+/* One expansion from the start rule: weights reshaped by temperature
+ * (w^(1/T)), at most max_depth nested rules, placeholders inside JSON
+ * string literals escaped when json is set.  malloc'd, or NULL and e. */
+char *sg_grammar_expand(struct sg_grammar *g, struct sg_rng *rng,
+	double temperature, int max_depth, int json, sg_fill_fn fill,
+	void *fillctx, struct sg_error *e);
+/* A JSON Schema derived from the start rule's JSON templates, or NULL. */
+json_t *sg_grammar_schema(const struct sg_grammar *g);
+
+/* schema.c: the JSON Schema 2020-12 keywords recipes use */
+/* 0 when schema is a schema sg can apply, else -1 and e. */
+int sg_schema_check(const json_t *schema, struct sg_error *e);
+/* 0 when instance is valid; else -1 and e names the JSON pointer and the
+ * failed keyword, as in "/rating: 7 is greater than maximum 5". */
+int sg_schema_validate(
+	const json_t *schema, const json_t *instance, struct sg_error *e);
+
+/* kb.c: a knowledge base of passages and sentences, BM25 over passages */
+struct sg_kb;
+/* A text file or a directory of them.  cache_dir NULL: no index cache;
+ * *cached says whether the index came from it. */
+struct sg_kb *sg_kb_load(const char *path, const char *cache_dir, int *cached,
+	struct sg_error *e);
+void sg_kb_free(struct sg_kb *kb);
+/* Arrays of [id, text]: ids like "faq.md#3" and "faq.md.s7". */
+const json_t *sg_kb_passages(const struct sg_kb *kb);
+const json_t *sg_kb_sentences(const struct sg_kb *kb);
+/* The k best passages for query by BM25, best first, as [id, text]. */
+json_t *sg_kb_search(const struct sg_kb *kb, const char *query, size_t k);
+
+#endif
