@@ -37,13 +37,13 @@ extern const char *const sg_eda_ops[]; /* "sr", "ri", "rs", "rd" */
  * about alpha of its words; malloc'd. */
 char *sg_eda(const char *text, double alpha, const struct sg_wordnet *wn,
 	struct sg_rng *rng, int *op);
-
-/* extractive.c: the eda and extractive generators' samples */
 /* Data from a seed example changed by EDA, and *prov its seed index and
  * operation; NULL and e without seed examples. */
 json_t *sg_eda_sample(const json_t *recipe, double alpha,
 	const struct sg_wordnet *wn, struct sg_rng *rng, json_t **prov,
 	struct sg_error *e);
+
+/* extractive.c: the extractive arm's samples */
 /* count consecutive sentences of the knowledge base, as a string, or as
  * {"text": ...} when json; *prov lists their ids. */
 json_t *sg_extract_sample(const struct sg_kb *kb, int json, long long count,
