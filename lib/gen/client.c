@@ -28,8 +28,9 @@ struct call {
 };
 
 struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 600, -1, -1, NULL};
-static struct sg_llm *client;
-static int no_response_format, no_choices, no_logprobs;
+struct sg_llm *sg_gen_client;
+int sg_gen_no_logprobs;
+static int no_response_format, no_choices;
 
 static void
 on_retry(void *ctx, const char *why, int attempt, double wait)
@@ -46,8 +47,8 @@ sg_gen_llm_configured(void)
 }
 
 /* The client, made when a job first needs it; NULL and e without one. */
-static struct sg_llm *
-llm(struct sg_error *e)
+struct sg_llm *
+sg_gen_llm(struct sg_error *e)
 {
 	const char *base = getenv("OPENAI_BASE_URL");
 	struct sg_http_opts o = {NULL, getenv("OPENAI_API_KEY"),
@@ -55,8 +56,8 @@ llm(struct sg_error *e)
 		NULL};
 	char *cache;
 
-	if (client)
-		return client;
+	if (sg_gen_client)
+		return sg_gen_client;
 	if (!sg_gen_llm_configured()) {
 		sg_seterr(e, "no LLM configured: set OPENAI_BASE_URL or "
 			     "OPENAI_API_KEY");
@@ -65,16 +66,16 @@ llm(struct sg_error *e)
 	o.base_url = base && *base ? base : "https://api.openai.com/v1";
 	cache = sg_gen_opts.no_cache ? NULL
 				     : sg_llm_cache_dir(sg_gen_opts.cache_dir);
-	client = sg_llm_new(&o, cache, e);
+	sg_gen_client = sg_llm_new(&o, cache, e);
 	free(cache);
-	if (client && sg_gen_opts.batch &&
-		sg_llm_batch_export(client, sg_gen_opts.batch, e) < 0)
+	if (sg_gen_client && sg_gen_opts.batch &&
+		sg_llm_batch_export(sg_gen_client, sg_gen_opts.batch, e) < 0)
 		sg_gen_llm_end();
-	return client;
+	return sg_gen_client;
 }
 
-static const char *
-model(const struct sg_job *j)
+const char *
+sg_gen_model(const struct sg_job *j)
 {
 	const char *m = sg_gen_opts.model ? sg_gen_opts.model
 					  : sg_get_str(j->params, "model");
@@ -86,8 +87,9 @@ model(const struct sg_job *j)
 
 /* Tokens and cost of one answer, into the sample s (may be NULL) and the
  * job; prices are the params' US dollars per million tokens. */
-static void
-account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s, int counted)
+void
+sg_gen_account(
+	struct sg_job *j, const struct sg_llm_reply *r, json_t *s, int counted)
 {
 	double in = sg_gen_opts.price_prompt >= 0
 			    ? sg_gen_opts.price_prompt
@@ -119,8 +121,8 @@ account(struct sg_job *j, const struct sg_llm_reply *r, json_t *s, int counted)
 
 /* "sg-gen: <stdin>:3: 12/40 samples" over itself, only on a terminal
  * (and not with NO_COLOR); finished with a newline when all are in. */
-static void
-progress(const struct sg_job *j)
+void
+sg_gen_progress(const struct sg_job *j)
 {
 	static int tty = -1;
 	long long done = j->next;
@@ -149,13 +151,14 @@ new_call(struct sg_job *j, long long index, json_t *body, int count)
 
 /* Asks body for the tokens' log-probabilities when the recipe's
  * perplexity check wants them and the server has not refused them. */
-static void
-ask_logprobs(const struct sg_job *j, json_t *body)
+void
+sg_gen_ask_logprobs(const struct sg_job *j, json_t *body)
 {
 	json_t *v = sg_path(
 		json_object_get(j->rec, "recipe"), "validators.perplexity");
 
-	if (!no_logprobs && json_is_true(json_object_get(v, "logprobs")) &&
+	if (!sg_gen_no_logprobs &&
+		json_is_true(json_object_get(v, "logprobs")) &&
 		!json_is_false(json_object_get(v, "enabled")))
 		json_object_set_new(body, "logprobs", json_true());
 }
@@ -168,13 +171,13 @@ naive_body(const struct sg_job *j, long long index, const char *m,
 	json_t *body =
 		sg_naive_body(j->rec, index, m, !no_response_format, passages);
 
-	ask_logprobs(j, body);
+	sg_gen_ask_logprobs(j, body);
 	return body;
 }
 
 /* The log-probabilities of the tokens of a choice of the answer into lp. */
-static void
-add_logprobs(struct sg_logprobs *lp, const json_t *response, int choice)
+void
+sg_logprobs_add(struct sg_logprobs *lp, const json_t *response, int choice)
 {
 	json_t *c = json_array_get(
 		json_object_get(response, "choices"), (size_t)choice);
@@ -202,8 +205,9 @@ sg_logprobs_json(const struct sg_logprobs *lp)
 
 /* Whether the server refused the request for its parameter key: then the
  * body goes without it, and so do the run's next requests (*never). */
-static int
-refused(const struct sg_llm_reply *r, json_t *body, const char *key, int *never)
+int
+sg_gen_refused(
+	const struct sg_llm_reply *r, json_t *body, const char *key, int *never)
 {
 	if (!r->error || r->deferred || !json_object_get(body, key) ||
 		!strstr(r->error, key))
@@ -226,8 +230,8 @@ split(struct call *c, const struct sg_llm_reply *r)
 	struct call *k;
 
 	/* a deferred answer says nothing of the server */
-	if (!refused(r, c->body, "logprobs", &no_logprobs) && r->error &&
-		!r->deferred)
+	if (!sg_gen_refused(r, c->body, "logprobs", &sg_gen_no_logprobs) &&
+		r->error && !r->deferred)
 		no_choices = 1;
 	for (int i = 0; i < c->count; i++) {
 		const char *content =
@@ -242,7 +246,7 @@ split(struct call *c, const struct sg_llm_reply *r)
 			body = naive_body(c->j, c->index + i,
 				sg_get_str(c->body, "model"), NULL);
 			k = new_call(c->j, c->index + i, body, 1);
-			sg_llm_chat(client, body, k->index, k);
+			sg_llm_chat(sg_gen_client, body, k->index, k);
 			continue;
 		}
 		body = json_deep_copy(c->body);
@@ -273,17 +277,18 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 	(void)arg;
 	if (c->count > 1) {
 		if (r->error)
-			account(j, r, NULL, 1);
+			sg_gen_account(j, r, NULL, 1);
 		split(c, r);
 		return;
 	}
 	s = sg_job_sample(j, c->index);
-	account(j, r, s, !c->shared);
+	sg_gen_account(j, r, s, !c->shared);
 	/* A server without structured output is asked in words; a model
 	 * without logprobs leaves perplexity to sg-validate's own model. */
-	if (refused(r, c->body, "response_format", &no_response_format) ||
-		refused(r, c->body, "logprobs", &no_logprobs)) {
-		sg_llm_chat(client, c->body, c->index, c);
+	if (sg_gen_refused(
+		    r, c->body, "response_format", &no_response_format) ||
+		sg_gen_refused(r, c->body, "logprobs", &sg_gen_no_logprobs)) {
+		sg_llm_chat(sg_gen_client, c->body, c->index, c);
 		json_decref(s);
 		return;
 	}
@@ -297,7 +302,7 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 		json_decref(c->body);
 		c->body = fix;
 		c->repaired = 1;
-		sg_llm_chat(client, fix, c->index, c);
+		sg_llm_chat(sg_gen_client, fix, c->index, c);
 		json_decref(s);
 		return;
 	}
@@ -305,7 +310,7 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 		json_object_set_new(s, "provenance", c->prov);
 	if (data) {
 		json_object_set_new(s, "data", data);
-		add_logprobs(&lp, r->response, c->choice);
+		sg_logprobs_add(&lp, r->response, c->choice);
 		if (lp.tokens)
 			json_object_set_new(
 				s, "logprobs", sg_logprobs_json(&lp));
@@ -315,7 +320,7 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 		sg_note("%s: sample %lld: %s", j->where, c->index, e.text);
 	}
 	sg_job_put_at(j, c->index, s);
-	progress(j);
+	sg_gen_progress(j);
 	json_decref(c->body);
 	free(c);
 }
@@ -369,7 +374,7 @@ sg_gen_naive(struct sg_job *j, int rag)
 	struct call *c;
 	json_t *ps = NULL, *prov = NULL;
 
-	if (!llm(&e) || (rag && !(kb = sg_job_kb(j, &e)))) {
+	if (!sg_gen_llm(&e) || (rag && !(kb = sg_job_kb(j, &e)))) {
 		sg_job_fail(j, "%s", e.text);
 		return;
 	}
@@ -380,14 +385,15 @@ sg_gen_naive(struct sg_job *j, int rag)
 
 		if (rag)
 			ps = passages(j, kb, i, &prov);
-		c = new_call(j, i, naive_body(j, i, model(j), ps), count);
+		c = new_call(
+			j, i, naive_body(j, i, sg_gen_model(j), ps), count);
 		c->prov = rag ? prov : NULL;
 		if (count > 1)
 			json_object_set_new(c->body, "n", json_integer(count));
 		json_decref(ps);
-		sg_llm_chat(client, c->body, i, c);
+		sg_llm_chat(sg_gen_client, c->body, i, c);
 	}
-	if (sg_llm_run(client, on_naive, NULL, &e) < 0)
+	if (sg_llm_run(sg_gen_client, on_naive, NULL, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
 }
 
@@ -410,7 +416,7 @@ struct evo {
 static void
 evo_send(struct evo *v)
 {
-	sg_llm_chat(client, v->body, v->index << 16 | v->step++, v);
+	sg_llm_chat(sg_gen_client, v->body, v->index << 16 | v->step++, v);
 }
 
 static void
@@ -418,11 +424,11 @@ evo_ask(struct evo *v, const char *prompt, double temperature, int logprobs)
 {
 	json_decref(v->body);
 	v->body = json_pack("{s:s, s:[{s:s, s:s}], s:f, s:I}", "model",
-		model(v->j), "messages", "role", "user", "content", prompt,
-		"temperature", temperature, "seed",
+		sg_gen_model(v->j), "messages", "role", "user", "content",
+		prompt, "temperature", temperature, "seed",
 		(json_int_t)(v->j->seed + v->index));
 	if (logprobs)
-		ask_logprobs(v->j, v->body);
+		sg_gen_ask_logprobs(v->j, v->body);
 	evo_send(v);
 }
 
@@ -485,7 +491,7 @@ evo_done(struct evo *v, const char *error)
 		j->generated++;
 	}
 	sg_job_put_at(j, v->index, s);
-	progress(j);
+	sg_gen_progress(j);
 	json_decref(v->body);
 	free(v->parent);
 	free(v->child);
@@ -529,8 +535,8 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 	char *p;
 
 	(void)arg;
-	account(v->j, r, NULL, 1);
-	if (refused(r, v->body, "logprobs", &no_logprobs)) {
+	sg_gen_account(v->j, r, NULL, 1);
+	if (sg_gen_refused(r, v->body, "logprobs", &sg_gen_no_logprobs)) {
 		evo_send(v);
 		return;
 	}
@@ -543,7 +549,7 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 		free(v->child);
 		v->child = sg_xstrdup(r->content);
 		v->child_lp = (struct sg_logprobs){0, 0};
-		add_logprobs(&v->child_lp, r->response, 0);
+		sg_logprobs_add(&v->child_lp, r->response, 0);
 		if ((why = sg_evol_reject_instruction(v->child, NULL))) {
 			evo_end_round(v, why, NULL);
 			return;
@@ -566,7 +572,7 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 		return;
 	default:
 		v->answer_lp = (struct sg_logprobs){0, 0};
-		add_logprobs(&v->answer_lp, r->response, 0);
+		sg_logprobs_add(&v->answer_lp, r->response, 0);
 		evo_end_round(
 			v, sg_evol_reject_response(r->content), r->content);
 	}
@@ -605,7 +611,7 @@ sg_gen_evol(struct sg_job *j)
 	struct sg_error e;
 	struct evo *v;
 
-	if (!llm(&e)) {
+	if (!sg_gen_llm(&e)) {
 		sg_job_fail(j, "%s", e.text);
 		return;
 	}
@@ -628,7 +634,7 @@ sg_gen_evol(struct sg_job *j)
 		v->parent = evo_seed(j, &v->rng);
 		evo_round(v);
 	}
-	if (sg_llm_run(client, on_evol, NULL, &e) < 0)
+	if (sg_llm_run(sg_gen_client, on_evol, NULL, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
 }
 
@@ -637,17 +643,17 @@ on_fill(void *arg, const struct sg_llm_reply *r)
 {
 	struct sg_fill *fc = arg;
 
-	account(fc->j, r, NULL, 1);
-	if (refused(r, fc->body, "logprobs", &no_logprobs)) {
-		sg_llm_chat(
-			client, fc->body, fc->index << 16 | fc->calls++, NULL);
+	sg_gen_account(fc->j, r, NULL, 1);
+	if (sg_gen_refused(r, fc->body, "logprobs", &sg_gen_no_logprobs)) {
+		sg_llm_chat(sg_gen_client, fc->body,
+			fc->index << 16 | fc->calls++, NULL);
 		return;
 	}
 	if (r->error) {
 		snprintf(fc->err.text, sizeof fc->err.text, "%s", r->error);
 	} else {
 		fc->out = sg_xstrdup(r->content);
-		add_logprobs(&fc->lp, r->response, 0);
+		sg_logprobs_add(&fc->lp, r->response, 0);
 	}
 }
 
@@ -657,19 +663,20 @@ sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e)
 	struct sg_fill *fc = ctx;
 	json_t *body, *t = json_object_get(fc->j->params, "temperature");
 
-	if (!llm(e))
+	if (!sg_gen_llm(e))
 		return NULL;
 	fc->body = body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}",
-		"model", model(fc->j), "messages", "role", "system", "content",
+		"model", sg_gen_model(fc->j), "messages", "role", "system",
+		"content",
 		"Answer with the text asked for only: no quotes, no preamble.",
 		"role", "user", "content", prompt, "seed",
 		(json_int_t)(fc->j->seed + fc->index));
 	if (t)
 		json_object_set(body, "temperature", t);
-	ask_logprobs(fc->j, body);
+	sg_gen_ask_logprobs(fc->j, body);
 	fc->out = NULL;
-	sg_llm_chat(client, body, fc->index << 16 | fc->calls++, NULL);
-	if (sg_llm_run(client, on_fill, fc, e) < 0)
+	sg_llm_chat(sg_gen_client, body, fc->index << 16 | fc->calls++, NULL);
+	if (sg_llm_run(sg_gen_client, on_fill, fc, e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e->text);
 	fc->body = NULL;
 	json_decref(body);
@@ -681,12 +688,12 @@ sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e)
 long long
 sg_gen_exported(struct sg_error *e)
 {
-	return client ? sg_llm_batch_exported(client, e) : 0;
+	return sg_gen_client ? sg_llm_batch_exported(sg_gen_client, e) : 0;
 }
 
 void
 sg_gen_llm_end(void)
 {
-	sg_llm_free(client);
-	client = NULL;
+	sg_llm_free(sg_gen_client);
+	sg_gen_client = NULL;
 }

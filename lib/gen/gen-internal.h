@@ -8,7 +8,35 @@
 
 #include "base/base.h"
 #include "recipe/recipe.h"
+#include "llm/llm.h"
 #include "gen/gen.h"
+
+/* client.c: the LLM client the arms share, made when a job first needs
+ * it, and what they do with each request and answer */
+extern struct sg_llm *sg_gen_client;
+/* Set once the server refused "logprobs": the run's requests go without. */
+extern int sg_gen_no_logprobs;
+/* The client, made when a job first needs it; NULL and e without one. */
+struct sg_llm *sg_gen_llm(struct sg_error *e);
+/* The model a job asks: -m, else its params' "model", else $OPENAI_MODEL,
+ * else gpt-4o-mini. */
+const char *sg_gen_model(const struct sg_job *j);
+/* Tokens and cost of one answer, into the sample s (may be NULL) and the
+ * job, whose request counts (counted) as sent or cached. */
+void sg_gen_account(
+	struct sg_job *j, const struct sg_llm_reply *r, json_t *s, int counted);
+/* The job's progress on standard error, on a terminal only. */
+void sg_gen_progress(const struct sg_job *j);
+/* Asks body for log-probabilities when the recipe's perplexity check
+ * wants them and the server has not refused them. */
+void sg_gen_ask_logprobs(const struct sg_job *j, json_t *body);
+/* The log-probabilities of the tokens of a choice of an answer into lp. */
+void sg_logprobs_add(
+	struct sg_logprobs *lp, const json_t *response, int choice);
+/* Whether the server refused the request for its parameter key: then the
+ * body goes without it, and so do the run's next requests (*never). */
+int sg_gen_refused(const struct sg_llm_reply *r, json_t *body, const char *key,
+	int *never);
 
 /* naive.c: the naive arm's requests and the parsing of their answers */
 /* The /chat/completions body for sample index of a routed job: prompt
