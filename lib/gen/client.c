@@ -1,10 +1,9 @@
 /*
- * genllm.c - sg-gen's LLM generators, in the tool layer beside filter.c:
- * naive and rag (one chat completion per sample, -j in flight, written
- * in index order as soon as each and those before it are answered), evol (a
- * chain of requests per sample) and the llm_fill leaves of the templater, all
- * through one client made when a job first needs it.  Token usage and cost go
- * to samples and the job.
+ * client.c - sg-gen's LLM client, in the tool layer beside filter.c: one
+ * client, made when a job first needs it, for the arms that ask (naive.c
+ * and rag.c; evol, a chain of requests per sample, and the llm_fill leaves
+ * of the templater, here), and what they share: the model, token usage and
+ * cost to samples and the job, log-probabilities, a server's refusals.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,25 +11,12 @@
 
 #include "base/base.h"
 #include "record/record.h"
-#include "recipe/recipe.h"
 #include "llm/llm.h"
 #include "gen/gen-internal.h"
-
-/* One request of the naive arm in flight. */
-struct call {
-	struct sg_job *j;
-	long long index;
-	json_t *body, *prov; /* prov: the rag passages' ids, or NULL */
-	int repaired;
-	int count;  /* samples asked for at once (n), from index on */
-	int shared; /* a later choice of a request counted already */
-	int choice; /* which of the answer's choices is this sample's */
-};
 
 struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 600, -1, -1, NULL};
 struct sg_llm *sg_gen_client;
 int sg_gen_no_logprobs;
-static int no_response_format, no_choices;
 
 static void
 on_retry(void *ctx, const char *why, int attempt, double wait)
@@ -136,19 +122,6 @@ sg_gen_progress(const struct sg_job *j)
 		done == j->n ? "\n" : "");
 }
 
-static struct call *
-new_call(struct sg_job *j, long long index, json_t *body, int count)
-{
-	struct call *c = sg_xmalloc(sizeof *c);
-
-	memset(c, 0, sizeof *c);
-	c->j = j;
-	c->index = index;
-	c->body = body;
-	c->count = count;
-	return c;
-}
-
 /* Asks body for the tokens' log-probabilities when the recipe's
  * perplexity check wants them and the server has not refused them. */
 void
@@ -161,18 +134,6 @@ sg_gen_ask_logprobs(const struct sg_job *j, json_t *body)
 		json_is_true(json_object_get(v, "logprobs")) &&
 		!json_is_false(json_object_get(v, "enabled")))
 		json_object_set_new(body, "logprobs", json_true());
-}
-
-/* The naive and rag arms' request for sample index. */
-static json_t *
-naive_body(const struct sg_job *j, long long index, const char *m,
-	const json_t *passages)
-{
-	json_t *body =
-		sg_naive_body(j->rec, index, m, !no_response_format, passages);
-
-	sg_gen_ask_logprobs(j, body);
-	return body;
 }
 
 /* The log-probabilities of the tokens of a choice of the answer into lp. */
@@ -215,186 +176,6 @@ sg_gen_refused(
 	*never = 1;
 	json_object_del(body, key);
 	return 1;
-}
-
-static void on_naive(void *arg, const struct sg_llm_reply *r);
-
-/* A request for count samples at once: each choice is a sample, the
- * first carrying the request's usage; choices the server did not give,
- * or all of them when it refused n, are asked for one by one. */
-static void
-split(struct call *c, const struct sg_llm_reply *r)
-{
-	json_t *choices = json_object_get(r->response, "choices"), *body;
-	struct sg_llm_reply one;
-	struct call *k;
-
-	/* a deferred answer says nothing of the server */
-	if (!sg_gen_refused(r, c->body, "logprobs", &sg_gen_no_logprobs) &&
-		r->error && !r->deferred)
-		no_choices = 1;
-	for (int i = 0; i < c->count; i++) {
-		const char *content =
-			r->error ? NULL
-				 : sg_get_str(json_object_get(
-						      json_array_get(choices,
-							      (size_t)i),
-						      "message"),
-					   "content");
-
-		if (!content && !r->deferred) {
-			body = naive_body(c->j, c->index + i,
-				sg_get_str(c->body, "model"), NULL);
-			k = new_call(c->j, c->index + i, body, 1);
-			sg_llm_chat(sg_gen_client, body, k->index, k);
-			continue;
-		}
-		body = json_deep_copy(c->body);
-		json_object_del(body, "n");
-		k = new_call(c->j, c->index + i, body, 1);
-		k->shared = i > 0;
-		k->choice = i;
-		one = *r;
-		one.ctx = k;
-		one.content = content;
-		if (i > 0)
-			one.prompt_tokens = one.completion_tokens = 0;
-		on_naive(NULL, &one);
-	}
-	json_decref(c->body);
-	free(c);
-}
-
-static void
-on_naive(void *arg, const struct sg_llm_reply *r)
-{
-	struct call *c = r->ctx;
-	struct sg_job *j = c->j;
-	json_t *s, *data = NULL;
-	struct sg_logprobs lp = {0, 0};
-	struct sg_error e;
-
-	(void)arg;
-	if (c->count > 1) {
-		if (r->error)
-			sg_gen_account(j, r, NULL, 1);
-		split(c, r);
-		return;
-	}
-	s = sg_job_sample(j, c->index);
-	sg_gen_account(j, r, s, !c->shared);
-	/* A server without structured output is asked in words; a model
-	 * without logprobs leaves perplexity to sg-validate's own model. */
-	if (sg_gen_refused(
-		    r, c->body, "response_format", &no_response_format) ||
-		sg_gen_refused(r, c->body, "logprobs", &sg_gen_no_logprobs)) {
-		sg_llm_chat(sg_gen_client, c->body, c->index, c);
-		json_decref(s);
-		return;
-	}
-	if (r->error) {
-		snprintf(e.text, sizeof e.text, "%s", r->error);
-	} else if (!(data = sg_naive_parse(r->content, sg_job_json(j), &e)) &&
-		   !c->repaired) {
-		/* One repair attempt: show the model its answer and why. */
-		json_t *fix = sg_naive_repair(c->body, r->content, e.text);
-
-		json_decref(c->body);
-		c->body = fix;
-		c->repaired = 1;
-		sg_llm_chat(sg_gen_client, fix, c->index, c);
-		json_decref(s);
-		return;
-	}
-	if (c->prov)
-		json_object_set_new(s, "provenance", c->prov);
-	if (data) {
-		json_object_set_new(s, "data", data);
-		sg_logprobs_add(&lp, r->response, c->choice);
-		if (lp.tokens)
-			json_object_set_new(
-				s, "logprobs", sg_logprobs_json(&lp));
-		j->generated++;
-	} else {
-		json_object_set_new(s, "error", json_string(e.text));
-		sg_note("%s: sample %lld: %s", j->where, c->index, e.text);
-	}
-	sg_job_put_at(j, c->index, s);
-	sg_gen_progress(j);
-	json_decref(c->body);
-	free(c);
-}
-
-/* The rag arm's passages for a sample: k of the 3k best by BM25 for the
- * recipe's description, drawn with the sample's seed. */
-static json_t *
-passages(const struct sg_job *j, const struct sg_kb *kb, long long index,
-	json_t **prov)
-{
-	const json_t *recipe = json_object_get(j->rec, "recipe");
-	long long k = sg_get_int(j->params, "top_k", 3);
-	json_t *ti = json_object_get(recipe, "task_input"), *best, *out;
-	struct sg_rng rng;
-	char query[4096];
-	size_t n;
-
-	snprintf(query, sizeof query, "%s %s %s", sg_get_str(recipe, "domain"),
-		sg_get_str(recipe, "task") ? sg_get_str(recipe, "task") : "",
-		json_is_string(ti)		? json_string_value(ti)
-		: sg_get_str(ti, "description") ? sg_get_str(ti, "description")
-						: "");
-	for (char *p = query; *p; p++)
-		if (*p == '_')
-			*p = ' ';
-	best = sg_kb_search(kb, query, (size_t)(k < 1 ? 1 : 3 * k));
-	sg_rng_seed(&rng, (uint64_t)(j->seed + index));
-	out = json_array();
-	while ((long long)json_array_size(out) < k &&
-		(n = json_array_size(best)) > 0) {
-		size_t at = sg_rng_below(&rng, n);
-
-		json_array_append(out, json_array_get(best, at));
-		json_array_remove(best, at);
-	}
-	json_decref(best);
-	*prov = json_array();
-	for (size_t i = 0; i < json_array_size(out); i++)
-		json_array_append(
-			*prov, json_array_get(json_array_get(out, i), 0));
-	*prov = json_pack("{s:o}", "passages", *prov);
-	return out;
-}
-
-void
-sg_gen_naive(struct sg_job *j, int rag)
-{
-	long long choices = sg_get_int(j->params, "choices", 1);
-	struct sg_kb *kb = NULL;
-	struct sg_error e;
-	struct call *c;
-	json_t *ps = NULL, *prov = NULL;
-
-	if (!sg_gen_llm(&e) || (rag && !(kb = sg_job_kb(j, &e)))) {
-		sg_job_fail(j, "%s", e.text);
-		return;
-	}
-	if (rag || no_choices || choices < 1)
-		choices = 1;
-	for (long long i = 0; i < j->n; i += choices) {
-		int count = (int)(j->n - i < choices ? j->n - i : choices);
-
-		if (rag)
-			ps = passages(j, kb, i, &prov);
-		c = new_call(
-			j, i, naive_body(j, i, sg_gen_model(j), ps), count);
-		c->prov = rag ? prov : NULL;
-		if (count > 1)
-			json_object_set_new(c->body, "n", json_integer(count));
-		json_decref(ps);
-		sg_llm_chat(sg_gen_client, c->body, i, c);
-	}
-	if (sg_llm_run(sg_gen_client, on_naive, NULL, &e) < 0)
-		sg_die(SG_EXIT_IO, "%s", e.text);
 }
 
 /* One sample of the evol arm: a chain of requests per round, evolve,

@@ -51,6 +51,11 @@ json_t *sg_naive_parse(const char *content, int json, struct sg_error *e);
 json_t *sg_naive_repair(
 	const json_t *body, const char *content, const char *why);
 
+/* rag.c: the rag arm's passages for sample index of the job, drawn from
+ * kb, as [id, text] pairs; *prov their ids as the sample's provenance. */
+json_t *sg_rag_passages(const struct sg_job *j, const struct sg_kb *kb,
+	long long index, json_t **prov);
+
 /* wordnet.c: synonyms from the WordNet 3.0 files (wordnet-base) */
 struct sg_wordnet;
 /* dir NULL: $SG_WORDNET, else /usr/share/wordnet. */

@@ -1,15 +1,19 @@
 /*
- * naive.c - the naive arm's requests: one chat completion per sample,
- * prompted from the recipe's domain, task and task_input, and the parsing
- * of its answers, with one repair request for JSON that does not parse.
- * A sample's label is drawn from label_distribution with the sample's own
- * seed, so a batch follows the distribution and a re-run asks the same.
+ * naive.c - the naive arm (and the rag arm's requests, with rag.c's
+ * passages): one chat completion per sample, prompted from the recipe's
+ * domain, task and task_input, and the parsing of its answers, with one
+ * repair request for JSON that does not parse.  A sample's label is drawn
+ * from label_distribution with the sample's own seed, so a batch follows
+ * the distribution and a re-run asks the same.  Requests go -j in flight
+ * and samples are written in index order as soon as each and those before
+ * it are answered.
  */
 #include <string.h>
 
 #include "base/base.h"
 #include "record/record.h"
 #include "recipe/recipe.h"
+#include "llm/llm.h"
 #include "gen/gen-internal.h"
 
 static void add(json_t *buf, const char *fmt, ...)
@@ -226,4 +230,182 @@ sg_naive_repair(const json_t *body, const char *content, const char *why)
 		msgs, json_pack("{s:s, s:s+}", "role", "user", "content", why,
 			      ". Reply with the corrected JSON only."));
 	return b;
+}
+
+/* One request of the naive arm in flight. */
+struct call {
+	struct sg_job *j;
+	long long index;
+	json_t *body, *prov; /* prov: the rag passages' ids, or NULL */
+	int repaired;
+	int count;  /* samples asked for at once (n), from index on */
+	int shared; /* a later choice of a request counted already */
+	int choice; /* which of the answer's choices is this sample's */
+};
+
+static int no_response_format, no_choices;
+
+static struct call *
+new_call(struct sg_job *j, long long index, json_t *body, int count)
+{
+	struct call *c = sg_xmalloc(sizeof *c);
+
+	memset(c, 0, sizeof *c);
+	c->j = j;
+	c->index = index;
+	c->body = body;
+	c->count = count;
+	return c;
+}
+
+/* The naive and rag arms' request for sample index. */
+static json_t *
+naive_body(const struct sg_job *j, long long index, const char *m,
+	const json_t *passages)
+{
+	json_t *body =
+		sg_naive_body(j->rec, index, m, !no_response_format, passages);
+
+	sg_gen_ask_logprobs(j, body);
+	return body;
+}
+
+static void on_naive(void *arg, const struct sg_llm_reply *r);
+
+/* A request for count samples at once: each choice is a sample, the
+ * first carrying the request's usage; choices the server did not give,
+ * or all of them when it refused n, are asked for one by one. */
+static void
+split(struct call *c, const struct sg_llm_reply *r)
+{
+	json_t *choices = json_object_get(r->response, "choices"), *body;
+	struct sg_llm_reply one;
+	struct call *k;
+
+	/* a deferred answer says nothing of the server */
+	if (!sg_gen_refused(r, c->body, "logprobs", &sg_gen_no_logprobs) &&
+		r->error && !r->deferred)
+		no_choices = 1;
+	for (int i = 0; i < c->count; i++) {
+		const char *content =
+			r->error ? NULL
+				 : sg_get_str(json_object_get(
+						      json_array_get(choices,
+							      (size_t)i),
+						      "message"),
+					   "content");
+
+		if (!content && !r->deferred) {
+			body = naive_body(c->j, c->index + i,
+				sg_get_str(c->body, "model"), NULL);
+			k = new_call(c->j, c->index + i, body, 1);
+			sg_llm_chat(sg_gen_client, body, k->index, k);
+			continue;
+		}
+		body = json_deep_copy(c->body);
+		json_object_del(body, "n");
+		k = new_call(c->j, c->index + i, body, 1);
+		k->shared = i > 0;
+		k->choice = i;
+		one = *r;
+		one.ctx = k;
+		one.content = content;
+		if (i > 0)
+			one.prompt_tokens = one.completion_tokens = 0;
+		on_naive(NULL, &one);
+	}
+	json_decref(c->body);
+	free(c);
+}
+
+static void
+on_naive(void *arg, const struct sg_llm_reply *r)
+{
+	struct call *c = r->ctx;
+	struct sg_job *j = c->j;
+	json_t *s, *data = NULL;
+	struct sg_logprobs lp = {0, 0};
+	struct sg_error e;
+
+	(void)arg;
+	if (c->count > 1) {
+		if (r->error)
+			sg_gen_account(j, r, NULL, 1);
+		split(c, r);
+		return;
+	}
+	s = sg_job_sample(j, c->index);
+	sg_gen_account(j, r, s, !c->shared);
+	/* A server without structured output is asked in words; a model
+	 * without logprobs leaves perplexity to sg-validate's own model. */
+	if (sg_gen_refused(
+		    r, c->body, "response_format", &no_response_format) ||
+		sg_gen_refused(r, c->body, "logprobs", &sg_gen_no_logprobs)) {
+		sg_llm_chat(sg_gen_client, c->body, c->index, c);
+		json_decref(s);
+		return;
+	}
+	if (r->error) {
+		snprintf(e.text, sizeof e.text, "%s", r->error);
+	} else if (!(data = sg_naive_parse(r->content, sg_job_json(j), &e)) &&
+		   !c->repaired) {
+		/* One repair attempt: show the model its answer and why. */
+		json_t *fix = sg_naive_repair(c->body, r->content, e.text);
+
+		json_decref(c->body);
+		c->body = fix;
+		c->repaired = 1;
+		sg_llm_chat(sg_gen_client, fix, c->index, c);
+		json_decref(s);
+		return;
+	}
+	if (c->prov)
+		json_object_set_new(s, "provenance", c->prov);
+	if (data) {
+		json_object_set_new(s, "data", data);
+		sg_logprobs_add(&lp, r->response, c->choice);
+		if (lp.tokens)
+			json_object_set_new(
+				s, "logprobs", sg_logprobs_json(&lp));
+		j->generated++;
+	} else {
+		json_object_set_new(s, "error", json_string(e.text));
+		sg_note("%s: sample %lld: %s", j->where, c->index, e.text);
+	}
+	sg_job_put_at(j, c->index, s);
+	sg_gen_progress(j);
+	json_decref(c->body);
+	free(c);
+}
+
+void
+sg_gen_naive(struct sg_job *j, int rag)
+{
+	long long choices = sg_get_int(j->params, "choices", 1);
+	struct sg_kb *kb = NULL;
+	struct sg_error e;
+	struct call *c;
+	json_t *ps = NULL, *prov = NULL;
+
+	if (!sg_gen_llm(&e) || (rag && !(kb = sg_job_kb(j, &e)))) {
+		sg_job_fail(j, "%s", e.text);
+		return;
+	}
+	if (rag || no_choices || choices < 1)
+		choices = 1;
+	for (long long i = 0; i < j->n; i += choices) {
+		int count = (int)(j->n - i < choices ? j->n - i : choices);
+
+		if (rag)
+			ps = sg_rag_passages(j, kb, i, &prov);
+		c = new_call(
+			j, i, naive_body(j, i, sg_gen_model(j), ps), count);
+		c->prov = rag ? prov : NULL;
+		if (count > 1)
+			json_object_set_new(c->body, "n", json_integer(count));
+		json_decref(ps);
+		sg_llm_chat(sg_gen_client, c->body, i, c);
+	}
+	if (sg_llm_run(sg_gen_client, on_naive, NULL, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
 }
