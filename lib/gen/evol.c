@@ -6,13 +6,19 @@
  * result is eliminated by the paper's four rules: no information gain
  * over its parent (an LLM judges), a response that apologises in few
  * words, a response of only punctuation and stop words, and an
- * instruction that copies the rewriting prompt's own words.
+ * instruction that copies the rewriting prompt's own words.  The evol arm
+ * runs the rounds of each sample as a chain of requests, each answer
+ * deciding the next.
  */
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "base/base.h"
+#include "record/record.h"
+#include "llm/llm.h"
 #include "gen/gen-internal.h"
 
 const char *const sg_evol_ops[SG_EVOL_OPS] = {"constraints", "deepen",
@@ -152,4 +158,245 @@ sg_evol_reject_response(const char *response)
 	}
 	return content ? NULL
 		       : "the response is only punctuation and stop words";
+}
+
+/* One sample of the evol arm: a chain of requests per round, evolve,
+ * judge, respond, each answer deciding the next request.  The texts kept
+ * in the sample, the evolved instruction and (in JSON) its response, keep
+ * their tokens' log-probabilities when the recipe asks for them. */
+enum { EVOLVE, JUDGE, RESPOND };
+struct evo {
+	struct sg_job *j;
+	long long index, step;
+	int stage, round, rounds, op;
+	char *parent, *child, *response;
+	json_t *trail; /* per round: op, kept, why */
+	json_t *body;  /* the request in flight */
+	struct sg_logprobs parent_lp, child_lp, response_lp, answer_lp;
+	struct sg_rng rng;
+};
+
+static void
+evo_send(struct evo *v)
+{
+	sg_llm_chat(sg_gen_client, v->body, v->index << 16 | v->step++, v);
+}
+
+static void
+evo_ask(struct evo *v, const char *prompt, double temperature, int logprobs)
+{
+	json_decref(v->body);
+	v->body = json_pack("{s:s, s:[{s:s, s:s}], s:f, s:I}", "model",
+		sg_gen_model(v->j), "messages", "role", "user", "content",
+		prompt, "temperature", temperature, "seed",
+		(json_int_t)(v->j->seed + v->index));
+	if (logprobs)
+		sg_gen_ask_logprobs(v->j, v->body);
+	evo_send(v);
+}
+
+/* The operation of a round: by the job's "evol_weights", else uniform. */
+static int
+evo_op(struct evo *v)
+{
+	json_t *w = json_object_get(v->j->params, "evol_weights");
+	double total = 0, x;
+	int i;
+
+	for (i = 0; i < SG_EVOL_OPS; i++)
+		total += sg_get_num(w, sg_evol_ops[i], 1);
+	x = sg_rng_uniform(&v->rng) * total;
+	for (i = 0; i < SG_EVOL_OPS - 1; i++)
+		if ((x -= sg_get_num(w, sg_evol_ops[i], 1)) < 0)
+			break;
+	return i;
+}
+
+static void
+evo_round(struct evo *v)
+{
+	char *p;
+
+	v->op = evo_op(v);
+	v->stage = EVOLVE;
+	p = sg_evol_prompt(v->op, v->parent);
+	evo_ask(v, p, sg_get_num(v->j->params, "temperature", 0.7), 1);
+	free(p);
+}
+
+static void
+evo_done(struct evo *v, const char *error)
+{
+	struct sg_job *j = v->j;
+	json_t *s = sg_job_sample(j, v->index);
+
+	json_object_set_new(
+		s, "provenance", json_pack("{s:o}", "rounds", v->trail));
+	if (error) {
+		json_object_set_new(s, "error", json_string(error));
+		sg_note("%s: sample %lld: %s", j->where, v->index, error);
+	} else if (!v->response) {
+		json_object_set_new(s, "error",
+			json_string("every evolution was eliminated"));
+	} else {
+		json_object_set_new(s, "data",
+			sg_job_json(j)
+				? json_pack("{s:s, s:s}", "instruction",
+					  v->parent, "output", v->response)
+				: json_string(v->parent));
+		if (sg_job_json(j)) {
+			v->parent_lp.sum += v->response_lp.sum;
+			v->parent_lp.tokens += v->response_lp.tokens;
+		}
+		if (v->parent_lp.tokens)
+			json_object_set_new(
+				s, "logprobs", sg_logprobs_json(&v->parent_lp));
+		j->generated++;
+	}
+	sg_job_put_at(j, v->index, s);
+	sg_gen_progress(j);
+	json_decref(v->body);
+	free(v->parent);
+	free(v->child);
+	free(v->response);
+	free(v);
+}
+
+/* A round ends: why is NULL when the evolved instruction is kept. */
+static void
+evo_end_round(struct evo *v, const char *why, const char *response)
+{
+	json_t *ops = json_object_get(v->j->evol, sg_evol_ops[v->op]);
+
+	json_array_append_new(v->trail,
+		json_pack("{s:s, s:b, s:s*}", "op", sg_evol_ops[v->op], "kept",
+			why == NULL, "why", why));
+	json_object_set_new(
+		ops, "tried", json_integer(sg_get_int(ops, "tried", 0) + 1));
+	json_object_set_new(ops, "kept",
+		json_integer(sg_get_int(ops, "kept", 0) + (why == NULL)));
+	if (!why) {
+		free(v->parent);
+		v->parent = v->child;
+		v->child = NULL;
+		v->parent_lp = v->child_lp;
+		free(v->response);
+		v->response = sg_xstrdup(response);
+		v->response_lp = v->answer_lp;
+	}
+	if (++v->round < v->rounds)
+		evo_round(v);
+	else
+		evo_done(v, NULL);
+}
+
+static void
+on_evol(void *arg, const struct sg_llm_reply *r)
+{
+	struct evo *v = r->ctx;
+	const char *why;
+	char *p;
+
+	(void)arg;
+	sg_gen_account(v->j, r, NULL, 1);
+	if (sg_gen_refused(r, v->body, "logprobs", &sg_gen_no_logprobs)) {
+		evo_send(v);
+		return;
+	}
+	if (r->error) {
+		evo_done(v, r->error);
+		return;
+	}
+	switch (v->stage) {
+	case EVOLVE:
+		free(v->child);
+		v->child = sg_xstrdup(r->content);
+		v->child_lp = (struct sg_logprobs){0, 0};
+		sg_logprobs_add(&v->child_lp, r->response, 0);
+		if ((why = sg_evol_reject_instruction(v->child, NULL))) {
+			evo_end_round(v, why, NULL);
+			return;
+		}
+		v->stage = JUDGE;
+		p = sg_evol_equal_prompt(v->parent, v->child);
+		evo_ask(v, p, 0, 0);
+		free(p);
+		return;
+	case JUDGE:
+		if ((why = sg_evol_reject_instruction(v->child, r->content))) {
+			evo_end_round(v, why, NULL);
+			return;
+		}
+		v->stage = RESPOND;
+		/* the response is in the sample only as JSON's "output" */
+		evo_ask(v, v->child,
+			sg_get_num(v->j->params, "temperature", 0.7),
+			sg_job_json(v->j));
+		return;
+	default:
+		v->answer_lp = (struct sg_logprobs){0, 0};
+		sg_logprobs_add(&v->answer_lp, r->response, 0);
+		evo_end_round(
+			v, sg_evol_reject_response(r->content), r->content);
+	}
+}
+
+/* The instruction a sample starts from: a seed example, or the recipe's
+ * description. */
+static char *
+evo_seed(const struct sg_job *j, struct sg_rng *rng)
+{
+	const json_t *recipe = json_object_get(j->rec, "recipe");
+	json_t *ex = sg_path(recipe, "task_input.examples"), *e;
+	static const char *const keys[] = {
+		"instruction", "prompt", "question", "text"};
+	const char *d;
+	char buf[1024];
+
+	if (json_array_size(ex) > 0) {
+		e = json_array_get(ex, sg_rng_below(rng, json_array_size(ex)));
+		if (json_is_string(e))
+			return sg_xstrdup(json_string_value(e));
+		for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+			if ((d = sg_get_str(e, keys[i])))
+				return sg_xstrdup(d);
+	}
+	d = sg_get_str(sg_path(recipe, "task_input"), "description");
+	snprintf(buf, sizeof buf, "Write a task about %s.",
+		d ? d : sg_get_str(recipe, "domain"));
+	return sg_xstrdup(buf);
+}
+
+void
+sg_gen_evol(struct sg_job *j)
+{
+	long long rounds = sg_get_int(j->params, "rounds", 2);
+	struct sg_error e;
+	struct evo *v;
+
+	if (!sg_gen_llm(&e)) {
+		sg_job_fail(j, "%s", e.text);
+		return;
+	}
+	if (rounds < 1 || rounds > 8) {
+		sg_job_fail(
+			j, "params \"rounds\" is not an integer from 1 to 8");
+		return;
+	}
+	j->evol = json_object();
+	for (int i = 0; i < SG_EVOL_OPS; i++)
+		json_object_set_new(j->evol, sg_evol_ops[i], json_object());
+	for (long long i = 0; i < j->n; i++) {
+		v = sg_xmalloc(sizeof *v);
+		memset(v, 0, sizeof *v);
+		v->j = j;
+		v->index = i;
+		v->rounds = (int)rounds;
+		v->trail = json_array();
+		sg_rng_seed(&v->rng, (uint64_t)(j->seed + i));
+		v->parent = evo_seed(j, &v->rng);
+		evo_round(v);
+	}
+	if (sg_llm_run(sg_gen_client, on_evol, NULL, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
 }
