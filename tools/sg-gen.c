@@ -5,15 +5,15 @@
  * Each job record (from sg-route) is written through unchanged, followed
  * by its n sample records and one batch record; every other record passes
  * through unchanged, in order.  sg-gen owns sample and batch records.
- * Generators: "templater" expands the recipe's grammar (asking the LLM for
- * llm_fill leaves) here; "command" (lib/gencmd.c) runs the job's argv
- * without a shell; "naive", "rag" and "evol" (lib/genllm.c) ask an
- * OpenAI-compatible server, -j requests at a time, writing samples in
- * index order as they complete, with token usage and cost; "eda" and
- * "extractive" (lib/genoff.c) augment seed examples and draw from the knowledge
- * base.  With --batch-export the requests the cache cannot answer go to a
- * Batch API input file instead of the server; --batch-import stores a
- * Batch API output file's answers in the cache (lib/llm.c).
+ * Generators, one file each in lib/gen/: "templater" expands the recipe's
+ * grammar (asking the LLM for llm_fill leaves); "command" runs the job's
+ * argv without a shell; "naive", "rag" and "evol" ask an OpenAI-compatible
+ * server, -j requests at a time, writing samples in index order as they
+ * complete, with token usage and cost; "eda" and "extractive" augment seed
+ * examples and draw from the knowledge base.  With --batch-export the
+ * requests the cache cannot answer go to a Batch API input file instead of
+ * the server; --batch-import stores a Batch API output file's answers in
+ * the cache (lib/llm/llm.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,7 +22,6 @@
 
 #include "base/base.h"
 #include "record/record.h"
-#include "recipe/recipe.h"
 #include "llm/llm.h"
 #include "gen/gen.h"
 
@@ -36,81 +35,6 @@ static struct sg_filter f = {
 		 "       sg-gen [-v] [--cache-dir dir] --batch-import "
 		 "answers\n",
 };
-
-static void
-gen_templater(struct sg_job *j)
-{
-	json_t *recipe = json_object_get(j->rec, "recipe");
-	json_t *gj = json_object_get(recipe, "grammar");
-	json_t *temp = json_object_get(j->params, "temperature");
-	const char *fmt =
-		sg_get_str(json_object_get(j->rec, "context"), "format");
-	long long depth = json_object_get(j->params, "max_depth")
-				  ? sg_get_int(j->params, "max_depth", -1)
-				  : 10;
-	double t = temp ? json_number_value(temp) : 1.0;
-	struct sg_grammar *g;
-	struct sg_error e;
-	struct sg_rng rng;
-	json_error_t je;
-	json_t *data;
-	char *text;
-	int json;
-
-	if (temp && !(t > 0)) {
-		sg_job_fail(
-			j, "params \"temperature\" is not a positive number");
-		return;
-	}
-	if (depth < 1 || depth > SG_GRAMMAR_MAX_DEPTH) {
-		sg_job_fail(j,
-			"params \"max_depth\" is not an integer from 1 to %d",
-			SG_GRAMMAR_MAX_DEPTH);
-		return;
-	}
-	if (!gj) {
-		sg_job_fail(j, "recipe has no \"grammar\"");
-		return;
-	}
-	if (!(g = sg_grammar_new(gj, &e))) {
-		sg_job_fail(j, "bad grammar: %s", e.text);
-		return;
-	}
-	if (!fmt)
-		fmt = sg_get_str(recipe, "output_format");
-	json = fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
-	sg_rng_seed(&rng, (uint64_t)j->seed);
-	for (long long i = 0; i < j->n; i++) {
-		struct sg_fill fc = {.j = j, .index = i};
-
-		text = sg_grammar_expand(g, &rng, t, (int)depth, json,
-			sg_gen_llm_configured() ? sg_gen_fill : NULL, &fc, &e);
-		if (!text) {
-			sg_job_error(j, i, e.text);
-			continue;
-		}
-		if (json)
-			data = json_loads(text,
-				JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
-		else
-			data = json_string(text);
-		free(text);
-		if (data) {
-			/* the leaves' tokens, one mean over them all */
-			sg_job_data(j, i, data, sg_logprobs_json(&fc.lp));
-		} else if (json) {
-			snprintf(e.text, sizeof e.text,
-				"template output is not valid JSON at column "
-				"%d: %s",
-				je.column, je.text);
-			sg_job_error(j, i, e.text);
-		} else {
-			sg_job_error(
-				j, i, "template output is not valid UTF-8");
-		}
-	}
-	sg_grammar_free(g);
-}
 
 /* 0 when the job has every field sg-gen needs, else -1 and a warning. */
 static int
@@ -164,7 +88,7 @@ run_job(json_t *rec, const char *where)
 	j.params = json_is_object(params) ? json_incref(params) : json_object();
 	sg_filter_put(&f, rec);
 	if (strcmp(j.generator, "templater") == 0)
-		gen_templater(&j);
+		sg_gen_templater(&j);
 	else if (strcmp(j.generator, "command") == 0)
 		sg_gen_command(&j);
 	else if (strcmp(j.generator, "naive") == 0 ||

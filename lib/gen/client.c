@@ -1,8 +1,8 @@
 /*
  * client.c - sg-gen's LLM client, in the tool layer beside filter.c: one
  * client, made when a job first needs it, for the arms that ask (naive.c,
- * rag.c, evol.c, and the llm_fill leaves of the templater here), and what
- * they share: the model, token usage and cost to samples and the job,
+ * rag.c, evol.c, and templater.c for its llm_fill leaves), and what they
+ * share: the model, token usage and cost to samples and the job,
  * log-probabilities, a server's refusals.
  */
 #include <math.h>
@@ -176,53 +176,6 @@ sg_gen_refused(
 	*never = 1;
 	json_object_del(body, key);
 	return 1;
-}
-
-static void
-on_fill(void *arg, const struct sg_llm_reply *r)
-{
-	struct sg_fill *fc = arg;
-
-	sg_gen_account(fc->j, r, NULL, 1);
-	if (sg_gen_refused(r, fc->body, "logprobs", &sg_gen_no_logprobs)) {
-		sg_llm_chat(sg_gen_client, fc->body,
-			fc->index << 16 | fc->calls++, NULL);
-		return;
-	}
-	if (r->error) {
-		snprintf(fc->err.text, sizeof fc->err.text, "%s", r->error);
-	} else {
-		fc->out = sg_xstrdup(r->content);
-		sg_logprobs_add(&fc->lp, r->response, 0);
-	}
-}
-
-char *
-sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e)
-{
-	struct sg_fill *fc = ctx;
-	json_t *body, *t = json_object_get(fc->j->params, "temperature");
-
-	if (!sg_gen_llm(e))
-		return NULL;
-	fc->body = body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}",
-		"model", sg_gen_model(fc->j), "messages", "role", "system",
-		"content",
-		"Answer with the text asked for only: no quotes, no preamble.",
-		"role", "user", "content", prompt, "seed",
-		(json_int_t)(fc->j->seed + fc->index));
-	if (t)
-		json_object_set(body, "temperature", t);
-	sg_gen_ask_logprobs(fc->j, body);
-	fc->out = NULL;
-	sg_llm_chat(sg_gen_client, body, fc->index << 16 | fc->calls++, NULL);
-	if (sg_llm_run(sg_gen_client, on_fill, fc, e) < 0)
-		sg_die(SG_EXIT_IO, "%s", e->text);
-	fc->body = NULL;
-	json_decref(body);
-	if (!fc->out)
-		sg_seterr(e, "llm_fill: %s", fc->err.text);
-	return fc->out;
 }
 
 long long

@@ -12,7 +12,7 @@
 
 #include "base/base.h"
 #include "record/record.h"
-#include "gen/gen.h"
+#include "gen/gen-internal.h"
 
 /* One line of a command's output as sample index: a sample record keeps
  * its own fields, anything else becomes the data. */

@@ -1,7 +1,7 @@
 /*
- * gen-internal.h - what the files of gen/ share, not exported: the
- * requests and samples of each arm, WordNet and the operations of EDA and
- * Evol-Instruct.
+ * gen-internal.h - what the files of gen/ share, not exported: the records
+ * of a job, the LLM client the arms share, the requests and samples of
+ * each arm, WordNet and the operations of EDA and Evol-Instruct.
  */
 #ifndef SG_GEN_INTERNAL_H
 #define SG_GEN_INTERNAL_H
@@ -11,8 +11,37 @@
 #include "llm/llm.h"
 #include "gen/gen.h"
 
+/* job.c, offline.c: the records of a job, and its knowledge base */
+/* A sample of the job with the fields all its samples share. */
+json_t *sg_job_sample(const struct sg_job *j, long long index);
+/* Write a record and free it. */
+void sg_job_put(const struct sg_job *j, json_t *rec);
+/* Write sample index and free it once every earlier one is written: the
+ * samples of a job leave in index order, however their answers arrive. */
+void sg_job_put_at(struct sg_job *j, long long index, json_t *sample);
+/* Writes a sample with data and, when not NULL, its "logprobs",
+ * consuming both. */
+void sg_job_data(
+	struct sg_job *j, long long index, json_t *data, json_t *logprobs);
+void sg_job_error(struct sg_job *j, long long index, const char *why);
+/* Whether the job's samples are JSON values, not strings. */
+int sg_job_json(const struct sg_job *j);
+/* The job's knowledge base, loaded once per path; NULL and e. */
+struct sg_kb *sg_job_kb(const struct sg_job *j, struct sg_error *e);
+
 /* client.c: the LLM client the arms share, made when a job first needs
  * it, and what they do with each request and answer */
+/* Whether an arm may ask: an LLM is configured or requests are exported. */
+int sg_gen_llm_configured(void);
+/* The log-probabilities of the tokens a model wrote for a sample. */
+struct sg_logprobs {
+	double sum;
+	long long tokens;
+};
+/* A sample's "logprobs": their mean over the tokens, the number of tokens
+ * and the perplexity exp(-mean); NULL when there are none. */
+json_t *sg_logprobs_json(const struct sg_logprobs *lp);
+/* The client; NULL until sg_gen_llm made it. */
 extern struct sg_llm *sg_gen_client;
 /* Set once the server refused "logprobs": the run's requests go without. */
 extern int sg_gen_no_logprobs;
@@ -50,6 +79,18 @@ json_t *sg_naive_parse(const char *content, int json, struct sg_error *e);
 /* body followed by the bad answer and a request to correct it. */
 json_t *sg_naive_repair(
 	const json_t *body, const char *content, const char *why);
+
+/* templater.c: the templater's sg_fill_fn: ctx is a struct sg_fill, zeroed but
+ * for its job and index. */
+struct sg_fill {
+	struct sg_job *j;
+	long long index, calls;
+	char *out;
+	struct sg_error err;
+	json_t *body;	       /* the request in flight */
+	struct sg_logprobs lp; /* of every leaf filled, when asked for */
+};
+char *sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e);
 
 /* rag.c: the rag arm's passages for sample index of the job, drawn from
  * kb, as [id, text] pairs; *prov their ids as the sample's provenance. */

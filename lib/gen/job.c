@@ -7,7 +7,7 @@
 
 #include "base/base.h"
 #include "record/record.h"
-#include "gen/gen.h"
+#include "gen/gen-internal.h"
 
 void
 sg_job_put(const struct sg_job *j, json_t *rec)
