@@ -158,7 +158,7 @@ install: all
 		cp $(LEXICON) $(DESTDIR)$(DATADIR)/; fi
 
 format:
-	clang-format -i lib/*/*.c lib/*/*.h tools/*.c
+	clang-format -i lib/*/*.c lib/*/*.h tools/*.c bench/*.c fuzz/*.c
 
 clean:
 	rm -rf build bin

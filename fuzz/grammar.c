@@ -23,8 +23,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		sg_rng_seed(&rng, size);
 		sg_grammar_uses_llm(g);
 		for (int i = 0; i < 4; i++) {
-			text = sg_grammar_expand(g, &rng, i ? 0.5 * i : 1.0,
-				12, i & 1, NULL, NULL, &e);
+			text = sg_grammar_expand(g, &rng, i ? 0.5 * i : 1.0, 12,
+				i & 1, NULL, NULL, &e);
 			free(text);
 		}
 		schema = sg_grammar_schema(g);

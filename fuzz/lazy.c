@@ -52,7 +52,8 @@ plain(const unsigned char *data, size_t size)
 	size_t opens = 0, colons = 0;
 
 	for (size_t i = 0; i < size; i++) {
-		if (!strchr(" \t\r\n{}[]\":,abcdefghijklmnopqrstuvwxyz", data[i]) ||
+		if (!strchr(" \t\r\n{}[]\":,abcdefghijklmnopqrstuvwxyz",
+			    data[i]) ||
 			data[i] == '\0')
 			return 0;
 		opens += data[i] == '{' || data[i] == '[';
