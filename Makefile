@@ -131,7 +131,7 @@ fuzz: $(FUZZERS:%=build/fuzz/%)
 		grep -E '^stat::(number_of_executed_units|peak_rss_mb)' build/fuzz/$$f.log; \
 	done
 
-# bench-router: the router's policies in simulation, through lib/policy.c;
+# bench-router: the router's policies in simulation, through lib/route/policy.c;
 # its quick tier runs in make check (tests/0210-router-bench.bats)
 ROUTER_SIM = $(B)/bench/router-sim
 $(ROUTER_SIM): bench/router-sim.c $(B)/libsg.a

@@ -1,6 +1,6 @@
 /*
  * router-sim - the router's policies in simulated worlds, through the same
- * lib/policy.c code sg-route runs: Chapelle and Li's (2011) delayed
+ * lib/route/policy.c code sg-route runs: Chapelle and Li's (2011) delayed
  * feedback, a stationary Bernoulli bandit against the Lai-Robbins bound,
  * a drifting bandit and a contextual one.  Prints a table of mean regret
  * and its standard error over seeds.

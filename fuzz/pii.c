@@ -1,5 +1,5 @@
 /*
- * pii.c - libFuzzer harness for the PII scan (lib/pii.c): any text, NUL
+ * pii.c - libFuzzer harness for the PII scan (lib/check/pii.c): any text, NUL
  * bytes and all, is scanned to its end (a scan that stands still is a
  * timeout), its spans lie inside it, in order and apart, and redacting a
  * text jansson takes as a string gives a string again.

@@ -1,11 +1,12 @@
 /*
  * text.c - libFuzzer harness for the scans sg-validate runs over a
- * sample's text (lib/text.c, toxic.c, faith.c, lm.c, minhash.c): any
- * bytes, cut at the first NUL as a text is, are read into words, shingled
- * and signed, scored by a bigram model and by TF-IDF, searched for
- * offensive terms of a small lexicon (two-word, leetspeak and stretched
- * ones among them) and held against themselves as a grounded sample's
- * sources.  Each must end, and what it reports must lie inside the text.
+ * sample's text (lib/base/text.c, lib/check/toxicity.c, faithfulness.c,
+ * perplexity.c, minhash.c): any bytes, cut at the first NUL as a text is,
+ * are read into words, shingled and signed, scored by a bigram model and
+ * by TF-IDF, searched for offensive terms of a small lexicon (two-word,
+ * leetspeak and stretched ones among them) and held against themselves as
+ * a grounded sample's sources.  Each must end, and what it reports must
+ * lie inside the text.
  */
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * vectors.c - libFuzzer harness for the similarity check's vectors file
- * (lib/vectors.c): whatever the file holds is read as vectors or refused
+ * (lib/check/vectors.c): whatever the file holds is read as vectors or refused
  * with a reason naming its line, and a second look after it grows by the
  * same bytes again reads only what was added.  The reader takes a path,
  * so each input goes through a file of its own.

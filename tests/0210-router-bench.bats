@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The quick tier of the router's benchmark (bench/router-sim.c, the policies
-# of lib/policy.c in simulated worlds): only orderings, the figures are in
+# of lib/route/policy.c in simulated worlds): only orderings, the figures are in
 # bench/RESULTS.md.
 
 load helpers

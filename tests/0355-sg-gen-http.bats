@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# lib/http.c through sg-gen against the loopback stand-in server
+# lib/llm/http.c through sg-gen against the loopback stand-in server
 # tests/llm-server.py: what is retried and how long it waits, what is
 # never retried, error bodies, timeouts, and the API key kept out of
 # every output.

@@ -12,8 +12,8 @@
  * samples wait for that record, so the keys are claimed under the file's
  * lock against what processes running beside this one took meanwhile; the
  * embeddings the similarity check compares with go the same way, to the
- * vectors file beside it (lib/vectors.c).  The checks by a language model
- * or embeddings are lib/modelcheck.c's: records wait there, in order, for
+ * vectors file beside it (lib/check/vectors.c).  The checks by a language model
+ * or embeddings are lib/check/modelcheck.c's: records wait there, in order, for
  * their answers, records of other types and batches too, their lines' bytes
  * kept to be spliced.
  */

@@ -1,9 +1,10 @@
 /*
  * map.c - counts by 64-bit key in one open-addressing table: the n-gram
- * and document counts of lm.c and faith.c, where a jansson object per
- * word cost more than the models themselves.  Key 0 is never stored; a
- * caller's hash that comes out 0 is taken as 1.  Beside it, a filter of
- * keys (sg_bloom_*) that answers "not there" from the cache.
+ * and document counts of check/perplexity.c and check/faithfulness.c,
+ * where a jansson object per word cost more than the models themselves.
+ * Key 0 is never stored; a caller's hash that comes out 0 is taken as 1.
+ * Beside it, a filter of keys (sg_bloom_*) that answers "not there" from
+ * the cache.
  */
 #define _GNU_SOURCE /* mremap */
 #include <sys/mman.h>

@@ -101,7 +101,7 @@ void sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
 	const char *id, const uint32_t *set, size_t nset);
 
 /* modelcheck.c: sg-validate's checks by a language model and embeddings,
- * in the tool layer beside filter.c (see the top of modelcheck.c) */
+ * in the tool layer beside record/filter.c (see the top of modelcheck.c) */
 struct sg_mcheck_opts {
 	const char *model, *embedding_model, *cache_dir; /* flags, or NULL */
 	int jobs, no_cache;

@@ -1,5 +1,5 @@
 /*
- * valconf.c - the checks of sg-validate a recipe asks for, read once per
+ * config.c - the checks of sg-validate a recipe asks for, read once per
  * recipe: bounds, patterns, schemas, and the lexicons and language models
  * they need, loaded once per run and shared by every recipe.  A problem
  * with the recipe goes to the validator's warn function and is counted;

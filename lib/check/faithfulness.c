@@ -1,10 +1,10 @@
 /*
- * faith.c - offline grounding measures.  Faithfulness: the numbers and
- * the names (capitalised words not opening a sentence) of an output must
- * occur in its source passages, and the share of the output's content
- * words found in them is its lexical coverage.  Relevance: the TF-IDF
- * cosine of an output and a task description, the document frequencies
- * taken from the outputs seen so far.
+ * faithfulness.c - offline grounding measures.  Faithfulness: the
+ * numbers and the names (capitalised words not opening a sentence) of an
+ * output must occur in its source passages, and the share of the output's
+ * content words found in them is its lexical coverage.  Relevance: the
+ * TF-IDF cosine of an output and a task description, the document
+ * frequencies taken from the outputs seen so far.
  */
 #include <ctype.h>
 #include <math.h>

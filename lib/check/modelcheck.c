@@ -1,6 +1,6 @@
 /*
  * modelcheck.c - sg-validate's checks by a language model and by
- * embeddings, in the tool layer beside filter.c: the rubric judge
+ * embeddings, in the tool layer beside record/filter.c: the rubric judge
  * (llm_judge), entailment of a grounded sample by its sources, the LLM
  * toxicity judgement (toxicity_llm), relevance to the task by embedding
  * cosine (semantic), semantic near-duplicates by embedding cosine to the

@@ -1,5 +1,5 @@
 /*
- * lm.c - a word bigram language model with absolute discounting,
+ * perplexity.c - a word bigram language model with absolute discounting,
  * interpolated with an add-one unigram model, trained on a recipe's
  * reference text: the perplexity of a sample under it says how far the
  * sample strays from the language of its seeds and knowledge base, which

@@ -1,5 +1,5 @@
 /*
- * toxic.c - offensive words from a lexicon of graded terms, one
+ * toxicity.c - offensive words from a lexicon of graded terms, one
  * "term<TAB>severity" a line (make lexicon builds one from the cuss
  * package: 0 rarely offensive, 1 maybe, 2 surely).  Matching is by whole
  * words only, so "Scunthorpe", "class" and "assassin" are left alone; a

@@ -1,5 +1,5 @@
 /*
- * client.c - sg-gen's LLM client, in the tool layer beside filter.c: one
+ * client.c - sg-gen's LLM client, in the tool layer beside record/filter.c: one
  * client, made when a job first needs it, for the arms that ask (naive.c,
  * rag.c, evol.c, and templater.c for its llm_fill leaves), and what they
  * share: the model, token usage and cost to samples and the job,

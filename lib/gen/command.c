@@ -1,8 +1,8 @@
 /*
- * gencmd.c - sg-gen's command generator: the job's argv run without a
+ * command.c - sg-gen's command generator: the job's argv run without a
  * shell, the job record on its standard input, one sample per line of its
  * output (see sg-gen(1), The command protocol).  Tool layer, beside
- * filter.c.
+ * record/filter.c.
  */
 #include <errno.h>
 #include <fcntl.h>

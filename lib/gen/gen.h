@@ -9,7 +9,7 @@
 #include "record/record.h"
 
 /* job.c: a job of sg-gen, as its job record routes it, and the records
- * it writes.  The arms are in the tool layer beside filter.c: they write
+ * it writes.  The arms are in the tool layer beside record/filter.c: they write
  * records and report on stderr. */
 struct sg_job {
 	struct sg_filter *f;

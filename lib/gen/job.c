@@ -1,7 +1,7 @@
 /*
- * genjob.c - the records of a job in sg-gen: its samples, in the
+ * job.c - the records of a job in sg-gen: its samples, in the
  * documented field order, and its batch record.  Tool layer, beside
- * filter.c: a whole job's failure is reported on stderr here.
+ * record/filter.c: a whole job's failure is reported on stderr here.
  */
 #include <string.h>
 

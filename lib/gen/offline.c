@@ -1,7 +1,8 @@
 /*
- * genoff.c - sg-gen's offline generators besides the templater, eda and
- * extractive, and the knowledge base that extractive and rag share,
- * loaded once per path.  Tool layer, beside filter.c.
+ * offline.c - the job loop of the arms that need no LLM besides the
+ * templater, eda (eda.c) and extractive (extractive.c), and the knowledge
+ * base that extractive and rag share, loaded once per path.  Tool layer,
+ * beside record/filter.c.
  */
 #include <stdlib.h>
 #include <string.h>
