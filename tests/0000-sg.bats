@@ -59,3 +59,49 @@ tools() {
 	[ -f root/usr/share/man/man7/sg.7 ]
 	root/usr/bin/sg-plan --version
 }
+
+# The order lib/README draws: the parts each part may include.
+below() {
+	case $1 in
+	base) ;;
+	record) echo base ;;
+	recipe | llm | route | eval) echo base record ;;
+	score) echo base ;;
+	gen | check) echo base record recipe llm ;;
+	*) echo "no part $1" >&2 ;;
+	esac
+}
+
+# "file: header" for each include of lib/ that its layering forbids, and
+# for each private header a tool includes.
+bad_includes() {
+	local f part inc
+	for f in "$BATS_TEST_DIRNAME"/../lib/*/*.[ch]; do
+		part=$(basename "$(dirname "$f")")
+		for inc in $(sed -n 's/^#include "\([^"]*\)"$/\1/p' "$f"); do
+			case " $part $(below "$part") " in
+			*" ${inc%%/*} "*) ;;
+			*) echo "lib/$part/${f##*/}: $inc"; continue ;;
+			esac
+			[ "${inc%%/*}" = "$part" ] || [[ "$inc" != *-internal.h ]] ||
+				echo "lib/$part/${f##*/}: $inc"
+		done
+	done
+	grep -H '^#include ".*-internal\.h"' "$BATS_TEST_DIRNAME"/../tools/*.c |
+		sed 's|.*/tools/|tools/|'
+}
+
+@test "lib/: a part includes only its own headers and public ones of parts below it" {
+	run --separate-stderr bad_includes
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ -z "$output" ]
+}
+
+@test "lib/: every file starts with a comment naming it" {
+	for f in "$BATS_TEST_DIRNAME"/../lib/*/*.[ch]; do
+		[ "$(sed -n 1p "$f")" = "/*" ] &&
+			[[ "$(sed -n 2p "$f")" == " * ${f##*/} - "* ]] ||
+			{ echo "${f#*/../}: no top comment naming it" >&2; return 1; }
+	done
+}
