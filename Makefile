@@ -62,6 +62,8 @@ deps:
 
 check: deps lexicon
 	@$(MAKE) --no-print-directory all $(ROUTER_SIM)
+	@$(MAKE) --no-print-directory llama || \
+		echo "make: 'make llama' failed: the tests of a real model skip" >&2
 	SG_BIN=$(CURDIR)/$(OUT) SG_BENCH=$(CURDIR)/$(B)/bench bats --print-output-on-failure tests
 
 demo: deps lexicon
@@ -201,3 +203,23 @@ $(LEXICON):
 	test -s $@.tmp && mv $@.tmp $@
 
 .PHONY: lexicon
+
+# The language model runtime of the tests that want a real one
+# (tests/llama-server.mjs): node-llama-cpp and its prebuilt linux-x64
+# llama.cpp, pinned by tests/llama/package-lock.json, from the npm registry
+# into build/llama, never committed.  --omit=optional leaves out the other
+# platforms' and the GPU builds (CUDA, Vulkan); --ignore-scripts the
+# postinstall, which would fetch and compile llama.cpp where no prebuilt
+# build fits.
+LLAMA = build/llama/node_modules/node-llama-cpp/package.json
+
+llama: $(LLAMA)
+
+$(LLAMA): tests/llama/package.json tests/llama/package-lock.json
+	@mkdir -p build/llama
+	cp tests/llama/package.json tests/llama/package-lock.json build/llama/
+	cd build/llama && npm ci --omit=optional --ignore-scripts --no-audit \
+		--no-fund --loglevel=error
+	touch $@
+
+.PHONY: llama
