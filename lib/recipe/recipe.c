@@ -1640,7 +1640,11 @@ c_reward(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
 		{"cost", NONNEG, NULL},
+		{"dev", NONNEG, NULL},
 		{"diversity", NONNEG, NULL},
+		{"fidelity", NONNEG, NULL},
+		{"labels", NONNEG, NULL},
+		{"novelty", NONNEG, NULL},
 		{"pass_rate", NONNEG, NULL},
 		{"quality", NONNEG, NULL},
 	};
@@ -1707,6 +1711,7 @@ check(struct load *L, const struct node *root)
 		{"output_path", STRING, NULL},
 		{"quality", 0, c_quality},
 		{"quality_criteria", 0, c_criteria},
+		{"reward", 0, c_reward},
 		{"router_config", 0, c_router},
 		{"task", STRING, NULL},
 		{"task_input", 0, c_task_input},
