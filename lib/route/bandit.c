@@ -59,16 +59,15 @@ sg_router_config(const json_t *recipe, struct sg_error *e)
 	json_t *rc = json_object_get(recipe, "router_config");
 	json_t *cfg = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f,"
 				" s:f, s:f, s:f, s:f, s:i, s:i}",
-		"policy", "epsilon_greedy", "epsilon_start", 0.4, "epsilon_min",
-		0.1, "epsilon_decay", 0.98, "temperature_min", 0.1,
-		"temperature_max", 1.5, "temperature_step", 0.1, "quality_low",
-		0.6, "quality_high", 0.85, "alpha", 1.0, "tau", 0.1, "sigma",
-		0.5, "discount", 0.99, "window", 500, "draws", 1000);
+		"policy", "discounted_gaussian_thompson", "epsilon_start", 0.4,
+		"epsilon_min", 0.1, "epsilon_decay", 0.98, "temperature_min",
+		0.1, "temperature_max", 1.5, "temperature_step", 0.1,
+		"quality_low", 0.6, "quality_high", 0.85, "alpha", 1.0, "tau",
+		0.1, "sigma", 0.5, "discount", 0.99, "window", 500, "draws",
+		1000);
 	const char *policy;
 	int kind;
 
-	if (!rc)
-		return cfg;
 	for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
 		json_t *v = json_object_get(rc, numbers[i]);
 
@@ -86,6 +85,16 @@ sg_router_config(const json_t *recipe, struct sg_error *e)
 		}
 		json_object_set_new(
 			cfg, "policy", json_string(sg_policy_name(kind)));
+	}
+	/* the default policy's own defaults: rewards that move by tenths,
+	 * and a memory of about twenty of them, as an arm's worth changes
+	 * while the dataset fills (bench/RESULTS.md, Adaptation) */
+	if (strcmp(sg_get_str(cfg, "policy"),
+		    sg_policy_name(SG_DISCOUNTED_GAUSSIAN)) == 0) {
+		if (!json_is_number(json_object_get(rc, "sigma")))
+			json_object_set_new(cfg, "sigma", json_real(0.1));
+		if (!json_is_number(json_object_get(rc, "discount")))
+			json_object_set_new(cfg, "discount", json_real(0.95));
 	}
 	return cfg;
 }
