@@ -68,6 +68,7 @@ static struct sg_diversity diversity;
 /* With -s or --dev: the dataset a batch is weighed against, loaded at the
  * first job, whose recipe says which fields are label and text. */
 static const char *state_path, *dev_path;
+static char dev_hash[17];
 static struct sg_marginal marginal;
 static int marginal_ready;
 /* What a sample is read for: of its checks, only whether each passed and
@@ -439,6 +440,12 @@ reward(const struct batch *b, const json_t *end)
 			isnan(part[i]) ? json_null() : json_real(part[i]));
 	}
 	json_object_set_new(r, "parts", parts);
+	/* so that sg-eval can tell a figure on the dev set from one on data
+	 * the router never saw */
+	if (dev_path)
+		json_object_set_new(r, "dev",
+			json_pack("{s:s, s:s}", "path", dev_path, "hash",
+				dev_hash));
 	json_object_set_new(r, "weights", w);
 	if (b->rc.has_mindiv)
 		json_object_set_new(
@@ -474,7 +481,9 @@ marginal_load(const struct recipe *rc)
 
 	sg_marginal_init(&marginal);
 	marginal_ready = 1;
-	if (dev_path && sg_marginal_dev(&marginal, &rc->mc, dev_path, &e) < 0)
+	if (dev_path &&
+		(sg_marginal_dev(&marginal, &rc->mc, dev_path, &e) < 0 ||
+			sg_file_hash(dev_path, dev_hash, &e) < 0))
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	if (!state_path)
 		return;

@@ -233,22 +233,31 @@ sg_clf_free(struct sg_clf *c)
 	free(c);
 }
 
-const char *
-sg_clf_predict(const struct sg_clf *c, const char *text)
+/* The classifier's probabilities for text, in prob (nlabels); the index
+ * of the likeliest label, ties and a text without words to the first. */
+static int
+classify(const struct sg_clf *c, const char *text, float *prob)
 {
 	uint32_t *feat = NULL;
 	size_t cap = 0, n = features(&c->p, text, &feat, &cap);
 	float *h = sg_xmalloc((size_t)c->p.dim * sizeof *h);
-	float *prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
 	int best = 0;
 
 	forward(c, feat, n, h, prob);
-	/* ties, and a text without words, go to the first label */
 	for (int k = 1; k < c->nlabels; k++)
 		if (prob[k] > prob[best])
 			best = k;
 	free(feat);
 	free(h);
+	return best;
+}
+
+const char *
+sg_clf_predict(const struct sg_clf *c, const char *text)
+{
+	float *prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
+	int best = classify(c, text, prob);
+
 	free(prob);
 	return c->labels[best];
 }
@@ -279,7 +288,8 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 	size_t n = test->n + (size_t)c->nlabels, correct = 0, majn;
 	long long *cm;
 	int m;
-	double f1sum = 0;
+	double f1sum = 0, psum = 0;
+	float *prob;
 	json_t *res, *jl, *jcm, *row, *f1s;
 
 	all = sg_xmalloc(n * sizeof *all);
@@ -288,13 +298,18 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 	m = distinct(all, n, &labels);
 	free(all);
 	cm = zalloc((size_t)m * (size_t)m * sizeof *cm);
+	prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
 	for (size_t i = 0; i < test->n; i++) {
 		int t = find_label(labels, m, test->label[i]);
-		int p = find_label(labels, m, sg_clf_predict(c, test->text[i]));
+		int best = classify(c, test->text[i], prob);
+		int p = find_label(labels, m, c->labels[best]);
+		int k = find_label(c->labels, c->nlabels, test->label[i]);
 
 		cm[t * m + p]++;
 		correct += t == p;
+		psum += k < 0 ? 0 : prob[k];
 	}
+	free(prob);
 	jl = json_array();
 	jcm = json_array();
 	f1s = json_object();
@@ -323,6 +338,9 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 		f1sum / m, "f1", f1s, "labels", jl, "confusion", jcm,
 		"majority", "label", maj, "accuracy",
 		test->n ? (double)majn / test->n : 0.0);
+	/* smoother than accuracy: what sg-eval -R's contributions compare */
+	json_object_set_new(res, "mean_probability",
+		json_real(test->n ? psum / (double)test->n : 0.0));
 	for (int k = 0; k < m; k++)
 		free(labels[k]);
 	free(labels);
