@@ -1601,6 +1601,8 @@ c_router(struct load *L, const struct node *n, const char *name)
 		{"epsilon_decay", DECAY, NULL},
 		{"epsilon_min", UNIT, NULL},
 		{"epsilon_start", UNIT, NULL},
+		{"pass_high", UNIT, NULL},
+		{"pass_low", UNIT, NULL},
 		{"policy", STRING, NULL},
 		{"quality_high", UNIT, NULL},
 		{"quality_low", UNIT, NULL},
@@ -1609,12 +1611,14 @@ c_router(struct load *L, const struct node *n, const char *name)
 		{"temperature_max", POSITIVE, NULL},
 		{"temperature_min", POSITIVE, NULL},
 		{"temperature_step", POSITIVE, NULL},
+		{"temperature_step_up", POSITIVE, NULL},
 		{"window", POSINT, NULL},
 	};
 
 	if (c_is(L, n, name, MAPPING) < 0 || FIELDS(L, n, tab, name, 0) < 0 ||
 		ordered(L, n, "epsilon_min", "epsilon_start", name) < 0 ||
 		ordered(L, n, "quality_low", "quality_high", name) < 0 ||
+		ordered(L, n, "pass_low", "pass_high", name) < 0 ||
 		ordered(L, n, "temperature_min", "temperature_max", name) < 0)
 		return -1;
 	return 0;
