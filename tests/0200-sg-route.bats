@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# sg-route: epsilon-greedy decisions, their records, and the state file.
+# sg-route: the default and epsilon-greedy decisions, their records, and
+# the state file.
 
 load helpers
 
@@ -28,8 +29,9 @@ jobs() {
 	echo "$output" | jq -c 'select(.job == 0)' | jq -e '.generator == "templater"
 		and (.params.temperature | type) == "number"
 		and (.seed | type) == "number"
-		and .decision.mode == "init" and .decision.policy == "epsilon_greedy"
-		and .decision.unavailable.naive_balanced == "no LLM configured"
+		and .decision.mode == "init"
+		and .decision.policy == "discounted_gaussian_thompson"
+		and .decision.unavailable == {}
 		and (.decision.offered | length) == 3'
 	jq -e '.format == "sg-state" and .version == 1 and .run == "t"
 		and .steps == 3 and .seed == 5 and .target == 10' st
@@ -43,13 +45,14 @@ jobs() {
 }
 
 @test "with epsilon 0 the best arm is exploited with probability 1" {
-	job 0 '{"epsilon_start": 0, "epsilon_min": 0}' | sg-route -s st --seed 1 >/dev/null
+	job 0 '{"policy": "epsilon_greedy", "epsilon_start": 0, "epsilon_min": 0}' |
+		sg-route -s st --seed 1 >/dev/null
 	key=$(jq -r '.contexts | keys[0]' st)
 	jq --arg k "$key" '.contexts[$k] = {
 		templater_conservative: {n: 4, sum: 1.0},
 		templater_balanced: {n: 4, sum: 3.6},
 		templater_exploratory: {n: 4, sum: 2.0}}' st > st.new && mv st.new st
-	run --separate-stderr sh -c "$(declare -f job); job 1 '{\"epsilon_start\": 0, \"epsilon_min\": 0}' | sg-route -s st"
+	run --separate-stderr sh -c "$(declare -f job); job 1 '{\"policy\": \"epsilon_greedy\", \"epsilon_start\": 0, \"epsilon_min\": 0}' | sg-route -s st"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	echo "$output" | jq -e '.arm == "templater_balanced" and .decision.mode == "exploit"
@@ -58,7 +61,7 @@ jobs() {
 }
 
 @test "with epsilon 1 every decision explores with probability 1/K" {
-	rc='{"epsilon_start": 1, "epsilon_min": 1}'
+	rc='{"policy": "epsilon_greedy", "epsilon_start": 1, "epsilon_min": 1}'
 	job 0 "$rc" | sg-route -s st --seed 1 >/dev/null
 	key=$(jq -r '.contexts | keys[0]' st)
 	jq --arg k "$key" '.contexts[$k] = {templater_conservative: {n: 1, sum: 1},
@@ -105,7 +108,7 @@ jobs() {
 	job 0 | jq -c '.context.grammar = false' > in.jsonl
 	run --separate-stderr sg-route -s st < in.jsonl
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "sg-route: <stdin>:1: no arm can run in this context (6 unavailable; see sg-route(1))" ]
+	[ "$stderr" = "sg-route: <stdin>:1: no arm can run in this context (3 unavailable; see sg-route(1))" ]
 	echo "$output" | jq -e 'has("arm") | not'
 }
 

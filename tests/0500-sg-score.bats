@@ -24,7 +24,7 @@ VERDICTS='select(.type == "sample") | "\(.id) \(.quality) \(.pass)"'
 	run --separate-stderr sg-score --help
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	assert_equal "$output" "usage: sg-score [-huVv] [--strict] [file ...]"
+	assert_equal "$output" "usage: sg-score [-huVv] [--strict] [--dev file] [-s state] [file ...]"
 	assert_equal "$(help_synopsis sg-score)" "$(man_synopsis sg-score)"
 }
 
@@ -139,23 +139,23 @@ d 1 false"
 }
 
 @test "sg-score: the reward is its formula over its own components" {
-	# batch 1: weights 2:1:1 -> 0.5, 0.25, 0.25; pass_rate 1/3,
-	# mean_quality (0.85 + 0.25 + 0) / 3, diversity 3/4:
-	# 0.5/3 + 0.25*1.1/3 + 0.25*0.75 = 0.4458333333
-	# batch 2: 0.5*0.5 + 0.3*0.625 + 0.2*0.75 = 0.5875
+	# batch 1: weights 2:1:1; pass_rate 1/3, mean_quality
+	# (0.85 + 0.25 + 0) / 3, diversity 3/4; no other part measured:
+	# (2/3 + 1.1/3 + 0.75) / 4 = 0.4458333333
+	# batch 2, the defaults: (0.2*0.5 + 0.1*0.625 + 0*0.75) / 0.3
+	# = 0.5416666667
 	run --separate-stderr sg-score "$STREAM"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	printf '%s\n' "$output" >out
 	assert_equal "$(jq -c 'select(.type == "reward") | [.batch, .reward, .n, .passed, .pass_rate, .mean_quality, .weights]' out)" \
-		'[1,0.4458333333,3,1,0.3333333333,0.3666666667,{"pass_rate":0.5,"quality":0.25,"diversity":0.25}]
-[2,0.5875,2,1,0.5,0.625,{"pass_rate":0.5,"quality":0.3,"diversity":0.2}]'
-	run --separate-stderr jq 'select(.type == "reward") |
-		((.weights.pass_rate * .pass_rate + .weights.quality * .mean_quality
-		  + .weights.diversity * .diversity)
-		 * (if .diversity_ok == false then 0.5 else 1 end)
-		 * (if .repetition_ok == false then 0.5 else 1 end)
-		 - .reward | fabs) < 1e-9' out
+		'[1,0.4458333333,3,1,0.3333333333,0.3666666667,{"pass_rate":2,"quality":1,"diversity":1,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":1}]
+[2,0.5416666667,2,1,0.5,0.625,{"pass_rate":0.2,"quality":0.1,"diversity":0,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":1}]'
+	assert_equal "$(jq -c 'select(.type == "reward") | .parts' out)" \
+		'{"pass_rate":0.3333333333,"quality":0.3666666667,"diversity":0.75,"novelty":null,"fidelity":null,"labels":null,"dev":null}
+{"pass_rate":0.5,"quality":0.625,"diversity":0.75,"novelty":null,"fidelity":null,"labels":null,"dev":null}'
+	run --separate-stderr jq "select(.type == \"reward\") |
+		(($REWARD_FORMULA) - .reward | fabs) < 1e-9" out
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$output" "true
@@ -166,7 +166,7 @@ true"
 	run --separate-stderr scored 'select(.type == "reward") | keys_unsorted' "$STREAM"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","compression_ratio","checks","weights"]'
+	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","compression_ratio","checks","parts","weights"]'
 	assert_equal "$output" "$keys
 $keys"
 	run --separate-stderr scored 'select(.type == "reward") | [.run, .arm, .generator, .params, .context]' "$STREAM"
@@ -218,7 +218,7 @@ EOF
 
 @test "sg-score: diversity and repetition penalties halve the reward each" {
 	# both batches: pass_rate 1, mean_quality 1, diversity 1/2 (bigrams
-	# "a b" twice), repetition 1/2: unpenalised 0.5 + 0.3 + 0.2*0.5 = 0.9
+	# "a b" twice, weight 0), repetition 1/2: unpenalised 1
 	job() {
 		printf '{"type":"job","run":"r","batch":%s,"n":2,"recipe":{"constraints":%s}}\n' "$1" "$2"
 		printf '{"type":"sample","id":"r:%s:0","run":"r","batch":%s,"data":"a b"}\n' "$1" "$1"
@@ -234,17 +234,17 @@ EOF
 	run --separate-stderr scored 'select(.type == "reward") | [.reward, .diversity_ok, .repetition_ok]' in
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	assert_equal "$output" "[0.9,true,true]
-[0.45,false,null]
-[0.225,false,false]
-[0.9,null,null]"
+	assert_equal "$output" "[1,true,true]
+[0.5,false,null]
+[0.25,false,false]
+[1,null,null]"
 	run --separate-stderr scored 'select(.type == "reward") | keys_unsorted[-3:]' in
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$output" '["weights","diversity_ok","repetition_ok"]
-["checks","weights","diversity_ok"]
+["parts","weights","diversity_ok"]
 ["weights","diversity_ok","repetition_ok"]
-["compression_ratio","checks","weights"]'
+["checks","parts","weights"]'
 }
 
 @test "sg-score: a truncated stream rewards its open batches at the end, in order" {
@@ -345,7 +345,7 @@ sg-score: <stdin>:9: batch has no "batch"'
 {"type":"batch","run":"r","batch":1,"n":1}
 EOF
 	# weights a=1 (default), b=0, c=1: quality 1/2, passes the default
-	# threshold; reward weights 0.5, 0.3, 0 -> 0.625, 0.375, 0
+	# threshold; reward weights 0.2, 0.1 (default), 0: (0.2 + 0.05) / 0.3
 	run --separate-stderr scored 'select(.type != "job") | [.quality, .pass, .reward, .weights]' - <in
 	[ "$status" -eq 1 ]
 	assert_equal "$stderr" 'sg-score: <stdin>:1: job "recipe.quality.threshold" is not a number between 0 and 1
@@ -354,7 +354,7 @@ sg-score: <stdin>:1: job "recipe.quality.weights.a" is not a number >= 0
 sg-score: <stdin>:1: job "recipe.quality.reward.quality" is not a number >= 0'
 	assert_equal "$output" '[0.5,true,null,null]
 [null,null,null,null]
-[null,null,0.8125,{"pass_rate":0.625,"quality":0.375,"diversity":0}]'
+[null,null,0.8333333333,{"pass_rate":0.2,"quality":0.1,"diversity":0,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":1}]'
 }
 
 @test "sg-score: a sample after its batch ended is reported and not counted" {
@@ -382,7 +382,7 @@ sg-score: <stdin>:4: batch 1 of run "r" ends twice'
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$output" "0.4458333333
-0.5875"
+0.5416666667"
 	run --separate-stderr scored .type one nothing
 	[ "$status" -eq 4 ]
 	assert_equal "$stderr" "sg-score: cannot open 'nothing': No such file or directory"

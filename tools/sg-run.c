@@ -399,10 +399,10 @@ summary(const struct run *r, long long iters)
 	arms = json_object_get(st, "arms");
 	fprintf(stderr,
 		"%s: %lld/%lld accepted in '%s' after %lld batches"
-		" (%lld this run); epsilon %.3f\n",
+		" (%lld this run); policy %s\n",
 		sg_progname, sg_get_int(st, "accepted", 0), r->target,
 		r->output, sg_get_int(st, "steps", 0), iters,
-		sg_get_num(st, "epsilon", 0));
+		sg_state_policy(st));
 	if ((u = json_object_get(st, "usage")))
 		fprintf(stderr,
 			"%s: spent %lld prompt and %lld completion tokens,"
