@@ -269,10 +269,11 @@ untried(const struct sg_bandit *b, size_t *u)
 	for (size_t a = 0; a < b->k; a++)
 		if (b->n[a] == 0 && b->pulls[a] == 0)
 			u[nu++] = a;
+	if (nu > 0 || b->kind != SG_DISCOUNTED_GAUSSIAN)
+		return nu;
 	/* the discounted Gaussian draws around a mean: an arm chosen whose
 	 * reward has not come back has none yet */
-	for (size_t a = 0;
-		nu == 0 && b->kind == SG_DISCOUNTED_GAUSSIAN && a < b->k; a++)
+	for (size_t a = 0; a < b->k; a++)
 		if (b->n[a] == 0)
 			u[nu++] = a;
 	return nu;
