@@ -437,3 +437,91 @@ EOF
 	[ -z "$stderr" ]
 	assert_equal "$output" '{"type":"note"} 1048576'
 }
+
+# The accepted samples of a run, arm ARM, from label<TAB>text lines, into
+# out.jsonl, and a state that records them: what sg-score -s reads.
+accepted() {
+	jq -R -c --arg arm "$1" 'split("\t") | {type: "sample", run: "r",
+		batch: 0, arm: $arm, data: {text: .[1], label: .[0]}}' >> out.jsonl
+	jq -n --argjson b "$(wc -c < out.jsonl)" \
+		'{format: "sg-state", version: 1, run: "r",
+		  output: {path: "out.jsonl", bytes: $b}}' > st
+}
+
+# A batch of arm ARM from label<TAB>text lines, with a labelled recipe.
+labelled_batch() {
+	jq -nc --arg arm "$1" '{type: "job", run: "r", batch: 1, n: 4, arm: $arm,
+		recipe: {task_input: {labels: ["pos", "neg"]}}}'
+	jq -R -n -c --arg arm "$1" '[inputs] | to_entries[] | .key as $i | .value |
+		split("\t") | {type: "sample", id: "r:1:\($i)", run: "r", batch: 1,
+		arm: $arm, data: {text: .[1], label: .[0]}}'
+	echo '{"type":"batch","run":"r","batch":1,"n":4}'
+}
+
+ACCEPTED='pos	good great fine lovely
+neg	bad awful poor dreadful
+pos	great lovely good nice
+neg	awful dreadful bad horrid'
+
+@test "sg-score -s: novelty is the share of a sample's n-grams the accepted samples lack" {
+	for i in 1 2 3; do echo "$ACCEPTED"; done | accepted a
+	# one sample the output has, one of new words only: 0 and 1
+	printf '%s\n' 'pos	good great fine lovely' 'neg	zebra quartz' | labelled_batch b > in
+	run --separate-stderr scored 'select(.type == "reward") | .parts.novelty' -s st in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" 0.5
+	# without -s nothing is weighed against the dataset
+	run --separate-stderr scored 'select(.type == "reward") | [.parts.novelty, .parts.fidelity, .parts.labels]' in
+	assert_equal "$output" '[null,null,null]'
+}
+
+@test "sg-score -s: fidelity is low for labels the other arms' samples contradict" {
+	# ten samples of each label: enough for a model
+	for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | accepted a
+	printf '%s\n' 'pos	good lovely nice' 'neg	awful horrid bad' | labelled_batch b > right
+	printf '%s\n' 'neg	good lovely nice' 'pos	awful horrid bad' | labelled_batch b > wrong
+	right=$(scored 'select(.type == "reward") | .parts.fidelity' -s st right)
+	wrong=$(scored 'select(.type == "reward") | .parts.fidelity' -s st wrong)
+	jq -ne "$right > 0.9 and $wrong < 0.1"
+	# an arm is not judged by its own samples: arm a's model is b's, empty
+	run --separate-stderr scored 'select(.type == "reward") | .parts.fidelity' -s st \
+		<(sed 's/"arm":"b"/"arm":"a"/' wrong)
+	assert_equal "$output" null
+	# the rewards order the batches the same way
+	[ "$(scored 'select(.type == "reward") | .reward' -s st right)" \
+		'>' "$(scored 'select(.type == "reward") | .reward' -s st wrong)" ]
+}
+
+@test "sg-score -s: the labels part counts the samples that keep the recipe's mix" {
+	echo "$ACCEPTED" | sed -n '1p;3p;1p;3p' | accepted a
+	# 4 pos accepted: a fifth is not below half of 5 plus one sample's
+	# slack; each neg is welcome; then 5 pos of 7 is not below 4 + 1
+	printf '%s\n' 'pos	nice' 'neg	bad' 'neg	poor' 'pos	fine' | labelled_batch b > in
+	run --separate-stderr scored 'select(.type == "reward") | .parts.labels' -s st in
+	[ "$status" -eq 0 ]
+	assert_equal "$output" 0.5
+}
+
+@test "sg-score --dev: a batch that helps a model tested on real data scores above 1/2, one that hurts below" {
+	for i in 1 2 3; do echo "$ACCEPTED"; done | accepted a
+	printf '%s\n' 'pos	nice and good' 'neg	horrid and bad' 'pos	so lovely' 'neg	so dreadful' > dev.tsv
+	printf '%s\n' 'pos	nice lovely' 'neg	horrid dreadful' | labelled_batch b > right
+	printf '%s\n' 'neg	nice lovely' 'pos	horrid dreadful' | labelled_batch b > wrong
+	run --separate-stderr scored 'select(.type == "reward") | [.parts.dev > 0.5, .dev.path, (.dev.hash | length)]' \
+		-s st --dev dev.tsv right
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '[true,"dev.tsv",16]'
+	run --separate-stderr scored 'select(.type == "reward") | .parts.dev < 0.5' -s st --dev dev.tsv wrong
+	assert_equal "$output" true
+	# the reward is the formula over its parts
+	run --separate-stderr scored "select(.type == \"reward\") | (($REWARD_FORMULA) - .reward | fabs) < 1e-9" \
+		-s st --dev dev.tsv wrong
+	assert_equal "$output" true
+	# a dev set that cannot be read stops sg-score before any record
+	run --separate-stderr sg-score -s st --dev nowhere.tsv right
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-score: cannot open 'nowhere.tsv': No such file or directory"
+	[ -z "$output" ]
+}
