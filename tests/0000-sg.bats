@@ -65,8 +65,7 @@ below() {
 	case $1 in
 	base) ;;
 	record) echo base ;;
-	recipe | llm | route | eval) echo base record ;;
-	score) echo base ;;
+	recipe | llm | route | score | eval) echo base record ;;
 	gen | check) echo base record recipe llm ;;
 	*) echo "no part $1" >&2 ;;
 	esac

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# sg-route: epsilon-greedy decisions, their records, and the state file.
+# sg-route: the default and epsilon-greedy decisions, their records, and
+# the state file.
 
 load helpers
 
@@ -28,8 +29,9 @@ jobs() {
 	echo "$output" | jq -c 'select(.job == 0)' | jq -e '.generator == "templater"
 		and (.params.temperature | type) == "number"
 		and (.seed | type) == "number"
-		and .decision.mode == "init" and .decision.policy == "epsilon_greedy"
-		and .decision.unavailable.naive_balanced == "no LLM configured"
+		and .decision.mode == "init"
+		and .decision.policy == "discounted_gaussian_thompson"
+		and .decision.unavailable == {}
 		and (.decision.offered | length) == 3'
 	jq -e '.format == "sg-state" and .version == 1 and .run == "t"
 		and .steps == 3 and .seed == 5 and .target == 10' st
@@ -43,13 +45,14 @@ jobs() {
 }
 
 @test "with epsilon 0 the best arm is exploited with probability 1" {
-	job 0 '{"epsilon_start": 0, "epsilon_min": 0}' | sg-route -s st --seed 1 >/dev/null
+	job 0 '{"policy": "epsilon_greedy", "epsilon_start": 0, "epsilon_min": 0}' |
+		sg-route -s st --seed 1 >/dev/null
 	key=$(jq -r '.contexts | keys[0]' st)
 	jq --arg k "$key" '.contexts[$k] = {
 		templater_conservative: {n: 4, sum: 1.0},
 		templater_balanced: {n: 4, sum: 3.6},
 		templater_exploratory: {n: 4, sum: 2.0}}' st > st.new && mv st.new st
-	run --separate-stderr sh -c "$(declare -f job); job 1 '{\"epsilon_start\": 0, \"epsilon_min\": 0}' | sg-route -s st"
+	run --separate-stderr sh -c "$(declare -f job); job 1 '{\"policy\": \"epsilon_greedy\", \"epsilon_start\": 0, \"epsilon_min\": 0}' | sg-route -s st"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	echo "$output" | jq -e '.arm == "templater_balanced" and .decision.mode == "exploit"
@@ -58,7 +61,7 @@ jobs() {
 }
 
 @test "with epsilon 1 every decision explores with probability 1/K" {
-	rc='{"epsilon_start": 1, "epsilon_min": 1}'
+	rc='{"policy": "epsilon_greedy", "epsilon_start": 1, "epsilon_min": 1}'
 	job 0 "$rc" | sg-route -s st --seed 1 >/dev/null
 	key=$(jq -r '.contexts | keys[0]' st)
 	jq --arg k "$key" '.contexts[$k] = {templater_conservative: {n: 1, sum: 1},
@@ -105,7 +108,7 @@ jobs() {
 	job 0 | jq -c '.context.grammar = false' > in.jsonl
 	run --separate-stderr sg-route -s st < in.jsonl
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "sg-route: <stdin>:1: no arm can run in this context (6 unavailable; see sg-route(1))" ]
+	[ "$stderr" = "sg-route: <stdin>:1: no arm can run in this context (3 unavailable; see sg-route(1))" ]
 	echo "$output" | jq -e 'has("arm") | not'
 }
 
@@ -182,7 +185,7 @@ jobs() {
 }
 
 @test "every policy decides, with its probability, its scores and a reason" {
-	for pol in epsilon_greedy ucb1 thompson gaussian_thompson softmax linucb linear_thompson discounted_thompson sliding_window_ucb; do
+	for pol in epsilon_greedy ucb1 thompson gaussian_thompson softmax linucb linear_thompson discounted_thompson sliding_window_ucb discounted_gaussian_thompson; do
 		rc="{\"policy\": \"$pol\", \"draws\": 50}"
 		rm -f st
 		run --separate-stderr sh -c "$(declare -f job jobs); jobs 4 '$rc' | sg-route -s st --seed 3"
@@ -228,7 +231,7 @@ learn_loop() {
 }
 
 @test "a run stopped and resumed from its state decides exactly as an uninterrupted one" {
-	for pol in thompson linucb sliding_window_ucb; do
+	for pol in thompson linucb sliding_window_ucb discounted_gaussian_thompson; do
 		rc="{\"policy\": \"$pol\", \"draws\": 20, \"window\": 5}"
 		rm -f a b
 		learn_loop "$rc" a 0 11
@@ -241,12 +244,38 @@ learn_loop() {
 }
 
 @test "the policies learn: the best arm is chosen most once rewards come in" {
-	for pol in thompson gaussian_thompson discounted_thompson softmax ucb1 linucb linear_thompson; do
+	for pol in thompson gaussian_thompson discounted_thompson softmax ucb1 linucb linear_thompson discounted_gaussian_thompson; do
 		rc="{\"policy\": \"$pol\", \"draws\": 10, \"alpha\": 0.3, \"sigma\": 0.2}"
 		rm -f st
 		learn_loop "$rc" st 0 29
 		jq -e --arg pol "$pol" '.arms.templater_balanced.pulls > 15' st
 	done
+}
+
+@test "the default policy: each arm until its reward is back, then draws around discounted means" {
+	# three jobs before any reward: each arm once; a fourth goes to an
+	# arm whose reward has not come back, in init mode still
+	run --separate-stderr sh -c "$(declare -f job jobs); jobs 4 | sg-route -s st --seed 2"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .arm | head -n 3 | sort -u | wc -l)" -eq 3 ]
+	[ "$(echo "$output" | jq -r .decision.mode | sort -u)" = init ]
+	[[ "$(echo "$output" | jq -r .decision.reason | tail -n 1)" == "init: 3 of 3 arms not yet rewarded; uniform choice among them" ]]
+	echo "$output" | jq -c '{type: "reward", run, batch,
+		reward: (if .arm == "templater_balanced" then 0.75 else 0.25 end)}' > r.jsonl
+	sg-update -s st < r.jsonl
+	# every reward of the context multiplies every arm's counts by 0.95:
+	# the first arm rewarded has n 0.95^3, the last one 1
+	key=$(jq -r '.contexts | keys[0]' st)
+	jq -e --arg k "$key" --arg last "$(jq -r .arm r.jsonl | tail -n 1)" \
+		'.contexts[$k] | [.[] | .n] | sort | .[-1] == 1 or .[-1] == 1.95' st
+	jq -e --arg k "$key" '.contexts[$k] | [.[] | .n] | min - (0.95 * 0.95 * 0.95) | fabs < 1e-9' st
+	# then the draws: the best mean wins most
+	run --separate-stderr sh -c "$(declare -f job jobs); jobs 40 | sg-route -s st"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -se 'all(.decision.mode == "sample"
+		and .decision.policy == "discounted_gaussian_thompson"
+		and .decision.params.sigma == 0.1 and .decision.params.discount == 0.95)'
+	[ "$(echo "$output" | jq -r .arm | grep -cx templater_balanced)" -gt 30 ]
 }
 
 @test "a new run warm-starts from a previous run's state, and arms come and go without losing what was learnt" {

@@ -70,9 +70,8 @@ recipe() {
 	[ "$status" -eq 0 ]
 	[ "$(jq -c 'select(.type == "reward") | [.embedding_dispersion > 0.9, .dispersion_ok]' <<<"$output")" = '[true,true]' ]
 	# the reward is halved below the bound, as the man page's formula says
-	[ "$(jq "select(.type == \"reward\") | (.weights.pass_rate * .pass_rate
-		+ .weights.quality * .mean_quality + .weights.diversity * .diversity) * 0.5
-		- $low | fabs < 1e-9" <<<"$(sg-validate in1.jsonl | sg-score)")" = true ]
+	[ "$(jq "select(.type == \"reward\") | ($REWARD_FORMULA) - $low | fabs < 1e-9" \
+		<<<"$(sg-validate in1.jsonl | sg-score)")" = true ]
 	# without min_dispersion, constraints.min_diversity bounds it
 	recipe '{"diversity": {}}' '{"min_diversity": 0.5}'
 	{ cat job.jsonl; sed 1d in1.jsonl; } >in2.jsonl

@@ -24,7 +24,7 @@ VERDICTS='select(.type == "sample") | "\(.id) \(.quality) \(.pass)"'
 	run --separate-stderr sg-score --help
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	assert_equal "$output" "usage: sg-score [-huVv] [--strict] [file ...]"
+	assert_equal "$output" "usage: sg-score [-huVv] [--strict] [--dev file] [-s state] [file ...]"
 	assert_equal "$(help_synopsis sg-score)" "$(man_synopsis sg-score)"
 }
 
@@ -139,23 +139,23 @@ d 1 false"
 }
 
 @test "sg-score: the reward is its formula over its own components" {
-	# batch 1: weights 2:1:1 -> 0.5, 0.25, 0.25; pass_rate 1/3,
-	# mean_quality (0.85 + 0.25 + 0) / 3, diversity 3/4:
-	# 0.5/3 + 0.25*1.1/3 + 0.25*0.75 = 0.4458333333
-	# batch 2: 0.5*0.5 + 0.3*0.625 + 0.2*0.75 = 0.5875
+	# batch 1: weights 2:1:1; pass_rate 1/3, mean_quality
+	# (0.85 + 0.25 + 0) / 3, diversity 3/4; no other part measured:
+	# (2/3 + 1.1/3 + 0.75) / 4 = 0.4458333333
+	# batch 2, the defaults: (0.2*0.5 + 0.1*0.625 + 0*0.75) / 0.3
+	# = 0.5416666667
 	run --separate-stderr sg-score "$STREAM"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	printf '%s\n' "$output" >out
 	assert_equal "$(jq -c 'select(.type == "reward") | [.batch, .reward, .n, .passed, .pass_rate, .mean_quality, .weights]' out)" \
-		'[1,0.4458333333,3,1,0.3333333333,0.3666666667,{"pass_rate":0.5,"quality":0.25,"diversity":0.25}]
-[2,0.5875,2,1,0.5,0.625,{"pass_rate":0.5,"quality":0.3,"diversity":0.2}]'
-	run --separate-stderr jq 'select(.type == "reward") |
-		((.weights.pass_rate * .pass_rate + .weights.quality * .mean_quality
-		  + .weights.diversity * .diversity)
-		 * (if .diversity_ok == false then 0.5 else 1 end)
-		 * (if .repetition_ok == false then 0.5 else 1 end)
-		 - .reward | fabs) < 1e-9' out
+		'[1,0.4458333333,3,1,0.3333333333,0.3666666667,{"pass_rate":2,"quality":1,"diversity":1,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":1}]
+[2,0.5416666667,2,1,0.5,0.625,{"pass_rate":0.2,"quality":0.1,"diversity":0,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":1}]'
+	assert_equal "$(jq -c 'select(.type == "reward") | .parts' out)" \
+		'{"pass_rate":0.3333333333,"quality":0.3666666667,"diversity":0.75,"novelty":null,"fidelity":null,"labels":null,"dev":null}
+{"pass_rate":0.5,"quality":0.625,"diversity":0.75,"novelty":null,"fidelity":null,"labels":null,"dev":null}'
+	run --separate-stderr jq "select(.type == \"reward\") |
+		(($REWARD_FORMULA) - .reward | fabs) < 1e-9" out
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$output" "true
@@ -166,7 +166,7 @@ true"
 	run --separate-stderr scored 'select(.type == "reward") | keys_unsorted' "$STREAM"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","compression_ratio","checks","weights"]'
+	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","compression_ratio","checks","parts","weights"]'
 	assert_equal "$output" "$keys
 $keys"
 	run --separate-stderr scored 'select(.type == "reward") | [.run, .arm, .generator, .params, .context]' "$STREAM"
@@ -218,7 +218,7 @@ EOF
 
 @test "sg-score: diversity and repetition penalties halve the reward each" {
 	# both batches: pass_rate 1, mean_quality 1, diversity 1/2 (bigrams
-	# "a b" twice), repetition 1/2: unpenalised 0.5 + 0.3 + 0.2*0.5 = 0.9
+	# "a b" twice, weight 0), repetition 1/2: unpenalised 1
 	job() {
 		printf '{"type":"job","run":"r","batch":%s,"n":2,"recipe":{"constraints":%s}}\n' "$1" "$2"
 		printf '{"type":"sample","id":"r:%s:0","run":"r","batch":%s,"data":"a b"}\n' "$1" "$1"
@@ -234,17 +234,17 @@ EOF
 	run --separate-stderr scored 'select(.type == "reward") | [.reward, .diversity_ok, .repetition_ok]' in
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	assert_equal "$output" "[0.9,true,true]
-[0.45,false,null]
-[0.225,false,false]
-[0.9,null,null]"
+	assert_equal "$output" "[1,true,true]
+[0.5,false,null]
+[0.25,false,false]
+[1,null,null]"
 	run --separate-stderr scored 'select(.type == "reward") | keys_unsorted[-3:]' in
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$output" '["weights","diversity_ok","repetition_ok"]
-["checks","weights","diversity_ok"]
+["parts","weights","diversity_ok"]
 ["weights","diversity_ok","repetition_ok"]
-["compression_ratio","checks","weights"]'
+["checks","parts","weights"]'
 }
 
 @test "sg-score: a truncated stream rewards its open batches at the end, in order" {
@@ -345,7 +345,7 @@ sg-score: <stdin>:9: batch has no "batch"'
 {"type":"batch","run":"r","batch":1,"n":1}
 EOF
 	# weights a=1 (default), b=0, c=1: quality 1/2, passes the default
-	# threshold; reward weights 0.5, 0.3, 0 -> 0.625, 0.375, 0
+	# threshold; reward weights 0.2, 0.1 (default), 0: (0.2 + 0.05) / 0.3
 	run --separate-stderr scored 'select(.type != "job") | [.quality, .pass, .reward, .weights]' - <in
 	[ "$status" -eq 1 ]
 	assert_equal "$stderr" 'sg-score: <stdin>:1: job "recipe.quality.threshold" is not a number between 0 and 1
@@ -354,7 +354,7 @@ sg-score: <stdin>:1: job "recipe.quality.weights.a" is not a number >= 0
 sg-score: <stdin>:1: job "recipe.quality.reward.quality" is not a number >= 0'
 	assert_equal "$output" '[0.5,true,null,null]
 [null,null,null,null]
-[null,null,0.8125,{"pass_rate":0.625,"quality":0.375,"diversity":0}]'
+[null,null,0.8333333333,{"pass_rate":0.2,"quality":0.1,"diversity":0,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":1}]'
 }
 
 @test "sg-score: a sample after its batch ended is reported and not counted" {
@@ -382,7 +382,7 @@ sg-score: <stdin>:4: batch 1 of run "r" ends twice'
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$output" "0.4458333333
-0.5875"
+0.5416666667"
 	run --separate-stderr scored .type one nothing
 	[ "$status" -eq 4 ]
 	assert_equal "$stderr" "sg-score: cannot open 'nothing': No such file or directory"
@@ -436,4 +436,92 @@ EOF
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$output" '{"type":"note"} 1048576'
+}
+
+# The accepted samples of a run, arm ARM, from label<TAB>text lines, into
+# out.jsonl, and a state that records them: what sg-score -s reads.
+accepted() {
+	jq -R -c --arg arm "$1" 'split("\t") | {type: "sample", run: "r",
+		batch: 0, arm: $arm, data: {text: .[1], label: .[0]}}' >> out.jsonl
+	jq -n --argjson b "$(wc -c < out.jsonl)" \
+		'{format: "sg-state", version: 1, run: "r",
+		  output: {path: "out.jsonl", bytes: $b}}' > st
+}
+
+# A batch of arm ARM from label<TAB>text lines, with a labelled recipe.
+labelled_batch() {
+	jq -nc --arg arm "$1" '{type: "job", run: "r", batch: 1, n: 4, arm: $arm,
+		recipe: {task_input: {labels: ["pos", "neg"]}}}'
+	jq -R -n -c --arg arm "$1" '[inputs] | to_entries[] | .key as $i | .value |
+		split("\t") | {type: "sample", id: "r:1:\($i)", run: "r", batch: 1,
+		arm: $arm, data: {text: .[1], label: .[0]}}'
+	echo '{"type":"batch","run":"r","batch":1,"n":4}'
+}
+
+ACCEPTED='pos	good great fine lovely
+neg	bad awful poor dreadful
+pos	great lovely good nice
+neg	awful dreadful bad horrid'
+
+@test "sg-score -s: novelty is the share of a sample's n-grams the accepted samples lack" {
+	for i in 1 2 3; do echo "$ACCEPTED"; done | accepted a
+	# one sample the output has, one of new words only: 0 and 1
+	printf '%s\n' 'pos	good great fine lovely' 'neg	zebra quartz' | labelled_batch b > in
+	run --separate-stderr scored 'select(.type == "reward") | .parts.novelty' -s st in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" 0.5
+	# without -s nothing is weighed against the dataset
+	run --separate-stderr scored 'select(.type == "reward") | [.parts.novelty, .parts.fidelity, .parts.labels]' in
+	assert_equal "$output" '[null,null,null]'
+}
+
+@test "sg-score -s: fidelity is low for labels the other arms' samples contradict" {
+	# ten samples of each label: enough for a model
+	for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | accepted a
+	printf '%s\n' 'pos	good lovely nice' 'neg	awful horrid bad' | labelled_batch b > right
+	printf '%s\n' 'neg	good lovely nice' 'pos	awful horrid bad' | labelled_batch b > wrong
+	right=$(scored 'select(.type == "reward") | .parts.fidelity' -s st right)
+	wrong=$(scored 'select(.type == "reward") | .parts.fidelity' -s st wrong)
+	jq -ne "$right > 0.9 and $wrong < 0.1"
+	# an arm is not judged by its own samples: arm a's model is b's, empty
+	run --separate-stderr scored 'select(.type == "reward") | .parts.fidelity' -s st \
+		<(sed 's/"arm":"b"/"arm":"a"/' wrong)
+	assert_equal "$output" null
+	# the rewards order the batches the same way
+	[ "$(scored 'select(.type == "reward") | .reward' -s st right)" \
+		'>' "$(scored 'select(.type == "reward") | .reward' -s st wrong)" ]
+}
+
+@test "sg-score -s: the labels part counts the samples that keep the recipe's mix" {
+	echo "$ACCEPTED" | sed -n '1p;3p;1p;3p' | accepted a
+	# 4 pos accepted: a fifth is not below half of 5 plus one sample's
+	# slack; each neg is welcome; then 5 pos of 7 is not below 4 + 1
+	printf '%s\n' 'pos	nice' 'neg	bad' 'neg	poor' 'pos	fine' | labelled_batch b > in
+	run --separate-stderr scored 'select(.type == "reward") | .parts.labels' -s st in
+	[ "$status" -eq 0 ]
+	assert_equal "$output" 0.5
+}
+
+@test "sg-score --dev: a batch that helps a model tested on real data scores above 1/2, one that hurts below" {
+	for i in 1 2 3; do echo "$ACCEPTED"; done | accepted a
+	printf '%s\n' 'pos	nice and good' 'neg	horrid and bad' 'pos	so lovely' 'neg	so dreadful' > dev.tsv
+	printf '%s\n' 'pos	nice lovely' 'neg	horrid dreadful' | labelled_batch b > right
+	printf '%s\n' 'neg	nice lovely' 'pos	horrid dreadful' | labelled_batch b > wrong
+	run --separate-stderr scored 'select(.type == "reward") | [.parts.dev > 0.5, .dev.path, (.dev.hash | length)]' \
+		-s st --dev dev.tsv right
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '[true,"dev.tsv",16]'
+	run --separate-stderr scored 'select(.type == "reward") | .parts.dev < 0.5' -s st --dev dev.tsv wrong
+	assert_equal "$output" true
+	# the reward is the formula over its parts
+	run --separate-stderr scored "select(.type == \"reward\") | (($REWARD_FORMULA) - .reward | fabs) < 1e-9" \
+		-s st --dev dev.tsv wrong
+	assert_equal "$output" true
+	# a dev set that cannot be read stops sg-score before any record
+	run --separate-stderr sg-score -s st --dev nowhere.tsv right
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-score: cannot open 'nowhere.tsv': No such file or directory"
+	[ -z "$output" ]
 }

@@ -126,7 +126,7 @@ grammar:
 Y
 	run --separate-stderr sg-run -o o.jsonl llm.yaml
 	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"sg-route: <stdin>:1: no arm can run in this context (6 unavailable; see sg-route(1))"* ]]
+	[[ "$stderr" == *"sg-route: <stdin>:1: no arm can run in this context (3 unavailable; see sg-route(1))"* ]]
 	[[ "$stderr" == *"sg-run: sg-route exited with status 1"* ]]
 	[[ "$stderr" == *"sg-run: iteration 1 failed; run again to resume" ]]
 }
@@ -148,26 +148,49 @@ Y
 	done
 }
 
-@test "-e evaluates on real data every K iterations and the router learns from it, as the Makefile loop does" {
+@test "--dev: every reward has a dev part; -e records the dev accuracy every K iterations, as the Makefile does" {
 	make -s -C "$BATS_TEST_DIRNAME/.." data >&2
 	data=$BATS_TEST_DIRNAME/../build/data/sentiment
 	cp -r "$EXAMPLES/sentiment" ex
 	cd ex
-	run --separate-stderr sg-run --seed 2026 -e 5 --eval-test "$data/amazon-test.tsv" \
-		--eval-train "$data/amazon-train.tsv" -o out.jsonl sentiment.yaml
+	run --separate-stderr sg-run --seed 2026 --dev "$data/amazon-dev.tsv" -e 5 \
+		-o out.jsonl sentiment.yaml
 	[ "$status" -eq 0 ]
 	[ "$(wc -l < out.jsonl)" -eq 300 ]
 	steps=$(jq .steps out.jsonl.state)
 	[ "$(wc -l < out.jsonl.state.evals)" -eq $(((steps + 4) / 5)) ]
-	[ "$(echo "$stderr" | grep -c '^sg-run: evaluation after iteration [0-9]*: accuracy 0\.[0-9]* on .*utility 0\.[0-9]*); arm rewards: templater_')" -eq $(((steps + 4) / 5)) ]
-	jq -se 'map(select(.source == "sg-eval")) | length > 0' out.jsonl.state.log
-	# the same decisions and data as the example's Makefile loop
+	[ "$(echo "$stderr" | grep -c '^sg-run: evaluation after iteration [0-9]*: accuracy 0\.[0-9]* on .*amazon-dev.tsv. (majority 0\.520)$')" -eq $(((steps + 4) / 5)) ]
+	# the first rewards have no dev part: a model needs both labels
+	jq -se 'map(select(.type == "reward")) | length == '"$steps"' and
+		(map(select(.parts.dev != null)) | length) > '"$((steps - 3))"' and
+		all(.dev.path == "'"$data/amazon-dev.tsv"'")' out.jsonl.state.log
+	jq -e '.dev.hash | test("^[0-9a-f]{16}$")' out.jsonl.state
+	# the evaluations are records, not rewards
+	jq -se 'map(select(.source == "sg-eval")) | length == 0' out.jsonl.state.log
+	# the same decisions and data as the example's Makefile
 	make -s demo OUT=mk SG_BIN="$SG_BIN" DATA="$data" >/dev/null 2>&1
 	cmp out.jsonl mk/sentiment.jsonl
 }
 
-@test "-e without --eval-test is a usage error" {
+@test "sg-eval warns when its test set is the dev set the router learnt from" {
+	make -s -C "$BATS_TEST_DIRNAME/.." data >&2
+	data=$BATS_TEST_DIRNAME/../build/data/sentiment
+	cp -r "$EXAMPLES/sentiment" ex
+	cd ex
+	sg-run --seed 1 --dev "$data/amazon-dev.tsv" -o out.jsonl sentiment.yaml 2>/dev/null
+	cp "$data/amazon-dev.tsv" copy.tsv
+	run --separate-stderr sg-eval -c sentiment.yaml -T copy.tsv out.jsonl
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == "sg-eval: 'copy.tsv' is the dev set the router of 'out.jsonl.state' learnt from: these figures are not on held-out data"$'\n'* ]]
+	jq -e '.test_is_dev == true' <<<"$output"
+	run --separate-stderr sg-eval -c sentiment.yaml -T "$data/amazon-test.tsv" out.jsonl
+	[ "$status" -eq 0 ]
+	[[ "$stderr" != *"dev set"* ]]
+	jq -e '.test_is_dev == false' <<<"$output"
+}
+
+@test "-e without --dev is a usage error" {
 	run --separate-stderr sg-run -e 5 -o o.jsonl "$REVIEWS"
 	[ "$status" -eq 2 ]
-	assert_equal "$stderr" "sg-run: -e needs --eval-test, the real data to test on"
+	assert_equal "$stderr" "sg-run: -e needs --dev, the real data to test on"
 }

@@ -65,22 +65,28 @@ toy() {
 	[[ "$stderr" == *"of the test's word 3-grams occur in the training texts"* ]]
 }
 
-@test "-R: a reward per arm on equal shares, for the arm's latest batch, that sg-update applies" {
+@test "-R: each arm's marginal contribution over its latest window, unclamped, that sg-update applies" {
 	# arm good: real sentences; arm bad: the same texts with labels swapped
 	head -n 60 "$DATA/amazon-train.tsv" | samples good 3 > syn.jsonl
 	sed -n 61,160p "$DATA/amazon-train.tsv" | samples good 7 >> syn.jsonl
 	head -n 60 "$DATA/amazon-train.tsv" | awk -F'\t' '{print ($1 == "positive" ? "negative" : "positive") "\t" $2}' |
 		samples bad 5 >> syn.jsonl
-	run --separate-stderr sg-eval -R -T "$DATA/amazon-test.tsv" syn.jsonl
+	run --separate-stderr sg-eval -R -W 40 -T "$DATA/amazon-test.tsv" syn.jsonl
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -sc '.[1:][] | [.arm, .batch, .n, .source]' > rewards
-	[ "$(cat rewards)" = "$(printf '%s\n' '["good",7,60,"sg-eval"]' '["bad",5,60,"sg-eval"]')" ]
-	[[ "$stderr" == *"sg-eval: arm good alone (60 samples): accuracy 0."*"sg-eval: arm bad alone (60 samples): accuracy 0."*", reward 0.000" ]]
-	echo "$output" | jq -se '.[1].reward > 0 and .[1].reward <= 1 and .[2].reward == 0
-		and .[0].arms.good.reward == .[1].reward'
+	echo "$output" | jq -sc '.[1:][] | [.arm, .batch, .window, .source]' > rewards
+	[ "$(cat rewards)" = "$(printf '%s\n' '["good",7,40,"sg-eval"]' '["bad",5,40,"sg-eval"]')" ]
+	[[ "$stderr" == *"sg-eval: arm good: without its latest 40 samples the true labels' mean probability is 0."*"; reward 0."* ]]
+	# the good arm helps, the label-flipping one hurts: below 1/2, not 0
+	echo "$output" | jq -se '.[1].reward > 0.5 and .[2].reward < 0.5 and .[2].reward > 0
+		and .[1].gain > 0 and .[2].gain < 0 and .[0].arms.good.reward == .[1].reward'
+	# the reward is the logistic of the gain at the scale of sg-score's dev part
+	echo "$output" | jq -se '.[1:] | all((1 / (1 + ((-.gain / 0.25) | exp)) - .reward | fabs) < 1e-9)'
+	# the gain, per unit of the window's share, from the eval record's figures
+	echo "$output" | jq -se '.[0] as $e | $e.arms.good |
+		((($e.synthetic.mean_probability - .without) * $e.train_n / .window) - .gain | fabs) < 1e-6'
 	echo "$output" | sg-update -s st -l log > passed
 	jq -e '.type == "eval"' passed
-	jq -e '.arms.good.n == 1 and .arms.bad.sum == 0 and .rewards == 2' st
+	jq -e '.arms.good.n == 1 and .arms.bad.sum < 0.5 and .rewards == 2' st
 	[ "$(jq -sc 'map(.arm)' log)" = '["good","bad"]' ]
 }
 

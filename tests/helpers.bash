@@ -49,3 +49,14 @@ texts() {
 		i=$((i + 1))
 	done
 }
+
+# A reward recomputed from its own record as sg-score(1) gives the formula:
+# the weighted mean of the parts measured, the penalties, the cost.
+REWARD_FORMULA='. as $r | [.parts | to_entries[] |
+	select(.value != null and ($r.weights[.key] // 0) > 0) |
+	[$r.weights[.key] * .value, $r.weights[.key]]] |
+	(if length == 0 then 0 else (map(.[0]) | add) / (map(.[1]) | add) end)
+	* ($r | if .diversity_ok == false then 0.5 else 1 end)
+	* ($r | if .repetition_ok == false then 0.5 else 1 end)
+	* ($r | if .dispersion_ok == false then 0.5 else 1 end)
+	- ($r.cost_weight // 0) * ($r.cost // 0)'

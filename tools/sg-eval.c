@@ -23,14 +23,15 @@
 
 #include "base/base.h"
 #include "record/record.h"
+#include "score/score.h"
 #include "recipe/recipe.h"
 #include "eval/eval.h"
 
 static struct sg_filter f = {
 	.usage = "usage: sg-eval [-hRuVv] [--strict] [-b buckets] [-c recipe]"
 		 " [-d dim] [-e epochs] [-g n] [-L real-train] [-l label-field]"
-		 " [-r rate] [--seed n] [-t text-field] [-w ngrams] -T test"
-		 " [file ...]\n",
+		 " [-r rate] [-s state] [--seed n] [-t text-field] [-W window]"
+		 " [-w ngrams] -T test [file ...]\n",
 };
 
 /* The samples of one arm: their positions in the training set. */
@@ -128,48 +129,55 @@ num(const json_t *res, const char *path)
 	return json_number_value(sg_path(res, path));
 }
 
-/* Each arm trained on the same number of its own latest samples, so an
- * arm is not rewarded merely for having been pulled more often; the
- * reward is its accuracy's place between the majority class and the
- * reference (the ceiling, or perfect accuracy), clamped to [0, 1]. */
+/* Each arm's marginal contribution: the dataset trained on with and
+ * without the arm's latest window samples (-W; all of its samples when
+ * it has fewer), compared by the mean probability the classifier gives
+ * the test set's true labels.  The difference, per unit of the window's
+ * share of the dataset, is read on the logistic scale of sg-score's dev
+ * part (sg_reward_dev), unclamped: an arm that hurts scores below 1/2. */
 static json_t *
 arm_rewards(const struct sg_clf_params *p, const struct sg_labelled *test,
-	double maj, double ref, json_t *evalrec)
+	double all, size_t window, json_t *evalrec)
 {
 	json_t *out = json_array(), *per = json_object();
-	size_t m = SIZE_MAX;
+	unsigned char *drop = sg_xmalloc(train.n ? train.n : 1);
 
-	for (size_t i = 0; i < narms; i++)
-		if (arms[i].n < m)
-			m = arms[i].n;
 	for (size_t i = 0; i < narms; i++) {
 		struct arm *a = &arms[i];
 		struct sg_labelled sub = {0};
+		size_t w = a->n < window ? a->n : window;
 		json_t *res;
-		double acc, r;
+		double without, gain, r;
 
-		for (size_t j = a->n - m; j < a->n; j++)
-			sg_labelled_add(&sub, train.label[a->idx[j]],
-				train.text[a->idx[j]]);
+		memset(drop, 0, train.n);
+		for (size_t j = a->n - w; j < a->n; j++)
+			drop[a->idx[j]] = 1;
+		for (size_t j = 0; j < train.n; j++)
+			if (!drop[j])
+				sg_labelled_add(
+					&sub, train.label[j], train.text[j]);
+		if (sub.n == 0) {
+			sg_labelled_free(&sub);
+			continue;
+		}
 		res = train_and_test(p, &sub, test);
-		acc = num(res, "accuracy");
-		r = ref > maj ? (acc - maj) / (ref - maj) : acc;
-		r = fmin(1, fmax(0, r));
+		without = num(res, "mean_probability");
+		gain = (all - without) * (double)train.n / (double)w;
+		r = sg_reward_dev(gain);
 		json_object_set_new(per, a->name,
-			json_pack("{s:I, s:f, s:f, s:f}", "n", (json_int_t)m,
-				"accuracy", acc, "macro_f1",
-				num(res, "macro_f1"), "reward", r));
+			json_pack("{s:I, s:f, s:f, s:f}", "window",
+				(json_int_t)w, "without", without, "gain", gain,
+				"reward", r));
 		json_array_append_new(out,
-			json_pack("{s:s, s:s, s:I, s:s, s:f, s:s, s:f, s:f,"
-				  " s:I}",
+			json_pack("{s:s, s:s, s:I, s:s, s:f, s:s, s:f, s:I}",
 				"type", "reward", "run", a->run, "batch",
 				(json_int_t)a->batch, "arm", a->name, "reward",
-				r, "source", "sg-eval", "accuracy", acc,
-				"macro_f1", num(res, "macro_f1"), "n",
-				(json_int_t)m));
+				r, "source", "sg-eval", "gain", gain, "window",
+				(json_int_t)w));
 		json_decref(res);
 		sg_labelled_free(&sub);
 	}
+	free(drop);
 	json_object_set_new(evalrec, "arms", per);
 	return out;
 }
@@ -230,10 +238,44 @@ summary(const json_t *ev)
 	}
 	json_object_foreach (json_object_get(ev, "arms"), name, arm)
 		fprintf(stderr,
-			"%s: arm %s alone (%lld samples): accuracy %.3f,"
-			" reward %.3f\n",
-			sg_progname, name, sg_get_int(arm, "n", 0),
-			num(arm, "accuracy"), num(arm, "reward"));
+			"%s: arm %s: without its latest %lld samples the"
+			" true labels' mean probability is %.3f; reward"
+			" %.3f\n",
+			sg_progname, name, sg_get_int(arm, "window", 0),
+			num(arm, "without"), num(arm, "reward"));
+}
+
+/* Whether test is the dev set a run's router learnt from (its state
+ * records the dev set's hash): state names it, else each input's
+ * FILE.state, as sg-run keeps it.  Said once, and in the eval record. */
+static void
+dev_check(json_t *ev, const char *test, const char *state, char *const in[],
+	int nin)
+{
+	char hash[17], *path;
+	struct sg_error e;
+	json_t *st;
+	int hit = 0;
+
+	if (sg_file_hash(test, hash, &e) < 0)
+		return;
+	for (int i = state ? -1 : 0; i < nin && !hit; i++) {
+		path = i < 0 ? sg_xstrdup(state) : sg_suffixed(in[i], ".state");
+		st = json_load_file(path, 0, NULL);
+		if (st && sg_get_str(json_object_get(st, "dev"), "hash") &&
+			strcmp(sg_get_str(json_object_get(st, "dev"), "hash"),
+				hash) == 0) {
+			sg_warn("'%s' is the dev set the router of '%s' learnt"
+				" from: these figures are not on held-out data",
+				test, path);
+			hit = 1;
+		}
+		json_decref(st);
+		free(path);
+		if (state)
+			break;
+	}
+	json_object_set_new(ev, "test_is_dev", json_boolean(hit));
 }
 
 static void
@@ -273,12 +315,14 @@ main(int argc, char *argv[])
 		{"real-train", required_argument, NULL, 'L'},
 		{"rewards", no_argument, NULL, 'R'},
 		{"seed", required_argument, NULL, 'S'},
+		{"state", required_argument, NULL, 's'},
 		{"strict", no_argument, NULL, SG_OPT_STRICT},
 		{"test", required_argument, NULL, 'T'},
 		{"text-field", required_argument, NULL, 't'},
 		{"unbuffered", no_argument, NULL, 'u'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
+		{"window", required_argument, NULL, 'W'},
 		{"word-ngrams", required_argument, NULL, 'w'},
 		{NULL, 0, NULL, 0},
 	};
@@ -290,6 +334,8 @@ main(int argc, char *argv[])
 		.seed = 1};
 	struct sg_labelled test = {0}, real = {0};
 	const char *testpath = NULL, *realpath = NULL, *recipe_path = NULL;
+	const char *state = NULL;
+	size_t window = 50;
 	json_t *recipe = NULL;
 	struct sg_error e;
 	json_t *ev, *syn, *rewards = NULL, *r;
@@ -299,8 +345,8 @@ main(int argc, char *argv[])
 	char *end;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv,
-			"b:c:d:e:g:hL:l:Rr:T:t:uVvw:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:c:d:e:g:hL:l:Rr:s:T:t:uVvW:w:",
+			longopts, NULL)) != -1) {
 		if (sg_filter_option(&f, c))
 			continue;
 		switch (c) {
@@ -339,8 +385,14 @@ main(int argc, char *argv[])
 			p.seed = (uint64_t)count(
 				"--seed", optarg, (1LL << 53) - 1);
 			break;
+		case 's':
+			state = optarg;
+			break;
 		case 'T':
 			testpath = optarg;
+			break;
+		case 'W':
+			window = (size_t)count("-W", optarg, 1 << 30);
 			break;
 		case 't':
 			text_field = optarg;
@@ -379,6 +431,7 @@ main(int argc, char *argv[])
 		json_object_set_new(ev, "run", json_string(lastrun));
 		json_object_set_new(ev, "batch", json_integer(lastbatch));
 	}
+	dev_check(ev, testpath, state, argv + optind, argc - optind);
 	json_object_set_new(
 		ev, "overlap", sg_ngram_overlap(&train, &test, overlap));
 	syn = train_and_test(&p, &train, &test);
@@ -403,7 +456,7 @@ main(int argc, char *argv[])
 			(json_int_t)p.seed));
 	if (want_rewards)
 		rewards = arm_rewards(
-			&p, &test, maj, ceiling > maj ? ceiling : 1.0, ev);
+			&p, &test, num(syn, "mean_probability"), window, ev);
 	summary(ev);
 	sg_filter_put(&f, ev);
 	json_array_foreach (rewards, i, r)

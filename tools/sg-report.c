@@ -303,11 +303,10 @@ page(FILE *fp, const json_t *state, const char *state_path)
 	sg_html_escape(fp, sg_get_str(state, "run"));
 	fprintf(fp,
 		"</h1>\n<p>%lld batches, %lld samples accepted, %lld rejected, "
-		"%lld rewards learnt; epsilon now %.3f. State: <code>",
+		"%lld rewards learnt; policy %s. State: <code>",
 		sg_get_int(state, "steps", 0), sg_get_int(state, "accepted", 0),
 		sg_get_int(state, "rejected", 0),
-		sg_get_int(state, "rewards", 0),
-		sg_get_num(state, "epsilon", 0));
+		sg_get_int(state, "rewards", 0), sg_state_policy(state));
 	sg_html_escape(fp, state_path);
 	fputs("</code>.</p>\n", fp);
 	arm_table(fp, state);
@@ -380,11 +379,10 @@ summary(const json_t *state)
 {
 	fprintf(stderr,
 		"%s: run %s: %lld batches, %lld accepted, %lld rejected;"
-		" epsilon %.3f\n",
+		" policy %s\n",
 		sg_progname, sg_get_str(state, "run"),
 		sg_get_int(state, "steps", 0), sg_get_int(state, "accepted", 0),
-		sg_get_int(state, "rejected", 0),
-		sg_get_num(state, "epsilon", 0));
+		sg_get_int(state, "rejected", 0), sg_state_policy(state));
 	for (size_t i = 0; i < narms; i++) {
 		fprintf(stderr,
 			"%s:   %-24s chosen %3lld times, score reward %.3f",

@@ -28,21 +28,21 @@
 #include "route/route.h"
 
 static const char usage_text[] =
-	"usage: sg-run [-hVv] [-b size] [-e every] [--eval-test file]"
+	"usage: sg-run [-hVv] [-b size] [--dev file] [-e every]"
 	" [--eval-train file] [-i iterations] [--max-cost usd]"
 	" [--max-tokens n] [-o output] [-s state] [--seed n]"
 	" [-T temperature] recipe\n";
 
-/* The loop's six stages, then the evaluation's two. */
-enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, EVAL_UPDATE, NSTAGES };
-enum { OPT_EVAL_TEST = 0x100, OPT_EVAL_TRAIN, OPT_MAX_COST, OPT_MAX_TOKENS };
+/* The loop's six stages, then the evaluation. */
+enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, NSTAGES };
+enum { OPT_DEV = 0x100, OPT_EVAL_TRAIN, OPT_MAX_COST, OPT_MAX_TOKENS };
 
 static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
-	"sg-validate", "sg-score", "sg-update", "sg-eval", "sg-update"};
+	"sg-validate", "sg-score", "sg-update", "sg-eval"};
 
 struct run {
 	const char *recipe_path, *output, *state, *seed, *temp, *batch;
-	const char *eval_test, *eval_train;
+	const char *dev, *eval_train;
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
 	char bindir[PATH_MAX];
@@ -118,23 +118,24 @@ stage_argv(const struct run *r, int stage, char **argv)
 		push(argv, &n, "--seen");
 		push(argv, &n, r->seen);
 		break;
+	case SCORE:
+		push(argv, &n, "-s");
+		push(argv, &n, r->state);
+		if (r->dev) {
+			push(argv, &n, "--dev");
+			push(argv, &n, r->dev);
+		}
+		break;
 	case EVAL:
-		push(argv, &n, "-R");
 		push(argv, &n, "-c");
 		push(argv, &n, r->recipe_path);
 		push(argv, &n, "-T");
-		push(argv, &n, r->eval_test);
+		push(argv, &n, r->dev);
 		if (r->eval_train) {
 			push(argv, &n, "-L");
 			push(argv, &n, r->eval_train);
 		}
 		push(argv, &n, r->output);
-		break;
-	case EVAL_UPDATE:
-		push(argv, &n, "-s");
-		push(argv, &n, r->state);
-		push(argv, &n, "-l");
-		push(argv, &n, r->log);
 		break;
 	case UPDATE:
 		push(argv, &n, "-s");
@@ -275,6 +276,23 @@ report_checks(const json_t *reward)
 	fputc('\n', stderr);
 }
 
+/* The parts the reward was made of, those measured and weighed. */
+static void
+report_parts(const json_t *reward)
+{
+	json_t *w = json_object_get(reward, "weights"), *v;
+	const char *name, *sep = "";
+
+	fprintf(stderr, "%s:   ", sg_progname);
+	json_object_foreach (json_object_get(reward, "parts"), name, v) {
+		if (!json_is_number(v) || !(sg_get_num(w, name, 0) > 0))
+			continue;
+		fprintf(stderr, "%s%s %.3f", sep, name, json_number_value(v));
+		sep = ", ";
+	}
+	fputc('\n', stderr);
+}
+
 /* Report the iteration from the records sg-update logged for it. */
 static void
 report(const struct run *r, FILE *log, long long iter)
@@ -304,16 +322,14 @@ report(const struct run *r, FILE *log, long long iter)
 	}
 	d = json_object_get(job, "decision");
 	fprintf(stderr,
-		"%s: iteration %lld: batch %lld: %s (%s, p=%.2f, epsilon %.3f):"
-		" %lld/%lld passed, quality %.3f, diversity %.3f, reward %.3f;"
-		" %lld/%lld accepted\n",
+		"%s: iteration %lld: batch %lld: %s (%s, p=%.2f):"
+		" %lld/%lld passed, reward %.3f; %lld/%lld accepted\n",
 		sg_progname, iter, sg_get_int(job, "batch", -1),
 		sg_get_str(job, "arm"), sg_get_str(d, "mode"),
-		sg_get_num(d, "p", 0), sg_get_num(d, "epsilon", 0),
-		sg_get_int(reward, "passed", 0), sg_get_int(reward, "n", 0),
-		sg_get_num(reward, "mean_quality", 0),
-		sg_get_num(reward, "diversity", 0),
-		sg_get_num(reward, "reward", 0), accepted(r), r->target);
+		sg_get_num(d, "p", 0), sg_get_int(reward, "passed", 0),
+		sg_get_int(reward, "n", 0), sg_get_num(reward, "reward", 0),
+		accepted(r), r->target);
+	report_parts(reward);
 	fprintf(stderr, "%s:   %s\n", sg_progname, sg_get_str(d, "reason"));
 	report_checks(reward);
 out:
@@ -321,15 +337,14 @@ out:
 	json_decref(reward);
 }
 
-/* Train on the dataset so far, test on the real held-out set, and feed
- * each arm's downstream reward to the state; the eval records collect in
- * STATE.evals. */
+/* Train on the dataset so far and test on the dev set, for the record of
+ * how the data's worth grew; the eval records collect in STATE.evals.
+ * The router learns from the dev set through sg-score, batch by batch. */
 static void
 evaluate(const struct run *r, FILE *evals, long long iter)
 {
 	struct sg_reader rd = {.fp = evals, .name = r->evals};
-	json_t *rec, *last = NULL, *a;
-	const char *name;
+	json_t *rec, *last = NULL;
 	int bad = 0, fd, failed;
 
 	/* a descriptor of its own: one shared with evals would move the
@@ -338,7 +353,7 @@ evaluate(const struct run *r, FILE *evals, long long iter)
 	if (fd < 0)
 		sg_die(SG_EXIT_IO, "cannot open '%s': %s", r->evals,
 			strerror(errno));
-	failed = run_stages(r, EVAL, EVAL_UPDATE, fd);
+	failed = run_stages(r, EVAL, EVAL, fd);
 	close(fd);
 	if (failed)
 		sg_die(SG_EXIT_CHILD,
@@ -364,14 +379,11 @@ evaluate(const struct run *r, FILE *evals, long long iter)
 		" (majority %.3f",
 		sg_progname, iter,
 		sg_get_num(json_object_get(last, "synthetic"), "accuracy", 0),
-		r->eval_test, sg_get_num(last, "majority", 0));
+		r->dev, sg_get_num(last, "majority", 0));
 	if (json_is_number(json_object_get(last, "utility")))
 		fprintf(stderr, ", utility %.3f",
 			sg_get_num(last, "utility", 0));
-	fputs("); arm rewards:", stderr);
-	json_object_foreach (json_object_get(last, "arms"), name, a)
-		fprintf(stderr, " %s %.3f", name, sg_get_num(a, "reward", 0));
-	fputc('\n', stderr);
+	fputs(")\n", stderr);
 	json_decref(last);
 }
 
@@ -387,10 +399,10 @@ summary(const struct run *r, long long iters)
 	arms = json_object_get(st, "arms");
 	fprintf(stderr,
 		"%s: %lld/%lld accepted in '%s' after %lld batches"
-		" (%lld this run); epsilon %.3f\n",
+		" (%lld this run); policy %s\n",
 		sg_progname, sg_get_int(st, "accepted", 0), r->target,
 		r->output, sg_get_int(st, "steps", 0), iters,
-		sg_get_num(st, "epsilon", 0));
+		sg_state_policy(st));
 	if ((u = json_object_get(st, "usage")))
 		fprintf(stderr,
 			"%s: spent %lld prompt and %lld completion tokens,"
@@ -473,8 +485,9 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{"batch-size", required_argument, NULL, 'b'},
+		{"dev", required_argument, NULL, OPT_DEV},
 		{"eval-every", required_argument, NULL, 'e'},
-		{"eval-test", required_argument, NULL, OPT_EVAL_TEST},
+		{"eval-test", required_argument, NULL, OPT_DEV},
 		{"eval-train", required_argument, NULL, OPT_EVAL_TRAIN},
 		{"help", no_argument, NULL, 'h'},
 		{"initial-temp", required_argument, NULL, 'T'},
@@ -505,8 +518,8 @@ main(int argc, char *argv[])
 		case 'e':
 			r.eval_every = atoll(positive("-e", optarg));
 			break;
-		case OPT_EVAL_TEST:
-			r.eval_test = optarg;
+		case OPT_DEV:
+			r.dev = optarg;
 			break;
 		case OPT_EVAL_TRAIN:
 			r.eval_train = optarg;
@@ -558,10 +571,10 @@ main(int argc, char *argv[])
 	r.rejects = sg_suffixed(r.state, ".rejected");
 	find_bindir(&r);
 
-	if (r.eval_every && !r.eval_test)
+	if (r.eval_every && !r.dev)
 		sg_die(SG_EXIT_USAGE,
-			"-e needs --eval-test, the real data to test on");
-	if (r.eval_test)
+			"-e needs --dev, the real data to test on");
+	if (r.eval_every)
 		r.evals = sg_suffixed(r.state, ".evals");
 
 	log = open_tail(r.log);

@@ -7,23 +7,23 @@
  * "quality" and "pass" set: those two fields are ours.  Each batch record
  * is followed by one reward record; a batch whose batch record never came
  * gets its reward at the end of input.  Every other record and field
- * passes through unchanged, in order.  sg-score(1) has the formulas.
+ * passes through unchanged, in order.  With -s, a batch is also weighed
+ * against the samples the run has accepted (read from the output the
+ * state names, then those passing here), and with --dev against a real
+ * labelled dev set.  sg-score(1) has the formulas.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "record/record.h"
 #include "score/score.h"
 
-enum { W_PASS, W_QUALITY, W_DIVERSITY, NWEIGHTS };
-
-static const char *const wname[NWEIGHTS] = {
-	"pass_rate", "quality", "diversity"};
-static const double wdefault[NWEIGHTS] = {0.5, 0.3, 0.2};
+enum { OPT_DEV = 0x101 };
 
 /* What a reward copies from its batch, job or samples. */
 static const char *const metakeys[] = {"arm", "generator", "params", "context"};
@@ -33,10 +33,12 @@ static const char *const metakeys[] = {"arm", "generator", "params", "context"};
 struct recipe {
 	double threshold;
 	json_t *weights; /* check name -> weight, only the valid ones */
-	double w[NWEIGHTS];
+	double w[SG_NPARTS];
 	int has_mindiv, has_maxrep, has_mindisp;
 	double mindiv, maxrep, mindisp;
-	double wcost; /* reward lost per unit of a batch record's "cost" */
+	double wcost;	/* reward lost per unit of a batch record's "cost" */
+	json_t *recipe; /* the job's, which mc points into */
+	struct sg_marginal_conf mc;
 };
 
 /* How many of a batch's samples passed and failed a check, for the
@@ -58,17 +60,25 @@ struct batch {
 	struct sg_texts texts; /* the text views of the samples with data */
 	struct tally *tally;   /* in the order first met */
 	size_t ntally, tallycap;
+	struct sg_batch_parts parts;
 };
 
 static struct sg_batches batches;
 static struct sg_diversity diversity;
+/* With -s or --dev: the dataset a batch is weighed against, loaded at the
+ * first job, whose recipe says which fields are label and text. */
+static const char *state_path, *dev_path;
+static char dev_hash[17];
+static struct sg_marginal marginal;
+static int marginal_ready;
 /* What a sample is read for: of its checks, only whether each passed and
  * its score.  Every sample goes out spliced into its line (emit). */
 static const char *const fields[] = {"type", "id", "run", "batch", "data",
 	"error", "valid", "checks.*.pass", "checks.*.score", "arm", "generator",
 	"params", "context", NULL};
 static struct sg_filter f = {
-	.usage = "usage: sg-score [-huVv] [--strict] [file ...]\n",
+	.usage = "usage: sg-score [-huVv] [--strict] [--dev file] [-s state]"
+		 " [file ...]\n",
 	.fields = fields,
 };
 
@@ -83,9 +93,31 @@ static void
 recipe_defaults(struct recipe *rc)
 {
 	json_decref(rc->weights);
+	json_decref(rc->recipe);
 	memset(rc, 0, sizeof *rc);
 	rc->threshold = 0.5;
-	memcpy(rc->w, wdefault, sizeof rc->w);
+	memcpy(rc->w, sg_part_defaults, sizeof rc->w);
+	rc->mc.label_field = "label";
+	rc->mc.text_field = "text";
+}
+
+/* Which of a sample's fields are its label and its text, and the labels
+ * the recipe wants in what mix. */
+static void
+labels_parse(struct recipe *rc, const json_t *recipe)
+{
+	const json_t *ti = json_object_get(recipe, "task_input");
+	const json_t *ev = json_object_get(recipe, "evaluation");
+
+	rc->recipe = json_incref((json_t *)recipe);
+	rc->mc.labels = json_object_get(ti, "labels");
+	rc->mc.dist = json_object_get(ti, "label_distribution");
+	rc->mc.labelled = json_array_size(rc->mc.labels) > 0 ||
+			  json_object_size(rc->mc.dist) > 0;
+	if (sg_get_str(ev, "label_field"))
+		rc->mc.label_field = sg_get_str(ev, "label_field");
+	if (sg_get_str(ev, "text_field"))
+		rc->mc.text_field = sg_get_str(ev, "text_field");
 }
 
 /* A number in [0,1] at path, NULL when absent; a bad one is reported. */
@@ -111,10 +143,10 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 {
 	const json_t *recipe = json_object_get(job, "recipe");
 	json_t *v, *w;
-	const char *key;
-	double sum = 0;
+	const char *key, *at = "reward";
 
 	recipe_defaults(rc);
+	labels_parse(rc, recipe);
 	if ((v = unit(recipe, "quality.threshold", where, bad)))
 		rc->threshold = json_number_value(v);
 	if ((v = unit(recipe, "constraints.min_diversity", where, bad)))
@@ -145,34 +177,28 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 			where);
 		(*bad)++;
 	}
-	v = sg_path(recipe, "quality.reward");
+	/* reward, or quality.reward as recipes wrote it before */
+	v = json_object_get(recipe, "reward");
+	if (!v || json_is_null(v)) {
+		v = sg_path(recipe, "quality.reward");
+		at = "quality.reward";
+	}
 	if (v && !json_is_null(v) && !json_is_object(v)) {
-		sg_warn("%s: job \"recipe.quality.reward\" is not an object",
-			where);
+		sg_warn("%s: job \"recipe.%s\" is not an object", where, at);
 		(*bad)++;
 	}
-	for (int i = 0; i < NWEIGHTS; i++) {
-		w = json_object_get(v, wname[i]);
+	for (int i = 0; i <= SG_NPARTS; i++) {
+		const char *name = i < SG_NPARTS ? sg_part_names[i] : "cost";
+		double *to = i < SG_NPARTS ? &rc->w[i] : &rc->wcost;
+
+		w = json_object_get(v, name);
 		if (json_is_number(w) && json_number_value(w) >= 0) {
-			rc->w[i] = json_number_value(w);
+			*to = json_number_value(w);
 		} else if (w && !json_is_null(w)) {
-			sg_warn("%s: job \"recipe.quality.reward.%s\" is not a "
-				"number >= 0",
-				where, wname[i]);
+			sg_warn("%s: job \"recipe.%s.%s\" is not a number >= 0",
+				where, at, name);
 			(*bad)++;
 		}
-		sum += rc->w[i];
-	}
-	for (int i = 0; sum > 0 && i < NWEIGHTS; i++)
-		rc->w[i] /= sum;
-	w = json_object_get(v, "cost");
-	if (json_is_number(w) && json_number_value(w) >= 0) {
-		rc->wcost = json_number_value(w);
-	} else if (w && !json_is_null(w)) {
-		sg_warn("%s: job \"recipe.quality.reward.cost\" is not a "
-			"number >= 0",
-			where);
-		(*bad)++;
 	}
 }
 
@@ -188,6 +214,7 @@ batch_close(struct batch *b)
 	b->ntally = b->tallycap = 0;
 	b->seen = b->passed = 0;
 	b->qsum = 0;
+	memset(&b->parts, 0, sizeof b->parts);
 	b->done = 1;
 }
 
@@ -208,6 +235,7 @@ batch_free(struct batch *b)
 	batch_close(b);
 	json_decref(b->meta);
 	json_decref(b->rc.weights);
+	json_decref(b->rc.recipe);
 	free(b->run);
 	free(b);
 }
@@ -325,6 +353,9 @@ score_sample(json_t *s, struct batch *b, int count)
 	meta_fill(b->meta, s);
 	if (!has(s, "data"))
 		return;
+	if (marginal_ready && pass)
+		sg_marginal_sample(&marginal, &b->rc.mc, &b->parts,
+			sg_get_str(s, "arm"), json_object_get(s, "data"));
 	text = sg_sample_text(json_object_get(s, "data"));
 	sg_texts_add(&b->texts, text, strlen(text));
 	free(text);
@@ -335,9 +366,9 @@ score_sample(json_t *s, struct batch *b, int count)
 static json_t *
 reward(const struct batch *b, const json_t *end)
 {
-	json_t *r = json_object(), *v, *w, *checks = json_object();
+	json_t *r = json_object(), *v, *w, *parts, *checks = json_object();
 	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
-	double pass_rate, quality, d2, rep, value;
+	double pass_rate, quality, d2, rep, value, part[SG_NPARTS];
 	json_t *cost, *disp = json_object_get(end, "embedding_dispersion");
 
 	if (!json_is_number(disp))
@@ -349,8 +380,15 @@ reward(const struct batch *b, const json_t *end)
 	sg_diversity_measure(&diversity, &b->texts);
 	d2 = diversity.distinct_2;
 	rep = diversity.repetition_rate;
-	value = b->rc.w[W_PASS] * pass_rate + b->rc.w[W_QUALITY] * quality +
-		b->rc.w[W_DIVERSITY] * d2;
+	if (marginal_ready)
+		sg_marginal_parts(&marginal, &b->parts, part);
+	else
+		for (int i = 0; i < SG_NPARTS; i++)
+			part[i] = NAN;
+	part[SG_PART_PASS_RATE] = pass_rate;
+	part[SG_PART_QUALITY] = quality;
+	part[SG_PART_DIVERSITY] = d2;
+	value = sg_reward_value(b->rc.w, part);
 	if (b->rc.has_mindiv && d2 < b->rc.mindiv)
 		value *= 0.5;
 	if (b->rc.has_maxrep && rep > b->rc.maxrep)
@@ -395,8 +433,19 @@ reward(const struct batch *b, const json_t *end)
 				(json_int_t)b->tally[i].fail));
 	json_object_set_new(r, "checks", checks);
 	w = json_object();
-	for (int i = 0; i < NWEIGHTS; i++)
-		json_object_set_new(w, wname[i], json_real(b->rc.w[i]));
+	parts = json_object();
+	for (int i = 0; i < SG_NPARTS; i++) {
+		json_object_set_new(w, sg_part_names[i], json_real(b->rc.w[i]));
+		json_object_set_new(parts, sg_part_names[i],
+			isnan(part[i]) ? json_null() : json_real(part[i]));
+	}
+	json_object_set_new(r, "parts", parts);
+	/* so that sg-eval can tell a figure on the dev set from one on data
+	 * the router never saw */
+	if (dev_path)
+		json_object_set_new(r, "dev",
+			json_pack("{s:s, s:s}", "path", dev_path, "hash",
+				dev_hash));
 	json_object_set_new(r, "weights", w);
 	if (b->rc.has_mindiv)
 		json_object_set_new(
@@ -421,6 +470,35 @@ emit_reward(struct batch *b, const json_t *end)
 	batch_close(b);
 }
 
+/* The accepted samples of the state's output, and the dev set, read once
+ * the first job says which fields hold label and text. */
+static void
+marginal_load(const struct recipe *rc)
+{
+	struct sg_error e;
+	json_error_t je;
+	json_t *st, *out;
+
+	sg_marginal_init(&marginal);
+	marginal_ready = 1;
+	if (dev_path &&
+		(sg_marginal_dev(&marginal, &rc->mc, dev_path, &e) < 0 ||
+			sg_file_hash(dev_path, dev_hash, &e) < 0))
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!state_path)
+		return;
+	/* replaced whole, never written in place: no lock to read it */
+	st = json_load_file(state_path, 0, &je);
+	if (!st && access(state_path, F_OK) == 0)
+		sg_die(SG_EXIT_CONFIG, "state '%s': %s", state_path, je.text);
+	out = json_object_get(st, "output");
+	if (sg_get_str(out, "path") &&
+		sg_marginal_load(&marginal, &rc->mc, sg_get_str(out, "path"),
+			sg_get_int(out, "bytes", 0), &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	json_decref(st);
+}
+
 /* One record: job, sample and batch records are ours to look at; the
  * return value counts the problems reported. */
 static int
@@ -442,6 +520,8 @@ handle(json_t *rec, const char *where)
 			if (b->done)
 				batch_reset(b);
 			recipe_parse(&b->rc, rec, where, &bad);
+			if (!marginal_ready && (state_path || dev_path))
+				marginal_load(&b->rc);
 			json_object_clear(b->meta);
 			meta_fill(b->meta, rec);
 			b->job_n = sg_get_int(rec, "n", -1);
@@ -484,7 +564,9 @@ score(struct sg_filter *f, json_t *rec)
 }
 
 static const struct option longopts[] = {
+	{"dev", required_argument, NULL, OPT_DEV},
 	{"help", no_argument, NULL, 'h'},
+	{"state", required_argument, NULL, 's'},
 	{"strict", no_argument, NULL, SG_OPT_STRICT},
 	{"unbuffered", no_argument, NULL, 'u'},
 	{"verbose", no_argument, NULL, 'v'},
@@ -499,9 +581,16 @@ main(int argc, char *argv[])
 	int c;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "huVv", longopts, NULL)) != -1)
-		if (!sg_filter_option(&f, c))
+	while ((c = getopt_long(argc, argv, "hs:uVv", longopts, NULL)) != -1) {
+		if (sg_filter_option(&f, c))
+			continue;
+		if (c == 's')
+			state_path = optarg;
+		else if (c == OPT_DEV)
+			dev_path = optarg;
+		else
 			sg_usage(f.usage, SG_EXIT_USAGE);
+	}
 	sg_filter_run(&f, argv + optind, argc - optind, score);
 	for (size_t i = 0; i < batches.n; i++) {
 		struct batch *b = batches.v[i];
@@ -515,5 +604,7 @@ main(int argc, char *argv[])
 	}
 	sg_batches_free(&batches);
 	sg_diversity_free(&diversity);
+	if (marginal_ready)
+		sg_marginal_free(&marginal);
 	return sg_finish(f.status);
 }

@@ -237,6 +237,10 @@ commit(const char *run, const struct pending *p, json_t *reward)
 		sg_state_add_usage(st.root, p->end);
 	if (reward && sg_reward_apply(st.root, reward, &e) < 0)
 		sg_filter_bad(&f, "%s", e.text);
+	/* the dev set the rewards were measured on, for sg-eval to warn
+	 * when it is given it as held-out data */
+	if (reward && json_is_object(json_object_get(reward, "dev")))
+		json_object_set(st.root, "dev", json_object_get(reward, "dev"));
 	json_object_set_new(
 		st.root, "accepted", json_integer(accepted + taken));
 	json_object_set_new(st.root, "rejected",

@@ -5,7 +5,9 @@
 # sentiment.  npm fetches the package into DIR (never into the source
 # tree) and checks it against the registry's integrity hash.  Writes
 # amazon.tsv, imdb.tsv, yelp.tsv and, from the Amazon set, a fixed split:
-# amazon-train.tsv (odd lines) and amazon-test.tsv (even lines).
+# amazon-train.tsv (odd lines) and amazon-test.tsv (even lines), and
+# amazon-dev.tsv, the first 150 lines of amazon-train.tsv: real examples
+# the router may learn from (sg-run --dev), apart from the test set.
 set -eu
 dir=${1:?usage: fetch-data.sh DIR}
 version=5.0.2
@@ -24,4 +26,5 @@ for set in amazon imdb yelp; do
 done
 awk 'NR % 2 == 1' amazon.tsv > amazon-train.tsv
 awk 'NR % 2 == 0' amazon.tsv > amazon-test.tsv
+head -n 150 amazon-train.tsv > amazon-dev.tsv
 rm -rf package

@@ -79,6 +79,9 @@ int sg_write_atomic(
 int sg_lock(const char *path, struct sg_error *e); /* fd, or -1 */
 void sg_unlock(int fd);
 char *sg_slurp(const char *path, size_t *len, struct sg_error *e);
+/* The hash of a file's bytes in 16 hexadecimal digits: which data a run
+ * was given, recorded where its name alone would not tell. */
+int sg_file_hash(const char *path, char out[17], struct sg_error *e);
 /* mkdir -p, mode 0700; path is changed and restored. */
 int sg_mkdirs(char *path);
 /* path with suffix appended, malloc'd: the files kept beside a state. */

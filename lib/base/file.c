@@ -46,6 +46,19 @@ sg_slurp(const char *path, size_t *len, struct sg_error *e)
 	return buf;
 }
 
+int
+sg_file_hash(const char *path, char out[17], struct sg_error *e)
+{
+	size_t len;
+	char *buf = sg_slurp(path, &len, e);
+
+	if (!buf)
+		return -1;
+	snprintf(out, 17, "%016llx", (unsigned long long)sg_hash64(buf, len));
+	free(buf);
+	return 0;
+}
+
 static int
 fsync_dir(const char *path)
 {

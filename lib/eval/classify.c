@@ -1,8 +1,7 @@
 /*
  * classify.c - a fastText-style supervised text classifier and the
- * measures sg-eval reports: labelled sets read from TSV or JSON Lines,
- * training, accuracy, macro-F1, the confusion matrix, and the n-gram
- * overlap between a training and a test set.
+ * measures sg-eval reports: training, accuracy, macro-F1, the confusion
+ * matrix, and the n-gram overlap between a training and a test set.
  *
  * The model is fastText's supervised one (Joulin et al., 2017): each word
  * unigram and bigram is hashed into one of a fixed number of buckets, a
@@ -32,128 +31,6 @@ static void *
 zalloc(size_t n)
 {
 	return memset(sg_xmalloc(n), 0, n);
-}
-
-void
-sg_labelled_free(struct sg_labelled *d)
-{
-	for (size_t i = 0; i < d->n; i++) {
-		free(d->label[i]);
-		free(d->text[i]);
-	}
-	free(d->label);
-	free(d->text);
-	*d = (struct sg_labelled){0};
-}
-
-void
-sg_labelled_add(struct sg_labelled *d, const char *label, const char *text)
-{
-	if (d->n == d->cap) {
-		d->cap = d->cap ? 2 * d->cap : 256;
-		d->label = sg_xrealloc(d->label, d->cap * sizeof *d->label);
-		d->text = sg_xrealloc(d->text, d->cap * sizeof *d->text);
-	}
-	d->label[d->n] = sg_xstrdup(label);
-	d->text[d->n] = sg_xstrdup(text);
-	d->n++;
-}
-
-char *
-sg_label_string(const json_t *v)
-{
-	if (json_is_string(v))
-		return sg_xstrdup(json_string_value(v));
-	if (json_is_integer(v) || json_is_boolean(v))
-		return json_dumps(v, JSON_ENCODE_ANY);
-	return NULL;
-}
-
-static int
-add_json(struct sg_labelled *d, const char *line, const char *lf,
-	const char *tf, struct sg_error *e)
-{
-	json_error_t je;
-	json_t *rec = json_loads(line, JSON_REJECT_DUPLICATES, &je), *item;
-	const char *text;
-	char *label;
-
-	if (!json_is_object(rec)) {
-		sg_seterr(e, "%s", rec ? "not a JSON object" : je.text);
-		json_decref(rec);
-		return -1;
-	}
-	/* an sg sample carries the item in "data" */
-	item = json_is_object(json_object_get(rec, "data"))
-		       ? json_object_get(rec, "data")
-		       : rec;
-	label = sg_label_string(sg_path(item, lf));
-	text = sg_get_str(item, tf);
-	if (!label || !text) {
-		sg_seterr(e, "no %s \"%s\"", label ? "string" : "label",
-			label ? tf : lf);
-		free(label);
-		json_decref(rec);
-		return -1;
-	}
-	sg_labelled_add(d, label, text);
-	free(label);
-	json_decref(rec);
-	return 0;
-}
-
-static int
-add_tsv(struct sg_labelled *d, char *line, struct sg_error *e)
-{
-	char *tab = strchr(line, '\t');
-
-	if (!tab || tab == line) {
-		sg_seterr(e, "not a line of label<TAB>text");
-		return -1;
-	}
-	*tab = '\0';
-	sg_labelled_add(d, line, tab + 1);
-	return 0;
-}
-
-int
-sg_labelled_load(struct sg_labelled *d, const char *path, const char *lf,
-	const char *tf, struct sg_error *e)
-{
-	struct sg_error le;
-	char *buf, *line, *next;
-	unsigned long lineno = 0;
-	size_t len;
-	int json = -1, rc;
-
-	buf = sg_slurp(path, &len, e);
-	if (!buf)
-		return -1;
-	rc = 0;
-	for (line = buf; line && rc == 0; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		lineno++;
-		if (*line && line[strlen(line) - 1] == '\r')
-			line[strlen(line) - 1] = '\0';
-		if (lineno == 1 && strncmp(line, "\xef\xbb\xbf", 3) == 0)
-			line += 3;
-		if (!*line)
-			continue;
-		if (json < 0)
-			json = *line == '{';
-		rc = json ? add_json(d, line, lf, tf, &le)
-			  : add_tsv(d, line, &le);
-		if (rc < 0)
-			sg_seterr(e, "%s:%lu: %s", path, lineno, le.text);
-	}
-	free(buf);
-	if (rc == 0 && d->n == 0) {
-		sg_seterr(e, "%s: no labelled examples", path);
-		rc = -1;
-	}
-	return rc < 0 ? -2 : 0;
 }
 
 /* The features of a text: bucket numbers of its word unigrams and, with
@@ -356,22 +233,31 @@ sg_clf_free(struct sg_clf *c)
 	free(c);
 }
 
-const char *
-sg_clf_predict(const struct sg_clf *c, const char *text)
+/* The classifier's probabilities for text, in prob (nlabels); the index
+ * of the likeliest label, ties and a text without words to the first. */
+static int
+classify(const struct sg_clf *c, const char *text, float *prob)
 {
 	uint32_t *feat = NULL;
 	size_t cap = 0, n = features(&c->p, text, &feat, &cap);
 	float *h = sg_xmalloc((size_t)c->p.dim * sizeof *h);
-	float *prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
 	int best = 0;
 
 	forward(c, feat, n, h, prob);
-	/* ties, and a text without words, go to the first label */
 	for (int k = 1; k < c->nlabels; k++)
 		if (prob[k] > prob[best])
 			best = k;
 	free(feat);
 	free(h);
+	return best;
+}
+
+const char *
+sg_clf_predict(const struct sg_clf *c, const char *text)
+{
+	float *prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
+	int best = classify(c, text, prob);
+
 	free(prob);
 	return c->labels[best];
 }
@@ -402,7 +288,8 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 	size_t n = test->n + (size_t)c->nlabels, correct = 0, majn;
 	long long *cm;
 	int m;
-	double f1sum = 0;
+	double f1sum = 0, psum = 0;
+	float *prob;
 	json_t *res, *jl, *jcm, *row, *f1s;
 
 	all = sg_xmalloc(n * sizeof *all);
@@ -411,13 +298,18 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 	m = distinct(all, n, &labels);
 	free(all);
 	cm = zalloc((size_t)m * (size_t)m * sizeof *cm);
+	prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
 	for (size_t i = 0; i < test->n; i++) {
 		int t = find_label(labels, m, test->label[i]);
-		int p = find_label(labels, m, sg_clf_predict(c, test->text[i]));
+		int best = classify(c, test->text[i], prob);
+		int p = find_label(labels, m, c->labels[best]);
+		int k = find_label(c->labels, c->nlabels, test->label[i]);
 
 		cm[t * m + p]++;
 		correct += t == p;
+		psum += k < 0 ? 0 : prob[k];
 	}
+	free(prob);
 	jl = json_array();
 	jcm = json_array();
 	f1s = json_object();
@@ -446,6 +338,9 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 		f1sum / m, "f1", f1s, "labels", jl, "confusion", jcm,
 		"majority", "label", maj, "accuracy",
 		test->n ? (double)majn / test->n : 0.0);
+	/* smoother than accuracy: what sg-eval -R's contributions compare */
+	json_object_set_new(res, "mean_probability",
+		json_real(test->n ? psum / (double)test->n : 0.0));
 	for (int k = 0; k < m; k++)
 		free(labels[k]);
 	free(labels);

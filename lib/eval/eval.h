@@ -7,27 +7,9 @@
 #define SG_EVAL_H
 
 #include "base/base.h"
+#include "record/record.h"
 
 /* classify.c: a fastText-style text classifier and its measures */
-struct sg_labelled { /* parallel arrays of malloc'd strings */
-	char **label, **text;
-	size_t n, cap;
-};
-
-void sg_labelled_add(
-	struct sg_labelled *d, const char *label, const char *text);
-void sg_labelled_free(struct sg_labelled *d);
-/* A label as a malloc'd string: a JSON string as it is, an integer or a
- * boolean written out (so 0/1 labels work); NULL for anything else. */
-char *sg_label_string(const json_t *v);
-/* Append the examples of a file: JSON Lines (the label and text fields
- * of each object, or of its "data" object as in sg samples) or, when the
- * first line does not start with '{', label<TAB>text lines.  -1 and e
- * when the file cannot be read, -2 and e ("path:line: why") on the first
- * bad line or when it holds no example. */
-int sg_labelled_load(struct sg_labelled *d, const char *path,
-	const char *label_field, const char *text_field, struct sg_error *e);
-
 struct sg_clf_params {
 	int dim, epochs, ngrams; /* ngrams: 1 words, 2 words and bigrams */
 	double lr;

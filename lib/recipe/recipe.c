@@ -1601,6 +1601,8 @@ c_router(struct load *L, const struct node *n, const char *name)
 		{"epsilon_decay", DECAY, NULL},
 		{"epsilon_min", UNIT, NULL},
 		{"epsilon_start", UNIT, NULL},
+		{"pass_high", UNIT, NULL},
+		{"pass_low", UNIT, NULL},
 		{"policy", STRING, NULL},
 		{"quality_high", UNIT, NULL},
 		{"quality_low", UNIT, NULL},
@@ -1609,12 +1611,14 @@ c_router(struct load *L, const struct node *n, const char *name)
 		{"temperature_max", POSITIVE, NULL},
 		{"temperature_min", POSITIVE, NULL},
 		{"temperature_step", POSITIVE, NULL},
+		{"temperature_step_up", POSITIVE, NULL},
 		{"window", POSINT, NULL},
 	};
 
 	if (c_is(L, n, name, MAPPING) < 0 || FIELDS(L, n, tab, name, 0) < 0 ||
 		ordered(L, n, "epsilon_min", "epsilon_start", name) < 0 ||
 		ordered(L, n, "quality_low", "quality_high", name) < 0 ||
+		ordered(L, n, "pass_low", "pass_high", name) < 0 ||
 		ordered(L, n, "temperature_min", "temperature_max", name) < 0)
 		return -1;
 	return 0;
@@ -1640,7 +1644,11 @@ c_reward(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
 		{"cost", NONNEG, NULL},
+		{"dev", NONNEG, NULL},
 		{"diversity", NONNEG, NULL},
+		{"fidelity", NONNEG, NULL},
+		{"labels", NONNEG, NULL},
+		{"novelty", NONNEG, NULL},
 		{"pass_rate", NONNEG, NULL},
 		{"quality", NONNEG, NULL},
 	};
@@ -1707,6 +1715,7 @@ check(struct load *L, const struct node *root)
 		{"output_path", STRING, NULL},
 		{"quality", 0, c_quality},
 		{"quality_criteria", 0, c_criteria},
+		{"reward", 0, c_reward},
 		{"router_config", 0, c_router},
 		{"task", STRING, NULL},
 		{"task_input", 0, c_task_input},

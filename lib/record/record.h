@@ -114,4 +114,24 @@ json_t *sg_path(const json_t *obj, const char *dotted); /* null: NULL */
 int sg_record_batch(const json_t *rec, const char **run, long long *batch,
 	struct sg_error *e);
 
+/* labelled.c: labelled sets, real examples for sg-eval and sg-score */
+struct sg_labelled { /* parallel arrays of malloc'd strings */
+	char **label, **text;
+	size_t n, cap;
+};
+
+void sg_labelled_add(
+	struct sg_labelled *d, const char *label, const char *text);
+void sg_labelled_free(struct sg_labelled *d);
+/* A label as a malloc'd string: a JSON string as it is, an integer or a
+ * boolean written out (so 0/1 labels work); NULL for anything else. */
+char *sg_label_string(const json_t *v);
+/* Append the examples of a file: JSON Lines (the label and text fields
+ * of each object, or of its "data" object as in sg samples) or, when the
+ * first line does not start with '{', label<TAB>text lines.  -1 and e
+ * when the file cannot be read, -2 and e ("path:line: why") on the first
+ * bad line or when it holds no example. */
+int sg_labelled_load(struct sg_labelled *d, const char *path,
+	const char *label_field, const char *text_field, struct sg_error *e);
+
 #endif

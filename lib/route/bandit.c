@@ -19,7 +19,7 @@ static const struct preset {
 	{"naive_balanced", "naive", 0.7, 1.0, 0},
 	{"naive_creative", "naive", 1.2, 1.0, 0},
 	{"templater_conservative", "templater", 0.7, 0, 8},
-	{"templater_balanced", "templater", 1.0, 0, 10},
+	{"templater_balanced", "templater", 0.9, 0, 10},
 	{"templater_exploratory", "templater", 1.2, 0, 12},
 };
 
@@ -54,21 +54,23 @@ sg_router_config(const json_t *recipe, struct sg_error *e)
 {
 	static const char *numbers[] = {"epsilon_start", "epsilon_min",
 		"epsilon_decay", "temperature_min", "temperature_max",
-		"temperature_step", "quality_low", "quality_high", "alpha",
-		"tau", "sigma", "discount", "window", "draws"};
+		"temperature_step", "temperature_step_up", "quality_low",
+		"quality_high", "pass_low", "pass_high", "alpha", "tau",
+		"sigma", "discount", "window", "draws"};
 	json_t *rc = json_object_get(recipe, "router_config");
+	/* the temperature rule's numbers are the original system's */
 	json_t *cfg = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f,"
-				" s:f, s:f, s:f, s:f, s:i, s:i}",
-		"policy", "epsilon_greedy", "epsilon_start", 0.4, "epsilon_min",
-		0.1, "epsilon_decay", 0.98, "temperature_min", 0.1,
-		"temperature_max", 1.5, "temperature_step", 0.1, "quality_low",
-		0.6, "quality_high", 0.85, "alpha", 1.0, "tau", 0.1, "sigma",
-		0.5, "discount", 0.99, "window", 500, "draws", 1000);
+				" s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i}",
+		"policy", "discounted_gaussian_thompson", "epsilon_start", 0.4,
+		"epsilon_min", 0.1, "epsilon_decay", 0.98, "temperature_min",
+		0.3, "temperature_max", 1.2, "temperature_step", 0.05,
+		"temperature_step_up", 0.025, "quality_low", 0.6,
+		"quality_high", 0.8, "pass_low", 0.5, "pass_high", 0.8, "alpha",
+		1.0, "tau", 0.1, "sigma", 0.5, "discount", 0.99, "window", 500,
+		"draws", 1000);
 	const char *policy;
 	int kind;
 
-	if (!rc)
-		return cfg;
 	for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
 		json_t *v = json_object_get(rc, numbers[i]);
 
@@ -86,6 +88,16 @@ sg_router_config(const json_t *recipe, struct sg_error *e)
 		}
 		json_object_set_new(
 			cfg, "policy", json_string(sg_policy_name(kind)));
+	}
+	/* the default policy's own defaults: rewards that move by tenths,
+	 * and a memory of about twenty of them, as an arm's worth changes
+	 * while the dataset fills (bench/RESULTS.md, Adaptation) */
+	if (strcmp(sg_get_str(cfg, "policy"),
+		    sg_policy_name(SG_DISCOUNTED_GAUSSIAN)) == 0) {
+		if (!json_is_number(json_object_get(rc, "sigma")))
+			json_object_set_new(cfg, "sigma", json_real(0.1));
+		if (!json_is_number(json_object_get(rc, "discount")))
+			json_object_set_new(cfg, "discount", json_real(0.95));
 	}
 	return cfg;
 }
@@ -144,9 +156,17 @@ sg_arms_resolve(const json_t *recipe, struct sg_error *e)
 	size_t i;
 
 	arms = json_array();
+	/* the original's rule: a grammar's templater arms, else the naive
+	 * ones */
 	if (!list || json_array_size(list) == 0) {
+		const char *gen = json_object_get(recipe, "grammar")
+					  ? "templater"
+					  : "naive";
+
 		for (i = 0; i < sizeof presets / sizeof *presets; i++)
-			json_array_append_new(arms, preset_arm(&presets[i]));
+			if (strcmp(presets[i].generator, gen) == 0)
+				json_array_append_new(
+					arms, preset_arm(&presets[i]));
 		return arms;
 	}
 	json_array_foreach (list, i, v) {

@@ -22,6 +22,7 @@ static const char *names[] = {
 	[SG_LINEAR_THOMPSON] = "linear_thompson",
 	[SG_DISCOUNTED_THOMPSON] = "discounted_thompson",
 	[SG_SW_UCB] = "sliding_window_ucb",
+	[SG_DISCOUNTED_GAUSSIAN] = "discounted_gaussian_thompson",
 };
 
 const char *
@@ -209,6 +210,14 @@ score_arms(
 				   b->par.sigma / sqrt(b->n[a] + 1) *
 					   sg_rng_normal(rng);
 			break;
+		case SG_DISCOUNTED_GAUSSIAN:
+			/* no pull toward a prior: an arm left alone keeps its
+			 * mean while its discounted count, and so its
+			 * certainty, fades */
+			score[a] = b->sum[a] / b->n[a] +
+				   b->par.sigma / sqrt(b->n[a]) *
+					   sg_rng_normal(rng);
+			break;
 		case SG_LINEAR_THOMPSON:
 			/* theta ~ N(A^-1 b, sigma^2 A^-1): with A = L L^T and
 			 * L w = x, x^T theta = x^T A^-1 b + sigma w^T z */
@@ -250,30 +259,45 @@ argmax(const double *v, size_t k, size_t *ties, size_t *nties)
 	return best;
 }
 
-static void
-pick_untried(struct sg_bandit *b, struct sg_rng *rng, struct sg_pick *p)
+/* The arms no reward has reached, those not chosen yet first: an arm
+ * must be tried before a policy can weigh it.  Their count, in u. */
+static size_t
+untried(const struct sg_bandit *b, size_t *u)
 {
-	size_t *u = b->idx, nu = 0;
+	size_t nu = 0;
 
 	for (size_t a = 0; a < b->k; a++)
 		if (b->n[a] == 0 && b->pulls[a] == 0)
 			u[nu++] = a;
+	if (nu > 0 || b->kind != SG_DISCOUNTED_GAUSSIAN)
+		return nu;
+	/* the discounted Gaussian draws around a mean: an arm chosen whose
+	 * reward has not come back has none yet */
+	for (size_t a = 0; a < b->k; a++)
+		if (b->n[a] == 0)
+			u[nu++] = a;
+	return nu;
+}
+
+static void
+pick_untried(struct sg_bandit *b, struct sg_rng *rng, struct sg_pick *p)
+{
+	size_t *u = b->idx, nu = untried(b, u);
+
 	p->arm = u[sg_rng_below(rng, nu)];
 	p->p = 1.0 / (double)nu;
 	p->mode = "init";
 	snprintf(p->why, sizeof p->why,
-		"init: %zu of %zu arms not yet chosen; uniform choice among "
+		"init: %zu of %zu arms not yet %s; uniform choice among "
 		"them",
-		nu, b->k);
+		nu, b->k,
+		b->kind == SG_DISCOUNTED_GAUSSIAN ? "rewarded" : "chosen");
 }
 
 static int
-has_untried(const struct sg_bandit *b)
+has_untried(struct sg_bandit *b)
 {
-	for (size_t a = 0; a < b->k; a++)
-		if (b->n[a] == 0 && b->pulls[a] == 0)
-			return 1;
-	return 0;
+	return untried(b, b->idx) > 0;
 }
 
 /* The deterministic scores: UCB indices, softmax means. */
@@ -447,6 +471,13 @@ sg_bandit_choose(struct sg_bandit *b, const double *x, struct sg_rng *rng,
 		index_scores(b, x);
 		choose_index(b, rng, p);
 		break;
+	case SG_DISCOUNTED_GAUSSIAN:
+		if (has_untried(b)) {
+			pick_untried(b, rng, p);
+			break;
+		}
+		choose_thompson(b, x, rng, p);
+		break;
 	default:
 		choose_thompson(b, x, rng, p);
 	}
@@ -461,7 +492,8 @@ sg_bandit_update(struct sg_bandit *b, size_t arm, const double *x,
 	size_t d = b->d, dd = d * d;
 	double win = coin < reward;
 
-	if (b->kind == SG_DISCOUNTED_THOMPSON)
+	if (b->kind == SG_DISCOUNTED_THOMPSON ||
+		b->kind == SG_DISCOUNTED_GAUSSIAN)
 		for (size_t a = 0; a < b->k; a++) {
 			b->n[a] *= b->par.gamma;
 			b->sum[a] *= b->par.gamma;

@@ -50,6 +50,7 @@ enum sg_policy {
 	SG_LINEAR_THOMPSON,
 	SG_DISCOUNTED_THOMPSON,
 	SG_SW_UCB,
+	SG_DISCOUNTED_GAUSSIAN,
 };
 
 struct sg_policy_params {

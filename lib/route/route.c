@@ -528,7 +528,7 @@ sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 	const char *arm = sg_get_str(reward, "arm");
 	const char *run = sg_get_str(reward, "run");
 	long long batch = sg_get_int(reward, "batch", -1);
-	double value, q, t, step;
+	double value, q, pr, t;
 	char id[32];
 
 	if (!json_is_number(r)) {
@@ -568,21 +568,24 @@ sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 		json_integer(sg_get_int(state, "epsilon_rewards", 0) + 1));
 	sg_epsilon_update(state);
 
-	/* Lower temperature when quality drops, raise it when quality is
-	 * high: the arm's parameters adapt alongside the choice of arm.
-	 * Only a batch's own quality moves it; a downstream reward (sg-eval)
+	/* The original system's rule: a step down when the batch's pass
+	 * rate or quality is low, a smaller step up when both are high.
+	 * Only a batch's own figures move it; a downstream reward (sg-eval)
 	 * says nothing about the samples' quality. */
 	q = sg_get_num(reward, "mean_quality", -1);
+	pr = sg_get_num(reward, "pass_rate", -1);
 	t = sg_get_num(
 		armst, "temperature", sg_get_num(params, "temperature", 1.0));
-	step = sg_get_num(router, "temperature_step", 0.1);
-	if (q >= 0 && q < sg_get_num(router, "quality_low", 0.6))
-		t -= step;
-	else if (q >= sg_get_num(router, "quality_high", 0.85))
-		t += step;
+	if (q >= 0 &&
+		(q < sg_get_num(router, "quality_low", 0.6) ||
+			(pr >= 0 && pr < sg_get_num(router, "pass_low", 0.5))))
+		t -= sg_get_num(router, "temperature_step", 0.05);
+	else if (q > sg_get_num(router, "quality_high", 0.8) &&
+		 (pr < 0 || pr > sg_get_num(router, "pass_high", 0.8)))
+		t += sg_get_num(router, "temperature_step_up", 0.025);
 	json_object_set_new(armst, "temperature",
-		json_real(clamp(t, sg_get_num(router, "temperature_min", 0.1),
-			sg_get_num(router, "temperature_max", 1.5))));
+		json_real(clamp(t, sg_get_num(router, "temperature_min", 0.3),
+			sg_get_num(router, "temperature_max", 1.2))));
 	if (pend)
 		json_object_del(json_object_get(state, "pending"), id);
 	return 0;

@@ -21,6 +21,8 @@ int sg_state_commit(struct sg_state *st, struct sg_error *e);
 void sg_state_end(struct sg_state *st);
 json_t *sg_state_new(const char *run, uint64_t seed, const json_t *router);
 int sg_state_check(const json_t *root, struct sg_error *e);
+/* The policy the state's router decides by, or "none" before any. */
+const char *sg_state_policy(const json_t *root);
 /* Adds a batch record's usage figures to the state's "usage". */
 void sg_state_add_usage(json_t *root, const json_t *batch);
 

@@ -224,3 +224,11 @@ sg_state_add_usage(json_t *root, const json_t *batch)
 			sg_jnum(sg_get_num(u, k, 0) + json_number_value(v)));
 	}
 }
+
+const char *
+sg_state_policy(const json_t *root)
+{
+	const char *p = sg_get_str(json_object_get(root, "router"), "policy");
+
+	return p ? p : "none";
+}

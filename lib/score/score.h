@@ -5,6 +5,7 @@
 #define SG_SCORE_H
 
 #include "base/base.h"
+#include "record/record.h"
 
 /* diversity.c: how much a batch's texts differ (sg-score(1)) */
 /* A batch's texts in one buffer, each followed by a newline; text i ends
@@ -25,5 +26,98 @@ struct sg_diversity {
 };
 void sg_diversity_measure(struct sg_diversity *d, const struct sg_texts *t);
 void sg_diversity_free(struct sg_diversity *d);
+
+/* profile.c: what the samples a run has accepted hold: their word
+ * n-grams, their labels, and per arm a naive Bayes model of label given
+ * words, for the parts of a reward that weigh a batch against them */
+/* A text's features: the hashes of its words, folded as sg_word_hash
+ * folds them, and of its pairs of adjacent words; each once. */
+struct sg_feats {
+	uint64_t *v;
+	size_t n, cap;
+};
+void sg_feats_read(struct sg_feats *f, const char *text);
+void sg_feats_free(struct sg_feats *f);
+struct sg_profile;
+struct sg_profile *sg_profile_new(void);
+void sg_profile_free(struct sg_profile *p);
+/* A sample of arm (NULL: none named) with label (NULL: unlabelled). */
+void sg_profile_add(struct sg_profile *p, const char *arm, const char *label,
+	const struct sg_feats *f);
+/* How many of f's features no sample of p has. */
+size_t sg_profile_unseen(const struct sg_profile *p, const struct sg_feats *f);
+/* The samples with label, or all labelled ones when label is NULL. */
+double sg_profile_count(const struct sg_profile *p, const char *label);
+/* P(label | f) by naive Bayes over the samples of every arm of p but
+ * skip (NULL: all of them), and those of ref (NULL: none), with add-one
+ * smoothing; -1 when p has fewer than two labels, does not know label,
+ * or a label has fewer than min samples there. */
+double sg_profile_prob(const struct sg_profile *p, const char *skip,
+	const struct sg_profile *ref, const char *label,
+	const struct sg_feats *f, double min);
+
+/* reward.c: a batch's reward from its parts, as sg-score(1) tells */
+enum sg_part {
+	SG_PART_PASS_RATE,
+	SG_PART_QUALITY,
+	SG_PART_DIVERSITY,
+	SG_PART_NOVELTY,
+	SG_PART_FIDELITY,
+	SG_PART_LABELS,
+	SG_PART_DEV,
+	SG_NPARTS
+};
+extern const char *const sg_part_names[SG_NPARTS];
+extern const double sg_part_defaults[SG_NPARTS];
+/* The weighted mean of the parts measured (the others are NAN): each part
+ * and the result in [0, 1]. */
+double sg_reward_value(const double w[SG_NPARTS], const double part[SG_NPARTS]);
+/* The dev part of a batch that moved the mean probability a model of the
+ * accepted samples gives the dev set's true labels by gain, per sample of
+ * the batch relative to the samples the model had: 1/2 for none,
+ * towards 1 (0) as it helps (hurts). */
+double sg_reward_dev(double gain);
+
+/* marginal.c: what a batch adds to the dataset being built */
+/* What a recipe says about its samples' labels. */
+struct sg_marginal_conf {
+	int labelled;			      /* the recipe names labels */
+	const char *label_field, *text_field; /* of a sample's data */
+	const json_t *labels, *dist; /* task_input.labels, label_distribution */
+};
+struct sg_dev_example {
+	char *label;
+	struct sg_feats f;
+};
+struct sg_marginal {
+	struct sg_profile *accepted; /* the run's, then what passed since */
+	struct sg_profile *devp;     /* the dev set, or NULL */
+	struct sg_dev_example *dev;
+	size_t ndev;
+	struct sg_feats f; /* reused for each sample */
+};
+/* A batch's sums, from its first passing sample on. */
+struct sg_batch_parts {
+	double novelty, fidelity, mix, dev_before, had;
+	size_t added, nfidelity, nmix;
+};
+void sg_marginal_init(struct sg_marginal *m);
+void sg_marginal_free(struct sg_marginal *m);
+/* The samples a run accepted: the sample records in the first bytes of
+ * the output at path. */
+int sg_marginal_load(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *path, long long bytes, struct sg_error *e);
+/* The dev set, a labelled file as sg_labelled_load reads it. */
+int sg_marginal_dev(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *path, struct sg_error *e);
+/* A sample accepted without being measured. */
+void sg_marginal_accept(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *arm, const json_t *data);
+/* A passing sample of batch b: measured, then accepted. */
+void sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	struct sg_batch_parts *b, const char *arm, const json_t *data);
+/* b's novelty, fidelity, labels and dev parts, NAN where unmeasured. */
+void sg_marginal_parts(const struct sg_marginal *m,
+	const struct sg_batch_parts *b, double part[SG_NPARTS]);
 
 #endif

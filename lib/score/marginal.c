@@ -1,0 +1,219 @@
+/*
+ * marginal.c - what a batch adds to the dataset being built: the parts of
+ * its reward that weigh its passing samples against the samples the run
+ * has accepted (novelty, label fidelity, the label mix) and, with a dev
+ * set of real labelled examples, what they do for a model tested on it.
+ * Each passing sample joins the accepted ones once measured, so a batch
+ * is weighed against everything before it, its own earlier samples too.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "record/record.h"
+#include "score/score.h"
+
+/* Fidelity needs a model of the other arms that has seen this many
+ * samples of every label: fewer make its verdicts noise. */
+#define FIDELITY_MIN 10
+/* How far above its share in label_distribution a label may run before
+ * a sample of it no longer counts towards the mix: this share of the
+ * samples, or one sample while they are few. */
+#define MIX_SLACK 0.02
+
+void
+sg_marginal_init(struct sg_marginal *m)
+{
+	memset(m, 0, sizeof *m);
+	m->accepted = sg_profile_new();
+}
+
+void
+sg_marginal_free(struct sg_marginal *m)
+{
+	sg_profile_free(m->accepted);
+	sg_profile_free(m->devp);
+	for (size_t i = 0; i < m->ndev; i++) {
+		free(m->dev[i].label);
+		sg_feats_free(&m->dev[i].f);
+	}
+	free(m->dev);
+	sg_feats_free(&m->f);
+	memset(m, 0, sizeof *m);
+}
+
+/* A sample's label and the text its label is about: the text field of
+ * its data when the recipe names one or "text" is there, else every
+ * string of the data but the label. */
+static char *
+sample_view(const struct sg_marginal_conf *c, const json_t *data, char **label)
+{
+	json_t *copy, *t;
+	char *text;
+
+	*label = c->labelled ? sg_label_string(sg_path(data, c->label_field))
+			     : NULL;
+	t = json_is_object(data) ? json_object_get(data, c->text_field) : NULL;
+	if (json_is_string(t))
+		return sg_xstrdup(json_string_value(t));
+	if (!*label || !json_is_object(data))
+		return sg_sample_text(data);
+	copy = json_copy((json_t *)data);
+	json_object_del(copy, c->label_field);
+	text = sg_sample_text(copy);
+	json_decref(copy);
+	return text;
+}
+
+void
+sg_marginal_accept(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *arm, const json_t *data)
+{
+	char *label, *text = sample_view(c, data, &label);
+
+	sg_feats_read(&m->f, text);
+	sg_profile_add(m->accepted, arm, label, &m->f);
+	free(label);
+	free(text);
+}
+
+int
+sg_marginal_load(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *path, long long bytes, struct sg_error *e)
+{
+	struct sg_reader r = {0};
+	json_t *rec;
+	int rc;
+
+	if (sg_reader_open(&r, path, e) < 0)
+		return -1;
+	while (ftello(r.fp) < bytes && (rc = sg_read_record(&r, &rec, e))) {
+		if (rc < 0) {
+			sg_seterr(e, "%s:%lu: %s", path, r.line, e->text);
+			sg_reader_close(&r);
+			return -1;
+		}
+		if (strcmp(sg_rec_type(rec), "sample") == 0 &&
+			json_object_get(rec, "data"))
+			sg_marginal_accept(m, c, sg_get_str(rec, "arm"),
+				json_object_get(rec, "data"));
+		json_decref(rec);
+	}
+	sg_reader_close(&r);
+	return 0;
+}
+
+int
+sg_marginal_dev(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *path, struct sg_error *e)
+{
+	struct sg_labelled d = {0};
+
+	if (sg_labelled_load(&d, path, c->label_field, c->text_field, e) < 0)
+		return -1;
+	m->devp = sg_profile_new();
+	m->dev = sg_xcalloc(d.n, sizeof *m->dev);
+	m->ndev = d.n;
+	for (size_t i = 0; i < d.n; i++) {
+		m->dev[i].label = sg_xstrdup(d.label[i]);
+		sg_feats_read(&m->dev[i].f, d.text[i]);
+		sg_profile_add(m->devp, NULL, d.label[i], &m->dev[i].f);
+	}
+	sg_labelled_free(&d);
+	return 0;
+}
+
+/* The mean probability a model of the accepted samples gives the dev
+ * set's true labels; NAN while it knows fewer than two labels. */
+static double
+dev_score(const struct sg_marginal *m)
+{
+	double sum = 0, p;
+
+	for (size_t i = 0; i < m->ndev; i++) {
+		p = sg_profile_prob(m->accepted, NULL, NULL, m->dev[i].label,
+			&m->dev[i].f, 1);
+		if (p < 0)
+			return NAN;
+		sum += p;
+	}
+	return m->ndev ? sum / (double)m->ndev : NAN;
+}
+
+/* Whether a sample of label keeps the accepted samples within the
+ * recipe's mix: the label's count before it below its share in
+ * label_distribution (or an equal share of labels) of the count with it,
+ * plus the slack. */
+static int
+in_mix(const struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *label)
+{
+	double all = sg_profile_count(m->accepted, NULL) + 1;
+	double mine = sg_profile_count(m->accepted, label), want;
+	json_t *w = json_object_get(c->dist, label);
+	size_t k = json_array_size(c->labels);
+
+	if (json_is_number(w))
+		want = json_number_value(w);
+	else if (json_object_size(c->dist) > 0)
+		want = 0;
+	else
+		want = k ? 1.0 / (double)k : 1;
+	return mine < want * all + fmax(1, MIX_SLACK * all);
+}
+
+void
+sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	struct sg_batch_parts *b, const char *arm, const json_t *data)
+{
+	char *label, *text = sample_view(c, data, &label);
+	size_t distinct;
+	double p;
+
+	if (b->added == 0) {
+		b->dev_before = m->ndev ? dev_score(m) : NAN;
+		b->had = sg_profile_count(m->accepted, NULL);
+	}
+	sg_feats_read(&m->f, text);
+	distinct = m->f.n;
+	b->novelty += distinct ? (double)sg_profile_unseen(m->accepted, &m->f) /
+					 (double)distinct
+			       : 0;
+	if (label) {
+		p = sg_profile_prob(m->accepted, arm ? arm : "", m->devp, label,
+			&m->f, FIDELITY_MIN);
+		if (p >= 0) {
+			b->fidelity += p;
+			b->nfidelity++;
+		}
+		b->mix += in_mix(m, c, label);
+		b->nmix++;
+	}
+	sg_profile_add(m->accepted, arm, label, &m->f);
+	b->added++;
+	free(label);
+	free(text);
+}
+
+void
+sg_marginal_parts(const struct sg_marginal *m, const struct sg_batch_parts *b,
+	double part[SG_NPARTS])
+{
+	double after, gain;
+
+	part[SG_PART_NOVELTY] = b->added ? b->novelty / (double)b->added : 0;
+	part[SG_PART_FIDELITY] =
+		b->nfidelity ? b->fidelity / (double)b->nfidelity : NAN;
+	part[SG_PART_LABELS] = b->nmix ? b->mix / (double)b->nmix : NAN;
+	part[SG_PART_DEV] = NAN;
+	if (m->ndev && b->added && !isnan(b->dev_before)) {
+		after = dev_score(m);
+		/* per unit of the batch's share of the samples, so that a
+		 * batch of a large dataset is read on the scale of one of a
+		 * small one */
+		gain = (after - b->dev_before) * (b->had + (double)b->added) /
+		       (double)b->added;
+		part[SG_PART_DEV] = sg_reward_dev(gain);
+	}
+}

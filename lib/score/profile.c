@@ -1,0 +1,297 @@
+/*
+ * profile.c - what the samples a run has accepted hold, for the parts of a
+ * reward that weigh a batch against them: which word n-grams they use
+ * (novelty), how many carry each label (the label mix), and, per arm, a
+ * multinomial naive Bayes model of label given words (label fidelity and
+ * the marginal value on a real dev set).  Naive Bayes because its counts
+ * add and subtract: the model of every arm but one is the whole minus that
+ * arm, and a batch's effect is measured by adding its counts, exactly and
+ * without training anything.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "score/score.h"
+
+/* The arm and label indices of a count key; ANY is every arm's, or the
+ * presence of an n-gram whatever its label. */
+#define ANY 0xffff
+
+struct name_table {
+	char **v;
+	size_t n;
+};
+
+struct sg_profile {
+	struct sg_map *counts; /* mix(n-gram, arm, label) -> count */
+	struct name_table arms, labels;
+	/* per arm (ANY last), per label: the samples and their n-grams */
+	double *docs, *tokens;
+	size_t dims;  /* arms.n + 1 for ANY, the rows of docs and tokens */
+	size_t ncols; /* labels allocated per row */
+	double vocab; /* distinct n-grams */
+};
+
+static uint64_t
+mix(uint64_t h, size_t arm, size_t label)
+{
+	uint64_t x = h ^ ((uint64_t)arm << 48 | (uint64_t)label << 32);
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ x >> 33;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void
+sg_feats_read(struct sg_feats *f, const char *text)
+{
+	const char *s = text, *a, *b;
+	uint64_t prev = 0, h;
+	size_t n = 0;
+	int first = 1;
+
+	f->n = 0;
+	while (sg_next_word(&s, &a, &b)) {
+		if (f->n + 2 > f->cap) {
+			f->cap = f->cap ? 2 * f->cap : 64;
+			f->v = sg_xrealloc(f->v, f->cap * sizeof *f->v);
+		}
+		h = sg_word_hash(a, b);
+		f->v[f->n++] = h;
+		/* a pair's hash is not any word's */
+		if (!first)
+			f->v[f->n++] = (prev * 0x100000001b3ULL ^ h) + 1;
+		prev = h;
+		first = 0;
+	}
+	/* a set: a sample's counts are the presence of its n-grams, steadier
+	 * than raw counts on texts of any length */
+	qsort(f->v, f->n, sizeof *f->v, cmp_u64);
+	for (size_t i = 0; i < f->n; i++)
+		if (n == 0 || f->v[i] != f->v[n - 1])
+			f->v[n++] = f->v[i];
+	f->n = n;
+}
+
+void
+sg_feats_free(struct sg_feats *f)
+{
+	free(f->v);
+	memset(f, 0, sizeof *f);
+}
+
+struct sg_profile *
+sg_profile_new(void)
+{
+	struct sg_profile *p = sg_xcalloc(1, sizeof *p);
+
+	p->counts = sg_map_new();
+	return p;
+}
+
+void
+sg_profile_free(struct sg_profile *p)
+{
+	if (!p)
+		return;
+	sg_map_free(p->counts);
+	for (size_t i = 0; i < p->arms.n; i++)
+		free(p->arms.v[i]);
+	for (size_t i = 0; i < p->labels.n; i++)
+		free(p->labels.v[i]);
+	free(p->arms.v);
+	free(p->labels.v);
+	free(p->docs);
+	free(p->tokens);
+	free(p);
+}
+
+/* name's index in t, or -1; added when add is set */
+static long
+lookup(struct name_table *t, const char *name, int add)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i], name) == 0)
+			return (long)i;
+	if (!add)
+		return -1;
+	t->v = sg_xrealloc(t->v, (t->n + 1) * sizeof *t->v);
+	t->v[t->n] = sg_xstrdup(name);
+	return (long)t->n++;
+}
+
+/* Rows for every arm and ANY, columns for every label: grown as arms and
+ * labels come, ANY's row always the last. */
+static void
+reshape(struct sg_profile *p)
+{
+	size_t dims = p->arms.n + 1, cols = p->ncols;
+	double *docs, *tokens;
+
+	if (dims == p->dims && p->labels.n <= cols)
+		return;
+	while (cols < p->labels.n)
+		cols = cols ? 2 * cols : 4;
+	docs = sg_xcalloc(dims * cols, sizeof *docs);
+	tokens = sg_xcalloc(dims * cols, sizeof *tokens);
+	for (size_t r = 0; r < p->dims; r++) {
+		size_t to = r + 1 == p->dims ? dims - 1 : r;
+
+		memcpy(docs + to * cols, p->docs + r * p->ncols,
+			p->ncols * sizeof *docs);
+		memcpy(tokens + to * cols, p->tokens + r * p->ncols,
+			p->ncols * sizeof *tokens);
+	}
+	free(p->docs);
+	free(p->tokens);
+	p->docs = docs;
+	p->tokens = tokens;
+	p->dims = dims;
+	p->ncols = cols;
+}
+
+static double *
+cell(const struct sg_profile *p, double *v, size_t arm, size_t label)
+{
+	size_t row = arm == ANY ? p->dims - 1 : arm;
+
+	return &v[row * p->ncols + label];
+}
+
+void
+sg_profile_add(struct sg_profile *p, const char *arm, const char *label,
+	const struct sg_feats *f)
+{
+	long a = lookup(&p->arms, arm ? arm : "", 1);
+	long y = label ? lookup(&p->labels, label, 1) : -1;
+	double *c;
+
+	reshape(p);
+	for (size_t i = 0; i < f->n; i++) {
+		c = sg_map_put(p->counts, mix(f->v[i], ANY, ANY));
+		if (*c == 0)
+			p->vocab++;
+		*c += 1;
+		if (y < 0)
+			continue;
+		*sg_map_put(p->counts, mix(f->v[i], (size_t)a, (size_t)y)) += 1;
+		*sg_map_put(p->counts, mix(f->v[i], ANY, (size_t)y)) += 1;
+		*cell(p, p->tokens, (size_t)a, (size_t)y) += 1;
+		*cell(p, p->tokens, ANY, (size_t)y) += 1;
+	}
+	if (y >= 0) {
+		*cell(p, p->docs, (size_t)a, (size_t)y) += 1;
+		*cell(p, p->docs, ANY, (size_t)y) += 1;
+	}
+}
+
+size_t
+sg_profile_unseen(const struct sg_profile *p, const struct sg_feats *f)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->n; i++)
+		n += !sg_map_get(p->counts, mix(f->v[i], ANY, ANY));
+	return n;
+}
+
+double
+sg_profile_count(const struct sg_profile *p, const char *label)
+{
+	long y;
+	double n = 0;
+
+	if (!label) {
+		for (size_t i = 0; i < p->labels.n; i++)
+			n += *cell(p, p->docs, ANY, i);
+		return n;
+	}
+	y = lookup((struct name_table *)&p->labels, label, 0);
+	return y < 0 ? 0 : *cell(p, p->docs, ANY, (size_t)y);
+}
+
+/* A count of the model: every arm's in p but skip's, plus ref's. */
+static double
+count(const struct sg_profile *p, long skip, const struct sg_profile *ref,
+	long ry, uint64_t h, size_t y)
+{
+	double *c = sg_map_get(p->counts, mix(h, ANY, y)), n = c ? *c : 0;
+
+	if (skip >= 0 && (c = sg_map_get(p->counts, mix(h, (size_t)skip, y))))
+		n -= *c;
+	if (ref && ry >= 0 &&
+		(c = sg_map_get(ref->counts, mix(h, ANY, (size_t)ry))))
+		n += *c;
+	return n;
+}
+
+static double
+total(const struct sg_profile *p, double *v, long skip,
+	const struct sg_profile *ref, double *rv, long ry, size_t y)
+{
+	double n = *cell(p, v, ANY, y);
+
+	if (skip >= 0)
+		n -= *cell(p, v, (size_t)skip, y);
+	if (ref && ry >= 0)
+		n += *cell(ref, rv, ANY, (size_t)ry);
+	return n;
+}
+
+double
+sg_profile_prob(const struct sg_profile *p, const char *skip,
+	const struct sg_profile *ref, const char *label,
+	const struct sg_feats *f, double min)
+{
+	struct name_table *labels = (struct name_table *)&p->labels;
+	long s = skip ? lookup((struct name_table *)&p->arms, skip, 0) : -1;
+	long want = lookup(labels, label, 0), ry;
+	double *lp, top = -INFINITY, z = 0, docs, alldocs = 0, tokens, v, r;
+	size_t k = p->labels.n;
+
+	if (want < 0 || k < 2)
+		return -1;
+	lp = sg_xmalloc(k * sizeof *lp);
+	for (size_t y = 0; y < k; y++) {
+		ry = ref ? lookup((struct name_table *)&ref->labels,
+				   p->labels.v[y], 0)
+			 : -1;
+		docs = total(p, p->docs, s, ref, ref ? ref->docs : NULL, ry, y);
+		if (docs < min) {
+			free(lp);
+			return -1;
+		}
+		alldocs += docs;
+	}
+	v = p->vocab + (ref ? ref->vocab : 0) + 1;
+	for (size_t y = 0; y < k; y++) {
+		ry = ref ? lookup((struct name_table *)&ref->labels,
+				   p->labels.v[y], 0)
+			 : -1;
+		docs = total(p, p->docs, s, ref, ref ? ref->docs : NULL, ry, y);
+		tokens = total(
+			p, p->tokens, s, ref, ref ? ref->tokens : NULL, ry, y);
+		lp[y] = log((docs + 1) / (alldocs + (double)k));
+		for (size_t i = 0; i < f->n; i++)
+			lp[y] += log((count(p, s, ref, ry, f->v[i], y) + 1) /
+				     (tokens + v));
+		top = fmax(top, lp[y]);
+	}
+	for (size_t y = 0; y < k; y++)
+		z += exp(lp[y] - top);
+	r = exp(lp[want] - top) / z;
+	free(lp);
+	return r;
+}
