@@ -18,7 +18,7 @@ def fmt(d): if . == null then "-" else pow(10; d) as $p | (. * $p | round) as $r
 	(if d > 0 then "." + (if d > ($f | length) then "0" * (d - ($f | length)) else "" end) + $f
 	else "" end) end;
 def signed(d): (if . != null and . >= 0 then "+" else "" end) + fmt(d);
-def mean: if length == 0 then null else add / length end;
+def mean: map(select(. != null)) | if length == 0 then null else add / length end;
 def se: if length < 2 then null else
 	mean as $m | map(. - $m | . * .) | add / (length - 1) / length | sqrt end;
 def mixed: test("^(uniform|router|feedback)");
