@@ -21,7 +21,8 @@
 # Environment: TASKS ("sentiment spam"), CONFIGS (all of them), SEEDS
 # ("1 2 ... 10"), JOBS (2: runs at once), ITERATIONS (200: sg-run -i),
 # DEV (150), DATA (build/data: make data and the spam data fetch it), OUTDIR
-# (build/bench-adaptive).
+# (build/bench-adaptive), RESUME (when set, runs that left a result.json
+# are kept, so an interrupted bench goes on where it stopped).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -75,6 +76,9 @@ configure() {
 one() {
 	local dir=$out/runs/$1/$2/$3 r=$out/recipes/$1-$2.json eval=() rc=0 t0 t1
 	task "$1"
+	if [ -n "${RESUME-}" ] && [ -f "$dir/result.json" ]; then
+		return
+	fi
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	case $2 in feedback*) eval=(-e 5 --eval-test "$dev") ;; esac
