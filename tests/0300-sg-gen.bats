@@ -159,21 +159,24 @@ said "back\slash"'
 rule "topic" needs an LLM (llm_fill)'
 }
 
-@test "output that is not JSON in JSON mode is an error sample" {
+@test "output that is not JSON in JSON mode is an error sample; nothing generated is status 1" {
 	run --separate-stderr sg-gen < <(job gen-reviews.json '.n = 2 |
 		.recipe.grammar.rules.review = [{template: "{\"a\": <label>}"}]')
-	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == 'sg-gen: nothing generated: <stdin>:1: sample 0: template output is not valid JSON at column '* ]]
+	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
 	samples -r '.error' |
 		grep -qx 'template output is not valid JSON at column [0-9]*: .*'
-	[ "$(printf '%s\n' "$output" | tail -1 | jq .errors)" -eq 2 ]
+	[ "$(samples -r .error_kind | sort -u)" = content ]
+	[ "$(printf '%s\n' "$output" | tail -1 | jq -c '[.errors, has("infrastructure_errors")]')" = '[2,false]' ]
 }
 
 @test "a bad grammar fails the whole job with its reason" {
 	run --separate-stderr sg-gen < <(job gen-deep.json '.n = 2 |
 		.recipe.grammar.rules.s[0].template = "<zz>"')
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 7 ]
 	assert_equal "$stderr" 'sg-gen: <stdin>:1: bad grammar: rule "s" option 1: unknown rule "zz"'
+	[ "$(samples -c '[.error_kind, .error_scope]' | sort -u)" = '["infrastructure","arm"]' ]
 	[ "$(samples -r '.error' | sort -u)" = \
 		'bad grammar: rule "s" option 1: unknown rule "zz"' ]
 	[ "$(printf '%s\n' "$output" | wc -l)" -eq 4 ]
@@ -181,13 +184,13 @@ rule "topic" needs an LLM (llm_fill)'
 
 @test "generators that need an LLM give error samples, never fake data" {
 	run --separate-stderr sg-gen < <(job gen-reviews.json '.n = 3 | .generator = "naive"')
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 7 ]
 	assert_equal "$stderr" 'sg-gen: <stdin>:1: no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY'
 	[ "$(samples -c '[.index, .error, has("data")]' | tr -d '\n')" = \
 		'[0,"no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY",false][1,"no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY",false][2,"no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY",false]' ]
-	assert_equal "$(printf '%s\n' "$output" | tail -1 | jq -c '[.generated, .errors]')" '[0,3]'
+	assert_equal "$(printf '%s\n' "$output" | tail -1 | jq -c '[.generated, .errors, .infrastructure_errors, .error_scope]')" '[0,3,3,"arm"]'
 	run --separate-stderr sg-gen < <(job gen-reviews.json '.n = 1 | .generator = "magic"')
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 7 ]
 	assert_equal "$stderr" 'sg-gen: <stdin>:1: generator "magic" is not available'
 }
 
@@ -317,15 +320,24 @@ pwned)'
 	[ "$(samples -c . | wc -l)" -eq 5 ]
 }
 
-@test "command: a missing program or command is reported" {
+@test "command: a missing program or command is reported, an infrastructure error" {
 	run --separate-stderr sg-gen < <(job gen-skew.json '.generator = "command" | .n = 2 |
 		.command = ["no-such-program-sg"]')
-	[ "$status" -eq 5 ]
+	[ "$status" -eq 7 ]
 	assert_equal "$stderr" 'sg-gen: <stdin>:1: cannot run "no-such-program-sg": No such file or directory'
-	assert_equal "$(printf '%s\n' "$output" | jq -r .type | tr '\n' ' ')" 'job batch '
-	assert_equal "$(printf '%s\n' "$output" | tail -1 | jq -c '[.generated, .errors]')" '[0,2]'
+	assert_equal "$(printf '%s\n' "$output" | jq -r .type | tr '\n' ' ')" 'job sample sample batch '
+	assert_equal "$(samples -c '[.error_kind, .error_scope]' | sort -u)" '["infrastructure","arm"]'
+	assert_equal "$(printf '%s\n' "$output" | tail -1 | jq -c '[.generated, .errors, .infrastructure_errors]')" '[0,2,2]'
+	# a program a shell or env(1) cannot run: status 127
+	run --separate-stderr sg-gen < <(job gen-skew.json '.generator = "command" | .n = 2 |
+		.command = ["env", "no-such-program-sg"]')
+	[ "$status" -eq 7 ]
+	[[ "$stderr" == *'sg-gen: <stdin>:1: command "env" exited with status 127
+sg-gen: nothing generated: <stdin>:1: sample 0: command "env" exited with status 127: it cannot be run' ]]
+	assert_equal "$(samples -r '[.error, .error_kind] | join(" / ")' | sort -u)" \
+		'command "env" exited with status 127: it cannot be run / infrastructure'
 	run --separate-stderr sg-gen < <(job gen-skew.json '.generator = "command" | .n = 1')
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 7 ]
 	assert_equal "$stderr" 'sg-gen: <stdin>:1: job has no "command"'
 	[ "$(samples -r '.error')" = 'job has no "command"' ]
 }

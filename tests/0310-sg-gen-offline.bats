@@ -58,10 +58,10 @@ samples() {
 
 @test "eda: without seed examples or WordNet the job fails with the reason" {
 	run --separate-stderr sg-gen < <(job eda 2 '.recipe.task_input = {}')
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 7 ]
 	assert_equal "$stderr" 'sg-gen: <stdin>:1: eda needs seed examples in task_input.examples'
 	run --separate-stderr env SG_WORDNET=/nonexistent sg-gen < <(job eda 1)
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 7 ]
 	assert_equal "$stderr" "sg-gen: <stdin>:1: eda needs WordNet: cannot open '/nonexistent/index.noun': No such file or directory"
 }
 
@@ -79,6 +79,6 @@ samples() {
 	[ "$status" -eq 0 ]
 	[ "$(samples '.data | type' | sort -u)" = '"string"' ]
 	run --separate-stderr sg-gen < <(job extractive 1 '.recipe.knowledge_base = "/nonexistent"')
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 7 ]
 	assert_equal "$stderr" "sg-gen: <stdin>:1: cannot open '/nonexistent': No such file or directory"
 }

@@ -82,7 +82,7 @@ Repaired H.'
 
 @test "without an LLM configured the naive arm gives error samples" {
 	run --separate-stderr sg-gen <(job 2)
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 7 ]
 	assert_equal "$stderr" "sg-gen: /dev/fd/63:1: no LLM configured: set OPENAI_BASE_URL or OPENAI_API_KEY"
 	[ "$(echo "$output" | tail -1 | jq -c '[.generated, .errors]')" = '[0,2]' ]
 }
@@ -172,7 +172,8 @@ plain'
 		'SORRY|the response apologises in few words' 'EMPTY|the response is only punctuation and stop words'; do
 		run --separate-stderr sg-gen -j 2 < <(job 2 ".generator = \"evol\" | .params.rounds = 2 | .seed = 99 |
 			.recipe.task_input.examples = [\"Explain tides ${rule%%|*}.\"]")
-		[ "$status" -eq 0 ]
+		[ "$status" -eq 1 ]
+		assert_equal "$stderr" 'sg-gen: nothing generated: <stdin>:1: sample 0: every evolution was eliminated'
 		assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .provenance.rounds[] | .why' | sort -u)" "${rule#*|}"
 		assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .error' | sort -u)" 'every evolution was eliminated'
 		[ "$(echo "$output" | tail -1 | jq -c '[.generated, ([.evol[] | .kept // 0] | add)]')" = '[0,0]' ]

@@ -49,27 +49,50 @@ load llm-helpers
 	[ "$(jq -s ".[2].t0 >= $epoch - 1" log.jsonl)" = true ]
 }
 
-@test "never retried: 400 401 403 404 413 422 and a quota 429; every error body shape" {
-	for case in '400 {"error": {"message": "bad one", "type": "invalid_request_error"}}|HTTP 400: bad one' \
-		'401 {"error": "who are you"}|HTTP 401: who are you' \
-		'403 {"object": "error", "message": "forbidden thing"}|HTTP 403: forbidden thing' \
-		'404 {"detail": "Not Found"}|HTTP 404: Not Found' \
-		'413 {"error": {"message": "too big"}}|HTTP 413: too big' \
-		'422 {"error": {"message": "unprocessable"}}|HTTP 422: unprocessable' \
-		'429 {"error": {"message": "You exceeded your current quota.", "code": "insufficient_quota"}}|HTTP 429: You exceeded your current quota.'; do
+@test "never retried: 400 401 403 404 413 422 and a quota 429; every error body shape; whose fault each is" {
+	for case in '400 {"error": {"message": "bad one", "type": "invalid_request_error"}}|HTTP 400: bad one|content|1' \
+		'401 {"error": "who are you"}|HTTP 401: who are you|infrastructure server|7' \
+		'403 {"object": "error", "message": "forbidden thing"}|HTTP 403: forbidden thing|infrastructure server|7' \
+		'404 {"detail": "Not Found"}|HTTP 404: Not Found|infrastructure server|7' \
+		'404 {"error": {"message": "The model `m` does not exist.", "code": "model_not_found"}}|HTTP 404: The model `m` does not exist.|infrastructure arm|7' \
+		'400 {"error": "model \"m\" not found, try pulling it first"}|HTTP 400: model "m" not found, try pulling it first|infrastructure arm|7' \
+		'413 {"error": {"message": "too big"}}|HTTP 413: too big|content|1' \
+		'422 {"error": {"message": "unprocessable"}}|HTTP 422: unprocessable|content|1' \
+		'429 {"error": {"message": "You exceeded your current quota.", "code": "insufficient_quota"}}|HTTP 429: You exceeded your current quota.|infrastructure server|7'; do
 		code=${case%% *}
-		body=${case#* }
-		want=${body#*|}
-		body=${body%|*}
+		rest=${case#* }
+		body=${rest%%|*}
+		rest=${rest#*|}
+		want=${rest%%|*}
+		rest=${rest#*|}
+		kind=${rest%|*}
+		exit=${rest#*|}
 		faults "[{\"status\": $code, \"body\": $body}]"
 		rm -f log.jsonl
 		server --script script.json
 		run --separate-stderr sg-gen -j 1 <(job 1)
 		kill "$SERVER"
-		[ "$status" -eq 0 ]
+		[ "$status" -eq "$exit" ] || { echo "$code: status $status"; false; }
+		# nothing generated: the first error said once
+		assert_equal "$stderr" "sg-gen: nothing generated: /dev/fd/63:1: sample 0: $want"
 		[ "$(requests)" -eq 1 ] || { echo "$code: $(cat log.jsonl)"; false; }
 		assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .error')" "$want"
+		assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | [.error_kind, .error_scope // empty] | join(" ")')" "$kind"
 	done
+}
+
+@test "a dead port: retried, then an infrastructure error of the server; -q keeps stderr quiet" {
+	server
+	kill "$SERVER"
+	wait "$SERVER" 2>/dev/null || true
+	run --separate-stderr sg-gen --no-cache <(job 2)
+	[ "$status" -eq 7 ]
+	[[ "$stderr" == "sg-gen: nothing generated: /dev/fd/63:1: sample 0: Failed to connect to 127.0.0.1 port "*"Couldn't connect to server" ]]
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.generated, .infrastructure_errors, .error_scope]')" '[0,2,"server"]'
+	[[ "$(echo "$output" | tail -1 | jq -r .infrastructure_error)" == "Failed to connect to 127.0.0.1 port "* ]]
+	run --separate-stderr sg-gen -q --no-cache <(job 2)
+	[ "$status" -eq 7 ]
+	[ -z "$stderr" ]
 }
 
 @test "a 429 halves the requests in flight; they grow back one per window" {
@@ -110,7 +133,7 @@ load llm-helpers
 @test "the API key never appears, even when the server echoes it" {
 	server --key right-key
 	run --separate-stderr sg-gen -v -j 2 <(job 2)
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 7 ]
 	[ "$(echo "$output" | jq -r 'select(.type == "sample") | .error' | sort -u)" = \
 		'HTTP 401: Incorrect API key provided: ***.' ]
 	! grep -q -- "$KEY" <<<"$output$stderr"

@@ -26,7 +26,7 @@
 #include "gen/gen.h"
 
 static struct sg_filter f = {
-	.usage = "usage: sg-gen [-huVv] [-j jobs] [-m model] [--batch-export "
+	.usage = "usage: sg-gen [-hquVv] [-j jobs] [-m model] [--batch-export "
 		 "requests]\n"
 		 "              [--cache-dir dir] [--no-cache] "
 		 "[--price-completion usd]\n"
@@ -108,6 +108,7 @@ run_job(json_t *rec, const char *where)
 	json_decref(j.params);
 	json_decref(j.evol);
 	json_decref(j.pending);
+	free(j.infra_error);
 }
 
 static void
@@ -173,6 +174,7 @@ main(int argc, char *argv[])
 		{"no-cache", no_argument, NULL, 'N'},
 		{"price-completion", required_argument, NULL, 'P'},
 		{"price-prompt", required_argument, NULL, 'p'},
+		{"quiet", no_argument, NULL, 'q'},
 		{"strict", no_argument, NULL, SG_OPT_STRICT},
 		{"timeout", required_argument, NULL, 'T'},
 		{"unbuffered", no_argument, NULL, 'u'},
@@ -184,10 +186,10 @@ main(int argc, char *argv[])
 	struct sg_error e;
 	long long n;
 	char *end;
-	int c, status;
+	int c, status, nothing, said;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "hj:m:uVv", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "hj:m:quVv", longopts, NULL)) !=
 		-1) {
 		switch (c) {
 		case 'B':
@@ -211,6 +213,9 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			sg_gen_opts.no_cache = 1;
+			break;
+		case 'q':
+			sg_gen_opts.quiet = 1;
 			break;
 		case 'P':
 		case 'p':
@@ -257,5 +262,11 @@ main(int argc, char *argv[])
 	}
 	sg_gen_llm_end();
 	sg_gen_offline_end();
+	if ((nothing = sg_gen_nothing(&e, &said))) {
+		if (!said && !sg_gen_opts.quiet)
+			sg_warn("nothing generated: %s", e.text);
+		if (nothing > status)
+			status = nothing;
+	}
 	return sg_finish(status);
 }

@@ -22,13 +22,14 @@
 /* The exit-code table of every tool, documented once in sg(7). */
 enum sg_exit {
 	SG_EXIT_OK = 0,
-	SG_EXIT_DATA = 1,	/* bad records were reported and skipped */
-	SG_EXIT_USAGE = 2,	/* bad command line */
-	SG_EXIT_CONFIG = 3,	/* recipe or state file unusable */
-	SG_EXIT_IO = 4,		/* a file could not be read or written */
-	SG_EXIT_CHILD = 5,	/* a child command or pipeline stage failed */
-	SG_EXIT_INCOMPLETE = 6, /* a budget ran out before the target */
-	SG_EXIT_PIPE = 141,	/* stdout closed by the reader */
+	SG_EXIT_DATA = 1,	 /* bad records were reported and skipped */
+	SG_EXIT_USAGE = 2,	 /* bad command line */
+	SG_EXIT_CONFIG = 3,	 /* recipe or state file unusable */
+	SG_EXIT_IO = 4,		 /* a file could not be read or written */
+	SG_EXIT_CHILD = 5,	 /* a child command or pipeline stage failed */
+	SG_EXIT_INCOMPLETE = 6,	 /* a budget ran out before the target */
+	SG_EXIT_UNAVAILABLE = 7, /* the server or the setup fails every arm */
+	SG_EXIT_PIPE = 141,	 /* stdout closed by the reader */
 };
 
 struct sg_error {

@@ -14,18 +14,35 @@
 #include "record/record.h"
 #include "gen/gen-internal.h"
 
+/* Whose fault the error of a command's sample is: the content's, unless
+ * the command says otherwise. */
+static enum sg_llm_fault
+command_fault(const json_t *s)
+{
+	const char *kind = sg_get_str(s, "error_kind");
+	const char *scope = sg_get_str(s, "error_scope");
+
+	if (!kind || strcmp(kind, "infrastructure") != 0)
+		return SG_FAULT_CONTENT;
+	return scope && strcmp(scope, "server") == 0 ? SG_FAULT_SERVER
+						     : SG_FAULT_ARM;
+}
+
 /* One line of a command's output as sample index: a sample record keeps
  * its own fields, anything else becomes the data. */
 static void
 command_sample(struct sg_job *j, long long index, const char *line, size_t len)
 {
 	static const char *const mine[] = {"type", "id", "run", "batch",
-		"index", "arm", "generator", "params", "seed", "data", "error"};
+		"index", "arm", "generator", "params", "seed", "data", "error",
+		"error_kind", "error_scope"};
 	json_t *v = json_loadb(line, len, JSON_DECODE_ANY, NULL), *s, *x;
 	const char *key;
+	char *why;
 
 	if (!v && !(v = json_stringn(line, len))) {
-		sg_job_error(j, index, "command output is not valid UTF-8");
+		sg_job_error(j, index, "command output is not valid UTF-8",
+			SG_FAULT_CONTENT);
 		return;
 	}
 	if (!json_is_object(v) || !sg_rec_type(v) ||
@@ -40,12 +57,18 @@ command_sample(struct sg_job *j, long long index, const char *line, size_t len)
 	json_object_foreach (v, key, x)
 		if (!json_object_get(s, key))
 			json_object_set(s, key, x);
-	if (!json_object_get(s, "data") && !json_object_get(s, "error"))
-		json_object_set_new(s, "error",
-			json_string("command sample has neither \"data\" nor "
-				    "\"error\""));
-	if (!json_object_get(s, "error"))
+	if ((x = json_object_get(s, "error"))) {
+		why = json_is_string(x) ? sg_xstrdup(json_string_value(x))
+					: sg_dumps(x);
+		sg_job_mark(j, s, index, why, command_fault(s));
+		free(why);
+	} else if (!json_object_get(s, "data")) {
+		sg_job_mark(j, s, index,
+			"command sample has neither \"data\" nor \"error\"",
+			SG_FAULT_CONTENT);
+	} else {
 		j->generated++;
+	}
 	json_decref(v);
 	sg_job_put(j, s);
 }
@@ -141,7 +164,7 @@ sg_gen_command(struct sg_job *j)
 	fclose(tmp);
 	close(fd[1]);
 	if (pid < 0) {
-		sg_warn("%s: %s", j->where, e.text);
+		sg_job_fail(j, "%s", e.text);
 		sg_filter_fail(j->f, SG_EXIT_CHILD);
 		close(fd[0]);
 		sg_argv_free(argv);
@@ -176,6 +199,15 @@ sg_gen_command(struct sg_job *j)
 		sg_warn("%s: command \"%s\" exited with status %d", j->where,
 			argv[0], rc);
 		sg_filter_fail(j->f, SG_EXIT_CHILD);
+	}
+	/* what a shell or env(1) says of a program it cannot run or find */
+	if (rc == 126 || rc == 127) {
+		snprintf(e.text, sizeof e.text,
+			"command \"%s\" exited with status %d: it cannot be "
+			"run",
+			argv[0], rc);
+		while (lines < j->n)
+			sg_job_error(j, lines++, e.text, SG_FAULT_ARM);
 	}
 	sg_argv_free(argv);
 }

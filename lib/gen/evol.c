@@ -225,7 +225,7 @@ evo_round(struct evo *v)
 }
 
 static void
-evo_done(struct evo *v, const char *error)
+evo_done(struct evo *v, const char *error, enum sg_llm_fault fault)
 {
 	struct sg_job *j = v->j;
 	json_t *s = sg_job_sample(j, v->index);
@@ -233,11 +233,10 @@ evo_done(struct evo *v, const char *error)
 	json_object_set_new(
 		s, "provenance", json_pack("{s:o}", "rounds", v->trail));
 	if (error) {
-		json_object_set_new(s, "error", json_string(error));
-		sg_note("%s: sample %lld: %s", j->where, v->index, error);
+		sg_job_mark(j, s, v->index, error, fault);
 	} else if (!v->response) {
-		json_object_set_new(s, "error",
-			json_string("every evolution was eliminated"));
+		sg_job_mark(j, s, v->index, "every evolution was eliminated",
+			SG_FAULT_CONTENT);
 	} else {
 		json_object_set_new(s, "data",
 			sg_job_json(j)
@@ -287,7 +286,7 @@ evo_end_round(struct evo *v, const char *why, const char *response)
 	if (++v->round < v->rounds)
 		evo_round(v);
 	else
-		evo_done(v, NULL);
+		evo_done(v, NULL, SG_FAULT_NONE);
 }
 
 static void
@@ -304,7 +303,7 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 		return;
 	}
 	if (r->error) {
-		evo_done(v, r->error);
+		evo_done(v, r->error, r->fault);
 		return;
 	}
 	switch (v->stage) {

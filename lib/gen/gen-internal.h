@@ -23,7 +23,14 @@ void sg_job_put_at(struct sg_job *j, long long index, json_t *sample);
  * consuming both. */
 void sg_job_data(
 	struct sg_job *j, long long index, json_t *data, json_t *logprobs);
-void sg_job_error(struct sg_job *j, long long index, const char *why);
+/* Sample s, index of the job, failed: its "error", "error_kind" and
+ * "error_scope" by whose fault it is (SG_FAULT_NONE: a request deferred
+ * to the Batch API, no failure). */
+void sg_job_mark(struct sg_job *j, json_t *s, long long index, const char *why,
+	enum sg_llm_fault fault);
+/* Writes sample index failed so. */
+void sg_job_error(struct sg_job *j, long long index, const char *why,
+	enum sg_llm_fault fault);
 /* Whether the job's samples are JSON values, not strings. */
 int sg_job_json(const struct sg_job *j);
 /* The job's knowledge base, loaded once per path; NULL and e. */
@@ -81,14 +88,16 @@ json_t *sg_naive_repair(
 	const json_t *body, const char *content, const char *why);
 
 /* templater.c: the templater's sg_fill_fn: ctx is a struct sg_fill, zeroed but
- * for its job and index. */
+ * for its job and index, and fault SG_FAULT_CONTENT until a fill says
+ * otherwise. */
 struct sg_fill {
 	struct sg_job *j;
 	long long index, calls;
 	char *out;
 	struct sg_error err;
-	json_t *body;	       /* the request in flight */
-	struct sg_logprobs lp; /* of every leaf filled, when asked for */
+	json_t *body;		 /* the request in flight */
+	struct sg_logprobs lp;	 /* of every leaf filled, when asked for */
+	enum sg_llm_fault fault; /* of err */
 };
 char *sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e);
 

@@ -7,6 +7,7 @@
 
 #include "base/base.h"
 #include "record/record.h"
+#include "llm/llm.h"
 
 /* job.c: a job of sg-gen, as its job record routes it, and the records
  * it writes.  The arms are in the tool layer beside record/filter.c: they write
@@ -19,21 +20,31 @@ struct sg_job {
 	long long batch, n, seed;
 	json_t *params;
 	long long generated; /* samples with data so far */
+	long long infra;     /* samples failed, not for their content */
+	char *infra_error;   /* the first of those errors */
+	enum sg_llm_fault infra_fault;
 	long long prompt_tokens, completion_tokens, sent, cached;
 	double cost;
 	json_t *evol;	 /* the evol arm's operations: tried and kept */
 	json_t *pending; /* samples answered before an earlier one */
 	long long next;	 /* the index sg_job_put_at writes next */
 };
-/* Every sample of the job fails with the same reason, said once. */
+/* Every sample of the job fails with the same reason, said once: the
+ * arm or its setup is at fault (SG_FAULT_ARM). */
 void sg_job_fail(struct sg_job *j, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sg_job_batch(const struct sg_job *j);
+/* When the jobs so far asked for samples and none has data: the status
+ * sg-gen ends with (SG_EXIT_UNAVAILABLE when no error was the content's,
+ * else SG_EXIT_DATA) and in e the first error, "<stdin>:1: sample 0:
+ * ..." (*said when it was printed already); else 0. */
+int sg_gen_nothing(struct sg_error *e, int *said);
 
 /* client.c: sg-gen's LLM options and its one client */
 struct sg_gen_opts {
 	const char *model, *cache_dir;
 	int jobs, no_cache;
+	int quiet; /* -q: failed samples and jobs go unsaid */
 	double timeout;
 	double price_prompt, price_completion; /* < 0: the job's params */
 	FILE *batch; /* --batch-export: the Batch API input file */

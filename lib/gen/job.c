@@ -3,11 +3,22 @@
  * documented field order, and its batch record.  Tool layer, beside
  * record/filter.c: a whole job's failure is reported on stderr here.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h"
 #include "record/record.h"
 #include "gen/gen-internal.h"
+
+/* What sg-gen's jobs came to, for the status it ends with.  The first
+ * error is that of the first sample, in the order written, of the first
+ * job with one, however the answers arrive. */
+static struct {
+	long long asked, generated, content, deferred;
+	long long jobs, first_job, first_index;
+	int said; /* first was printed */
+	char first[sizeof((struct sg_error *)0)->text];
+} tally;
 
 void
 sg_job_put(const struct sg_job *j, json_t *rec)
@@ -48,12 +59,45 @@ sg_job_data(struct sg_job *j, long long index, json_t *data, json_t *logprobs)
 }
 
 void
-sg_job_error(struct sg_job *j, long long index, const char *why)
+sg_job_mark(struct sg_job *j, json_t *s, long long index, const char *why,
+	enum sg_llm_fault fault)
+{
+	json_object_set_new(s, "error", json_string(why));
+	sg_note("%s: sample %lld: %s", j->where, index, why);
+	if (fault == SG_FAULT_NONE) {
+		tally.deferred++;
+		return;
+	}
+	json_object_set_new(s, "error_kind",
+		json_string(fault == SG_FAULT_CONTENT ? "content"
+						      : "infrastructure"));
+	if (fault == SG_FAULT_CONTENT) {
+		tally.content++;
+	} else {
+		json_object_set_new(s, "error_scope",
+			json_string(
+				fault == SG_FAULT_SERVER ? "server" : "arm"));
+		if (j->infra++ == 0) {
+			j->infra_error = sg_xstrdup(why);
+			j->infra_fault = fault;
+		}
+	}
+	if (!*tally.first ||
+		(tally.first_job == tally.jobs && index < tally.first_index)) {
+		snprintf(tally.first, sizeof tally.first, "%s: sample %lld: %s",
+			j->where, index, why);
+		tally.first_job = tally.jobs;
+		tally.first_index = index;
+	}
+}
+
+void
+sg_job_error(struct sg_job *j, long long index, const char *why,
+	enum sg_llm_fault fault)
 {
 	json_t *s = sg_job_sample(j, index);
 
-	json_object_set_new(s, "error", json_string(why));
-	sg_note("%s: sample %lld: %s", j->where, index, why);
+	sg_job_mark(j, s, index, why, fault);
 	sg_job_put(j, s);
 }
 
@@ -62,15 +106,30 @@ void
 sg_job_fail(struct sg_job *j, const char *fmt, ...)
 {
 	struct sg_error why;
+	int first = !*tally.first;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(why.text, sizeof why.text, fmt, ap);
 	va_end(ap);
-	sg_warn("%s: %s", j->where, why.text);
+	if (!sg_gen_opts.quiet) {
+		sg_warn("%s: %s", j->where, why.text);
+		tally.said |= first;
+	}
 	sg_filter_fail(j->f, SG_EXIT_DATA);
 	for (long long i = 0; i < j->n; i++)
-		sg_job_error(j, i, why.text);
+		sg_job_error(j, i, why.text, SG_FAULT_ARM);
+}
+
+int
+sg_gen_nothing(struct sg_error *e, int *said)
+{
+	if (tally.asked == 0 || tally.generated > 0 || tally.deferred > 0 ||
+		!*tally.first)
+		return 0;
+	sg_seterr(e, "%s", tally.first);
+	*said = tally.said;
+	return tally.content ? SG_EXIT_DATA : SG_EXIT_UNAVAILABLE;
 }
 
 void
@@ -89,6 +148,18 @@ sg_job_batch(const struct sg_job *j)
 	json_object_set_new(b, "n", json_integer(j->n));
 	json_object_set_new(b, "generated", json_integer(j->generated));
 	json_object_set_new(b, "errors", json_integer(j->n - j->generated));
+	if (j->infra) {
+		json_object_set_new(
+			b, "infrastructure_errors", json_integer(j->infra));
+		json_object_set_new(
+			b, "infrastructure_error", json_string(j->infra_error));
+		json_object_set_new(b, "error_scope",
+			json_string(j->infra_fault == SG_FAULT_SERVER ? "server"
+								      : "arm"));
+	}
+	tally.asked += j->n;
+	tally.generated += j->generated;
+	tally.jobs++;
 	if (strcmp(j->generator, "naive") == 0 ||
 		strcmp(j->generator, "rag") == 0 || j->evol || j->sent ||
 		j->cached) {

@@ -325,6 +325,7 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 	struct sg_job *j = c->j;
 	json_t *s, *data = NULL;
 	struct sg_logprobs lp = {0, 0};
+	enum sg_llm_fault fault = SG_FAULT_CONTENT;
 	struct sg_error e;
 
 	(void)arg;
@@ -347,6 +348,7 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 	}
 	if (r->error) {
 		snprintf(e.text, sizeof e.text, "%s", r->error);
+		fault = r->fault;
 	} else if (!(data = sg_naive_parse(r->content, sg_job_json(j), &e)) &&
 		   !c->repaired) {
 		/* One repair attempt: show the model its answer and why. */
@@ -369,8 +371,7 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 				s, "logprobs", sg_logprobs_json(&lp));
 		j->generated++;
 	} else {
-		json_object_set_new(s, "error", json_string(e.text));
-		sg_note("%s: sample %lld: %s", j->where, c->index, e.text);
+		sg_job_mark(j, s, c->index, e.text, fault);
 	}
 	sg_job_put_at(j, c->index, s);
 	sg_gen_progress(j);

@@ -25,6 +25,7 @@ on_fill(void *arg, const struct sg_llm_reply *r)
 	}
 	if (r->error) {
 		snprintf(fc->err.text, sizeof fc->err.text, "%s", r->error);
+		fc->fault = r->fault;
 	} else {
 		fc->out = sg_xstrdup(r->content);
 		sg_logprobs_add(&fc->lp, r->response, 0);
@@ -37,8 +38,10 @@ sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e)
 	struct sg_fill *fc = ctx;
 	json_t *body, *t = json_object_get(fc->j->params, "temperature");
 
-	if (!sg_gen_llm(e))
+	if (!sg_gen_llm(e)) {
+		fc->fault = SG_FAULT_ARM;
 		return NULL;
+	}
 	fc->body = body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:I}",
 		"model", sg_gen_model(fc->j), "messages", "role", "system",
 		"content",
@@ -103,12 +106,13 @@ sg_gen_templater(struct sg_job *j)
 	json = fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
 	sg_rng_seed(&rng, (uint64_t)j->seed);
 	for (long long i = 0; i < j->n; i++) {
-		struct sg_fill fc = {.j = j, .index = i};
+		struct sg_fill fc = {
+			.j = j, .index = i, .fault = SG_FAULT_CONTENT};
 
 		text = sg_grammar_expand(g, &rng, t, (int)depth, json,
 			sg_gen_llm_configured() ? sg_gen_fill : NULL, &fc, &e);
 		if (!text) {
-			sg_job_error(j, i, e.text);
+			sg_job_error(j, i, e.text, fc.fault);
 			continue;
 		}
 		if (json)
@@ -125,10 +129,10 @@ sg_gen_templater(struct sg_job *j)
 				"template output is not valid JSON at column "
 				"%d: %s",
 				je.column, je.text);
-			sg_job_error(j, i, e.text);
+			sg_job_error(j, i, e.text, SG_FAULT_CONTENT);
 		} else {
-			sg_job_error(
-				j, i, "template output is not valid UTF-8");
+			sg_job_error(j, i, "template output is not valid UTF-8",
+				SG_FAULT_CONTENT);
 		}
 	}
 	sg_grammar_free(g);

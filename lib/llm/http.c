@@ -6,6 +6,11 @@
  * Retried: connection errors, timeouts, 408, 409, 425, 429, 5xx and 2xx
  * bodies that are not JSON (a connection cut mid-body).  Never: other 4xx,
  * nor a 429 saying the quota is exhausted, which waiting cannot fix.  A
+ * request that fails is the server's fault when another request would
+ * fail the same way: no answer, a refused key (401, 403), a path the
+ * server lacks (404), a spent quota, a fault still there after every
+ * retry; the model's when the server has no such model; else the
+ * request's own (400, 413, 422: its content).  A
  * retry waits what the server asks (retry-after-ms, Retry-After in seconds
  * or as an HTTP date, up to a minute), else min(cap, 0.5 * 2^k) seconds
  * times a random factor in [0.75, 1].  A 429 also pauses new requests
@@ -325,7 +330,7 @@ scrub(const struct sg_http *h, char *s)
  * "message":...}, {"detail":...}; else the start of the body itself. */
 void
 sg_http_error_text(
-	const char *body, size_t len, char *out, size_t size, int *quota)
+	const char *body, size_t len, char *out, size_t size, int *what)
 {
 	json_t *j = len ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : NULL;
 	json_t *err = json_object_get(j, "error");
@@ -353,11 +358,20 @@ sg_http_error_text(
 	for (char *p = out; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
-	*quota = (code && strcmp(code, "insufficient_quota") == 0) ||
-		 (type && strcmp(type, "insufficient_quota") == 0) ||
-		 (msg && (strstr(msg, "exceeded your current quota") ||
-				 strstr(msg, "quota exceeded") ||
-				 strstr(msg, "Quota exceeded")));
+	if ((code && strcmp(code, "insufficient_quota") == 0) ||
+		(type && strcmp(type, "insufficient_quota") == 0) ||
+		(msg && (strstr(msg, "exceeded your current quota") ||
+				strstr(msg, "quota exceeded") ||
+				strstr(msg, "Quota exceeded"))))
+		*what = SG_HTTP_QUOTA;
+	/* OpenAI's code; vLLM, Ollama and LM Studio say it in words */
+	else if ((code && strcmp(code, "model_not_found") == 0) ||
+		 (msg && (strstr(msg, "model") || strstr(msg, "Model")) &&
+			 (strstr(msg, "not found") ||
+				 strstr(msg, "does not exist"))))
+		*what = SG_HTTP_NO_MODEL;
+	else
+		*what = SG_HTTP_PLAIN;
 	json_decref(j);
 }
 
@@ -398,21 +412,34 @@ backoff(struct sg_http *h, const struct req *r)
 	       (0.75 + 0.25 * sg_rng_uniform(&h->rng));
 }
 
+/* Whose fault a final error status is; what: sg_http_error_text's. */
+static enum sg_llm_fault
+status_fault(long status, int what)
+{
+	if (what == SG_HTTP_NO_MODEL)
+		return SG_FAULT_ARM;
+	if (status == 400 || status == 413 || status == 422)
+		return SG_FAULT_CONTENT;
+	return SG_FAULT_SERVER;
+}
+
 /* A request's attempt ended: retry it, or hand its result over. */
 static void
 finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
 	void *arg)
 {
-	struct sg_http_result res = {r->ctx, 0, NULL, NULL, r->attempt};
+	struct sg_http_result res = {
+		r->ctx, 0, NULL, NULL, r->attempt, SG_FAULT_SERVER};
 	json_t *body = NULL;
 	char why[600], msg[512];
-	int retry = 0, quota = 0;
+	int retry = 0, what = SG_HTTP_PLAIN;
 	json_error_t je;
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
 	if (r->toolarge) {
 		snprintf(why, sizeof why, "response larger than %u bytes",
 			SG_MAX_RESPONSE);
+		res.fault = SG_FAULT_CONTENT;
 	} else if (rc != CURLE_OK) {
 		snprintf(why, sizeof why, "%s",
 			r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
@@ -429,9 +456,11 @@ finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
 			retry = 1;
 		}
 	} else {
-		sg_http_error_text(r->resp, r->len, msg, sizeof msg, &quota);
+		sg_http_error_text(r->resp, r->len, msg, sizeof msg, &what);
 		snprintf(why, sizeof why, "HTTP %ld: %s", res.status, msg);
-		retry = retryable_status(res.status) && !quota;
+		retry = retryable_status(res.status) && what != SG_HTTP_QUOTA;
+		res.fault = retry ? SG_FAULT_SERVER
+				  : status_fault(res.status, what);
 	}
 	scrub(h, why);
 	if (!body && retry && r->attempt <= h->o.retries) {
@@ -453,6 +482,7 @@ finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
 	}
 	res.body = body;
 	if (body) {
+		res.fault = SG_FAULT_NONE;
 		h->stats.ok++;
 		if (h->limit < h->o.jobs && ++h->credit >= h->limit) {
 			h->limit++;

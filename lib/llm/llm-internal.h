@@ -16,6 +16,7 @@ struct sg_http_result {
 	const json_t *body; /* the JSON object of a 2xx answer, else NULL */
 	const char *error;  /* why it failed, or NULL */
 	int attempts;
+	enum sg_llm_fault fault; /* with error */
 };
 struct sg_http_stats {
 	long long attempts, retries, throttled, ok, failed;
@@ -35,11 +36,14 @@ const struct sg_http_stats *sg_http_stats(const struct sg_http *h);
 /* From done: make sg_http_run return once the completions at hand are
  * handled; what is queued or in flight stays for the next run. */
 void sg_http_stop(struct sg_http *h);
+/* What an error body says beyond its message. */
+enum { SG_HTTP_PLAIN, SG_HTTP_QUOTA, SG_HTTP_NO_MODEL };
 /* The message of an error body in any of the shapes servers use
  * ({"error":{"message"}}, {"error":"..."}, {"object":"error","message"},
- * {"detail"}), else its start; *quota when it says the quota is spent. */
+ * {"detail"}), else its start; *what SG_HTTP_QUOTA when it says the quota
+ * is spent, SG_HTTP_NO_MODEL when the model asked for is not there. */
 void sg_http_error_text(
-	const char *body, size_t len, char *out, size_t size, int *quota);
+	const char *body, size_t len, char *out, size_t size, int *what);
 /* Seconds to wait from one header line (Retry-After in seconds or as an
  * HTTP date, retry-after-ms), -1 when it is neither; *ms for the latter. */
 double sg_http_retry_after(const char *line, size_t len, int *ms);

@@ -135,10 +135,10 @@ sg_llm_cache_dir(const char *flag)
 
 static void
 deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
-	int cached)
+	enum sg_llm_fault fault, int cached)
 {
-	struct sg_llm_reply r = {
-		c->ctx, NULL, resp, error, cached, 0, 0, c->deferred, NULL};
+	struct sg_llm_reply r = {c->ctx, NULL, resp, error, cached, 0, 0,
+		c->deferred, NULL, error ? fault : SG_FAULT_NONE};
 	json_t *usage = json_object_get(resp, "usage");
 	json_t *msg = sg_path(resp, "choices");
 
@@ -154,6 +154,8 @@ deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 		r.error = "the answer has no choices[0].message.content";
 	if (resp && !error && c->embed && !json_is_array(r.embedding))
 		r.error = "the answer has no data[0].embedding";
+	if (r.error && !error)
+		r.fault = SG_FAULT_CONTENT;
 	l->outstanding--;
 	l->done(l->arg, &r);
 	json_decref(c->response);
@@ -172,7 +174,7 @@ flush_hits(struct sg_llm *l)
 		if (!l->hits)
 			l->hits_tail = NULL;
 		deliver(l, c, c->response, c->deferred ? deferred_error : NULL,
-			!c->deferred);
+			SG_FAULT_NONE, !c->deferred);
 	}
 }
 
@@ -200,7 +202,7 @@ on_done(void *arg, const struct sg_http_result *r)
 	/* A cache that cannot be written costs only speed. */
 	if (r->body && c->path)
 		cache_put(c->path, c->key, r->body, &e);
-	deliver(l, c, r->body, r->error, 0);
+	deliver(l, c, r->body, r->error, r->fault, 0);
 	flush_hits(l);
 	if (l->outstanding <= l->left)
 		sg_http_stop(l->http);
@@ -433,12 +435,12 @@ refusal(const json_t *line, char *msg, size_t size)
 	json_t *body = json_object_get(resp, "body"), *first;
 	long long status = sg_get_int(resp, "status_code", -1);
 	char *text;
-	int quota;
+	int what;
 
 	if (err && !json_is_null(err)) {
 		first = json_pack("{s:O}", "error", err);
 		text = json_dumps(first, JSON_COMPACT);
-		sg_http_error_text(text, strlen(text), msg, size, &quota);
+		sg_http_error_text(text, strlen(text), msg, size, &what);
 		free(text);
 		json_decref(first);
 		return msg;
@@ -452,7 +454,7 @@ refusal(const json_t *line, char *msg, size_t size)
 		if (text && n + 2 < size) {
 			memcpy(msg + n, ": ", 3);
 			sg_http_error_text(text, strlen(text), msg + n + 2,
-				size - n - 2, &quota);
+				size - n - 2, &what);
 		}
 		free(text);
 		return msg;

@@ -22,6 +22,18 @@ struct sg_http_opts {
 	void *retry_ctx;
 };
 
+/* Whose fault a failure is (sg-gen's "error_kind" and "error_scope",
+ * sg-jsonl(5)): the answer's own, or one no other answer could change:
+ * the arm's (a model the server lacks; in sg-gen, a command that cannot
+ * run or a setup that cannot work), or the server's (out of reach, the
+ * key refused, the quota spent, failing after every retry). */
+enum sg_llm_fault {
+	SG_FAULT_NONE,
+	SG_FAULT_CONTENT,
+	SG_FAULT_ARM,
+	SG_FAULT_SERVER
+};
+
 /* llm.c: chat completions with a response cache shared by processes */
 struct sg_llm;
 struct sg_llm_reply {
@@ -33,6 +45,7 @@ struct sg_llm_reply {
 	long long prompt_tokens, completion_tokens;
 	int deferred; /* written to the Batch API file, error says so */
 	const json_t *embedding; /* data[0].embedding of sg_llm_embed's */
+	enum sg_llm_fault fault; /* with error */
 };
 typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
 /* Set OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL from a .env file
