@@ -112,6 +112,35 @@ jobs() {
 	echo "$output" | jq -e 'has("arm") | not'
 }
 
+@test "a paused arm is not offered: its reason is the error that paused it" {
+	job 0 | sg-route -s st --seed 3 >/dev/null
+	jq '.paused = {arms: {templater_balanced: {error: "cannot run \"x\": No such file or directory",
+		since: "2026-11-24T10:00:00Z", arm: "templater_balanced", batch: 0}}}' st > st.new
+	mv st.new st
+	run --separate-stderr sh -c "$(declare -f job); job 1 | sg-route -s st"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(echo "$output" | jq -r '.decision.unavailable.templater_balanced')" \
+		'paused: cannot run "x": No such file or directory'
+	assert_equal "$(echo "$output" | jq -c '.decision.offered')" '["templater_conservative","templater_exploratory"]'
+	# a pause of the server holds every arm that asks it, and only those
+	jq '.paused = {server: {error: "HTTP 401: bad key", since: "2026-11-24T10:00:00Z"}}' st > st.new
+	mv st.new st
+	job 2 '{"arms": ["naive_balanced", "templater_balanced"]}' | jq -c '.context.llm = true' > in.jsonl
+	run --separate-stderr sg-route -s st in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(echo "$output" | jq -c '[.arm, .decision.unavailable]')" \
+		'["templater_balanced",{"naive_balanced":"paused: HTTP 401: bad key"}]'
+	# none left: the job is reported and passed on undecided
+	jq '.paused.arms = {templater_balanced: {error: "x"}}' st > st.new
+	mv st.new st
+	run --separate-stderr sg-route -s st in.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-route: in.jsonl:1: no arm can run in this context (2 unavailable; see sg-route(1))'
+	echo "$output" | jq -e 'has("arm") | not'
+}
+
 @test "a corrupt state is refused and left untouched" {
 	printf '{"format": "sg-state", "version": 1, "run": ' > st
 	cp st st.orig

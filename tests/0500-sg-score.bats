@@ -247,6 +247,30 @@ EOF
 ["checks","parts","weights"]'
 }
 
+@test "sg-score: a batch whose every sample failed for the infrastructure gets no reward" {
+	cat >in <<'EOF'
+{"type":"sample","id":"a","run":"r","batch":1,"arm":"n","error":"HTTP 401: bad key","error_kind":"infrastructure","error_scope":"server"}
+{"type":"sample","id":"b","run":"r","batch":1,"arm":"n","error":"HTTP 401: bad key","error_kind":"infrastructure","error_scope":"server"}
+{"type":"batch","run":"r","batch":1,"arm":"n","n":2,"generated":0,"errors":2}
+{"type":"sample","id":"c","run":"r","batch":2,"arm":"m","error":"cannot run \"x\"","error_kind":"infrastructure","error_scope":"arm"}
+{"type":"batch","run":"r","batch":2,"arm":"m","n":1}
+{"type":"sample","id":"d","run":"r","batch":3,"arm":"n","error":"HTTP 401: bad key","error_kind":"infrastructure","error_scope":"server"}
+{"type":"sample","id":"e","run":"r","batch":3,"arm":"n","error":"not JSON","error_kind":"content"}
+{"type":"batch","run":"r","batch":3,"arm":"n","n":2}
+{"type":"sample","id":"f","run":"r","batch":4,"arm":"n","error":"HTTP 401: bad key","error_kind":"infrastructure","error_scope":"server"}
+{"type":"batch","run":"r","batch":4,"arm":"n","n":2}
+EOF
+	run --separate-stderr scored 'select(.type == "reward") | [.batch, (.reward | if . then type else . end), .skipped, .error_scope, (keys_unsorted | .[index("reward") + 1])]' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# 3: one of its samples failed for its content, which is the arm's;
+	# 4: one of its two samples never came
+	assert_equal "$output" '[1,null,"HTTP 401: bad key","server","skipped"]
+[2,null,"cannot run \"x\"","arm","skipped"]
+[3,"number",null,null,"n"]
+[4,"number",null,null,"n"]'
+}
+
 @test "sg-score: a truncated stream rewards its open batches at the end, in order" {
 	# batch 3 appears before batch 2; batch 2's n comes from its job (4)
 	# and its arm from the samples when the job has none

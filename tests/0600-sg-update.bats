@@ -161,6 +161,37 @@ fns() { declare -f sample reward batch; }
 	jq -e '.rewards == 4' st
 }
 
+@test "a skipped reward pauses its arm, or the server's arms, and teaches nothing" {
+	for i in 0 1 2; do
+		jq -nc --argjson i $i '{type: "job", run: "t", job: $i, n: 1,
+			context: {domain: "d", grammar: true}, recipe: {grammar: {}}}'
+	done | sg-route -s st --seed 1 > jobs.jsonl
+	echo '{"type":"reward","run":"t","batch":0,"reward":0.5}' | sg-update -s st
+	jq -S '{rewards, epsilon, arms: (.arms | map_values(del(.pulls))), contexts}' st > learnt
+	arm=$(jq -r 'select(.batch == 1) | .arm' jobs.jsonl)
+	{
+		jq -c 'select(.batch == 1) | {type: "sample", id: "t:1:0", run, batch, index: 0, arm,
+			error: "cannot run \"x\"", error_kind: "infrastructure", error_scope: "arm"}' jobs.jsonl
+		echo '{"type":"reward","run":"t","batch":1,"reward":null,"skipped":"cannot run \"x\"","error_scope":"arm","n":1}'
+	} > in.jsonl
+	run --separate-stderr sg-update -s st -l log.jsonl -r rej.jsonl < in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ -z "$output" ]
+	assert_equal "$(jq -S '{rewards, epsilon, arms: (.arms | map_values(del(.pulls))), contexts}' st)" "$(cat learnt)"
+	jq -e --arg arm "$arm" '.pending | keys == ["2"]' st
+	jq -e --arg arm "$arm" '.paused.arms[$arm] | .error == "cannot run \"x\"" and .batch == 1
+		and .arm == $arm and (.since | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$"))' st
+	jq -e '.accepted == 0 and .rejected == 1' st
+	[ "$(jq -r .reject rej.jsonl)" = "generation failed" ]
+	# the server's fault pauses what asks it, and the first pause stands
+	printf '%s\n' '{"type":"reward","run":"t","batch":2,"reward":null,"skipped":"HTTP 401: bad key","error_scope":"server"}' \
+		'{"type":"reward","run":"t","batch":5,"arm":"b","reward":null,"skipped":"HTTP 500: later","error_scope":"server"}' |
+		sg-update -s st
+	jq -e '.paused.server.error == "HTTP 401: bad key" and .paused.server.batch == 2 and .pending == {}' st
+	assert_equal "$(jq -S '{rewards, epsilon, arms: (.arms | map_values(del(.pulls))), contexts}' st)" "$(cat learnt)"
+}
+
 @test "--merge: workers fed disjoint rewards merge into the state one worker fed them all has" {
 	for pol in thompson linucb epsilon_greedy; do
 		rm -f base base.lock w1 w2 single

@@ -304,6 +304,7 @@ report(const struct run *r, FILE *log, long long iter)
 {
 	json_t *rec, *job = NULL, *reward = NULL, *d;
 	struct sg_reader rd = {.fp = log, .name = r->log};
+	char value[32];
 	int bad = 0;
 
 	while ((rec = sg_next_record(&rd, &bad))) {
@@ -326,15 +327,20 @@ report(const struct run *r, FILE *log, long long iter)
 		goto out;
 	}
 	d = json_object_get(job, "decision");
+	if (json_is_number(json_object_get(reward, "reward")))
+		snprintf(value, sizeof value, "reward %.3f",
+			sg_get_num(reward, "reward", 0));
+	else
+		snprintf(value, sizeof value, "no reward");
 	fprintf(stderr,
 		"%s: iteration %lld: batch %lld: %s (%s, p=%.2f):"
-		" %lld/%lld passed, reward %.3f; %lld/%lld accepted\n",
+		" %lld/%lld passed, %s; %lld/%lld accepted\n",
 		sg_progname, iter, sg_get_int(job, "batch", -1),
 		sg_get_str(job, "arm"), sg_get_str(d, "mode"),
 		sg_get_num(d, "p", 0), sg_get_int(reward, "passed", 0),
-		sg_get_int(reward, "n", 0), sg_get_num(reward, "reward", 0),
-		accepted(r), r->target);
-	report_parts(reward);
+		sg_get_int(reward, "n", 0), value, accepted(r), r->target);
+	if (json_is_number(json_object_get(reward, "reward")))
+		report_parts(reward);
 	fprintf(stderr, "%s:   %s\n", sg_progname, sg_get_str(d, "reason"));
 	report_checks(reward);
 out:

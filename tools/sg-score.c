@@ -56,6 +56,8 @@ struct batch {
 	json_t *meta; /* arm, generator, params, context: job, then samples */
 	long long job_n;
 	size_t seen, passed;
+	size_t infra;	    /* samples failed for the server or the setup */
+	json_t *infra_what; /* the first one's error and error_scope */
 	double qsum;
 	struct sg_texts texts; /* the text views of the samples with data */
 	struct tally *tally;   /* in the order first met */
@@ -74,8 +76,8 @@ static int marginal_ready;
 /* What a sample is read for: of its checks, only whether each passed and
  * its score.  Every sample goes out spliced into its line (emit). */
 static const char *const fields[] = {"type", "id", "run", "batch", "data",
-	"error", "valid", "checks.*.pass", "checks.*.score", "arm", "generator",
-	"params", "context", NULL};
+	"error", "error_kind", "error_scope", "valid", "checks.*.pass",
+	"checks.*.score", "arm", "generator", "params", "context", NULL};
 static struct sg_filter f = {
 	.usage = "usage: sg-score [-huVv] [--strict] [--dev file] [-s state]"
 		 " [file ...]\n",
@@ -212,7 +214,9 @@ batch_close(struct batch *b)
 	free(b->tally);
 	b->tally = NULL;
 	b->ntally = b->tallycap = 0;
-	b->seen = b->passed = 0;
+	b->seen = b->passed = b->infra = 0;
+	json_decref(b->infra_what);
+	b->infra_what = NULL;
 	b->qsum = 0;
 	memset(&b->parts, 0, sizeof b->parts);
 	b->done = 1;
@@ -334,6 +338,23 @@ walk_checks(const json_t *s, struct batch *b, int count)
 	return wsum > 0 ? sum / wsum : 1;
 }
 
+/* A sample that failed for the server or the setup, not its content:
+ * a batch of nothing else teaches the router nothing. */
+static void
+infra_count(struct batch *b, const json_t *s)
+{
+	const char *kind = sg_get_str(s, "error_kind");
+
+	if (!has(s, "error") || !kind || strcmp(kind, "infrastructure") != 0)
+		return;
+	if (b->infra++ == 0)
+		b->infra_what = json_pack("{s:O, s:s}", "skipped",
+			json_object_get(s, "error"), "error_scope",
+			sg_get_str(s, "error_scope")
+				? sg_get_str(s, "error_scope")
+				: "arm");
+}
+
 static void
 score_sample(json_t *s, struct batch *b, int count)
 {
@@ -351,6 +372,7 @@ score_sample(json_t *s, struct batch *b, int count)
 	b->passed += pass;
 	b->qsum += q;
 	meta_fill(b->meta, s);
+	infra_count(b, s);
 	if (!has(s, "data"))
 		return;
 	if (marginal_ready && pass)
@@ -409,7 +431,12 @@ reward(const struct batch *b, const json_t *end)
 		if ((v = json_object_get(end, metakeys[i])) ||
 			(v = json_object_get(b->meta, metakeys[i])))
 			json_object_set(r, metakeys[i], v);
-	json_object_set_new(r, "reward", json_real(value));
+	if (b->infra > 0 && (long long)b->infra >= n) {
+		json_object_set_new(r, "reward", json_null());
+		json_object_update(r, b->infra_what);
+	} else {
+		json_object_set_new(r, "reward", json_real(value));
+	}
 	json_object_set_new(r, "n", json_integer((json_int_t)n));
 	json_object_set_new(r, "passed", json_integer((json_int_t)b->passed));
 	json_object_set_new(r, "pass_rate", json_real(pass_rate));

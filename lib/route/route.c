@@ -289,7 +289,7 @@ sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
 	struct sg_bandit b;
 	struct sg_pick pk;
 	struct sg_rng rng;
-	const char *why, *name;
+	const char *name;
 	double *x = NULL, temp;
 	char *key = NULL, batch[32];
 	size_t i, d = 0;
@@ -310,14 +310,7 @@ sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
 	}
 	offered = json_array();
 	unavail = json_object();
-	json_array_foreach (arms, i, arm) {
-		name = sg_get_str(arm, "name");
-		if ((why = sg_arm_unavailable(arm, context)))
-			json_object_set_new(unavail, name, json_string(why));
-		else
-			json_array_append_new(offered, json_string(name));
-	}
-	if (json_array_size(offered) == 0) {
+	if (sg_arms_offer(state, arms, context, offered, unavail) == 0) {
 		sg_seterr(e,
 			"no arm can run in this context (%zu unavailable;"
 			" see sg-route(1))",
@@ -531,6 +524,10 @@ sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 	double value, q, pr, t;
 	char id[32];
 
+	if (json_is_null(r) && json_object_get(reward, "skipped")) {
+		sg_pause_apply(state, reward, time(NULL));
+		return 0;
+	}
 	if (!json_is_number(r)) {
 		sg_seterr(e, "reward has no numeric \"reward\"");
 		return -1;

@@ -6,6 +6,8 @@
 #ifndef SG_ROUTE_H
 #define SG_ROUTE_H
 
+#include <time.h>
+
 #include "base/base.h"
 
 /* state.c: the bandit state file, see sg-state(5) */
@@ -42,6 +44,28 @@ int sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e);
  * contexts, linear model, windows and epsilon (not its counters, its
  * generator or its pending decisions). */
 void sg_router_warm(json_t *state, const json_t *from);
+
+/* pause.c: arms paused for the run (sg-state(5), "paused") */
+/* Whether arm asks the LLM server in context. */
+int sg_arm_asks_llm(const json_t *arm, const json_t *context);
+/* Pause what a skipped reward ("reward": null, "skipped": why) names:
+ * its arm, or with "error_scope": "server" every arm that asks the
+ * server; its pending decision is dropped, nothing is learnt.  when:
+ * the time of the pause. */
+void sg_pause_apply(json_t *state, const json_t *reward, time_t when);
+/* Pause arm, or with arm NULL every arm that asks the server, for
+ * error. */
+void sg_pause(json_t *state, const char *arm, const char *error, time_t when);
+/* Forget every pause: a new run tries every arm again. */
+void sg_pause_clear(json_t *state);
+/* The pause that holds arm in context under state, or NULL. */
+const json_t *sg_arm_paused(
+	const json_t *state, const json_t *arm, const json_t *context);
+/* Of arms (sg_arms_resolve's), those that can run in context and are not
+ * paused in state (may be NULL): their names appended to offered, the
+ * others' reasons set in unavail (either may be NULL); how many can. */
+size_t sg_arms_offer(const json_t *state, const json_t *arms,
+	const json_t *context, json_t *offered, json_t *unavail);
 
 /* merge.c: the learning of workers that started from one base state */
 /* Add to acc (a copy of base, or of base merged with other workers) what
