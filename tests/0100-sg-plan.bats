@@ -209,6 +209,37 @@ state() {
 	assert_equal "$stderr" "sg-plan: cannot open recipe 'nosuch.yaml': No such file or directory"
 }
 
+@test "what a recipe names is checked: policy, arms, files, patterns, output directory" {
+	mkdir sub
+	: > sub/kb.md
+	: > afile
+	while IFS='|' read -r text msg; do
+		printf -- "domain: d\nnum_samples: 3\n$text" > sub/r.yaml
+		run --separate-stderr sg-plan sub/r.yaml
+		[ "$status" -eq 3 ] || { echo "$text: status $status" >&2; return 1; }
+		[ -z "$output" ]
+		assert_equal "$stderr" "sg-plan: sub/r.yaml:$msg"
+	done <<-'EOF'
+	router_config:\n  policy: ucb2\n|4:11: policy "ucb2" is not one of sg-route(1)'s
+	router_config: {arms: [naive_balanced, naive_fancy]}\n|3:40: unknown arm "naive_fancy" (not a preset; declare it with a generator)
+	router_config: {arms: [{name: x, generator: gpt}]}\n|3:24: arm "x": unknown generator "gpt"
+	router_config: {arms: [{name: x, generator: command}]}\n|3:24: arm "x": generator "command" needs "command"
+	knowledge_base: kb\n|3:17: "knowledge_base": cannot open 'sub/kb': No such file or directory
+	knowledge_base: ../sub/kb.md\nvalidators: {perplexity: {reference: [kb.md, none.txt]}}\n|4:46: "validators.perplexity.reference": cannot open 'sub/none.txt': No such file or directory
+	validators: {toxicity: {lexicon: words.tsv}}\n|3:34: "validators.toxicity.lexicon": cannot open 'sub/words.tsv': No such file or directory
+	constraints: {pattern: "(ab"}\n|3:24: "constraints.pattern" is not a usable pattern: Unmatched ( or \(
+	validators: {regex: {pattern: "a{2,1}"}}\n|3:31: "validators.regex.pattern" is not a usable pattern: Invalid content of \{\}
+	constraints: {schema: {properties: {t: {pattern: "\\\\"}}}}\n|3:23: "constraints.schema" is unusable: /properties/t: pattern "\": pattern ends with a backslash
+	output_path: afile/out.jsonl\n|3:14: "output_path": cannot write in 'afile': not a directory
+	EOF
+	# a directory that does not exist yet is fine: sg-run makes it
+	printf 'domain: d\nnum_samples: 3\noutput_path: new/dir/out.jsonl\nknowledge_base: kb.md\n' > sub/r.yaml
+	run --separate-stderr sg-plan sub/r.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ ! -e new ]
+}
+
 @test "unknown fields are warned about at their position and kept" {
 	run --separate-stderr sg-plan "$FIXTURES/plan-unknown.yaml"
 	[ "$status" -eq 0 ]

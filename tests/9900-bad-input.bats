@@ -129,9 +129,15 @@ cases() {
 	[ "$(echo "$output" | jq -r .context.domain)" = d ]
 }
 
-@test "a recipe naming an unknown arm fails at routing with the arm's name" {
+@test "a recipe naming an unknown arm is refused by sg-plan at its position, and by sg-route in a job" {
 	printf 'domain: d\nnum_samples: 2\nrouter_config:\n  arms: [templater_fancy]\ngrammar:\n  start: s\n  rules:\n    s:\n      - template: "x"\n' > arms.yaml
-	run --separate-stderr sh -c 'sg-plan arms.yaml | sg-route -s st'
+	run --separate-stderr sg-plan arms.yaml
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" 'sg-plan: arms.yaml:4:10: unknown arm "templater_fancy" (not a preset; declare it with a generator)'
+	# a job made without sg-plan
+	sed 's/templater_fancy/templater_balanced/' arms.yaml > ok.yaml
+	run --separate-stderr sh -c 'sg-plan ok.yaml | jq -c ".recipe.router_config.arms = [\"templater_fancy\"]" | sg-route -s st'
 	[ "$status" -eq 1 ]
 	assert_equal "$stderr" 'sg-route: <stdin>:1: unknown arm "templater_fancy" (not a preset; declare it with a generator)'
 }

@@ -44,20 +44,6 @@ recipe_warning(void *ctx, const char *msg)
 	sg_warn("%s", msg);
 }
 
-/* The recipe file's name without directory and extension. */
-static char *
-stem(const char *path)
-{
-	const char *base = strrchr(path, '/');
-	char *s, *dot;
-
-	s = sg_xstrdup(base && base[1] ? base + 1 : path);
-	dot = strrchr(s, '.');
-	if (dot && dot != s)
-		*dot = '\0';
-	return s;
-}
-
 /* The run's accepted count, read under the state's lock: sg-update may be
  * replacing the file at this moment. */
 static long long
@@ -155,13 +141,12 @@ main(int argc, char *argv[])
 		sg_usage(usage_text, SG_EXIT_USAGE);
 	path = argv[optind];
 
-	recipe = sg_recipe_load(path, recipe_warning, NULL, &e);
+	recipe = sg_recipe_load_checked(
+		path, recipe_warning, NULL, sg_router_check, &e);
 	if (!recipe)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	if (!run)
-		run = sg_get_str(recipe, "job_id");
-	if (!run || !*run)
-		run = runbuf = stem(path);
+		run = runbuf = sg_recipe_run(recipe, path);
 	if (!target)
 		target = sg_get_int(recipe, "num_samples", 0);
 	if (!batch)

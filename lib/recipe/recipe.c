@@ -12,6 +12,8 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -1732,9 +1734,138 @@ check(struct load *L, const struct node *root)
 	return 0;
 }
 
-json_t *
-sg_recipe_parse(const char *name, const char *src, size_t len, sg_warn_fn warn,
-	void *ctx, struct sg_error *e)
+/* What a recipe names, checked before a run starts rather than in its
+ * first batch (sg_recipe_load_checked). */
+
+/* The node of a dotted field name, as "router_config.arms[2].name", or
+ * NULL. */
+static const struct node *
+find(const struct node *n, const char *field)
+{
+	char key[NAMELEN];
+	size_t len;
+	char *end;
+
+	while (n && *field) {
+		if (*field == '[') {
+			size_t i = strtoul(field + 1, &end, 10);
+
+			if (*end != ']' || !json_is_array(n->v) || i >= n->n)
+				return NULL;
+			n = n->kid[i];
+			field = end + 1;
+		} else {
+			len = strcspn(field, ".[");
+			if (len >= sizeof key)
+				return NULL;
+			memcpy(key, field, len);
+			key[len] = '\0';
+			n = get(n, key);
+			field += len;
+		}
+		if (*field == '.')
+			field++;
+	}
+	return n;
+}
+
+/* A file the recipe names (relative to the recipe's directory) can be
+ * read. */
+static int
+readable(struct load *L, const struct node *n, const char *name)
+{
+	char *path;
+	int rc = 0;
+
+	if (!json_is_string(n->v))
+		return 0;
+	path = sg_recipe_relative(L->path, json_string_value(n->v));
+	if (access(path, R_OK) < 0)
+		rc = fail(L, n, "\"%s\": cannot open '%s': %s", name, path,
+			strerror(errno));
+	free(path);
+	return rc;
+}
+
+/* The directory output_path is written in exists and takes files, or the
+ * nearest one above it that exists can take the directories sg-run
+ * makes; relative to where the tools run, as sg-run takes it. */
+static int
+writable_dir(struct load *L, const struct node *n)
+{
+	const char *out = json_string_value(n->v), *why = NULL;
+	struct stat sb;
+	char *dir, *slash;
+	int rc = 0;
+
+	if (!out)
+		return 0;
+	dir = sg_xmalloc(strlen(out) + 3);
+	snprintf(dir, strlen(out) + 3, out[0] == '/' ? "%s" : "./%s", out);
+	do { /* up a directory; "/" stays "/" */
+		slash = strrchr(dir, '/');
+		slash[slash == dir] = '\0';
+	} while (stat(dir, &sb) < 0 && errno == ENOENT && slash != dir);
+	if (stat(dir, &sb) < 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(sb.st_mode))
+		why = "not a directory";
+	else if (access(dir, W_OK | X_OK) < 0)
+		why = strerror(errno);
+	if (why)
+		rc = fail(L, n, "\"output_path\": cannot write in '%s': %s",
+			out[0] == '/' || !dir[1] ? dir : dir + 2, why);
+	free(dir);
+	return rc;
+}
+
+static int
+deep(struct load *L, const struct node *root, sg_recipe_check_fn more)
+{
+	static const char *const patterns[] = {"constraints.pattern",
+		"validators.format.pattern", "validators.regex.pattern"};
+	static const char *const schemas[] = {
+		"constraints.schema", "validators.json_schema.schema"};
+	static const char *const files[] = {"knowledge_base",
+		"validators.perplexity.reference",
+		"validators.toxicity.lexicon"};
+	const struct node *n;
+	char field[NAMELEN];
+	struct sg_error why;
+	size_t i, k;
+
+	for (i = 0; i < sizeof patterns / sizeof *patterns; i++)
+		if ((n = find(root, patterns[i])) && json_is_string(n->v) &&
+			sg_pattern_check(json_string_value(n->v), &why) < 0)
+			return fail(L, n, "\"%s\" is not a usable pattern: %s",
+				patterns[i], why.text);
+	for (i = 0; i < sizeof schemas / sizeof *schemas; i++)
+		if ((n = find(root, schemas[i])) && json_is_object(n->v) &&
+			sg_schema_check(n->v, &why) < 0)
+			return fail(L, n, "\"%s\" is unusable: %s", schemas[i],
+				why.text);
+	for (i = 0; i < sizeof files / sizeof *files; i++) {
+		if (!(n = find(root, files[i])))
+			continue;
+		if (readable(L, n, files[i]) < 0)
+			return -1;
+		for (k = 0; json_is_array(n->v) && k < n->n; k++)
+			if (readable(L, n->kid[k], files[i]) < 0)
+				return -1;
+	}
+	if ((n = get(root, "output_path")) && writable_dir(L, n) < 0)
+		return -1;
+	if (more && more(root->v, field, sizeof field, &why) < 0) {
+		n = find(root, field);
+		return fail(L, n ? n : root, "%s", why.text);
+	}
+	return 0;
+}
+
+/* A recipe from its text; deeply: what it names is checked too. */
+static json_t *
+parse(const char *name, const char *src, size_t len, sg_warn_fn warn, void *ctx,
+	int deeply, sg_recipe_check_fn more, struct sg_error *e)
 {
 	struct load L = {.path = name,
 		.e = e,
@@ -1751,7 +1882,8 @@ sg_recipe_parse(const char *name, const char *src, size_t len, sg_warn_fn warn,
 		return NULL;
 	}
 	root = isjson(name, src, len) ? load_json(&L) : load_yaml(&L);
-	if (root && check(&L, root) == 0)
+	if (root && check(&L, root) == 0 &&
+		(!deeply || deep(&L, root, more) == 0))
 		out = L.aliased ? json_deep_copy(root->v)
 				: json_incref(root->v);
 	for (size_t i = 0; i < L.nall; i++) {
@@ -1763,6 +1895,13 @@ sg_recipe_parse(const char *name, const char *src, size_t len, sg_warn_fn warn,
 	free(L.all);
 	free(L.lines);
 	return out;
+}
+
+json_t *
+sg_recipe_parse(const char *name, const char *src, size_t len, sg_warn_fn warn,
+	void *ctx, struct sg_error *e)
+{
+	return parse(name, src, len, warn, ctx, 0, NULL, e);
 }
 
 char *
@@ -1781,8 +1920,9 @@ sg_recipe_relative(const char *recipe_path, const char *rel)
 	return path;
 }
 
-json_t *
-sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
+static json_t *
+load(const char *path, sg_warn_fn warn, void *ctx, int deeply,
+	sg_recipe_check_fn more, struct sg_error *e)
 {
 	json_t *out;
 	size_t len;
@@ -1801,9 +1941,22 @@ sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
 		}
 		return NULL;
 	}
-	out = sg_recipe_parse(path, src, len, warn, ctx, e);
+	out = parse(path, src, len, warn, ctx, deeply, more, e);
 	free(src);
 	return out;
+}
+
+json_t *
+sg_recipe_load(const char *path, sg_warn_fn warn, void *ctx, struct sg_error *e)
+{
+	return load(path, warn, ctx, 0, NULL, e);
+}
+
+json_t *
+sg_recipe_load_checked(const char *path, sg_warn_fn warn, void *ctx,
+	sg_recipe_check_fn more, struct sg_error *e)
+{
+	return load(path, warn, ctx, 1, more, e);
 }
 
 static int
@@ -1848,6 +2001,22 @@ sg_recipe_context(const json_t *recipe, int llm)
 		fmt ? fmt : "text", "kb", kb, "grammar",
 		json_is_object(grammar), "grammar_llm",
 		json_is_object(rules) && uses_llm(rules), "llm", llm != 0);
+}
+
+char *
+sg_recipe_run(const json_t *recipe, const char *path)
+{
+	const char *id = sg_get_str(recipe, "job_id");
+	const char *base = strrchr(path, '/');
+	char *s, *dot;
+
+	if (id && *id)
+		return sg_xstrdup(id);
+	s = sg_xstrdup(base && base[1] ? base + 1 : path);
+	dot = strrchr(s, '.');
+	if (dot && dot != s)
+		*dot = '\0';
+	return s;
 }
 
 long long

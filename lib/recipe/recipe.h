@@ -18,6 +18,18 @@ json_t *sg_recipe_load(
  * by its ending (.json), which syntax it is. */
 json_t *sg_recipe_parse(const char *name, const char *src, size_t len,
 	sg_warn_fn warn, void *ctx, struct sg_error *e);
+/* A check of a loaded recipe by a part above this one (sg_router_check):
+ * -1 and e with the dotted name of the field at fault in field (size
+ * bytes, as "router_config.arms[2]"), or 0. */
+typedef int (*sg_recipe_check_fn)(
+	const json_t *recipe, char *field, size_t size, struct sg_error *e);
+/* As sg_recipe_load, and what the recipe names checked too, so a run
+ * fails before its first batch, not in it: its patterns and schemas
+ * compile, the files it reads can be read, the directory of its
+ * output_path exists or can be made, and more (may be NULL) finds no
+ * fault; each fault "path:line:column: why". */
+json_t *sg_recipe_load_checked(const char *path, sg_warn_fn warn, void *ctx,
+	sg_recipe_check_fn more, struct sg_error *e);
 /* A path the recipe names (rel), malloc'd: from the directory of the recipe
  * file at recipe_path, or as it is when absolute or recipe_path is NULL. */
 char *sg_recipe_relative(const char *recipe_path, const char *rel);
@@ -25,6 +37,9 @@ char *sg_recipe_relative(const char *recipe_path, const char *rel);
  * grammar, grammar_llm, llm. */
 json_t *sg_recipe_context(const json_t *recipe, int llm);
 long long sg_recipe_batch_size(const json_t *recipe);
+/* The run's name: job_id, else the file name of the recipe at path
+ * without directory and extension; malloc'd. */
+char *sg_recipe_run(const json_t *recipe, const char *path);
 /* The entity types a pii check names, by their names in a recipe. */
 enum {
 	SG_PII_EMAIL,
@@ -61,6 +76,8 @@ json_t *sg_grammar_schema(const struct sg_grammar *g);
 /* schema.c: the JSON Schema 2020-12 keywords recipes use */
 /* 0 when schema is a schema sg can apply, else -1 and e. */
 int sg_schema_check(const json_t *schema, struct sg_error *e);
+/* 0 when pattern (ECMA-262) compiles, else -1 and e. */
+int sg_pattern_check(const char *pattern, struct sg_error *e);
 /* 0 when instance is valid; else -1 and e names the JSON pointer and the
  * failed keyword, as in "/rating: 7 is greater than maximum 5". */
 int sg_schema_validate(

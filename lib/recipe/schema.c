@@ -753,6 +753,12 @@ sg_schema_check(const json_t *schema, struct sg_error *e)
 	return check(schema, NULL, e);
 }
 
+int
+sg_pattern_check(const char *pattern, struct sg_error *e)
+{
+	return regex_get(pattern, e) ? 0 : -1;
+}
+
 /* -- validating an instance -- */
 
 static int

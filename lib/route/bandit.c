@@ -148,11 +148,28 @@ fail:
 	return NULL;
 }
 
+/* An arm of router_config.arms: a preset's name or a user's arm. */
+static json_t *
+resolve_arm(const json_t *v, struct sg_error *e)
+{
+	const struct preset *p;
+
+	if (!json_is_string(v))
+		return user_arm(v, e);
+	if (!(p = find_preset(json_string_value(v)))) {
+		sg_seterr(e,
+			"unknown arm \"%s\" (not a preset;"
+			" declare it with a generator)",
+			json_string_value(v));
+		return NULL;
+	}
+	return preset_arm(p);
+}
+
 json_t *
 sg_arms_resolve(const json_t *recipe, struct sg_error *e)
 {
 	json_t *list = sg_path(recipe, "router_config.arms"), *arms, *v, *arm;
-	const struct preset *p;
 	size_t i;
 
 	arms = json_array();
@@ -170,24 +187,37 @@ sg_arms_resolve(const json_t *recipe, struct sg_error *e)
 		return arms;
 	}
 	json_array_foreach (list, i, v) {
-		if (json_is_string(v)) {
-			p = find_preset(json_string_value(v));
-			if (!p) {
-				sg_seterr(e,
-					"unknown arm \"%s\" (not a preset;"
-					" declare it with a generator)",
-					json_string_value(v));
-				goto fail;
-			}
-			arm = preset_arm(p);
-		} else if (!(arm = user_arm(v, e)))
-			goto fail;
+		if (!(arm = resolve_arm(v, e))) {
+			json_decref(arms);
+			return NULL;
+		}
 		json_array_append_new(arms, arm);
 	}
 	return arms;
-fail:
-	json_decref(arms);
-	return NULL;
+}
+
+int
+sg_router_check(
+	const json_t *recipe, char *field, size_t size, struct sg_error *e)
+{
+	json_t *rc = json_object_get(recipe, "router_config"), *v, *arm;
+	const char *policy = sg_get_str(rc, "policy");
+	size_t i;
+
+	if (policy && sg_policy_parse(policy) < 0) {
+		snprintf(field, size, "router_config.policy");
+		sg_seterr(
+			e, "policy \"%s\" is not one of sg-route(1)'s", policy);
+		return -1;
+	}
+	json_array_foreach (json_object_get(rc, "arms"), i, v) {
+		if (!(arm = resolve_arm(v, e))) {
+			snprintf(field, size, "router_config.arms[%zu]", i);
+			return -1;
+		}
+		json_decref(arm);
+	}
+	return 0;
 }
 
 const char *

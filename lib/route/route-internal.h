@@ -29,9 +29,6 @@ void sg_epsilon_update(json_t *state);
 /* bandit.c: the arms and the router's configuration */
 /* The recipe's router_config with every default filled in. */
 json_t *sg_router_config(const json_t *recipe, struct sg_error *e);
-/* The arms a recipe offers: router_config.arms resolved against the
- * presets, each {name, generator, temperature, ...}; NULL and e if bad. */
-json_t *sg_arms_resolve(const json_t *recipe, struct sg_error *e);
 /* Why an arm cannot run in a context, or NULL when it can. */
 const char *sg_arm_unavailable(const json_t *arm, const json_t *context);
 /* merge.c */

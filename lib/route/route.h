@@ -45,6 +45,15 @@ int sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e);
  * generator or its pending decisions). */
 void sg_router_warm(json_t *state, const json_t *from);
 
+/* The arms a recipe offers: router_config.arms resolved against the
+ * presets, each {name, generator, temperature, ...}; NULL and e if bad. */
+json_t *sg_arms_resolve(const json_t *recipe, struct sg_error *e);
+/* Why the recipe's router_config cannot route: an unknown policy or arm,
+ * an arm without a generator sg has; -1 and e, the field named as in
+ * "router_config.arms[2]" in field (size bytes).  0 when it can. */
+int sg_router_check(
+	const json_t *recipe, char *field, size_t size, struct sg_error *e);
+
 /* pause.c: arms paused for the run (sg-state(5), "paused") */
 /* Whether arm asks the LLM server in context. */
 int sg_arm_asks_llm(const json_t *arm, const json_t *context);
