@@ -162,6 +162,19 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 	assert_equal "$stderr" 'sg-validate: the model checks (llm_judge, entailment, toxicity llm, semantic, similarity, diversity) are not run: no LLM configured (set OPENAI_BASE_URL or OPENAI_API_KEY)'
 }
 
+@test "--no-llm: a server configured, no model check run and nothing said; the others still are" {
+	server
+	recipe '{"llm_judge": {}, "entailment": {}, "length": {"max": 10}}'
+	texts 'short' 'much too long a text' >in.jsonl
+	run --separate-stderr sg-validate --no-llm -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[(.checks | keys), .valid]' <<<"$output")" \
+'[["generate","length"],true]
+[["generate","length"],false]'
+	[ ! -s log.jsonl ]
+}
+
 @test "samples waiting for their judge are deduplicated against the valid ones before them" {
 	server
 	recipe '{"llm_judge": {}, "deduplication": {}}'

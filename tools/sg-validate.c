@@ -74,7 +74,7 @@ static struct sg_filter f = {
 	.usage = "usage: sg-validate [-huVv] [--strict] [-r recipe]"
 		 " [-j jobs] [-m model] [--cache-dir dir]\n"
 		 "                   [--embedding-model model] [--no-cache]"
-		 " [--seen file] [file ...]\n",
+		 " [--no-llm] [--seen file] [file ...]\n",
 };
 
 /* Only "checks" and "valid" are printed anew: every other field goes out
@@ -465,6 +465,7 @@ static const struct option longopts[] = {
 	{"jobs", required_argument, NULL, 'j'},
 	{"model", required_argument, NULL, 'm'},
 	{"no-cache", no_argument, NULL, 'N'},
+	{"no-llm", no_argument, NULL, 'L'},
 	{"recipe", required_argument, NULL, 'r'},
 	{"seen", required_argument, NULL, 's'},
 	{"strict", no_argument, NULL, SG_OPT_STRICT},
@@ -557,6 +558,9 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			sg_mcheck_opts.no_cache = 1;
+			break;
+		case 'L':
+			sg_mcheck_opts.no_llm = 1;
 			break;
 		case 'r':
 			recipe = optarg;

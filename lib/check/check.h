@@ -107,12 +107,14 @@ struct sg_mcheck_opts {
 	int jobs, no_cache;
 	double timeout;
 	struct sg_vecs *vectors; /* what similarity compares with */
+	int no_llm; /* --no-llm: the caller said why there is none */
 };
 extern struct sg_mcheck_opts sg_mcheck_opts;
 struct sg_mcheck;
-/* The model checks the recipe's validators enable; NULL when none, or
- * when no LLM is configured (said once on standard error).  The recipe's
- * knowledge_base is found beside recipe_path (may be NULL). */
+/* The model checks the recipe's validators enable; NULL when none, with
+ * --no-llm, or when no LLM is configured (said once on standard error).
+ * The recipe's knowledge_base is found beside recipe_path (may be
+ * NULL). */
 struct sg_mcheck *sg_mcheck_new(const json_t *recipe, const char *recipe_path);
 void sg_mcheck_free(struct sg_mcheck *m);
 /* vec: the sample's embedding when it passed the similarity check, for

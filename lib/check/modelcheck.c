@@ -80,7 +80,7 @@ struct group {
 	struct group *next;
 };
 
-struct sg_mcheck_opts sg_mcheck_opts = {NULL, NULL, NULL, 8, 0, 600, NULL};
+struct sg_mcheck_opts sg_mcheck_opts = {NULL, NULL, NULL, 8, 0, 600, NULL, 0};
 static struct sg_llm *client;
 static struct held *head, *tail;
 static size_t nheld;
@@ -153,7 +153,7 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 	struct sg_error e;
 
 	t = sg_get_bool(t, "llm", 0) ? t : NULL;
-	if (!j && !en && !t && !s && !d && !sim)
+	if ((!j && !en && !t && !s && !d && !sim) || sg_mcheck_opts.no_llm)
 		return NULL;
 	if (!sg_llm_configured()) {
 		if (!told++)
