@@ -123,7 +123,8 @@ recipe() {
 	grep -q 'Bluetooth' <(jq -r 'select(.body.messages[0].content | test("supported by the sources")) | .body.messages[0].content' log.jsonl)
 	[ "$(jq -s 'map(select(.type == "reward") | has("embedding_dispersion") and (.checks | has("llm_judge"))) | all' out.jsonl.state.log)" = true ]
 	[ "$(grep -c '^sg-run:   failed checks: .*; embedding dispersion 0\.[0-9]*$' <<<"$stderr")" -eq "$(grep -c '^sg-run: iteration' <<<"$stderr")" ]
-	[ "$(jq -s 'map(.path) | unique' log.jsonl | jq -c .)" = '["/v1/chat/completions","/v1/embeddings"]' ]
+	# and sg-run's one look at the server before its first batch
+	[ "$(jq -s 'map(.path) | unique' log.jsonl | jq -c .)" = '["/v1/chat/completions","/v1/embeddings","/v1/models"]' ]
 	# every sample accepted has its embedding kept for the next iterations
 	[ "$(head -n1 out.jsonl.state.seen.vectors | cut -d' ' -f1,2)" = 'sg-vectors 1024' ]
 	[ -z "$(comm -23 <(jq -r .id out.jsonl | sort) <(sed 1d out.jsonl.state.seen.vectors | cut -d' ' -f2 | jq -r . | sort))" ]

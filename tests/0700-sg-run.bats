@@ -1,7 +1,10 @@
 #!/usr/bin/env bats
-# sg-run: the whole loop, offline, to the exact target; resume; seeds.
+# sg-run: the whole loop, offline, to the exact target; resume; seeds;
+# and what stops it at once: a recipe sg-plan refuses, an LLM server that
+# cannot serve the run, arms paused until none can run.
 
 load helpers
+load llm-helpers
 
 setup_file() {
 	export REVIEWS=$EXAMPLES/reviews/reviews.yaml
@@ -113,7 +116,7 @@ PY
 	[ ! -e o.jsonl ]
 }
 
-@test "a recipe no arm can serve offline fails with the stage's message" {
+@test "a recipe no arm can serve offline stops before its first batch, status 7" {
 	cat > llm.yaml <<'Y'
 domain: d
 num_samples: 2
@@ -125,10 +128,10 @@ grammar:
           prompt: "Say hi"
 Y
 	run --separate-stderr sg-run -o o.jsonl llm.yaml
-	[ "$status" -eq 5 ]
-	[[ "$stderr" == *"sg-route: <stdin>:1: no arm can run in this context (3 unavailable; see sg-route(1))"* ]]
-	[[ "$stderr" == *"sg-run: sg-route exited with status 1"* ]]
-	[[ "$stderr" == *"sg-run: iteration 1 failed; run again to resume" ]]
+	[ "$status" -eq 7 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" 'sg-run: no arm can run: no LLM configured (3 arms); grammar uses llm_fill and no LLM is configured (3 arms)'
+	[ ! -e o.jsonl.state ]
 }
 
 @test "the examples' Makefile loop reaches the target one batch per make step" {
@@ -193,4 +196,137 @@ Y
 	run --separate-stderr sg-run -e 5 -o o.jsonl "$REVIEWS"
 	[ "$status" -eq 2 ]
 	assert_equal "$stderr" "sg-run: -e needs --dev, the real data to test on"
+}
+
+# A recipe of LLM arms only, of $1 samples (default 10), in r.yaml.
+llm_recipe() {
+	printf 'domain: product_reviews\ntask_input: {description: short reviews of headphones}\nnum_samples: %s\nrouter_config: {arms: [naive_conservative, naive_balanced], batch_size: 5}\n' \
+		"${1:-10}" > r.yaml
+}
+
+# What a state has learnt from rewards, not what its decisions counted.
+learnt() {
+	jq -S '{rewards, epsilon, arms: (.arms | map_values(select(.n) | {n, sum, temperature})),
+		contexts: (.contexts | map_values(map_values(select(.n) | {n, sum, wins})))}' "$1"
+}
+
+@test "a recipe sg-plan refuses stops sg-run before its first batch, with its position" {
+	printf 'domain: d\nnum_samples: 4\nrouter_config:\n  policy: ucb2\n' > r.yaml
+	run --separate-stderr sg-run -o out/o.jsonl r.yaml
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" "sg-run: r.yaml:4:11: policy \"ucb2\" is not one of sg-route(1)'s"
+	[ ! -e out ]
+}
+
+@test "a server that refuses the key stops sg-run before its first batch: status 7, said once, rewards kept" {
+	llm_recipe 5
+	server --key "$KEY"
+	sg-run --seed 2 -o o.jsonl r.yaml 2>/dev/null
+	jq -e '.rewards == 1 and .accepted == 5' o.jsonl.state
+	learnt o.jsonl.state > before
+	kill "$SERVER"
+	llm_recipe 10
+	server --key other-key
+	run --separate-stderr sg-run -o o.jsonl r.yaml
+	[ "$status" -eq 7 ]
+	[ -z "$output" ]
+	port=$(cat port)
+	assert_equal "$stderr" "sg-run: resuming: 5/10 accepted
+sg-run: the arms that ask the LLM server are paused for this run: the LLM server at 'http://127.0.0.1:$port/v1' refuses the key: HTTP 401: Incorrect API key provided: ***. (OPENAI_API_KEY)
+sg-run: no arm can run: paused for this run (2 arms)"
+	# one look at the server, no batch
+	assert_equal "$(jq -c '[.method, .path, .status]' log.jsonl | tail -1)" '["GET","/v1/models",401]'
+	[ "$(requests)" -eq 5 ]
+	assert_equal "$(learnt o.jsonl.state)" "$(cat before)"
+	jq -e '.steps == 1 and .accepted == 5 and (.paused.server.error | startswith("the LLM server at"))' o.jsonl.state
+	! grep -q -- "$KEY" <<<"$stderr"
+}
+
+@test "a server whose quota is spent stops sg-run within one iteration: status 7, said once, rewards kept" {
+	llm_recipe 5
+	server
+	sg-run --seed 2 -o o.jsonl r.yaml 2>/dev/null
+	learnt o.jsonl.state > before
+	kill "$SERVER"
+	llm_recipe 10
+	rm log.jsonl
+	server --quota
+	run --separate-stderr sg-run -o o.jsonl r.yaml
+	[ "$status" -eq 7 ]
+	[ -z "$output" ]
+	[ "$(grep -c 'You exceeded your current quota' <<<"$stderr")" -eq 1 ]
+	[[ "$stderr" == *"sg-run: iteration 1: batch 1: naive_"*"0/5 passed, no reward; 5/10 accepted"* ]]
+	[[ "$stderr" == *"
+sg-run: iteration 1: batch 1: the arms that ask the LLM server are paused for this run: HTTP 429: You exceeded your current quota, please check your plan and billing details.
+"* ]]
+	[[ "$stderr" == *"
+sg-run: no arm can run: paused for this run (2 arms)" ]]
+	! grep -q 'run again to resume' <<<"$stderr"
+	# the server's /models answers, as OpenAI's does; the batch asked 5, once
+	assert_equal "$(jq -c '[.method, .status]' log.jsonl | sort | uniq -c | tr -s ' ')" \
+		' 1 ["GET",200]
+ 5 ["POST",429]'
+	assert_equal "$(learnt o.jsonl.state)" "$(cat before)"
+	jq -e '.steps == 2 and .pending == {} and .paused.server.batch == 1' o.jsonl.state
+	assert_equal "$(jq -r 'select(.type == "reward" and .batch == 1) | [.reward, .skipped] | @json' o.jsonl.state.log)" \
+		'[null,"HTTP 429: You exceeded your current quota, please check your plan and billing details."]'
+}
+
+@test "a dead port, a base URL without /v1, a model the server lacks: each named in one line, status 7" {
+	llm_recipe
+	server --models m1,m2
+	port=$(cat port)
+	run --separate-stderr sg-run -o o.jsonl r.yaml
+	[ "$status" -eq 7 ]
+	assert_equal "$stderr" "sg-run: arms \"naive_conservative\", \"naive_balanced\" are paused for this run: the LLM server at 'http://127.0.0.1:$port/v1' has no model \"gpt-4o-mini\"; it has: m1, m2
+sg-run: no arm can run: paused for this run (2 arms)"
+	jq -e '.paused.arms | keys == ["naive_balanced", "naive_conservative"]' o.jsonl.state
+	rm -f o.jsonl*
+	# Ollama's own base URL: the same host with /v1 answers
+	run --separate-stderr env OPENAI_BASE_URL="http://127.0.0.1:$port" sg-run -o o.jsonl r.yaml
+	[ "$status" -eq 7 ]
+	assert_equal "$stderr" "sg-run: the arms that ask the LLM server are paused for this run: the base URL 'http://127.0.0.1:$port' lacks /v1: the server answers at 'http://127.0.0.1:$port/v1'; set OPENAI_BASE_URL to that
+sg-run: no arm can run: paused for this run (2 arms)"
+	kill "$SERVER"
+	wait "$SERVER" 2>/dev/null || true
+	rm -f o.jsonl*
+	run --separate-stderr sg-run -o o.jsonl r.yaml
+	[ "$status" -eq 7 ]
+	[[ "$stderr" == "sg-run: the arms that ask the LLM server are paused for this run: cannot reach the LLM server at 'http://127.0.0.1:$port/v1': "*"Couldn't connect to server
+sg-run: no arm can run: paused for this run (2 arms)" ]]
+	[ "$(jq .rewards o.jsonl.state)" -eq 0 ]
+}
+
+@test "with a bad server the offline arms run on; a rerun after the fix tries the LLM arms again" {
+	cat > r.yaml <<'Y'
+domain: product_reviews
+task_input: {description: short reviews of headphones}
+num_samples: 8
+grammar:
+  start: s
+  rules:
+    s: [{template: "The <a> is <b>."}]
+    a: [{template: sound}, {template: case}, {template: cable}, {template: battery}, {template: band}, {template: app}]
+    b: [{template: great}, {template: fine}, {template: poor}, {template: loud}, {template: flimsy}, {template: solid}]
+router_config: {arms: [templater_balanced, naive_balanced], batch_size: 4}
+Y
+	server --key other-key
+	run --separate-stderr sg-run --seed 1 -o o.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'refuses the key' <<<"$stderr")" -eq 1 ]
+	[ "$(wc -l < o.jsonl)" -eq 8 ]
+	[ "$(jq -r .arm o.jsonl | sort -u)" = templater_balanced ]
+	assert_equal "$(jq -r 'select(.type == "job") | .decision.unavailable.naive_balanced' o.jsonl.state.log | sort -u)" \
+		"paused: the LLM server at 'http://127.0.0.1:$(cat port)/v1' refuses the key: HTTP 401: Incorrect API key provided: ***. (OPENAI_API_KEY)"
+	# one look at the server, and nothing else asked of it
+	[ "$(wc -l < log.jsonl)" -eq 1 ]
+	steps=$(jq .steps o.jsonl.state)
+	kill "$SERVER"
+	server --key "$KEY"
+	sed -i 's/^num_samples: .*/num_samples: 16/' r.yaml
+	run --separate-stderr sg-run -o o.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	jq -e 'has("paused") | not' o.jsonl.state
+	[ "$(jq -s --argjson s "$steps" 'map(select(.type == "job" and .batch >= $s) | .decision.offered | index("naive_balanced") != null) | all' o.jsonl.state.log)" = true ]
 }

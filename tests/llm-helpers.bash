@@ -30,8 +30,9 @@ faults() {
 	printf '%s\n' "$1" >script.json
 }
 
-# How many requests the stand-in has answered.
+# How many requests for generation (POSTs) the stand-in has answered: not
+# sg-run's look at GET /v1/models before its first batch.
 requests() {
-	wc -l <log.jsonl | tr -d ' '
+	grep -vc '"method": "GET"' log.jsonl
 }
 

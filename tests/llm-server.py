@@ -22,8 +22,17 @@ one entry per space-separated word (see token_logprobs); --no-logprobs
 refuses such a request with a 400, --omit-logprobs answers without them.
 --latency waits that many ms before each answer, --jitter adds a random
 0 to that many ms more.
+Only paths under /v1/ are served, as by OpenAI, vLLM and Ollama's OpenAI
+API: a base URL without /v1 meets 404s.  GET /v1/models lists --models
+(default gpt-4o-mini); with --models given, a chat asking for another
+model is refused with a 404, as vLLM refuses it; without, any model is
+served, as llama.cpp's server serves its one.  --quota answers every
+POST with a 429 insufficient_quota, as OpenAI does once the credit is
+spent (GET /v1/models still answers).  --key refuses, with a 401, every
+request without that key.
 Every request is logged as one JSON line in --log: arrival and end times,
-path, status, requests in flight on arrival, whether a key came, the body.
+method, path, status, requests in flight on arrival, whether a key came,
+the body.
 """
 import argparse
 import hashlib
@@ -243,7 +252,8 @@ class Handler(BaseHTTPRequestHandler):
             state["inflight"] -= 1
             if state["log"]:
                 state["log"].write(json.dumps({
-                    "t0": self.t0, "t1": time.time(), "path": self.path,
+                    "t0": self.t0, "t1": time.time(),
+                    "method": self.command, "path": self.path,
                     "status": status, "inflight": self.inflight,
                     "fault": self.step.get("fault"), "auth": self.auth is not None,
                     "body": self.req}) + "\n")
@@ -284,6 +294,33 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             self.record(status)
 
+    def refuse(self, auth):
+        """A 401 without the key, a 404 off /v1, else None."""
+        if opts.key is not None and auth != "Bearer " + opts.key:
+            given = (auth or "").replace("Bearer ", "")
+            return self.send(401, {"error": {
+                "message": "Incorrect API key provided: %s." % given,
+                "type": "invalid_request_error", "code": "invalid_api_key"}})
+        if not self.path.startswith("/v1/"):
+            return self.send(404, b"404 page not found")
+        return None
+
+    def do_GET(self):
+        self.t0 = time.time()
+        self.logged = False
+        self.step, self.req = {}, None
+        self.auth = self.headers.get("Authorization")
+        with lock:
+            state["inflight"] += 1
+            self.inflight = state["inflight"]
+        status = self.refuse(self.auth)
+        if status is None and self.path == "/v1/models":
+            status = self.send(200, {"object": "list", "data": [
+                {"id": m, "object": "model", "owned_by": "stand-in"}
+                for m in opts.models.split(",")]})
+        elif status is None:
+            status = self.send(404, {"error": "no route %s" % self.path})
+
     def answer(self, step, req, auth):
         fault = step.get("fault")
         if fault == "hang":
@@ -323,14 +360,22 @@ class Handler(BaseHTTPRequestHandler):
         if "status" in step:
             body = step.get("raw", "").encode() if "raw" in step else step.get("body", {})
             return self.send(step["status"], body, step.get("headers"))
-        if opts.key is not None and auth != "Bearer " + opts.key:
-            given = (auth or "").replace("Bearer ", "")
-            return self.send(401, {"error": {
-                "message": "Incorrect API key provided: %s." % given,
-                "type": "invalid_request_error", "code": "invalid_api_key"}})
+        refused = self.refuse(auth)
+        if refused is not None:
+            return refused
+        if opts.quota:
+            return self.send(429, {"error": {
+                "message": "You exceeded your current quota, please check"
+                " your plan and billing details.",
+                "type": "insufficient_quota", "param": None,
+                "code": "insufficient_quota"}})
         if req is None:
             return self.send(400, {"error": {"message": "body is not JSON"}})
         if self.path.endswith("/chat/completions"):
+            if opts.models_given and req.get("model") not in opts.models.split(","):
+                return self.send(404, {"object": "error",
+                                       "message": "The model `%s` does not exist." % req.get("model"),
+                                       "type": "NotFoundError", "code": 404})
             if int(req.get("n") or 1) > opts.max_n:
                 return self.send(400, {"error": {"message": "n must be at most %d" % opts.max_n,
                                                  "param": "n"}})
@@ -374,7 +419,12 @@ def main():
     p.add_argument("--max-n", type=int, default=128)
     p.add_argument("--no-logprobs", action="store_true")
     p.add_argument("--omit-logprobs", action="store_true")
+    p.add_argument("--models")
+    p.add_argument("--quota", action="store_true")
     opts = p.parse_args()
+    opts.models_given = opts.models is not None
+    if opts.models is None:
+        opts.models = "gpt-4o-mini"
     if opts.script:
         with open(opts.script) as f:
             state["script"] = json.load(f)

@@ -11,8 +11,13 @@
  * the state's "usage".  All progress lives in the state file and the
  * output, so running sg-run again resumes where it stopped.  Writes the
  * dataset to -o; on stderr, each iteration's decision and batch metrics
- * and a final per-arm table.
+ * and a final per-arm table.  What a rerun cannot fix stops it at once:
+ * a recipe sg-plan refuses, before the first batch; an LLM server that
+ * cannot serve the run, found by one look at it before the first batch
+ * that asks it; arms paused by batches that failed for the server or the
+ * setup, until no arm can run.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -20,11 +25,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
 #include "record/record.h"
 #include "recipe/recipe.h"
+#include "llm/llm.h"
 #include "route/route.h"
 
 static const char usage_text[] =
@@ -45,6 +52,9 @@ struct run {
 	const char *dev, *eval_train;
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
+	char *run;		/* the run's name, as sg-plan names it */
+	json_t *arms, *context; /* the recipe's, as sg-route sees them */
+	json_t *said;		/* the pauses reported so far */
 	char bindir[PATH_MAX];
 	long long target, max_iter, eval_every, max_tokens;
 	double max_cost;
@@ -114,9 +124,17 @@ stage_argv(const struct run *r, int stage, char **argv)
 			push(argv, &n, r->temp);
 		}
 		break;
+	case GEN:
+		/* its failures are reported here, once, as pauses */
+		push(argv, &n, "-q");
+		break;
 	case VALIDATE:
 		push(argv, &n, "--seen");
 		push(argv, &n, r->seen);
+		/* what the LLM server's pause is, is said; its checks would
+		 * fail every sample the offline arms make */
+		if (json_object_get(r->said, "server"))
+			push(argv, &n, "--no-llm");
 		break;
 	case SCORE:
 		push(argv, &n, "-s");
@@ -191,7 +209,7 @@ run_stages(const struct run *r, int first, int last, int outfd)
 	for (int i = first; i <= last; i++) {
 		status = sg_wait(pid[i], &e);
 		/* samples that failed: the records say which, and the batch
-		 * is scored as any other */
+		 * is scored, or its arm paused, as any other */
 		if (i == GEN && (status == SG_EXIT_DATA ||
 					status == SG_EXIT_UNAVAILABLE))
 			status = 0;
@@ -447,16 +465,226 @@ open_tail(const char *path)
 	return fp;
 }
 
+/* A new run tries every arm again: the pauses of an earlier one are for
+ * faults somebody may have fixed since. */
+static void
+clear_pauses(const struct run *r)
+{
+	struct sg_state st;
+	struct sg_error e;
+
+	if (sg_state_begin(&st, r->state, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (st.root && json_object_get(st.root, "paused")) {
+		sg_pause_clear(st.root);
+		if (sg_state_commit(&st, &e) < 0)
+			sg_die(SG_EXIT_IO, "%s", e.text);
+	}
+	sg_state_end(&st);
+}
+
+/* arm, or with arm NULL the arms that ask the LLM server, paused for
+ * why, in the state, made as sg-route makes it when the run has none
+ * yet. */
+static void
+pause_arms(struct run *r, const char *arm, const char *why)
+{
+	struct sg_state st;
+	struct sg_error e;
+	char key[300];
+
+	if (sg_state_begin(&st, r->state, &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (!st.root)
+		st.root = sg_state_new(r->run,
+			r->seed ? strtoull(r->seed, NULL, 10)
+				: sg_rng_fresh_seed(),
+			NULL);
+	if (strcmp(sg_get_str(st.root, "run"), r->run) != 0)
+		sg_die(SG_EXIT_CONFIG,
+			"state '%s' belongs to run \"%s\", not \"%s\"",
+			r->state, sg_get_str(st.root, "run"), r->run);
+	sg_pause(st.root, arm, why, time(NULL));
+	if (sg_state_commit(&st, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	sg_state_end(&st);
+	snprintf(key, sizeof key, "arm %s", arm ? arm : "");
+	json_object_set_new(r->said, arm ? key : "server", json_true());
+}
+
+/* The arms that ask for a model the server lacks, paused, said once. */
+static void
+pause_model(struct run *r, const char *model, const char *why)
+{
+	json_t *arm;
+	char names[512];
+	size_t i, len = 0, n = 0;
+	const char *name;
+
+	names[0] = '\0';
+	json_array_foreach (r->arms, i, arm) {
+		name = sg_get_str(arm, "name");
+		if (!sg_arm_asks_llm(arm, r->context) ||
+			strcmp(sg_llm_model(NULL, sg_get_str(arm, "model")),
+				model) != 0)
+			continue;
+		pause_arms(r, name, why);
+		if (len < sizeof names)
+			len += (size_t)snprintf(names + len, sizeof names - len,
+				"%s\"%s\"", n++ ? ", " : "", name);
+	}
+	sg_warn("arm%s %s %s paused for this run: %s", n == 1 ? "" : "s", names,
+		n == 1 ? "is" : "are", why);
+}
+
+/* One look at the LLM server before the first batch that asks it, for
+ * the models the arms ask for: a server that cannot serve the run is
+ * named once, here, and its arms paused, not failed batch by batch. */
+static void
+check_server(struct run *r)
+{
+	struct sg_http_opts o = {sg_llm_base_url(), getenv("OPENAI_API_KEY"), 1,
+		30, 30, 0, 0, NULL, NULL};
+	json_t *models = json_object(), *arm, *why;
+	struct sg_error e;
+	const char *model;
+	size_t i;
+
+	json_array_foreach (r->arms, i, arm)
+		if (sg_arm_asks_llm(arm, r->context))
+			json_object_set_new(models,
+				sg_llm_model(NULL, sg_get_str(arm, "model")),
+				json_null());
+	if (json_object_size(models) > 0 && sg_llm_probe(&o, models, &e) < 0) {
+		sg_warn("the arms that ask the LLM server are paused for this"
+			" run: %s",
+			e.text);
+		pause_arms(r, NULL, e.text);
+	}
+	json_object_foreach (models, model, why)
+		if (json_is_string(why))
+			pause_model(r, model, json_string_value(why));
+	json_decref(models);
+}
+
+/* The error a pause quotes; a state edited by hand may lack it. */
+static const char *
+pause_error(const json_t *p)
+{
+	const char *s = sg_get_str(p, "error");
+
+	return s ? s : "no error kept";
+}
+
+/* Each pause of the state not reported yet, once; whether there was
+ * one. */
+static int
+report_pauses(struct run *r, long long iter)
+{
+	json_t *st = read_state(r), *paused = json_object_get(st, "paused");
+	json_t *p, *arms = json_object_get(paused, "arms");
+	const char *name;
+	char key[300];
+	int fresh = 0;
+
+	if ((p = json_object_get(paused, "server")) &&
+		!json_object_get(r->said, "server")) {
+		sg_warn("iteration %lld: batch %lld: the arms that ask the LLM"
+			" server are paused for this run: %s",
+			iter, sg_get_int(p, "batch", -1), pause_error(p));
+		json_object_set_new(r->said, "server", json_true());
+		fresh = 1;
+	}
+	json_object_foreach (arms, name, p) {
+		snprintf(key, sizeof key, "arm %s", name);
+		if (json_object_get(r->said, key))
+			continue;
+		sg_warn("iteration %lld: batch %lld: arm \"%s\" is paused for"
+			" this run: %s",
+			iter, sg_get_int(p, "batch", -1), name, pause_error(p));
+		json_object_set_new(r->said, key, json_true());
+		fresh = 1;
+	}
+	json_decref(st);
+	return fresh;
+}
+
+/* Stop at once when no arm can run, paused or not offered in this
+ * context: what is wrong is said above, or here, and no rerun mends it. */
+static void
+check_runnable(const struct run *r, long long iters)
+{
+	json_t *st = read_state(r), *unavail = json_object(), *arm, *why;
+	json_t *count = json_object(), *n;
+	const char *reason;
+	char list[1024];
+	size_t i, len = 0;
+
+	if (sg_arms_offer(st, r->arms, r->context, NULL, unavail) > 0) {
+		json_decref(unavail);
+		json_decref(count);
+		json_decref(st);
+		return;
+	}
+	json_array_foreach (r->arms, i, arm) {
+		why = json_object_get(unavail, sg_get_str(arm, "name"));
+		reason = sg_arm_paused(st, arm, r->context)
+				 ? "paused for this run"
+				 : json_string_value(why);
+		n = json_object_get(count, reason);
+		json_object_set_new(
+			count, reason, json_integer(json_integer_value(n) + 1));
+	}
+	list[0] = '\0';
+	json_object_foreach (count, reason, n)
+		if (len < sizeof list)
+			len += (size_t)snprintf(list + len, sizeof list - len,
+				"%s%s (%lld arm%s)", len ? "; " : "", reason,
+				(long long)json_integer_value(n),
+				json_integer_value(n) == 1 ? "" : "s");
+	json_decref(unavail);
+	json_decref(count);
+	json_decref(st);
+	if (iters > 0)
+		summary(r, iters);
+	sg_die(SG_EXIT_UNAVAILABLE, "no arm can run: %s", list);
+}
+
+/* The directory of a file sg-run writes, made when missing. */
+static void
+make_dir_of(const char *path)
+{
+	char *dir = sg_xstrdup(path), *slash = strrchr(dir, '/');
+
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (sg_mkdirs(dir) < 0)
+			sg_die(SG_EXIT_IO, "cannot create directory '%s': %s",
+				dir, strerror(errno));
+	}
+	free(dir);
+}
+
+/* The recipe, checked as sg-plan checks it, and what the router will
+ * make of it: its arms and the context of its jobs. */
 static void
 load_recipe(struct run *r)
 {
 	struct sg_error e;
-	json_t *recipe = sg_recipe_load(r->recipe_path, NULL, NULL, &e);
+	json_t *recipe = sg_recipe_load_checked(
+		r->recipe_path, NULL, NULL, sg_router_check, &e);
 	const char *out;
 	long long batch;
 
 	if (!recipe)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	/* sg-plan reads .env too: what sg-gen will use decides the arms */
+	if (sg_llm_dotenv(".env", &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	r->context = sg_recipe_context(recipe, sg_llm_configured());
+	if (!(r->arms = sg_arms_resolve(recipe, &e)))
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	r->run = sg_recipe_run(recipe, r->recipe_path);
 	r->target = sg_get_int(recipe, "num_samples", 0);
 	batch = r->batch ? atoll(r->batch) : sg_recipe_batch_size(recipe);
 	if (!r->output) {
@@ -515,7 +743,7 @@ main(int argc, char *argv[])
 	struct run r = {0};
 	long long iter = 0, evaluated = 0, before;
 	const char *why;
-	char buf[256];
+	char buf[256], *end;
 	FILE *log, *evals;
 	int c;
 
@@ -557,6 +785,12 @@ main(int argc, char *argv[])
 			r.state = optarg;
 			break;
 		case 'S':
+			if (strtoull(optarg, &end, 10) >= (1ULL << 53) ||
+				*end || !isdigit((unsigned char)*optarg))
+				sg_die(SG_EXIT_USAGE,
+					"--seed wants an integer below 2^53, "
+					"not '%s'",
+					optarg);
 			r.seed = optarg;
 			break;
 		case 'T':
@@ -588,8 +822,12 @@ main(int argc, char *argv[])
 	if (r.eval_every)
 		r.evals = sg_suffixed(r.state, ".evals");
 
+	make_dir_of(r.output);
+	make_dir_of(r.state);
 	log = open_tail(r.log);
 	evals = r.evals ? open_tail(r.evals) : NULL;
+	r.said = json_object();
+	clear_pauses(&r);
 	before = accepted(&r);
 	if (before > 0)
 		fprintf(stderr, "%s: resuming: %lld/%lld accepted\n",
@@ -609,12 +847,19 @@ main(int argc, char *argv[])
 				" larger budget to go on",
 				why);
 		}
+		if (iter == 0) {
+			if (sg_get_bool(r.context, "llm", 0))
+				check_server(&r);
+			check_runnable(&r, 0);
+		}
 		iter++;
 		if (run_stages(&r, PLAN, UPDATE, -1))
 			sg_die(SG_EXIT_CHILD,
 				"iteration %lld failed; run again to resume",
 				iter);
 		report(&r, log, iter);
+		if (report_pauses(&r, iter))
+			check_runnable(&r, iter);
 		if (r.eval_every && iter % r.eval_every == 0)
 			evaluate(&r, evals, evaluated = iter);
 	}
@@ -631,5 +876,9 @@ main(int argc, char *argv[])
 	free(r.evals);
 	free(r.owned_state);
 	free(r.owned_output);
+	free(r.run);
+	json_decref(r.arms);
+	json_decref(r.context);
+	json_decref(r.said);
 	return sg_finish(SG_EXIT_OK);
 }

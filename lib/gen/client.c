@@ -36,7 +36,6 @@ sg_gen_llm_configured(void)
 struct sg_llm *
 sg_gen_llm(struct sg_error *e)
 {
-	const char *base = getenv("OPENAI_BASE_URL");
 	struct sg_http_opts o = {NULL, getenv("OPENAI_API_KEY"),
 		sg_gen_opts.jobs, sg_gen_opts.timeout, 60, 4, 8, on_retry,
 		NULL};
@@ -49,7 +48,7 @@ sg_gen_llm(struct sg_error *e)
 			     "OPENAI_API_KEY");
 		return NULL;
 	}
-	o.base_url = base && *base ? base : "https://api.openai.com/v1";
+	o.base_url = sg_llm_base_url();
 	cache = sg_gen_opts.no_cache ? NULL
 				     : sg_llm_cache_dir(sg_gen_opts.cache_dir);
 	sg_gen_client = sg_llm_new(&o, cache, e);
@@ -63,12 +62,7 @@ sg_gen_llm(struct sg_error *e)
 const char *
 sg_gen_model(const struct sg_job *j)
 {
-	const char *m = sg_gen_opts.model ? sg_gen_opts.model
-					  : sg_get_str(j->params, "model");
-
-	if (!m)
-		m = getenv("OPENAI_MODEL");
-	return m && *m ? m : "gpt-4o-mini";
+	return sg_llm_model(sg_gen_opts.model, sg_get_str(j->params, "model"));
 }
 
 /* Tokens and cost of one answer, into the sample s (may be NULL) and the

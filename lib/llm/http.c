@@ -260,8 +260,9 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* The easy handle of r set up for its next attempt. */
 static void
-start(struct sg_http *h, struct req *r)
+setup(struct sg_http *h, struct req *r)
 {
 	CURL *c = r->easy ? r->easy : curl_easy_init();
 
@@ -304,14 +305,20 @@ start(struct sg_http *h, struct req *r)
 			c, CURLOPT_LOW_SPEED_TIME, (long)ceil(h->o.stall));
 	}
 	r->attempt++;
+}
+
+static void
+start(struct sg_http *h, struct req *r)
+{
+	setup(h, r);
 	h->stats.attempts++;
 	h->inflight++;
-	curl_multi_add_handle(h->multi, c);
+	curl_multi_add_handle(h->multi, r->easy);
 }
 
 /* Replace every copy of the key in s by "***". */
-static void
-scrub(const struct sg_http *h, char *s)
+void
+sg_http_scrub(const struct sg_http *h, char *s)
 {
 	const char *key = h->o.api_key;
 	size_t n = key ? strlen(key) : 0;
@@ -462,7 +469,7 @@ finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
 		res.fault = retry ? SG_FAULT_SERVER
 				  : status_fault(res.status, what);
 	}
-	scrub(h, why);
+	sg_http_scrub(h, why);
 	if (!body && retry && r->attempt <= h->o.retries) {
 		double wait = backoff(h, r), t = now();
 
@@ -565,4 +572,53 @@ sg_http_run(
 			curl_multi_poll(h->multi, NULL, 0, wait_ms, NULL);
 	}
 	return 0;
+}
+
+/* Errors that say the server was never reached. */
+static int
+unreachable(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+sg_http_once(struct sg_http *h, const char *path, const json_t *body,
+	long *status, char **resp, struct sg_error *e)
+{
+	struct req *r;
+	CURLcode rc;
+	int ret = 0;
+
+	sg_http_post(h, path, body, NULL);
+	r = h->queue;
+	h->queue = h->tail = NULL;
+	setup(h, r);
+	if (!body)
+		curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
+	rc = curl_easy_perform(r->easy);
+	*status = 0;
+	*resp = NULL;
+	if (rc != CURLE_OK && !r->toolarge) {
+		sg_seterr(e, "%s",
+			r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+		sg_http_scrub(h, e->text);
+		ret = unreachable(rc) ? -1 : -2;
+	} else {
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, status);
+		*resp = r->resp ? r->resp : sg_xstrdup("");
+		r->resp = NULL;
+	}
+	req_free(r);
+	return ret;
 }

@@ -33,6 +33,14 @@ void sg_http_post(
 int sg_http_run(
 	struct sg_http *h, sg_http_done_fn done, void *arg, struct sg_error *e);
 const struct sg_http_stats *sg_http_stats(const struct sg_http *h);
+/* One request, now and once: a GET of path when body is NULL, else a
+ * POST of it.  0 with the answer's status and body (malloc'd) in *status
+ * and *resp; -1 and e when the server was not reached (no such host,
+ * connection refused, TLS refused), -2 and e when it gave no answer. */
+int sg_http_once(struct sg_http *h, const char *path, const json_t *body,
+	long *status, char **resp, struct sg_error *e);
+/* Every copy of the key in s replaced by "***". */
+void sg_http_scrub(const struct sg_http *h, char *s);
 /* From done: make sg_http_run return once the completions at hand are
  * handled; what is queued or in flight stays for the next run. */
 void sg_http_stop(struct sg_http *h);

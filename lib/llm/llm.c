@@ -114,6 +114,24 @@ sg_llm_configured(void)
 	return (url && *url) || (key && *key);
 }
 
+const char *
+sg_llm_base_url(void)
+{
+	const char *url = getenv("OPENAI_BASE_URL");
+
+	return url && *url ? url : "https://api.openai.com/v1";
+}
+
+const char *
+sg_llm_model(const char *flag, const char *arm)
+{
+	const char *m = flag ? flag : arm;
+
+	if (!m)
+		m = getenv("OPENAI_MODEL");
+	return m && *m ? m : "gpt-4o-mini";
+}
+
 char *
 sg_llm_cache_dir(const char *flag)
 {

@@ -54,6 +54,11 @@ int sg_llm_dotenv(const char *path, struct sg_error *e);
 /* Whether the environment names a server: OPENAI_BASE_URL or
  * OPENAI_API_KEY set and not empty. */
 int sg_llm_configured(void);
+/* $OPENAI_BASE_URL, else OpenAI's. */
+const char *sg_llm_base_url(void);
+/* The model to ask: flag, else the arm's, else $OPENAI_MODEL, else
+ * gpt-4o-mini. */
+const char *sg_llm_model(const char *flag, const char *arm);
 /* The cache directory: flag, else $SG_CACHE_DIR, $XDG_CACHE_HOME/sg,
  * $HOME/.cache/sg; malloc'd, or NULL. */
 char *sg_llm_cache_dir(const char *flag);
@@ -89,5 +94,14 @@ long long sg_llm_batch_exported(const struct sg_llm *l, struct sg_error *e);
  * key its exported request left there; 0, or -1 and e: nothing stored. */
 int sg_llm_batch_import(
 	const char *cache, const char *line, struct sg_error *e);
+
+/* probe.c: one look at the server of o before a run asks it anything:
+ * whether it is there, takes the key, answers at this base URL and has
+ * the models that are the keys of models.  -1 and e naming the problem
+ * in one line when it cannot serve any; else 0, each model it lacks
+ * given why as its value.  A server that cannot tell (busy, or loading
+ * a model) passes: the requests themselves retry. */
+int sg_llm_probe(
+	const struct sg_http_opts *o, json_t *models, struct sg_error *e);
 
 #endif
