@@ -25,7 +25,8 @@ deltas() {
 	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
 	server --latency 20
 	# the templater's four texts against the stand-in's, either chosen at
-	# random: duplicates abound
+	# random: duplicates abound; the knowledge base beside the recipe's copy
+	ln -s "$EXAMPLES/llm/kb" kb
 	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq '.recipe | .router_config.arms |=
 		map(select(. == "templater_balanced" or .name? == "naive_balanced"))
 		| .router_config += {policy: "epsilon_greedy", epsilon_start: 1,
@@ -126,6 +127,7 @@ not_deltas() {
 
 @test "4 workers of a templater with 8 texts, at once, keep each text once" {
 	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
+	ln -s "$EXAMPLES/llm/kb" kb
 	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" |
 		jq '.recipe | .router_config.arms = ["templater_balanced"] |
 		.validators |= {deduplication, json_schema}' > t.json
@@ -229,6 +231,7 @@ not_deltas() {
 @test "4 sg-run side by side on one state, output and seen file reach the target exactly, no sample twice" {
 	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
 	server --latency 20
+	ln -s "$EXAMPLES/llm/kb" kb
 	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq '.recipe | .router_config.arms |=
 		map(select(. == "templater_balanced" or .name? == "naive_balanced"))' > r.json
 	run --separate-stderr parallel -N0 -j4 sg-run --seed 5 -s st -o data.jsonl r.json ::: 1 2 3 4

@@ -8,9 +8,11 @@ load helpers
 load llm-helpers
 
 # The reviews recipe's naive arm alone, 2 samples a batch, 24 in all:
-# every batch a request to the stand-in.
+# every batch a request to the stand-in; its knowledge base by an absolute
+# path, as parallel.sh copies the recipe elsewhere.
 naive_recipe() {
-	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq '.recipe | .num_samples = 24
+	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq --arg kb "$EXAMPLES/llm/kb" '.recipe | .num_samples = 24
+		| .knowledge_base = $kb
 		| .router_config.arms |= map(select(.name? == "naive_balanced"))
 		| .router_config.batch_size = 2 | .validators |= {deduplication, json_schema}' > r.json
 }
