@@ -130,7 +130,7 @@ Y
 	run --separate-stderr sg-run -o o.jsonl llm.yaml
 	[ "$status" -eq 7 ]
 	[ -z "$output" ]
-	assert_equal "$stderr" 'sg-run: no arm can run: no LLM configured (3 arms); grammar uses llm_fill and no LLM is configured (3 arms)'
+	assert_equal "$stderr" 'sg-run: no arm can run: grammar uses llm_fill and no LLM is configured (3 arms)'
 	[ ! -e o.jsonl.state ]
 }
 
