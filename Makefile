@@ -164,6 +164,7 @@ $(SPAM_DATA)/test.tsv: bench/adaptive/fetch-spam.sh
 bench: bench-adaptive
 bench-adaptive: all data spam-data
 	bash bench/adaptive/run.sh $(OUT)
+	bash bench/adaptive/mixture.sh $(OUT)
 .PHONY: bench-adaptive
 
 install: all

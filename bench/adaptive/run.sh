@@ -10,7 +10,8 @@
 #   uniform          the good arms (all but flipped), each batch's arm drawn
 #                    uniformly: epsilon_greedy with epsilon 1 and no decay
 #   router           the good arms, routed as the recipe says (the defaults)
-#   feedback         router, with sg-run -e 5 --eval-test DEV
+#   feedback         router, with sg-run --dev DEV: every batch's reward
+#                    has a dev part (sg-score(1))
 #   uniform+flipped, router+flipped, feedback+flipped
 #                    the same with the bad arm (flip.sh) offered too
 # Each run leaves its files and result.json in OUTDIR/runs/TASK/CONFIG/SEED/;
@@ -81,7 +82,7 @@ one() {
 	fi
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	case $2 in feedback*) eval=(-e 5 --eval-test "$dev") ;; esac
+	case $2 in feedback*) eval=(--dev "$dev") ;; esac
 	t0=$(date +%s.%N)
 	sg-run --seed "$3" -i "${ITERATIONS:-200}" "${eval[@]}" -o "$dir/data.jsonl" "$r" \
 		2>"$dir/run.txt" || rc=$?
