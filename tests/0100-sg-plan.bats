@@ -23,7 +23,13 @@ state() {
 	assert_equal "$(echo "$output" | jq -c '[.run, .job, .n, .target, .accepted]' | tr '\n' ' ')" \
 		'["reviews_sentiment_v1",0,5,12,0] ["reviews_sentiment_v1",1,5,12,0] ["reviews_sentiment_v1",2,5,12,0] '
 	assert_equal "$(echo "$output" | head -1 | jq -c keys_unsorted)" \
-		'["type","run","job","n","target","accepted","context","recipe_path","recipe"]'
+		'["type","run","job","n","target","accepted","label_plan","context","recipe_path","recipe"]'
+	# 0.4, 0.4 and 0.2 of each job's five, those of the jobs before
+	# counted; the last job's first two, the run's last, apart
+	assert_equal "$(echo "$output" | jq -c .label_plan)" \
+		'["positive","positive","negative","negative","neutral"]
+["positive","positive","negative","negative","neutral"]
+["positive","negative","positive","negative","neutral"]'
 	assert_equal "$(echo "$output" | head -1 | jq -c .context)" \
 		'{"domain":"product_reviews","task":"sentiment_classification","complexity":"medium","format":"jsonl","kb":false,"grammar":true,"grammar_llm":false,"llm":false}'
 	assert_equal "$(echo "$output" | head -1 | jq -r .recipe_path)" "$REVIEWS"
@@ -88,6 +94,49 @@ state() {
 	[ -z "$stderr" ]
 	assert_equal "$(echo "$output" | jq -c '[.job, .n, .target, .accepted]' | tr '\n' ' ')" \
 		'[0,5,12,4] [1,5,12,4] '
+}
+
+@test "a job plans its labels by what each lacks of its share in the state" {
+	# 12 accepted: positive is over its 0.4, negative and neutral short
+	state reviews_sentiment_v1 12 |
+		jq '.labels = {positive: 8, negative: 2, neutral: 2}' > st
+	run --separate-stderr sg-plan -s st -t 30 "$REVIEWS"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# 17 with the first job: negative lacks 4.8, neutral 1.4; then the
+	# jobs before count as accepted
+	assert_equal "$(echo "$output" | jq -c .label_plan)" \
+		'["negative","negative","negative","negative","neutral"]
+["positive","negative","negative","negative","neutral"]
+["positive","positive","negative","negative","neutral"]
+["positive","negative","neutral","positive","negative"]'
+	# a label outside the mix counts in the whole, never in the plan
+	state reviews_sentiment_v1 12 |
+		jq '.labels = {positive: 4, negative: 4, neutral: 2, mixed: 2}' > st
+	run --separate-stderr sg-plan -n1 -t 30 -s st "$REVIEWS"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(echo "$output" | jq -c .label_plan)" \
+		'["positive","positive","negative","negative","neutral"]'
+}
+
+@test "without label_distribution the labels share equally; no labels, no plan" {
+	printf 'domain: d\nnum_samples: 12\ntask_input:\n  labels: [a, b, c, 0]\nrouter_config: {batch_size: 6}\n' > r.yaml
+	run --separate-stderr sg-plan r.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# 1.5 each: the two first have the largest remainders, then c and 0
+	assert_equal "$(echo "$output" | jq -c .label_plan)" \
+		'["a","a","b","b","c","0"]
+["a","b","c","c","0","0"]'
+	printf 'domain: d\nnum_samples: 4\ntask_input:\n  label_distribution: {x: 3, y: 1}\n' > r.yaml
+	run --separate-stderr sg-plan r.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(echo "$output" | jq -c .label_plan)" '["x","x","x","y","x"]'
+	run --separate-stderr sg-plan "$FIXTURES/plan-faq.json"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -s 'map(has("label_plan")) | any')" = false ]
 }
 
 @test "-n caps the number of jobs" {
@@ -198,6 +247,10 @@ state() {
 	\n# nothing\n|1:1: recipe is empty
 	domain: d\nnum_samples: 3\ngrammar: {start: s, rules: {s: [{template: a, llm_fill: {prompt: b}}]}}\n|3:33: "grammar.rules.s[0]" must have one of "template" and "llm_fill"
 	domain: d\nnum_samples: 3\ngrammar: {start: t, rules: {s: [{template: a}]}}\n|3:18: "grammar.start" names undefined rule "t"
+	domain: d\nnum_samples: 3\ntask_input: {labels: a}\n|3:22: "task_input.labels" must be a list of labels
+	domain: d\nnum_samples: 3\ntask_input: {labels: [a, [b]]}\n|3:26: "task_input.labels" has a label that is not a string, an integer or a boolean
+	domain: d\nnum_samples: 3\ntask_input: {label_distribution: {a: -1}}\n|3:38: "task_input.label_distribution.a" must be a number not less than 0
+	domain: d\nnum_samples: 3\ntask_input: {label_distribution: {a: 0, b: 0}}\n|3:34: "task_input.label_distribution" gives every label weight 0
 	domain: d\nnum_samples: 3\nrouter_config:\n  epsilon_decay: 0\n|4:18: "router_config.epsilon_decay" must be a number greater than 0 and at most 1
 	domain: d\nnum_samples: 3\nrouter_config:\n  arms: [a, {name: a}]\n|4:13: arm "a" is listed twice
 	domain: d\nnum_samples: 3\nquality: {threshold: 2}\n|3:22: "quality.threshold" must be a number from 0 to 1

@@ -1,10 +1,12 @@
 /*
  * sg-plan - split what a recipe still needs into jobs.
  *
- * Reads a recipe (sg-recipe(5)) and, with -s, the "accepted" counter of the
- * run's state file, which it never writes.  Writes one job record per batch
- * still needed to reach the target (sg-jsonl(5)) and owns every field of
- * it: type, run, job, n, target, accepted, context, recipe_path, recipe.
+ * Reads a recipe (sg-recipe(5)) and, with -s, the "accepted" counter and
+ * the "labels" counts of the run's state file, which it never writes.
+ * Writes one job record per batch still needed to reach the target
+ * (sg-jsonl(5)) and owns every field of it: type, run, job, n, target,
+ * accepted, label_plan (for a recipe with labels), context, recipe_path,
+ * recipe.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -44,10 +46,11 @@ recipe_warning(void *ctx, const char *msg)
 	sg_warn("%s", msg);
 }
 
-/* The run's accepted count, read under the state's lock: sg-update may be
- * replacing the file at this moment. */
+/* The run's accepted count and, into labels, its count of each label,
+ * read under the state's lock: sg-update may be replacing the file at
+ * this moment. */
 static long long
-accepted_so_far(const char *path, const char *run)
+accepted_so_far(const char *path, const char *run, json_t *labels)
 {
 	struct sg_state st;
 	struct sg_error e;
@@ -66,9 +69,27 @@ accepted_so_far(const char *path, const char *run)
 			sg_die(SG_EXIT_CONFIG, "%s", e.text);
 		}
 		n = sg_get_int(st.root, "accepted", 0);
+		json_object_update(labels, json_object_get(st.root, "labels"));
 	}
 	sg_state_end(&st);
 	return n;
+}
+
+/* The labels of n samples, by what each lacks of its share in counts,
+ * added to counts: a job's count as accepted when the next is planned. */
+static json_t *
+plan_labels(const struct sg_mix *mix, json_t *counts, long long n)
+{
+	json_t *plan = sg_mix_plan(mix, counts, n), *v;
+	const char *label;
+	size_t k;
+
+	json_array_foreach (plan, k, v) {
+		label = json_string_value(v);
+		json_object_set_new(counts, label,
+			json_integer(sg_get_int(counts, label, 0) + 1));
+	}
+	return plan;
 }
 
 /* Plan the jobs for a recipe: ceil((target - accepted) / n) of them. */
@@ -91,7 +112,8 @@ main(int argc, char *argv[])
 	long long batch = 0, jobs = 0, target = 0, accepted = 0, need, njobs;
 	const char *run = NULL, *state = NULL, *path;
 	struct sg_error e;
-	json_t *recipe, *context, *job;
+	struct sg_mix mix;
+	json_t *recipe, *context, *job, *plan, *rest, *labels = json_object();
 	char *runbuf = NULL;
 	int c, llm = -1, status = SG_EXIT_OK;
 
@@ -152,7 +174,7 @@ main(int argc, char *argv[])
 	if (!batch)
 		batch = sg_recipe_batch_size(recipe);
 	if (state)
-		accepted = accepted_so_far(state, run);
+		accepted = accepted_so_far(state, run, labels);
 	if (llm < 0) {
 		/* sg-gen reads .env too: what it will use decides the arms */
 		if (sg_llm_dotenv(".env", &e) < 0)
@@ -168,12 +190,27 @@ main(int argc, char *argv[])
 		run, target, accepted, njobs, batch);
 
 	context = sg_recipe_context(recipe, llm);
+	sg_mix_init(&mix, recipe);
 	for (long long i = 0; i < njobs; i++) {
-		job = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:O, s:s, s:O}",
+		/* sg-update takes samples in order up to the target: the
+		 * first ones the run still needs are planned apart */
+		plan = rest = NULL;
+		if (mix.n) {
+			plan = plan_labels(&mix, labels,
+				need - i * batch < batch ? need - i * batch
+							 : batch);
+			rest = plan_labels(&mix, labels,
+				batch - (long long)json_array_size(plan));
+			json_array_extend(plan, rest);
+			json_decref(rest);
+		}
+		job = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o*, s:O, s:s,"
+				" s:O}",
 			"type", "job", "run", run, "job", (json_int_t)i, "n",
 			(json_int_t)batch, "target", (json_int_t)target,
-			"accepted", (json_int_t)accepted, "context", context,
-			"recipe_path", path, "recipe", recipe);
+			"accepted", (json_int_t)accepted, "label_plan", plan,
+			"context", context, "recipe_path", path, "recipe",
+			recipe);
 		if (!job)
 			sg_die(SG_EXIT_USAGE,
 				"the run name or the recipe path is not UTF-8");
@@ -184,6 +221,8 @@ main(int argc, char *argv[])
 			break;
 	}
 	json_decref(context);
+	json_decref(labels);
+	sg_mix_free(&mix);
 	json_decref(recipe);
 	free(runbuf);
 	return sg_finish(status);

@@ -1040,11 +1040,65 @@ c_format(struct load *L, const struct node *n, const char *name)
 	return 0;
 }
 
+/* The labels sg-plan plans jobs by (sg_mix_init): strings, or integers
+ * and booleans, which sg_label_string writes out. */
+static int
+c_labels(struct load *L, const struct node *n, const char *name)
+{
+	if (!json_is_array(n->v))
+		return fail(L, n, "\"%s\" must be a list of labels", name);
+	for (size_t i = 0; i < n->n; i++)
+		if (!json_is_string(n->kid[i]->v) &&
+			!json_is_integer(n->kid[i]->v) &&
+			!json_is_boolean(n->kid[i]->v))
+			return fail(L, n->kid[i],
+				"\"%s\" has a label that is not a string,"
+				" an integer or a boolean",
+				name);
+	return 0;
+}
+
+static int
+c_weights(struct load *L, const struct node *n, const char *name)
+{
+	char sub[NAMELEN];
+
+	if (c_is(L, n, name, MAPPING) < 0)
+		return -1;
+	for (size_t i = 0; i < n->n; i++) {
+		dotted(sub, name, n->key[i].s);
+		if (c_is(L, n->kid[i], sub, NONNEG) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+c_label_distribution(struct load *L, const struct node *n, const char *name)
+{
+	double sum = 0;
+
+	if (c_weights(L, n, name) < 0)
+		return -1;
+	for (size_t i = 0; i < n->n; i++)
+		sum += json_number_value(n->kid[i]->v);
+	if (n->n > 0 && !(sum > 0))
+		return fail(L, n, "\"%s\" gives every label weight 0", name);
+	return 0;
+}
+
 static int
 c_task_input(struct load *L, const struct node *n, const char *name)
 {
+	static const struct field tab[] = {
+		{"label_distribution", 0, c_label_distribution},
+		{"labels", 0, c_labels},
+	};
+
 	if (!json_is_string(n->v) && !json_is_object(n->v))
 		return fail(L, n, "\"%s\" must be a string or a mapping", name);
+	if (json_is_object(n->v))
+		return FIELDS(L, n, tab, name, OPEN);
 	return 0;
 }
 
@@ -1623,21 +1677,6 @@ c_router(struct load *L, const struct node *n, const char *name)
 		ordered(L, n, "pass_low", "pass_high", name) < 0 ||
 		ordered(L, n, "temperature_min", "temperature_max", name) < 0)
 		return -1;
-	return 0;
-}
-
-static int
-c_weights(struct load *L, const struct node *n, const char *name)
-{
-	char sub[NAMELEN];
-
-	if (c_is(L, n, name, MAPPING) < 0)
-		return -1;
-	for (size_t i = 0; i < n->n; i++) {
-		dotted(sub, name, n->key[i].s);
-		if (c_is(L, n->kid[i], sub, NONNEG) < 0)
-			return -1;
-	}
 	return 0;
 }
 

@@ -134,4 +134,23 @@ char *sg_label_string(const json_t *v);
 int sg_labelled_load(struct sg_labelled *d, const char *path,
 	const char *label_field, const char *text_field, struct sg_error *e);
 
+/* mix.c: the label mix a recipe asks for and the labels of a job's
+ * samples planned by it (sg-plan(1)) */
+struct sg_mix {
+	const char *field; /* of a sample's data: evaluation.label_field */
+	size_t n;
+	char **label;  /* task_input.labels, then label_distribution's */
+	double *share; /* by label_distribution, else equal; sum 1 */
+};
+/* 1 when recipe names labels, else 0; m is to be freed either way. */
+int sg_mix_init(struct sg_mix *m, const json_t *recipe);
+void sg_mix_free(struct sg_mix *m);
+/* The label of a sample's data as sg_label_string gives it, or NULL. */
+char *sg_mix_label(const struct sg_mix *m, const json_t *data);
+/* The labels of n more samples, after those counted (label -> count,
+ * may be NULL): what each label lacks of its share of the count with
+ * them, apportioned by largest remainder (the first label on ties),
+ * grouped by label in m's order. */
+json_t *sg_mix_plan(const struct sg_mix *m, const json_t *counts, long long n);
+
 #endif
