@@ -365,3 +365,37 @@ fns() { declare -f sample reward batch; }
 	[ "$status" -eq 0 ]
 	assert_equal "$(jq -c .usage st)" '{"prompt_tokens":113,"completion_tokens":58,"cost":1}'
 }
+
+@test "the labels of accepted samples add up in the state's labels, merged like the rest" {
+	# labelled() BATCH LABEL...: a job of a recipe with labels in field
+	# "y", its samples with those labels ("-" for none), and the reward
+	labelled() {
+		local b=$1 i=0
+		shift
+		jq -nc '{type: "job", run: "t", job: 0, n: 1, recipe: {task_input:
+			{labels: ["p", "n"]}, evaluation: {label_field: "y"}}}'
+		for l in "$@"; do
+			sample t "$b" "$i" | jq -c --arg l "$l" 'if $l == "-" then . else .data.y = $l end'
+			i=$((i + 1))
+		done
+		reward "$b" 0.5
+	}
+	{ labelled 0 p p n -; sample t 1 0 false | jq -c '.data.y = "n"'; reward 1 0.5; } > in.jsonl
+	run --separate-stderr sg-update -s st < in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# a refused sample and one without a label count in no label
+	jq -e '.accepted == 4 and .rejected == 1' st
+	assert_equal "$(jq -c .labels st)" '{"p":2,"n":1}'
+	cp st w1 && cp st w2
+	labelled 2 n n | sg-update -s w1 >/dev/null
+	labelled 3 p x | sg-update -s w2 >/dev/null
+	run --separate-stderr sg-update --merge -s st w1 w2
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c .labels st)" '{"p":3,"n":3,"x":1}'
+	# a recipe without labels counts none
+	rm st
+	{ jq -nc '{type: "job", run: "t", recipe: {domain: "d"}}'; batch 0 0.5 true; } | sg-update -s st >/dev/null
+	jq -e 'has("labels") | not' st
+}

@@ -7,7 +7,8 @@
  * appended to the output, the reward is applied to the state (counts and
  * sums per arm and context, epsilon decay, temperature), and the state is
  * committed, with the tokens and cost the batch record reports added to
- * its "usage".  With -o the state also records the output's length, so a
+ * its "usage" and, for a recipe with labels, the accepted samples' labels
+ * to its "labels".  With -o the state also records the output's length, so a
  * batch is in both or in neither after a crash.  Job, batch and reward
  * records are consumed (copied to -l); other record types pass through.
  * With --merge it reads no records: it adds to the state what each worker
@@ -48,6 +49,9 @@ static size_t npend;
 /* The target of the latest job record, so the cap holds even when the
  * stage that records it in the state was replaced. */
 static long long job_target;
+/* The labels of the latest job's recipe: where a sample's label is. */
+static json_t *job_recipe;
+static struct sg_mix mix;
 
 static FILE *
 open_append(const char *path)
@@ -159,6 +163,24 @@ reconcile_output(json_t *state)
 	}
 }
 
+/* One more accepted sample of its label in the state's "labels". */
+static void
+count_label(json_t *state, const json_t *sample)
+{
+	char *label =
+		mix.n ? sg_mix_label(&mix, json_object_get(sample, "data"))
+		      : NULL;
+	json_t *counts = json_object_get(state, "labels");
+
+	if (!label)
+		return;
+	if (!counts)
+		json_object_set_new(state, "labels", counts = json_object());
+	json_object_set_new(
+		counts, label, json_integer(sg_get_int(counts, label, 0) + 1));
+	free(label);
+}
+
 static void
 write_or_die(FILE *fp, json_t *rec, const char *name)
 {
@@ -222,6 +244,7 @@ commit(const char *run, const struct pending *p, json_t *reward)
 			continue;
 		}
 		taken++;
+		count_label(st.root, s);
 		write_or_die(out, s, o.output ? o.output : "<stdout>");
 	}
 	if (o.output) {
@@ -260,6 +283,18 @@ commit(const char *run, const struct pending *p, json_t *reward)
 	}
 }
 
+/* The latest job's recipe, whose labels are counted from now on. */
+static void
+use_recipe(json_t *recipe)
+{
+	if (!recipe)
+		return;
+	sg_mix_free(&mix);
+	json_decref(job_recipe);
+	job_recipe = json_incref(recipe);
+	sg_mix_init(&mix, job_recipe);
+}
+
 static void
 handle(struct sg_filter *f, json_t *rec)
 {
@@ -276,6 +311,8 @@ handle(struct sg_filter *f, json_t *rec)
 	if (strcmp(type, "job") == 0 || strcmp(type, "batch") == 0) {
 		if (sg_get_int(rec, "target", 0) > 0)
 			job_target = sg_get_int(rec, "target", 0);
+		if (strcmp(type, "job") == 0)
+			use_recipe(json_object_get(rec, "recipe"));
 		if (logf)
 			write_or_die(logf, rec, o.log);
 		/* held for the commit: what the batch spent */
@@ -504,5 +541,7 @@ main(int argc, char *argv[])
 		sg_die(SG_EXIT_IO, "cannot write '%s'", o.log);
 	if (o.output && fclose(out) == EOF)
 		sg_die(SG_EXIT_IO, "cannot write '%s'", o.output);
+	sg_mix_free(&mix);
+	json_decref(job_recipe);
 	return sg_finish(status);
 }

@@ -290,6 +290,9 @@ sg_state_merge(
 	for (int i = 0; json_object_get(w, "usage") && sg_usage_keys[i]; i++)
 		add_delta(sg_child(acc, "usage"), json_object_get(w, "usage"),
 			json_object_get(base, "usage"), sg_usage_keys[i]);
+	json_object_foreach (json_object_get(w, "labels"), key, v)
+		add_delta(sg_child(acc, "labels"), json_object_get(w, "labels"),
+			json_object_get(base, "labels"), key);
 	add_stats(sg_child(acc, "arms"), json_object_get(w, "arms"),
 		json_object_get(base, "arms"));
 	json_object_foreach (json_object_get(w, "arms"), key, v) {
