@@ -194,6 +194,54 @@ rule "topic" needs an LLM (llm_fill)'
 	assert_equal "$stderr" 'sg-gen: <stdin>:1: generator "magic" is not available'
 }
 
+@test "templater: a planned label draws only the start rule's options that give it" {
+	# nine in ten unplanned samples would be positive
+	plan='["negative","negative","negative","positive","negative","positive"]'
+	run --separate-stderr sg-gen < <(job gen-labels.json \
+		".n = 6 | .label_plan = $plan | .recipe.evaluation.label_field = \"intent\"")
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(samples -c .data.intent | jq -sc .)" "$plan"
+	all_samples '(has("label_missed") | not) and
+		(.data as $d | $d.text | endswith(if $d.intent == "positive" then " yes" else " no" end))'
+}
+
+@test "templater: a label a rule gives is drawn again until it comes; a sample without it says so" {
+	# the start rule's one option takes its label from the rule "label"
+	plan='["negative","negative","positive","negative","neutral","negative"]'
+	run --separate-stderr sg-gen < <(job gen-reviews.json ".n = 6 | .label_plan = $plan")
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(samples -c '.data.label' | head -4 | jq -sc .)" \
+		'["negative","negative","positive","negative"]'
+	assert_equal "$(samples -c '.data.label' | tail -1)" '"negative"'
+	assert_equal "$(samples -r '.label_missed // "-"' | tr '\n' '|')" \
+		'-|-|-|-|20 draws gave no sample whose "label" is "neutral"|-|'
+	samples -r 'select(.index == 4) | .data.label' | grep -qx 'positive\|negative'
+	# an option without the field cannot give it: drawn as without a plan
+	run --separate-stderr sg-gen < <(job gen-reviews.json '.n = 2 | .label_plan = ["positive", "negative"] |
+		.recipe.evaluation.label_field = "sentiment"')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(samples -r .label_missed | sort -u)" \
+		'no option of the start rule gives "sentiment" the value "negative"
+no option of the start rule gives "sentiment" the value "positive"'
+	# text output has no label field: the plan is left alone
+	run --separate-stderr sg-gen < <(job gen-skew.json '.n = 3 | .context.format = "text" | .label_plan = ["x", "x", "x"]')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	all_samples '(.data | type) == "string" and (has("label_missed") | not)'
+}
+
+@test "a job whose label_plan is not an array of strings is skipped" {
+	{ job gen-skew.json '.label_plan = ["a", 1]'; job gen-skew.json '.label_plan = "a"'; job gen-skew.json '.n = 1'; } >jobs.jsonl
+	run --separate-stderr sg-gen jobs.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-gen: jobs.jsonl:1: job "label_plan" is not an array of strings
+sg-gen: jobs.jsonl:2: job "label_plan" is not an array of strings'
+	[ "$(samples -c .index | tr -d '\n')" = 0 ]
+}
+
 @test "records of other types and unknown fields pass through unchanged" {
 	{
 		echo '{"type":"note","x":[1,2.5,"é"],"z":{"a":null}}'
@@ -270,6 +318,14 @@ sg-gen: <stdin>:2: job "n" is not a non-negative integer'
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$(printf '%s\n' "$output" | sed -n 2p | jq -c .data)" "$(cat job.jsonl)"
+}
+
+@test "command: the job's label_plan says the label of each line's sample" {
+	run --separate-stderr sg-gen < <(cmdjob 3 plan | jq -c '.label_plan = ["b", "a", "b"]')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(samples -c '[.index, .data]' | tr -d '\n')" \
+		'[0,{"text":"line 0","label":"b"}][1,{"text":"line 1","label":"a"}][2,{"text":"line 2","label":"b"}]'
 }
 
 @test "command: arguments are never interpreted by a shell" {

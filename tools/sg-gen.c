@@ -45,6 +45,7 @@ check_job(struct sg_job *j)
 		int integer;
 	} need[] = {{"arm", 0}, {"generator", 0}, {"batch", 1}, {"run", 0},
 		{"n", 1}, {"seed", 1}};
+	const json_t *plan = json_object_get(j->rec, "label_plan"), *v;
 	size_t i;
 
 	for (i = 0; i < sizeof need / sizeof need[0]; i++)
@@ -66,6 +67,14 @@ check_job(struct sg_job *j)
 			return -1;
 		}
 	}
+	json_array_foreach (plan, i, v)
+		if (!json_is_string(v))
+			break;
+	if (plan && (!json_is_array(plan) || i < json_array_size(plan))) {
+		sg_warn("%s: job \"label_plan\" is not an array of strings",
+			j->where);
+		return -1;
+	}
 	j->run = sg_get_str(j->rec, "run");
 	j->arm = sg_get_str(j->rec, "arm");
 	j->generator = sg_get_str(j->rec, "generator");
@@ -86,6 +95,7 @@ run_job(json_t *rec, const char *where)
 		return;
 	}
 	j.params = json_is_object(params) ? json_incref(params) : json_object();
+	sg_mix_init(&j.mix, json_object_get(rec, "recipe"));
 	sg_filter_put(&f, rec);
 	if (strcmp(j.generator, "templater") == 0)
 		sg_gen_templater(&j);
@@ -106,6 +116,7 @@ run_job(json_t *rec, const char *where)
 	sg_note("%s: run \"%s\" batch %lld arm \"%s\": %lld of %lld generated",
 		where, j.run, j.batch, j.arm, j.generated, j.n);
 	json_decref(j.params);
+	sg_mix_free(&j.mix);
 	json_decref(j.evol);
 	json_decref(j.pending);
 	free(j.infra_error);

@@ -47,7 +47,7 @@ command_sample(struct sg_job *j, long long index, const char *line, size_t len)
 	}
 	if (!json_is_object(v) || !sg_rec_type(v) ||
 		strcmp(sg_rec_type(v), "sample") != 0) {
-		sg_job_data(j, index, v, NULL);
+		sg_job_data(j, index, v, NULL, NULL);
 		return;
 	}
 	s = sg_job_sample(j, index);

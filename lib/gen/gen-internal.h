@@ -20,9 +20,10 @@ void sg_job_put(const struct sg_job *j, json_t *rec);
  * samples of a job leave in index order, however their answers arrive. */
 void sg_job_put_at(struct sg_job *j, long long index, json_t *sample);
 /* Writes a sample with data and, when not NULL, its "logprobs",
- * consuming both. */
-void sg_job_data(
-	struct sg_job *j, long long index, json_t *data, json_t *logprobs);
+ * consuming both, and its "label_missed", why it lacks its planned
+ * label. */
+void sg_job_data(struct sg_job *j, long long index, json_t *data,
+	json_t *logprobs, const char *missed);
 /* Sample s, index of the job, failed: its "error", "error_kind" and
  * "error_scope" by whose fault it is (SG_FAULT_NONE: a request deferred
  * to the Batch API, no failure). */

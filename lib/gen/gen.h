@@ -19,6 +19,7 @@ struct sg_job {
 	const char *run, *arm, *generator;
 	long long batch, n, seed;
 	json_t *params;
+	struct sg_mix mix;   /* the recipe's labels */
 	long long generated; /* samples with data so far */
 	long long infra;     /* samples failed, not for their content */
 	char *infra_error;   /* the first of those errors */
@@ -39,6 +40,8 @@ void sg_job_batch(const struct sg_job *j);
  * else SG_EXIT_DATA) and in e the first error, "<stdin>:1: sample 0:
  * ..." (*said when it was printed already); else 0. */
 int sg_gen_nothing(struct sg_error *e, int *said);
+/* The label the job's plan gives sample index, or NULL. */
+const char *sg_job_label(const struct sg_job *j, long long index);
 
 /* client.c: sg-gen's LLM options and its one client */
 struct sg_gen_opts {

@@ -47,13 +47,16 @@ sg_job_sample(const struct sg_job *j, long long index)
 }
 
 void
-sg_job_data(struct sg_job *j, long long index, json_t *data, json_t *logprobs)
+sg_job_data(struct sg_job *j, long long index, json_t *data, json_t *logprobs,
+	const char *missed)
 {
 	json_t *s = sg_job_sample(j, index);
 
 	json_object_set_new(s, "data", data);
 	if (logprobs)
 		json_object_set_new(s, "logprobs", logprobs);
+	if (missed)
+		json_object_set_new(s, "label_missed", json_string(missed));
 	j->generated++;
 	sg_job_put(j, s);
 }
@@ -204,4 +207,11 @@ sg_job_put_at(struct sg_job *j, long long index, json_t *sample)
 		sg_job_put(j, json_incref(next));
 		json_array_set_new(j->pending, (size_t)j->next++, json_null());
 	}
+}
+
+const char *
+sg_job_label(const struct sg_job *j, long long index)
+{
+	return json_string_value(json_array_get(
+		json_object_get(j->rec, "label_plan"), (size_t)index));
 }

@@ -1,7 +1,9 @@
 /*
  * templater.c - the templater arm: samples expanded from the recipe's
  * grammar (recipe/grammar.c), seeded by the job, its llm_fill leaves
- * asked of the LLM one by one, their tokens' log-probabilities kept.
+ * asked of the LLM one by one, their tokens' log-probabilities kept.  A
+ * sample with a planned label is drawn from the start rule's options
+ * that can give it, again while a rule gives another, up to DRAWS times.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,10 @@
 #include "recipe/recipe.h"
 #include "llm/llm.h"
 #include "gen/gen-internal.h"
+
+/* Draws of a sample whose label a rule's expansion gives: enough for a
+ * label one expansion in six gives to come 97 times in 100. */
+#define DRAWS 20
 
 static void
 on_fill(void *arg, const struct sg_llm_reply *r)
@@ -62,6 +68,34 @@ sg_gen_fill(void *ctx, const char *prompt, struct sg_error *e)
 	return fc->out;
 }
 
+/* One expansion as a sample's data; NULL and e when it is none. */
+static json_t *
+draw(struct sg_grammar *g, struct sg_rng *rng, double t, int depth, int json,
+	struct sg_fill *fc, struct sg_error *e)
+{
+	json_error_t je;
+	json_t *data;
+	char *text;
+
+	text = sg_grammar_expand(g, rng, t, depth, json,
+		sg_gen_llm_configured() ? sg_gen_fill : NULL, fc, e);
+	if (!text)
+		return NULL;
+	if (json)
+		data = json_loads(
+			text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	else
+		data = json_string(text);
+	free(text);
+	if (!data && json)
+		snprintf(e->text, sizeof e->text,
+			"template output is not valid JSON at column %d: %s",
+			je.column, je.text);
+	else if (!data)
+		sg_seterr(e, "template output is not valid UTF-8");
+	return data;
+}
+
 void
 sg_gen_templater(struct sg_job *j)
 {
@@ -77,9 +111,7 @@ sg_gen_templater(struct sg_job *j)
 	struct sg_grammar *g;
 	struct sg_error e;
 	struct sg_rng rng;
-	json_error_t je;
 	json_t *data;
-	char *text;
 	int json;
 
 	if (temp && !(t > 0)) {
@@ -106,34 +138,41 @@ sg_gen_templater(struct sg_job *j)
 	json = fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
 	sg_rng_seed(&rng, (uint64_t)j->seed);
 	for (long long i = 0; i < j->n; i++) {
-		struct sg_fill fc = {
-			.j = j, .index = i, .fault = SG_FAULT_CONTENT};
+		struct sg_fill fc = {.j = j, .index = i};
+		const char *want = json ? sg_job_label(j, i) : NULL;
+		int sure = sg_grammar_want(g, j->mix.field, want), draws = 0;
+		char *label = NULL, missed[256];
 
-		text = sg_grammar_expand(g, &rng, t, (int)depth, json,
-			sg_gen_llm_configured() ? sg_gen_fill : NULL, &fc, &e);
-		if (!text) {
+		data = NULL;
+		do {
+			json_decref(data);
+			free(label);
+			fc.lp = (struct sg_logprobs){0, 0};
+			fc.fault = SG_FAULT_CONTENT;
+			data = draw(g, &rng, t, (int)depth, json, &fc, &e);
+			label = data && want ? sg_mix_label(&j->mix, data)
+					     : NULL;
+		} while (data && sure == 0 && ++draws < DRAWS &&
+			 (!label || strcmp(label, want) != 0));
+		if (!data) {
 			sg_job_error(j, i, e.text, fc.fault);
 			continue;
 		}
-		if (json)
-			data = json_loads(text,
-				JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
-		else
-			data = json_string(text);
-		free(text);
-		if (data) {
-			/* the leaves' tokens, one mean over them all */
-			sg_job_data(j, i, data, sg_logprobs_json(&fc.lp));
-		} else if (json) {
-			snprintf(e.text, sizeof e.text,
-				"template output is not valid JSON at column "
-				"%d: %s",
-				je.column, je.text);
-			sg_job_error(j, i, e.text, SG_FAULT_CONTENT);
-		} else {
-			sg_job_error(j, i, "template output is not valid UTF-8",
-				SG_FAULT_CONTENT);
-		}
+		*missed = '\0';
+		if (sure < 0)
+			snprintf(missed, sizeof missed,
+				"no option of the start rule gives \"%s\" the"
+				" value \"%s\"",
+				j->mix.field, want);
+		else if (want && (!label || strcmp(label, want) != 0))
+			snprintf(missed, sizeof missed,
+				"%d draws gave no sample whose \"%s\" is"
+				" \"%s\"",
+				DRAWS, j->mix.field, want);
+		free(label);
+		/* the leaves' tokens, one mean over them all */
+		sg_job_data(j, i, data, sg_logprobs_json(&fc.lp),
+			*missed ? missed : NULL);
 	}
 	sg_grammar_free(g);
 }

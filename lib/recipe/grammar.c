@@ -52,6 +52,7 @@ struct sg_grammar {
 	double temp;	  /* the temperature rule->cum was computed for */
 	json_t **memo[2]; /* schema: per rule, its expansions in text/JSON */
 	unsigned char *busy;
+	unsigned char *allow; /* the start rule's options drawn, NULL: all */
 };
 
 struct buf {
@@ -347,6 +348,7 @@ sg_grammar_free(struct sg_grammar *g)
 	}
 	free(g->rules);
 	free(g->busy);
+	free(g->allow);
 	free(g);
 }
 
@@ -392,6 +394,29 @@ choose(const struct rule *r, struct sg_rng *rng)
 	return &r->opts[k];
 }
 
+/* choose() among the options allow marks. */
+static const struct opt *
+choose_among(
+	const struct rule *r, const unsigned char *allow, struct sg_rng *rng)
+{
+	double u, total = 0;
+	size_t k, last = 0, n = 0;
+
+	for (k = 0; k < r->nopt; k++)
+		if (allow[k]) {
+			total += r->cum[k] - (k ? r->cum[k - 1] : 0);
+			last = k;
+			n++;
+		}
+	if (n == 1)
+		return &r->opts[last];
+	u = sg_rng_uniform(rng) * total;
+	for (k = 0; k < r->nopt; k++)
+		if (allow[k] && (u -= r->cum[k] - (k ? r->cum[k - 1] : 0)) < 0)
+			return &r->opts[k];
+	return &r->opts[last];
+}
+
 static void
 emit(struct buf *b, const char *s, size_t n, enum mode m)
 {
@@ -419,7 +444,8 @@ expand(struct expansion *x, int ri, int depth, enum mode m)
 			r->name);
 		return -1;
 	}
-	o = choose(r, x->rng);
+	o = depth == 1 && x->g->allow ? choose_among(r, x->g->allow, x->rng)
+				      : choose(r, x->rng);
 	if (!o->tmpl) {
 		if (!x->fill) {
 			sg_seterr(x->e, "rule \"%s\" needs an LLM (llm_fill)",
@@ -957,6 +983,59 @@ placeholder_schema(struct sg_grammar *g, int ri)
 	}
 	g->busy[ri] &= (unsigned char)~4;
 	return s;
+}
+
+/* What an option of the start rule gives a JSON sample's field. */
+enum { GIVES_NOT, GIVES_MAYBE, GIVES_LABEL };
+
+static int
+gives(const struct opt *o, const char *field, const char *label)
+{
+	json_t *v = parse_template(o), *x;
+	const char *s;
+	char *l;
+	int r = GIVES_NOT;
+
+	s = json_string_value(v);
+	if (!o->tmpl || (s && strncmp(s, B_OPEN, 3) == 0)) {
+		/* the whole sample is an LLM's or a rule's */
+		r = GIVES_MAYBE;
+	} else if (json_is_object(v) && (x = sg_path(v, field))) {
+		s = json_string_value(x);
+		if (s && (strstr(s, Q_OPEN) || strstr(s, B_OPEN)))
+			r = GIVES_MAYBE;
+		else if ((l = sg_label_string(x))) {
+			r = strcmp(l, label) == 0 ? GIVES_LABEL : GIVES_NOT;
+			free(l);
+		}
+	}
+	json_decref(v);
+	return r;
+}
+
+int
+sg_grammar_want(struct sg_grammar *g, const char *field, const char *label)
+{
+	const struct rule *r = &g->rules[g->start];
+	int any = 0, sure = 1, how;
+
+	free(g->allow);
+	g->allow = NULL;
+	if (!label)
+		return 1;
+	g->allow = sg_xmalloc(r->nopt);
+	for (size_t k = 0; k < r->nopt; k++) {
+		how = gives(&r->opts[k], field, label);
+		g->allow[k] = how != GIVES_NOT;
+		any |= how != GIVES_NOT;
+		sure &= how != GIVES_MAYBE;
+	}
+	if (!any) {
+		free(g->allow);
+		g->allow = NULL;
+		return -1;
+	}
+	return sure;
 }
 
 json_t *

@@ -70,6 +70,13 @@ int sg_grammar_uses_llm(const struct sg_grammar *g);
 char *sg_grammar_expand(struct sg_grammar *g, struct sg_rng *rng,
 	double temperature, int max_depth, int json, sg_fill_fn fill,
 	void *fillctx, struct sg_error *e);
+/* Draw only from the start rule's options whose JSON template can give
+ * the sample's field (a dotted path) the value label: those that set it
+ * to that literal, and those where a rule's expansion stands for it,
+ * which may give another (the caller checks the sample).  1 when every
+ * option left sets the literal, 0 when some leave it to a rule, -1 when
+ * none can (all are drawn from); label NULL draws from all again. */
+int sg_grammar_want(struct sg_grammar *g, const char *field, const char *label);
 /* A JSON Schema derived from the start rule's JSON templates, or NULL. */
 json_t *sg_grammar_schema(const struct sg_grammar *g);
 
