@@ -65,6 +65,23 @@ samples() {
 	assert_equal "$stderr" "sg-gen: <stdin>:1: eda needs WordNet: cannot open '/nonexistent/index.noun': No such file or directory"
 }
 
+@test "eda: a planned label takes a seed of that label; one no seed has is an error sample" {
+	run --separate-stderr sg-gen < <(job eda 6 '.recipe.task_input.examples += [
+		{text: "The cable broke within a week.", label: "negative"},
+		{text: "Great bass and a solid case.", label: "positive"}] |
+		.label_plan = ["negative", "negative", "negative", "positive", "positive", "neutral"]')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# the negative seed is number 2, the positive ones 1 and 3
+	assert_equal "$(samples '.provenance.seed' | head -5 | jq -sc '[.[:3] == [2, 2, 2], .[3:] - [1, 3] == []]')" \
+		'[true,true]'
+	assert_equal "$(samples '.data.label' | head -5 | tr -d '\n')" \
+		'"negative""negative""negative""positive""positive"'
+	assert_equal "$(samples '.error' | tail -1)" \
+		'"eda needs seed examples whose label is \"neutral\" in task_input.examples"'
+	assert_equal "$(printf '%s\n' "$output" | tail -1 | jq -c '[.generated, .errors]')" '[5,1]'
+}
+
 @test "extractive: sentences of the knowledge base with their ids" {
 	run --separate-stderr sg-gen < <(job extractive 30 '.params.sentences = 2')
 	[ "$status" -eq 0 ]

@@ -25,6 +25,24 @@ load llm-helpers
 	assert_equal "$(jq -s 'map(.body.seed) | sort | . == [range(11; 23)]' log.jsonl)" true
 }
 
+@test "naive: each sample is asked for its planned label, in words and by its schema" {
+	server
+	run --separate-stderr sg-gen < <(job 6 '.label_plan = ["negative", "positive", "negative", "negative", "positive", "negative"]')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .data.label' | tr '\n' ' ')" \
+		'negative positive negative negative positive negative '
+	# by seed, as the samples were asked
+	assert_equal "$(jq -sr 'sort_by(.body.seed)[] | .body |
+		[(.messages[1].content | capture("Its label must be \"(?<l>[a-z]+)\"").l),
+		(.response_format.json_schema.schema.properties.label.enum | join(","))] | join("=")' log.jsonl | tr '\n' ' ')" \
+		'negative=negative positive=positive negative=negative negative=negative positive=positive negative=negative '
+	# a recipe without labels asks for none
+	run --separate-stderr sg-gen < <(job 2 'del(.label_plan) | del(.recipe.task_input.labels, .recipe.task_input.label_distribution)')
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -sc '.[6:] | map(.body.messages[1].content | contains("label must"))' log.jsonl)" '[false,false]'
+}
+
 @test "a late first answer holds back the samples after it, not the requests" {
 	faults '[{"fault": "slow", "seconds": 0.6}]'
 	server --script script.json
@@ -180,6 +198,20 @@ plain'
 	done
 }
 
+@test "evol: a planned label picks a seed of it and each rewrite is asked to keep it" {
+	server
+	run --separate-stderr sg-gen < <(job 2 '.generator = "evol" | .params.rounds = 1 |
+		.label_plan = ["negative", "positive"] |
+		.recipe.task_input.examples = [{text: "Explain tides.", label: "positive"},
+			{text: "Complain about rain.", label: "negative"}]')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(echo "$output" | jq -c 'select(.type == "sample") | [.data.label, (.data.instruction | split(" ")[0])]' | tr -d '\n')" \
+		'["negative","Complain"]["positive","Explain"]'
+	assert_equal "$(jq -r '.body.messages[0].content | select(contains("Prompt Rewriter") or contains("Prompt Creator")) |
+		capture("Its label must stay \"(?<l>[a-z]+)\"").l' log.jsonl | sort | tr '\n' ' ')" 'negative positive '
+}
+
 @test "choices: n samples per request where the server accepts n, one by one where not" {
 	server
 	run --separate-stderr sg-gen -j 4 <(job 7 '.params.choices = 3')
@@ -188,9 +220,12 @@ plain'
 	assert_equal "$(jq -c '.body.n' log.jsonl | sort | tr -d '\n')" '33null'
 	assert_equal "$(echo "$output" | jq -r 'select(.type == "sample") | .index' | tr -d '\n')" 0123456
 	[ "$(echo "$output" | jq -r 'select(.type == "sample") | .data.text' | sort -u | wc -l)" -eq 7 ]
-	# the request's tokens are counted once, on its first sample
+	# the request's tokens are counted once, on its first sample; the
+	# fourth sample is asked alone, its planned label not the fifth's
+	assert_equal "$(echo "$output" | jq -c .label_plan | head -1)" \
+		'["positive","positive","positive","positive","negative","negative","negative"]'
 	assert_equal "$(echo "$output" | jq -s -c 'map(select(.type == "sample") | .usage.prompt_tokens > 0)')" \
-		'[true,false,false,true,false,false,true]'
+		'[true,false,false,true,true,false,false]'
 	assert_equal "$(echo "$output" | tail -1 | jq -c '[.generated, .requests]')" '[7,3]'
 	kill "$SERVER"
 	rm log.jsonl

@@ -26,16 +26,16 @@ logprob_job() {
 	assert_equal "$(jq -c 'select(.type == "sample") | .logprobs |
 		[.tokens, (.mean * 1e4 | round), (.perplexity * 1e4 | round)]' samples.jsonl)" \
 '[14,-5543,17407]
-[14,-4871,16277]
-[14,-5957,18143]'
+[14,-5079,16617]
+[14,-5921,18079]'
 	run --separate-stderr sg-validate samples.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$(jq -c 'select(.type == "sample") | .checks.perplexity |
 		[.pass, .source, (.perplexity * 1e4 | round)]' <<<"$output")" \
 '[true,"logprobs",17407]
-[true,"logprobs",16277]
-[false,"logprobs",18143]'
+[true,"logprobs",16617]
+[false,"logprobs",18079]'
 	assert_equal "$(jq -r 'select(.type == "sample") | .checks.perplexity.why // empty' <<<"$output")" \
 		'token perplexity 1.81, more than 1.75'
 }

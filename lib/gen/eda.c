@@ -245,22 +245,61 @@ text_field(const json_t *recipe, const json_t *ex)
 	return NULL;
 }
 
-json_t *
-sg_eda_sample(const json_t *recipe, double alpha, const struct sg_wordnet *wn,
-	struct sg_rng *rng, json_t **prov, struct sg_error *e)
+static int
+has_label(const struct sg_mix *mix, const json_t *ex, const char *label)
 {
-	json_t *seeds = sg_path(recipe, "task_input.examples"), *ex, *data;
+	char *l = sg_mix_label(mix, ex);
+	int r = l && strcmp(l, label) == 0;
+
+	free(l);
+	return r;
+}
+
+const json_t *
+sg_gen_example(const json_t *recipe, const struct sg_mix *mix,
+	const char *label, struct sg_rng *rng, size_t *k)
+{
+	json_t *seeds = sg_path(recipe, "task_input.examples"), *ex = NULL;
+	size_t n = 0, i, pick;
+
+	if (!label) {
+		if (json_array_size(seeds) == 0)
+			return NULL;
+		*k = sg_rng_below(rng, json_array_size(seeds));
+		return json_array_get(seeds, *k);
+	}
+	json_array_foreach (seeds, i, ex)
+		n += (size_t)has_label(mix, ex, label);
+	if (n == 0)
+		return NULL;
+	pick = sg_rng_below(rng, n);
+	json_array_foreach (seeds, i, ex)
+		if (has_label(mix, ex, label) && pick-- == 0)
+			break;
+	*k = i;
+	return ex;
+}
+
+json_t *
+sg_eda_sample(const json_t *recipe, const struct sg_mix *mix, const char *label,
+	double alpha, const struct sg_wordnet *wn, struct sg_rng *rng,
+	json_t **prov, struct sg_error *e)
+{
+	const json_t *ex;
+	json_t *data;
 	const char *field = NULL;
-	size_t k, n = json_array_size(seeds);
+	size_t k;
 	char *out;
 	int op;
 
-	if (n == 0) {
-		sg_seterr(e, "eda needs seed examples in task_input.examples");
+	if (!(ex = sg_gen_example(recipe, mix, label, rng, &k))) {
+		sg_seterr(e,
+			"eda needs seed examples%s%s%s in"
+			" task_input.examples",
+			label ? " whose label is \"" : "", label ? label : "",
+			label ? "\"" : "");
 		return NULL;
 	}
-	k = sg_rng_below(rng, n);
-	ex = json_array_get(seeds, k);
 	if (!json_is_string(ex) &&
 		!(json_is_object(ex) && (field = text_field(recipe, ex)))) {
 		sg_seterr(e, "task_input.examples[%zu] has no text to augment",

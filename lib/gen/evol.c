@@ -36,9 +36,12 @@ static const char *const how[SG_EVOL_OPS] = {
 };
 
 char *
-sg_evol_prompt(int op, const char *instruction)
+sg_evol_prompt(int op, const char *instruction, const char *label)
 {
-	json_t *s;
+	json_t *s, *keep = label ? json_sprintf("Its label must stay"
+						" \"%s\".\n",
+					   label)
+				 : json_string("");
 	char *out;
 
 	if (op == SG_EVOL_OPS - 1)
@@ -55,9 +58,9 @@ sg_evol_prompt(int op, const char *instruction)
 			"'#Given Prompt#', '#Created Prompt#', 'given prompt' "
 			"and 'created prompt' are not allowed to appear in "
 			"#Created Prompt#.\n"
-			"Answer with the #Created Prompt# only.\n"
+			"Answer with the #Created Prompt# only.\n%s"
 			"#Given Prompt#:\n%s\n",
-			instruction);
+			json_string_value(keep), instruction);
 	else
 		s = json_sprintf(
 			"I want you to act as a Prompt Rewriter.\n"
@@ -74,11 +77,12 @@ sg_evol_prompt(int op, const char *instruction)
 			"'#The Given Prompt#', '#Rewritten Prompt#', 'given "
 			"prompt' and 'rewritten prompt' are not allowed to "
 			"appear in #Rewritten Prompt#.\n"
-			"Answer with the #Rewritten Prompt# only.\n"
+			"Answer with the #Rewritten Prompt# only.\n%s"
 			"#The Given Prompt#:\n%s\n",
-			how[op], instruction);
+			how[op], json_string_value(keep), instruction);
 	out = sg_xstrdup(json_string_value(s));
 	json_decref(s);
+	json_decref(keep);
 	return out;
 }
 
@@ -219,7 +223,7 @@ evo_round(struct evo *v)
 
 	v->op = evo_op(v);
 	v->stage = EVOLVE;
-	p = sg_evol_prompt(v->op, v->parent);
+	p = sg_evol_prompt(v->op, v->parent, sg_job_label(v->j, v->index));
 	evo_ask(v, p, sg_get_num(v->j->params, "temperature", 0.7), 1);
 	free(p);
 }
@@ -229,6 +233,7 @@ evo_done(struct evo *v, const char *error, enum sg_llm_fault fault)
 {
 	struct sg_job *j = v->j;
 	json_t *s = sg_job_sample(j, v->index);
+	const char *label;
 
 	json_object_set_new(
 		s, "provenance", json_pack("{s:o}", "rounds", v->trail));
@@ -243,6 +248,10 @@ evo_done(struct evo *v, const char *error, enum sg_llm_fault fault)
 				? json_pack("{s:s, s:s}", "instruction",
 					  v->parent, "output", v->response)
 				: json_string(v->parent));
+		/* the label its evolutions were asked to keep */
+		if (sg_job_json(j) && (label = sg_job_label(j, v->index)))
+			json_object_set_new(json_object_get(s, "data"),
+				j->mix.field, json_string(label));
 		if (sg_job_json(j)) {
 			v->parent_lp.sum += v->response_lp.sum;
 			v->parent_lp.tokens += v->response_lp.tokens;
@@ -340,20 +349,23 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 	}
 }
 
-/* The instruction a sample starts from: a seed example, or the recipe's
- * description. */
+/* The instruction sample index starts from: a seed example of its
+ * planned label, else any (its rewrites are asked to keep the label), or
+ * the recipe's description. */
 static char *
-evo_seed(const struct sg_job *j, struct sg_rng *rng)
+evo_seed(const struct sg_job *j, long long index, struct sg_rng *rng)
 {
-	const json_t *recipe = json_object_get(j->rec, "recipe");
-	json_t *ex = sg_path(recipe, "task_input.examples"), *e;
+	const json_t *recipe = json_object_get(j->rec, "recipe"), *e;
 	static const char *const keys[] = {
 		"instruction", "prompt", "question", "text"};
 	const char *d;
 	char buf[1024];
+	size_t k;
 
-	if (json_array_size(ex) > 0) {
-		e = json_array_get(ex, sg_rng_below(rng, json_array_size(ex)));
+	e = sg_gen_example(recipe, &j->mix, sg_job_label(j, index), rng, &k);
+	if (!e)
+		e = sg_gen_example(recipe, &j->mix, NULL, rng, &k);
+	if (e) {
 		if (json_is_string(e))
 			return sg_xstrdup(json_string_value(e));
 		for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
@@ -393,7 +405,7 @@ sg_gen_evol(struct sg_job *j)
 		v->rounds = (int)rounds;
 		v->trail = json_array();
 		sg_rng_seed(&v->rng, (uint64_t)(j->seed + i));
-		v->parent = evo_seed(j, &v->rng);
+		v->parent = evo_seed(j, i, &v->rng);
 		evo_round(v);
 	}
 	if (sg_llm_run(sg_gen_client, on_evol, NULL, &e) < 0)

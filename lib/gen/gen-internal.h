@@ -77,11 +77,12 @@ int sg_gen_refused(const struct sg_llm_reply *r, json_t *body, const char *key,
 
 /* naive.c: the naive arm's requests and the parsing of their answers */
 /* The /chat/completions body for sample index of a routed job: prompt
- * from the recipe and the passages ([id, text] pairs, may be NULL), the
- * job's params, seed + index; a json_schema response_format when the
- * data is JSON and response_format is set. */
-json_t *sg_naive_body(const json_t *job, long long index, const char *model,
-	int response_format, const json_t *passages);
+ * from the recipe, the sample's planned label and the passages ([id,
+ * text] pairs, may be NULL), the job's params, seed + index; a
+ * json_schema response_format when the data is JSON and response_format
+ * is set. */
+json_t *sg_naive_body(const struct sg_job *j, long long index,
+	const char *model, int response_format, const json_t *passages);
 /* An answer as a sample's data: the text, or the JSON value in it. */
 json_t *sg_naive_parse(const char *content, int json, struct sg_error *e);
 /* body followed by the bad answer and a request to correct it. */
@@ -121,11 +122,16 @@ extern const char *const sg_eda_ops[]; /* "sr", "ri", "rs", "rd" */
  * about alpha of its words; malloc'd. */
 char *sg_eda(const char *text, double alpha, const struct sg_wordnet *wn,
 	struct sg_rng *rng, int *op);
-/* Data from a seed example changed by EDA, and *prov its seed index and
- * operation; NULL and e without seed examples. */
-json_t *sg_eda_sample(const json_t *recipe, double alpha,
-	const struct sg_wordnet *wn, struct sg_rng *rng, json_t **prov,
-	struct sg_error *e);
+/* A seed example (task_input.examples) drawn by rng from those whose
+ * label is label (NULL: from all), and its index in *k; NULL when there
+ * is none. */
+const json_t *sg_gen_example(const json_t *recipe, const struct sg_mix *mix,
+	const char *label, struct sg_rng *rng, size_t *k);
+/* Data from a seed example of label (NULL: any) changed by EDA, and *prov
+ * its seed index and operation; NULL and e without such a seed. */
+json_t *sg_eda_sample(const json_t *recipe, const struct sg_mix *mix,
+	const char *label, double alpha, const struct sg_wordnet *wn,
+	struct sg_rng *rng, json_t **prov, struct sg_error *e);
 
 /* extractive.c: the extractive arm's samples */
 /* count consecutive sentences of the knowledge base, as a string, or as
@@ -136,8 +142,9 @@ json_t *sg_extract_sample(const struct sg_kb *kb, int json, long long count,
 /* evol.c: Evol-Instruct's operations and elimination rules */
 #define SG_EVOL_OPS 6
 extern const char *const sg_evol_ops[SG_EVOL_OPS];
-/* The prompt that evolves instruction by operation op; malloc'd. */
-char *sg_evol_prompt(int op, const char *instruction);
+/* The prompt that evolves instruction by operation op, keeping its label
+ * (NULL: none); malloc'd. */
+char *sg_evol_prompt(int op, const char *instruction, const char *label);
 /* The prompt asking an LLM whether two instructions are equal. */
 char *sg_evol_equal_prompt(const char *a, const char *b);
 /* Why an evolved instruction is eliminated (judgement: the equality

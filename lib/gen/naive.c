@@ -2,11 +2,11 @@
  * naive.c - the naive arm (and the rag arm's requests, with rag.c's
  * passages): one chat completion per sample, prompted from the recipe's
  * domain, task and task_input, and the parsing of its answers, with one
- * repair request for JSON that does not parse.  A sample's label is drawn
- * from label_distribution with the sample's own seed, so a batch follows
- * the distribution and a re-run asks the same.  Requests go -j in flight
- * and samples are written in index order as soon as each and those before
- * it are answered.
+ * repair request for JSON that does not parse.  A sample is asked for the
+ * label the job's plan gives it, in words and, where the schema lists the
+ * label field's values, by that schema narrowed to it.  Requests go -j in
+ * flight and samples are written in index order as soon as each and those
+ * before it are answered.
  */
 #include <string.h>
 
@@ -34,30 +34,6 @@ add(json_t *buf, const char *fmt, ...)
 	json_decref(s);
 }
 
-/* A label drawn from label_distribution, else uniformly from labels. */
-static const char *
-pick_label(const json_t *ti, struct sg_rng *rng)
-{
-	json_t *labels = json_object_get(ti, "labels");
-	json_t *dist = json_object_get(ti, "label_distribution"), *v;
-	double total = 0, x;
-	const char *k;
-
-	if (json_is_object(dist) && json_object_size(dist) > 0) {
-		json_object_foreach (dist, k, v)
-			total += json_number_value(v);
-		x = sg_rng_uniform(rng) * total;
-		json_object_foreach (dist, k, v) {
-			if ((x -= json_number_value(v)) < 0)
-				return k;
-		}
-	}
-	if (json_is_array(labels) && json_array_size(labels) > 0)
-		return json_string_value(json_array_get(
-			labels, sg_rng_below(rng, json_array_size(labels))));
-	return NULL;
-}
-
 static void
 bounds(json_t *p, const json_t *ti)
 {
@@ -74,12 +50,12 @@ bounds(json_t *p, const json_t *ti)
 }
 
 static char *
-user_prompt(const json_t *recipe, const json_t *schema, int json,
-	struct sg_rng *rng)
+user_prompt(
+	const json_t *recipe, const json_t *schema, int json, const char *label)
 {
 	const json_t *ti = json_object_get(recipe, "task_input");
 	json_t *p = json_string(""), *ex, *v;
-	const char *s, *label;
+	const char *s;
 	char *out, *txt;
 	size_t i;
 
@@ -96,7 +72,7 @@ user_prompt(const json_t *recipe, const json_t *schema, int json,
 	if ((s = sg_get_str(ti, "tone")))
 		add(p, "Tone: %s\n", s);
 	bounds(p, ti);
-	if ((label = pick_label(ti, rng)))
+	if (label)
 		add(p, "Its label must be \"%s\".\n", label);
 	ex = json_object_get(ti, "examples");
 	if (json_is_array(ex) && json_array_size(ex) > 0) {
@@ -143,25 +119,52 @@ recipe_schema(const json_t *recipe)
 	return s;
 }
 
+/* schema with the values of the label field narrowed to label, when it
+ * lists them: a server with structured output then cannot answer
+ * another.  Consumes schema. */
+static json_t *
+narrowed(json_t *schema, const char *field, const char *label)
+{
+	json_t *prop =
+		json_object_get(json_object_get(schema, "properties"), field);
+	json_t *values = json_object_get(prop, "enum"), *keep, *v, *copy;
+	size_t i;
+	char *l;
+
+	if (!label || !json_is_array(values))
+		return schema;
+	keep = json_array();
+	json_array_foreach (values, i, v) {
+		if ((l = sg_label_string(v)) && strcmp(l, label) == 0)
+			json_array_append(keep, v);
+		free(l);
+	}
+	if (json_array_size(keep) == 0) {
+		json_decref(keep);
+		return schema;
+	}
+	copy = json_deep_copy(schema);
+	json_object_set_new(
+		json_object_get(json_object_get(copy, "properties"), field),
+		"enum", keep);
+	json_decref(schema);
+	return copy;
+}
+
 json_t *
-sg_naive_body(const json_t *job, long long index, const char *model,
+sg_naive_body(const struct sg_job *j, long long index, const char *model,
 	int response_format, const json_t *passages)
 {
-	const json_t *recipe = json_object_get(job, "recipe");
-	const json_t *params = json_object_get(job, "params");
-	const char *fmt = sg_get_str(json_object_get(job, "context"), "format");
-	long long seed = sg_get_int(job, "seed", 0) + index;
+	const json_t *recipe = json_object_get(j->rec, "recipe");
+	const char *label = sg_job_label(j, index);
+	long long seed = j->seed + index;
 	json_t *schema, *body, *v;
-	struct sg_rng rng;
 	char *prompt;
-	int json;
+	int json = sg_job_json(j);
 
-	if (!fmt)
-		fmt = sg_get_str(recipe, "output_format");
-	json = fmt && (strcmp(fmt, "json") == 0 || strcmp(fmt, "jsonl") == 0);
-	schema = json ? recipe_schema(recipe) : NULL;
-	sg_rng_seed(&rng, (uint64_t)seed);
-	prompt = user_prompt(recipe, schema, json, &rng);
+	schema = json ? narrowed(recipe_schema(recipe), j->mix.field, label)
+		      : NULL;
+	prompt = user_prompt(recipe, schema, json, label);
 	if (json_array_size(passages) > 0) {
 		json_t *p = json_string("Base it on these passages:\n"), *v;
 		size_t i;
@@ -181,11 +184,11 @@ sg_naive_body(const json_t *job, long long index, const char *model,
 		"datasets, following the instructions exactly.",
 		"role", "user", "content", prompt, "seed", (json_int_t)seed);
 	free(prompt);
-	if ((v = json_object_get(params, "temperature")))
+	if ((v = json_object_get(j->params, "temperature")))
 		json_object_set(body, "temperature", v);
-	if ((v = json_object_get(params, "top_p")))
+	if ((v = json_object_get(j->params, "top_p")))
 		json_object_set(body, "top_p", v);
-	if ((v = json_object_get(params, "max_tokens")))
+	if ((v = json_object_get(j->params, "max_tokens")))
 		json_object_set(body, "max_tokens", v);
 	if (schema && response_format)
 		json_object_set_new(body, "response_format",
@@ -264,7 +267,7 @@ naive_body(const struct sg_job *j, long long index, const char *m,
 	const json_t *passages)
 {
 	json_t *body =
-		sg_naive_body(j->rec, index, m, !no_response_format, passages);
+		sg_naive_body(j, index, m, !no_response_format, passages);
 
 	sg_gen_ask_logprobs(j, body);
 	return body;
@@ -379,6 +382,12 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 	free(c);
 }
 
+static int
+same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 void
 sg_gen_naive(struct sg_job *j, int rag)
 {
@@ -394,13 +403,16 @@ sg_gen_naive(struct sg_job *j, int rag)
 	}
 	if (rag || no_choices || choices < 1)
 		choices = 1;
-	for (long long i = 0; i < j->n; i += choices) {
-		int count = (int)(j->n - i < choices ? j->n - i : choices);
-
+	for (long long i = 0, count; i < j->n; i += count) {
+		/* the choices of one request share its label */
+		for (count = 1;
+			count < choices && i + count < j->n &&
+			same(sg_job_label(j, i + count), sg_job_label(j, i));)
+			count++;
 		if (rag)
 			ps = sg_rag_passages(j, kb, i, &prov);
-		c = new_call(
-			j, i, naive_body(j, i, sg_gen_model(j), ps), count);
+		c = new_call(j, i, naive_body(j, i, sg_gen_model(j), ps),
+			(int)count);
 		c->prov = rag ? prov : NULL;
 		if (count > 1)
 			json_object_set_new(c->body, "n", json_integer(count));

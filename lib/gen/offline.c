@@ -56,6 +56,7 @@ void
 sg_gen_offline(struct sg_job *j, int eda)
 {
 	double alpha = sg_get_num(j->params, "alpha", 0.1);
+	const char *label;
 	struct sg_error e;
 	struct sg_rng rng;
 	json_t *data, *prov = NULL, *s;
@@ -74,11 +75,18 @@ sg_gen_offline(struct sg_job *j, int eda)
 	}
 	sg_rng_seed(&rng, (uint64_t)j->seed);
 	for (long long i = 0; i < j->n; i++) {
+		label = eda ? sg_job_label(j, i) : NULL;
 		data = eda ? sg_eda_sample(json_object_get(j->rec, "recipe"),
-				     alpha, wordnet, &rng, &prov, &e)
+				     &j->mix, label, alpha, wordnet, &rng,
+				     &prov, &e)
 			   : sg_extract_sample(kb, sg_job_json(j),
 				     sg_get_int(j->params, "sentences", 1),
 				     &rng, &prov);
+		/* a label the seeds lack fails its samples, not the job */
+		if (!data && label) {
+			sg_job_error(j, i, e.text);
+			continue;
+		}
 		if (!data) {
 			sg_job_fail(j, "%s", e.text);
 			return;
