@@ -53,7 +53,7 @@ struct run {
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
 	char *run;		/* the run's name, as sg-plan names it */
-	json_t *arms, *context; /* the recipe's, as sg-route sees them */
+	json_t *recipe, *arms, *context; /* as sg-route sees them */
 	json_t *said;		/* the pauses reported so far */
 	char bindir[PATH_MAX];
 	long long target, max_iter, eval_every, max_tokens;
@@ -620,7 +620,7 @@ check_runnable(const struct run *r, long long iters)
 	char list[1024];
 	size_t i, len = 0;
 
-	if (sg_arms_offer(st, r->arms, r->context, NULL, unavail) > 0) {
+	if (sg_arms_offer(st, r->arms, r->context, r->recipe, NULL, unavail) > 0) {
 		json_decref(unavail);
 		json_decref(count);
 		json_decref(st);
@@ -704,7 +704,7 @@ load_recipe(struct run *r)
 	if (r->max_cost == 0)
 		r->max_cost = sg_get_num(
 			json_object_get(recipe, "budget"), "max_cost", 0);
-	json_decref(recipe);
+	r->recipe = recipe;
 }
 
 static const char *

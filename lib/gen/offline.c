@@ -84,7 +84,7 @@ sg_gen_offline(struct sg_job *j, int eda)
 				     &rng, &prov);
 		/* a label the seeds lack fails its samples, not the job */
 		if (!data && label) {
-			sg_job_error(j, i, e.text);
+			sg_job_error(j, i, e.text, SG_FAULT_CONTENT);
 			continue;
 		}
 		if (!data) {
