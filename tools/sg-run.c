@@ -58,6 +58,7 @@ struct run {
 	char bindir[PATH_MAX];
 	long long target, max_iter, eval_every, max_tokens;
 	double max_cost;
+	struct sg_mix mix; /* the recipe's labels */
 };
 
 /* The stages are taken from beside sg-run itself, so a build tree runs
@@ -416,6 +417,43 @@ evaluate(const struct run *r, FILE *evals, long long iter)
 	json_decref(last);
 }
 
+/* The accepted samples of each label, their share of those labelled and
+ * the share the recipe asks for; those of no label apart. */
+static void
+report_labels(const struct run *r, const json_t *st)
+{
+	json_t *counts = json_object_get(st, "labels"), *v;
+	long long all = 0, n;
+	const char *label, *sep = ": ";
+	size_t i;
+
+	if (r->mix.n == 0)
+		return;
+	json_object_foreach (counts, label, v)
+		all += json_integer_value(v);
+	fprintf(stderr, "%s: labels", sg_progname);
+	for (i = 0; i < r->mix.n; i++, sep = ", ") {
+		n = sg_get_int(counts, r->mix.label[i], 0);
+		fprintf(stderr, "%s%s %lld (%.1f%%, mix %.1f%%)", sep,
+			r->mix.label[i], n,
+			all ? 100.0 * (double)n / (double)all : 0.0,
+			100 * r->mix.share[i]);
+	}
+	json_object_foreach (counts, label, v) {
+		for (i = 0; i < r->mix.n; i++)
+			if (strcmp(r->mix.label[i], label) == 0)
+				break;
+		n = json_integer_value(v);
+		if (i == r->mix.n)
+			fprintf(stderr, ", %s %lld (%.1f%%, mix 0.0%%)", label,
+				n, all ? 100.0 * (double)n / (double)all : 0.0);
+	}
+	n = sg_get_int(st, "accepted", 0) - all;
+	if (n > 0)
+		fprintf(stderr, "; %lld with no label", n);
+	fputc('\n', stderr);
+}
+
 static void
 summary(const struct run *r, long long iters)
 {
@@ -439,6 +477,7 @@ summary(const struct run *r, long long iters)
 			sg_progname, sg_get_int(u, "prompt_tokens", 0),
 			sg_get_int(u, "completion_tokens", 0),
 			sg_get_num(u, "cost", 0));
+	report_labels(r, st);
 	fprintf(stderr, "%-26s %6s %8s %12s %12s\n", "arm", "pulls", "rewards",
 		"mean reward", "temperature");
 	json_object_foreach (arms, name, a) {
@@ -704,6 +743,7 @@ load_recipe(struct run *r)
 	if (r->max_cost == 0)
 		r->max_cost = sg_get_num(
 			json_object_get(recipe, "budget"), "max_cost", 0);
+	sg_mix_init(&r->mix, recipe);
 	r->recipe = recipe;
 }
 
@@ -880,5 +920,7 @@ main(int argc, char *argv[])
 	json_decref(r.arms);
 	json_decref(r.context);
 	json_decref(r.said);
+	sg_mix_free(&r.mix);
+	json_decref(r.recipe);
 	return sg_finish(SG_EXIT_OK);
 }
