@@ -1,6 +1,7 @@
 /*
  * grammar.c - libFuzzer harness for the templater: any JSON grammar is
- * validated, expanded a few times in text and JSON mode, and has its
+ * validated, expanded a few times in text and JSON mode (in JSON mode
+ * from the start options that can give a planned label), and has its
  * schema derived, within the depth limits every arm uses.
  */
 #include "base/base.h"
@@ -23,6 +24,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		sg_rng_seed(&rng, size);
 		sg_grammar_uses_llm(g);
 		for (int i = 0; i < 4; i++) {
+			sg_grammar_want(g, "label", i & 1 ? "positive" : NULL);
 			text = sg_grammar_expand(g, &rng, i ? 0.5 * i : 1.0, 12,
 				i & 1, NULL, NULL, &e);
 			free(text);
