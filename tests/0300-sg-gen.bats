@@ -234,7 +234,7 @@ no option of the start rule gives "sentiment" the value "positive"'
 }
 
 @test "a job whose label_plan is not an array of strings is skipped" {
-	{ job gen-skew.json '.label_plan = ["a", 1]'; job gen-skew.json '.label_plan = "a"'; job gen-skew.json '.n = 1'; } >jobs.jsonl
+	{ job gen-skew.json '.label_plan = ["a", 1]'; job gen-skew.json '.label_plan = "a"'; job gen-skew.json '.n = 1 | .context.format = "text"'; } >jobs.jsonl
 	run --separate-stderr sg-gen jobs.jsonl
 	[ "$status" -eq 1 ]
 	assert_equal "$stderr" 'sg-gen: jobs.jsonl:1: job "label_plan" is not an array of strings
