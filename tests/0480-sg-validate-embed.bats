@@ -114,12 +114,11 @@ recipe() {
 	[ "$status" -eq 0 ]
 	[ "$(wc -l <out.jsonl)" -eq 20 ]
 	[ "$(jq -s 'map(.checks | has("llm_judge") and has("toxicity_llm") and has("semantic") and has("similarity")) | all' out.jsonl)" = true ]
-	# grounded samples are judged against the text of their passages' ids
+	# grounded samples are judged against the text of their passages' ids;
+	# the recipe has labels, so no extractive arm is offered (sg-route(1))
 	assert_equal "$(jq -c 'select(.generator == "rag" or .generator == "extractive") |
 		[.generator, (.checks.entailment | has("score"))]' out.jsonl out.jsonl.state.rejected | sort -u)" \
-'["extractive",true]
-["rag",true]'
-	[ "$(jq -s 'map(select(.generator == "extractive") | .checks.entailment.score) | unique' out.jsonl out.jsonl.state.rejected | jq -c .)" = '[1]' ]
+'["rag",true]'
 	grep -q 'Bluetooth' <(jq -r 'select(.body.messages[0].content | test("supported by the sources")) | .body.messages[0].content' log.jsonl)
 	[ "$(jq -s 'map(select(.type == "reward") | has("embedding_dispersion") and (.checks | has("llm_judge"))) | all' out.jsonl.state.log)" = true ]
 	[ "$(grep -c '^sg-run:   failed checks: .*; embedding dispersion 0\.[0-9]*$' <<<"$stderr")" -eq "$(grep -c '^sg-run: iteration' <<<"$stderr")" ]
