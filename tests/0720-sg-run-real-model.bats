@@ -243,7 +243,9 @@ samples() {
 	cd "$RUN"
 	[ "$(jq -s 'length' requests.jsonl)" -gt 30 ]
 	assert_equal "$(jq -r '[.path, .status] | @tsv' requests.jsonl | sort -u)" \
-		"$(printf '/v1/chat/completions\t200\n/v1/embeddings\t200')"
+		"$(printf '/v1/chat/completions\t200\n/v1/embeddings\t200\n/v1/models\t200')"
+	# the one look at the server before the run
+	[ "$(jq -s 'map(select(.path == "/v1/models")) | length' requests.jsonl)" -eq 1 ]
 	# the generation requests sg-gen counted in its batch records
 	[ "$(gen_requests | wc -l)" -eq "$(jq -s 'map(select(.type == "batch") | .requests // 0) | add' a.jsonl.state.log)" ]
 	[ "$(jq -s 'map(select(.type == "batch") | .cached // 0) | add' a.jsonl.state.log)" -eq 0 ]
@@ -254,10 +256,12 @@ samples() {
 	cd "$RUN"
 	schema=$(jq -c 'select(.type == "job") | .recipe.constraints.schema' a.jsonl.state.log | head -1)
 	[ "$(gen_requests | wc -l)" -ge 6 ]
+	# the schema with the label each sample is planned to have
 	assert_equal "$(gen_requests | jq -c '.body.response_format' | sort -u)" \
-		"$(jq -c '{type: "json_schema", json_schema: {name: "sample", schema: .}}' <<<"$schema")"
+		"$(jq -c '{type: "json_schema", json_schema: {name: "sample", schema: .}} |
+			(.json_schema.schema.properties.label.enum = ["negative"]), (.json_schema.schema.properties.label.enum = ["positive"])' <<<"$schema")"
 	# every answer the model finished is JSON of the schema
-	gen_requests | jq -r '.answer.choices[] | select(.finish_reason == "stop") | .message.content' >answers.jsonl
+	gen_requests | jq -c '.answer.choices[] | select(.finish_reason == "stop") | .message.content | fromjson' >answers.jsonl
 	[ "$(wc -l <answers.jsonl)" -ge 6 ]
 	valid_against "$schema" answers.jsonl
 	# and is a sample's data, its schema check passed
@@ -288,7 +292,9 @@ samples() {
 	[ "$first" -gt 0 ]
 	assert_equal "$(tail -1 <<<"$stderr")" \
 		"sg-run: the token budget is spent: $first tokens of 1, short of the target; run again with a larger budget to go on"
-	[ "$(llama_requests)" -eq "$sent" ]
+	# nothing asked but sg-run's look at GET /v1/models
+	[ "$(llama_requests)" -eq $((sent + 1)) ]
+	[ "$(tail -1 "$LLAMA_LOG" | jq -r .path)" = /v1/models ]
 }
 
 @test "examples/llm: perplexity from the model's own logprobs" {
@@ -316,10 +322,11 @@ samples() {
 @test "examples/llm: embeddings asked for each sample and the task, and used by the checks" {
 	llama
 	cd "$RUN"
-	# one request a checked sample and one for the task's description
+	# one request a distinct checked sample (a repeated one's vector is
+	# reused) and one for the task's description
 	jq -c 'select(.path == "/v1/embeddings")' requests.jsonl >embeddings.jsonl
 	[ "$(jq -s 'map(.body.model) | unique' embeddings.jsonl | jq -c .)" = '["text-embedding-3-small"]' ]
-	[ "$(wc -l <embeddings.jsonl)" -eq $(($(samples | jq -c 'select(.checks.semantic)' | wc -l) + 1)) ]
+	[ "$(wc -l <embeddings.jsonl)" -eq $(($(samples | jq -c 'select(.checks.semantic) | .data' | sort -u | wc -l) + 1)) ]
 	jq -r 'select(.type == "job") | .recipe.task_input.description' a.jsonl.state.log | head -1 >description
 	[ "$(jq -r '.body.input' embeddings.jsonl | grep -cxF -f description)" -eq 1 ]
 	# each sample's semantic similarity is the cosine of the two vectors
@@ -357,7 +364,9 @@ samples() {
 	run --separate-stderr sg-run --seed 3 -b 2 -i 6 -o a.jsonl llm/reviews-llm.yaml
 	[ "$status" -eq "$(cat "$RUN/status")" ]
 	[ -z "$output" ]
-	[ "$(llama_requests)" -eq "$sent" ]
+	# nothing asked but sg-run's look at GET /v1/models
+	[ "$(llama_requests)" -eq $((sent + 1)) ]
+	[ "$(tail -1 "$LLAMA_LOG" | jq -r .path)" = /v1/models ]
 	cmp a.jsonl "$RUN/a.jsonl"
 	cmp a.jsonl.state.rejected "$RUN/a.jsonl.state.rejected"
 	assert_equal "$(jq -S 'del(.output.path)' a.jsonl.state)" "$(jq -S 'del(.output.path)' "$RUN/a.jsonl.state")"
