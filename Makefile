@@ -56,18 +56,19 @@ $(OUT)/%: $(B)/tools/%.o $(B)/libsg.a
 -include $(wildcard $(B)/lib/*/*.d $(B)/tools/*.d)
 
 # Both entry points install what a fresh Debian machine lacks (as root) or
-# say exactly what to install.
+# say exactly what to install, then build in a make that starts after that:
+# one that reads pkg-config's flags, and fetches with npm, once they exist.
 deps:
 	@sh tests/deps.sh
 
-check: deps lexicon
-	@$(MAKE) --no-print-directory all $(ROUTER_SIM)
+check: deps
+	@$(MAKE) --no-print-directory all lexicon $(ROUTER_SIM)
 	@$(MAKE) --no-print-directory llama || \
 		echo "make: 'make llama' failed: the tests of a real model skip" >&2
 	SG_BIN=$(CURDIR)/$(OUT) SG_BENCH=$(CURDIR)/$(B)/bench bats --print-output-on-failure tests
 
-demo: deps lexicon
-	@$(MAKE) --no-print-directory all data
+demo: deps
+	@$(MAKE) --no-print-directory all lexicon data
 	@$(MAKE) --no-print-directory -C examples/reviews -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
 	@echo
 	@$(MAKE) --no-print-directory -C examples/llm -f Makefile SG_BIN=$(CURDIR)/$(OUT) demo
@@ -212,10 +213,13 @@ $(B)/tools/sg-validate.o: ALL_CFLAGS += -DSG_DATADIR='"$(DATADIR)"'
 
 lexicon: $(LEXICON)
 
+# npm prints the tarball's name on stdout and its errors on stderr
 $(LEXICON):
 	@mkdir -p $(@D)
-	cd $(@D) && npm pack --silent $(subst -,@,$(CUSS)) >/dev/null && \
-		tar xzf $(CUSS).tgz package/index.js package/license
+	@echo "fetching $(subst -,@,$(CUSS)) from the npm registry: the toxicity lexicon"
+	@cd $(@D) && npm pack --loglevel=error $(subst -,@,$(CUSS)) >/dev/null || \
+		{ echo "could not fetch $(subst -,@,$(CUSS)) with npm pack (npm's error above)" >&2; exit 1; }
+	cd $(@D) && tar xzf $(CUSS).tgz package/index.js package/license
 	sed -nE "s/^  '?([^':]+)'?: ([0-2]),?$$/\1\t\2/p" \
 		$(@D)/package/index.js >$@.tmp
 	test -s $@.tmp && mv $@.tmp $@

@@ -14,7 +14,12 @@ version=5.0.2
 mkdir -p "$dir"
 cd "$dir"
 if [ ! -f "sentiment-$version.tgz" ]; then
-	npm pack --silent "sentiment@$version" >/dev/null
+	echo "fetching sentiment@$version from the npm registry: the labelled sentences" >&2
+	# npm prints the tarball's name on stdout and its errors on stderr
+	npm pack --loglevel=error "sentiment@$version" >/dev/null || {
+		echo "fetch-data.sh: could not fetch sentiment@$version with npm pack (npm's error above)" >&2
+		exit 1
+	}
 fi
 tar xzf "sentiment-$version.tgz" package/test/fixtures
 for set in amazon imdb yelp; do
