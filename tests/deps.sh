@@ -3,8 +3,8 @@
 # machine when run as root, one line per step on stderr and apt's output
 # in build/deps.log; otherwise prints the apt-get line and fails.  The
 # optional packages (headless Chromium for the report's rendering test,
-# fastText for make bench-eval) are installed when possible; without them
-# the one test skips with a message.
+# fastText for make bench-eval) are installed when possible; without
+# Chromium that test skips with a message.
 cd "$(dirname "$0")/.." || exit 1
 log=build/deps.log
 
@@ -15,6 +15,18 @@ build=
 command -v cc >/dev/null 2>&1 || build="$build gcc"
 # gcc only recommends the C library's headers
 [ -f /usr/include/stdio.h ] || build="$build libc6-dev"
+# make check SAN=1 links the compiler's ASan and UBSan runtimes, which gcc
+# has through libgcc-N-dev and clang through libclang-rt-N-dev
+san=${TMPDIR:-/tmp}/deps-san.$$
+if command -v cc >/dev/null 2>&1 && ! echo 'int main(void) { return 0; }' |
+	cc -fsanitize=address,undefined -x c - -o "$san" 2>/dev/null; then
+	v=$(cc -dumpversion | cut -d. -f1)
+	case $(cc --version) in
+	*clang*) build="$build libclang-rt-$v-dev" ;;
+	*) build="$build libgcc-$v-dev" ;;
+	esac
+fi
+rm -f "$san"
 command -v pkg-config >/dev/null 2>&1 || build="$build pkg-config"
 pkg-config --exists jansson 2>/dev/null || build="$build libjansson-dev"
 pkg-config --exists libcurl 2>/dev/null || build="$build libcurl4-openssl-dev"
