@@ -52,8 +52,11 @@ command -v parallel >/dev/null 2>&1 || tests="$tests parallel"
 command -v pgrep >/dev/null 2>&1 || tests="$tests procps"
 # Debian's python3, not whatever python3 comes first in PATH: the tests
 # cross-check against its jsonschema, stdnum and yaml modules
-for m in jsonschema stdnum yaml; do
-	/usr/bin/python3 -c "import $m" 2>/dev/null || tests="$tests python3-$m"
+mods="jsonschema stdnum yaml"
+for m in $(/usr/bin/python3 -c 'import importlib.util, sys
+print(*(m for m in sys.argv[1:] if not importlib.util.find_spec(m)))' $mods 2>/dev/null ||
+	echo "$mods"); do
+	tests="$tests python3-$m"
 done
 
 chromium_why="for the report's rendering test"
