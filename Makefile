@@ -238,6 +238,7 @@ LLAMA = build/llama/node_modules/node-llama-cpp/package.json
 llama: $(LLAMA)
 
 $(LLAMA): tests/llama/package.json tests/llama/package-lock.json
+	@echo "fetching node-llama-cpp from the npm registry: llama.cpp for the tests' real model"
 	@mkdir -p build/llama
 	cp tests/llama/package.json tests/llama/package-lock.json build/llama/
 	cd build/llama && npm ci --omit=optional --ignore-scripts --no-audit \

