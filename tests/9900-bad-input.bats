@@ -156,3 +156,48 @@ cases() {
 	[ -z "$stderr" ]
 	[ "$(echo "$output" | jq -c .recipe.constraints)" = '{"ab":1,"min_x":1,"max_x":2}' ]
 }
+
+# Samples of run t, batch 0, and their reward: one batch for sg-update.
+batch_t() {
+	texts "a sample" "another sample"
+	echo '{"type":"reward","run":"t","batch":0,"arm":"a","reward":0.5}'
+}
+
+@test "no tool writes through a symbolic link: each is refused with its path, status 4" {
+	batch_t > b.jsonl
+	sg-plan -n1 "$EXAMPLES/reviews/reviews.yaml" | sg-route -s gst | sg-gen > gen.jsonl
+	# an empty file, so that the seen file's link can be read
+	: > target
+	while IFS='|' read -r link cmd; do
+		rm -f st st.lock seen.lock run.state.lock
+		ln -s target "$link"
+		run --separate-stderr $cmd
+		[ "$status" -eq 4 ] || { echo "$cmd: status $status: $stderr" >&2; return 1; }
+		assert_equal "$stderr" "${cmd%% *}: refusing to write through symbolic link '$link'"
+		# sg-validate passes the job on before it claims its samples
+		[ -z "$(echo "$output" | jq -c 'select(.type != "job")')" ]
+		[ ! -s target ]
+		rm "$link"
+	done <<-EOF
+		out.jsonl|sg-update -s st -o out.jsonl b.jsonl
+		log.jsonl|sg-update -s st -l log.jsonl b.jsonl
+		rej.jsonl|sg-update -s st -r rej.jsonl b.jsonl
+		st.lock|sg-update -s st b.jsonl
+		seen|sg-validate --seen seen gen.jsonl
+		seen.lock|sg-validate --seen seen gen.jsonl
+		req.jsonl|sg-gen --batch-export req.jsonl /dev/null
+		run.state.log|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.lock|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		data.jsonl|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.rejected|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.seen|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.seen.lock|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.seen.vectors|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+	EOF
+	# a lock that is a directory cannot be opened: an I/O error
+	mkdir st.lock
+	run --separate-stderr sg-update -s st b.jsonl
+	[ "$status" -eq 4 ]
+	assert_equal "$stderr" "sg-update: cannot open 'st.lock': Is a directory"
+	[ ! -e st ]
+}

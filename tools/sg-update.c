@@ -56,11 +56,11 @@ static struct sg_mix mix;
 static FILE *
 open_append(const char *path)
 {
-	FILE *fp = fopen(path, "a");
+	struct sg_error e;
+	FILE *fp = sg_fopen_nofollow(path, "a", &e);
 
 	if (!fp)
-		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
-			strerror(errno));
+		sg_die(SG_EXIT_IO, "%s", e.text);
 	return fp;
 }
 
@@ -202,9 +202,10 @@ commit(const char *run, const struct pending *p, json_t *reward)
 	char buf[256];
 	json_t *s;
 	size_t i;
+	int status;
 
-	if (sg_state_begin(&st, o.state, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&st, o.state, &e)))
+		sg_die(status, "%s", e.text);
 	if (!st.root)
 		st.root = sg_state_new(run, sg_rng_fresh_seed(), NULL);
 	if (strcmp(sg_get_str(st.root, "run"), run) != 0)
@@ -373,9 +374,10 @@ static void
 open_worker(struct sg_state *w, const char *path)
 {
 	struct sg_error e;
+	int status;
 
-	if (sg_state_begin(w, path, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(w, path, &e)))
+		sg_die(status, "%s", e.text);
 	if (!w->root)
 		sg_die(SG_EXIT_CONFIG, "cannot open state '%s': no such file",
 			path);
@@ -429,9 +431,10 @@ merge(char *const workers[], int n)
 	struct sg_state st, w;
 	struct sg_error e;
 	json_t *acc = NULL, *routed, *base = NULL;
+	int status;
 
-	if (sg_state_begin(&st, o.state, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&st, o.state, &e)))
+		sg_die(status, "%s", e.text);
 	check_workers(workers, n, st.root);
 	routed = json_object();
 	for (int i = 0; i < n; i++) {
