@@ -4,6 +4,7 @@
 # good records around it still come out.
 
 load helpers
+load llm-helpers
 
 GOOD='{"type":"note","n":1}'
 
@@ -200,4 +201,28 @@ batch_t() {
 	[ "$status" -eq 4 ]
 	assert_equal "$stderr" "sg-update: cannot open 'st.lock': Is a directory"
 	[ ! -e st ]
+}
+
+@test "8 sg-run writing one state, output and log side by side leave only whole JSON lines" {
+	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
+	server --latency 20
+	ln -s "$EXAMPLES/llm/kb" kb
+	# a job record of over 8 KiB, which a buffered stream writes in pieces
+	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq --arg p "$(printf '%.0sA long criterion. ' $(seq 500))" \
+		'.recipe | .router_config.arms |= map(select(. == "templater_balanced" or .name? == "naive_balanced"))
+		| .num_samples = 40 | .quality_criteria.padding = $p' > r.json
+	run --separate-stderr parallel -N0 -j8 sg-run --seed 5 -s run.state -o data.jsonl r.json ::: $(seq 8)
+	[ "$status" -eq 0 ]
+	jq -e '.accepted == 40 and .pending == {}' run.state
+	[ "$(wc -l < data.jsonl)" -eq 40 ]
+	[ "$(jq -s 'map(select(.type == "job")) | length' run.state.log)" -gt 8 ]
+	# every line of every file parses alone
+	for f in data.jsonl run.state.log run.state.rejected; do
+		[ -s "$f" ]
+		while IFS= read -r line; do
+			jq -e . <<< "$line" > /dev/null || { echo "$f: not JSON: ${line:0:80}" >&2; return 1; }
+		done < "$f"
+	done
+	run --separate-stderr sg-report run.state
+	[ "$status" -eq 0 ]
 }

@@ -16,6 +16,7 @@
  * of each worker's output, which the worker's next copy is cut back to.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,9 @@ struct pending {
 };
 
 static struct opts o;
-static FILE *out, *rejects, *logf;
+static FILE *out;
+/* appended to a record at a time, by processes side by side */
+static int rejects = -1, logfd = -1;
 static struct pending *pend;
 static size_t npend;
 /* The target of the latest job record, so the cap holds even when the
@@ -53,15 +56,15 @@ static long long job_target;
 static json_t *job_recipe;
 static struct sg_mix mix;
 
-static FILE *
+static int
 open_append(const char *path)
 {
 	struct sg_error e;
-	FILE *fp = sg_fopen_nofollow(path, "a", &e);
+	int fd = sg_open_nofollow(path, O_WRONLY | O_APPEND | O_CREAT, &e);
 
-	if (!fp)
+	if (fd < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
-	return fp;
+	return fd;
 }
 
 static struct pending *
@@ -189,6 +192,14 @@ write_or_die(FILE *fp, json_t *rec, const char *name)
 			strerror(errno));
 }
 
+static void
+append_or_die(int fd, json_t *rec, const char *name)
+{
+	if (sg_append_record(fd, rec) < 0)
+		sg_die(SG_EXIT_IO, "cannot write '%s': %s", name,
+			strerror(errno));
+}
+
 /* Commit one batch: its samples (may be NULL), its batch record and its
  * reward (either may be NULL when the stream ended before it). */
 static void
@@ -234,12 +245,12 @@ commit(const char *run, const struct pending *p, json_t *reward)
 			why = "target reached";
 		if (why) {
 			refused++;
-			if (rejects) {
+			if (rejects >= 0) {
 				json_t *copy = json_copy(s);
 
 				json_object_set_new(
 					copy, "reject", json_string(why));
-				write_or_die(rejects, copy, o.rejects);
+				append_or_die(rejects, copy, o.rejects);
 				json_decref(copy);
 			}
 			continue;
@@ -274,12 +285,12 @@ commit(const char *run, const struct pending *p, json_t *reward)
 	sg_note("batch of %s: %lld accepted, %lld rejected, %lld/%lld in all",
 		run, taken, refused, accepted + taken, target);
 	sg_state_end(&st);
-	if (reward && logf) {
+	if (reward && logfd >= 0) {
 		json_t *copy = json_copy(reward);
 
 		json_object_set_new(copy, "accepted", json_integer(taken));
 		json_object_set_new(copy, "rejected", json_integer(refused));
-		write_or_die(logf, copy, o.log);
+		append_or_die(logfd, copy, o.log);
 		json_decref(copy);
 	}
 }
@@ -314,8 +325,8 @@ handle(struct sg_filter *f, json_t *rec)
 			job_target = sg_get_int(rec, "target", 0);
 		if (strcmp(type, "job") == 0)
 			use_recipe(json_object_get(rec, "recipe"));
-		if (logf)
-			write_or_die(logf, rec, o.log);
+		if (logfd >= 0)
+			append_or_die(logfd, rec, o.log);
 		/* held for the commit: what the batch spent */
 		if (strcmp(type, "batch") == 0 &&
 			sg_record_batch(rec, &run, &batch, &e) == 0) {
@@ -495,6 +506,7 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
+	struct sg_error e;
 	int c, status, merging = 0;
 
 	sg_init(argv);
@@ -527,9 +539,11 @@ main(int argc, char *argv[])
 		sg_usage(f.usage, SG_EXIT_USAGE);
 	if (merging)
 		return sg_finish(merge(argv + optind, argc - optind));
-	out = o.output ? open_append(o.output) : stdout;
-	rejects = o.rejects ? open_append(o.rejects) : NULL;
-	logf = o.log ? open_append(o.log) : NULL;
+	out = o.output ? sg_fopen_nofollow(o.output, "a", &e) : stdout;
+	if (!out)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	rejects = o.rejects ? open_append(o.rejects) : -1;
+	logfd = o.log ? open_append(o.log) : -1;
 	status = sg_filter_run(&f, argv + optind, argc - optind, handle);
 	/* a stream cut short still keeps what was accepted, unlearned */
 	while (npend > 0) {
@@ -538,10 +552,12 @@ main(int argc, char *argv[])
 		commit(pend[0].run, &pend[0], NULL);
 		drop_pending(&pend[0]);
 	}
-	if (rejects && fclose(rejects) == EOF)
-		sg_die(SG_EXIT_IO, "cannot write '%s'", o.rejects);
-	if (logf && fclose(logf) == EOF)
-		sg_die(SG_EXIT_IO, "cannot write '%s'", o.log);
+	if (rejects >= 0 && close(rejects) < 0)
+		sg_die(SG_EXIT_IO, "cannot write '%s': %s", o.rejects,
+			strerror(errno));
+	if (logfd >= 0 && close(logfd) < 0)
+		sg_die(SG_EXIT_IO, "cannot write '%s': %s", o.log,
+			strerror(errno));
 	if (o.output && fclose(out) == EOF)
 		sg_die(SG_EXIT_IO, "cannot write '%s'", o.output);
 	sg_mix_free(&mix);
