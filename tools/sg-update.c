@@ -210,6 +210,7 @@ commit(const char *run, const struct pending *p, json_t *reward)
 	struct sg_error e;
 	long long accepted, target, taken = 0, refused = 0;
 	const char *why;
+	off_t bytes;
 	char buf[256];
 	json_t *s;
 	size_t i;
@@ -260,10 +261,13 @@ commit(const char *run, const struct pending *p, json_t *reward)
 		write_or_die(out, s, o.output ? o.output : "<stdout>");
 	}
 	if (o.output) {
+		/* flushed, then synced: the length the state records is on
+		 * disk before the state is */
+		bytes = file_size(out);
 		if (fsync(fileno(out)) < 0 && errno != EINVAL)
 			sg_die(SG_EXIT_IO, "cannot write '%s': %s", o.output,
 				strerror(errno));
-		sg_state_set_output(st.root, o.output, file_size(out));
+		sg_state_set_output(st.root, o.output, bytes);
 	} else if (fflush(out) == EOF) {
 		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
 			strerror(errno));
