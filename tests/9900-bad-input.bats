@@ -226,3 +226,21 @@ batch_t() {
 	run --separate-stderr sg-report run.state
 	[ "$status" -eq 0 ]
 }
+
+@test "a batch of another run is reported at its line and skipped; the batches after it are committed" {
+	echo '{"type":"reward","run":"u","batch":0,"arm":"a","reward":0.5}' | sg-update -s st
+	{
+		echo '{"type":"reward","run":"t","batch":5,"arm":"a","reward":0.9}'
+		texts one two | jq -c '.run = "u" | .batch = 1'
+		echo '{"type":"reward","run":"u","batch":1,"arm":"a","reward":0.5}'
+		texts three | jq -c '.batch = 6'
+	} > in.jsonl
+	run --separate-stderr sg-update -s st -o data.jsonl in.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "$(printf '%s\n%s' \
+		"sg-update: in.jsonl:1: batch 5 of run \"t\" (0 samples) skipped: state 'st' belongs to run \"u\"" \
+		"sg-update: in.jsonl:5: batch 6 of run \"t\" (1 sample) skipped: state 'st' belongs to run \"u\"")"
+	[ -z "$output" ]
+	assert_equal "$(jq -r .data data.jsonl | tr '\n' ' ')" "one two "
+	jq -e '.accepted == 2 and .rewards == 2 and .run == "u"' st
+}

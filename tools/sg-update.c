@@ -41,6 +41,7 @@ struct pending {
 	char *run;
 	long long batch;
 	json_t *samples, *end; /* end: its batch record, or NULL */
+	char *where;	       /* its first record's position */
 };
 
 static struct opts o;
@@ -76,8 +77,8 @@ find_pending(const char *run, long long batch, int create)
 	if (!create)
 		return NULL;
 	pend = sg_xrealloc(pend, (npend + 1) * sizeof *pend);
-	pend[npend] =
-		(struct pending){sg_xstrdup(run), batch, json_array(), NULL};
+	pend[npend] = (struct pending){sg_xstrdup(run), batch, json_array(),
+		NULL, sg_xstrdup(f.where)};
 	return &pend[npend++];
 }
 
@@ -85,6 +86,7 @@ static void
 drop_pending(struct pending *p)
 {
 	free(p->run);
+	free(p->where);
 	json_decref(p->samples);
 	json_decref(p->end);
 	*p = pend[--npend];
@@ -200,12 +202,13 @@ append_or_die(int fd, json_t *rec, const char *name)
 			strerror(errno));
 }
 
-/* Commit one batch: its samples (may be NULL), its batch record and its
- * reward (either may be NULL when the stream ended before it). */
+/* Commit one batch: its samples, its batch record and its reward (either
+ * may be NULL when the stream ended before it).  A batch of another run
+ * than the state's is reported at where and skipped. */
 static void
-commit(const char *run, const struct pending *p, json_t *reward)
+commit(const struct pending *p, json_t *reward, const char *where)
 {
-	json_t *samples = p ? p->samples : NULL;
+	const char *run = p->run, *owner;
 	struct sg_state st;
 	struct sg_error e;
 	long long accepted, target, taken = 0, refused = 0;
@@ -213,17 +216,23 @@ commit(const char *run, const struct pending *p, json_t *reward)
 	off_t bytes;
 	char buf[256];
 	json_t *s;
-	size_t i;
+	size_t i, n;
 	int status;
 
 	if ((status = sg_state_begin(&st, o.state, &e)))
 		sg_die(status, "%s", e.text);
 	if (!st.root)
 		st.root = sg_state_new(run, sg_rng_fresh_seed(), NULL);
-	if (strcmp(sg_get_str(st.root, "run"), run) != 0)
-		sg_die(SG_EXIT_CONFIG,
-			"state '%s' belongs to run \"%s\", not \"%s\"", o.state,
-			sg_get_str(st.root, "run"), run);
+	if (strcmp((owner = sg_get_str(st.root, "run")), run) != 0) {
+		n = json_array_size(p->samples);
+		sg_warn("%s: batch %lld of run \"%s\" (%zu sample%s) skipped:"
+			" state '%s' belongs to run \"%s\"",
+			where, p->batch, run, n, n == 1 ? "" : "s", o.state,
+			owner);
+		sg_filter_fail(&f, SG_EXIT_DATA);
+		sg_state_end(&st);
+		return;
+	}
 	if (o.output)
 		reconcile_output(st.root);
 	/* the output's length before this state's first batch reaches the
@@ -240,7 +249,7 @@ commit(const char *run, const struct pending *p, json_t *reward)
 			st.root, "target", json_integer(job_target));
 	accepted = sg_get_int(st.root, "accepted", 0);
 	target = sg_state_cap(st.root);
-	json_array_foreach (samples, i, s) {
+	json_array_foreach (p->samples, i, s) {
 		why = rejection(s, buf, sizeof buf);
 		if (!why && target > 0 && accepted + taken >= target)
 			why = "target reached";
@@ -272,7 +281,7 @@ commit(const char *run, const struct pending *p, json_t *reward)
 		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
 			strerror(errno));
 	}
-	if (p && p->end)
+	if (p->end)
 		sg_state_add_usage(st.root, p->end);
 	if (reward && sg_reward_apply(st.root, reward, &e) < 0)
 		sg_filter_bad(&f, "%s", e.text);
@@ -348,10 +357,9 @@ handle(struct sg_filter *f, json_t *rec)
 		json_array_append(find_pending(run, batch, 1)->samples, rec);
 		return;
 	}
-	p = find_pending(run, batch, 0);
-	commit(run, p, rec);
-	if (p)
-		drop_pending(p);
+	p = find_pending(run, batch, 1);
+	commit(p, rec, f->where);
+	drop_pending(p);
 }
 
 /* Workers that routed must have batch numbers of their own: each its
@@ -511,7 +519,7 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0},
 	};
 	struct sg_error e;
-	int c, status, merging = 0;
+	int c, merging = 0;
 
 	sg_init(argv);
 	while ((c = getopt_long(argc, argv, "hl:o:r:s:uVv", longopts, NULL)) !=
@@ -548,12 +556,12 @@ main(int argc, char *argv[])
 		sg_die(SG_EXIT_IO, "%s", e.text);
 	rejects = o.rejects ? open_append(o.rejects) : -1;
 	logfd = o.log ? open_append(o.log) : -1;
-	status = sg_filter_run(&f, argv + optind, argc - optind, handle);
+	sg_filter_run(&f, argv + optind, argc - optind, handle);
 	/* a stream cut short still keeps what was accepted, unlearned */
 	while (npend > 0) {
 		sg_note("batch %lld of %s ended without a reward",
 			pend[0].batch, pend[0].run);
-		commit(pend[0].run, &pend[0], NULL);
+		commit(&pend[0], NULL, pend[0].where);
 		drop_pending(&pend[0]);
 	}
 	if (rejects >= 0 && close(rejects) < 0)
@@ -566,5 +574,5 @@ main(int argc, char *argv[])
 		sg_die(SG_EXIT_IO, "cannot write '%s'", o.output);
 	sg_mix_free(&mix);
 	json_decref(job_recipe);
-	return sg_finish(status);
+	return sg_finish(f.status);
 }
