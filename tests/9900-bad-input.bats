@@ -244,3 +244,23 @@ batch_t() {
 	assert_equal "$(jq -r .data data.jsonl | tr '\n' ' ')" "one two "
 	jq -e '.accepted == 2 and .rewards == 2 and .run == "u"' st
 }
+
+@test "the answer cache keeps no answer without a choice" {
+	faults '[{"status": 200, "body": {"choices": []}},
+		{"status": 200, "body": {"choices": [{"index": 0, "message": {"role": "assistant", "content": null}}]}}]'
+	server --script script.json
+	job 2 > job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "sg-gen: nothing generated: job.jsonl:1: sample 0: the answer has no choices[0].message.content"
+	[ "$(echo "$output" | jq -s 'map(select(.type == "sample" and .error)) | length')" -eq 2 ]
+	[ ! -e cache ] || [ -z "$(ls cache)" ]
+	# the server has recovered: asked again, then answered from the cache
+	for n in 4 4; do
+		run --separate-stderr sg-gen job.jsonl
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		[ "$(echo "$output" | jq -s 'map(select(.type == "sample" and .data)) | length')" -eq 2 ]
+		[ "$(requests)" -eq $n ]
+	done
+}

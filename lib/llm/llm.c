@@ -7,8 +7,9 @@
  * the request body (model, messages, parameters, seed) and the sample's
  * index, and holding that key in full, so a hash collision is a miss, not
  * a wrong answer.  Files are written to a temporary name and renamed, so
- * processes sharing the directory never read half an entry.  Only
- * successful answers are stored; nothing of the key or server is.
+ * processes sharing the directory never read half an entry.  Only answers
+ * a sample can be made of are stored (see unusable); nothing of the key
+ * or server is.
  *
  * The Batch API: in export mode a request the cache cannot answer is
  * written as a line of a Batch API input file instead of sent, its key
@@ -151,6 +152,29 @@ sg_llm_cache_dir(const char *flag)
 	return sg_xstrdup(buf);
 }
 
+/* Why an answer gives no sample, or NULL: a chat answer without text in
+ * choices[0].message.content ("choices": [], "content": null), an
+ * embeddings answer without data[0].embedding.  Such an answer is
+ * delivered as an error and never cached: a run against a server that
+ * has recovered asks again. */
+static const char *
+unusable(const json_t *resp, int embed)
+{
+	json_t *first;
+
+	if (embed) {
+		first = json_array_get(json_object_get(resp, "data"), 0);
+		return json_is_array(json_object_get(first, "embedding"))
+			       ? NULL
+			       : "the answer has no data[0].embedding";
+	}
+	first = json_array_get(json_object_get(resp, "choices"), 0);
+	return json_is_string(json_object_get(
+		       json_object_get(first, "message"), "content"))
+		       ? NULL
+		       : "the answer has no choices[0].message.content";
+}
+
 static void
 deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 	enum sg_llm_fault fault, int cached)
@@ -168,11 +192,7 @@ deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 		r.embedding = json_object_get(
 			json_array_get(json_object_get(resp, "data"), 0),
 			"embedding");
-	if (resp && !error && !c->embed && !r.content)
-		r.error = "the answer has no choices[0].message.content";
-	if (resp && !error && c->embed && !json_is_array(r.embedding))
-		r.error = "the answer has no data[0].embedding";
-	if (r.error && !error)
+	if (resp && !error && (r.error = unusable(resp, c->embed)))
 		r.fault = SG_FAULT_CONTENT;
 	l->outstanding--;
 	l->done(l->arg, &r);
@@ -218,7 +238,7 @@ on_done(void *arg, const struct sg_http_result *r)
 	struct sg_error e;
 
 	/* A cache that cannot be written costs only speed. */
-	if (r->body && c->path)
+	if (r->body && !r->error && c->path && !unusable(r->body, c->embed))
 		cache_put(c->path, c->key, r->body, &e);
 	deliver(l, c, r->body, r->error, r->fault, 0);
 	flush_hits(l);
@@ -333,6 +353,8 @@ call(struct sg_llm *l, const char *path, const json_t *body, long long index,
 		entry = json_load_file(c->path, 0, NULL);
 		if (entry &&
 			json_is_object(json_object_get(entry, "response")) &&
+			!unusable(
+				json_object_get(entry, "response"), c->embed) &&
 			sg_get_str(entry, "key") &&
 			strcmp(sg_get_str(entry, "key"), c->key) == 0) {
 			c->response =
@@ -477,10 +499,7 @@ refusal(const json_t *line, char *msg, size_t size)
 		free(text);
 		return msg;
 	}
-	first = json_array_get(json_object_get(body, "choices"), 0);
-	if (!sg_get_str(json_object_get(first, "message"), "content"))
-		return "the answer has no choices[0].message.content";
-	return NULL;
+	return unusable(body, 0);
 }
 
 int
