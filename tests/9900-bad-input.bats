@@ -245,7 +245,7 @@ batch_t() {
 	jq -e '.accepted == 2 and .rewards == 2 and .run == "u"' st
 }
 
-@test "the answer cache keeps no answer without a choice" {
+@test "the answer cache keeps no answer without a choice, and tells servers apart" {
 	faults '[{"status": 200, "body": {"choices": []}},
 		{"status": 200, "body": {"choices": [{"index": 0, "message": {"role": "assistant", "content": null}}]}}]'
 	server --script script.json
@@ -263,4 +263,36 @@ batch_t() {
 		[ "$(echo "$output" | jq -s 'map(select(.type == "sample" and .data)) | length')" -eq 2 ]
 		[ "$(requests)" -eq $n ]
 	done
+	# another server at another address is asked, not answered from the cache
+	kill "$SERVER"
+	mkdir other && cd other && server && cd ..
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.requests, .cached]')" '[2,0]'
+	# so is the same server for another project, which is told so
+	for want in '[2,0]' '[0,2]'; do
+		run --separate-stderr env OPENAI_PROJECT_ID=proj-1 OPENAI_ORG_ID=org-1 sg-gen job.jsonl
+		[ "$status" -eq 0 ]
+		assert_equal "$(echo "$output" | tail -1 | jq -c '[.requests, .cached]')" "$want"
+	done
+	assert_equal "$(jq -sc 'map([.organization, .project]) | unique' other/log.jsonl)" '[[null,null],["org-1","proj-1"]]'
+	# an older sg's entries named no server: not used, and said
+	python3 - cache <<-'PY'
+		import json, os, sys
+		def fnv(b):
+		    h = 0xcbf29ce484222325
+		    for c in b:
+		        h = ((h ^ c) * 0x100000001b3) & (2**64 - 1)
+		    return h
+		for f in os.listdir(sys.argv[1]):
+		    p = os.path.join(sys.argv[1], f)
+		    e = json.load(open(p))
+		    os.remove(p)
+		    e["key"] = e["key"].split("\n", 1)[1]
+		    json.dump(e, open(os.path.join(sys.argv[1], "%016x.json" % fnv(e["key"].encode())), "w"))
+	PY
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$stderr" "sg-gen: 2 cached answers of an older sg name no server: asked again"
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.requests, .cached]')" '[2,0]'
 }
