@@ -4,6 +4,7 @@
 # good records around it still come out.
 
 load helpers
+load llm-helpers
 
 GOOD='{"type":"note","n":1}'
 
@@ -155,4 +156,143 @@ cases() {
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[ "$(echo "$output" | jq -c .recipe.constraints)" = '{"ab":1,"min_x":1,"max_x":2}' ]
+}
+
+# Samples of run t, batch 0, and their reward: one batch for sg-update.
+batch_t() {
+	texts "a sample" "another sample"
+	echo '{"type":"reward","run":"t","batch":0,"arm":"a","reward":0.5}'
+}
+
+@test "no tool writes through a symbolic link: each is refused with its path, status 4" {
+	batch_t > b.jsonl
+	sg-plan -n1 "$EXAMPLES/reviews/reviews.yaml" | sg-route -s gst | sg-gen > gen.jsonl
+	# an empty file, so that the seen file's link can be read
+	: > target
+	while IFS='|' read -r link cmd; do
+		rm -f st st.lock seen.lock run.state.lock
+		ln -s target "$link"
+		run --separate-stderr $cmd
+		[ "$status" -eq 4 ] || { echo "$cmd: status $status: $stderr" >&2; return 1; }
+		assert_equal "$stderr" "${cmd%% *}: refusing to write through symbolic link '$link'"
+		# sg-validate passes the job on before it claims its samples
+		[ -z "$(echo "$output" | jq -c 'select(.type != "job")')" ]
+		[ ! -s target ]
+		rm "$link"
+	done <<-EOF
+		out.jsonl|sg-update -s st -o out.jsonl b.jsonl
+		log.jsonl|sg-update -s st -l log.jsonl b.jsonl
+		rej.jsonl|sg-update -s st -r rej.jsonl b.jsonl
+		st.lock|sg-update -s st b.jsonl
+		seen|sg-validate --seen seen gen.jsonl
+		seen.lock|sg-validate --seen seen gen.jsonl
+		req.jsonl|sg-gen --batch-export req.jsonl /dev/null
+		run.state.log|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.lock|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		data.jsonl|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.rejected|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.seen|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.seen.lock|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+		run.state.seen.vectors|sg-run -s run.state -o data.jsonl $EXAMPLES/reviews/reviews.yaml
+	EOF
+	# a lock that is a directory cannot be opened: an I/O error
+	mkdir st.lock
+	run --separate-stderr sg-update -s st b.jsonl
+	[ "$status" -eq 4 ]
+	assert_equal "$stderr" "sg-update: cannot open 'st.lock': Is a directory"
+	[ ! -e st ]
+}
+
+@test "8 sg-run writing one state, output and log side by side leave only whole JSON lines" {
+	command -v parallel > /dev/null || skip "no GNU parallel (tests/deps.sh installs it)"
+	server --latency 20
+	ln -s "$EXAMPLES/llm/kb" kb
+	# a job record of over 8 KiB, which a buffered stream writes in pieces
+	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq --arg p "$(printf '%.0sA long criterion. ' $(seq 500))" \
+		'.recipe | .router_config.arms |= map(select(. == "templater_balanced" or .name? == "naive_balanced"))
+		| .num_samples = 40 | .quality_criteria.padding = $p' > r.json
+	run --separate-stderr parallel -N0 -j8 sg-run --seed 5 -s run.state -o data.jsonl r.json ::: $(seq 8)
+	[ "$status" -eq 0 ]
+	jq -e '.accepted == 40 and .pending == {}' run.state
+	[ "$(wc -l < data.jsonl)" -eq 40 ]
+	[ "$(jq -s 'map(select(.type == "job")) | length' run.state.log)" -gt 8 ]
+	# every line of every file parses alone
+	for f in data.jsonl run.state.log run.state.rejected; do
+		[ -s "$f" ]
+		while IFS= read -r line; do
+			jq -e . <<< "$line" > /dev/null || { echo "$f: not JSON: ${line:0:80}" >&2; return 1; }
+		done < "$f"
+	done
+	run --separate-stderr sg-report run.state
+	[ "$status" -eq 0 ]
+}
+
+@test "a batch of another run is reported at its line and skipped; the batches after it are committed" {
+	echo '{"type":"reward","run":"u","batch":0,"arm":"a","reward":0.5}' | sg-update -s st
+	{
+		echo '{"type":"reward","run":"t","batch":5,"arm":"a","reward":0.9}'
+		texts one two | jq -c '.run = "u" | .batch = 1'
+		echo '{"type":"reward","run":"u","batch":1,"arm":"a","reward":0.5}'
+		texts three | jq -c '.batch = 6'
+	} > in.jsonl
+	run --separate-stderr sg-update -s st -o data.jsonl in.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "$(printf '%s\n%s' \
+		"sg-update: in.jsonl:1: batch 5 of run \"t\" (0 samples) skipped: state 'st' belongs to run \"u\"" \
+		"sg-update: in.jsonl:5: batch 6 of run \"t\" (1 sample) skipped: state 'st' belongs to run \"u\"")"
+	[ -z "$output" ]
+	assert_equal "$(jq -r .data data.jsonl | tr '\n' ' ')" "one two "
+	jq -e '.accepted == 2 and .rewards == 2 and .run == "u"' st
+}
+
+@test "the answer cache keeps no answer without a choice, and tells servers apart" {
+	faults '[{"status": 200, "body": {"choices": []}},
+		{"status": 200, "body": {"choices": [{"index": 0, "message": {"role": "assistant", "content": null}}]}}]'
+	server --script script.json
+	job 2 > job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" "sg-gen: nothing generated: job.jsonl:1: sample 0: the answer has no choices[0].message.content"
+	[ "$(echo "$output" | jq -s 'map(select(.type == "sample" and .error)) | length')" -eq 2 ]
+	[ ! -e cache ] || [ -z "$(ls cache)" ]
+	# the server has recovered: asked again, then answered from the cache
+	for n in 4 4; do
+		run --separate-stderr sg-gen job.jsonl
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		[ "$(echo "$output" | jq -s 'map(select(.type == "sample" and .data)) | length')" -eq 2 ]
+		[ "$(requests)" -eq $n ]
+	done
+	# another server at another address is asked, not answered from the cache
+	kill "$SERVER"
+	mkdir other && cd other && server && cd ..
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.requests, .cached]')" '[2,0]'
+	# so is the same server for another project, which is told so
+	for want in '[2,0]' '[0,2]'; do
+		run --separate-stderr env OPENAI_PROJECT_ID=proj-1 OPENAI_ORG_ID=org-1 sg-gen job.jsonl
+		[ "$status" -eq 0 ]
+		assert_equal "$(echo "$output" | tail -1 | jq -c '[.requests, .cached]')" "$want"
+	done
+	assert_equal "$(jq -sc 'map([.organization, .project]) | unique' other/log.jsonl)" '[[null,null],["org-1","proj-1"]]'
+	# an older sg's entries named no server: not used, and said
+	python3 - cache <<-'PY'
+		import json, os, sys
+		def fnv(b):
+		    h = 0xcbf29ce484222325
+		    for c in b:
+		        h = ((h ^ c) * 0x100000001b3) & (2**64 - 1)
+		    return h
+		for f in os.listdir(sys.argv[1]):
+		    p = os.path.join(sys.argv[1], f)
+		    e = json.load(open(p))
+		    os.remove(p)
+		    e["key"] = e["key"].split("\n", 1)[1]
+		    json.dump(e, open(os.path.join(sys.argv[1], "%016x.json" % fnv(e["key"].encode())), "w"))
+	PY
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$stderr" "sg-gen: 2 cached answers of an older sg name no server: asked again"
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.requests, .cached]')" '[2,0]'
 }

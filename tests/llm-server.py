@@ -32,7 +32,7 @@ spent (GET /v1/models still answers).  --key refuses, with a 401, every
 request without that key.
 Every request is logged as one JSON line in --log: arrival and end times,
 method, path, status, requests in flight on arrival, whether a key came,
-the body.
+the OpenAI-Organization and OpenAI-Project headers, the body.
 """
 import argparse
 import hashlib
@@ -256,6 +256,8 @@ class Handler(BaseHTTPRequestHandler):
                     "method": self.command, "path": self.path,
                     "status": status, "inflight": self.inflight,
                     "fault": self.step.get("fault"), "auth": self.auth is not None,
+                    "organization": self.headers.get("OpenAI-Organization"),
+                    "project": self.headers.get("OpenAI-Project"),
                     "body": self.req}) + "\n")
                 state["log"].flush()
 

@@ -257,9 +257,9 @@ main(int argc, char *argv[])
 	if (exporting && sg_gen_opts.no_cache)
 		sg_die(SG_EXIT_USAGE, "--batch-export needs the cache, not "
 				      "--no-cache");
-	if (exporting && !(sg_gen_opts.batch = fopen(exporting, "w")))
-		sg_die(SG_EXIT_IO, "cannot open '%s': %s", exporting,
-			strerror(errno));
+	if (exporting &&
+		!(sg_gen_opts.batch = sg_fopen_nofollow(exporting, "w", &e)))
+		sg_die(SG_EXIT_IO, "%s", e.text);
 	if (sg_llm_dotenv(".env", &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	status = sg_filter_run(&f, argv + optind, argc - optind, gen);

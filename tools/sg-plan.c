@@ -56,9 +56,10 @@ accepted_so_far(const char *path, const char *run, json_t *labels)
 	struct sg_error e;
 	const char *other;
 	long long n = 0;
+	int status;
 
-	if (sg_state_begin(&st, path, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&st, path, &e)))
+		sg_die(status, "%s", e.text);
 	if (st.root) {
 		other = sg_get_str(st.root, "run");
 		if (strcmp(other, run) != 0) {

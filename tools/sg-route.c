@@ -35,9 +35,10 @@ warm_start(json_t *root)
 {
 	struct sg_state old;
 	struct sg_error e;
+	int status;
 
-	if (sg_state_begin(&old, warmpath, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&old, warmpath, &e)))
+		sg_die(status, "%s", e.text);
 	if (!old.root)
 		sg_die(SG_EXIT_CONFIG, "cannot open state '%s': no such file",
 			warmpath);
@@ -51,13 +52,14 @@ route_job(struct sg_filter *f, json_t *job)
 	struct sg_state st;
 	struct sg_error e;
 	const char *run = sg_get_str(job, "run"), *owner;
+	int status;
 
 	if (!run) {
 		sg_filter_bad(f, "job has no \"run\"");
 		return;
 	}
-	if (sg_state_begin(&st, statepath, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&st, statepath, &e)))
+		sg_die(status, "%s", e.text);
 	if (!st.root) {
 		st.root = sg_state_new(
 			run, has_seed ? seed : sg_rng_fresh_seed(), NULL);

@@ -235,9 +235,10 @@ read_state(const struct run *r)
 	struct sg_state st;
 	struct sg_error e;
 	json_t *root;
+	int status;
 
-	if (sg_state_begin(&st, r->state, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&st, r->state, &e)))
+		sg_die(status, "%s", e.text);
 	root = st.root ? json_incref(st.root) : NULL;
 	sg_state_end(&st);
 	return root;
@@ -375,14 +376,13 @@ evaluate(const struct run *r, FILE *evals, long long iter)
 {
 	struct sg_reader rd = {.fp = evals, .name = r->evals};
 	json_t *rec, *last = NULL;
+	struct sg_error e;
 	int bad = 0, fd, failed;
 
 	/* a descriptor of its own: one shared with evals would move the
 	 * offset we read from to the end of what the child wrote */
-	fd = open(r->evals, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
-		sg_die(SG_EXIT_IO, "cannot open '%s': %s", r->evals,
-			strerror(errno));
+	if ((fd = sg_open_nofollow(r->evals, O_WRONLY | O_APPEND, &e)) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
 	failed = run_stages(r, EVAL, EVAL, fd);
 	close(fd);
 	if (failed)
@@ -495,11 +495,11 @@ summary(const struct run *r, long long iters)
 static FILE *
 open_tail(const char *path)
 {
-	FILE *fp = fopen(path, "a+");
+	struct sg_error e;
+	FILE *fp = sg_fopen_nofollow(path, "a+", &e);
 
 	if (!fp)
-		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
-			strerror(errno));
+		sg_die(SG_EXIT_IO, "%s", e.text);
 	fseek(fp, 0, SEEK_END);
 	return fp;
 }
@@ -511,9 +511,10 @@ clear_pauses(const struct run *r)
 {
 	struct sg_state st;
 	struct sg_error e;
+	int status;
 
-	if (sg_state_begin(&st, r->state, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&st, r->state, &e)))
+		sg_die(status, "%s", e.text);
 	if (st.root && json_object_get(st.root, "paused")) {
 		sg_pause_clear(st.root);
 		if (sg_state_commit(&st, &e) < 0)
@@ -531,9 +532,10 @@ pause_arms(struct run *r, const char *arm, const char *why)
 	struct sg_state st;
 	struct sg_error e;
 	char key[300];
+	int status;
 
-	if (sg_state_begin(&st, r->state, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&st, r->state, &e)))
+		sg_die(status, "%s", e.text);
 	if (!st.root)
 		st.root = sg_state_new(r->run,
 			r->seed ? strtoull(r->seed, NULL, 10)
@@ -687,6 +689,24 @@ check_runnable(const struct run *r, long long iters)
 	if (iters > 0)
 		summary(r, iters);
 	sg_die(SG_EXIT_UNAVAILABLE, "no arm can run: %s", list);
+}
+
+/* The files the stages write in place: each refuses a symbolic link there,
+ * said here before the first batch with the status of a file that cannot
+ * be written, rather than as a stage that failed. */
+static void
+check_links(const struct run *r)
+{
+	char *lock = sg_suffixed(r->seen, ".lock"),
+	     *vectors = sg_suffixed(r->seen, ".vectors");
+	const char *paths[] = {r->output, r->rejects, r->seen, lock, vectors};
+	struct sg_error e;
+
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+		if (sg_no_link(paths[i], &e) < 0)
+			sg_die(SG_EXIT_IO, "%s", e.text);
+	free(lock);
+	free(vectors);
 }
 
 /* The directory of a file sg-run writes, made when missing. */
@@ -864,6 +884,7 @@ main(int argc, char *argv[])
 
 	make_dir_of(r.output);
 	make_dir_of(r.state);
+	check_links(&r);
 	log = open_tail(r.log);
 	evals = r.evals ? open_tail(r.evals) : NULL;
 	r.said = json_object();

@@ -16,6 +16,7 @@
  * of each worker's output, which the worker's next copy is cut back to.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,13 @@ struct pending {
 	char *run;
 	long long batch;
 	json_t *samples, *end; /* end: its batch record, or NULL */
+	char *where;	       /* its first record's position */
 };
 
 static struct opts o;
-static FILE *out, *rejects, *logf;
+static FILE *out;
+/* appended to a record at a time, by processes side by side */
+static int rejects = -1, logfd = -1;
 static struct pending *pend;
 static size_t npend;
 /* The target of the latest job record, so the cap holds even when the
@@ -53,15 +57,15 @@ static long long job_target;
 static json_t *job_recipe;
 static struct sg_mix mix;
 
-static FILE *
+static int
 open_append(const char *path)
 {
-	FILE *fp = fopen(path, "a");
+	struct sg_error e;
+	int fd = sg_open_nofollow(path, O_WRONLY | O_APPEND | O_CREAT, &e);
 
-	if (!fp)
-		sg_die(SG_EXIT_IO, "cannot open '%s': %s", path,
-			strerror(errno));
-	return fp;
+	if (fd < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	return fd;
 }
 
 static struct pending *
@@ -73,8 +77,8 @@ find_pending(const char *run, long long batch, int create)
 	if (!create)
 		return NULL;
 	pend = sg_xrealloc(pend, (npend + 1) * sizeof *pend);
-	pend[npend] =
-		(struct pending){sg_xstrdup(run), batch, json_array(), NULL};
+	pend[npend] = (struct pending){sg_xstrdup(run), batch, json_array(),
+		NULL, sg_xstrdup(f.where)};
 	return &pend[npend++];
 }
 
@@ -82,6 +86,7 @@ static void
 drop_pending(struct pending *p)
 {
 	free(p->run);
+	free(p->where);
 	json_decref(p->samples);
 	json_decref(p->end);
 	*p = pend[--npend];
@@ -189,28 +194,45 @@ write_or_die(FILE *fp, json_t *rec, const char *name)
 			strerror(errno));
 }
 
-/* Commit one batch: its samples (may be NULL), its batch record and its
- * reward (either may be NULL when the stream ended before it). */
 static void
-commit(const char *run, const struct pending *p, json_t *reward)
+append_or_die(int fd, json_t *rec, const char *name)
 {
-	json_t *samples = p ? p->samples : NULL;
+	if (sg_append_record(fd, rec) < 0)
+		sg_die(SG_EXIT_IO, "cannot write '%s': %s", name,
+			strerror(errno));
+}
+
+/* Commit one batch: its samples, its batch record and its reward (either
+ * may be NULL when the stream ended before it).  A batch of another run
+ * than the state's is reported at where and skipped. */
+static void
+commit(const struct pending *p, json_t *reward, const char *where)
+{
+	const char *run = p->run, *owner;
 	struct sg_state st;
 	struct sg_error e;
 	long long accepted, target, taken = 0, refused = 0;
 	const char *why;
+	off_t bytes;
 	char buf[256];
 	json_t *s;
-	size_t i;
+	size_t i, n;
+	int status;
 
-	if (sg_state_begin(&st, o.state, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&st, o.state, &e)))
+		sg_die(status, "%s", e.text);
 	if (!st.root)
 		st.root = sg_state_new(run, sg_rng_fresh_seed(), NULL);
-	if (strcmp(sg_get_str(st.root, "run"), run) != 0)
-		sg_die(SG_EXIT_CONFIG,
-			"state '%s' belongs to run \"%s\", not \"%s\"", o.state,
-			sg_get_str(st.root, "run"), run);
+	if (strcmp((owner = sg_get_str(st.root, "run")), run) != 0) {
+		n = json_array_size(p->samples);
+		sg_warn("%s: batch %lld of run \"%s\" (%zu sample%s) skipped:"
+			" state '%s' belongs to run \"%s\"",
+			where, p->batch, run, n, n == 1 ? "" : "s", o.state,
+			owner);
+		sg_filter_fail(&f, SG_EXIT_DATA);
+		sg_state_end(&st);
+		return;
+	}
 	if (o.output)
 		reconcile_output(st.root);
 	/* the output's length before this state's first batch reaches the
@@ -227,18 +249,18 @@ commit(const char *run, const struct pending *p, json_t *reward)
 			st.root, "target", json_integer(job_target));
 	accepted = sg_get_int(st.root, "accepted", 0);
 	target = sg_state_cap(st.root);
-	json_array_foreach (samples, i, s) {
+	json_array_foreach (p->samples, i, s) {
 		why = rejection(s, buf, sizeof buf);
 		if (!why && target > 0 && accepted + taken >= target)
 			why = "target reached";
 		if (why) {
 			refused++;
-			if (rejects) {
+			if (rejects >= 0) {
 				json_t *copy = json_copy(s);
 
 				json_object_set_new(
 					copy, "reject", json_string(why));
-				write_or_die(rejects, copy, o.rejects);
+				append_or_die(rejects, copy, o.rejects);
 				json_decref(copy);
 			}
 			continue;
@@ -248,15 +270,18 @@ commit(const char *run, const struct pending *p, json_t *reward)
 		write_or_die(out, s, o.output ? o.output : "<stdout>");
 	}
 	if (o.output) {
+		/* flushed, then synced: the length the state records is on
+		 * disk before the state is */
+		bytes = file_size(out);
 		if (fsync(fileno(out)) < 0 && errno != EINVAL)
 			sg_die(SG_EXIT_IO, "cannot write '%s': %s", o.output,
 				strerror(errno));
-		sg_state_set_output(st.root, o.output, file_size(out));
+		sg_state_set_output(st.root, o.output, bytes);
 	} else if (fflush(out) == EOF) {
 		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
 			strerror(errno));
 	}
-	if (p && p->end)
+	if (p->end)
 		sg_state_add_usage(st.root, p->end);
 	if (reward && sg_reward_apply(st.root, reward, &e) < 0)
 		sg_filter_bad(&f, "%s", e.text);
@@ -273,12 +298,12 @@ commit(const char *run, const struct pending *p, json_t *reward)
 	sg_note("batch of %s: %lld accepted, %lld rejected, %lld/%lld in all",
 		run, taken, refused, accepted + taken, target);
 	sg_state_end(&st);
-	if (reward && logf) {
+	if (reward && logfd >= 0) {
 		json_t *copy = json_copy(reward);
 
 		json_object_set_new(copy, "accepted", json_integer(taken));
 		json_object_set_new(copy, "rejected", json_integer(refused));
-		write_or_die(logf, copy, o.log);
+		append_or_die(logfd, copy, o.log);
 		json_decref(copy);
 	}
 }
@@ -313,8 +338,8 @@ handle(struct sg_filter *f, json_t *rec)
 			job_target = sg_get_int(rec, "target", 0);
 		if (strcmp(type, "job") == 0)
 			use_recipe(json_object_get(rec, "recipe"));
-		if (logf)
-			write_or_die(logf, rec, o.log);
+		if (logfd >= 0)
+			append_or_die(logfd, rec, o.log);
 		/* held for the commit: what the batch spent */
 		if (strcmp(type, "batch") == 0 &&
 			sg_record_batch(rec, &run, &batch, &e) == 0) {
@@ -332,10 +357,9 @@ handle(struct sg_filter *f, json_t *rec)
 		json_array_append(find_pending(run, batch, 1)->samples, rec);
 		return;
 	}
-	p = find_pending(run, batch, 0);
-	commit(run, p, rec);
-	if (p)
-		drop_pending(p);
+	p = find_pending(run, batch, 1);
+	commit(p, rec, f->where);
+	drop_pending(p);
 }
 
 /* Workers that routed must have batch numbers of their own: each its
@@ -373,9 +397,10 @@ static void
 open_worker(struct sg_state *w, const char *path)
 {
 	struct sg_error e;
+	int status;
 
-	if (sg_state_begin(w, path, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(w, path, &e)))
+		sg_die(status, "%s", e.text);
 	if (!w->root)
 		sg_die(SG_EXIT_CONFIG, "cannot open state '%s': no such file",
 			path);
@@ -429,9 +454,10 @@ merge(char *const workers[], int n)
 	struct sg_state st, w;
 	struct sg_error e;
 	json_t *acc = NULL, *routed, *base = NULL;
+	int status;
 
-	if (sg_state_begin(&st, o.state, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if ((status = sg_state_begin(&st, o.state, &e)))
+		sg_die(status, "%s", e.text);
 	check_workers(workers, n, st.root);
 	routed = json_object();
 	for (int i = 0; i < n; i++) {
@@ -492,7 +518,8 @@ main(int argc, char *argv[])
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	int c, status, merging = 0;
+	struct sg_error e;
+	int c, merging = 0;
 
 	sg_init(argv);
 	while ((c = getopt_long(argc, argv, "hl:o:r:s:uVv", longopts, NULL)) !=
@@ -524,24 +551,28 @@ main(int argc, char *argv[])
 		sg_usage(f.usage, SG_EXIT_USAGE);
 	if (merging)
 		return sg_finish(merge(argv + optind, argc - optind));
-	out = o.output ? open_append(o.output) : stdout;
-	rejects = o.rejects ? open_append(o.rejects) : NULL;
-	logf = o.log ? open_append(o.log) : NULL;
-	status = sg_filter_run(&f, argv + optind, argc - optind, handle);
+	out = o.output ? sg_fopen_nofollow(o.output, "a", &e) : stdout;
+	if (!out)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	rejects = o.rejects ? open_append(o.rejects) : -1;
+	logfd = o.log ? open_append(o.log) : -1;
+	sg_filter_run(&f, argv + optind, argc - optind, handle);
 	/* a stream cut short still keeps what was accepted, unlearned */
 	while (npend > 0) {
 		sg_note("batch %lld of %s ended without a reward",
 			pend[0].batch, pend[0].run);
-		commit(pend[0].run, &pend[0], NULL);
+		commit(&pend[0], NULL, pend[0].where);
 		drop_pending(&pend[0]);
 	}
-	if (rejects && fclose(rejects) == EOF)
-		sg_die(SG_EXIT_IO, "cannot write '%s'", o.rejects);
-	if (logf && fclose(logf) == EOF)
-		sg_die(SG_EXIT_IO, "cannot write '%s'", o.log);
+	if (rejects >= 0 && close(rejects) < 0)
+		sg_die(SG_EXIT_IO, "cannot write '%s': %s", o.rejects,
+			strerror(errno));
+	if (logfd >= 0 && close(logfd) < 0)
+		sg_die(SG_EXIT_IO, "cannot write '%s': %s", o.log,
+			strerror(errno));
 	if (o.output && fclose(out) == EOF)
 		sg_die(SG_EXIT_IO, "cannot write '%s'", o.output);
 	sg_mix_free(&mix);
 	json_decref(job_recipe);
-	return sg_finish(status);
+	return sg_finish(f.status);
 }

@@ -77,7 +77,17 @@ uint64_t sg_hash64(const void *p, size_t n);
 /* file.c: atomic replacement and locking */
 int sg_write_atomic(
 	const char *path, const char *data, size_t len, struct sg_error *e);
-int sg_lock(const char *path, struct sg_error *e); /* fd, or -1 */
+/* path opened with flags (O_CREAT makes it 0644, close-on-exec always)
+ * to be written in place, a symbolic link there refused: the fd, or -1
+ * and e.  Every file a tool writes other than by sg_write_atomic. */
+int sg_open_nofollow(const char *path, int flags, struct sg_error *e);
+/* -1 and e when path is a symbolic link, as sg_open_nofollow says it;
+ * else 0. */
+int sg_no_link(const char *path, struct sg_error *e);
+/* As fopen with mode "w", "a" or "a+", through sg_open_nofollow. */
+FILE *sg_fopen_nofollow(const char *path, const char *mode, struct sg_error *e);
+/* path.lock, opened as sg_open_nofollow and locked: the fd, or -1. */
+int sg_lock(const char *path, struct sg_error *e);
 void sg_unlock(int fd);
 char *sg_slurp(const char *path, size_t *len, struct sg_error *e);
 /* The hash of a file's bytes in 16 hexadecimal digits: which data a run

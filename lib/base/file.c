@@ -1,7 +1,9 @@
 /*
  * file.c - whole-file reads, atomic replacement and advisory locks.  A
  * reader of a file we replace sees either the old or the new contents,
- * never a mix, and a crash leaves one of the two on disk.
+ * never a mix, and a crash leaves one of the two on disk.  A file written
+ * in place is never reached through a symbolic link: one planted there
+ * would have us truncate or append to whatever it points at.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -123,6 +125,49 @@ fail:
 	return -1;
 }
 
+int
+sg_open_nofollow(const char *path, int flags, struct sg_error *e)
+{
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd >= 0)
+		return fd;
+	/* ELOOP is also a path with too many links on the way */
+	if (errno != ELOOP || sg_no_link(path, e) == 0)
+		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
+	return -1;
+}
+
+int
+sg_no_link(const char *path, struct sg_error *e)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		sg_seterr(e, "refusing to write through symbolic link '%s'",
+			path);
+		return -1;
+	}
+	return 0;
+}
+
+FILE *
+sg_fopen_nofollow(const char *path, const char *mode, struct sg_error *e)
+{
+	int flags = O_CREAT | (mode[0] == 'w' ? O_TRUNC : O_APPEND) |
+		    (strchr(mode, '+') ? O_RDWR : O_WRONLY);
+	int fd = sg_open_nofollow(path, flags, e);
+	FILE *fp;
+
+	if (fd < 0)
+		return NULL;
+	if (!(fp = fdopen(fd, mode))) {
+		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
+		close(fd);
+	}
+	return fp;
+}
+
 /* The lock lives in its own file: the data file is replaced by rename, so
  * a lock on it would guard an inode nobody reads any more. */
 int
@@ -133,10 +178,8 @@ sg_lock(const char *path, struct sg_error *e)
 	int fd;
 
 	snprintf(lock, n, "%s.lock", path);
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = sg_open_nofollow(lock, O_RDWR | O_CREAT, e);
 	if (fd < 0) {
-		sg_seterr(
-			e, "cannot open lock '%s': %s", lock, strerror(errno));
 		free(lock);
 		return -1;
 	}

@@ -672,6 +672,10 @@ sg_mcheck_end(void)
 		if (sg_verbose)
 			sg_note("model checks: %lld calls, %lld from the cache",
 				requests, cached);
+		if (sg_llm_stale(client) > 0)
+			sg_warn("%lld cached answers of an older sg name no"
+				" server: asked again",
+				sg_llm_stale(client));
 	}
 	sg_llm_free(client);
 	client = NULL;

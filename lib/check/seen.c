@@ -385,8 +385,7 @@ sg_seen_unlock(struct sg_seen *s, const char *path, int lock,
 		sg_unlock(lock);
 		return 0;
 	}
-	if (!(fp = fopen(path, "a"))) {
-		sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
+	if (!(fp = sg_fopen_nofollow(path, "a", e))) {
 		sg_unlock(lock);
 		return -1;
 	}

@@ -289,10 +289,8 @@ sg_vecs_append(struct sg_vecs *s, const char *path, const size_t *which,
 
 	if (n == 0)
 		return 0;
-	if (!(fp = fopen(path, "a"))) {
-		sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
+	if (!(fp = sg_fopen_nofollow(path, "a", e)))
 		return -1;
-	}
 	if (s->off == 0) {
 		fprintf(fp, "sg-vectors %zu %s\n", s->dim, s->model);
 		s->lines++;

@@ -181,6 +181,10 @@ sg_gen_exported(struct sg_error *e)
 void
 sg_gen_llm_end(void)
 {
+	if (sg_gen_client && sg_llm_stale(sg_gen_client) > 0)
+		sg_warn("%lld cached answers of an older sg name no server:"
+			" asked again",
+			sg_llm_stale(sg_gen_client));
 	sg_llm_free(sg_gen_client);
 	sg_gen_client = NULL;
 }

@@ -20,7 +20,9 @@
  *
  * The API key goes only into the Authorization header: curl never runs
  * verbose, and any text from the server is scrubbed of the key before it
- * becomes an error message.
+ * becomes an error message.  $OPENAI_ORG_ID and $OPENAI_PROJECT_ID, when
+ * set, go as the OpenAI-Organization and OpenAI-Project headers, as
+ * OpenAI's own libraries send them.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -35,6 +37,13 @@
 #include "llm/llm-internal.h"
 
 #define MAX_WAIT 60.0 /* a longer Retry-After is not believed */
+
+/* The variables whose values go as headers of every request. */
+static const char *const account[][2] = {
+	{"OPENAI_ORG_ID", "OpenAI-Organization"},
+	{"OPENAI_PROJECT_ID", "OpenAI-Project"},
+};
+#define NACCOUNT (sizeof account / sizeof *account)
 
 struct req {
 	char *url, *body;
@@ -54,6 +63,8 @@ struct req {
 struct sg_http {
 	struct sg_http_opts o;
 	char *base, *auth;
+	char *account[NACCOUNT]; /* "OpenAI-Project: ...", or NULL */
+	char *server;		 /* sg_http_server's */
 	CURLM *multi;
 	struct req *queue, *tail; /* waiting to be sent, FIFO */
 	int inflight, limit;
@@ -71,6 +82,53 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* url into b without the user name and password it may hold. */
+static void
+add_url(struct sg_buf *b, const char *url)
+{
+	const char *host = strstr(url, "://"), *end, *at = NULL;
+
+	host = host ? host + 3 : url;
+	end = host + strcspn(host, "/?#");
+	for (const char *p = host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at) {
+		sg_buf_add(b, url, strlen(url));
+		return;
+	}
+	sg_buf_add(b, url, (size_t)(host - url));
+	sg_buf_add(b, at + 1, strlen(at + 1));
+}
+
+/* The headers of the account the environment names, and the server as
+ * the answer cache tells servers apart: 0, or -1 and e. */
+static int
+add_account(struct sg_http *h, struct sg_error *e)
+{
+	struct sg_buf server = {NULL, 0, 0};
+	const char *v;
+	size_t n;
+
+	add_url(&server, h->base);
+	for (size_t i = 0; i < NACCOUNT; i++) {
+		if (!(v = getenv(account[i][0])) || !*v)
+			continue;
+		if (strpbrk(v, "\r\n")) {
+			sg_seterr(e, "%s holds a line break", account[i][0]);
+			free(server.p);
+			return -1;
+		}
+		n = strlen(account[i][1]) + strlen(v) + 3;
+		h->account[i] = sg_xmalloc(n);
+		snprintf(h->account[i], n, "%s: %s", account[i][1], v);
+		sg_buf_add(&server, " ", 1);
+		sg_buf_add(&server, h->account[i], n - 1);
+	}
+	h->server = server.p;
+	return 0;
 }
 
 struct sg_http *
@@ -97,6 +155,10 @@ sg_http_new(const struct sg_http_opts *o, struct sg_error *e)
 	n = strlen(h->base);
 	while (n > 0 && h->base[n - 1] == '/')
 		h->base[--n] = '\0';
+	if (add_account(h, e) < 0) {
+		sg_http_free(h);
+		return NULL;
+	}
 	if (o->api_key && *o->api_key) {
 		n = strlen(o->api_key) + 32;
 		h->auth = sg_xmalloc(n);
@@ -143,7 +205,16 @@ sg_http_free(struct sg_http *h)
 	free((char *)h->o.api_key);
 	free(h->auth);
 	free(h->base);
+	for (size_t i = 0; i < NACCOUNT; i++)
+		free(h->account[i]);
+	free(h->server);
 	free(h);
+}
+
+const char *
+sg_http_server(const struct sg_http *h)
+{
+	return h->server;
 }
 
 void
@@ -282,6 +353,10 @@ setup(struct sg_http *h, struct req *r)
 		r->hdrs = curl_slist_append(r->hdrs, "Expect:");
 		if (h->auth)
 			r->hdrs = curl_slist_append(r->hdrs, h->auth);
+		for (size_t i = 0; i < NACCOUNT; i++)
+			if (h->account[i])
+				r->hdrs = curl_slist_append(
+					r->hdrs, h->account[i]);
 	}
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->hdrs);

@@ -39,6 +39,10 @@ const struct sg_http_stats *sg_http_stats(const struct sg_http *h);
  * connection refused, TLS refused), -2 and e when it gave no answer. */
 int sg_http_once(struct sg_http *h, const char *path, const json_t *body,
 	long *status, char **resp, struct sg_error *e);
+/* The server as the answer cache tells servers apart: the base URL
+ * without a trailing slash, a user name or a password, then the
+ * OpenAI-Organization and OpenAI-Project headers sent, if any. */
+const char *sg_http_server(const struct sg_http *h);
 /* Every copy of the key in s replaced by "***". */
 void sg_http_scrub(const struct sg_http *h, char *s);
 /* From done: make sg_http_run return once the completions at hand are

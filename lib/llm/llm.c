@@ -4,11 +4,16 @@
  * OPENAI_API_KEY from the environment, else from a .env file.
  *
  * The cache is a directory of files, one per request, named by a hash of
- * the request body (model, messages, parameters, seed) and the sample's
- * index, and holding that key in full, so a hash collision is a miss, not
- * a wrong answer.  Files are written to a temporary name and renamed, so
- * processes sharing the directory never read half an entry.  Only
- * successful answers are stored; nothing of the key or server is.
+ * its key: the server (sg_http_server: the base URL, and the organization
+ * and project when set), the sample's index and the request body (model,
+ * messages, parameters, seed); each holds that key in full, so a hash
+ * collision is a miss, not a wrong answer.  Files are written to a
+ * temporary name and renamed, so processes sharing the directory never
+ * read half an entry.  Only answers a sample can be made of are stored
+ * (see unusable); nothing of the API key is.  An entry of an older sg,
+ * whose key named no server, is never used: it may be another server's
+ * answer; the misses it would have answered are counted, for the tools to
+ * say so.
  *
  * The Batch API: in export mode a request the cache cannot answer is
  * written as a line of a Batch API input file instead of sent, its key
@@ -41,6 +46,7 @@ struct sg_llm {
 	sg_llm_done_fn done;
 	void *arg;
 	long long requests, cached;
+	long long stale; /* misses an older sg's entry would have answered */
 	long long outstanding, left; /* asked and not answered; run's bound */
 	FILE *batch;		     /* export mode: the Batch API input file */
 	struct sg_map *ids;	     /* the custom_ids written to it */
@@ -80,7 +86,9 @@ env_line(char *line)
 	}
 	if ((strcmp(line, "OPENAI_API_KEY") == 0 ||
 		    strcmp(line, "OPENAI_BASE_URL") == 0 ||
-		    strcmp(line, "OPENAI_MODEL") == 0) &&
+		    strcmp(line, "OPENAI_MODEL") == 0 ||
+		    strcmp(line, "OPENAI_ORG_ID") == 0 ||
+		    strcmp(line, "OPENAI_PROJECT_ID") == 0) &&
 		!getenv(line))
 		setenv(line, v, 0);
 }
@@ -151,6 +159,29 @@ sg_llm_cache_dir(const char *flag)
 	return sg_xstrdup(buf);
 }
 
+/* Why an answer gives no sample, or NULL: a chat answer without text in
+ * choices[0].message.content ("choices": [], "content": null), an
+ * embeddings answer without data[0].embedding.  Such an answer is
+ * delivered as an error and never cached: a run against a server that
+ * has recovered asks again. */
+static const char *
+unusable(const json_t *resp, int embed)
+{
+	json_t *first;
+
+	if (embed) {
+		first = json_array_get(json_object_get(resp, "data"), 0);
+		return json_is_array(json_object_get(first, "embedding"))
+			       ? NULL
+			       : "the answer has no data[0].embedding";
+	}
+	first = json_array_get(json_object_get(resp, "choices"), 0);
+	return json_is_string(json_object_get(
+		       json_object_get(first, "message"), "content"))
+		       ? NULL
+		       : "the answer has no choices[0].message.content";
+}
+
 static void
 deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 	enum sg_llm_fault fault, int cached)
@@ -168,11 +199,7 @@ deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 		r.embedding = json_object_get(
 			json_array_get(json_object_get(resp, "data"), 0),
 			"embedding");
-	if (resp && !error && !c->embed && !r.content)
-		r.error = "the answer has no choices[0].message.content";
-	if (resp && !error && c->embed && !json_is_array(r.embedding))
-		r.error = "the answer has no data[0].embedding";
-	if (r.error && !error)
+	if (resp && !error && (r.error = unusable(resp, c->embed)))
 		r.fault = SG_FAULT_CONTENT;
 	l->outstanding--;
 	l->done(l->arg, &r);
@@ -218,7 +245,7 @@ on_done(void *arg, const struct sg_http_result *r)
 	struct sg_error e;
 
 	/* A cache that cannot be written costs only speed. */
-	if (r->body && c->path)
+	if (r->body && !r->error && c->path && !unusable(r->body, c->embed))
 		cache_put(c->path, c->key, r->body, &e);
 	deliver(l, c, r->body, r->error, r->fault, 0);
 	flush_hits(l);
@@ -305,14 +332,42 @@ defer(struct sg_llm *l, struct call *c, const char *path, const json_t *body)
 	l->exported++;
 }
 
+/* The cache file of key, malloc'd. */
+static char *
+entry_path(const struct sg_llm *l, const char *key)
+{
+	size_t n = strlen(l->cache) + 32;
+	char *path = sg_xmalloc(n);
+
+	snprintf(path, n, "%s/%016llx.json", l->cache,
+		(unsigned long long)sg_hash64(key, strlen(key)));
+	return path;
+}
+
+/* The answer path keeps for exactly key, or NULL. */
+static json_t *
+lookup(const char *path, const char *key, int embed)
+{
+	json_t *entry = json_load_file(path, 0, NULL), *resp = NULL;
+	const char *was = sg_get_str(entry, "key");
+
+	if (was && strcmp(was, key) == 0 &&
+		json_is_object(json_object_get(entry, "response")) &&
+		!unusable(json_object_get(entry, "response"), embed))
+		resp = json_incref(json_object_get(entry, "response"));
+	json_decref(entry);
+	return resp;
+}
+
 /* Queue a request to path, or take its answer from the cache. */
 static void
 call(struct sg_llm *l, const char *path, const json_t *body, long long index,
 	void *ctx)
 {
 	struct call *c = sg_xmalloc(sizeof *c);
-	json_t *entry;
-	char *text;
+	const char *server;
+	char *text, *old, *oldpath;
+	json_t *was;
 	size_t n;
 
 	memset(c, 0, sizeof *c);
@@ -321,28 +376,29 @@ call(struct sg_llm *l, const char *path, const json_t *body, long long index,
 	l->requests++;
 	l->outstanding++;
 	if (l->cache) {
+		/* an older sg's key, which a new one begins with the server */
 		text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
 		n = strlen(text) + 32;
-		c->key = sg_xmalloc(n);
-		snprintf(c->key, n, "%lld %s", index, text);
+		old = sg_xmalloc(n);
+		snprintf(old, n, "%lld %s", index, text);
 		free(text);
-		n = strlen(l->cache) + 32;
-		c->path = sg_xmalloc(n);
-		snprintf(c->path, n, "%s/%016llx.json", l->cache,
-			(unsigned long long)sg_hash64(c->key, strlen(c->key)));
-		entry = json_load_file(c->path, 0, NULL);
-		if (entry &&
-			json_is_object(json_object_get(entry, "response")) &&
-			sg_get_str(entry, "key") &&
-			strcmp(sg_get_str(entry, "key"), c->key) == 0) {
-			c->response =
-				json_incref(json_object_get(entry, "response"));
-			json_decref(entry);
+		server = sg_http_server(l->http);
+		n = strlen(server) + strlen(old) + 2;
+		c->key = sg_xmalloc(n);
+		snprintf(c->key, n, "%s\n%s", server, old);
+		c->path = entry_path(l, c->key);
+		if ((c->response = lookup(c->path, c->key, c->embed))) {
+			free(old);
 			l->cached++;
 			queue(l, c);
 			return;
 		}
-		json_decref(entry);
+		oldpath = entry_path(l, old);
+		if ((was = lookup(oldpath, old, c->embed)))
+			l->stale++;
+		json_decref(was);
+		free(oldpath);
+		free(old);
 		if (l->batch) {
 			defer(l, c, path, body);
 			return;
@@ -402,6 +458,12 @@ sg_llm_counts(const struct sg_llm *l, long long *requests, long long *cached)
 {
 	*requests = l->requests;
 	*cached = l->cached;
+}
+
+long long
+sg_llm_stale(const struct sg_llm *l)
+{
+	return l->stale;
 }
 
 int
@@ -477,10 +539,7 @@ refusal(const json_t *line, char *msg, size_t size)
 		free(text);
 		return msg;
 	}
-	first = json_array_get(json_object_get(body, "choices"), 0);
-	if (!sg_get_str(json_object_get(first, "message"), "content"))
-		return "the answer has no choices[0].message.content";
-	return NULL;
+	return unusable(body, 0);
 }
 
 int

@@ -9,6 +9,8 @@
 #include "base/base.h"
 
 /* http.c: how the server is reached */
+/* The OpenAI-Organization and OpenAI-Project headers are taken from
+ * $OPENAI_ORG_ID and $OPENAI_PROJECT_ID when set. */
 struct sg_http_opts {
 	const char *base_url; /* "http://host:port/v1" */
 	const char *api_key;  /* NULL or "": no Authorization header */
@@ -48,8 +50,9 @@ struct sg_llm_reply {
 	enum sg_llm_fault fault; /* with error */
 };
 typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
-/* Set OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL from a .env file
- * where the environment lacks them; a missing file is no error. */
+/* Set OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_ORG_ID and
+ * OPENAI_PROJECT_ID from a .env file where the environment lacks them; a
+ * missing file is no error. */
 int sg_llm_dotenv(const char *path, struct sg_error *e);
 /* Whether the environment names a server: OPENAI_BASE_URL or
  * OPENAI_API_KEY set and not empty. */
@@ -84,6 +87,9 @@ int sg_llm_run_some(struct sg_llm *l, sg_llm_done_fn done, void *arg,
 long long sg_llm_outstanding(const struct sg_llm *l);
 void sg_llm_counts(
 	const struct sg_llm *l, long long *requests, long long *cached);
+/* The requests sent although the cache held an answer to them stored by
+ * an older sg, whose key names no server: it may be another server's. */
+long long sg_llm_stale(const struct sg_llm *l);
 /* Export mode: requests the cache cannot answer go to fp as Batch API
  * input lines, not to the server, and are answered as deferred. */
 int sg_llm_batch_export(struct sg_llm *l, FILE *fp, struct sg_error *e);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "record/record-internal.h"
@@ -208,11 +209,12 @@ sg_dumps(const json_t *j)
 	return json_dumps(j, SG_DUMP_FLAGS | JSON_ENCODE_ANY);
 }
 
-int
-sg_write_record(FILE *fp, json_t *rec, int unbuffered)
+/* rec and a newline in one buffer, reused: json_dumpf writes token by
+ * token, and a record must go out in one write.  Its length, or 0 when
+ * rec cannot be encoded. */
+static size_t
+dump_line(json_t *rec, char **out)
 {
-	/* into one buffer and out in one write: json_dumpf writes token by
-	 * token */
 	static char *buf;
 	static size_t cap;
 	size_t n = json_dumpb(rec, buf, cap, SG_DUMP_FLAGS);
@@ -223,12 +225,47 @@ sg_write_record(FILE *fp, json_t *rec, int unbuffered)
 		n = json_dumpb(rec, buf, cap, SG_DUMP_FLAGS);
 	}
 	if (n == 0)
-		return -1;
+		return 0;
 	buf[n++] = '\n';
-	if (fwrite(buf, 1, n, fp) != n)
+	*out = buf;
+	return n;
+}
+
+int
+sg_write_record(FILE *fp, json_t *rec, int unbuffered)
+{
+	char *buf;
+	size_t n = dump_line(rec, &buf);
+
+	if (n == 0 || fwrite(buf, 1, n, fp) != n)
 		return -1;
 	if (unbuffered && fflush(fp) == EOF)
 		return -1;
+	return 0;
+}
+
+int
+sg_append_record(int fd, json_t *rec)
+{
+	char *buf;
+	size_t n = dump_line(rec, &buf);
+	ssize_t w;
+
+	if (n == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* a regular file takes it whole; the loop is for a signal or a full
+	 * disk part way */
+	while (n > 0) {
+		if ((w = write(fd, buf, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		n -= (size_t)w;
+	}
 	return 0;
 }
 

@@ -101,6 +101,10 @@ int sg_read_record(struct sg_reader *r, json_t **out, struct sg_error *e);
  * "prog: name:line: why", counted, and skipped. */
 json_t *sg_next_record(struct sg_reader *r, int *bad);
 int sg_write_record(FILE *fp, json_t *rec, int unbuffered);
+/* Appends rec to fd as one line in one write(2): to a file opened with
+ * O_APPEND, the lines of processes writing side by side never mix.  0, or
+ * -1 and errno. */
+int sg_append_record(int fd, json_t *rec);
 char *sg_dumps(const json_t *j);
 
 const char *sg_rec_type(const json_t *rec);

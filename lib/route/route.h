@@ -17,7 +17,9 @@ struct sg_state {
 	json_t *root;
 };
 
-/* Lock the state, then load it; a missing file gives root == NULL. */
+/* Lock the state, then load it; a missing file gives root == NULL.  0, or
+ * the exit status and e: SG_EXIT_IO when the lock or the file cannot be
+ * opened or read, SG_EXIT_CONFIG when it is not a state sg can use. */
 int sg_state_begin(struct sg_state *st, const char *path, struct sg_error *e);
 int sg_state_commit(struct sg_state *st, struct sg_error *e);
 void sg_state_end(struct sg_state *st);

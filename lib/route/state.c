@@ -38,6 +38,7 @@ sg_state_begin(struct sg_state *st, const char *path, struct sg_error *e)
 	json_error_t je;
 	struct stat sb;
 	char *text;
+	int status = SG_EXIT_IO;
 
 	memset(st, 0, sizeof *st);
 	st->lockfd = -1;
@@ -55,6 +56,7 @@ sg_state_begin(struct sg_state *st, const char *path, struct sg_error *e)
 	text = sg_slurp(path, NULL, e);
 	if (!text)
 		goto fail;
+	status = SG_EXIT_CONFIG;
 	st->root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
 	free(text);
 	if (!st->root) {
@@ -72,7 +74,7 @@ sg_state_begin(struct sg_state *st, const char *path, struct sg_error *e)
 	return 0;
 fail:
 	sg_state_end(st);
-	return -1;
+	return status;
 }
 
 int
