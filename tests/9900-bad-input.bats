@@ -156,3 +156,40 @@ cases() {
 	[ -z "$stderr" ]
 	[ "$(echo "$output" | jq -c .recipe.constraints)" = '{"ab":1,"min_x":1,"max_x":2}' ]
 }
+
+@test "recipe patterns: one that cannot compile stops sg-plan at its place, one that runs out of steps fails its sample alone" {
+	recipe() {
+		printf 'domain: d\nnum_samples: 2\nconstraints:\n  pattern: %s\n' "$(jq -n --arg p "$1" '$p')" > p.yaml
+	}
+	# glibc's regcomp took 6.8 GB on this one; PCRE2 refuses it at once
+	recipe '((a{1,100}){1,100}){1,100}$'
+	run --separate-stderr sg-plan p.yaml
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" 'sg-plan: p.yaml:4:12: "constraints.pattern" is not a usable pattern: regular expression is too large at position 27'
+	recipe '(?<=a+)x'
+	run --separate-stderr sg-plan p.yaml
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" 'sg-plan: p.yaml:4:12: "constraints.pattern" is not a usable pattern: lookbehind assertion is not fixed length at position 0'
+	# in a schema, the place is the pattern's own
+	printf 'domain: d\nnum_samples: 2\nvalidators:\n  json_schema:\n    schema:\n      properties:\n        code: {pattern: "a(?i)"}\n' > s.yaml
+	run --separate-stderr sg-plan s.yaml
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" 'sg-plan: s.yaml:7:25: "validators.json_schema.schema" is unusable: /properties/code: pattern "a(?i)": "(?i" is not ECMA-262 syntax at position 1'
+
+	# glibc's took 8.2 GB on this one and "hello"; JSON Schema's syntax
+	# (lookahead, \d, \p{Lu}) is read; a match out of steps fails alone
+	for p in '(a{1,1000}){1,1000}' '^(?!x)\p{Lu}\p{Ll}+ \d+$' '^(a+)+$'; do
+		recipe "$p"
+		run --separate-stderr sg-plan p.yaml
+		[ "$status" -eq 0 ] || { echo "$p: $stderr" >&2; return 1; }
+		texts 'hello' 'Émile 42' "$(printf 'a%.0s' $(seq 40))b" 'aaa' > in.jsonl
+		run --separate-stderr sg-validate -r p.yaml in.jsonl
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		jq -c '[.id, .checks.format.pass]' <<<"$output" >>verdicts
+		jq -r '.checks.format.why // empty' <<<"$output" | grep -v '^does not match' >>why || :
+	done
+	assert_equal "$(paste -sd ' ' verdicts)" '["t:0:0",false] ["t:0:1",false] ["t:0:2",true] ["t:0:3",true] ["t:0:0",false] ["t:0:1",true] ["t:0:2",false] ["t:0:3",false] ["t:0:0",false] ["t:0:1",false] ["t:0:2",false] ["t:0:3",true]'
+	assert_equal "$(cat why)" 'cannot tell whether "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa... matches pattern "^(a+)+$": match limit exceeded'
+}

@@ -874,7 +874,73 @@ enum kind {
 	POSITIVE,
 	UNIT,
 	DECAY,
+	PATTERN, /* a string that compiles (pattern.c) */
+	SCHEMA,	 /* a mapping sg_schema_check takes */
 };
+
+/* A pattern compiles where sg-validate will compile it; a fault is the
+ * recipe's, not each sample's. */
+static int
+c_pattern(struct load *L, const struct node *n, const char *name)
+{
+	struct sg_pattern *p;
+	struct sg_error e;
+
+	p = sg_pattern_new(
+		json_string_value(n->v), json_string_length(n->v), &e);
+	if (!p)
+		return fail(L, n, "\"%s\" is not a usable pattern: %s", name,
+			e.text);
+	sg_pattern_free(p);
+	return 0;
+}
+
+/* The node at the JSON pointer at the start of s (as sg_schema_check
+ * begins its messages, "/properties/code/pattern: ..."), or the nearest
+ * one above it that exists. */
+static const struct node *
+pointed(const struct node *n, const char *s)
+{
+	char seg[NAMELEN], *end;
+	size_t len, i, k;
+
+	while (*s == '/') {
+		s++;
+		len = strcspn(s, "/:");
+		for (i = k = 0; i < len && k + 1 < sizeof seg; i++, k++)
+			seg[k] = s[i] == '~' && i + 1 < len
+					 ? (s[++i] == '1' ? '/' : '~')
+					 : s[i];
+		seg[k] = '\0';
+		s += len;
+		if (json_is_array(n->v)) {
+			i = strtoul(seg, &end, 10);
+			if (*end || i >= n->n)
+				break;
+			n = n->kid[i];
+		} else if (n->key && get(n, seg)) {
+			n = get(n, seg);
+		} else {
+			break;
+		}
+	}
+	return n;
+}
+
+/* A schema is one sg can apply; a fault is shown where it is written. */
+static int
+c_schema(struct load *L, const struct node *n, const char *name)
+{
+	struct sg_error e;
+
+	if (sg_schema_check(n->v, &e) == 0)
+		return 0;
+	n = pointed(n, e.text);
+	/* a pattern's fault is in its text, not in the schema holding it */
+	if (strstr(e.text, ": pattern \"") && get(n, "pattern"))
+		n = get(n, "pattern");
+	return fail(L, n, "\"%s\" is unusable: %s", name, e.text);
+}
 
 #define STR(x) STR_(x)
 #define STR_(x) #x
@@ -893,6 +959,8 @@ c_is(struct load *L, const struct node *n, const char *name, enum kind k)
 		[POSITIVE] = "a number greater than 0",
 		[UNIT] = "a number from 0 to 1",
 		[DECAY] = "a number greater than 0 and at most 1",
+		[PATTERN] = "a string",
+		[SCHEMA] = "a mapping",
 	};
 	const json_t *v = n->v;
 	long long i = json_integer_value(v);
@@ -901,12 +969,14 @@ c_is(struct load *L, const struct node *n, const char *name, enum kind k)
 
 	switch (k) {
 	case STRING:
+	case PATTERN:
 		ok = json_is_string(v);
 		break;
 	case BOOL:
 		ok = json_is_boolean(v);
 		break;
 	case MAPPING:
+	case SCHEMA:
 		ok = json_is_object(v);
 		break;
 	case POSINT:
@@ -932,6 +1002,10 @@ c_is(struct load *L, const struct node *n, const char *name, enum kind k)
 	}
 	if (!ok)
 		return fail(L, n, "\"%s\" must be %s", name, what[k]);
+	if (k == PATTERN)
+		return c_pattern(L, n, name);
+	if (k == SCHEMA)
+		return c_schema(L, n, name);
 	return 0;
 }
 
@@ -1110,8 +1184,8 @@ c_constraints(struct load *L, const struct node *n, const char *name)
 	static const struct field tab[] = {
 		{"max_repetition_rate", UNIT, NULL},
 		{"min_diversity", UNIT, NULL},
-		{"pattern", STRING, NULL},
-		{"schema", MAPPING, NULL},
+		{"pattern", PATTERN, NULL},
+		{"schema", SCHEMA, NULL},
 	};
 	char sub[NAMELEN];
 	const char *k;
@@ -1150,11 +1224,11 @@ static const struct field v_dedup[] = {
 };
 static const struct field v_pattern[] = {
 	{"enabled", BOOL, NULL},
-	{"pattern", STRING, NULL},
+	{"pattern", PATTERN, NULL},
 };
 static const struct field v_schema[] = {
 	{"enabled", BOOL, NULL},
-	{"schema", MAPPING, NULL},
+	{"schema", SCHEMA, NULL},
 	{"threshold", UNIT, NULL},
 };
 static const struct field v_length[] = {
@@ -1861,10 +1935,6 @@ writable_dir(struct load *L, const struct node *n)
 static int
 deep(struct load *L, const struct node *root, sg_recipe_check_fn more)
 {
-	static const char *const patterns[] = {"constraints.pattern",
-		"validators.format.pattern", "validators.regex.pattern"};
-	static const char *const schemas[] = {
-		"constraints.schema", "validators.json_schema.schema"};
 	static const char *const files[] = {"knowledge_base",
 		"validators.perplexity.reference",
 		"validators.toxicity.lexicon"};
@@ -1873,16 +1943,6 @@ deep(struct load *L, const struct node *root, sg_recipe_check_fn more)
 	struct sg_error why;
 	size_t i, k;
 
-	for (i = 0; i < sizeof patterns / sizeof *patterns; i++)
-		if ((n = find(root, patterns[i])) && json_is_string(n->v) &&
-			sg_pattern_check(json_string_value(n->v), &why) < 0)
-			return fail(L, n, "\"%s\" is not a usable pattern: %s",
-				patterns[i], why.text);
-	for (i = 0; i < sizeof schemas / sizeof *schemas; i++)
-		if ((n = find(root, schemas[i])) && json_is_object(n->v) &&
-			sg_schema_check(n->v, &why) < 0)
-			return fail(L, n, "\"%s\" is unusable: %s", schemas[i],
-				why.text);
 	for (i = 0; i < sizeof files / sizeof *files; i++) {
 		if (!(n = find(root, files[i])))
 			continue;
