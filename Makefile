@@ -203,6 +203,13 @@ bench-quality: $(B)/bench/neardup $(B)/bench/samples $(B)/bench/bare \
 
 .PHONY: bench bench-quality
 
+# Recipes written to hurt: patterns that blow up a regex engine, YAML nested
+# past the limit up to the 8 MiB a recipe may take (bench/hostile.sh).
+bench: bench-hostile
+bench-hostile: all
+	sh bench/hostile.sh $(OUT) 5
+.PHONY: bench-hostile
+
 # The toxicity lexicon: the cuss package's graded English terms (MIT),
 # fetched from the npm registry by the build, never committed.
 DATADIR ?= $(PREFIX)/share/sg

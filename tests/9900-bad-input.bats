@@ -193,3 +193,21 @@ cases() {
 	assert_equal "$(paste -sd ' ' verdicts)" '["t:0:0",false] ["t:0:1",false] ["t:0:2",true] ["t:0:3",true] ["t:0:0",false] ["t:0:1",true] ["t:0:2",false] ["t:0:3",false] ["t:0:0",false] ["t:0:1",false] ["t:0:2",false] ["t:0:3",true]'
 	assert_equal "$(cat why)" 'cannot tell whether "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa... matches pattern "^(a+)+$": match limit exceeded'
 }
+
+@test "recipes nested past the limit are refused at the first node past it, 8 MiB of them too" {
+	# the time this takes is in bench/hostile.sh: linear in what is read
+	{ printf 'domain: d\nnum_samples: 1\ntask_input:\n  '; head -c 8388500 /dev/zero | tr '\0' '['; } > seq.yaml
+	{ printf 'domain: d\nnum_samples: 1\ntask_input:\n  '; yes -- '{a: ' | head -n 2000000 | tr -d '\n'; } > map.yaml
+	{ printf 'domain: d\nnum_samples: 1\ntask_input:\n'; yes -- '- ' | head -n 4000000 | tr -d '\n'; } > block.yaml
+	for r in seq.yaml:4:515 map.yaml:4:2048 block.yaml:4:1025; do
+		run --separate-stderr sg-plan "${r%%:*}"
+		[ "$status" -eq 3 ]
+		[ -z "$output" ]
+		assert_equal "$stderr" "sg-plan: $r: nested more than 512 levels deep"
+	done
+	# as wide as it may be deep: refused at the value past the limit
+	{ printf 'domain: d\nnum_samples: 1\ntask_input: ['; yes -- '[[[[[[[[]]]]]]]],' | head -n 200000 | tr -d '\n'; echo '0]'; } > wide.yaml
+	run --separate-stderr sg-plan wide.yaml
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-plan: wide.yaml:3:2228222: more than 1048576 values"
+}

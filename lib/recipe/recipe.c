@@ -663,6 +663,69 @@ yaml_fail(struct load *L, const yaml_parser_t *p)
 	}
 }
 
+/* One pass over the parser's events before the document is built, which
+ * refuses a recipe nested too deep at the first node past the limit, and
+ * one of too many values at the first past theirs: libyaml spends time on
+ * every token for each flow collection open around it, and memory on every
+ * node.  A second document is refused here too, before it is built. */
+static int
+yaml_bounds(struct load *L)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int open = 0, docs = 0, rc = 0;
+	long values = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return failat(L, 1, 1, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)L->src, L->len);
+	while (rc == 0) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			yaml_fail(L, &p);
+			rc = -1;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			rc = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1)
+				rc = failat(L, (int)ev.start_mark.line + 1,
+					(int)ev.start_mark.column + 1,
+					"a recipe is one YAML document, this "
+					"is "
+					"a second");
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			open--;
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (open > MAX_DEPTH)
+				rc = failat(L, (int)ev.start_mark.line + 1,
+					(int)ev.start_mark.column + 1,
+					"nested more than %d levels deep",
+					MAX_DEPTH);
+			else if (++values > MAX_VALUES)
+				rc = failat(L, (int)ev.start_mark.line + 1,
+					(int)ev.start_mark.column + 1,
+					"more than %ld values", MAX_VALUES);
+			open += ev.type == YAML_SEQUENCE_START_EVENT ||
+				ev.type == YAML_MAPPING_START_EVENT;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return rc < 0 ? -1 : 0;
+}
+
 static struct node *
 load_yaml(struct load *L)
 {
@@ -676,13 +739,15 @@ load_yaml(struct load *L)
 		"|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*"
 		"|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$";
 	yaml_parser_t p;
-	yaml_document_t doc, extra;
+	yaml_document_t doc;
 	struct node *root = NULL;
 	size_t count;
 
 	index_lines(L);
 	L->utf8 = !(L->len >= 2 && ((unsigned char)L->src[0] == 0xFF ||
 					   (unsigned char)L->src[0] == 0xFE));
+	if (yaml_bounds(L) < 0)
+		return NULL;
 	if (!yaml_parser_initialize(&p)) {
 		failat(L, 1, 1, "out of memory");
 		return NULL;
@@ -697,18 +762,6 @@ load_yaml(struct load *L)
 		failat(L, 1, 1, "recipe is empty");
 		goto done;
 	}
-	if (!yaml_parser_load(&p, &extra)) {
-		yaml_fail(L, &p);
-		goto done;
-	}
-	if (yaml_document_get_root_node(&extra)) {
-		failat(L, (int)extra.start_mark.line + 1,
-			(int)extra.start_mark.column + 1,
-			"a recipe is one YAML document, this is a second");
-		yaml_document_delete(&extra);
-		goto done;
-	}
-	yaml_document_delete(&extra);
 	if (regcomp(&L->re_int, re_int, REG_EXTENDED | REG_NOSUB) != 0) {
 		failat(L, 1, 1, "cannot compile the YAML 1.1 resolvers");
 		goto done;
