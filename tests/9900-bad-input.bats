@@ -4,6 +4,7 @@
 # good records around it still come out.
 
 load helpers
+load llm-helpers
 
 GOOD='{"type":"note","n":1}'
 
@@ -210,4 +211,22 @@ cases() {
 	run --separate-stderr sg-plan wide.yaml
 	[ "$status" -eq 3 ]
 	assert_equal "$stderr" "sg-plan: wide.yaml:3:2228222: more than 1048576 values"
+}
+
+@test "the API key is masked in every message, whole, cut short, or any 8 characters of it" {
+	k=$KEY
+	faults "[{\"status\": 401, \"body\": {\"error\": {\"message\": \"bad key ${k%?}.\"}}},
+		{\"status\": 403, \"body\": {\"error\": \"key starts ${k:0:9}, ends ${k: -9}\"}},
+		{\"status\": 400, \"body\": {\"detail\": \"seen test-SECRET-01 and SECRET-, no more\"}},
+		{\"status\": 404, \"raw\": \"<p>${k:3:12}</p>\"}]"
+	server --script script.json
+	run --separate-stderr sg-gen -v -j 1 <(job 4)
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -r 'select(.type == "sample") | .error' <<<"$output")" 'HTTP 401: bad key ***.
+HTTP 403: key starts ***, ends ***
+HTTP 400: seen *** and SECRET-, no more
+HTTP 404: <p>***</p>'
+	for i in $(seq 0 $((${#k} - 8))); do
+		! grep -qF -- "${k:i:8}" <<<"$output$stderr" || { echo "${k:i:8} shown" >&2; return 1; }
+	done
 }

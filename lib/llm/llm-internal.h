@@ -39,7 +39,8 @@ const struct sg_http_stats *sg_http_stats(const struct sg_http *h);
  * connection refused, TLS refused), -2 and e when it gave no answer. */
 int sg_http_once(struct sg_http *h, const char *path, const json_t *body,
 	long *status, char **resp, struct sg_error *e);
-/* Every copy of the key in s replaced by "***". */
+/* Every stretch of s holding 8 or more characters of the key replaced
+ * by "***" (sg_mask). */
 void sg_http_scrub(const struct sg_http *h, char *s);
 /* From done: make sg_http_run return once the completions at hand are
  * handled; what is queued or in flight stays for the next run. */
