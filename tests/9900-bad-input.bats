@@ -230,3 +230,13 @@ HTTP 404: <p>***</p>'
 		! grep -qF -- "${k:i:8}" <<<"$output$stderr" || { echo "${k:i:8} shown" >&2; return 1; }
 	done
 }
+
+@test "personal data in object keys is flagged and redacted; a file name with @2x is not an e-mail" {
+	echo '{"domain": "d", "num_samples": 1, "validators": {"pii": {"mode": "redact"}}}' > r.json
+	jq -nc '{type: "sample", id: "t:0:0", run: "t", batch: 0,
+		data: {"bob@example.com": "see report@2x.png", "n": {"SSN 123-45-6789": 1}}}' > in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[.data, .checks.pii]' <<<"$output")" '[{"[EMAIL]":"see report@2x.png","n":{"SSN [SSN]":1}},{"pass":true,"redacted":true,"spans":[{"type":"email","start":0,"end":15,"score":0.95,"key":true},{"type":"ssn","start":22,"end":33,"score":1,"key":true}]}]'
+}
