@@ -8,7 +8,7 @@ DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
 WERROR ?=
-PKGS = jansson libcurl yaml-0.1 zlib
+PKGS = jansson libcurl yaml-0.1 zlib libpcre2-8
 
 # SAN=1 builds with AddressSanitizer and UBSan into build/san/.
 ifeq ($(SAN),1)
@@ -203,6 +203,13 @@ bench-quality: $(B)/bench/neardup $(B)/bench/samples $(B)/bench/bare \
 	sh bench/compression.sh $(OUT)/sg-score $(B)/bench
 
 .PHONY: bench bench-quality
+
+# Recipes written to hurt: patterns that blow up a regex engine, YAML nested
+# past the limit up to the 8 MiB a recipe may take (bench/hostile.sh).
+bench: bench-hostile
+bench-hostile: all
+	sh bench/hostile.sh $(OUT) 5
+.PHONY: bench-hostile
 
 # The toxicity lexicon: the cuss package's graded English terms (MIT),
 # fetched from the npm registry by the build, never committed.

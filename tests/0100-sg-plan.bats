@@ -280,9 +280,9 @@ state() {
 	knowledge_base: kb\n|3:17: "knowledge_base": cannot open 'sub/kb': No such file or directory
 	knowledge_base: ../sub/kb.md\nvalidators: {perplexity: {reference: [kb.md, none.txt]}}\n|4:46: "validators.perplexity.reference": cannot open 'sub/none.txt': No such file or directory
 	validators: {toxicity: {lexicon: words.tsv}}\n|3:34: "validators.toxicity.lexicon": cannot open 'sub/words.tsv': No such file or directory
-	constraints: {pattern: "(ab"}\n|3:24: "constraints.pattern" is not a usable pattern: Unmatched ( or \(
-	validators: {regex: {pattern: "a{2,1}"}}\n|3:31: "validators.regex.pattern" is not a usable pattern: Invalid content of \{\}
-	constraints: {schema: {properties: {t: {pattern: "\\\\"}}}}\n|3:23: "constraints.schema" is unusable: /properties/t: pattern "\": pattern ends with a backslash
+	constraints: {pattern: "(ab"}\n|3:24: "constraints.pattern" is not a usable pattern: missing closing parenthesis at position 3
+	validators: {regex: {pattern: "a{2,1}"}}\n|3:31: "validators.regex.pattern" is not a usable pattern: numbers out of order in {} quantifier at position 1
+	constraints: {schema: {properties: {t: {pattern: "\\\\"}}}}\n|3:50: "constraints.schema" is unusable: /properties/t: pattern "\": \ at end of pattern at position 1
 	output_path: afile/out.jsonl\n|3:14: "output_path": cannot write in 'afile': not a directory
 	EOF
 	# a directory that does not exist yet is fine: sg-run makes it

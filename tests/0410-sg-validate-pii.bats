@@ -95,11 +95,37 @@ recipe() {
 	recipe '{}'
 	texts "on 2024-03-15 at 10:30:00" "version 10.2.3.4.5 and 1.2.3" \
 		"card 4111 1111 1111 1112" "SSN 666-12-3456 or 900-12-3456" \
-		"IBAN GB82 WEST 1234 5698 7654 33" "ip 256.1.1.1" "a@b.c" >in.jsonl
+		"IBAN GB82 WEST 1234 5698 7654 33" "ip 256.1.1.1" "a@b.c" \
+		"mail report@2x.png, icon@1.5x.PNG and logo@dark.svg" >in.jsonl
 	run --separate-stderr sg-validate -r r.json in.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$(jq -c '.checks.pii' <<<"$output" | sort -u)" '{"pass":true,"spans":[]}'
+}
+
+@test "keys are scanned too: flagged with \"key\": true, redacted, kept apart when they meet" {
+	recipe '{"mode": "flag"}'
+	jq -nc '{type: "sample", id: "t:0:0", run: "t", batch: 0,
+		data: {"bob@example.com": "x", "é": {"call (415) 555-2671": "mail carol@example.org"},
+			"alice@example.com": [1, {"[EMAIL]": "ip 10.1.2.3"}]}}' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# keys: "bob@example.com é call (415) 555-2671 alice@example.com [EMAIL]",
+	# strings: "x mail carol@example.org ip 10.1.2.3"
+	assert_equal "$(jq -c '.checks.pii' <<<"$output")" '{"pass":true,"spans":[{"type":"email","start":0,"end":15,"score":0.95,"key":true},{"type":"phone","start":23,"end":37,"score":1,"key":true},{"type":"email","start":7,"end":24,"score":1},{"type":"email","start":38,"end":55,"score":0.95,"key":true},{"type":"ip","start":28,"end":36,"score":0.95}]}'
+	recipe '{"mode": "redact"}'
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# the order of keys kept; the second "[EMAIL]" of the object renamed
+	assert_equal "$(jq -c '[.data, .checks.pii.redacted]' <<<"$output")" \
+		'[{"[EMAIL]":"x","é":{"call [PHONE]":"mail [EMAIL]"},"[EMAIL] (2)":[1,{"[EMAIL]":"ip [IP]"}]},true]'
+	recipe '{}'
+	jq -nc '{type: "sample", id: "t:0:0", run: "t", batch: 0, data: {"bob@example.com": "x"}}' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -c '[.checks.pii.why, .valid]' <<<"$output")" '["1 span of personal data (email)",false]'
 }
 
 @test "a '(' or '+' after a digit and '.' or '-' does not stop the scan" {

@@ -296,3 +296,86 @@ batch_t() {
 	assert_equal "$stderr" "sg-gen: 2 cached answers of an older sg name no server: asked again"
 	assert_equal "$(echo "$output" | tail -1 | jq -c '[.requests, .cached]')" '[2,0]'
 }
+
+@test "recipe patterns: one that cannot compile stops sg-plan at its place, one that runs out of steps fails its sample alone" {
+	recipe() {
+		printf 'domain: d\nnum_samples: 2\nconstraints:\n  pattern: %s\n' "$(jq -n --arg p "$1" '$p')" > p.yaml
+	}
+	# glibc's regcomp took 6.8 GB on this one; PCRE2 refuses it at once
+	recipe '((a{1,100}){1,100}){1,100}$'
+	run --separate-stderr sg-plan p.yaml
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" 'sg-plan: p.yaml:4:12: "constraints.pattern" is not a usable pattern: regular expression is too large at position 27'
+	recipe '(?<=a+)x'
+	run --separate-stderr sg-plan p.yaml
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" 'sg-plan: p.yaml:4:12: "constraints.pattern" is not a usable pattern: lookbehind assertion is not fixed length at position 0'
+	# in a schema, the place is the pattern's own
+	printf 'domain: d\nnum_samples: 2\nvalidators:\n  json_schema:\n    schema:\n      properties:\n        code: {pattern: "a(?i)"}\n' > s.yaml
+	run --separate-stderr sg-plan s.yaml
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" 'sg-plan: s.yaml:7:25: "validators.json_schema.schema" is unusable: /properties/code: pattern "a(?i)": "(?i" is not ECMA-262 syntax at position 1'
+
+	# glibc's took 8.2 GB on this one and "hello"; JSON Schema's syntax
+	# (lookahead, \d, \p{Lu}) is read; a match out of steps fails alone
+	for p in '(a{1,1000}){1,1000}' '^(?!x)\p{Lu}\p{Ll}+ \d+$' '^(a+)+$'; do
+		recipe "$p"
+		run --separate-stderr sg-plan p.yaml
+		[ "$status" -eq 0 ] || { echo "$p: $stderr" >&2; return 1; }
+		texts 'hello' 'Émile 42' "$(printf 'a%.0s' $(seq 40))b" 'aaa' > in.jsonl
+		run --separate-stderr sg-validate -r p.yaml in.jsonl
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		jq -c '[.id, .checks.format.pass]' <<<"$output" >>verdicts
+		jq -r '.checks.format.why // empty' <<<"$output" | grep -v '^does not match' >>why || :
+	done
+	assert_equal "$(paste -sd ' ' verdicts)" '["t:0:0",false] ["t:0:1",false] ["t:0:2",true] ["t:0:3",true] ["t:0:0",false] ["t:0:1",true] ["t:0:2",false] ["t:0:3",false] ["t:0:0",false] ["t:0:1",false] ["t:0:2",false] ["t:0:3",true]'
+	assert_equal "$(cat why)" 'cannot tell whether "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa... matches pattern "^(a+)+$": match limit exceeded'
+}
+
+@test "recipes nested past the limit are refused at the first node past it, 8 MiB of them too" {
+	# the time this takes is in bench/hostile.sh: linear in what is read
+	{ printf 'domain: d\nnum_samples: 1\ntask_input:\n  '; head -c 8388500 /dev/zero | tr '\0' '['; } > seq.yaml
+	{ printf 'domain: d\nnum_samples: 1\ntask_input:\n  '; yes -- '{a: ' | head -n 2000000 | tr -d '\n'; } > map.yaml
+	{ printf 'domain: d\nnum_samples: 1\ntask_input:\n'; yes -- '- ' | head -n 4000000 | tr -d '\n'; } > block.yaml
+	for r in seq.yaml:4:515 map.yaml:4:2048 block.yaml:4:1025; do
+		run --separate-stderr sg-plan "${r%%:*}"
+		[ "$status" -eq 3 ]
+		[ -z "$output" ]
+		assert_equal "$stderr" "sg-plan: $r: nested more than 512 levels deep"
+	done
+	# as wide as it may be deep: refused at the value past the limit
+	{ printf 'domain: d\nnum_samples: 1\ntask_input: ['; yes -- '[[[[[[[[]]]]]]]],' | head -n 200000 | tr -d '\n'; echo '0]'; } > wide.yaml
+	run --separate-stderr sg-plan wide.yaml
+	[ "$status" -eq 3 ]
+	assert_equal "$stderr" "sg-plan: wide.yaml:3:2228222: more than 1048576 values"
+}
+
+@test "the API key is masked in every message, whole, cut short, or any 8 characters of it" {
+	k=$KEY
+	faults "[{\"status\": 401, \"body\": {\"error\": {\"message\": \"bad key ${k%?}.\"}}},
+		{\"status\": 403, \"body\": {\"error\": \"key starts ${k:0:9}, ends ${k: -9}\"}},
+		{\"status\": 400, \"body\": {\"detail\": \"seen test-SECRET-01 and SECRET-, no more\"}},
+		{\"status\": 404, \"raw\": \"<p>${k:3:12}</p>\"}]"
+	server --script script.json
+	run --separate-stderr sg-gen -v -j 1 <(job 4)
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -r 'select(.type == "sample") | .error' <<<"$output")" 'HTTP 401: bad key ***.
+HTTP 403: key starts ***, ends ***
+HTTP 400: seen *** and SECRET-, no more
+HTTP 404: <p>***</p>'
+	for i in $(seq 0 $((${#k} - 8))); do
+		! grep -qF -- "${k:i:8}" <<<"$output$stderr" || { echo "${k:i:8} shown" >&2; return 1; }
+	done
+}
+
+@test "personal data in object keys is flagged and redacted; a file name with @2x is not an e-mail" {
+	echo '{"domain": "d", "num_samples": 1, "validators": {"pii": {"mode": "redact"}}}' > r.json
+	jq -nc '{type: "sample", id: "t:0:0", run: "t", batch: 0,
+		data: {"bob@example.com": "see report@2x.png", "n": {"SSN 123-45-6789": 1}}}' > in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[.data, .checks.pii]' <<<"$output")" '[{"[EMAIL]":"see report@2x.png","n":{"SSN [SSN]":1}},{"pass":true,"redacted":true,"spans":[{"type":"email","start":0,"end":15,"score":0.95,"key":true},{"type":"ssn","start":22,"end":33,"score":1,"key":true}]}]'
+}

@@ -49,6 +49,13 @@ _Noreturn void sg_die(int status, const char *fmt, ...)
 void sg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sg_finish(int status);
 _Noreturn void sg_version(void);
+/* The text sg_warn, sg_note and sg_die mask in every message (sg_mask):
+ * the API key, given by the part that holds it; copied, NULL forgets. */
+void sg_secret(const char *secret);
+/* Every stretch of s covered by runs of at least 8 characters of secret
+ * (of all of it when shorter; nothing under 4) replaced by "***", in
+ * place: a key quoted in part, cut or wrapped, is not shown. */
+void sg_mask(char *s, const char *secret);
 void *sg_xmalloc(size_t n);
 void *sg_xrealloc(void *p, size_t n);
 void *sg_xcalloc(size_t n, size_t size); /* zeroed, as sg_xmalloc */

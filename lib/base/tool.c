@@ -41,12 +41,76 @@ sg_init(char *argv[])
 	signal(SIGPIPE, SIG_DFL);
 }
 
+static char *secret;
+
+void
+sg_secret(const char *s)
+{
+	free(secret);
+	secret = s && *s ? strdup(s) : NULL;
+}
+
+/* The longest run of secret (n bytes) that s (len bytes) begins with. */
+static size_t
+longest(const char *s, size_t len, const char *secret, size_t n)
+{
+	size_t best = 0, k;
+
+	for (size_t j = 0; j < n && n - j > best; j++) {
+		for (k = 0; k < len && j + k < n && s[k] == secret[j + k]; k++)
+			;
+		if (k > best)
+			best = k;
+	}
+	return best;
+}
+
+void
+sg_mask(char *s, const char *secret)
+{
+	size_t n = secret ? strlen(secret) : 0, len = strlen(s);
+	size_t min = n < 8 ? n : 8, cover = 0, w = 0, run;
+	int in = 0;
+
+	if (n < 4)
+		return;
+	/* "***" is written once a stretch ends: it is at least 4 bytes long,
+	 * so the write stays behind what is still to be read */
+	for (size_t i = 0; i < len; i++) {
+		run = longest(s + i, len - i, secret, n);
+		if (run >= min && i + run > cover)
+			cover = i + run;
+		if (i < cover) {
+			in = 1;
+			continue;
+		}
+		if (in)
+			memcpy(s + w, "***", 3), w += 3, in = 0;
+		s[w++] = s[i];
+	}
+	if (in)
+		memcpy(s + w, "***", 3), w += 3;
+	s[w] = '\0';
+}
+
 static void
 vmessage(const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: ", sg_progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char buf[4096], *msg = buf;
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	if (n >= (int)sizeof buf && (msg = malloc((size_t)n + 1)))
+		vsnprintf(msg, (size_t)n + 1, fmt, again);
+	else if (n >= (int)sizeof buf)
+		msg = buf; /* out of memory: the message cut short */
+	va_end(again);
+	sg_mask(msg, secret);
+	fprintf(stderr, "%s: %s\n", sg_progname, msg);
+	if (msg != buf)
+		free(msg);
 }
 
 void

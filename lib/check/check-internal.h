@@ -105,10 +105,13 @@ struct sg_pii_span {
 size_t sg_pii_find(const char *text, size_t len, unsigned types,
 	double threshold, struct sg_pii_span **out);
 /* The spans of every string of data as a JSON array of {type, start, end,
- * score}, offsets in code points of sg_sample_text(data).  With redact,
- * *redact is a new value for data when data itself is a string that
- * changed, else NULL, and strings inside data are redacted in place: each
- * span becomes "[TYPE]", as in "[EMAIL]". */
+ * score}, offsets in code points of sg_sample_text(data); among them, in
+ * the order met, those of object keys, with "key": true, offsets in code
+ * points of the keys joined the same way, depth first.  With redact, *redact is
+ * a new value for data when data itself is a string or an object whose keys
+ * changed, else NULL, and what is inside data is redacted in place: each span
+ * becomes "[TYPE]", as in "[EMAIL]"; a redacted key that meets one
+ * before it in its object is given " (2)", " (3)", ... */
 json_t *sg_pii_data(
 	json_t *data, unsigned types, double threshold, json_t **redact);
 /* Checksums and numbering rules, on digits (upper-case letters and digits

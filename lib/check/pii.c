@@ -229,6 +229,22 @@ emailc(int c)
 	return isalnum(c) || strchr("._%+-", c);
 }
 
+/* Extensions of file names that are no top-level domain: "icon@2x.png",
+ * an image at twice the density, is a file, not an address. */
+static const char *const file_ext[] = {"avif", "bmp", "css", "csv", "gif",
+	"heic", "htm", "html", "ico", "jpeg", "jpg", "json", "pdf", "png",
+	"psd", "svg", "tif", "tiff", "txt", "webp", "xml", "yaml", "yml"};
+
+static int
+is_file_ext(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof file_ext / sizeof *file_ext; i++)
+		if (strlen(file_ext[i]) == n &&
+			strncasecmp(s, file_ext[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 scan_email(struct found *f, size_t at)
 {
@@ -250,6 +266,8 @@ scan_email(struct found *f, size_t at)
 	for (size_t i = dot; i < b; i++)
 		if (!isalpha((unsigned char)s[i]))
 			return;
+	if (is_file_ext(s + dot, b - dot))
+		return;
 	add(f, SG_PII_EMAIL, a, b, 0.95);
 }
 
@@ -622,12 +640,13 @@ sg_pii_find(const char *text, size_t len, unsigned types, double threshold,
 }
 
 /* Walking a sample's data: every string in the order of sg_sample_text,
- * with where it starts in that text. */
+ * with where it starts in that text, and every object key in the same
+ * order, with where it starts in the keys joined the same way. */
 struct walk {
 	unsigned types;
 	double threshold;
 	int redact;
-	size_t bytes, points; /* of the text view so far */
+	size_t bytes[2], points[2]; /* of the text view, of the keys, so far */
 	json_t *spans;
 };
 
@@ -654,60 +673,119 @@ redacted(const char *s, size_t len, const struct sg_pii_span *v, size_t n,
 	return out;
 }
 
+/* The spans of the len bytes at s, a value (key 0) or a key (1), added to
+ * w->spans; s redacted (malloc'd, *outlen long) when it had any and w
+ * redacts, else NULL. */
+static char *
+scan(struct walk *w, const char *s, size_t len, int key, size_t *outlen)
+{
+	struct sg_pii_span *sp;
+	size_t n, at = 0, p;
+	char *r = NULL;
+	json_t *span;
+
+	if (w->bytes[key]) {
+		w->bytes[key]++;
+		w->points[key]++;
+	}
+	n = sg_pii_find(s, len, w->types, w->threshold, &sp);
+	p = w->points[key];
+	for (size_t i = 0; i < n; i++) {
+		p += sg_codepoints(s + at, sp[i].start - at);
+		at = sp[i].start;
+		span = json_pack("{sssIsIsf}", "type",
+			sg_pii_type_name(sp[i].type), "start", (json_int_t)p,
+			"end",
+			(json_int_t)(p + sg_codepoints(s + at, sp[i].end - at)),
+			"score", (double)(int)(sp[i].score * 100 + 0.5) / 100);
+		if (key)
+			json_object_set_new(span, "key", json_true());
+		json_array_append_new(w->spans, span);
+	}
+	w->bytes[key] += len;
+	w->points[key] += sg_codepoints(s, len);
+	if (n && w->redact)
+		r = redacted(s, len, sp, n, outlen);
+	free(sp);
+	return r;
+}
+
+/* Key k of len bytes, or "k (2)", "k (3)", ... when a key before it in o
+ * has that name, since redacted keys can meet. */
+static void
+add_member(json_t *o, const char *k, size_t len, json_t *v)
+{
+	char *name = (char *)k;
+	size_t n = len;
+
+	for (int i = 2; json_object_getn(o, name, n); i++) {
+		if (name == k)
+			name = memcpy(sg_xmalloc(len + 16), k, len);
+		n = len + (size_t)snprintf(name + len, 16, " (%d)", i);
+	}
+	json_object_setn_new_nocheck(o, name, n, v);
+	if (name != k)
+		free(name);
+}
+
+static json_t *walk(json_t *v, struct walk *w);
+
+/* An object's keys and values walked; a new object when a key was
+ * redacted, since keys cannot be renamed in place. */
+static json_t *
+walk_object(json_t *v, struct walk *w)
+{
+	size_t n = json_object_size(v), i = 0, klen;
+	char **names = sg_xcalloc(n, sizeof *names);
+	size_t *lens = sg_xcalloc(n, sizeof *lens);
+	json_t **vals = sg_xcalloc(n, sizeof *vals), *kid, *out = NULL;
+	const char *key;
+
+	json_object_keylen_foreach(v, key, klen, kid)
+	{
+		if ((names[i] = scan(w, key, klen, 1, &lens[i])) && !out)
+			out = json_object();
+		vals[i++] = walk(kid, w);
+	}
+	i = 0;
+	json_object_keylen_foreach(v, key, klen, kid)
+	{
+		if (out)
+			add_member(out, names[i] ? names[i] : key,
+				names[i] ? lens[i] : klen,
+				vals[i] ? vals[i] : json_incref(kid));
+		else if (vals[i])
+			json_object_setn_new_nocheck(v, key, klen, vals[i]);
+		free(names[i++]);
+	}
+	free(names);
+	free(lens);
+	free(vals);
+	return out;
+}
+
 /* The replacement of v when redaction changed it (a new reference),
  * else NULL. */
 static json_t *
 walk(json_t *v, struct walk *w)
 {
-	struct sg_pii_span *sp;
-	const char *s, *key;
-	size_t len, n, at = 0, p, olen;
 	json_t *kid, *neu;
+	size_t i, olen;
 	char *r;
 
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		s = json_string_value(v);
-		len = json_string_length(v);
-		if (w->bytes) {
-			w->bytes++;
-			w->points++;
-		}
-		n = sg_pii_find(s, len, w->types, w->threshold, &sp);
-		p = w->points;
-		for (size_t i = 0; i < n; i++) {
-			p += sg_codepoints(s + at, sp[i].start - at);
-			at = sp[i].start;
-			json_array_append_new(w->spans,
-				json_pack("{sssIsIsf}", "type",
-					sg_pii_type_name(sp[i].type), "start",
-					(json_int_t)p, "end",
-					(json_int_t)(p +
-						     sg_codepoints(s + at,
-							     sp[i].end - at)),
-					"score",
-					(double)(int)(sp[i].score * 100 + 0.5) /
-						100));
-		}
-		w->bytes += len;
-		w->points += sg_codepoints(s, len);
-		neu = NULL;
-		if (n && w->redact) {
-			r = redacted(s, len, sp, n, &olen);
-			neu = json_stringn_nocheck(r, olen);
-			free(r);
-		}
-		free(sp);
+		r = scan(w, json_string_value(v), json_string_length(v), 0,
+			&olen);
+		neu = r ? json_stringn_nocheck(r, olen) : NULL;
+		free(r);
 		return neu;
 	case JSON_OBJECT:
-		json_object_foreach (v, key, kid)
-			if ((neu = walk(kid, w)))
-				json_object_set_new(v, key, neu);
-		return NULL;
+		return walk_object(v, w);
 	case JSON_ARRAY:
-		json_array_foreach (v, n, kid)
+		json_array_foreach (v, i, kid)
 			if ((neu = walk(kid, w)))
-				json_array_set_new(v, n, neu);
+				json_array_set_new(v, i, neu);
 		return NULL;
 	default:
 		return NULL;
@@ -717,7 +795,8 @@ walk(json_t *v, struct walk *w)
 json_t *
 sg_pii_data(json_t *data, unsigned types, double threshold, json_t **redact)
 {
-	struct walk w = {types, threshold, redact != NULL, 0, 0, json_array()};
+	struct walk w = {
+		types, threshold, redact != NULL, {0, 0}, {0, 0}, json_array()};
 	json_t *neu = walk(data, &w);
 
 	if (redact)

@@ -429,12 +429,16 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 		json_t *s = own || len != json_string_length(data)
 				    ? json_string(text)
 				    : json_incref(data);
-		int ok = sg_schema_validate(c->format, s, &e) == 0;
+		int rc = sg_schema_validate(c->format, s, &e);
 
-		if (!ok)
+		/* the message names the schema's root: keep what follows */
+		if (rc == SG_SCHEMA_UNDECIDED)
+			snprintf(
+				why, sizeof why, "%s", strchr(e.text, ' ') + 1);
+		else if (rc < 0)
 			snprintf(why, sizeof why,
 				"does not match pattern \"%s\"", c->pattern);
-		check_set(checks, "format", ok, why);
+		check_set(checks, "format", rc == 0, why);
 		json_decref(s);
 	}
 	if (c->unusable[SG_U_SCHEMA])

@@ -19,10 +19,10 @@
  * (additive increase, multiplicative decrease, as TCP does).
  *
  * The API key goes only into the Authorization header: curl never runs
- * verbose, and any text from the server is scrubbed of the key before it
- * becomes an error message.  $OPENAI_ORG_ID and $OPENAI_PROJECT_ID, when
- * set, go as the OpenAI-Organization and OpenAI-Project headers, as
- * OpenAI's own libraries send them.
+ * verbose, and any text from the server is masked of the key, whole or in
+ * part (sg_mask), before it becomes an error message.  $OPENAI_ORG_ID and
+ * $OPENAI_PROJECT_ID, when set, go as the OpenAI-Organization and
+ * OpenAI-Project headers, as OpenAI's own libraries send them.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -164,6 +164,7 @@ sg_http_new(const struct sg_http_opts *o, struct sg_error *e)
 		h->auth = sg_xmalloc(n);
 		snprintf(h->auth, n, "Authorization: Bearer %s", o->api_key);
 		h->o.api_key = sg_xstrdup(o->api_key);
+		sg_secret(o->api_key);
 	} else {
 		h->o.api_key = NULL;
 	}
@@ -391,20 +392,11 @@ start(struct sg_http *h, struct req *r)
 	curl_multi_add_handle(h->multi, r->easy);
 }
 
-/* Replace every copy of the key in s by "***". */
+/* Every stretch of s holding 8 or more characters of the key masked. */
 void
 sg_http_scrub(const struct sg_http *h, char *s)
 {
-	const char *key = h->o.api_key;
-	size_t n = key ? strlen(key) : 0;
-	char *p;
-
-	if (n < 4)
-		return;
-	while ((p = strstr(s, key))) {
-		memcpy(p, "***", 3);
-		memmove(p + 3, p + n, strlen(p + n) + 1);
-	}
+	sg_mask(s, h->o.api_key);
 }
 
 /* The message of an error body in any of the shapes servers use:

@@ -43,7 +43,8 @@ int sg_http_once(struct sg_http *h, const char *path, const json_t *body,
  * without a trailing slash, a user name or a password, then the
  * OpenAI-Organization and OpenAI-Project headers sent, if any. */
 const char *sg_http_server(const struct sg_http *h);
-/* Every copy of the key in s replaced by "***". */
+/* Every stretch of s holding 8 or more characters of the key replaced
+ * by "***" (sg_mask). */
 void sg_http_scrub(const struct sg_http *h, char *s);
 /* From done: make sg_http_run return once the completions at hand are
  * handled; what is queued or in flight stays for the next run. */

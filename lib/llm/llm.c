@@ -100,16 +100,17 @@ sg_llm_dotenv(const char *path, struct sg_error *e)
 	char *line = NULL;
 	size_t cap = 0;
 
-	if (!fp) {
-		if (errno == ENOENT)
-			return 0;
+	if (!fp && errno != ENOENT) {
 		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	while (getline(&line, &cap, fp) >= 0)
+	while (fp && getline(&line, &cap, fp) >= 0)
 		env_line(line);
 	free(line);
-	fclose(fp);
+	if (fp)
+		fclose(fp);
+	/* a message quoting the key, from here on, never shows it */
+	sg_secret(getenv("OPENAI_API_KEY"));
 	return 0;
 }
 

@@ -663,6 +663,69 @@ yaml_fail(struct load *L, const yaml_parser_t *p)
 	}
 }
 
+/* One pass over the parser's events before the document is built, which
+ * refuses a recipe nested too deep at the first node past the limit, and
+ * one of too many values at the first past theirs: libyaml spends time on
+ * every token for each flow collection open around it, and memory on every
+ * node.  A second document is refused here too, before it is built. */
+static int
+yaml_bounds(struct load *L)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int open = 0, docs = 0, rc = 0;
+	long values = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return failat(L, 1, 1, "out of memory");
+	yaml_parser_set_input_string(&p, (const unsigned char *)L->src, L->len);
+	while (rc == 0) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			yaml_fail(L, &p);
+			rc = -1;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			rc = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1)
+				rc = failat(L, (int)ev.start_mark.line + 1,
+					(int)ev.start_mark.column + 1,
+					"a recipe is one YAML document, this "
+					"is "
+					"a second");
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			open--;
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (open > MAX_DEPTH)
+				rc = failat(L, (int)ev.start_mark.line + 1,
+					(int)ev.start_mark.column + 1,
+					"nested more than %d levels deep",
+					MAX_DEPTH);
+			else if (++values > MAX_VALUES)
+				rc = failat(L, (int)ev.start_mark.line + 1,
+					(int)ev.start_mark.column + 1,
+					"more than %ld values", MAX_VALUES);
+			open += ev.type == YAML_SEQUENCE_START_EVENT ||
+				ev.type == YAML_MAPPING_START_EVENT;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return rc < 0 ? -1 : 0;
+}
+
 static struct node *
 load_yaml(struct load *L)
 {
@@ -676,13 +739,15 @@ load_yaml(struct load *L)
 		"|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*"
 		"|[-+]?\\.(inf|Inf|INF)|\\.(nan|NaN|NAN))$";
 	yaml_parser_t p;
-	yaml_document_t doc, extra;
+	yaml_document_t doc;
 	struct node *root = NULL;
 	size_t count;
 
 	index_lines(L);
 	L->utf8 = !(L->len >= 2 && ((unsigned char)L->src[0] == 0xFF ||
 					   (unsigned char)L->src[0] == 0xFE));
+	if (yaml_bounds(L) < 0)
+		return NULL;
 	if (!yaml_parser_initialize(&p)) {
 		failat(L, 1, 1, "out of memory");
 		return NULL;
@@ -697,18 +762,6 @@ load_yaml(struct load *L)
 		failat(L, 1, 1, "recipe is empty");
 		goto done;
 	}
-	if (!yaml_parser_load(&p, &extra)) {
-		yaml_fail(L, &p);
-		goto done;
-	}
-	if (yaml_document_get_root_node(&extra)) {
-		failat(L, (int)extra.start_mark.line + 1,
-			(int)extra.start_mark.column + 1,
-			"a recipe is one YAML document, this is a second");
-		yaml_document_delete(&extra);
-		goto done;
-	}
-	yaml_document_delete(&extra);
 	if (regcomp(&L->re_int, re_int, REG_EXTENDED | REG_NOSUB) != 0) {
 		failat(L, 1, 1, "cannot compile the YAML 1.1 resolvers");
 		goto done;
@@ -874,7 +927,73 @@ enum kind {
 	POSITIVE,
 	UNIT,
 	DECAY,
+	PATTERN, /* a string that compiles (pattern.c) */
+	SCHEMA,	 /* a mapping sg_schema_check takes */
 };
+
+/* A pattern compiles where sg-validate will compile it; a fault is the
+ * recipe's, not each sample's. */
+static int
+c_pattern(struct load *L, const struct node *n, const char *name)
+{
+	struct sg_pattern *p;
+	struct sg_error e;
+
+	p = sg_pattern_new(
+		json_string_value(n->v), json_string_length(n->v), &e);
+	if (!p)
+		return fail(L, n, "\"%s\" is not a usable pattern: %s", name,
+			e.text);
+	sg_pattern_free(p);
+	return 0;
+}
+
+/* The node at the JSON pointer at the start of s (as sg_schema_check
+ * begins its messages, "/properties/code/pattern: ..."), or the nearest
+ * one above it that exists. */
+static const struct node *
+pointed(const struct node *n, const char *s)
+{
+	char seg[NAMELEN], *end;
+	size_t len, i, k;
+
+	while (*s == '/') {
+		s++;
+		len = strcspn(s, "/:");
+		for (i = k = 0; i < len && k + 1 < sizeof seg; i++, k++)
+			seg[k] = s[i] == '~' && i + 1 < len
+					 ? (s[++i] == '1' ? '/' : '~')
+					 : s[i];
+		seg[k] = '\0';
+		s += len;
+		if (json_is_array(n->v)) {
+			i = strtoul(seg, &end, 10);
+			if (*end || i >= n->n)
+				break;
+			n = n->kid[i];
+		} else if (n->key && get(n, seg)) {
+			n = get(n, seg);
+		} else {
+			break;
+		}
+	}
+	return n;
+}
+
+/* A schema is one sg can apply; a fault is shown where it is written. */
+static int
+c_schema(struct load *L, const struct node *n, const char *name)
+{
+	struct sg_error e;
+
+	if (sg_schema_check(n->v, &e) == 0)
+		return 0;
+	n = pointed(n, e.text);
+	/* a pattern's fault is in its text, not in the schema holding it */
+	if (strstr(e.text, ": pattern \"") && get(n, "pattern"))
+		n = get(n, "pattern");
+	return fail(L, n, "\"%s\" is unusable: %s", name, e.text);
+}
 
 #define STR(x) STR_(x)
 #define STR_(x) #x
@@ -893,6 +1012,8 @@ c_is(struct load *L, const struct node *n, const char *name, enum kind k)
 		[POSITIVE] = "a number greater than 0",
 		[UNIT] = "a number from 0 to 1",
 		[DECAY] = "a number greater than 0 and at most 1",
+		[PATTERN] = "a string",
+		[SCHEMA] = "a mapping",
 	};
 	const json_t *v = n->v;
 	long long i = json_integer_value(v);
@@ -901,12 +1022,14 @@ c_is(struct load *L, const struct node *n, const char *name, enum kind k)
 
 	switch (k) {
 	case STRING:
+	case PATTERN:
 		ok = json_is_string(v);
 		break;
 	case BOOL:
 		ok = json_is_boolean(v);
 		break;
 	case MAPPING:
+	case SCHEMA:
 		ok = json_is_object(v);
 		break;
 	case POSINT:
@@ -932,6 +1055,10 @@ c_is(struct load *L, const struct node *n, const char *name, enum kind k)
 	}
 	if (!ok)
 		return fail(L, n, "\"%s\" must be %s", name, what[k]);
+	if (k == PATTERN)
+		return c_pattern(L, n, name);
+	if (k == SCHEMA)
+		return c_schema(L, n, name);
 	return 0;
 }
 
@@ -1110,8 +1237,8 @@ c_constraints(struct load *L, const struct node *n, const char *name)
 	static const struct field tab[] = {
 		{"max_repetition_rate", UNIT, NULL},
 		{"min_diversity", UNIT, NULL},
-		{"pattern", STRING, NULL},
-		{"schema", MAPPING, NULL},
+		{"pattern", PATTERN, NULL},
+		{"schema", SCHEMA, NULL},
 	};
 	char sub[NAMELEN];
 	const char *k;
@@ -1150,11 +1277,11 @@ static const struct field v_dedup[] = {
 };
 static const struct field v_pattern[] = {
 	{"enabled", BOOL, NULL},
-	{"pattern", STRING, NULL},
+	{"pattern", PATTERN, NULL},
 };
 static const struct field v_schema[] = {
 	{"enabled", BOOL, NULL},
-	{"schema", MAPPING, NULL},
+	{"schema", SCHEMA, NULL},
 	{"threshold", UNIT, NULL},
 };
 static const struct field v_length[] = {
@@ -1861,10 +1988,6 @@ writable_dir(struct load *L, const struct node *n)
 static int
 deep(struct load *L, const struct node *root, sg_recipe_check_fn more)
 {
-	static const char *const patterns[] = {"constraints.pattern",
-		"validators.format.pattern", "validators.regex.pattern"};
-	static const char *const schemas[] = {
-		"constraints.schema", "validators.json_schema.schema"};
 	static const char *const files[] = {"knowledge_base",
 		"validators.perplexity.reference",
 		"validators.toxicity.lexicon"};
@@ -1873,16 +1996,6 @@ deep(struct load *L, const struct node *root, sg_recipe_check_fn more)
 	struct sg_error why;
 	size_t i, k;
 
-	for (i = 0; i < sizeof patterns / sizeof *patterns; i++)
-		if ((n = find(root, patterns[i])) && json_is_string(n->v) &&
-			sg_pattern_check(json_string_value(n->v), &why) < 0)
-			return fail(L, n, "\"%s\" is not a usable pattern: %s",
-				patterns[i], why.text);
-	for (i = 0; i < sizeof schemas / sizeof *schemas; i++)
-		if ((n = find(root, schemas[i])) && json_is_object(n->v) &&
-			sg_schema_check(n->v, &why) < 0)
-			return fail(L, n, "\"%s\" is unusable: %s", schemas[i],
-				why.text);
 	for (i = 0; i < sizeof files / sizeof *files; i++) {
 		if (!(n = find(root, files[i])))
 			continue;

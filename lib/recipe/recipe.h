@@ -23,9 +23,9 @@ json_t *sg_recipe_parse(const char *name, const char *src, size_t len,
  * bytes, as "router_config.arms[2]"), or 0. */
 typedef int (*sg_recipe_check_fn)(
 	const json_t *recipe, char *field, size_t size, struct sg_error *e);
-/* As sg_recipe_load, and what the recipe names checked too, so a run
- * fails before its first batch, not in it: its patterns and schemas
- * compile, the files it reads can be read, the directory of its
+/* As sg_recipe_load (which compiles its patterns and schemas), and what
+ * the recipe names checked too, so a run fails before its first batch,
+ * not in it: the files it reads can be read, the directory of its
  * output_path exists or can be made, and more (may be NULL) finds no
  * fault; each fault "path:line:column: why". */
 json_t *sg_recipe_load_checked(const char *path, sg_warn_fn warn, void *ctx,
@@ -83,12 +83,24 @@ json_t *sg_grammar_schema(const struct sg_grammar *g);
 /* schema.c: the JSON Schema 2020-12 keywords recipes use */
 /* 0 when schema is a schema sg can apply, else -1 and e. */
 int sg_schema_check(const json_t *schema, struct sg_error *e);
-/* 0 when pattern (ECMA-262) compiles, else -1 and e. */
-int sg_pattern_check(const char *pattern, struct sg_error *e);
 /* 0 when instance is valid; else -1 and e names the JSON pointer and the
- * failed keyword, as in "/rating: 7 is greater than maximum 5". */
+ * failed keyword, as in "/rating: 7 is greater than maximum 5"; or
+ * SG_SCHEMA_UNDECIDED and e when a limit stopped a pattern's match. */
+#define SG_SCHEMA_UNDECIDED -2
 int sg_schema_validate(
 	const json_t *schema, const json_t *instance, struct sg_error *e);
+
+/* pattern.c: ECMA-262 patterns, JSON Schema's "pattern", on PCRE2 */
+struct sg_pattern;
+/* The len bytes at src (a NUL after them) compiled, or NULL and e, as in
+ * "missing closing parenthesis at position 3" (in characters). */
+struct sg_pattern *sg_pattern_new(
+	const char *src, size_t len, struct sg_error *e);
+void sg_pattern_free(struct sg_pattern *p);
+/* 1 when p matches somewhere in the len bytes at s, 0 when it does not,
+ * -1 and e when a limit (steps, stack, heap) stopped the match first. */
+int sg_pattern_match(
+	struct sg_pattern *p, const char *s, size_t len, struct sg_error *e);
 
 /* kb.c: a knowledge base of passages and sentences, BM25 over passages */
 struct sg_kb;

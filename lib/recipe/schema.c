@@ -6,14 +6,11 @@
  * specification asks of unknown ones; $ref is refused, since a schema that
  * relies on it would be checked only in part.
  *
- * Patterns are ECMA-262 regular expressions.  The common subset is
- * translated to a POSIX extended regular expression and compiled with
- * regcomp(3) under a UTF-8 locale, so "." and bracket expressions match
- * code points; what cannot be translated is refused, never approximated.
+ * Patterns are ECMA-262 regular expressions, compiled and matched by
+ * pattern.c; a match a limit stopped fails validation with that reason,
+ * under "not" as anywhere else.
  */
-#include <locale.h>
 #include <math.h>
-#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,11 +19,11 @@
 
 /* The longest excerpt of a value quoted in a message. */
 #define SHOW_MAX 40
-/* Wider non-ASCII ranges than this in a bracket expression are refused:
- * glibc's C.UTF-8 cannot compile them, so they are spelled out. */
-#define RANGE_MAX 1024
 #define CACHE_MAX 256
 #define NBUCKETS 64
+/* What validating returns when a pattern's match was stopped by a limit:
+ * neither valid nor invalid, so "not" cannot turn it into valid. */
+#define UNDECIDED SG_SCHEMA_UNDECIDED
 
 /* A place in a document: a chain of segments from the root (NULL), kept on
  * the stack and spelled out as a JSON pointer only for a message. */
@@ -106,433 +103,18 @@ show(const json_t *v, char out[SHOW_MAX + 8])
 	free(s);
 }
 
-/* -- ECMA-262 patterns as POSIX extended regular expressions -- */
-
-struct item {
-	enum { CHAR, RANGE, CLASS } kind;
-	unsigned lo, hi;
-	const char *cls; /* CLASS: text to put inside brackets */
-};
-
-/* \d \D \w \W \s \S outside brackets and, the positive ones, inside */
-static const char classes[] = "dDwWsS";
-static const char *const class_out[] = {"[0-9]", "[^0-9]", "[A-Za-z0-9_]",
-	"[^A-Za-z0-9_]", "[[:space:]]", "[^[:space:]]"};
-static const char *const class_in[] = {
-	"0-9", NULL, "A-Za-z0-9_", NULL, "[:space:]", NULL};
-
-struct atom {
-	enum { A_CHAR, A_CLASS, A_ANCHOR } kind;
-	unsigned cp;
-	char c; /* A_CLASS: d D w W s S; A_ANCHOR: b B */
-};
-
-static unsigned
-hexval(const char *s, int n)
-{
-	unsigned v = 0;
-
-	for (int i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c >= '0' && c <= '9')
-			v = v * 16 + (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v * 16 + (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v = v * 16 + (unsigned)(c - 'A' + 10);
-		else
-			return ~0u;
-	}
-	return v;
-}
-
-/* The code point at *s, advancing; invalid bytes stand for themselves. */
-static unsigned
-decode(const char **s)
-{
-	const unsigned char *p = (const unsigned char *)*s;
-	unsigned cp;
-	int n;
-
-	if (p[0] < 0x80 || p[0] < 0xC2 || p[0] > 0xF4) {
-		(*s)++;
-		return p[0];
-	}
-	n = p[0] >= 0xF0 ? 3 : p[0] >= 0xE0 ? 2 : 1;
-	cp = p[0] & (0x3F >> n);
-	for (int i = 1; i <= n; i++) {
-		if ((p[i] & 0xC0) != 0x80) {
-			(*s)++;
-			return p[0];
-		}
-		cp = cp << 6 | (p[i] & 0x3F);
-	}
-	*s += n + 1;
-	return cp;
-}
-
-static void
-put_cp(FILE *b, unsigned cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | cp >> 12);
-		u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | cp >> 18);
-		u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-		u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	fwrite(u, 1, n, b);
-}
-
-/* The escape after a backslash at *s, advancing past it. */
-static int
-escape(const char **s, int inbracket, struct atom *a, struct sg_error *e)
-{
-	static const char ctl[] = "n\nt\tr\rf\fv\vb\b";
-	const char *p = *s, *q;
-	unsigned cp = 0, lo;
-	char c = *p++;
-
-	a->kind = A_CHAR;
-	if (c == '\0') {
-		sg_seterr(e, "pattern ends with a backslash");
-		return -1;
-	} else if (strchr("dDwWsS", c)) {
-		a->kind = A_CLASS;
-	} else if ((c == 'b' || c == 'B') && !inbracket) {
-		a->kind = A_ANCHOR;
-	} else if ((q = strchr(ctl, c)) && (q - ctl) % 2 == 0) {
-		cp = (unsigned char)q[1];
-	} else if (c == 'x') {
-		if ((cp = hexval(p, 2)) == ~0u)
-			goto bad;
-		p += 2;
-	} else if (c == 'u' && *p == '{') {
-		if (!(q = strchr(p, '}')) || q - p < 2 || q - p > 7 ||
-			(cp = hexval(p + 1, (int)(q - p - 1))) > 0x10FFFF)
-			goto bad;
-		p = q + 1;
-	} else if (c == 'u') {
-		if ((cp = hexval(p, 4)) == ~0u)
-			goto bad;
-		p += 4;
-		/* a surrogate pair written as two escapes */
-		if (cp >= 0xD800 && cp < 0xDC00 && p[0] == '\\' &&
-			p[1] == 'u' && (lo = hexval(p + 2, 4)) >= 0xDC00 &&
-			lo < 0xE000) {
-			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-			p += 6;
-		}
-	} else if (c >= '1' && c <= '9') {
-		sg_seterr(e, "backreferences are not supported");
-		return -1;
-	} else if (c == '_' || (c >= '0' && c <= '9') ||
-		   (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-		sg_seterr(e, "escape \\%c is not supported", c);
-		return -1;
-	} else {
-		p--;
-		cp = decode(&p);
-	}
-	if (a->kind == A_CHAR && cp == 0) {
-		sg_seterr(e, "NUL characters are not supported");
-		return -1;
-	}
-	a->c = c;
-	a->cp = cp;
-	*s = p;
-	return 0;
-bad:
-	sg_seterr(e, "malformed escape \\%c", c);
-	return -1;
-}
-
-/* A character inside brackets: the four that are special there are
- * written as collating symbols, which glibc accepts anywhere. */
-static void
-put_member(FILE *b, unsigned cp)
-{
-	if (cp == ']' || cp == '-' || cp == '[' || cp == '^')
-		fprintf(b, "[.%c.]", (char)cp);
-	else
-		put_cp(b, cp);
-}
-
-static int
-bracket_atom(const char **s, struct item *it, struct sg_error *e)
-{
-	struct atom a;
-
-	if (**s != '\\') {
-		it->kind = CHAR;
-		it->lo = decode(s);
-		return 0;
-	}
-	(*s)++;
-	if (escape(s, 1, &a, e) < 0)
-		return -1;
-	if (a.kind == A_CHAR) {
-		it->kind = CHAR;
-		it->lo = a.cp;
-		return 0;
-	}
-	it->kind = CLASS;
-	if (!(it->cls = class_in[strchr(classes, a.c) - classes])) {
-		sg_seterr(e, "\\%c inside brackets is not supported", a.c);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-put_item(FILE *b, const struct item *it, struct sg_error *e)
-{
-	switch (it->kind) {
-	case CHAR:
-		put_member(b, it->lo);
-		break;
-	case CLASS:
-		fputs(it->cls, b);
-		break;
-	case RANGE:
-		if (it->hi < 0x80) {
-			put_member(b, it->lo);
-			fputc('-', b);
-			put_member(b, it->hi);
-			break;
-		}
-		if (it->hi - it->lo >= RANGE_MAX) {
-			sg_seterr(e,
-				"ranges of more than %d non-ASCII "
-				"characters are not supported",
-				RANGE_MAX);
-			return -1;
-		}
-		for (unsigned cp = it->lo; cp <= it->hi; cp++)
-			put_member(b, cp);
-		break;
-	}
-	return 0;
-}
-
-/* [...] at *s (past the '['), advancing past the ']'. */
-static int
-bracket(const char **s, FILE *b, struct sg_error *e)
-{
-	struct item it, hi;
-	const char *p = *s;
-
-	fputc('[', b);
-	if (*p == '^')
-		fputc('^', b), p++;
-	if (*p == ']') {
-		sg_seterr(e, "empty brackets are not supported");
-		return -1;
-	}
-	while (*p != ']') {
-		if (!*p) {
-			sg_seterr(e, "unterminated brackets");
-			return -1;
-		}
-		if (bracket_atom(&p, &it, e) < 0)
-			return -1;
-		if (it.kind == CHAR && p[0] == '-' && p[1] && p[1] != ']') {
-			p++;
-			if (bracket_atom(&p, &hi, e) < 0)
-				return -1;
-			if (hi.kind == CHAR) {
-				if (hi.lo < it.lo) {
-					sg_seterr(e, "range out of order");
-					return -1;
-				}
-				it.kind = RANGE;
-				it.hi = hi.lo;
-			} else {
-				put_member(b, it.lo);
-				it = hi;
-				put_member(b, '-');
-			}
-		}
-		if (put_item(b, &it, e) < 0)
-			return -1;
-	}
-	fputc(']', b);
-	*s = p + 1;
-	return 0;
-}
-
-/* {n}, {n,} or {n,m} at s: its length, or 0 when s is a literal '{'. */
-static size_t
-interval(const char *s)
-{
-	const char *p = s + 1;
-
-	if (*p < '0' || *p > '9')
-		return 0;
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (*p == ',') {
-		p++;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	return *p == '}' ? (size_t)(p + 1 - s) : 0;
-}
-
-static int
-group(const char **s, FILE *b, struct sg_error *e)
-{
-	const char *p = *s;
-
-	if (*p == '?') {
-		if (p[1] == ':') {
-			p += 2;
-		} else if (p[1] == '<' && p[2] != '=' && p[2] != '!') {
-			p = strchr(p, '>');
-			if (!p) {
-				sg_seterr(e, "unterminated group name");
-				return -1;
-			}
-			p++;
-		} else {
-			sg_seterr(e, "lookaround and (?...) groups are not "
-				     "supported");
-			return -1;
-		}
-	}
-	fputc('(', b);
-	*s = p;
-	return 0;
-}
-
-/* The ERE for an ECMA-262 pattern, malloc'd, or NULL and e. */
-static char *
-ecma_to_ere(const char *pat, struct sg_error *e)
-{
-	const char *p = pat;
-	char *ere = NULL;
-	struct atom a;
-	size_t n;
-	FILE *b = open_memstream(&ere, &n);
-
-	if (!b) {
-		sg_seterr(e, "out of memory");
-		return NULL;
-	}
-	while (*p) {
-		char c = *p++;
-
-		switch (c) {
-		case '(':
-			if (group(&p, b, e) < 0)
-				goto fail;
-			continue;
-		case '[':
-			if (bracket(&p, b, e) < 0)
-				goto fail;
-			continue;
-		case '.':
-			fputs("[^\n\r]", b);
-			continue;
-		case ')':
-		case '|':
-		case '^':
-		case '$':
-			fputc(c, b);
-			continue;
-		case '*':
-		case '+':
-		case '?':
-			fputc(c, b);
-			break;
-		case '{':
-			if ((n = interval(p - 1)) == 0) {
-				fputs("\\{", b);
-				continue;
-			}
-			fwrite(p - 1, 1, n, b);
-			p += n - 1;
-			break;
-		case '\\':
-			if (escape(&p, 0, &a, e) < 0)
-				goto fail;
-			if (a.kind == A_CLASS)
-				fputs(class_out[strchr(classes, a.c) - classes],
-					b);
-			else if (a.kind == A_ANCHOR)
-				fputs(a.c == 'b' ? "\\b" : "\\B", b);
-			else if (a.cp < 0x80 &&
-				 strchr("^.[$()|*+?{\\", (int)a.cp))
-				fputc('\\', b), put_cp(b, a.cp);
-			else
-				put_cp(b, a.cp);
-			continue;
-		default:
-			p--;
-			put_cp(b, decode(&p));
-			continue;
-		}
-		/* a lazy quantifier matches wherever the greedy one does */
-		if (*p == '?')
-			p++;
-	}
-	if (fclose(b) == EOF) {
-		sg_seterr(e, "out of memory");
-		free(ere);
-		return NULL;
-	}
-	return ere;
-fail:
-	fclose(b);
-	free(ere);
-	return NULL;
-}
+/* -- patterns -- */
 
 /* Compiled patterns by their text: recipes repeat one schema per job, and
  * the text, unlike a node's address, cannot be reused for another one. */
 struct cached {
 	char *pattern;
-	regex_t re;
+	struct sg_pattern *re;
 	struct cached *next;
 };
 
 static struct cached *cache[NBUCKETS];
 static size_t ncached;
-static locale_t utf8;
-static int utf8_tried;
-
-static locale_t
-enter_utf8(void)
-{
-	if (!utf8_tried) {
-		utf8_tried = 1;
-		utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-	}
-	return utf8 ? uselocale(utf8) : (locale_t)0;
-}
-
-static void
-leave_utf8(locale_t old)
-{
-	if (old)
-		uselocale(old);
-}
 
 static void
 cache_clear(void)
@@ -542,7 +124,7 @@ cache_clear(void)
 			struct cached *c = cache[i];
 
 			cache[i] = c->next;
-			regfree(&c->re);
+			sg_pattern_free(c->re);
 			free(c->pattern);
 			free(c);
 		}
@@ -550,50 +132,27 @@ cache_clear(void)
 	ncached = 0;
 }
 
-static const regex_t *
+static struct sg_pattern *
 regex_get(const char *pattern, struct sg_error *e)
 {
 	size_t h = sg_hash64(pattern, strlen(pattern)) % NBUCKETS;
+	struct sg_pattern *re;
 	struct cached *c;
-	locale_t old;
-	char *ere, msg[200];
-	int rc;
 
 	for (c = cache[h]; c; c = c->next)
 		if (strcmp(c->pattern, pattern) == 0)
-			return &c->re;
-	if (!(ere = ecma_to_ere(pattern, e)))
+			return c->re;
+	if (!(re = sg_pattern_new(pattern, strlen(pattern), e)))
 		return NULL;
 	if (ncached >= CACHE_MAX)
 		cache_clear();
 	c = sg_xmalloc(sizeof *c);
-	old = enter_utf8();
-	rc = regcomp(&c->re, ere, REG_EXTENDED | REG_NOSUB);
-	leave_utf8(old);
-	free(ere);
-	if (rc != 0) {
-		regerror(rc, &c->re, msg, sizeof msg);
-		sg_seterr(e, "%s", msg);
-		free(c);
-		return NULL;
-	}
+	c->re = re;
 	c->pattern = sg_xstrdup(pattern);
 	c->next = cache[h];
 	cache[h] = c;
 	ncached++;
-	return &c->re;
-}
-
-/* Matches anywhere in the string, NUL bytes included. */
-static int
-regex_match(const regex_t *re, const char *s, size_t len)
-{
-	regmatch_t m = {.rm_so = 0, .rm_eo = (regoff_t)len};
-	locale_t old = enter_utf8();
-	int rc = regexec(re, s, 1, &m, REG_STARTEND);
-
-	leave_utf8(old);
-	return rc == 0;
+	return re;
 }
 
 /* -- checking a schema -- */
@@ -702,6 +261,9 @@ check_values(const json_t *s, const struct at *at, struct sg_error *e)
 		return fail(e, at, "\"enum\" must be an array");
 	if ((v = json_object_get(s, "pattern")) && !json_is_string(v))
 		return fail(e, at, "\"pattern\" must be a string");
+	if (v && strlen(json_string_value(v)) != json_string_length(v))
+		return fail(e, at,
+			"\"pattern\" holds a NUL character: write \\u0000");
 	if (v && !regex_get(json_string_value(v), &re))
 		return fail(e, at, "pattern \"%s\": %s", json_string_value(v),
 			re.text);
@@ -751,12 +313,6 @@ int
 sg_schema_check(const json_t *schema, struct sg_error *e)
 {
 	return check(schema, NULL, e);
-}
-
-int
-sg_pattern_check(const char *pattern, struct sg_error *e)
-{
-	return regex_get(pattern, e) ? 0 : -1;
 }
 
 /* -- validating an instance -- */
@@ -934,9 +490,10 @@ validate_string(const json_t *s, const json_t *v, const struct at *at,
 	struct sg_error *e)
 {
 	char shown[SHOW_MAX + 8];
-	const regex_t *re;
+	struct sg_pattern *re;
 	const char *pat;
-	struct sg_error re_err;
+	struct sg_error why;
+	int rc;
 
 	if (validate_size(s,
 		    sg_codepoints(json_string_value(v), json_string_length(v)),
@@ -944,12 +501,19 @@ validate_string(const json_t *s, const json_t *v, const struct at *at,
 		return -1;
 	if (!(pat = json_string_value(json_object_get(s, "pattern"))))
 		return 0;
-	if (!(re = regex_get(pat, &re_err)))
-		return fail(e, at, "pattern \"%s\" is unusable: %s", pat,
-			re_err.text);
-	if (regex_match(re, json_string_value(v), json_string_length(v)))
+	if (!(re = regex_get(pat, &why)))
+		return fail(
+			e, at, "pattern \"%s\" is unusable: %s", pat, why.text);
+	rc = sg_pattern_match(
+		re, json_string_value(v), json_string_length(v), &why);
+	if (rc == 1)
 		return 0;
 	show(v, shown);
+	if (rc < 0) {
+		fail(e, at, "cannot tell whether %s matches pattern \"%s\": %s",
+			shown, pat, why.text);
+		return UNDECIDED;
+	}
 	return fail(e, at, "%s does not match pattern \"%s\"", shown, pat);
 }
 
@@ -959,6 +523,7 @@ validate_array(const json_t *s, const json_t *v, const struct at *at,
 {
 	json_t *items = json_object_get(s, "items"), *item;
 	struct at sub = {at, NULL, 0};
+	int rc;
 
 	if (validate_size(s, json_array_size(v), "size", "minItems", "maxItems",
 		    at, e) < 0)
@@ -966,8 +531,8 @@ validate_array(const json_t *s, const json_t *v, const struct at *at,
 	if (!items)
 		return 0;
 	json_array_foreach (v, sub.idx, item) {
-		if (validate(items, item, &sub, e) < 0)
-			return -1;
+		if ((rc = validate(items, item, &sub, e)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -979,6 +544,7 @@ validate_object(const json_t *s, const json_t *v, const struct at *at,
 	json_t *req = json_object_get(s, "required"), *props, *extra, *val;
 	const char *key;
 	size_t i;
+	int rc;
 
 	json_array_foreach (req, i, val) {
 		key = json_string_value(val);
@@ -997,23 +563,32 @@ validate_object(const json_t *s, const json_t *v, const struct at *at,
 				key);
 		if (!sub)
 			sub = extra;
-		if (sub && validate(sub, val, &(struct at){at, key, 0}, e) < 0)
-			return -1;
+		if (sub && (rc = validate(
+				    sub, val, &(struct at){at, key, 0}, e)) < 0)
+			return rc;
 	}
 	return validate_size(s, json_object_size(v), "size", "minProperties",
 		"maxProperties", at, e);
 }
 
-/* How many schemas of the list v matches; stops counting at stop. */
-static size_t
-matches(const json_t *list, const json_t *v, const struct at *at, size_t stop)
+/* How many schemas of the list v matches, counting up to stop; -1 and e
+ * when a pattern could not tell. */
+static long
+matches(const json_t *list, const json_t *v, const struct at *at, long stop,
+	struct sg_error *e)
 {
-	struct sg_error ignored;
-	size_t n = 0, i;
+	struct sg_error why;
+	long n = 0;
 	json_t *sub;
+	size_t i;
+	int rc;
 
 	json_array_foreach (list, i, sub) {
-		if (validate(sub, v, at, &ignored) == 0 && ++n == stop)
+		if ((rc = validate(sub, v, at, &why)) == UNDECIDED) {
+			*e = why;
+			return -1;
+		}
+		if (rc == 0 && ++n == stop)
 			break;
 	}
 	return n;
@@ -1024,32 +599,48 @@ validate_logic(const json_t *s, const json_t *v, const struct at *at,
 	struct sg_error *e)
 {
 	char shown[SHOW_MAX + 8];
-	struct sg_error ignored;
+	struct sg_error why;
 	json_t *list, *sub;
-	size_t i, n;
+	size_t i;
+	long n;
+	int rc;
 
 	json_array_foreach (json_object_get(s, "allOf"), i, sub) {
-		if (validate(sub, v, at, e) < 0)
-			return -1;
+		if ((rc = validate(sub, v, at, e)) < 0)
+			return rc;
 	}
 	list = json_object_get(s, "anyOf");
-	if (json_is_array(list) && matches(list, v, at, 1) == 0) {
-		show(v, shown);
-		return fail(
-			e, at, "%s does not match any schema in anyOf", shown);
+	if (json_is_array(list)) {
+		if ((n = matches(list, v, at, 1, e)) < 0)
+			return UNDECIDED;
+		if (n == 0) {
+			show(v, shown);
+			return fail(e, at,
+				"%s does not match any schema in anyOf", shown);
+		}
 	}
 	list = json_object_get(s, "oneOf");
-	if (json_is_array(list) && (n = matches(list, v, at, 2)) != 1) {
-		show(v, shown);
-		return fail(e, at,
-			n ? "%s matches more than one schema in oneOf"
-			  : "%s does not match any schema in oneOf",
-			shown);
+	if (json_is_array(list)) {
+		if ((n = matches(list, v, at, 2, e)) < 0)
+			return UNDECIDED;
+		if (n != 1) {
+			show(v, shown);
+			return fail(e, at,
+				n ? "%s matches more than one schema in oneOf"
+				  : "%s does not match any schema in oneOf",
+				shown);
+		}
 	}
-	sub = json_object_get(s, "not");
-	if (sub && validate(sub, v, at, &ignored) == 0) {
-		show(v, shown);
-		return fail(e, at, "%s matches the schema in not", shown);
+	if ((sub = json_object_get(s, "not"))) {
+		if ((rc = validate(sub, v, at, &why)) == UNDECIDED) {
+			*e = why;
+			return UNDECIDED;
+		}
+		if (rc == 0) {
+			show(v, shown);
+			return fail(
+				e, at, "%s matches the schema in not", shown);
+		}
 	}
 	return 0;
 }
@@ -1061,6 +652,7 @@ validate(const json_t *s, const json_t *v, const struct at *at,
 	char shown[SHOW_MAX + 8], allowed[SHOW_MAX + 8];
 	json_t *k, *x;
 	size_t i;
+	int rc = 0;
 
 	if (json_is_true(s))
 		return 0;
@@ -1090,12 +682,15 @@ validate(const json_t *s, const json_t *v, const struct at *at,
 				e, at, "%s is not one of %s", shown, allowed);
 		}
 	}
-	if ((json_is_number(v) && validate_number(s, v, at, e) < 0) ||
-		(json_is_string(v) && validate_string(s, v, at, e) < 0) ||
-		(json_is_array(v) && validate_array(s, v, at, e) < 0) ||
-		(json_is_object(v) && validate_object(s, v, at, e) < 0))
-		return -1;
-	return validate_logic(s, v, at, e);
+	if (json_is_number(v))
+		rc = validate_number(s, v, at, e);
+	else if (json_is_string(v))
+		rc = validate_string(s, v, at, e);
+	else if (json_is_array(v))
+		rc = validate_array(s, v, at, e);
+	else if (json_is_object(v))
+		rc = validate_object(s, v, at, e);
+	return rc < 0 ? rc : validate_logic(s, v, at, e);
 }
 
 int
