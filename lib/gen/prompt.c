@@ -156,7 +156,8 @@ sg_task_text(const json_t *recipe, const json_t *row)
 	const json_t *ti = json_object_get(recipe, "task_input");
 	const json_t *cons = json_object_get(recipe, "constraints");
 	const json_t *ex = json_object_get(ti, "examples"), *v;
-	static const char *const row_own[] = {"index", "line", "columns"};
+	static const char *const row_own[] = {
+		"index", "line", "columns", "input_column"};
 	const char *s, *k;
 	char *out = NULL;
 	size_t n = 0, i;

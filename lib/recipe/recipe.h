@@ -64,9 +64,9 @@ int sg_pii_type_parse(const char *name); /* -1 if unknown */
 json_t *sg_rows_read(const char *path, json_t **columns, struct sg_error *e);
 /* The recipe's batch input as the rows its samples are planned on (file
  * names relative to recipe_path): {"index", "line", "columns", then
- * original_input and expected_output, the values of input_column and
- * output_column, or each of dataset_fields by its name (without them,
- * every column)}; NULL with e empty when the recipe has none. */
+ * input_column, original_input and expected_output, its values of
+ * input_column and output_column, or each of dataset_fields by its name
+ * (without them, every column)}; NULL with e empty when it has none. */
 json_t *sg_recipe_rows(
 	const json_t *recipe, const char *recipe_path, struct sg_error *e);
 

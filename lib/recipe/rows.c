@@ -243,6 +243,7 @@ sg_recipe_rows(
 			json_object_get(r, "columns"));
 
 		if (sg_get_str(ti, "input_file")) {
+			json_object_set_new(p, "input_column", json_string(in));
 			json_object_set_new(p, "original_input", cell(r, in));
 			if (out)
 				json_object_set_new(
