@@ -25,7 +25,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra $(WERROR) -Ilib \
 	$(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
-LIBS = $(PKG_LIBS) -lm
+LIBS = $(PKG_LIBS) -lcsv -lm
 
 LIB_SRC = $(wildcard lib/*/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
@@ -121,7 +121,7 @@ FUZZ_FLAGS = -std=c17 -D_DEFAULT_SOURCE -g -O1 -Ilib $(PKG_CFLAGS) \
 
 build/fuzz/%: fuzz/%.c $(LIB_SRC) $(wildcard lib/*/*.h)
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(PKG_LIBS) -lm -o $@
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) $(PKG_LIBS) -lcsv -lm -o $@
 
 fuzz: $(FUZZERS:%=build/fuzz/%)
 	@for f in $(FUZZERS); do \

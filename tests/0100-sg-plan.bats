@@ -238,7 +238,7 @@ state() {
 	num_samples: 3\n|1:1: missing required field "domain"
 	domain: ~\nnum_samples: 3\n|1:9: "domain" must be a string
 	domain: d\nnum_samples: 2.5\n|2:14: "num_samples" must be a positive integer
-	domain: d\nnum_samples: 3\noutput_format: xml\n|3:16: "output_format" must be text, json or jsonl
+	domain: d\nnum_samples: 3\noutput_format: xml\n|3:16: "output_format" must be text, json, jsonl or csv
 	domain: d\nnum_samples: 3\nyes: 1\n|3:1: mapping key "yes" is read as a boolean (YAML 1.1); quote it
 	domain: d\nnum_samples: 3\ntask_input: {limit: .inf}\n|3:21: ".inf" is not finite, which JSON cannot hold
 	domain: d\nnum_samples: 3\ntask_input: &a [*a]\n|3:13: an alias refers to a node that holds it

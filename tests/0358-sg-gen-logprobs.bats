@@ -16,7 +16,7 @@ logprob_job() {
 
 @test "logprobs asked for: each sample keeps their mean, the check uses it" {
 	server
-	logprob_job 3 '{logprobs: true, max_token_perplexity: 1.75}' >job.jsonl
+	logprob_job 3 '{logprobs: true, max_token_perplexity: 1.88}' >job.jsonl
 	run --separate-stderr sg-gen job.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
@@ -25,19 +25,19 @@ logprob_job() {
 	# the mean of the answer's token logprobs, their number, exp(-mean)
 	assert_equal "$(jq -c 'select(.type == "sample") | .logprobs |
 		[.tokens, (.mean * 1e4 | round), (.perplexity * 1e4 | round)]' samples.jsonl)" \
-'[14,-5543,17407]
-[14,-5079,16617]
-[14,-5921,18079]'
+'[14,-6486,19128]
+[14,-5229,16868]
+[14,-6136,18470]'
 	run --separate-stderr sg-validate samples.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	assert_equal "$(jq -c 'select(.type == "sample") | .checks.perplexity |
 		[.pass, .source, (.perplexity * 1e4 | round)]' <<<"$output")" \
-'[true,"logprobs",17407]
-[true,"logprobs",16617]
-[false,"logprobs",18079]'
+'[false,"logprobs",19128]
+[true,"logprobs",16868]
+[true,"logprobs",18470]'
 	assert_equal "$(jq -r 'select(.type == "sample") | .checks.perplexity.why // empty' <<<"$output")" \
-		'token perplexity 1.81, more than 1.75'
+		'token perplexity 1.91, more than 1.88'
 }
 
 @test "each sample of an n answer keeps its own choice's logprobs" {

@@ -43,7 +43,7 @@ J
 	[ "$status" -eq 1 ]
 	assert_equal "$stderr" 'sg-export: /dev/fd/63:5: sample "r:0:3": no instruction and answer in its data (see sg-export(1))'
 	[ "$(echo "$output" | wc -l)" -eq 3 ]
-	run --separate-stderr sg-export -f csv /dev/null
+	run --separate-stderr sg-export -f xml /dev/null
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "usage: sg-export"* ]]
 }

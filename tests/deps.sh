@@ -21,6 +21,7 @@ build    libjansson-dev       pc jansson                         JSON
 build    libcurl4-openssl-dev pc libcurl                         HTTP to the LLM server
 build    libyaml-dev          pc yaml-0.1                        recipes
 build    zlib1g-dev           pc zlib                            the compression score
+build    libcsv-dev           file /usr/include/csv.h            batch inputs and output as CSV
 build    libpcre2-dev         pc libpcre2-8                      recipe patterns, as JSON Schema reads them
 data     npm                  command npm                        fetches the data, and node
 data     jq                   command jq                         turns the data into TSV

@@ -17,12 +17,12 @@ teardown() {
 	[ -z "${SERVER:-}" ] || kill "$SERVER" 2>/dev/null || true
 }
 
-# A naive job of n samples for the reviews example, changed by jq filter $2.
-# More arguments go to jq.
+# A naive job of n samples for the reviews example, changed by jq filter $2,
+# without sub-topics: one request per sample.  More arguments go to jq.
 job() {
 	sg-plan --llm -n1 -b "$1" "$EXAMPLES/reviews/reviews.yaml" | jq -c "${@:3}" ". + {batch: 3,
 		arm: \"naive_balanced\", generator: \"naive\", seed: 11,
-		params: {temperature: 0.7, top_p: 1}} | ${2:-.}"
+		params: {temperature: 0.7, top_p: 1}} | .recipe.subtopics = 0 | ${2:-.}"
 }
 
 # Faults the stand-in gives, in turn, to the first requests (see llm-server.py).

@@ -96,6 +96,19 @@ def evol(msgs, h):
     return None
 
 
+def plan(msgs, h):
+    """sg-gen's planning of sub-topics: the number asked for of distinct
+    ones, as a JSON array, unless the task says NOPLAN."""
+    last = str(msgs[-1].get("content", "")) if msgs else ""
+    m = re.search(r"List (\d+) distinct sub-topics", last)
+    if not m:
+        return None
+    if "NOPLAN" in last:
+        return "I cannot plan that."
+    return json.dumps(["sub-topic %s-%d" % (h[:4], i)
+                       for i in range(int(m.group(1)))])
+
+
 def between(text, start):
     """The text between start and the next ">>>"."""
     if start not in text:
@@ -160,6 +173,8 @@ def reply(req):
             content = judge(str(msgs[-1].get("content", "")))
         elif evol(msgs, h) is not None:
             content = evol(msgs, h)
+        elif plan(msgs, h) is not None:
+            content = plan(msgs, h)
         elif msgs and "JSON" in str(msgs[-1].get("content", "")):
             # asked in words: broken JSON first, fenced JSON on repair
             if len(msgs) > 2:

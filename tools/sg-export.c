@@ -4,11 +4,15 @@
  * Reads records (sg-jsonl(5)) from the files named, or standard input, and
  * writes one line per usable sample in the format of -f: "openai" (chat
  * fine-tuning, {"messages": [...]}), "alpaca" ({"instruction", "input",
- * "output"}) or "sharegpt" ({"conversations": [{"from", "value"}]}).  A
+ * "output"}), "sharegpt" ({"conversations": [{"from", "value"}]}), or
+ * "csv": a sample of a batch input as its row, the input column holding
+ * the sample's text, after an "id" column (the Python system's augmented
+ * CSV); a sample without a row as its id and its text.  A
  * sample is usable when it has "data" and no "error", and neither
  * "pass": false nor "reject".  Other records are dropped: this is the
  * end of a pipeline, not a stage in it.
  */
+#include <csv.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +20,7 @@
 #include "base/base.h"
 #include "record/record.h"
 
-enum format { OPENAI, ALPACA, SHAREGPT };
+enum format { OPENAI, ALPACA, SHAREGPT, CSV };
 
 static struct sg_filter f = {
 	.usage = "usage: sg-export [-huVv] [--strict] [-f format] [-p prompt]"
@@ -25,6 +29,53 @@ static struct sg_filter f = {
 static enum format format = OPENAI;
 static const char *prompt, *sys;
 static long long written, skipped;
+static json_t *header; /* the CSV's columns, from its first sample */
+
+static void
+csv_field(const char *s, int last)
+{
+	csv_fwrite(stdout, s, strlen(s));
+	putchar(last ? '\n' : ',');
+}
+
+/* A sample as a CSV line: its row's columns in the header's order, the
+ * input column (else a last "text" one) its text. */
+static void
+put_csv(const json_t *rec, const json_t *data)
+{
+	const json_t *row = json_object_get(rec, "row");
+	const json_t *cols = json_object_get(row, "columns"), *v;
+	const char *in = sg_get_str(row, "input_column"), *k;
+	char *text = sg_sample_text(data), *cell;
+	size_t i;
+
+	if (!header) {
+		header = json_array();
+		json_object_foreach ((json_t *)cols, k, v)
+			json_array_append_new(header, json_string(k));
+		if (!in)
+			json_array_append_new(header, json_string("text"));
+		csv_field("id", 0);
+		json_array_foreach (header, i, v)
+			csv_field(json_string_value(v),
+				i + 1 == json_array_size(header));
+	}
+	csv_field(sg_get_str(rec, "id") ? sg_get_str(rec, "id") : "", 0);
+	json_array_foreach (header, i, v) {
+		k = json_string_value(v);
+		v = json_object_get(cols, k);
+		if ((in && strcmp(k, in) == 0) || (!in && !v))
+			cell = sg_xstrdup(text);
+		else
+			cell = !v ? sg_xstrdup("")
+			       : json_is_string(v)
+				       ? sg_xstrdup(json_string_value(v))
+				       : sg_dumps(v);
+		csv_field(cell, i + 1 == json_array_size(header));
+		free(cell);
+	}
+	free(text);
+}
 
 static const char *
 first(const json_t *data, const char *const keys[])
@@ -116,6 +167,11 @@ put_example(struct sg_filter *f, json_t *rec)
 		skipped++;
 		return;
 	}
+	if (format == CSV) {
+		put_csv(rec, data);
+		written++;
+		return;
+	}
 	if (split(data, &instr, &input, &output, &owned) < 0) {
 		sg_filter_bad(f,
 			"sample \"%s\": no instruction and answer in "
@@ -168,6 +224,8 @@ main(int argc, char *argv[])
 				format = ALPACA;
 			else if (strcmp(optarg, "sharegpt") == 0)
 				format = SHAREGPT;
+			else if (strcmp(optarg, "csv") == 0)
+				format = CSV;
 			else
 				sg_usage(f.usage, SG_EXIT_USAGE);
 			break;
@@ -183,6 +241,7 @@ main(int argc, char *argv[])
 		}
 	}
 	status = sg_filter_run(&f, argv + optind, argc - optind, put_example);
+	json_decref(header);
 	sg_note("%lld samples written, %lld not usable", written, skipped);
 	return sg_finish(status);
 }

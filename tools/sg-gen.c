@@ -37,6 +37,25 @@ static struct sg_filter f = {
 };
 
 /* 0 when the job has every field sg-gen needs, else -1 and a warning. */
+/* Whether the job's plan key, when it has one, is an array of type. */
+static int
+plan_of(const struct sg_job *j, const char *key, json_type type,
+	const char *what)
+{
+	const json_t *plan = json_object_get(j->rec, key), *v;
+	size_t i;
+
+	json_array_foreach (plan, i, v)
+		if (json_typeof(v) != type)
+			break;
+	if (plan && (!json_is_array(plan) || i < json_array_size(plan))) {
+		sg_warn("%s: job \"%s\" is not an array of %s", j->where, key,
+			what);
+		return 0;
+	}
+	return 1;
+}
+
 static int
 check_job(struct sg_job *j)
 {
@@ -45,7 +64,6 @@ check_job(struct sg_job *j)
 		int integer;
 	} need[] = {{"arm", 0}, {"generator", 0}, {"batch", 1}, {"run", 0},
 		{"n", 1}, {"seed", 1}};
-	const json_t *plan = json_object_get(j->rec, "label_plan"), *v;
 	size_t i;
 
 	for (i = 0; i < sizeof need / sizeof need[0]; i++)
@@ -67,14 +85,9 @@ check_job(struct sg_job *j)
 			return -1;
 		}
 	}
-	json_array_foreach (plan, i, v)
-		if (!json_is_string(v))
-			break;
-	if (plan && (!json_is_array(plan) || i < json_array_size(plan))) {
-		sg_warn("%s: job \"label_plan\" is not an array of strings",
-			j->where);
+	if (!plan_of(j, "label_plan", JSON_STRING, "strings") ||
+		!plan_of(j, "row_plan", JSON_OBJECT, "objects"))
 		return -1;
-	}
 	j->run = sg_get_str(j->rec, "run");
 	j->arm = sg_get_str(j->rec, "arm");
 	j->generator = sg_get_str(j->rec, "generator");
@@ -119,6 +132,7 @@ run_job(json_t *rec, const char *where)
 	sg_mix_free(&j.mix);
 	json_decref(j.evol);
 	json_decref(j.pending);
+	json_decref(j.angles);
 	free(j.infra_error);
 }
 

@@ -5,8 +5,8 @@
  * the "labels" counts of the run's state file, which it never writes.
  * Writes one job record per batch still needed to reach the target
  * (sg-jsonl(5)) and owns every field of it: type, run, job, n, target,
- * accepted, label_plan (for a recipe with labels), context, recipe_path,
- * recipe.
+ * accepted, label_plan (for a recipe with labels), row_plan (for a recipe
+ * with a batch input), context, recipe_path, recipe.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -93,6 +93,20 @@ plan_labels(const struct sg_mix *mix, json_t *counts, long long n)
 	return plan;
 }
 
+/* The rows of n samples from the run's place at: the rows in turn, so
+ * num_samples spread over them as evenly as they go. */
+static json_t *
+plan_rows(const json_t *rows, long long at, long long n)
+{
+	json_t *plan = json_array();
+	long long nrows = (long long)json_array_size(rows);
+
+	for (long long i = 0; i < n; i++)
+		json_array_append(
+			plan, json_array_get(rows, (size_t)((at + i) % nrows)));
+	return plan;
+}
+
 /* Plan the jobs for a recipe: ceil((target - accepted) / n) of them. */
 int
 main(int argc, char *argv[])
@@ -114,7 +128,8 @@ main(int argc, char *argv[])
 	const char *run = NULL, *state = NULL, *path;
 	struct sg_error e;
 	struct sg_mix mix;
-	json_t *recipe, *context, *job, *plan, *rest, *labels = json_object();
+	json_t *recipe, *context, *job, *plan, *rest, *rows,
+		*labels = json_object();
 	char *runbuf = NULL;
 	int c, llm = -1, status = SG_EXIT_OK;
 
@@ -168,6 +183,9 @@ main(int argc, char *argv[])
 		path, recipe_warning, NULL, sg_router_check, &e);
 	if (!recipe)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	rows = sg_recipe_rows(recipe, path, &e);
+	if (!rows && *e.text)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	if (!run)
 		run = runbuf = sg_recipe_run(recipe, path);
 	if (!target)
@@ -205,11 +223,15 @@ main(int argc, char *argv[])
 			json_array_extend(plan, rest);
 			json_decref(rest);
 		}
-		job = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o*, s:O, s:s,"
-				" s:O}",
+		job = json_pack(
+			"{s:s, s:s, s:I, s:I, s:I, s:I, s:o*, s:o*, s:O,"
+			" s:s, s:O}",
 			"type", "job", "run", run, "job", (json_int_t)i, "n",
 			(json_int_t)batch, "target", (json_int_t)target,
 			"accepted", (json_int_t)accepted, "label_plan", plan,
+			"row_plan",
+			rows ? plan_rows(rows, accepted + i * batch, batch)
+			     : NULL,
 			"context", context, "recipe_path", path, "recipe",
 			recipe);
 		if (!job)
@@ -222,6 +244,7 @@ main(int argc, char *argv[])
 			break;
 	}
 	json_decref(context);
+	json_decref(rows);
 	json_decref(labels);
 	sg_mix_free(&mix);
 	json_decref(recipe);

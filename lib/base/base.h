@@ -135,6 +135,8 @@ void sg_buf_add(struct sg_buf *b, const char *s, size_t n);
 /* A sample's data as text: a string as it is, else the string values of
  * an object or array joined by spaces, depth first; malloc'd. */
 char *sg_sample_text(const json_t *data);
+/* Whether s is one of the n strings of list. */
+int sg_among(const char *s, const char *const *list, size_t n);
 /* A byte of a word (a letter or digit, the apostrophe, any byte of a
  * UTF-8 sequence), and a byte folded to lower case: isalnum and tolower
  * in the C locale the tools run in, inline, as the text checks call them

@@ -195,3 +195,12 @@ sg_word_hash(const char *start, const char *end)
 {
 	return word_hash(start, end);
 }
+
+int
+sg_among(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return 1;
+	return 0;
+}

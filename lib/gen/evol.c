@@ -36,12 +36,14 @@ static const char *const how[SG_EVOL_OPS] = {
 };
 
 char *
-sg_evol_prompt(int op, const char *instruction, const char *label)
+sg_evol_prompt(
+	int op, const char *instruction, const char *label, const char *task)
 {
-	json_t *s, *keep = label ? json_sprintf("Its label must stay"
-						" \"%s\".\n",
-					   label)
-				 : json_string("");
+	json_t *s,
+		*keep = json_sprintf("%s%s%s%s%s",
+			task ? "The task it belongs to:\n" : "",
+			task ? task : "", label ? "Its label must stay \"" : "",
+			label ? label : "", label ? "\".\n" : "");
 	char *out;
 
 	if (op == SG_EVOL_OPS - 1)
@@ -174,6 +176,7 @@ struct evo {
 	long long index, step;
 	int stage, round, rounds, op;
 	char *parent, *child, *response;
+	char *task;    /* the task and the sample's angle, for each rewrite */
 	json_t *trail; /* per round: op, kept, why */
 	json_t *body;  /* the request in flight */
 	struct sg_logprobs parent_lp, child_lp, response_lp, answer_lp;
@@ -223,7 +226,8 @@ evo_round(struct evo *v)
 
 	v->op = evo_op(v);
 	v->stage = EVOLVE;
-	p = sg_evol_prompt(v->op, v->parent, sg_job_label(v->j, v->index));
+	p = sg_evol_prompt(
+		v->op, v->parent, sg_job_label(v->j, v->index), v->task);
 	evo_ask(v, p, sg_get_num(v->j->params, "temperature", 0.7), 1);
 	free(p);
 }
@@ -267,6 +271,7 @@ evo_done(struct evo *v, const char *error, enum sg_llm_fault fault)
 	free(v->parent);
 	free(v->child);
 	free(v->response);
+	free(v->task);
 	free(v);
 }
 
@@ -349,19 +354,24 @@ on_evol(void *arg, const struct sg_llm_reply *r)
 	}
 }
 
-/* The instruction sample index starts from: a seed example of its
- * planned label, else any (its rewrites are asked to keep the label), or
- * the recipe's description. */
+/* The instruction sample index starts from: its row's original input,
+ * a seed example of its planned label, else any (its rewrites are asked
+ * to keep the label), or the recipe's input or description. */
 static char *
 evo_seed(const struct sg_job *j, long long index, struct sg_rng *rng)
 {
 	const json_t *recipe = json_object_get(j->rec, "recipe"), *e;
 	static const char *const keys[] = {
 		"instruction", "prompt", "question", "text"};
-	const char *d;
+	const json_t *ti = sg_path(recipe, "task_input");
+	const char *d = sg_get_str(sg_job_row(j, index), "original_input");
 	char buf[1024];
 	size_t k;
 
+	if (d)
+		return sg_xstrdup(d);
+	if (json_is_string(ti))
+		return sg_xstrdup(json_string_value(ti));
 	e = sg_gen_example(recipe, &j->mix, sg_job_label(j, index), rng, &k);
 	if (!e)
 		e = sg_gen_example(recipe, &j->mix, NULL, rng, &k);
@@ -372,10 +382,27 @@ evo_seed(const struct sg_job *j, long long index, struct sg_rng *rng)
 			if ((d = sg_get_str(e, keys[i])))
 				return sg_xstrdup(d);
 	}
-	d = sg_get_str(sg_path(recipe, "task_input"), "description");
+	d = sg_get_str(ti, "description");
 	snprintf(buf, sizeof buf, "Write a task about %s.",
 		d ? d : sg_get_str(recipe, "domain"));
 	return sg_xstrdup(buf);
+}
+
+/* What a rewrite of sample index is told of the task: the recipe's, the
+ * row's and the sample's angle. */
+static char *
+evo_task(const struct sg_job *j, long long index)
+{
+	char *task = sg_task_text(
+		     json_object_get(j->rec, "recipe"), sg_job_row(j, index)),
+	     *angle = sg_job_angle(j, index), *out;
+	size_t n = strlen(task) + (angle ? strlen(angle) : 0) + 1;
+
+	out = sg_xmalloc(n);
+	snprintf(out, n, "%s%s", task, angle ? angle : "");
+	free(task);
+	free(angle);
+	return out;
 }
 
 void
@@ -394,6 +421,7 @@ sg_gen_evol(struct sg_job *j)
 			j, "params \"rounds\" is not an integer from 1 to 8");
 		return;
 	}
+	sg_gen_angles(j);
 	j->evol = json_object();
 	for (int i = 0; i < SG_EVOL_OPS; i++)
 		json_object_set_new(j->evol, sg_evol_ops[i], json_object());
@@ -406,6 +434,7 @@ sg_gen_evol(struct sg_job *j)
 		v->trail = json_array();
 		sg_rng_seed(&v->rng, (uint64_t)(j->seed + i));
 		v->parent = evo_seed(j, i, &v->rng);
+		v->task = evo_task(j, i);
 		evo_round(v);
 	}
 	if (sg_llm_run(sg_gen_client, on_evol, NULL, &e) < 0)

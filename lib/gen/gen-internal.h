@@ -34,6 +34,9 @@ void sg_job_error(struct sg_job *j, long long index, const char *why,
 	enum sg_llm_fault fault);
 /* Whether the job's samples are JSON values, not strings. */
 int sg_job_json(const struct sg_job *j);
+/* The row of the batch input the job's plan gives sample index, or
+ * NULL. */
+const json_t *sg_job_row(const struct sg_job *j, long long index);
 /* The job's knowledge base, loaded once per path; NULL and e. */
 struct sg_kb *sg_job_kb(const struct sg_job *j, struct sg_error *e);
 
@@ -89,6 +92,19 @@ json_t *sg_naive_parse(const char *content, int json, struct sg_error *e);
 json_t *sg_naive_repair(
 	const json_t *body, const char *content, const char *why);
 
+/* prompt.c: the task as an LLM arm tells it: domain, task, every field
+ * of task_input and the row (a batch input's, may be NULL) and the
+ * constraints but those a check owns, a readable line each; malloc'd. */
+char *sg_task_text(const json_t *recipe, const json_t *row);
+
+/* diverse.c: what makes each sample's prompt its own */
+/* The job's angles, before its requests: each sample's attributes drawn
+ * from the recipe's, or its sub-topic from those planned once per run
+ * (a cached request; a failure is noted and leaves none). */
+void sg_gen_angles(struct sg_job *j);
+/* The prompt's lines of sample index's angle, malloc'd, or NULL. */
+char *sg_job_angle(const struct sg_job *j, long long index);
+
 /* templater.c: the templater's sg_fill_fn: ctx is a struct sg_fill, zeroed but
  * for its job and index, and fault SG_FAULT_CONTENT until a fill says
  * otherwise. */
@@ -143,8 +159,10 @@ json_t *sg_extract_sample(const struct sg_kb *kb, int json, long long count,
 #define SG_EVOL_OPS 6
 extern const char *const sg_evol_ops[SG_EVOL_OPS];
 /* The prompt that evolves instruction by operation op, keeping its label
- * (NULL: none); malloc'd. */
-char *sg_evol_prompt(int op, const char *instruction, const char *label);
+ * (NULL: none), told of the task (as sg_task_text, NULL: not);
+ * malloc'd. */
+char *sg_evol_prompt(
+	int op, const char *instruction, const char *label, const char *task);
 /* The prompt asking an LLM whether two instructions are equal. */
 char *sg_evol_equal_prompt(const char *a, const char *b);
 /* Why an evolved instruction is eliminated (judgement: the equality

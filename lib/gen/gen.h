@@ -28,6 +28,7 @@ struct sg_job {
 	double cost;
 	json_t *evol;	 /* the evol arm's operations: tried and kept */
 	json_t *pending; /* samples answered before an earlier one */
+	json_t *angles;	 /* per sample: its attributes, its sub-topic */
 	long long next;	 /* the index sg_job_put_at writes next */
 };
 /* Every sample of the job fails with the same reason, said once: the

@@ -31,6 +31,7 @@ sg_job_put(const struct sg_job *j, json_t *rec)
 json_t *
 sg_job_sample(const struct sg_job *j, long long index)
 {
+	const json_t *a, *v;
 	json_t *s = json_object();
 
 	json_object_set_new(s, "type", json_string("sample"));
@@ -43,6 +44,13 @@ sg_job_sample(const struct sg_job *j, long long index)
 	json_object_set_new(s, "generator", json_string(j->generator));
 	json_object_set(s, "params", j->params);
 	json_object_set_new(s, "seed", json_integer(j->seed));
+	if ((v = sg_job_row(j, index)))
+		json_object_set(s, "row", (json_t *)v);
+	a = json_array_get(j->angles, (size_t)index);
+	if ((v = json_object_get(a, "attributes")))
+		json_object_set(s, "attributes", (json_t *)v);
+	if ((v = json_object_get(a, "subtopic")))
+		json_object_set(s, "subtopic", (json_t *)v);
 	return s;
 }
 
@@ -214,4 +222,11 @@ sg_job_label(const struct sg_job *j, long long index)
 {
 	return json_string_value(json_array_get(
 		json_object_get(j->rec, "label_plan"), (size_t)index));
+}
+
+const json_t *
+sg_job_row(const struct sg_job *j, long long index)
+{
+	return json_array_get(
+		json_object_get(j->rec, "row_plan"), (size_t)index);
 }

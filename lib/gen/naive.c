@@ -22,67 +22,48 @@ static void add(json_t *buf, const char *fmt, ...)
 static void
 add(json_t *buf, const char *fmt, ...)
 {
-	char line[2048];
-	va_list ap;
+	va_list ap, again;
+	char *line;
 	json_t *s;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	line = sg_xmalloc((size_t)n + 1);
+	vsnprintf(line, (size_t)n + 1, fmt, again);
+	va_end(again);
 	va_end(ap);
 	s = json_sprintf("%s%s", json_string_value(buf), line);
 	json_string_set(buf, json_string_value(s));
 	json_decref(s);
-}
-
-static void
-bounds(json_t *p, const json_t *ti)
-{
-	json_t *rl = json_object_get(ti, "review_length_tokens");
-	long long lo = sg_get_int(ti, "min_words", sg_get_int(rl, "min", -1));
-	long long hi = sg_get_int(ti, "max_words", sg_get_int(rl, "max", -1));
-
-	if (lo >= 0 && hi >= 0)
-		add(p, "Length: %lld to %lld words.\n", lo, hi);
-	else if (hi >= 0)
-		add(p, "Length: at most %lld words.\n", hi);
-	else if (lo >= 0)
-		add(p, "Length: at least %lld words.\n", lo);
+	free(line);
 }
 
 static char *
-user_prompt(
-	const json_t *recipe, const json_t *schema, int json, const char *label)
+user_prompt(const struct sg_job *j, long long index, const json_t *schema,
+	int json, const char *label)
 {
-	const json_t *ti = json_object_get(recipe, "task_input");
-	json_t *p = json_string(""), *ex, *v;
-	const char *s;
+	const json_t *recipe = json_object_get(j->rec, "recipe");
+	const char *domain = sg_get_str(recipe, "domain");
+	json_t *p = json_string("");
 	char *out, *txt;
-	size_t i;
 
-	add(p, "Write one new, realistic example for a synthetic dataset.\n");
-	add(p, "Domain: %s\n", sg_get_str(recipe, "domain"));
-	if ((s = sg_get_str(recipe, "task")))
-		add(p, "Task: %s\n", s);
-	if (json_is_string(ti))
-		add(p, "Description: %s\n", json_string_value(ti));
-	if ((s = sg_get_str(ti, "description")))
-		add(p, "Description: %s\n", s);
-	if ((s = sg_get_str(ti, "target_audience")))
-		add(p, "Audience: %s\n", s);
-	if ((s = sg_get_str(ti, "tone")))
-		add(p, "Tone: %s\n", s);
-	bounds(p, ti);
+	if (domain && strcmp(domain, "task_rewrite") == 0)
+		add(p, "Rewrite the input into one new variant for a synthetic "
+		       "dataset.\n");
+	else
+		add(p, "Write one new, realistic example for a synthetic "
+		       "dataset.\n");
+	txt = sg_task_text(recipe, sg_job_row(j, index));
+	add(p, "%s", txt);
+	free(txt);
+	if ((txt = sg_job_angle(j, index))) {
+		add(p, "%s", txt);
+		free(txt);
+	}
 	if (label)
 		add(p, "Its label must be \"%s\".\n", label);
-	ex = json_object_get(ti, "examples");
-	if (json_is_array(ex) && json_array_size(ex) > 0) {
-		add(p, "Examples of the kind wanted (do not copy them):\n");
-		json_array_foreach (ex, i, v) {
-			txt = json_is_string(v) ? NULL : sg_dumps(v);
-			add(p, "- %s\n", txt ? txt : json_string_value(v));
-			free(txt);
-		}
-	}
 	if (json) {
 		txt = schema ? sg_dumps(schema) : NULL;
 		add(p,
@@ -164,7 +145,7 @@ sg_naive_body(const struct sg_job *j, long long index, const char *model,
 
 	schema = json ? narrowed(recipe_schema(recipe), j->mix.field, label)
 		      : NULL;
-	prompt = user_prompt(recipe, schema, json, label);
+	prompt = user_prompt(j, index, schema, json, label);
 	if (json_array_size(passages) > 0) {
 		json_t *p = json_string("Base it on these passages:\n"), *v;
 		size_t i;
@@ -388,6 +369,12 @@ same(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+static int
+same_row(const json_t *a, const json_t *b)
+{
+	return a == b || json_equal(a, b);
+}
+
 void
 sg_gen_naive(struct sg_job *j, int rag)
 {
@@ -401,14 +388,21 @@ sg_gen_naive(struct sg_job *j, int rag)
 		sg_job_fail(j, "%s", e.text);
 		return;
 	}
+	sg_gen_angles(j);
 	if (rag || no_choices || choices < 1)
 		choices = 1;
 	for (long long i = 0, count; i < j->n; i += count) {
-		/* the choices of one request share its label */
+		/* the choices of one request share its label and row, and
+		 * the angle of the first */
 		for (count = 1;
 			count < choices && i + count < j->n &&
-			same(sg_job_label(j, i + count), sg_job_label(j, i));)
-			count++;
+			same(sg_job_label(j, i + count), sg_job_label(j, i)) &&
+			same_row(sg_job_row(j, i + count), sg_job_row(j, i));)
+			/* so the sample says what its prompt said */
+			if (json_array_get(j->angles, (size_t)(i + count++)))
+				json_array_set(j->angles,
+					(size_t)(i + count - 1),
+					json_array_get(j->angles, (size_t)i));
 		if (rag)
 			ps = sg_rag_passages(j, kb, i, &prov);
 		c = new_call(j, i, naive_body(j, i, sg_gen_model(j), ps),

@@ -244,16 +244,7 @@ static const char *const trues[] = {
 static const char *const falses[] = {
 	"no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"};
 
-static int
-among(const char *s, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
-#define AMONG(s, list) among(s, list, sizeof list / sizeof *list)
+#define AMONG(s, list) sg_among(s, list, sizeof list / sizeof *list)
 
 /* The tag PyYAML's resolver gives an untagged plain scalar. */
 static const char *
@@ -1162,8 +1153,9 @@ c_format(struct load *L, const struct node *n, const char *name)
 	const char *s = json_string_value(n->v);
 
 	if (!s || (strcmp(s, "text") != 0 && strcmp(s, "json") != 0 &&
-			  strcmp(s, "jsonl") != 0))
-		return fail(L, n, "\"%s\" must be text, json or jsonl", name);
+			  strcmp(s, "jsonl") != 0 && strcmp(s, "csv") != 0))
+		return fail(
+			L, n, "\"%s\" must be text, json, jsonl or csv", name);
 	return 0;
 }
 
@@ -1185,8 +1177,9 @@ c_labels(struct load *L, const struct node *n, const char *name)
 	return 0;
 }
 
+/* A mapping whose every value is of kind k. */
 static int
-c_weights(struct load *L, const struct node *n, const char *name)
+map_of(struct load *L, const struct node *n, const char *name, enum kind k)
 {
 	char sub[NAMELEN];
 
@@ -1194,10 +1187,16 @@ c_weights(struct load *L, const struct node *n, const char *name)
 		return -1;
 	for (size_t i = 0; i < n->n; i++) {
 		dotted(sub, name, n->key[i].s);
-		if (c_is(L, n->kid[i], sub, NONNEG) < 0)
+		if (c_is(L, n->kid[i], sub, k) < 0)
 			return -1;
 	}
 	return 0;
+}
+
+static int
+c_weights(struct load *L, const struct node *n, const char *name)
+{
+	return map_of(L, n, name, NONNEG);
 }
 
 static int
@@ -1214,12 +1213,24 @@ c_label_distribution(struct load *L, const struct node *n, const char *name)
 	return 0;
 }
 
+/* dataset_fields: a mapping from a name the prompt uses to a column. */
+static int
+c_columns(struct load *L, const struct node *n, const char *name)
+{
+	return map_of(L, n, name, STRING);
+}
+
 static int
 c_task_input(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
+		{"dataset_fields", 0, c_columns},
+		{"dataset_path", STRING, NULL},
+		{"input_column", STRING, NULL},
+		{"input_file", STRING, NULL},
 		{"label_distribution", 0, c_label_distribution},
 		{"labels", 0, c_labels},
+		{"output_column", STRING, NULL},
 	};
 
 	if (!json_is_string(n->v) && !json_is_object(n->v))
@@ -1867,10 +1878,55 @@ c_budget(struct load *L, const struct node *n, const char *name)
 	return FIELDS(L, n, tab, name, 0);
 }
 
+/* The attributes a sample's prompt draws: each a list of values, alike
+ * in weight, or a mapping from value to weight. */
+static int
+c_attributes(struct load *L, const struct node *n, const char *name)
+{
+	char sub[NAMELEN];
+	const struct node *a;
+
+	if (c_is(L, n, name, MAPPING) < 0)
+		return -1;
+	for (size_t i = 0; i < n->n; i++) {
+		a = n->kid[i];
+		dotted(sub, name, n->key[i].s);
+		if (json_is_object(a->v)) {
+			if (c_label_distribution(L, a, sub) < 0)
+				return -1;
+			if (a->n == 0)
+				return fail(L, a, "\"%s\" has no value", sub);
+			continue;
+		}
+		if (!json_is_array(a->v) || a->n == 0)
+			return fail(L, a,
+				"\"%s\" must be a list of values or a mapping"
+				" of values to weights",
+				sub);
+		for (size_t k = 0; k < a->n; k++)
+			if (!json_is_string(a->kid[k]->v))
+				return fail(L, a->kid[k],
+					"\"%s\" has a value that is not a "
+					"string",
+					sub);
+	}
+	return 0;
+}
+
+static int
+c_subtopics(struct load *L, const struct node *n, const char *name)
+{
+	if (!json_is_integer(n->v) || json_integer_value(n->v) < 0)
+		return fail(L, n, "\"%s\" must be an integer not less than 0",
+			name);
+	return 0;
+}
+
 static int
 check(struct load *L, const struct node *root)
 {
 	static const struct field tab[] = {
+		{"attributes", 0, c_attributes},
 		{"budget", 0, c_budget},
 		{"constraints", 0, c_constraints},
 		{"domain", STRING, NULL},
@@ -1885,6 +1941,7 @@ check(struct load *L, const struct node *root)
 		{"quality_criteria", 0, c_criteria},
 		{"reward", 0, c_reward},
 		{"router_config", 0, c_router},
+		{"subtopics", 0, c_subtopics},
 		{"task", STRING, NULL},
 		{"task_input", 0, c_task_input},
 		{"validators", 0, c_validators},
@@ -1985,6 +2042,88 @@ writable_dir(struct load *L, const struct node *n)
 	return rc;
 }
 
+/* The column a field of ti names is in the file's columns, and in every
+ * row of JSON Lines. */
+static int
+has_column(struct load *L, const struct node *col, const char *name,
+	const char *path, const json_t *rows, const json_t *columns)
+{
+	const char *c = json_string_value(col->v);
+	char *names = sg_xstrdup("");
+	size_t i, n = 0, m;
+	json_t *v;
+	int known = 0;
+
+	json_array_foreach (columns, i, v) {
+		known |= strcmp(json_string_value(v), c) == 0;
+		m = strlen(json_string_value(v));
+		names = sg_xrealloc(names, n + m + 3);
+		n += (size_t)snprintf(names + n, m + 3, "%s%s", n ? ", " : "",
+			json_string_value(v));
+	}
+	if (!known) {
+		fail(L, col,
+			"\"%s\": '%s' has no column \"%s\" (its columns: %s)",
+			name, path, c, names);
+		free(names);
+		return -1;
+	}
+	free(names);
+	json_array_foreach (rows, i, v)
+		if (!json_object_get(json_object_get(v, "columns"), c))
+			return fail(L, col, "\"%s\": %s:%lld has no \"%s\"",
+				name, path, sg_get_int(v, "line", 0), c);
+	return 0;
+}
+
+/* A batch input the task_input names can be read, is CSV (or JSON Lines)
+ * and has the columns it names. */
+static int
+batch_input(struct load *L, const struct node *ti)
+{
+	const struct node *file = get(ti, "input_file"), *f, *col;
+	const char *name = "task_input.input_file";
+	char sub[NAMELEN];
+	json_t *rows, *columns = NULL;
+	struct sg_error e;
+	char *path;
+	int rc = 0;
+
+	if (!file) {
+		file = get(ti, "dataset_path");
+		name = "task_input.dataset_path";
+	}
+	if (!file || !json_is_string(file->v))
+		return 0;
+	if (get(ti, "input_file") && !get(ti, "input_column"))
+		return fail(L, ti,
+			"missing field \"task_input.input_column\": the "
+			"column of task_input.input_file to transform");
+	path = sg_recipe_relative(L->path, json_string_value(file->v));
+	if (!(rows = sg_rows_read(path, &columns, &e))) {
+		rc = fail(L, file, "\"%s\": %s", name, e.text);
+		free(path);
+		return rc;
+	}
+	if ((col = get(ti, "input_column")) && get(ti, "input_file"))
+		rc = has_column(
+			L, col, "task_input.input_column", path, rows, columns);
+	if (!rc && (col = get(ti, "output_column")) && get(ti, "input_file"))
+		rc = has_column(L, col, "task_input.output_column", path, rows,
+			columns);
+	f = get(ti, "dataset_fields");
+	for (size_t i = 0; !rc && !get(ti, "input_file") && f &&
+			   json_is_object(f->v) && i < f->n;
+		i++) {
+		dotted(sub, "task_input.dataset_fields", f->key[i].s);
+		rc = has_column(L, f->kid[i], sub, path, rows, columns);
+	}
+	json_decref(rows);
+	json_decref(columns);
+	free(path);
+	return rc;
+}
+
 static int
 deep(struct load *L, const struct node *root, sg_recipe_check_fn more)
 {
@@ -2006,6 +2145,8 @@ deep(struct load *L, const struct node *root, sg_recipe_check_fn more)
 				return -1;
 	}
 	if ((n = get(root, "output_path")) && writable_dir(L, n) < 0)
+		return -1;
+	if ((n = get(root, "task_input")) && batch_input(L, n) < 0)
 		return -1;
 	if (more && more(root->v, field, sizeof field, &why) < 0) {
 		n = find(root, field);

@@ -54,6 +54,22 @@ enum {
 const char *sg_pii_type_name(int type);
 int sg_pii_type_parse(const char *name); /* -1 if unknown */
 
+/* rows.c: a batch input (task_input.input_file or dataset_path) */
+/* The rows of a CSV file (a header line naming the columns; by libcsv,
+ * strictly) or, for a name ending .jsonl or .ndjson, of JSON Lines
+ * objects, as {"line": where it starts, "columns": {name: value}};
+ * columns (may be NULL) gets the header's names, or the first JSON
+ * row's keys.  NULL and e, "path:LINE: why" or "path: why", when the
+ * file cannot be read, is not such a file or has no rows. */
+json_t *sg_rows_read(const char *path, json_t **columns, struct sg_error *e);
+/* The recipe's batch input as the rows its samples are planned on (file
+ * names relative to recipe_path): {"index", "line", "columns", then
+ * input_column, original_input and expected_output, its values of
+ * input_column and output_column, or each of dataset_fields by its name
+ * (without them, every column)}; NULL with e empty when it has none. */
+json_t *sg_recipe_rows(
+	const json_t *recipe, const char *recipe_path, struct sg_error *e);
+
 /* grammar.c: the PCFG templater */
 /* Deeper recursion than this could overflow the C stack. */
 #define SG_GRAMMAR_MAX_DEPTH 1000
