@@ -52,9 +52,9 @@ struct run {
 	const char *dev, *eval_train;
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
-	char *run;		/* the run's name, as sg-plan names it */
+	char *run; /* the run's name, as sg-plan names it */
 	json_t *recipe, *arms, *context; /* as sg-route sees them */
-	json_t *said;		/* the pauses reported so far */
+	json_t *said;			 /* the pauses reported so far */
 	char bindir[PATH_MAX];
 	long long target, max_iter, eval_every, max_tokens;
 	double max_cost;
@@ -659,7 +659,8 @@ check_runnable(const struct run *r, long long iters)
 	char list[1024];
 	size_t i, len = 0;
 
-	if (sg_arms_offer(st, r->arms, r->context, r->recipe, NULL, unavail) > 0) {
+	if (sg_arms_offer(st, r->arms, r->context, r->recipe, NULL, unavail) >
+		0) {
 		json_decref(unavail);
 		json_decref(count);
 		json_decref(st);
@@ -716,9 +717,6 @@ load_recipe(struct run *r)
 	long long batch;
 
 	if (!recipe)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
-	/* sg-plan reads .env too: what sg-gen will use decides the arms */
-	if (sg_llm_dotenv(".env", &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	r->context = sg_recipe_context(recipe, sg_llm_configured());
 	if (!(r->arms = sg_arms_resolve(recipe, &e)))

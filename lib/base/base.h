@@ -1,7 +1,8 @@
 /*
  * base.h - the base every part of libsg stands on: the exit-code table and
- * the one error type, the tool layer, random numbers and hashing, files,
- * child processes, the text view of a sample, and tables by 64-bit key.
+ * the one error type, the tool layer and its .env file, random numbers and
+ * hashing, files, child processes, the text view of a sample, and tables by
+ * 64-bit key.
  *
  * Library functions report failure by returning NULL or -1 and filling a
  * struct sg_error; they never print and never exit.  Only the tool layer
@@ -55,6 +56,11 @@ void *sg_xcalloc(size_t n, size_t size); /* zeroed, as sg_xmalloc */
 char *sg_xstrdup(const char *s);
 int sg_isatty_stderr(void);
 extern int sg_verbose;
+
+/* dotenv.c: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_EMBEDDING_MODEL and
+ * OPENAI_MODEL from a .env file where the environment lacks them; a
+ * missing file is no error.  sg_init reads ./.env with it. */
+int sg_dotenv(const char *path, struct sg_error *e);
 
 /* rng.c: xoshiro256**, small and serialisable into the state file */
 struct sg_rng {

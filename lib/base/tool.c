@@ -29,6 +29,7 @@ sg_seterr(struct sg_error *e, const char *fmt, ...)
 void
 sg_init(char *argv[])
 {
+	struct sg_error e;
 	const char *slash;
 
 	if (argv[0] && *argv[0]) {
@@ -39,6 +40,9 @@ sg_init(char *argv[])
 	}
 	/* a closed reader ends us quietly, as with every Unix filter */
 	signal(SIGPIPE, SIG_DFL);
+	/* every tool, so that all the stages of a run see one server */
+	if (sg_dotenv(".env", &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 }
 
 static void
