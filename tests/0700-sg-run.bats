@@ -298,6 +298,36 @@ sg-run: no arm can run: paused for this run (2 arms)" ]]
 	[ "$(jq .rewards o.jsonl.state)" -eq 0 ]
 }
 
+@test "-m beats the arm's model, which beats OPENAI_MODEL: generation, the judge and the look at the server" {
+	cat > r.yaml <<'Y'
+domain: product_reviews
+task_input: {description: short reviews of headphones}
+num_samples: 4
+router_config: {arms: [{name: naive_balanced, model: arm-model}], batch_size: 4}
+validators: {llm_judge: {threshold: 0.1}, semantic: {min_similarity: 0}}
+Y
+	server --models flag-model,env-model
+	export OPENAI_MODEL=env-model
+	run --separate-stderr sg-run --seed 1 -m flag-model --embedding-model emb-flag -o o.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < o.jsonl)" -eq 4 ]
+	assert_equal "$(jq -r 'select(.method == "POST") | "\(.path) \(.body.model)"' log.jsonl | sort -u)" \
+		'/v1/chat/completions flag-model
+/v1/embeddings emb-flag'
+	rm -f o.jsonl*
+	run --separate-stderr sg-run --seed 1 -o o.jsonl r.yaml
+	[ "$status" -eq 7 ]
+	[[ "$stderr" == "sg-run: arm \"naive_balanced\" is paused for this run: the LLM server at '"*"' has no model \"arm-model\"; it has: flag-model, env-model"$'\n'* ]]
+	sed -i 's/, model: arm-model//' r.yaml
+	: >log.jsonl
+	rm -f o.jsonl*
+	run --separate-stderr sg-run --seed 1 -o o.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -r 'select(.method == "POST") | "\(.path) \(.body.model)"' log.jsonl | sort -u)" \
+		'/v1/chat/completions env-model
+/v1/embeddings text-embedding-3-small'
+}
+
 @test "with a bad server the offline arms run on; a rerun after the fix tries the LLM arms again" {
 	cat > r.yaml <<'Y'
 domain: product_reviews

@@ -36,13 +36,19 @@
 
 static const char usage_text[] =
 	"usage: sg-run [-hVv] [-b size] [--dev file] [-e every]"
-	" [--eval-train file] [-i iterations] [--max-cost usd]"
-	" [--max-tokens n] [-o output] [-s state] [--seed n]"
-	" [-T temperature] recipe\n";
+	" [--embedding-model model] [--eval-train file] [-i iterations]"
+	" [-m model] [--max-cost usd] [--max-tokens n] [-o output]"
+	" [-s state] [--seed n] [-T temperature] recipe\n";
 
 /* The loop's six stages, then the evaluation. */
 enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, NSTAGES };
-enum { OPT_DEV = 0x100, OPT_EVAL_TRAIN, OPT_MAX_COST, OPT_MAX_TOKENS };
+enum {
+	OPT_DEV = 0x100,
+	OPT_EMBEDDING_MODEL,
+	OPT_EVAL_TRAIN,
+	OPT_MAX_COST,
+	OPT_MAX_TOKENS
+};
 
 static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
 	"sg-validate", "sg-score", "sg-update", "sg-eval"};
@@ -50,6 +56,7 @@ static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
 struct run {
 	const char *recipe_path, *output, *state, *seed, *temp, *batch;
 	const char *dev, *eval_train;
+	const char *model, *embedding_model; /* -m, --embedding-model */
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
 	char *run; /* the run's name, as sg-plan names it */
@@ -93,6 +100,16 @@ push(char **argv, int *argc, const char *a)
 	argv[*argc] = NULL;
 }
 
+/* An option and its value, unless the value is NULL. */
+static void
+push_opt(char **argv, int *argc, const char *opt, const char *value)
+{
+	if (!value)
+		return;
+	push(argv, argc, opt);
+	push(argv, argc, value);
+}
+
 static void
 stage_argv(const struct run *r, int stage, char **argv)
 {
@@ -105,66 +122,44 @@ stage_argv(const struct run *r, int stage, char **argv)
 	switch (stage) {
 	case PLAN:
 		push(argv, &n, "-n1");
-		push(argv, &n, "-s");
-		push(argv, &n, r->state);
-		if (r->batch) {
-			push(argv, &n, "-b");
-			push(argv, &n, r->batch);
-		}
+		push_opt(argv, &n, "-s", r->state);
+		push_opt(argv, &n, "-b", r->batch);
 		push(argv, &n, r->recipe_path);
 		break;
 	case ROUTE:
-		push(argv, &n, "-s");
-		push(argv, &n, r->state);
-		if (r->seed) {
-			push(argv, &n, "--seed");
-			push(argv, &n, r->seed);
-		}
-		if (r->temp) {
-			push(argv, &n, "-T");
-			push(argv, &n, r->temp);
-		}
+		push_opt(argv, &n, "-s", r->state);
+		push_opt(argv, &n, "--seed", r->seed);
+		push_opt(argv, &n, "-T", r->temp);
 		break;
 	case GEN:
 		/* its failures are reported here, once, as pauses */
 		push(argv, &n, "-q");
+		push_opt(argv, &n, "-m", r->model);
 		break;
 	case VALIDATE:
-		push(argv, &n, "--seen");
-		push(argv, &n, r->seen);
+		push_opt(argv, &n, "--seen", r->seen);
+		push_opt(argv, &n, "-m", r->model);
+		push_opt(argv, &n, "--embedding-model", r->embedding_model);
 		/* what the LLM server's pause is, is said; its checks would
 		 * fail every sample the offline arms make */
 		if (json_object_get(r->said, "server"))
 			push(argv, &n, "--no-llm");
 		break;
 	case SCORE:
-		push(argv, &n, "-s");
-		push(argv, &n, r->state);
-		if (r->dev) {
-			push(argv, &n, "--dev");
-			push(argv, &n, r->dev);
-		}
+		push_opt(argv, &n, "-s", r->state);
+		push_opt(argv, &n, "--dev", r->dev);
 		break;
 	case EVAL:
-		push(argv, &n, "-c");
-		push(argv, &n, r->recipe_path);
-		push(argv, &n, "-T");
-		push(argv, &n, r->dev);
-		if (r->eval_train) {
-			push(argv, &n, "-L");
-			push(argv, &n, r->eval_train);
-		}
+		push_opt(argv, &n, "-c", r->recipe_path);
+		push_opt(argv, &n, "-T", r->dev);
+		push_opt(argv, &n, "-L", r->eval_train);
 		push(argv, &n, r->output);
 		break;
 	case UPDATE:
-		push(argv, &n, "-s");
-		push(argv, &n, r->state);
-		push(argv, &n, "-o");
-		push(argv, &n, r->output);
-		push(argv, &n, "-l");
-		push(argv, &n, r->log);
-		push(argv, &n, "-r");
-		push(argv, &n, r->rejects);
+		push_opt(argv, &n, "-s", r->state);
+		push_opt(argv, &n, "-o", r->output);
+		push_opt(argv, &n, "-l", r->log);
+		push_opt(argv, &n, "-r", r->rejects);
 		break;
 	}
 }
@@ -564,7 +559,7 @@ pause_model(struct run *r, const char *model, const char *why)
 	json_array_foreach (r->arms, i, arm) {
 		name = sg_get_str(arm, "name");
 		if (!sg_arm_asks_llm(arm, r->context) ||
-			strcmp(sg_llm_model(NULL, sg_get_str(arm, "model")),
+			strcmp(sg_llm_model(r->model, sg_get_str(arm, "model")),
 				model) != 0)
 			continue;
 		pause_arms(r, name, why);
@@ -592,7 +587,8 @@ check_server(struct run *r)
 	json_array_foreach (r->arms, i, arm)
 		if (sg_arm_asks_llm(arm, r->context))
 			json_object_set_new(models,
-				sg_llm_model(NULL, sg_get_str(arm, "model")),
+				sg_llm_model(
+					r->model, sg_get_str(arm, "model")),
 				json_null());
 	if (json_object_size(models) > 0 && sg_llm_probe(&o, models, &e) < 0) {
 		sg_warn("the arms that ask the LLM server are paused for this"
@@ -763,6 +759,8 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{"batch-size", required_argument, NULL, 'b'},
 		{"dev", required_argument, NULL, OPT_DEV},
+		{"embedding-model", required_argument, NULL,
+			OPT_EMBEDDING_MODEL},
 		{"eval-every", required_argument, NULL, 'e'},
 		{"eval-test", required_argument, NULL, OPT_DEV},
 		{"eval-train", required_argument, NULL, OPT_EVAL_TRAIN},
@@ -771,6 +769,7 @@ main(int argc, char *argv[])
 		{"max-cost", required_argument, NULL, OPT_MAX_COST},
 		{"max-iterations", required_argument, NULL, 'i'},
 		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
+		{"model", required_argument, NULL, 'm'},
 		{"output", required_argument, NULL, 'o'},
 		{"seed", required_argument, NULL, 'S'},
 		{"state", required_argument, NULL, 's'},
@@ -786,8 +785,8 @@ main(int argc, char *argv[])
 	int c;
 
 	sg_init(argv);
-	while ((c = getopt_long(
-			argc, argv, "b:e:hi:o:s:T:Vv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:e:hi:m:o:s:T:Vv", longopts,
+			NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			r.batch = positive("-b", optarg);
@@ -798,6 +797,9 @@ main(int argc, char *argv[])
 		case OPT_DEV:
 			r.dev = optarg;
 			break;
+		case OPT_EMBEDDING_MODEL:
+			r.embedding_model = optarg;
+			break;
 		case OPT_EVAL_TRAIN:
 			r.eval_train = optarg;
 			break;
@@ -805,6 +807,9 @@ main(int argc, char *argv[])
 			sg_usage(usage_text, SG_EXIT_OK);
 		case 'i':
 			r.max_iter = atoll(positive("-i", optarg));
+			break;
+		case 'm':
+			r.model = optarg;
 			break;
 		case OPT_MAX_COST:
 			r.max_cost =
