@@ -108,6 +108,61 @@ PY
 	[ -f data/generated/tide_pool_facts.jsonl.state ]
 }
 
+@test "the original system's command line: --config, --output DIR/ and the router's flags" {
+	run --separate-stderr sg-run --config "$REVIEWS" --output out/gen/ --save-state --seed 1 \
+		--strategy ucb --initial-exploration 0.2 --batch-size 8 --initial-temp 0.8 --verbose
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(wc -l < out/gen/accepted_samples.jsonl)" -eq 40 ]
+	jq -e '.reject' out/gen/rejected_samples.jsonl >/dev/null
+	[ ! -e out/gen/accepted_samples.jsonl.state.rejected ]
+	jq -e '.accepted == 40 and .router.policy == "ucb1" and .router.epsilon_start == 0.2
+		and (.output.path | endswith("out/gen/accepted_samples.jsonl"))' out/gen/accepted_samples.jsonl.state
+	[ "$(jq -s 'map(select(.type == "job")) | map(.n) | unique' out/gen/accepted_samples.jsonl.state.log | jq -c .)" = '[8]' ]
+	[ "$(jq -s 'map(select(.type == "job") | .params.temperature) | first' out/gen/accepted_samples.jsonl.state.log)" = 0.8 ]
+	[[ "$stderr" == *"sg-run: 40/40 accepted in 'out/gen/accepted_samples.jsonl' after "* ]]
+	# an existing directory is one without its slash, and a run resumes there
+	run --separate-stderr sg-run --config "$REVIEWS" --output out/gen
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == "sg-run: resuming: 40/40 accepted"* ]]
+	run --separate-stderr sg-run --config "$REVIEWS" "$REVIEWS"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "usage: sg-run "* ]]
+	run --separate-stderr sg-run --strategy ucb2 "$REVIEWS"
+	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "sg-run: policy \"ucb2\" is not one of sg-route(1)'s"
+}
+
+@test "--no-filter keeps every sample the arms make: no sg-validate" {
+	sed 's/^num_samples: .*/num_samples: 10/; s/^validators:$/&\n  length: {enabled: true, max: 3}/' "$REVIEWS" > r.yaml
+	run --separate-stderr sg-run --seed 1 -i 2 -o a.jsonl r.yaml
+	[ "$status" -eq 6 ]
+	[ ! -s a.jsonl ]
+	run --separate-stderr sg-run --seed 1 --no-filter -o b.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < b.jsonl)" -eq 10 ]
+	jq -e 'has("checks") | not' b.jsonl >/dev/null
+	[ ! -e b.jsonl.state.seen ]
+}
+
+@test "-o - writes the samples to standard output, the state beside the recipe or in -s" {
+	cp "$REVIEWS" r.yaml
+	run --separate-stderr sg-run --seed 1 -o - r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'select(.type == "sample") | .id' <<<"$output" | wc -l)" -eq 40 ]
+	[ ! -e ./- ]
+	jq -e '.accepted == 40' r.yaml.state
+	[ -e r.yaml.state.rejected ]
+	[[ "$stderr" == *"sg-run: 40/40 accepted in '<stdout>' after "* ]]
+	run --separate-stderr sg-run --seed 1 -o - -s run/st r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(wc -l <<<"$output")" -eq 40 ]
+	jq -e '.accepted == 40' run/st
+	run --separate-stderr sg-run -e 2 --dev dev.tsv -o - r.yaml
+	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "sg-run: -e needs the dataset in a file, not on standard output"
+}
+
 @test "an invalid recipe is refused with its position" {
 	printf 'domain: x\nnum_samples: -3\n' > bad.yaml
 	run --separate-stderr sg-run -o o.jsonl bad.yaml

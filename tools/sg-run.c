@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,18 +38,29 @@
 static const char usage_text[] =
 	"usage: sg-run [-hVv] [-b size] [--dev file] [-e every]"
 	" [--embedding-model model] [--eval-train file] [-i iterations]"
-	" [-m model] [--max-cost usd] [--max-tokens n] [-o output]"
-	" [-s state] [--seed n] [-T temperature] recipe\n";
+	" [--initial-exploration epsilon] [-m model] [--max-cost usd]"
+	" [--max-tokens n] [--no-filter] [-o output] [--policy name]"
+	" [-s state] [--save-state] [--seed n] [-T temperature]"
+	" recipe | --config recipe\n";
 
 /* The loop's six stages, then the evaluation. */
 enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, NSTAGES };
 enum {
-	OPT_DEV = 0x100,
+	OPT_CONFIG = 0x100,
+	OPT_DEV,
 	OPT_EMBEDDING_MODEL,
 	OPT_EVAL_TRAIN,
+	OPT_EXPLORATION,
 	OPT_MAX_COST,
-	OPT_MAX_TOKENS
+	OPT_MAX_TOKENS,
+	OPT_NO_FILTER,
+	OPT_POLICY,
+	OPT_SAVE_STATE
 };
+
+/* The files of the original system's --output DIR/. */
+static const char accepted_name[] = "accepted_samples.jsonl";
+static const char rejected_name[] = "rejected_samples.jsonl";
 
 static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
 	"sg-validate", "sg-score", "sg-update", "sg-eval"};
@@ -57,6 +69,8 @@ struct run {
 	const char *recipe_path, *output, *state, *seed, *temp, *batch;
 	const char *dev, *eval_train;
 	const char *model, *embedding_model; /* -m, --embedding-model */
+	const char *policy, *epsilon;	     /* for sg-route */
+	int no_filter;			     /* no sg-validate stage */
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
 	char *run; /* the run's name, as sg-plan names it */
@@ -130,6 +144,8 @@ stage_argv(const struct run *r, int stage, char **argv)
 		push_opt(argv, &n, "-s", r->state);
 		push_opt(argv, &n, "--seed", r->seed);
 		push_opt(argv, &n, "-T", r->temp);
+		push_opt(argv, &n, "--policy", r->policy);
+		push_opt(argv, &n, "--epsilon", r->epsilon);
 		break;
 	case GEN:
 		/* its failures are reported here, once, as pauses */
@@ -187,6 +203,8 @@ run_stages(const struct run *r, int first, int last, int outfd)
 	int fds[2], in = -1, status, failed = 0;
 
 	for (int i = first; i <= last; i++) {
+		if ((pid[i] = i == VALIDATE && r->no_filter ? 0 : -1) == 0)
+			continue;
 		stage_argv(r, i, argv[i]);
 		fds[1] = outfd;
 		if (i < last && make_pipe(fds) < 0)
@@ -203,6 +221,8 @@ run_stages(const struct run *r, int first, int last, int outfd)
 		}
 	}
 	for (int i = first; i <= last; i++) {
+		if (pid[i] == 0)
+			continue;
 		status = sg_wait(pid[i], &e);
 		/* samples that failed: the records say which, and the batch
 		 * is scored, or its arm paused, as any other */
@@ -463,8 +483,8 @@ summary(const struct run *r, long long iters)
 		"%s: %lld/%lld accepted in '%s' after %lld batches"
 		" (%lld this run); policy %s\n",
 		sg_progname, sg_get_int(st, "accepted", 0), r->target,
-		r->output, sg_get_int(st, "steps", 0), iters,
-		sg_state_policy(st));
+		r->output ? r->output : "<stdout>", sg_get_int(st, "steps", 0),
+		iters, sg_state_policy(st));
 	if ((u = json_object_get(st, "usage")))
 		fprintf(stderr,
 			"%s: spent %lld prompt and %lld completion tokens,"
@@ -722,7 +742,7 @@ load_recipe(struct run *r)
 	batch = r->batch ? atoll(r->batch) : sg_recipe_batch_size(recipe);
 	if (!r->output) {
 		out = sg_get_str(recipe, "output_path");
-		if (!out)
+		if (!out || !*out)
 			sg_die(SG_EXIT_USAGE,
 				"recipe '%s' has no output_path: give -o",
 				r->recipe_path);
@@ -739,6 +759,48 @@ load_recipe(struct run *r)
 			json_object_get(recipe, "budget"), "max_cost", 0);
 	sg_mix_init(&r->mix, recipe);
 	r->recipe = recipe;
+}
+
+/* A path joined to a name in its directory; malloc'd. */
+static char *
+in_dir(const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+	char *p = sg_xmalloc(n + strlen(name) + 2);
+
+	sprintf(p, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+	return p;
+}
+
+/* Where the samples, the rejects and the state go.  -o FILE: the samples
+ * there, the rest beside the state, FILE.state by default.  -o DIR/, or a
+ * directory that exists: as the original system writes it, the accepted
+ * and the rejected samples in two files there, the state beside them.  -o
+ * -: the samples on standard output, the state beside the recipe. */
+static void
+place_output(struct run *r)
+{
+	const char *out = r->output;
+	size_t n = strlen(out);
+	struct stat sb;
+	char *dir = NULL;
+
+	if (strcmp(out, "-") == 0) {
+		r->output = NULL;
+		if (!r->state)
+			r->state = r->owned_state =
+				sg_suffixed(r->recipe_path, ".state");
+	} else if (out[n - 1] == '/' ||
+		   (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+		dir = sg_xstrdup(out);
+		free(r->owned_output);
+		r->output = r->owned_output = in_dir(dir, accepted_name);
+	}
+	if (!r->state)
+		r->state = r->owned_state = sg_suffixed(r->output, ".state");
+	r->rejects = dir ? in_dir(dir, rejected_name)
+			 : sg_suffixed(r->state, ".rejected");
+	free(dir);
 }
 
 static const char *
@@ -758,6 +820,7 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{"batch-size", required_argument, NULL, 'b'},
+		{"config", required_argument, NULL, OPT_CONFIG},
 		{"dev", required_argument, NULL, OPT_DEV},
 		{"embedding-model", required_argument, NULL,
 			OPT_EMBEDDING_MODEL},
@@ -765,14 +828,20 @@ main(int argc, char *argv[])
 		{"eval-test", required_argument, NULL, OPT_DEV},
 		{"eval-train", required_argument, NULL, OPT_EVAL_TRAIN},
 		{"help", no_argument, NULL, 'h'},
+		{"initial-exploration", required_argument, NULL,
+			OPT_EXPLORATION},
 		{"initial-temp", required_argument, NULL, 'T'},
 		{"max-cost", required_argument, NULL, OPT_MAX_COST},
 		{"max-iterations", required_argument, NULL, 'i'},
 		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
 		{"model", required_argument, NULL, 'm'},
+		{"no-filter", no_argument, NULL, OPT_NO_FILTER},
 		{"output", required_argument, NULL, 'o'},
+		{"policy", required_argument, NULL, OPT_POLICY},
+		{"save-state", no_argument, NULL, OPT_SAVE_STATE},
 		{"seed", required_argument, NULL, 'S'},
 		{"state", required_argument, NULL, 's'},
+		{"strategy", required_argument, NULL, OPT_POLICY},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -791,6 +860,9 @@ main(int argc, char *argv[])
 		case 'b':
 			r.batch = positive("-b", optarg);
 			break;
+		case OPT_CONFIG:
+			r.recipe_path = optarg;
+			break;
 		case 'e':
 			r.eval_every = atoll(positive("-e", optarg));
 			break;
@@ -802,6 +874,10 @@ main(int argc, char *argv[])
 			break;
 		case OPT_EVAL_TRAIN:
 			r.eval_train = optarg;
+			break;
+		case OPT_EXPLORATION:
+			sg_unit_arg("--initial-exploration", optarg);
+			r.epsilon = optarg;
 			break;
 		case 'h':
 			sg_usage(usage_text, SG_EXIT_OK);
@@ -821,11 +897,25 @@ main(int argc, char *argv[])
 				positive("--max-tokens", optarg), NULL);
 			r.max_tokens += r.max_tokens == 0;
 			break;
+		case OPT_NO_FILTER:
+			r.no_filter = 1;
+			break;
 		case 'o':
 			r.output = optarg;
 			break;
+		case OPT_POLICY:
+			if (sg_policy_parse(optarg) < 0)
+				sg_die(SG_EXIT_USAGE,
+					"policy \"%s\" is not one of"
+					" sg-route(1)'s",
+					optarg);
+			r.policy = optarg;
+			break;
 		case 's':
 			r.state = optarg;
+			break;
+		case OPT_SAVE_STATE:
+			/* the original's: the state is always kept */
 			break;
 		case 'S':
 			if (strtoull(optarg, &end, 10) >= (1ULL << 53) ||
@@ -848,24 +938,30 @@ main(int argc, char *argv[])
 			sg_usage(usage_text, SG_EXIT_USAGE);
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != !r.recipe_path)
 		sg_usage(usage_text, SG_EXIT_USAGE);
-	r.recipe_path = argv[optind];
+	if (!r.recipe_path)
+		r.recipe_path = argv[optind];
+	if (r.output && !*r.output)
+		sg_die(SG_EXIT_USAGE, "-o wants a file, a directory or -");
 	load_recipe(&r);
-	if (!r.state)
-		r.state = r.owned_state = sg_suffixed(r.output, ".state");
+	place_output(&r);
 	r.seen = sg_suffixed(r.state, ".seen");
 	r.log = sg_suffixed(r.state, ".log");
-	r.rejects = sg_suffixed(r.state, ".rejected");
 	find_bindir(&r);
 
 	if (r.eval_every && !r.dev)
 		sg_die(SG_EXIT_USAGE,
 			"-e needs --dev, the real data to test on");
+	if (r.eval_every && !r.output)
+		sg_die(SG_EXIT_USAGE, "-e needs the dataset in a file, not on"
+				      " standard output");
 	if (r.eval_every)
 		r.evals = sg_suffixed(r.state, ".evals");
 
-	make_dir_of(r.output);
+	if (r.output)
+		make_dir_of(r.output);
+	make_dir_of(r.rejects);
 	make_dir_of(r.state);
 	log = open_tail(r.log);
 	evals = r.evals ? open_tail(r.evals) : NULL;

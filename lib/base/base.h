@@ -54,6 +54,8 @@ void *sg_xmalloc(size_t n);
 void *sg_xrealloc(void *p, size_t n);
 void *sg_xcalloc(size_t n, size_t size); /* zeroed, as sg_xmalloc */
 char *sg_xstrdup(const char *s);
+/* arg as a number from 0 to 1, or a usage error naming opt. */
+double sg_unit_arg(const char *opt, const char *arg);
 int sg_isatty_stderr(void);
 extern int sg_verbose;
 

@@ -142,6 +142,18 @@ sg_xstrdup(const char *s)
 	return memcpy(sg_xmalloc(n), s, n);
 }
 
+double
+sg_unit_arg(const char *opt, const char *arg)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (*end || !*arg || !(v >= 0 && v <= 1))
+		sg_die(SG_EXIT_USAGE, "%s wants a number from 0 to 1, not '%s'",
+			opt, arg);
+	return v;
+}
+
 int
 sg_isatty_stderr(void)
 {
