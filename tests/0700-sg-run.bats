@@ -11,7 +11,7 @@ setup_file() {
 }
 
 @test "the reviews example reaches exactly its target with valid, traceable samples" {
-	run --separate-stderr sg-run --seed 3 -o data.jsonl "$REVIEWS"
+	run --separate-stderr sg-run -v --seed 3 -o data.jsonl "$REVIEWS"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ "$(wc -l < data.jsonl)" -eq 40 ]
@@ -163,6 +163,69 @@ PY
 	assert_equal "$stderr" "sg-run: -e needs the dataset in a file, not on standard output"
 }
 
+@test "in a pipe one line an iteration, within 100 columns; -v the decision, reward and checks; -q nothing" {
+	sed 's/^num_samples: .*/num_samples: 20/' "$REVIEWS" > r.yaml
+	run --separate-stderr sg-run --seed 3 -o a.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	steps=$(jq .steps a.jsonl.state)
+	[ "$(grep -c '^sg-run: iteration [0-9]*: templater_[a-z]*: [0-9]/5 passed, reward 0\.[0-9]*; [0-9]*/20 accepted, [0-9.]*/s, ETA [0-9]*s$' <<<"$stderr")" -eq "$steps" ]
+	[ "$(awk 'length($0) > 100' <<<"$stderr" | grep -vc '^arm \|^templater_')" -eq 0 ]
+	[[ "$stderr" == *"sg-run: 20/20 accepted in 'a.jsonl' after $steps batches ($steps this run); policy "* ]]
+	run --separate-stderr sg-run -v --seed 3 -o b.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^sg-run: iteration [0-9]*: batch [0-9]*: templater_' <<<"$stderr")" -eq "$steps" ]
+	[ "$(grep -c '^sg-run:   failed checks: ' <<<"$stderr")" -eq "$steps" ]
+	run --separate-stderr sg-run -q --seed 3 -o c.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	cmp a.jsonl c.jsonl
+	# -q still says why a run stops
+	run --separate-stderr sg-run -q -i 1 -o d.jsonl "$REVIEWS"
+	[ "$status" -eq 6 ]
+	assert_equal "$stderr" "sg-run: stopped after 1 iterations short of the target"
+}
+
+@test "what the stages say again each iteration is said once a run, and counted" {
+	sed 's/^num_samples: .*/num_samples: 20/; s/^validators:$/&\n  llm_judge: {enabled: true}/' "$REVIEWS" > r.yaml
+	echo 'no_such_field: 1' >> r.yaml
+	run --separate-stderr sg-run --seed 3 -o a.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	steps=$(jq .steps a.jsonl.state)
+	[ "$steps" -gt 2 ]
+	[ "$(grep -c 'unknown field "no_such_field"' <<<"$stderr")" -eq 1 ]
+	[ "$(grep -c '^sg-validate: the model checks .* are not run' <<<"$stderr")" -eq 1 ]
+	grep -qx "sg-run: $((2 * steps - 2)) lines the stages said again not shown" <<<"$stderr"
+	# with -q a stage's words are said only when its iteration fails
+	run --separate-stderr sg-run -q --seed 3 -o b.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# a lexicon sg-validate cannot read, which the recipe's check passes
+	sed 's/^num_samples: .*/num_samples: 30/; s/^  llm_judge: .*/  toxicity: {enabled: true, lexicon: lexicon}/' r.yaml > bad.yaml
+	mkdir lexicon
+	run --separate-stderr sg-run -q -o b.jsonl bad.yaml
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == "sg-plan: bad.yaml:"*'unknown field "no_such_field"'*"
+sg-validate: <stdin>:1: "*"lexicon"*"
+sg-run: sg-validate exited with status 1
+sg-run: iteration 1 failed; run again to resume" ]]
+}
+
+@test "on a terminal one status line in place: count, pace, ETA, arm; with NO_COLOR the lines of a pipe" {
+	sed 's/^num_samples: .*/num_samples: 20/' "$REVIEWS" > r.yaml
+	script -qec "env -u NO_COLOR sg-run --seed 3 -o a.jsonl r.yaml" /dev/null > tty.out
+	[ "$(wc -l < a.jsonl)" -eq 20 ]
+	# the status line is rewritten in place, never followed by a newline
+	[ "$(grep -c 'sg-run: iteration' tty.out)" -eq 0 ]
+	grep -q $'\r''sg-run: 0/20 accepted'$'\e''\[K' tty.out
+	grep -Eq $'\r''sg-run: [0-9]+/20 accepted, [0-9.]+ samples/s, ETA [0-9]+s, arm templater_[a-z]+'$'\e''\[K' tty.out
+	grep -q $'\r'$'\e''\[Ksg-run: 20/20 accepted in ' tty.out
+	script -qec "sg-run --seed 3 -o b.jsonl r.yaml" /dev/null > plain.out
+	! grep -q $'\e' plain.out
+	[ "$(tr -d '\r' < plain.out | grep -c '^sg-run: iteration [0-9]*: templater_')" -eq "$(jq .steps b.jsonl.state)" ]
+}
+
 @test "an invalid recipe is refused with its position" {
 	printf 'domain: x\nnum_samples: -3\n' > bad.yaml
 	run --separate-stderr sg-run -o o.jsonl bad.yaml
@@ -307,7 +370,7 @@ sg-run: no arm can run: paused for this run (2 arms)"
 	llm_recipe 10
 	rm log.jsonl
 	server --quota
-	run --separate-stderr sg-run -o o.jsonl r.yaml
+	run --separate-stderr sg-run -v -o o.jsonl r.yaml
 	[ "$status" -eq 7 ]
 	[ -z "$output" ]
 	[ "$(grep -c 'You exceeded your current quota' <<<"$stderr")" -eq 1 ]

@@ -10,12 +10,13 @@
  * budget runs out: iterations, or the tokens and cost sg-update adds up in
  * the state's "usage".  All progress lives in the state file and the
  * output, so running sg-run again resumes where it stopped.  Writes the
- * dataset to -o; on stderr, each iteration's decision and batch metrics
- * and a final per-arm table.  What a rerun cannot fix stops it at once:
- * a recipe sg-plan refuses, before the first batch; an LLM server that
- * cannot serve the run, found by one look at it before the first batch
- * that asks it; arms paused by batches that failed for the server or the
- * setup, until no arm can run.
+ * dataset to -o; on stderr, a status line kept in place on a terminal, or
+ * a line an iteration (with -v its decision and batch metrics), what the
+ * stages say (each line once a run) and a final per-arm table.  What a rerun
+ * cannot fix stops it at once: a recipe sg-plan refuses, before the first
+ * batch; an LLM server that cannot serve the run, found by one look at it
+ * before the first batch that asks it; arms paused by batches that failed for
+ * the server or the setup, until no arm can run.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,8 +24,10 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,7 +39,7 @@
 #include "route/route.h"
 
 static const char usage_text[] =
-	"usage: sg-run [-hVv] [-b size] [--dev file] [-e every]"
+	"usage: sg-run [-hqVv] [-b size] [--dev file] [-e every]"
 	" [--embedding-model model] [--eval-train file] [-i iterations]"
 	" [--initial-exploration epsilon] [-m model] [--max-cost usd]"
 	" [--max-tokens n] [--no-filter] [-o output] [--policy name]"
@@ -71,6 +74,14 @@ struct run {
 	const char *model, *embedding_model; /* -m, --embedding-model */
 	const char *policy, *epsilon;	     /* for sg-route */
 	int no_filter;			     /* no sg-validate stage */
+	int verbosity;			     /* -1 with -q, else how many -v */
+	int tty;	       /* a status line kept in place on stderr */
+	struct sg_map *lines;  /* the lines the stages said, by hash */
+	long long repeats;     /* lines not said again */
+	struct sg_buf held;    /* with -q, what the stages said */
+	long long first;       /* accepted when this invocation began */
+	struct timespec start; /* when it began */
+	char arm[64];	       /* the latest batch's */
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
 	char *run; /* the run's name, as sg-plan names it */
@@ -131,7 +142,7 @@ stage_argv(const struct run *r, int stage, char **argv)
 
 	argv[n++] = stage_path(r, stage_names[stage]);
 	argv[n] = NULL;
-	if (sg_verbose)
+	if (r->verbosity > 1)
 		push(argv, &n, "-v");
 	switch (stage) {
 	case PLAN:
@@ -192,27 +203,96 @@ make_pipe(int fds[2])
 	return 0;
 }
 
-/* Stages first..last joined by pipes, the last one writing to outfd (-1:
- * our standard output); 0 when all succeeded. */
+/* Whether the status line is on the terminal now. */
+static int drawn;
+
+/* Clear the status line, for a line to be written in its place. */
+static void
+status_clear(void)
+{
+	if (drawn)
+		fputs("\r\033[K", stderr);
+	drawn = 0;
+}
+
+/* A line a stage wrote to standard error: said once a run, however often
+ * a stage says it again; with -q held, for when the iteration fails. */
+static void
+relay(struct run *r, const char *line, size_t len)
+{
+	double *seen;
+
+	if (r->verbosity < 0) {
+		sg_buf_add(&r->held, line, len);
+		sg_buf_add(&r->held, "\n", 1);
+		return;
+	}
+	seen = sg_map_put(r->lines, sg_hash64(line, len));
+	if (*seen != 0) {
+		r->repeats++;
+		return;
+	}
+	*seen = 1;
+	status_clear();
+	fprintf(stderr, "%.*s\n", (int)len, line);
+}
+
+/* Read what a stage wrote to standard error and relay its whole lines;
+ * 0 at its end, when the rest of its last line is relayed too. */
 static int
-run_stages(const struct run *r, int first, int last, int outfd)
+read_said(struct run *r, int fd, struct sg_buf *b)
+{
+	char chunk[4096], *nl;
+	size_t done = 0;
+	ssize_t n = read(fd, chunk, sizeof chunk);
+
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n > 0)
+		sg_buf_add(b, chunk, (size_t)n);
+	while (b->len > done &&
+		(nl = memchr(b->p + done, '\n', b->len - done))) {
+		relay(r, b->p + done, (size_t)(nl - (b->p + done)));
+		done = (size_t)(nl - b->p) + 1;
+	}
+	if (n <= 0 && b->len > done) {
+		relay(r, b->p + done, b->len - done);
+		done = b->len;
+	}
+	memmove(b->p, b->p + done, b->len - done);
+	b->len -= done;
+	return n > 0;
+}
+
+/* Stages first..last joined by pipes, the last one writing to outfd (-1:
+ * our standard output), what each says on standard error relayed; 0 when
+ * all succeeded. */
+static int
+run_stages(struct run *r, int first, int last, int outfd)
 {
 	char *argv[NSTAGES][16];
 	pid_t pid[NSTAGES];
-	struct sg_error e;
-	int fds[2], in = -1, status, failed = 0;
+	struct pollfd said[NSTAGES];
+	struct sg_buf line[NSTAGES] = {{0}};
+	struct sg_error e[NSTAGES];
+	int fds[2], errfds[2], in = -1, status[NSTAGES], failed = 0, open = 0;
 
+	r->held.len = 0;
 	for (int i = first; i <= last; i++) {
+		said[i] = (struct pollfd){-1, POLLIN, 0};
 		if ((pid[i] = i == VALIDATE && r->no_filter ? 0 : -1) == 0)
 			continue;
 		stage_argv(r, i, argv[i]);
 		fds[1] = outfd;
-		if (i < last && make_pipe(fds) < 0)
+		if ((i < last && make_pipe(fds) < 0) || make_pipe(errfds) < 0)
 			sg_die(SG_EXIT_IO, "cannot make a pipe: %s",
 				strerror(errno));
-		pid[i] = sg_spawn(argv[i], in, fds[1], &e);
+		pid[i] = sg_spawn_err(argv[i], in, fds[1], errfds[1], &e[i]);
 		if (pid[i] < 0)
-			sg_die(SG_EXIT_CHILD, "%s", e.text);
+			sg_die(SG_EXIT_CHILD, "%s", e[i].text);
+		close(errfds[1]);
+		said[i].fd = errfds[0];
+		open++;
 		if (in >= 0)
 			close(in);
 		if (i < last) {
@@ -220,25 +300,44 @@ run_stages(const struct run *r, int first, int last, int outfd)
 			in = fds[0];
 		}
 	}
+	while (open > 0) {
+		if (poll(said + first, (nfds_t)(last - first + 1), -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			sg_die(SG_EXIT_IO, "cannot poll: %s", strerror(errno));
+		}
+		for (int i = first; i <= last; i++)
+			if (said[i].fd >= 0 && said[i].revents &&
+				!read_said(r, said[i].fd, &line[i])) {
+				close(said[i].fd);
+				said[i].fd = -1;
+				open--;
+			}
+	}
 	for (int i = first; i <= last; i++) {
+		free(line[i].p);
 		if (pid[i] == 0)
 			continue;
-		status = sg_wait(pid[i], &e);
+		status[i] = sg_wait(pid[i], &e[i]);
 		/* samples that failed: the records say which, and the batch
 		 * is scored, or its arm paused, as any other */
-		if (i == GEN && (status == SG_EXIT_DATA ||
-					status == SG_EXIT_UNAVAILABLE))
-			status = 0;
-		if (status != 0) {
-			if (status < 0)
-				sg_warn("%s", e.text);
-			else
-				sg_warn("%s exited with status %d",
-					stage_names[i], status);
-			failed = 1;
-		}
+		if (i == GEN && (status[i] == SG_EXIT_DATA ||
+					status[i] == SG_EXIT_UNAVAILABLE))
+			status[i] = 0;
+		failed |= status[i] != 0;
 		for (char **a = argv[i]; *a; a++)
 			free(*a);
+	}
+	if (failed && r->held.len > 0)
+		fputs(r->held.p, stderr);
+	for (int i = first; i <= last; i++) {
+		if (pid[i] == 0 || status[i] == 0)
+			continue;
+		if (status[i] < 0)
+			sg_warn("%s", e[i].text);
+		else
+			sg_warn("%s exited with status %d", stage_names[i],
+				status[i]);
 	}
 	return failed;
 }
@@ -332,9 +431,100 @@ report_parts(const json_t *reward)
 	fputc('\n', stderr);
 }
 
-/* Report the iteration from the records sg-update logged for it. */
+/* Seconds as the status line shows them. */
 static void
-report(const struct run *r, FILE *log, long long iter)
+duration(char *buf, size_t size, double secs)
+{
+	long long s = (long long)(secs + 0.5);
+
+	if (s < 60)
+		snprintf(buf, size, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, size, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
+}
+
+/* ", R UNIT, ETA T" since this invocation began, or "" before its first
+ * sample. */
+static void
+pace(const struct run *r, long long now, const char *unit, char *buf,
+	size_t size)
+{
+	struct timespec t;
+	double secs, rate;
+	char eta[32];
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	secs = (double)(t.tv_sec - r->start.tv_sec) +
+	       (double)(t.tv_nsec - r->start.tv_nsec) / 1e9;
+	rate = secs > 0 ? (double)(now - r->first) / secs : 0;
+	buf[0] = '\0';
+	if (!(rate > 0))
+		return;
+	duration(eta, sizeof eta,
+		now < r->target ? (double)(r->target - now) / rate : 0);
+	snprintf(buf, size, ", %.*f%s, ETA %s", rate < 9.95 ? 1 : 0, rate, unit,
+		eta);
+}
+
+/* The status line in place on the terminal: the count, the pace, the
+ * tokens and cost so far and the latest batch's arm, cut to its width. */
+static void
+status_draw(const struct run *r)
+{
+	json_t *st = read_state(r), *u = json_object_get(st, "usage");
+	long long now = sg_get_int(st, "accepted", 0);
+	long long tokens = sg_get_int(u, "prompt_tokens", 0) +
+			   sg_get_int(u, "completion_tokens", 0);
+	double cost = sg_get_num(u, "cost", 0);
+	struct winsize ws;
+	char line[512], speed[96], spent[96] = "";
+	int width = 80;
+
+	if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		width = ws.ws_col;
+	pace(r, now, " samples/s", speed, sizeof speed);
+	if (tokens > 0 || cost > 0)
+		snprintf(spent, sizeof spent, ", %lld tokens, $%.4f", tokens,
+			cost);
+	snprintf(line, sizeof line, "%s: %lld/%lld accepted%s%s%s%s",
+		sg_progname, now, r->target, speed, spent,
+		r->arm[0] ? ", arm " : "", r->arm);
+	json_decref(st);
+	/* the last column left free: a terminal wraps a full line */
+	fprintf(stderr, "\r%.*s\033[K", width - 1, line);
+	fflush(stderr);
+	drawn = 1;
+}
+
+/* The iteration in one line of at most 100 columns, for a pipe: the
+ * arm's name is cut to fit. */
+static void
+report_line(const struct run *r, long long iter, const char *value,
+	const json_t *reward)
+{
+	long long now = accepted(r);
+	char head[64], tail[192], speed[96], line[384];
+	int room;
+
+	pace(r, now, "/s", speed, sizeof speed);
+	snprintf(head, sizeof head, "%s: iteration %lld: ", sg_progname, iter);
+	snprintf(tail, sizeof tail,
+		": %lld/%lld passed, %s; %lld/%lld accepted%s",
+		sg_get_int(reward, "passed", 0), sg_get_int(reward, "n", 0),
+		value, now, r->target, speed);
+	room = 100 - (int)(strlen(head) + strlen(tail));
+	snprintf(line, sizeof line, "%s%.*s%s", head, room > 8 ? room : 8,
+		r->arm, tail);
+	fprintf(stderr, "%.100s\n", line);
+}
+
+/* Report the iteration from the records sg-update logged for it: with -v
+ * its decision, reward and failed checks; else one line in a pipe, and
+ * on a terminal the status line (drawn by the loop). */
+static void
+report(struct run *r, FILE *log, long long iter)
 {
 	json_t *rec, *job = NULL, *reward = NULL, *d;
 	struct sg_reader rd = {.fp = log, .name = r->log};
@@ -361,11 +551,17 @@ report(const struct run *r, FILE *log, long long iter)
 		goto out;
 	}
 	d = json_object_get(job, "decision");
+	snprintf(r->arm, sizeof r->arm, "%s", sg_get_str(job, "arm"));
 	if (json_is_number(json_object_get(reward, "reward")))
 		snprintf(value, sizeof value, "reward %.3f",
 			sg_get_num(reward, "reward", 0));
 	else
 		snprintf(value, sizeof value, "no reward");
+	if (r->verbosity == 0 && !r->tty)
+		report_line(r, iter, value, reward);
+	if (r->verbosity <= 0)
+		goto out;
+	status_clear();
 	fprintf(stderr,
 		"%s: iteration %lld: batch %lld: %s (%s, p=%.2f):"
 		" %lld/%lld passed, %s; %lld/%lld accepted\n",
@@ -386,7 +582,7 @@ out:
  * how the data's worth grew; the eval records collect in STATE.evals.
  * The router learns from the dev set through sg-score, batch by batch. */
 static void
-evaluate(const struct run *r, FILE *evals, long long iter)
+evaluate(struct run *r, FILE *evals, long long iter)
 {
 	struct sg_reader rd = {.fp = evals, .name = r->evals};
 	json_t *rec, *last = NULL;
@@ -419,6 +615,11 @@ evaluate(const struct run *r, FILE *evals, long long iter)
 			iter);
 		return;
 	}
+	if (r->verbosity < 0) {
+		json_decref(last);
+		return;
+	}
+	status_clear();
 	fprintf(stderr,
 		"%s: evaluation after iteration %lld: accuracy %.3f on '%s'"
 		" (majority %.3f",
@@ -476,8 +677,11 @@ summary(const struct run *r, long long iters)
 	const char *name;
 	long long n;
 
-	if (!st)
+	if (!st || r->verbosity < 0) {
+		json_decref(st);
 		return;
+	}
+	status_clear();
 	arms = json_object_get(st, "arms");
 	fprintf(stderr,
 		"%s: %lld/%lld accepted in '%s' after %lld batches"
@@ -493,6 +697,10 @@ summary(const struct run *r, long long iters)
 			sg_get_int(u, "completion_tokens", 0),
 			sg_get_num(u, "cost", 0));
 	report_labels(r, st);
+	if (r->repeats > 0)
+		fprintf(stderr,
+			"%s: %lld line%s the stages said again not shown\n",
+			sg_progname, r->repeats, r->repeats == 1 ? "" : "s");
 	fprintf(stderr, "%-26s %6s %8s %12s %12s\n", "arm", "pulls", "rewards",
 		"mean reward", "temperature");
 	json_object_foreach (arms, name, a) {
@@ -838,6 +1046,7 @@ main(int argc, char *argv[])
 		{"no-filter", no_argument, NULL, OPT_NO_FILTER},
 		{"output", required_argument, NULL, 'o'},
 		{"policy", required_argument, NULL, OPT_POLICY},
+		{"quiet", no_argument, NULL, 'q'},
 		{"save-state", no_argument, NULL, OPT_SAVE_STATE},
 		{"seed", required_argument, NULL, 'S'},
 		{"state", required_argument, NULL, 's'},
@@ -851,10 +1060,10 @@ main(int argc, char *argv[])
 	const char *why;
 	char buf[256], *end;
 	FILE *log, *evals;
-	int c;
+	int c, quiet = 0, verbose = 0;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "b:e:hi:m:o:s:T:Vv", longopts,
+	while ((c = getopt_long(argc, argv, "b:e:hi:m:o:qs:T:Vv", longopts,
 			NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -903,6 +1112,9 @@ main(int argc, char *argv[])
 		case 'o':
 			r.output = optarg;
 			break;
+		case 'q':
+			quiet = 1;
+			break;
 		case OPT_POLICY:
 			if (sg_policy_parse(optarg) < 0)
 				sg_die(SG_EXIT_USAGE,
@@ -932,7 +1144,7 @@ main(int argc, char *argv[])
 		case 'V':
 			sg_version();
 		case 'v':
-			sg_verbose = 1;
+			verbose++;
 			break;
 		default:
 			sg_usage(usage_text, SG_EXIT_USAGE);
@@ -940,6 +1152,9 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != !r.recipe_path)
 		sg_usage(usage_text, SG_EXIT_USAGE);
+	r.verbosity = quiet ? -1 : verbose;
+	r.tty = !quiet && sg_isatty_stderr();
+	sg_before_message = status_clear;
 	if (!r.recipe_path)
 		r.recipe_path = argv[optind];
 	if (r.output && !*r.output)
@@ -966,12 +1181,16 @@ main(int argc, char *argv[])
 	log = open_tail(r.log);
 	evals = r.evals ? open_tail(r.evals) : NULL;
 	r.said = json_object();
+	r.lines = sg_map_new();
 	clear_pauses(&r);
-	before = accepted(&r);
-	if (before > 0)
+	r.first = before = accepted(&r);
+	clock_gettime(CLOCK_MONOTONIC, &r.start);
+	if (before > 0 && !quiet)
 		fprintf(stderr, "%s: resuming: %lld/%lld accepted\n",
 			sg_progname, before, r.target);
 	while (accepted(&r) < r.target) {
+		if (r.tty)
+			status_draw(&r);
 		if (iter == r.max_iter) {
 			summary(&r, iter);
 			sg_die(SG_EXIT_INCOMPLETE,
@@ -1008,6 +1227,7 @@ main(int argc, char *argv[])
 	fclose(log);
 	if (evals)
 		fclose(evals);
+	status_clear();
 	summary(&r, iter);
 	free(r.seen);
 	free(r.log);
@@ -1019,6 +1239,8 @@ main(int argc, char *argv[])
 	json_decref(r.arms);
 	json_decref(r.context);
 	json_decref(r.said);
+	sg_map_free(r.lines);
+	free(r.held.p);
 	sg_mix_free(&r.mix);
 	json_decref(r.recipe);
 	return sg_finish(SG_EXIT_OK);

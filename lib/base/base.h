@@ -48,6 +48,9 @@ void sg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void sg_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Called before sg_warn, sg_note and sg_die print: a tool that keeps a
+ * status line on the terminal clears it there. */
+extern void (*sg_before_message)(void);
 int sg_finish(int status);
 _Noreturn void sg_version(void);
 void *sg_xmalloc(size_t n);
@@ -109,6 +112,9 @@ int sg_close_synced(
 /* Start argv[0] (searched in PATH) with the given descriptors as its stdin
  * and stdout (-1 keeps ours); the pid, or -1. */
 pid_t sg_spawn(char *const argv[], int fdin, int fdout, struct sg_error *e);
+/* As sg_spawn, with fderr as its stderr (-1 keeps ours). */
+pid_t sg_spawn_err(
+	char *const argv[], int fdin, int fdout, int fderr, struct sg_error *e);
 /* The child's exit status, 128+N when killed by signal N, -1 on error. */
 int sg_wait(pid_t pid, struct sg_error *e);
 /* An argv from a JSON array of strings, or from a string split on blanks

@@ -13,6 +13,7 @@
 
 const char *sg_progname = "sg";
 int sg_verbose;
+void (*sg_before_message)(void);
 
 void
 sg_seterr(struct sg_error *e, const char *fmt, ...)
@@ -48,6 +49,8 @@ sg_init(char *argv[])
 static void
 vmessage(const char *fmt, va_list ap)
 {
+	if (sg_before_message)
+		sg_before_message();
 	fprintf(stderr, "%s: ", sg_progname);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
