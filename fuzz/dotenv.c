@@ -1,5 +1,5 @@
 /*
- * dotenv.c - libFuzzer harness for the .env reader (lib/llm/llm.c): any
+ * dotenv.c - libFuzzer harness for the .env reader (lib/base/dotenv.c): any
  * bytes as a .env file are read without error, and what it sets of
  * OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_MODEL is one line's value,
  * no longer than the file and without its line end.
@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "base/base.h"
-#include "llm/llm.h"
 
 static const char *const names[] = {
 	"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"};
@@ -30,7 +29,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		unsetenv(names[i]);
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		abort();
-	if (sg_llm_dotenv(path, &e) < 0)
+	if (sg_dotenv(path, &e) < 0)
 		abort();
 	for (size_t i = 0; i < 3; i++)
 		if ((v = getenv(names[i])) &&

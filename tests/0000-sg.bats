@@ -37,6 +37,16 @@ tools() {
 	done
 }
 
+@test "every program reads .env at start: an unreadable one stops it with status 3" {
+	mkdir .env
+	for t in $(tools); do
+		run --separate-stderr "$t" --version
+		[ "$status" -eq 3 ] || { echo "$t: status $status" >&2; return 1; }
+		[ -z "$output" ]
+		assert_equal "$stderr" "$t: cannot read '.env': Is a directory"
+	done
+}
+
 @test "every man page documents the shared exit-status table" {
 	for t in $(tools); do
 		grep -q '^\.Sh EXIT STATUS' "$MANDIR/$t.1"

@@ -228,6 +228,22 @@ jobs() {
 	echo "$output" | jq -e '.params.temperature == 0.25'
 }
 
+@test "--policy and --epsilon override the recipe's router_config; the original's names are known" {
+	job 0 '{"policy": "epsilon_greedy", "epsilon_start": 0.4}' |
+		sg-route -s st --seed 1 --policy ucb --epsilon 0.2 >/dev/null
+	jq -e '.router.policy == "ucb1" and .router.epsilon_start == 0.2 and .epsilon == 0.2' st
+	rm st
+	job 0 | sg-route -s st --seed 1 --policy thompson_sampling >/dev/null
+	jq -e '.router.policy == "thompson"' st
+	run --separate-stderr sg-route -s st --policy ucb2
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" "sg-route: policy \"ucb2\" is not one of sg-route(1)'s"
+	run --separate-stderr sg-route -s st --epsilon 1.5
+	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "sg-route: --epsilon wants a number from 0 to 1, not '1.5'"
+}
+
 @test "-s is required" {
 	run --separate-stderr sg-route
 	[ "$status" -eq 2 ]

@@ -162,6 +162,24 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 	assert_equal "$stderr" 'sg-validate: the model checks (llm_judge, entailment, toxicity llm, semantic, similarity, diversity) are not run: no LLM configured (set OPENAI_BASE_URL or OPENAI_API_KEY)'
 }
 
+@test "a .env file configures the server for the model checks, as for sg-gen; the environment wins" {
+	server
+	printf 'OPENAI_BASE_URL=%s\nOPENAI_API_KEY=%s\nOPENAI_MODEL=judge-env\n' \
+		"$OPENAI_BASE_URL" "$KEY" >.env
+	unset OPENAI_BASE_URL OPENAI_API_KEY
+	recipe '{"llm_judge": {}}'
+	texts 'One sample.' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	jq -e '.checks.llm_judge.pass' <<<"$output"
+	[ "$(jq -r '.body.model' log.jsonl)" = judge-env ]
+	: >log.jsonl
+	run --separate-stderr env OPENAI_MODEL=judge-var sg-validate --no-cache -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.body.model' log.jsonl)" = judge-var ]
+}
+
 @test "--no-llm: a server configured, no model check run and nothing said; the others still are" {
 	server
 	recipe '{"llm_judge": {}, "entailment": {}, "length": {"max": 10}}'

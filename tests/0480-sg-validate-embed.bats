@@ -110,7 +110,7 @@ recipe() {
 
 @test "examples/llm through sg-run: every model check in the samples, the reward and sg-run's report" {
 	server
-	run --separate-stderr sg-run --seed 3 -o out.jsonl "$EXAMPLES/llm/reviews-llm.yaml"
+	run --separate-stderr sg-run -v --seed 3 -o out.jsonl "$EXAMPLES/llm/reviews-llm.yaml"
 	[ "$status" -eq 0 ]
 	[ "$(wc -l <out.jsonl)" -eq 20 ]
 	[ "$(jq -s 'map(.checks | has("llm_judge") and has("toxicity_llm") and has("semantic") and has("similarity")) | all' out.jsonl)" = true ]

@@ -11,7 +11,7 @@ setup_file() {
 }
 
 @test "the reviews example reaches exactly its target with valid, traceable samples" {
-	run --separate-stderr sg-run --seed 3 -o data.jsonl "$REVIEWS"
+	run --separate-stderr sg-run -v --seed 3 -o data.jsonl "$REVIEWS"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ "$(wc -l < data.jsonl)" -eq 40 ]
@@ -106,6 +106,124 @@ PY
 	[ "$status" -eq 0 ]
 	[ "$(wc -l < data/generated/tide_pool_facts.jsonl)" -eq 12 ]
 	[ -f data/generated/tide_pool_facts.jsonl.state ]
+}
+
+@test "the original system's command line: --config, --output DIR/ and the router's flags" {
+	run --separate-stderr sg-run --config "$REVIEWS" --output out/gen/ --save-state --seed 1 \
+		--strategy ucb --initial-exploration 0.2 --batch-size 8 --initial-temp 0.8 --verbose
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(wc -l < out/gen/accepted_samples.jsonl)" -eq 40 ]
+	jq -e '.reject' out/gen/rejected_samples.jsonl >/dev/null
+	[ ! -e out/gen/accepted_samples.jsonl.state.rejected ]
+	jq -e '.accepted == 40 and .router.policy == "ucb1" and .router.epsilon_start == 0.2
+		and (.output.path | endswith("out/gen/accepted_samples.jsonl"))' out/gen/accepted_samples.jsonl.state
+	[ "$(jq -s 'map(select(.type == "job")) | map(.n) | unique' out/gen/accepted_samples.jsonl.state.log | jq -c .)" = '[8]' ]
+	[ "$(jq -s 'map(select(.type == "job") | .params.temperature) | first' out/gen/accepted_samples.jsonl.state.log)" = 0.8 ]
+	[[ "$stderr" == *"sg-run: 40/40 accepted in 'out/gen/accepted_samples.jsonl' after "* ]]
+	# an existing directory is one without its slash, and a run resumes there
+	run --separate-stderr sg-run --config "$REVIEWS" --output out/gen
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == "sg-run: resuming: 40/40 accepted"* ]]
+	run --separate-stderr sg-run --config "$REVIEWS" "$REVIEWS"
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "usage: sg-run "* ]]
+	run --separate-stderr sg-run --strategy ucb2 "$REVIEWS"
+	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "sg-run: policy \"ucb2\" is not one of sg-route(1)'s"
+}
+
+@test "--no-filter keeps every sample the arms make: no sg-validate" {
+	sed 's/^num_samples: .*/num_samples: 10/; s/^validators:$/&\n  length: {enabled: true, max: 3}/' "$REVIEWS" > r.yaml
+	run --separate-stderr sg-run --seed 1 -i 2 -o a.jsonl r.yaml
+	[ "$status" -eq 6 ]
+	[ ! -s a.jsonl ]
+	run --separate-stderr sg-run --seed 1 --no-filter -o b.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < b.jsonl)" -eq 10 ]
+	jq -e 'has("checks") | not' b.jsonl >/dev/null
+	[ ! -e b.jsonl.state.seen ]
+}
+
+@test "-o - writes the samples to standard output, the state beside the recipe or in -s" {
+	cp "$REVIEWS" r.yaml
+	run --separate-stderr sg-run --seed 1 -o - r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'select(.type == "sample") | .id' <<<"$output" | wc -l)" -eq 40 ]
+	[ ! -e ./- ]
+	jq -e '.accepted == 40' r.yaml.state
+	[ -e r.yaml.state.rejected ]
+	[[ "$stderr" == *"sg-run: 40/40 accepted in '<stdout>' after "* ]]
+	run --separate-stderr sg-run --seed 1 -o - -s run/st r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(wc -l <<<"$output")" -eq 40 ]
+	jq -e '.accepted == 40' run/st
+	run --separate-stderr sg-run -e 2 --dev dev.tsv -o - r.yaml
+	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "sg-run: -e needs the dataset in a file, not on standard output"
+}
+
+@test "in a pipe one line an iteration, within 100 columns; -v the decision, reward and checks; -q nothing" {
+	sed 's/^num_samples: .*/num_samples: 20/' "$REVIEWS" > r.yaml
+	run --separate-stderr sg-run --seed 3 -o a.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	steps=$(jq .steps a.jsonl.state)
+	[ "$(grep -c '^sg-run: iteration [0-9]*: templater_[a-z]*: [0-9]/5 passed, reward 0\.[0-9]*; [0-9]*/20 accepted, [0-9.]*/s, ETA [0-9]*s$' <<<"$stderr")" -eq "$steps" ]
+	[ "$(awk 'length($0) > 100' <<<"$stderr" | grep -vc '^arm \|^templater_')" -eq 0 ]
+	[[ "$stderr" == *"sg-run: 20/20 accepted in 'a.jsonl' after $steps batches ($steps this run); policy "* ]]
+	run --separate-stderr sg-run -v --seed 3 -o b.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^sg-run: iteration [0-9]*: batch [0-9]*: templater_' <<<"$stderr")" -eq "$steps" ]
+	[ "$(grep -c '^sg-run:   failed checks: ' <<<"$stderr")" -eq "$steps" ]
+	run --separate-stderr sg-run -q --seed 3 -o c.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	cmp a.jsonl c.jsonl
+	# -q still says why a run stops
+	run --separate-stderr sg-run -q -i 1 -o d.jsonl "$REVIEWS"
+	[ "$status" -eq 6 ]
+	assert_equal "$stderr" "sg-run: stopped after 1 iterations short of the target"
+}
+
+@test "what the stages say again each iteration is said once a run, and counted" {
+	sed 's/^num_samples: .*/num_samples: 20/; s/^validators:$/&\n  llm_judge: {enabled: true}/' "$REVIEWS" > r.yaml
+	echo 'no_such_field: 1' >> r.yaml
+	run --separate-stderr sg-run --seed 3 -o a.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	steps=$(jq .steps a.jsonl.state)
+	[ "$steps" -gt 2 ]
+	[ "$(grep -c 'unknown field "no_such_field"' <<<"$stderr")" -eq 1 ]
+	[ "$(grep -c '^sg-validate: the model checks .* are not run' <<<"$stderr")" -eq 1 ]
+	grep -qx "sg-run: $((2 * steps - 2)) lines the stages said again not shown" <<<"$stderr"
+	# with -q a stage's words are said only when its iteration fails
+	run --separate-stderr sg-run -q --seed 3 -o b.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# a lexicon sg-validate cannot read, which the recipe's check passes
+	sed 's/^num_samples: .*/num_samples: 30/; s/^  llm_judge: .*/  toxicity: {enabled: true, lexicon: lexicon}/' r.yaml > bad.yaml
+	mkdir lexicon
+	run --separate-stderr sg-run -q -o b.jsonl bad.yaml
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == "sg-plan: bad.yaml:"*'unknown field "no_such_field"'*"
+sg-validate: <stdin>:1: "*"lexicon"*"
+sg-run: sg-validate exited with status 1
+sg-run: iteration 1 failed; run again to resume" ]]
+}
+
+@test "on a terminal one status line in place: count, pace, ETA, arm; with NO_COLOR the lines of a pipe" {
+	sed 's/^num_samples: .*/num_samples: 20/' "$REVIEWS" > r.yaml
+	script -qec "env -u NO_COLOR sg-run --seed 3 -o a.jsonl r.yaml" /dev/null > tty.out
+	[ "$(wc -l < a.jsonl)" -eq 20 ]
+	# the status line is rewritten in place, never followed by a newline
+	[ "$(grep -c 'sg-run: iteration' tty.out)" -eq 0 ]
+	grep -q $'\r''sg-run: 0/20 accepted'$'\e''\[K' tty.out
+	grep -Eq $'\r''sg-run: [0-9]+/20 accepted, [0-9.]+ samples/s, ETA [0-9]+s, arm templater_[a-z]+'$'\e''\[K' tty.out
+	grep -q $'\r'$'\e''\[Ksg-run: 20/20 accepted in ' tty.out
+	script -qec "sg-run --seed 3 -o b.jsonl r.yaml" /dev/null > plain.out
+	! grep -q $'\e' plain.out
+	[ "$(tr -d '\r' < plain.out | grep -c '^sg-run: iteration [0-9]*: templater_')" -eq "$(jq .steps b.jsonl.state)" ]
 }
 
 @test "an invalid recipe is refused with its position" {
@@ -252,7 +370,7 @@ sg-run: no arm can run: paused for this run (2 arms)"
 	llm_recipe 10
 	rm log.jsonl
 	server --quota
-	run --separate-stderr sg-run -o o.jsonl r.yaml
+	run --separate-stderr sg-run -v -o o.jsonl r.yaml
 	[ "$status" -eq 7 ]
 	[ -z "$output" ]
 	[ "$(grep -c 'You exceeded your current quota' <<<"$stderr")" -eq 1 ]
@@ -296,6 +414,36 @@ sg-run: no arm can run: paused for this run (2 arms)"
 	[[ "$stderr" == "sg-run: the arms that ask the LLM server are paused for this run: cannot reach the LLM server at 'http://127.0.0.1:$port/v1': "*"Couldn't connect to server
 sg-run: no arm can run: paused for this run (2 arms)" ]]
 	[ "$(jq .rewards o.jsonl.state)" -eq 0 ]
+}
+
+@test "-m beats the arm's model, which beats OPENAI_MODEL: generation, the judge and the look at the server" {
+	cat > r.yaml <<'Y'
+domain: product_reviews
+task_input: {description: short reviews of headphones}
+num_samples: 4
+router_config: {arms: [{name: naive_balanced, model: arm-model}], batch_size: 4}
+validators: {llm_judge: {threshold: 0.1}, semantic: {min_similarity: 0}}
+Y
+	server --models flag-model,env-model
+	export OPENAI_MODEL=env-model
+	run --separate-stderr sg-run --seed 1 -m flag-model --embedding-model emb-flag -o o.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < o.jsonl)" -eq 4 ]
+	assert_equal "$(jq -r 'select(.method == "POST") | "\(.path) \(.body.model)"' log.jsonl | sort -u)" \
+		'/v1/chat/completions flag-model
+/v1/embeddings emb-flag'
+	rm -f o.jsonl*
+	run --separate-stderr sg-run --seed 1 -o o.jsonl r.yaml
+	[ "$status" -eq 7 ]
+	[[ "$stderr" == "sg-run: arm \"naive_balanced\" is paused for this run: the LLM server at '"*"' has no model \"arm-model\"; it has: flag-model, env-model"$'\n'* ]]
+	sed -i 's/, model: arm-model//' r.yaml
+	: >log.jsonl
+	rm -f o.jsonl*
+	run --separate-stderr sg-run --seed 1 -o o.jsonl r.yaml
+	[ "$status" -eq 0 ]
+	assert_equal "$(jq -r 'select(.method == "POST") | "\(.path) \(.body.model)"' log.jsonl | sort -u)" \
+		'/v1/chat/completions env-model
+/v1/embeddings text-embedding-3-small'
 }
 
 @test "with a bad server the offline arms run on; a rerun after the fix tries the LLM arms again" {

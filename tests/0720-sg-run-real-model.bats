@@ -28,7 +28,7 @@ setup_file() {
 		export OPENAI_BASE_URL=$LLAMA_URL OPENAI_API_KEY=sk-test-llama
 		export SG_CACHE_DIR=$RUN/cache
 		rc=0
-		sg-run --seed 3 -b 2 -i 6 -o a.jsonl llm/reviews-llm.yaml >stdout 2>stderr || rc=$?
+		sg-run -v --seed 3 -b 2 -i 6 -o a.jsonl llm/reviews-llm.yaml >stdout 2>stderr || rc=$?
 		echo $rc >status
 	)
 	# the run's requests, before the tests add theirs

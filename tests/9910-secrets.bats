@@ -9,7 +9,7 @@ load llm-helpers
 	server
 	cp -r "$EXAMPLES/llm" ex
 	cd ex
-	run --separate-stderr sg-run -v --seed 3 -o out.jsonl reviews-llm.yaml
+	run --separate-stderr sg-run -vv --seed 3 -o out.jsonl reviews-llm.yaml
 	[ "$status" -eq 0 ]
 	[ "$(wc -l < out.jsonl)" -eq 20 ]
 	# the LLM arms were offered and used, so the key was sent

@@ -274,8 +274,6 @@ main(int argc, char *argv[])
 	if (exporting &&
 		!(sg_gen_opts.batch = sg_fopen_nofollow(exporting, "w", &e)))
 		sg_die(SG_EXIT_IO, "%s", e.text);
-	if (sg_llm_dotenv(".env", &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	status = sg_filter_run(&f, argv + optind, argc - optind, gen);
 	if (exporting) {
 		if ((n = sg_gen_exported(&e)) < 0)

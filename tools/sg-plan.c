@@ -194,12 +194,8 @@ main(int argc, char *argv[])
 		batch = sg_recipe_batch_size(recipe);
 	if (state)
 		accepted = accepted_so_far(state, run, labels);
-	if (llm < 0) {
-		/* sg-gen reads .env too: what it will use decides the arms */
-		if (sg_llm_dotenv(".env", &e) < 0)
-			sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	if (llm < 0)
 		llm = sg_llm_configured();
-	}
 
 	need = target > accepted ? target - accepted : 0;
 	njobs = need / batch + (need % batch != 0);

@@ -19,12 +19,13 @@
 #include "route/route.h"
 
 static struct sg_filter f = {
-	.usage = "usage: sg-route [-huVv] [--strict] [-T temperature]"
+	.usage = "usage: sg-route [-huVv] [--strict] [--epsilon x]"
+		 " [--policy name] [-T temperature]"
 		 " [--seed n] [-w state] [--worker k/n] -s state"
 		 " [file ...]\n",
 };
 static const char *statepath, *warmpath;
-static double initial_temp;
+static struct sg_route_opts ro;
 static uint64_t seed;
 static int has_seed;
 static long long worker_k, worker_n;
@@ -76,7 +77,7 @@ route_job(struct sg_filter *f, json_t *job)
 					    sg_get_int(st.root, "target", 0)),
 				    &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "state '%s' %s", statepath, e.text);
-	if (sg_route(st.root, job, initial_temp, &e) < 0) {
+	if (sg_route(st.root, job, &ro, &e) < 0) {
 		sg_filter_bad(f, "%s", e.text);
 		sg_state_end(&st);
 		return;
@@ -101,8 +102,10 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{"epsilon", required_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{"initial-temp", required_argument, NULL, 'T'},
+		{"policy", required_argument, NULL, 'P'},
 		{"seed", required_argument, NULL, 'S'},
 		{"state", required_argument, NULL, 's'},
 		{"strict", no_argument, NULL, SG_OPT_STRICT},
@@ -113,8 +116,9 @@ main(int argc, char *argv[])
 		{"worker", required_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
+	json_t *router = json_object();
 	char *end;
-	int c;
+	int c, status;
 
 	sg_init(argv);
 	while ((c = getopt_long(argc, argv, "hs:T:uVvw:", longopts, NULL)) !=
@@ -122,6 +126,19 @@ main(int argc, char *argv[])
 		if (sg_filter_option(&f, c))
 			continue;
 		switch (c) {
+		case 'E':
+			json_object_set_new(router, "epsilon_start",
+				json_real(sg_unit_arg("--epsilon", optarg)));
+			break;
+		case 'P':
+			if (sg_policy_parse(optarg) < 0)
+				sg_die(SG_EXIT_USAGE,
+					"policy \"%s\" is not one of"
+					" sg-route(1)'s",
+					optarg);
+			json_object_set_new(
+				router, "policy", json_string(optarg));
+			break;
 		case 's':
 			statepath = optarg;
 			break;
@@ -149,8 +166,8 @@ main(int argc, char *argv[])
 					optarg);
 			break;
 		case 'T':
-			initial_temp = strtod(optarg, &end);
-			if (*end || !(initial_temp > 0))
+			ro.initial_temp = strtod(optarg, &end);
+			if (*end || !(ro.initial_temp > 0))
 				sg_die(SG_EXIT_USAGE,
 					"-T wants a positive number, not '%s'",
 					optarg);
@@ -161,6 +178,8 @@ main(int argc, char *argv[])
 	}
 	if (!statepath)
 		sg_usage(f.usage, SG_EXIT_USAGE);
-	return sg_finish(
-		sg_filter_run(&f, argv + optind, argc - optind, route));
+	ro.router = json_object_size(router) ? router : NULL;
+	status = sg_filter_run(&f, argv + optind, argc - optind, route);
+	json_decref(router);
+	return sg_finish(status);
 }

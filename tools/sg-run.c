@@ -10,12 +10,13 @@
  * budget runs out: iterations, or the tokens and cost sg-update adds up in
  * the state's "usage".  All progress lives in the state file and the
  * output, so running sg-run again resumes where it stopped.  Writes the
- * dataset to -o; on stderr, each iteration's decision and batch metrics
- * and a final per-arm table.  What a rerun cannot fix stops it at once:
- * a recipe sg-plan refuses, before the first batch; an LLM server that
- * cannot serve the run, found by one look at it before the first batch
- * that asks it; arms paused by batches that failed for the server or the
- * setup, until no arm can run.
+ * dataset to -o; on stderr, a status line kept in place on a terminal, or
+ * a line an iteration (with -v its decision and batch metrics), what the
+ * stages say (each line once a run) and a final per-arm table.  What a rerun
+ * cannot fix stops it at once: a recipe sg-plan refuses, before the first
+ * batch; an LLM server that cannot serve the run, found by one look at it
+ * before the first batch that asks it; arms paused by batches that failed for
+ * the server or the setup, until no arm can run.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -23,8 +24,11 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,14 +39,31 @@
 #include "route/route.h"
 
 static const char usage_text[] =
-	"usage: sg-run [-hVv] [-b size] [--dev file] [-e every]"
-	" [--eval-train file] [-i iterations] [--max-cost usd]"
-	" [--max-tokens n] [-o output] [-s state] [--seed n]"
-	" [-T temperature] recipe\n";
+	"usage: sg-run [-hqVv] [-b size] [--dev file] [-e every]"
+	" [--embedding-model model] [--eval-train file] [-i iterations]"
+	" [--initial-exploration epsilon] [-m model] [--max-cost usd]"
+	" [--max-tokens n] [--no-filter] [-o output] [--policy name]"
+	" [-s state] [--save-state] [--seed n] [-T temperature]"
+	" recipe | --config recipe\n";
 
 /* The loop's six stages, then the evaluation. */
 enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, NSTAGES };
-enum { OPT_DEV = 0x100, OPT_EVAL_TRAIN, OPT_MAX_COST, OPT_MAX_TOKENS };
+enum {
+	OPT_CONFIG = 0x100,
+	OPT_DEV,
+	OPT_EMBEDDING_MODEL,
+	OPT_EVAL_TRAIN,
+	OPT_EXPLORATION,
+	OPT_MAX_COST,
+	OPT_MAX_TOKENS,
+	OPT_NO_FILTER,
+	OPT_POLICY,
+	OPT_SAVE_STATE
+};
+
+/* The files of the original system's --output DIR/. */
+static const char accepted_name[] = "accepted_samples.jsonl";
+static const char rejected_name[] = "rejected_samples.jsonl";
 
 static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
 	"sg-validate", "sg-score", "sg-update", "sg-eval"};
@@ -50,11 +71,22 @@ static const char *stage_names[NSTAGES] = {"sg-plan", "sg-route", "sg-gen",
 struct run {
 	const char *recipe_path, *output, *state, *seed, *temp, *batch;
 	const char *dev, *eval_train;
+	const char *model, *embedding_model; /* -m, --embedding-model */
+	const char *policy, *epsilon;	     /* for sg-route */
+	int no_filter;			     /* no sg-validate stage */
+	int verbosity;			     /* -1 with -q, else how many -v */
+	int tty;	       /* a status line kept in place on stderr */
+	struct sg_map *lines;  /* the lines the stages said, by hash */
+	long long repeats;     /* lines not said again */
+	struct sg_buf held;    /* with -q, what the stages said */
+	long long first;       /* accepted when this invocation began */
+	struct timespec start; /* when it began */
+	char arm[64];	       /* the latest batch's */
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
-	char *run;		/* the run's name, as sg-plan names it */
+	char *run; /* the run's name, as sg-plan names it */
 	json_t *recipe, *arms, *context; /* as sg-route sees them */
-	json_t *said;		/* the pauses reported so far */
+	json_t *said;			 /* the pauses reported so far */
 	char bindir[PATH_MAX];
 	long long target, max_iter, eval_every, max_tokens;
 	double max_cost;
@@ -93,6 +125,16 @@ push(char **argv, int *argc, const char *a)
 	argv[*argc] = NULL;
 }
 
+/* An option and its value, unless the value is NULL. */
+static void
+push_opt(char **argv, int *argc, const char *opt, const char *value)
+{
+	if (!value)
+		return;
+	push(argv, argc, opt);
+	push(argv, argc, value);
+}
+
 static void
 stage_argv(const struct run *r, int stage, char **argv)
 {
@@ -100,71 +142,51 @@ stage_argv(const struct run *r, int stage, char **argv)
 
 	argv[n++] = stage_path(r, stage_names[stage]);
 	argv[n] = NULL;
-	if (sg_verbose)
+	if (r->verbosity > 1)
 		push(argv, &n, "-v");
 	switch (stage) {
 	case PLAN:
 		push(argv, &n, "-n1");
-		push(argv, &n, "-s");
-		push(argv, &n, r->state);
-		if (r->batch) {
-			push(argv, &n, "-b");
-			push(argv, &n, r->batch);
-		}
+		push_opt(argv, &n, "-s", r->state);
+		push_opt(argv, &n, "-b", r->batch);
 		push(argv, &n, r->recipe_path);
 		break;
 	case ROUTE:
-		push(argv, &n, "-s");
-		push(argv, &n, r->state);
-		if (r->seed) {
-			push(argv, &n, "--seed");
-			push(argv, &n, r->seed);
-		}
-		if (r->temp) {
-			push(argv, &n, "-T");
-			push(argv, &n, r->temp);
-		}
+		push_opt(argv, &n, "-s", r->state);
+		push_opt(argv, &n, "--seed", r->seed);
+		push_opt(argv, &n, "-T", r->temp);
+		push_opt(argv, &n, "--policy", r->policy);
+		push_opt(argv, &n, "--epsilon", r->epsilon);
 		break;
 	case GEN:
 		/* its failures are reported here, once, as pauses */
 		push(argv, &n, "-q");
+		push_opt(argv, &n, "-m", r->model);
 		break;
 	case VALIDATE:
-		push(argv, &n, "--seen");
-		push(argv, &n, r->seen);
+		push_opt(argv, &n, "--seen", r->seen);
+		push_opt(argv, &n, "-m", r->model);
+		push_opt(argv, &n, "--embedding-model", r->embedding_model);
 		/* what the LLM server's pause is, is said; its checks would
 		 * fail every sample the offline arms make */
 		if (json_object_get(r->said, "server"))
 			push(argv, &n, "--no-llm");
 		break;
 	case SCORE:
-		push(argv, &n, "-s");
-		push(argv, &n, r->state);
-		if (r->dev) {
-			push(argv, &n, "--dev");
-			push(argv, &n, r->dev);
-		}
+		push_opt(argv, &n, "-s", r->state);
+		push_opt(argv, &n, "--dev", r->dev);
 		break;
 	case EVAL:
-		push(argv, &n, "-c");
-		push(argv, &n, r->recipe_path);
-		push(argv, &n, "-T");
-		push(argv, &n, r->dev);
-		if (r->eval_train) {
-			push(argv, &n, "-L");
-			push(argv, &n, r->eval_train);
-		}
+		push_opt(argv, &n, "-c", r->recipe_path);
+		push_opt(argv, &n, "-T", r->dev);
+		push_opt(argv, &n, "-L", r->eval_train);
 		push(argv, &n, r->output);
 		break;
 	case UPDATE:
-		push(argv, &n, "-s");
-		push(argv, &n, r->state);
-		push(argv, &n, "-o");
-		push(argv, &n, r->output);
-		push(argv, &n, "-l");
-		push(argv, &n, r->log);
-		push(argv, &n, "-r");
-		push(argv, &n, r->rejects);
+		push_opt(argv, &n, "-s", r->state);
+		push_opt(argv, &n, "-o", r->output);
+		push_opt(argv, &n, "-l", r->log);
+		push_opt(argv, &n, "-r", r->rejects);
 		break;
 	}
 }
@@ -181,25 +203,96 @@ make_pipe(int fds[2])
 	return 0;
 }
 
-/* Stages first..last joined by pipes, the last one writing to outfd (-1:
- * our standard output); 0 when all succeeded. */
+/* Whether the status line is on the terminal now. */
+static int drawn;
+
+/* Clear the status line, for a line to be written in its place. */
+static void
+status_clear(void)
+{
+	if (drawn)
+		fputs("\r\033[K", stderr);
+	drawn = 0;
+}
+
+/* A line a stage wrote to standard error: said once a run, however often
+ * a stage says it again; with -q held, for when the iteration fails. */
+static void
+relay(struct run *r, const char *line, size_t len)
+{
+	double *seen;
+
+	if (r->verbosity < 0) {
+		sg_buf_add(&r->held, line, len);
+		sg_buf_add(&r->held, "\n", 1);
+		return;
+	}
+	seen = sg_map_put(r->lines, sg_hash64(line, len));
+	if (*seen != 0) {
+		r->repeats++;
+		return;
+	}
+	*seen = 1;
+	status_clear();
+	fprintf(stderr, "%.*s\n", (int)len, line);
+}
+
+/* Read what a stage wrote to standard error and relay its whole lines;
+ * 0 at its end, when the rest of its last line is relayed too. */
 static int
-run_stages(const struct run *r, int first, int last, int outfd)
+read_said(struct run *r, int fd, struct sg_buf *b)
+{
+	char chunk[4096], *nl;
+	size_t done = 0;
+	ssize_t n = read(fd, chunk, sizeof chunk);
+
+	if (n < 0 && errno == EINTR)
+		return 1;
+	if (n > 0)
+		sg_buf_add(b, chunk, (size_t)n);
+	while (b->len > done &&
+		(nl = memchr(b->p + done, '\n', b->len - done))) {
+		relay(r, b->p + done, (size_t)(nl - (b->p + done)));
+		done = (size_t)(nl - b->p) + 1;
+	}
+	if (n <= 0 && b->len > done) {
+		relay(r, b->p + done, b->len - done);
+		done = b->len;
+	}
+	memmove(b->p, b->p + done, b->len - done);
+	b->len -= done;
+	return n > 0;
+}
+
+/* Stages first..last joined by pipes, the last one writing to outfd (-1:
+ * our standard output), what each says on standard error relayed; 0 when
+ * all succeeded. */
+static int
+run_stages(struct run *r, int first, int last, int outfd)
 {
 	char *argv[NSTAGES][16];
 	pid_t pid[NSTAGES];
-	struct sg_error e;
-	int fds[2], in = -1, status, failed = 0;
+	struct pollfd said[NSTAGES];
+	struct sg_buf line[NSTAGES] = {{0}};
+	struct sg_error e[NSTAGES];
+	int fds[2], errfds[2], in = -1, status[NSTAGES], failed = 0, open = 0;
 
+	r->held.len = 0;
 	for (int i = first; i <= last; i++) {
+		said[i] = (struct pollfd){-1, POLLIN, 0};
+		if ((pid[i] = i == VALIDATE && r->no_filter ? 0 : -1) == 0)
+			continue;
 		stage_argv(r, i, argv[i]);
 		fds[1] = outfd;
-		if (i < last && make_pipe(fds) < 0)
+		if ((i < last && make_pipe(fds) < 0) || make_pipe(errfds) < 0)
 			sg_die(SG_EXIT_IO, "cannot make a pipe: %s",
 				strerror(errno));
-		pid[i] = sg_spawn(argv[i], in, fds[1], &e);
+		pid[i] = sg_spawn_err(argv[i], in, fds[1], errfds[1], &e[i]);
 		if (pid[i] < 0)
-			sg_die(SG_EXIT_CHILD, "%s", e.text);
+			sg_die(SG_EXIT_CHILD, "%s", e[i].text);
+		close(errfds[1]);
+		said[i].fd = errfds[0];
+		open++;
 		if (in >= 0)
 			close(in);
 		if (i < last) {
@@ -207,23 +300,44 @@ run_stages(const struct run *r, int first, int last, int outfd)
 			in = fds[0];
 		}
 	}
+	while (open > 0) {
+		if (poll(said + first, (nfds_t)(last - first + 1), -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			sg_die(SG_EXIT_IO, "cannot poll: %s", strerror(errno));
+		}
+		for (int i = first; i <= last; i++)
+			if (said[i].fd >= 0 && said[i].revents &&
+				!read_said(r, said[i].fd, &line[i])) {
+				close(said[i].fd);
+				said[i].fd = -1;
+				open--;
+			}
+	}
 	for (int i = first; i <= last; i++) {
-		status = sg_wait(pid[i], &e);
+		free(line[i].p);
+		if (pid[i] == 0)
+			continue;
+		status[i] = sg_wait(pid[i], &e[i]);
 		/* samples that failed: the records say which, and the batch
 		 * is scored, or its arm paused, as any other */
-		if (i == GEN && (status == SG_EXIT_DATA ||
-					status == SG_EXIT_UNAVAILABLE))
-			status = 0;
-		if (status != 0) {
-			if (status < 0)
-				sg_warn("%s", e.text);
-			else
-				sg_warn("%s exited with status %d",
-					stage_names[i], status);
-			failed = 1;
-		}
+		if (i == GEN && (status[i] == SG_EXIT_DATA ||
+					status[i] == SG_EXIT_UNAVAILABLE))
+			status[i] = 0;
+		failed |= status[i] != 0;
 		for (char **a = argv[i]; *a; a++)
 			free(*a);
+	}
+	if (failed && r->held.len > 0)
+		fputs(r->held.p, stderr);
+	for (int i = first; i <= last; i++) {
+		if (pid[i] == 0 || status[i] == 0)
+			continue;
+		if (status[i] < 0)
+			sg_warn("%s", e[i].text);
+		else
+			sg_warn("%s exited with status %d", stage_names[i],
+				status[i]);
 	}
 	return failed;
 }
@@ -318,9 +432,100 @@ report_parts(const json_t *reward)
 	fputc('\n', stderr);
 }
 
-/* Report the iteration from the records sg-update logged for it. */
+/* Seconds as the status line shows them. */
 static void
-report(const struct run *r, FILE *log, long long iter)
+duration(char *buf, size_t size, double secs)
+{
+	long long s = (long long)(secs + 0.5);
+
+	if (s < 60)
+		snprintf(buf, size, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, size, "%lldm%02llds", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
+}
+
+/* ", R UNIT, ETA T" since this invocation began, or "" before its first
+ * sample. */
+static void
+pace(const struct run *r, long long now, const char *unit, char *buf,
+	size_t size)
+{
+	struct timespec t;
+	double secs, rate;
+	char eta[32];
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	secs = (double)(t.tv_sec - r->start.tv_sec) +
+	       (double)(t.tv_nsec - r->start.tv_nsec) / 1e9;
+	rate = secs > 0 ? (double)(now - r->first) / secs : 0;
+	buf[0] = '\0';
+	if (!(rate > 0))
+		return;
+	duration(eta, sizeof eta,
+		now < r->target ? (double)(r->target - now) / rate : 0);
+	snprintf(buf, size, ", %.*f%s, ETA %s", rate < 9.95 ? 1 : 0, rate, unit,
+		eta);
+}
+
+/* The status line in place on the terminal: the count, the pace, the
+ * tokens and cost so far and the latest batch's arm, cut to its width. */
+static void
+status_draw(const struct run *r)
+{
+	json_t *st = read_state(r), *u = json_object_get(st, "usage");
+	long long now = sg_get_int(st, "accepted", 0);
+	long long tokens = sg_get_int(u, "prompt_tokens", 0) +
+			   sg_get_int(u, "completion_tokens", 0);
+	double cost = sg_get_num(u, "cost", 0);
+	struct winsize ws;
+	char line[512], speed[96], spent[96] = "";
+	int width = 80;
+
+	if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		width = ws.ws_col;
+	pace(r, now, " samples/s", speed, sizeof speed);
+	if (tokens > 0 || cost > 0)
+		snprintf(spent, sizeof spent, ", %lld tokens, $%.4f", tokens,
+			cost);
+	snprintf(line, sizeof line, "%s: %lld/%lld accepted%s%s%s%s",
+		sg_progname, now, r->target, speed, spent,
+		r->arm[0] ? ", arm " : "", r->arm);
+	json_decref(st);
+	/* the last column left free: a terminal wraps a full line */
+	fprintf(stderr, "\r%.*s\033[K", width - 1, line);
+	fflush(stderr);
+	drawn = 1;
+}
+
+/* The iteration in one line of at most 100 columns, for a pipe: the
+ * arm's name is cut to fit. */
+static void
+report_line(const struct run *r, long long iter, const char *value,
+	const json_t *reward)
+{
+	long long now = accepted(r);
+	char head[64], tail[192], speed[96], line[384];
+	int room;
+
+	pace(r, now, "/s", speed, sizeof speed);
+	snprintf(head, sizeof head, "%s: iteration %lld: ", sg_progname, iter);
+	snprintf(tail, sizeof tail,
+		": %lld/%lld passed, %s; %lld/%lld accepted%s",
+		sg_get_int(reward, "passed", 0), sg_get_int(reward, "n", 0),
+		value, now, r->target, speed);
+	room = 100 - (int)(strlen(head) + strlen(tail));
+	snprintf(line, sizeof line, "%s%.*s%s", head, room > 8 ? room : 8,
+		r->arm, tail);
+	fprintf(stderr, "%.100s\n", line);
+}
+
+/* Report the iteration from the records sg-update logged for it: with -v
+ * its decision, reward and failed checks; else one line in a pipe, and
+ * on a terminal the status line (drawn by the loop). */
+static void
+report(struct run *r, FILE *log, long long iter)
 {
 	json_t *rec, *job = NULL, *reward = NULL, *d;
 	struct sg_reader rd = {.fp = log, .name = r->log};
@@ -347,11 +552,17 @@ report(const struct run *r, FILE *log, long long iter)
 		goto out;
 	}
 	d = json_object_get(job, "decision");
+	snprintf(r->arm, sizeof r->arm, "%s", sg_get_str(job, "arm"));
 	if (json_is_number(json_object_get(reward, "reward")))
 		snprintf(value, sizeof value, "reward %.3f",
 			sg_get_num(reward, "reward", 0));
 	else
 		snprintf(value, sizeof value, "no reward");
+	if (r->verbosity == 0 && !r->tty)
+		report_line(r, iter, value, reward);
+	if (r->verbosity <= 0)
+		goto out;
+	status_clear();
 	fprintf(stderr,
 		"%s: iteration %lld: batch %lld: %s (%s, p=%.2f):"
 		" %lld/%lld passed, %s; %lld/%lld accepted\n",
@@ -372,7 +583,7 @@ out:
  * how the data's worth grew; the eval records collect in STATE.evals.
  * The router learns from the dev set through sg-score, batch by batch. */
 static void
-evaluate(const struct run *r, FILE *evals, long long iter)
+evaluate(struct run *r, FILE *evals, long long iter)
 {
 	struct sg_reader rd = {.fp = evals, .name = r->evals};
 	json_t *rec, *last = NULL;
@@ -404,6 +615,11 @@ evaluate(const struct run *r, FILE *evals, long long iter)
 			iter);
 		return;
 	}
+	if (r->verbosity < 0) {
+		json_decref(last);
+		return;
+	}
+	status_clear();
 	fprintf(stderr,
 		"%s: evaluation after iteration %lld: accuracy %.3f on '%s'"
 		" (majority %.3f",
@@ -461,15 +677,18 @@ summary(const struct run *r, long long iters)
 	const char *name;
 	long long n;
 
-	if (!st)
+	if (!st || r->verbosity < 0) {
+		json_decref(st);
 		return;
+	}
+	status_clear();
 	arms = json_object_get(st, "arms");
 	fprintf(stderr,
 		"%s: %lld/%lld accepted in '%s' after %lld batches"
 		" (%lld this run); policy %s\n",
 		sg_progname, sg_get_int(st, "accepted", 0), r->target,
-		r->output, sg_get_int(st, "steps", 0), iters,
-		sg_state_policy(st));
+		r->output ? r->output : "<stdout>", sg_get_int(st, "steps", 0),
+		iters, sg_state_policy(st));
 	if ((u = json_object_get(st, "usage")))
 		fprintf(stderr,
 			"%s: spent %lld prompt and %lld completion tokens,"
@@ -478,6 +697,10 @@ summary(const struct run *r, long long iters)
 			sg_get_int(u, "completion_tokens", 0),
 			sg_get_num(u, "cost", 0));
 	report_labels(r, st);
+	if (r->repeats > 0)
+		fprintf(stderr,
+			"%s: %lld line%s the stages said again not shown\n",
+			sg_progname, r->repeats, r->repeats == 1 ? "" : "s");
 	fprintf(stderr, "%-26s %6s %8s %12s %12s\n", "arm", "pulls", "rewards",
 		"mean reward", "temperature");
 	json_object_foreach (arms, name, a) {
@@ -566,7 +789,7 @@ pause_model(struct run *r, const char *model, const char *why)
 	json_array_foreach (r->arms, i, arm) {
 		name = sg_get_str(arm, "name");
 		if (!sg_arm_asks_llm(arm, r->context) ||
-			strcmp(sg_llm_model(NULL, sg_get_str(arm, "model")),
+			strcmp(sg_llm_model(r->model, sg_get_str(arm, "model")),
 				model) != 0)
 			continue;
 		pause_arms(r, name, why);
@@ -594,7 +817,8 @@ check_server(struct run *r)
 	json_array_foreach (r->arms, i, arm)
 		if (sg_arm_asks_llm(arm, r->context))
 			json_object_set_new(models,
-				sg_llm_model(NULL, sg_get_str(arm, "model")),
+				sg_llm_model(
+					r->model, sg_get_str(arm, "model")),
 				json_null());
 	if (json_object_size(models) > 0 && sg_llm_probe(&o, models, &e) < 0) {
 		sg_warn("the arms that ask the LLM server are paused for this"
@@ -661,7 +885,8 @@ check_runnable(const struct run *r, long long iters)
 	char list[1024];
 	size_t i, len = 0;
 
-	if (sg_arms_offer(st, r->arms, r->context, r->recipe, NULL, unavail) > 0) {
+	if (sg_arms_offer(st, r->arms, r->context, r->recipe, NULL, unavail) >
+		0) {
 		json_decref(unavail);
 		json_decref(count);
 		json_decref(st);
@@ -737,9 +962,6 @@ load_recipe(struct run *r)
 
 	if (!recipe)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
-	/* sg-plan reads .env too: what sg-gen will use decides the arms */
-	if (sg_llm_dotenv(".env", &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
 	r->context = sg_recipe_context(recipe, sg_llm_configured());
 	if (!(r->arms = sg_arms_resolve(recipe, &e)))
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
@@ -748,7 +970,7 @@ load_recipe(struct run *r)
 	batch = r->batch ? atoll(r->batch) : sg_recipe_batch_size(recipe);
 	if (!r->output) {
 		out = sg_get_str(recipe, "output_path");
-		if (!out)
+		if (!out || !*out)
 			sg_die(SG_EXIT_USAGE,
 				"recipe '%s' has no output_path: give -o",
 				r->recipe_path);
@@ -765,6 +987,48 @@ load_recipe(struct run *r)
 			json_object_get(recipe, "budget"), "max_cost", 0);
 	sg_mix_init(&r->mix, recipe);
 	r->recipe = recipe;
+}
+
+/* A path joined to a name in its directory; malloc'd. */
+static char *
+in_dir(const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+	char *p = sg_xmalloc(n + strlen(name) + 2);
+
+	sprintf(p, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+	return p;
+}
+
+/* Where the samples, the rejects and the state go.  -o FILE: the samples
+ * there, the rest beside the state, FILE.state by default.  -o DIR/, or a
+ * directory that exists: as the original system writes it, the accepted
+ * and the rejected samples in two files there, the state beside them.  -o
+ * -: the samples on standard output, the state beside the recipe. */
+static void
+place_output(struct run *r)
+{
+	const char *out = r->output;
+	size_t n = strlen(out);
+	struct stat sb;
+	char *dir = NULL;
+
+	if (strcmp(out, "-") == 0) {
+		r->output = NULL;
+		if (!r->state)
+			r->state = r->owned_state =
+				sg_suffixed(r->recipe_path, ".state");
+	} else if (out[n - 1] == '/' ||
+		   (stat(out, &sb) == 0 && S_ISDIR(sb.st_mode))) {
+		dir = sg_xstrdup(out);
+		free(r->owned_output);
+		r->output = r->owned_output = in_dir(dir, accepted_name);
+	}
+	if (!r->state)
+		r->state = r->owned_state = sg_suffixed(r->output, ".state");
+	r->rejects = dir ? in_dir(dir, rejected_name)
+			 : sg_suffixed(r->state, ".rejected");
+	free(dir);
 }
 
 static const char *
@@ -784,18 +1048,29 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{"batch-size", required_argument, NULL, 'b'},
+		{"config", required_argument, NULL, OPT_CONFIG},
 		{"dev", required_argument, NULL, OPT_DEV},
+		{"embedding-model", required_argument, NULL,
+			OPT_EMBEDDING_MODEL},
 		{"eval-every", required_argument, NULL, 'e'},
 		{"eval-test", required_argument, NULL, OPT_DEV},
 		{"eval-train", required_argument, NULL, OPT_EVAL_TRAIN},
 		{"help", no_argument, NULL, 'h'},
+		{"initial-exploration", required_argument, NULL,
+			OPT_EXPLORATION},
 		{"initial-temp", required_argument, NULL, 'T'},
 		{"max-cost", required_argument, NULL, OPT_MAX_COST},
 		{"max-iterations", required_argument, NULL, 'i'},
 		{"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
+		{"model", required_argument, NULL, 'm'},
+		{"no-filter", no_argument, NULL, OPT_NO_FILTER},
 		{"output", required_argument, NULL, 'o'},
+		{"policy", required_argument, NULL, OPT_POLICY},
+		{"quiet", no_argument, NULL, 'q'},
+		{"save-state", no_argument, NULL, OPT_SAVE_STATE},
 		{"seed", required_argument, NULL, 'S'},
 		{"state", required_argument, NULL, 's'},
+		{"strategy", required_argument, NULL, OPT_POLICY},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -805,14 +1080,17 @@ main(int argc, char *argv[])
 	const char *why;
 	char buf[256], *end;
 	FILE *log, *evals;
-	int c;
+	int c, quiet = 0, verbose = 0;
 
 	sg_init(argv);
-	while ((c = getopt_long(
-			argc, argv, "b:e:hi:o:s:T:Vv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "b:e:hi:m:o:qs:T:Vv", longopts,
+			NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			r.batch = positive("-b", optarg);
+			break;
+		case OPT_CONFIG:
+			r.recipe_path = optarg;
 			break;
 		case 'e':
 			r.eval_every = atoll(positive("-e", optarg));
@@ -820,13 +1098,23 @@ main(int argc, char *argv[])
 		case OPT_DEV:
 			r.dev = optarg;
 			break;
+		case OPT_EMBEDDING_MODEL:
+			r.embedding_model = optarg;
+			break;
 		case OPT_EVAL_TRAIN:
 			r.eval_train = optarg;
+			break;
+		case OPT_EXPLORATION:
+			sg_unit_arg("--initial-exploration", optarg);
+			r.epsilon = optarg;
 			break;
 		case 'h':
 			sg_usage(usage_text, SG_EXIT_OK);
 		case 'i':
 			r.max_iter = atoll(positive("-i", optarg));
+			break;
+		case 'm':
+			r.model = optarg;
 			break;
 		case OPT_MAX_COST:
 			r.max_cost =
@@ -838,11 +1126,28 @@ main(int argc, char *argv[])
 				positive("--max-tokens", optarg), NULL);
 			r.max_tokens += r.max_tokens == 0;
 			break;
+		case OPT_NO_FILTER:
+			r.no_filter = 1;
+			break;
 		case 'o':
 			r.output = optarg;
 			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case OPT_POLICY:
+			if (sg_policy_parse(optarg) < 0)
+				sg_die(SG_EXIT_USAGE,
+					"policy \"%s\" is not one of"
+					" sg-route(1)'s",
+					optarg);
+			r.policy = optarg;
+			break;
 		case 's':
 			r.state = optarg;
+			break;
+		case OPT_SAVE_STATE:
+			/* the original's: the state is always kept */
 			break;
 		case 'S':
 			if (strtoull(optarg, &end, 10) >= (1ULL << 53) ||
@@ -859,41 +1164,54 @@ main(int argc, char *argv[])
 		case 'V':
 			sg_version();
 		case 'v':
-			sg_verbose = 1;
+			verbose++;
 			break;
 		default:
 			sg_usage(usage_text, SG_EXIT_USAGE);
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != !r.recipe_path)
 		sg_usage(usage_text, SG_EXIT_USAGE);
-	r.recipe_path = argv[optind];
+	r.verbosity = quiet ? -1 : verbose;
+	r.tty = !quiet && sg_isatty_stderr();
+	sg_before_message = status_clear;
+	if (!r.recipe_path)
+		r.recipe_path = argv[optind];
+	if (r.output && !*r.output)
+		sg_die(SG_EXIT_USAGE, "-o wants a file, a directory or -");
 	load_recipe(&r);
-	if (!r.state)
-		r.state = r.owned_state = sg_suffixed(r.output, ".state");
+	place_output(&r);
 	r.seen = sg_suffixed(r.state, ".seen");
 	r.log = sg_suffixed(r.state, ".log");
-	r.rejects = sg_suffixed(r.state, ".rejected");
 	find_bindir(&r);
 
 	if (r.eval_every && !r.dev)
 		sg_die(SG_EXIT_USAGE,
 			"-e needs --dev, the real data to test on");
+	if (r.eval_every && !r.output)
+		sg_die(SG_EXIT_USAGE, "-e needs the dataset in a file, not on"
+				      " standard output");
 	if (r.eval_every)
 		r.evals = sg_suffixed(r.state, ".evals");
 
-	make_dir_of(r.output);
+	if (r.output)
+		make_dir_of(r.output);
+	make_dir_of(r.rejects);
 	make_dir_of(r.state);
 	check_links(&r);
 	log = open_tail(r.log);
 	evals = r.evals ? open_tail(r.evals) : NULL;
 	r.said = json_object();
+	r.lines = sg_map_new();
 	clear_pauses(&r);
-	before = accepted(&r);
-	if (before > 0)
+	r.first = before = accepted(&r);
+	clock_gettime(CLOCK_MONOTONIC, &r.start);
+	if (before > 0 && !quiet)
 		fprintf(stderr, "%s: resuming: %lld/%lld accepted\n",
 			sg_progname, before, r.target);
 	while (accepted(&r) < r.target) {
+		if (r.tty)
+			status_draw(&r);
 		if (iter == r.max_iter) {
 			summary(&r, iter);
 			sg_die(SG_EXIT_INCOMPLETE,
@@ -930,6 +1248,7 @@ main(int argc, char *argv[])
 	fclose(log);
 	if (evals)
 		fclose(evals);
+	status_clear();
 	summary(&r, iter);
 	free(r.seen);
 	free(r.log);
@@ -941,6 +1260,8 @@ main(int argc, char *argv[])
 	json_decref(r.arms);
 	json_decref(r.context);
 	json_decref(r.said);
+	sg_map_free(r.lines);
+	free(r.held.p);
 	sg_mix_free(&r.mix);
 	json_decref(r.recipe);
 	return sg_finish(SG_EXIT_OK);

@@ -1,7 +1,8 @@
 /*
  * base.h - the base every part of libsg stands on: the exit-code table and
- * the one error type, the tool layer, random numbers and hashing, files,
- * child processes, the text view of a sample, and tables by 64-bit key.
+ * the one error type, the tool layer and its .env file, random numbers and
+ * hashing, files, child processes, the text view of a sample, and tables by
+ * 64-bit key.
  *
  * Library functions report failure by returning NULL or -1 and filling a
  * struct sg_error; they never print and never exit.  Only the tool layer
@@ -47,6 +48,9 @@ void sg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void sg_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sg_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Called before sg_warn, sg_note and sg_die print: a tool that keeps a
+ * status line on the terminal clears it there. */
+extern void (*sg_before_message)(void);
 int sg_finish(int status);
 _Noreturn void sg_version(void);
 /* The text sg_warn, sg_note and sg_die mask in every message (sg_mask):
@@ -60,8 +64,16 @@ void *sg_xmalloc(size_t n);
 void *sg_xrealloc(void *p, size_t n);
 void *sg_xcalloc(size_t n, size_t size); /* zeroed, as sg_xmalloc */
 char *sg_xstrdup(const char *s);
+/* arg as a number from 0 to 1, or a usage error naming opt. */
+double sg_unit_arg(const char *opt, const char *arg);
 int sg_isatty_stderr(void);
 extern int sg_verbose;
+
+/* dotenv.c: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_EMBEDDING_MODEL,
+ * OPENAI_MODEL, OPENAI_ORG_ID and OPENAI_PROJECT_ID from a .env file where
+ * the environment lacks them; a missing file is no error.  sg_init reads
+ * ./.env with it, then masks the key in every message (sg_secret). */
+int sg_dotenv(const char *path, struct sg_error *e);
 
 /* rng.c: xoshiro256**, small and serialisable into the state file */
 struct sg_rng {
@@ -118,6 +130,9 @@ int sg_close_synced(
 /* Start argv[0] (searched in PATH) with the given descriptors as its stdin
  * and stdout (-1 keeps ours); the pid, or -1. */
 pid_t sg_spawn(char *const argv[], int fdin, int fdout, struct sg_error *e);
+/* As sg_spawn, with fderr as its stderr (-1 keeps ours). */
+pid_t sg_spawn_err(
+	char *const argv[], int fdin, int fdout, int fderr, struct sg_error *e);
 /* The child's exit status, 128+N when killed by signal N, -1 on error. */
 int sg_wait(pid_t pid, struct sg_error *e);
 /* An argv from a JSON array of strings, or from a string split on blanks

@@ -16,6 +16,13 @@ extern char **environ;
 pid_t
 sg_spawn(char *const argv[], int fdin, int fdout, struct sg_error *e)
 {
+	return sg_spawn_err(argv, fdin, fdout, -1, e);
+}
+
+pid_t
+sg_spawn_err(
+	char *const argv[], int fdin, int fdout, int fderr, struct sg_error *e)
+{
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	int rc;
@@ -32,6 +39,8 @@ sg_spawn(char *const argv[], int fdin, int fdout, struct sg_error *e)
 		rc = posix_spawn_file_actions_adddup2(&fa, fdin, 0);
 	if (rc == 0 && fdout >= 0 && fdout != 1)
 		rc = posix_spawn_file_actions_adddup2(&fa, fdout, 1);
+	if (rc == 0 && fderr >= 0 && fderr != 2)
+		rc = posix_spawn_file_actions_adddup2(&fa, fderr, 2);
 	if (rc == 0)
 		rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);

@@ -13,6 +13,7 @@
 
 const char *sg_progname = "sg";
 int sg_verbose;
+void (*sg_before_message)(void);
 
 void
 sg_seterr(struct sg_error *e, const char *fmt, ...)
@@ -29,6 +30,7 @@ sg_seterr(struct sg_error *e, const char *fmt, ...)
 void
 sg_init(char *argv[])
 {
+	struct sg_error e;
 	const char *slash;
 
 	if (argv[0] && *argv[0]) {
@@ -39,6 +41,11 @@ sg_init(char *argv[])
 	}
 	/* a closed reader ends us quietly, as with every Unix filter */
 	signal(SIGPIPE, SIG_DFL);
+	/* every tool, so that all the stages of a run see one server */
+	if (sg_dotenv(".env", &e) < 0)
+		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	/* a message quoting the key, from here on, never shows it */
+	sg_secret(getenv("OPENAI_API_KEY"));
 }
 
 static char *secret;
@@ -108,6 +115,8 @@ vmessage(const char *fmt, va_list ap)
 		msg = buf; /* out of memory: the message cut short */
 	va_end(again);
 	sg_mask(msg, secret);
+	if (sg_before_message)
+		sg_before_message();
 	fprintf(stderr, "%s: %s\n", sg_progname, msg);
 	if (msg != buf)
 		free(msg);
@@ -200,6 +209,18 @@ sg_xstrdup(const char *s)
 	size_t n = strlen(s) + 1;
 
 	return memcpy(sg_xmalloc(n), s, n);
+}
+
+double
+sg_unit_arg(const char *opt, const char *arg)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (*end || !*arg || !(v >= 0 && v <= 1))
+		sg_die(SG_EXIT_USAGE, "%s wants a number from 0 to 1, not '%s'",
+			opt, arg);
+	return v;
 }
 
 int

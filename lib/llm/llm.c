@@ -1,7 +1,8 @@
 /*
  * llm.c - chat completions and embeddings through http.c with a response
- * cache, and the configuration the OpenAI ecosystem uses: OPENAI_BASE_URL and
- * OPENAI_API_KEY from the environment, else from a .env file.
+ * cache, and the configuration the OpenAI ecosystem uses: OPENAI_BASE_URL,
+ * OPENAI_API_KEY and OPENAI_MODEL from the environment (which sg_init fills
+ * from a .env file).
  *
  * The cache is a directory of files, one per request, named by a hash of
  * its key: the server (sg_http_server: the base URL, and the organization
@@ -56,63 +57,6 @@ struct sg_llm {
 
 static const char deferred_error[] =
 	"deferred: the request is in the Batch API file, awaiting its answer";
-
-/* Strip blanks, an "export " and matching quotes from a .env line. */
-static void
-env_line(char *line)
-{
-	char *eq, *v, *end;
-	size_t n;
-
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (strncmp(line, "export ", 7) == 0)
-		line += 7;
-	if (*line == '#' || !(eq = strchr(line, '=')))
-		return;
-	*eq = '\0';
-	for (end = eq; end > line && (end[-1] == ' ' || end[-1] == '\t');)
-		*--end = '\0';
-	v = eq + 1;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	n = strcspn(v, "\r\n");
-	v[n] = '\0';
-	if ((v[0] == '"' || v[0] == '\'') && (end = strchr(v + 1, v[0]))) {
-		*end = '\0';
-		v++;
-	} else if ((end = strstr(v, " #"))) {
-		*end = '\0';
-	}
-	if ((strcmp(line, "OPENAI_API_KEY") == 0 ||
-		    strcmp(line, "OPENAI_BASE_URL") == 0 ||
-		    strcmp(line, "OPENAI_MODEL") == 0 ||
-		    strcmp(line, "OPENAI_ORG_ID") == 0 ||
-		    strcmp(line, "OPENAI_PROJECT_ID") == 0) &&
-		!getenv(line))
-		setenv(line, v, 0);
-}
-
-int
-sg_llm_dotenv(const char *path, struct sg_error *e)
-{
-	FILE *fp = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-
-	if (!fp && errno != ENOENT) {
-		sg_seterr(e, "cannot open '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	while (fp && getline(&line, &cap, fp) >= 0)
-		env_line(line);
-	free(line);
-	if (fp)
-		fclose(fp);
-	/* a message quoting the key, from here on, never shows it */
-	sg_secret(getenv("OPENAI_API_KEY"));
-	return 0;
-}
 
 int
 sg_llm_configured(void)

@@ -50,11 +50,6 @@ struct sg_llm_reply {
 	enum sg_llm_fault fault; /* with error */
 };
 typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
-/* Set OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_ORG_ID and
- * OPENAI_PROJECT_ID from a .env file where the environment lacks them; a
- * missing file is no error.  The key is then masked in every message
- * (sg_secret). */
-int sg_llm_dotenv(const char *path, struct sg_error *e);
 /* Whether the environment names a server: OPENAI_BASE_URL or
  * OPENAI_API_KEY set and not empty. */
 int sg_llm_configured(void);

@@ -37,8 +37,13 @@ sg_policy_parse(const char *name)
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		if (strcmp(name, names[i]) == 0)
 			return (int)i;
+	/* the original system's names */
 	if (strcmp(name, "epsilon-greedy") == 0)
 		return SG_EPSILON_GREEDY;
+	if (strcmp(name, "thompson_sampling") == 0)
+		return SG_THOMPSON;
+	if (strcmp(name, "ucb") == 0)
+		return SG_UCB1;
 	return -1;
 }
 

@@ -88,7 +88,6 @@ struct sg_pick {
 };
 
 const char *sg_policy_name(enum sg_policy kind);
-int sg_policy_parse(const char *name); /* enum sg_policy, or -1 */
 int sg_policy_linear(enum sg_policy kind);
 void sg_bandit_init(struct sg_bandit *b, enum sg_policy kind, size_t k,
 	size_t d, const struct sg_policy_params *par);

@@ -280,8 +280,30 @@ decision_record(const struct sg_bandit *b, const struct sg_pick *pk,
 	return d;
 }
 
+/* The recipe's router_config with the caller's fields over it. */
+static json_t *
+router_config(const json_t *recipe, const json_t *over, struct sg_error *e)
+{
+	json_t *copy, *rc, *router;
+
+	if (!over)
+		return sg_router_config(recipe, e);
+	copy = json_copy((json_t *)recipe);
+	rc = json_copy(json_object_get(recipe, "router_config"));
+	if (!json_is_object(rc)) {
+		json_decref(rc);
+		rc = json_object();
+	}
+	json_object_update(rc, (json_t *)over);
+	json_object_set_new(copy, "router_config", rc);
+	router = sg_router_config(copy, e);
+	json_decref(copy);
+	return router;
+}
+
 int
-sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
+sg_route(json_t *state, json_t *job, const struct sg_route_opts *o,
+	struct sg_error *e)
 {
 	const json_t *recipe = json_object_get(job, "recipe");
 	const json_t *context = json_object_get(job, "context");
@@ -302,7 +324,7 @@ sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
 			json_is_object(recipe) ? "context" : "recipe");
 		return -1;
 	}
-	if (!(router = sg_router_config(recipe, e)))
+	if (!(router = router_config(recipe, o->router, e)))
 		return -1;
 	if (!(arms = sg_arms_resolve(recipe, e))) {
 		json_decref(router);
@@ -310,7 +332,8 @@ sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
 	}
 	offered = json_array();
 	unavail = json_object();
-	if (sg_arms_offer(state, arms, context, recipe, offered, unavail) == 0) {
+	if (sg_arms_offer(state, arms, context, recipe, offered, unavail) ==
+		0) {
 		sg_seterr(e,
 			"no arm can run in this context (%zu unavailable;"
 			" see sg-route(1))",
@@ -335,8 +358,8 @@ sg_route(json_t *state, json_t *job, double initial_temp, struct sg_error *e)
 	armst = sg_child(sg_child(state, "arms"), name);
 	if (!json_is_number(json_object_get(armst, "temperature")))
 		json_object_set_new(armst, "temperature",
-			json_real(initial_temp > 0
-					  ? initial_temp
+			json_real(o->initial_temp > 0
+					  ? o->initial_temp
 					  : sg_get_num(arm, "temperature", 1)));
 	temp = sg_get_num(armst, "temperature", 1);
 	add_num(armst, "pulls", 1);

@@ -33,11 +33,20 @@ void sg_state_add_usage(json_t *root, const json_t *batch);
 /* bandit.c, route.c: the router over policy.c's policies */
 /* The context as a stable string key of the state's "contexts". */
 char *sg_context_key(const json_t *context);
+/* A policy's number (its enum sg_policy) by its name or one of the
+ * original system's, or -1: sg-route's and sg-run's flags check theirs. */
+int sg_policy_parse(const char *name);
+/* What a caller sets over the recipe: the arms' first temperature (0: the
+ * arms' own) and fields of router_config, as "policy" (NULL: none). */
+struct sg_route_opts {
+	double initial_temp;
+	const json_t *router;
+};
 /* Choose an arm for a job; fills the job's batch, arm, generator, params,
  * seed and decision, records the decision as pending, and advances the
  * state's counters and generator. */
-int sg_route(
-	json_t *state, json_t *job, double initial_temp, struct sg_error *e);
+int sg_route(json_t *state, json_t *job, const struct sg_route_opts *o,
+	struct sg_error *e);
 /* Learn from one reward record, joined to its pending decision by batch
  * (else taking the record's own arm and context): the policy's statistics,
  * epsilon decay, temperature adaptation. */
