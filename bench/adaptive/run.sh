@@ -31,7 +31,7 @@ data=${DATA:-$top/build/data}
 out=${OUTDIR:-$top/build/bench-adaptive}
 bad=flipped
 all_configs="templater_conservative templater_balanced templater_exploratory
-	eda extractive flipped uniform router feedback
+	eda flipped uniform router feedback
 	uniform+flipped router+flipped feedback+flipped"
 
 # task NAME: the recipe and the real data of a task
