@@ -355,7 +355,8 @@ sg-run: the arms that ask the LLM server are paused for this run: the LLM server
 sg-run: no arm can run: paused for this run (2 arms)"
 	# one look at the server, no batch
 	assert_equal "$(jq -c '[.method, .path, .status]' log.jsonl | tail -1)" '["GET","/v1/models",401]'
-	[ "$(requests)" -eq 5 ]
+	# the first run's 5 samples and its plan of sub-topics
+	[ "$(requests)" -eq 6 ]
 	assert_equal "$(learnt o.jsonl.state)" "$(cat before)"
 	jq -e '.steps == 1 and .accepted == 5 and (.paused.server.error | startswith("the LLM server at"))' o.jsonl.state
 	! grep -q -- "$KEY" <<<"$stderr"
@@ -381,10 +382,11 @@ sg-run: iteration 1: batch 1: the arms that ask the LLM server are paused for th
 	[[ "$stderr" == *"
 sg-run: no arm can run: paused for this run (2 arms)" ]]
 	! grep -q 'run again to resume' <<<"$stderr"
-	# the server's /models answers, as OpenAI's does; the batch asked 5, once
+	# the server's /models answers, as OpenAI's does; the batch asked once,
+	# for its sub-topics, and sent no sample's request after that
 	assert_equal "$(jq -c '[.method, .status]' log.jsonl | sort | uniq -c | tr -s ' ')" \
 		' 1 ["GET",200]
- 5 ["POST",429]'
+ 1 ["POST",429]'
 	assert_equal "$(learnt o.jsonl.state)" "$(cat before)"
 	jq -e '.steps == 2 and .pending == {} and .paused.server.batch == 1' o.jsonl.state
 	assert_equal "$(jq -r 'select(.type == "reward" and .batch == 1) | [.reward, .skipped] | @json' o.jsonl.state.log)" \

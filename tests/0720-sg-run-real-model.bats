@@ -54,6 +54,12 @@ gen_requests() {
 	jq -c 'select(.body.response_format.json_schema.name == "sample")' "$RUN/requests.jsonl"
 }
 
+# The run's requests for sub-topics, one a run, the LLM arms' jobs after
+# the first answered from the cache.
+plan_requests() {
+	jq -c 'select(.body.messages[-1].content // "" | test("distinct sub-topics"))' "$RUN/requests.jsonl"
+}
+
 # valid_against SCHEMA FILE: fails unless each line of FILE is JSON valid
 # against the JSON Schema SCHEMA (python3-jsonschema).
 valid_against() {
@@ -246,9 +252,13 @@ samples() {
 		"$(printf '/v1/chat/completions\t200\n/v1/embeddings\t200\n/v1/models\t200')"
 	# the one look at the server before the run
 	[ "$(jq -s 'map(select(.path == "/v1/models")) | length' requests.jsonl)" -eq 1 ]
-	# the generation requests sg-gen counted in its batch records
-	[ "$(gen_requests | wc -l)" -eq "$(jq -s 'map(select(.type == "batch") | .requests // 0) | add' a.jsonl.state.log)" ]
-	[ "$(jq -s 'map(select(.type == "batch") | .cached // 0) | add' a.jsonl.state.log)" -eq 0 ]
+	# the generation requests sg-gen counted in its batch records, and
+	# the one plan of sub-topics, which the LLM arms' later jobs took from
+	# the cache
+	[ "$(plan_requests | wc -l)" -eq 1 ]
+	[ "$(($(gen_requests | wc -l) + 1))" -eq "$(jq -s 'map(select(.type == "batch") | .requests // 0) | add' a.jsonl.state.log)" ]
+	[ "$(jq -s 'map(select(.type == "batch") | .cached // 0) | add' a.jsonl.state.log)" -eq \
+		"$(jq -s 'map(select(.type == "batch" and (.generator == "naive" or .generator == "rag"))) | length - 1' a.jsonl.state.log)" ]
 }
 
 @test "examples/llm: the LLM arms' samples are JSON of the recipe's schema, through response_format" {
@@ -274,8 +284,12 @@ samples() {
 	llama
 	cd "$RUN"
 	# what the server counted for sg-gen's requests, in the state
+	# (an answer from the cache counts as the answer it stands for: each
+	# LLM job counts the plan of sub-topics)
+	jobs=$(jq -s 'map(select(.type == "batch" and (.generator == "naive" or .generator == "rag"))) | length' a.jsonl.state.log)
 	assert_equal "$(jq -c '.usage | [.prompt_tokens, .completion_tokens]' a.jsonl.state)" \
-		"$(gen_requests | jq -s -c '[(map(.answer.usage.prompt_tokens) | add), (map(.answer.usage.completion_tokens) | add)]')"
+		"$( (gen_requests; for _ in $(seq "$jobs"); do plan_requests; done) |
+			jq -s -c '[(map(.answer.usage.prompt_tokens) | add), (map(.answer.usage.completion_tokens) | add)]')"
 	# priced as the recipe's naive_balanced arm (0.15 and 0.6 US dollars
 	# a million tokens); the others have no price
 	assert_equal "$(jq -s -c 'map(select(.type == "batch" and .arm == "naive_balanced"))
@@ -371,7 +385,7 @@ samples() {
 	cmp a.jsonl.state.rejected "$RUN/a.jsonl.state.rejected"
 	assert_equal "$(jq -S 'del(.output.path)' a.jsonl.state)" "$(jq -S 'del(.output.path)' "$RUN/a.jsonl.state")"
 	[ "$(jq -s 'map(select(.type == "batch") | .cached // 0) | add' a.jsonl.state.log)" -eq \
-		"$(jq -s 'map(select(.type == "batch") | .requests // 0) | add' "$RUN/a.jsonl.state.log")" ]
+		"$(jq -s 'map(select(.type == "batch") | (.requests // 0) + (.cached // 0)) | add' "$RUN/a.jsonl.state.log")" ]
 }
 
 @test "a cut-off answer (finish_reason length) is retried with a larger max_tokens or reported as cut" {

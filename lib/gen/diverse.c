@@ -100,6 +100,7 @@ struct plan {
 	struct sg_job *j;
 	json_t *topics;
 	struct sg_error e;
+	enum sg_llm_fault fault;
 };
 
 static void
@@ -112,6 +113,7 @@ on_topics(void *arg, const struct sg_llm_reply *r)
 	sg_gen_account(p->j, r, NULL, 1);
 	if (r->error) {
 		sg_seterr(&p->e, "%s", r->error);
+		p->fault = r->fault;
 		return;
 	}
 	if (!(v = sg_naive_parse(r->content, 1, &p->e)))
@@ -126,19 +128,23 @@ on_topics(void *arg, const struct sg_llm_reply *r)
 }
 
 /* The run's sub-topics: one request, the same for every job and arm of
- * the run, so the cache answers it after the first; NULL and e. */
+ * the run, so the cache answers it after the first; NULL, e and *fault
+ * (SG_FAULT_CONTENT for an answer without them). */
 static json_t *
-plan_topics(struct sg_job *j, long long k, struct sg_error *e)
+plan_topics(struct sg_job *j, long long k, struct sg_error *e,
+	enum sg_llm_fault *fault)
 {
 	const json_t *recipe = json_object_get(j->rec, "recipe");
-	struct plan p = {j, NULL, {""}};
+	struct plan p = {j, NULL, {""}, SG_FAULT_CONTENT};
 	char *task = sg_task_text(recipe, NULL);
 	json_t *body;
 
-	body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:f, s:i}", "model",
-		sg_gen_model(j), "messages", "role", "system", "content",
-		"You plan varied synthetic datasets.", "role", "user",
-		"content", "", "temperature", 0.7, "seed", 0);
+	/* a few words a sub-topic, and room for a model's preamble */
+	body = json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}], s:f, s:i, s:I}",
+		"model", sg_gen_model(j), "messages", "role", "system",
+		"content", "You plan varied synthetic datasets.", "role",
+		"user", "content", "", "temperature", 0.7, "seed", 0,
+		"max_tokens", (json_int_t)(24 * k + 64));
 	json_object_set_new(
 		json_array_get(json_object_get(body, "messages"), 1), "content",
 		json_sprintf("A synthetic dataset is wanted for this task:\n"
@@ -157,12 +163,13 @@ plan_topics(struct sg_job *j, long long k, struct sg_error *e)
 		sg_die(SG_EXIT_IO, "%s", e->text);
 	if (!p.topics) {
 		sg_seterr(e, "%s", p.e.text);
+		*fault = p.fault;
 		return NULL;
 	}
 	return p.topics;
 }
 
-void
+int
 sg_gen_angles(struct sg_job *j)
 {
 	const json_t *recipe = json_object_get(j->rec, "recipe");
@@ -170,6 +177,7 @@ sg_gen_angles(struct sg_job *j)
 	long long target = sg_get_int(
 		j->rec, "target", sg_get_int(recipe, "num_samples", j->n));
 	long long k = sg_get_int(recipe, "subtopics", -1);
+	enum sg_llm_fault fault;
 	long long at, n;
 	struct sg_error e;
 	json_t *topics;
@@ -179,19 +187,25 @@ sg_gen_angles(struct sg_job *j)
 		draw_attributes(j, attrs);
 		/* too few combinations for a batch: sub-topics too */
 		if (combinations(attrs, j->n) >= j->n)
-			return;
+			return 0;
 	}
 	if (k < 0)
 		k = target > MAX_TOPICS ? MAX_TOPICS : target;
 	if (k == 0)
-		return;
+		return 0;
 	if (k < j->n)
 		k = j->n;
-	if (!(topics = plan_topics(j, k, &e))) {
+	if (!(topics = plan_topics(j, k, &e, &fault))) {
+		/* the server or the setup would fail every sample too */
+		if (fault != SG_FAULT_CONTENT) {
+			for (long long i = 0; i < j->n; i++)
+				sg_job_error(j, i, e.text, fault);
+			return -1;
+		}
 		if (!sg_gen_opts.quiet)
 			sg_warn("%s: no sub-topics planned: %s", j->where,
 				e.text);
-		return;
+		return 0;
 	}
 	/* the samples' places in the run: a batch's are distinct */
 	at = sg_get_int(j->rec, "accepted", 0) +
@@ -206,6 +220,7 @@ sg_gen_angles(struct sg_job *j)
 			json_array_get(j->angles, (size_t)i), "subtopic", s);
 	}
 	json_decref(topics);
+	return 0;
 }
 
 char *

@@ -421,7 +421,8 @@ sg_gen_evol(struct sg_job *j)
 			j, "params \"rounds\" is not an integer from 1 to 8");
 		return;
 	}
-	sg_gen_angles(j);
+	if (sg_gen_angles(j) < 0)
+		return;
 	j->evol = json_object();
 	for (int i = 0; i < SG_EVOL_OPS; i++)
 		json_object_set_new(j->evol, sg_evol_ops[i], json_object());

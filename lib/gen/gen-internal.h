@@ -100,8 +100,10 @@ char *sg_task_text(const json_t *recipe, const json_t *row);
 /* diverse.c: what makes each sample's prompt its own */
 /* The job's angles, before its requests: each sample's attributes drawn
  * from the recipe's, or its sub-topic from those planned once per run
- * (a cached request; a failure is noted and leaves none). */
-void sg_gen_angles(struct sg_job *j);
+ * (a cached request; an answer without them is said and leaves none).
+ * -1 when the planning request failed for the server or the setup: then
+ * every sample of the job was written failed so. */
+int sg_gen_angles(struct sg_job *j);
 /* The prompt's lines of sample index's angle, malloc'd, or NULL. */
 char *sg_job_angle(const struct sg_job *j, long long index);
 

@@ -388,7 +388,8 @@ sg_gen_naive(struct sg_job *j, int rag)
 		sg_job_fail(j, "%s", e.text);
 		return;
 	}
-	sg_gen_angles(j);
+	if (sg_gen_angles(j) < 0)
+		return;
 	if (rag || no_choices || choices < 1)
 		choices = 1;
 	for (long long i = 0, count; i < j->n; i += count) {
