@@ -127,7 +127,11 @@ summary() {
 	sentiment 0.5 0.5 100 r.yaml
 	run --separate-stderr sg-run --seed 6 -i 2 -o d.jsonl r.yaml
 	[ "$status" -eq 6 ]
-	[ "$(jq -r '.labels | "\(.positive) \(.negative)"' d.jsonl.state)" = "10 10" ]
+	# half and half, give or take a sample the dedup check turned away
+	n=$(jq .accepted d.jsonl.state)
+	[ "$n" -ge 18 ]
+	[ "$(jq '.labels | .positive + .negative' d.jsonl.state)" -eq "$n" ]
+	[ "$(jq '.labels | .positive - .negative | fabs' d.jsonl.state)" -le 1 ]
 	sentiment 0.7 0.3 100 r.yaml
 	run --separate-stderr sg-plan -n1 -s d.jsonl.state r.yaml
 	[ "$status" -eq 0 ]
@@ -136,7 +140,7 @@ summary() {
 	assert_equal "$plan" "$(jq -nc '[range(10) | "positive"]')"
 	run --separate-stderr sg-run --seed 6 -o d.jsonl r.yaml
 	[ "$status" -eq 0 ]
-	[[ "$stderr" == "sg-run: resuming: 20/100 accepted"* ]]
+	[[ "$stderr" == "sg-run: resuming: $n/100 accepted"* ]]
 	assert_equal "$(jq -c 'select(.type == "job") | .label_plan' d.jsonl.state.log | sed -n 3p)" "$plan"
 	within d.jsonl 70
 	assert_equal "$(echo "$stderr" | grep '^sg-run: labels: ')" "$(summary d.jsonl)"
