@@ -112,7 +112,7 @@ samples() {
 			.response.body = {error: {message: "the server broke"}}'
 		sed -n 2p ans.jsonl | jq -c '.response = null | .error = {code: "batch_expired", message: "This request could not be executed before the completion window expired."}'
 		echo '{"custom_id": "'"$id0"'", "response": {"status_code": 200, "body": {}}}'
-		sed -n 1p ans.jsonl | jq -c '.custom_id = "sg-0123456789abcdef"'
+		sed -n 1p ans.jsonl | jq -c '.custom_id = "sg-fedcba9876543210"'
 		sed -n 1p ans.jsonl | jq -c '.custom_id = "request-1"'
 		echo '{"custom_id": "'"$id1"'", "error": null}'
 		echo '{"custom_id": '
@@ -125,7 +125,7 @@ samples() {
 	assert_equal "$stderr" "sg-gen: bad.jsonl:1: $id0: status 500: the server broke
 sg-gen: bad.jsonl:2: $id1: This request could not be executed before the completion window expired.
 sg-gen: bad.jsonl:3: $id0: the answer has no choices[0].message.content
-sg-gen: bad.jsonl:4: sg-0123456789abcdef: unknown custom_id: no request of that id was exported with this cache
+sg-gen: bad.jsonl:4: sg-fedcba9876543210: unknown custom_id: no request of that id was exported with this cache
 sg-gen: bad.jsonl:5: request-1: unknown custom_id: no request of that id was exported with this cache
 sg-gen: bad.jsonl:6: $id1: no \"response\" object
 sg-gen: bad.jsonl:7: not JSON: unexpected token near end of file"
