@@ -78,7 +78,8 @@ sg_feats_read(struct sg_feats *f, const char *text)
 	}
 	/* a set: a sample's counts are the presence of its n-grams, steadier
 	 * than raw counts on texts of any length */
-	qsort(f->v, f->n, sizeof *f->v, cmp_u64);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof *f->v, cmp_u64);
 	for (size_t i = 0; i < f->n; i++)
 		if (n == 0 || f->v[i] != f->v[n - 1])
 			f->v[n++] = f->v[i];
