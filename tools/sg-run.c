@@ -259,8 +259,10 @@ read_said(struct run *r, int fd, struct sg_buf *b)
 		relay(r, b->p + done, b->len - done);
 		done = b->len;
 	}
-	memmove(b->p, b->p + done, b->len - done);
-	b->len -= done;
+	if (done > 0) {
+		memmove(b->p, b->p + done, b->len - done);
+		b->len -= done;
+	}
 	return n > 0;
 }
 
