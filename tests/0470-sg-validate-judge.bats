@@ -19,7 +19,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 
 @test "the rubric judge: every answer shape, the threshold; an unreadable score fails the sample" {
 	server
-	recipe '{"llm_judge": {"threshold": 0.7}}'
+	recipe '{"llm_judge": {"enabled": true, "threshold": 0.7}}'
 	texts 'A plain sample.' 'Scored JUDGE=6' 'Scored JUDGE=json:9' 'Scored JUDGE=bare:7' \
 		'Scored JUDGE=junk' 'Scored JUDGE=over' 'Scored JUDGE=five:4' 'Scored JUDGE=jstr:3' >in.jsonl
 	run --separate-stderr sg-validate -r r.json in.jsonl
@@ -44,7 +44,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 
 @test "the rubric comes from llm_judge.criteria, else quality_criteria; the model from the recipe, then -m" {
 	server
-	recipe '{"llm_judge": {"model": "judge-1"}}' '{quality_criteria: {accurate: "no invented facts", concise: null}}'
+	recipe '{"llm_judge": {"enabled": true, "model": "judge-1"}}' '{quality_criteria: {accurate: "no invented facts", concise: null}}'
 	texts 'One sample.' >in.jsonl
 	run --separate-stderr sg-validate -r r.json in.jsonl
 	[ "$status" -eq 0 ]
@@ -52,7 +52,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 	jq -r '.body.messages[0].content' log.jsonl | grep -q '^- concise$'
 	jq -r '.body.messages[0].content' log.jsonl | grep -q '^The dataset: opening hours and ticket prices'
 	[ "$(jq -r '.body.model' log.jsonl)" = judge-1 ]
-	recipe '{"llm_judge": {"criteria": ["polite", "in English"]}}' '{quality_criteria: "ignored"}'
+	recipe '{"llm_judge": {"enabled": true, "criteria": ["polite", "in English"]}}' '{quality_criteria: "ignored"}'
 	: >log.jsonl
 	run --separate-stderr sg-validate -m judge-2 -r r.json in.jsonl
 	[ "$status" -eq 0 ]
@@ -60,16 +60,32 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 - in English'
 	[ "$(jq -r '.body.model' log.jsonl)" = judge-2 ]
 	# a bad rubric or threshold is refused before anything runs
-	recipe '{"llm_judge": {"threshold": 7}}'
+	recipe '{"llm_judge": {"enabled": true, "threshold": 7}}'
 	run --separate-stderr sg-validate -r r.json in.jsonl
 	[ "$status" -eq 3 ]
 	[ -z "$output" ]
-	assert_equal "$stderr" 'sg-validate: r.json:1:152: "validators.llm_judge.threshold" must be a number from 0 to 1'
+	assert_equal "$stderr" 'sg-validate: r.json:1:167: "validators.llm_judge.threshold" must be a number from 0 to 1'
+}
+
+@test "a validator of the Python system listed without enabled is off, as there; sg's own are on" {
+	server
+	recipe '{"llm_judge": {"threshold": 0.9}, "entailment": {}, "toxicity": {"llm": true}}'
+	texts 'One sample.' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c '.checks | keys_unsorted' <<<"$output")" = '["generate","toxicity","toxicity_llm"]' ]
+	[ "$(requests)" -eq 1 ]
+	# sg-plan says so
+	run --separate-stderr sg-plan -n1 r.json
+	[ "$status" -eq 0 ]
+	assert_equal "$(grep -o 'validator.*' <<<"$stderr")" 'validator "llm_judge" is off: as in the Python system, it runs only with "enabled: true"
+validator "entailment" is off: as in the Python system, it runs only with "enabled: true"'
 }
 
 @test "-j: the calls go out together through the pool, output in input order; a re-run asks nothing" {
 	server --latency 150
-	recipe '{"llm_judge": {}}'
+	recipe '{"llm_judge": {"enabled": true}}'
 	mapfile -t many < <(seq -f 'Sample %g JUDGE=7' 24)
 	texts "${many[@]}" >in.jsonl
 	start=$(date +%s%N)
@@ -94,7 +110,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 
 @test "entailment: grounded samples are judged against their sources, others are not" {
 	server
-	recipe '{"entailment": {"threshold": 0.6}}'
+	recipe '{"entailment": {"enabled": true, "threshold": 0.6}}'
 	{
 		jq -nc --arg s "$SRC" '{type: "sample", id: "t:0:0", run: "t", batch: 0,
 			data: "The museum opens at 9 every day.", provenance: {sources: [$s]}}'
@@ -132,7 +148,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 @test "a failed call fails its check with why, is reported, and the sample flows; retried faults recover" {
 	faults '[{"status": 500, "body": {}}, {"status": 400, "body": {"error": {"message": "no judge for '"$KEY"'"}}}]'
 	server --script script.json
-	recipe '{"llm_judge": {}}'
+	recipe '{"llm_judge": {"enabled": true}}'
 	texts 'First JUDGE=9' 'Second JUDGE=9' >in.jsonl
 	run --separate-stderr sg-validate -j 1 -r r.json in.jsonl
 	[ "$status" -eq 0 ]
@@ -152,7 +168,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 }
 
 @test "without a backend the model checks are not run, said once; the others still are" {
-	recipe '{"llm_judge": {}, "entailment": {}, "length": {"max": 10}}'
+	recipe '{"llm_judge": {"enabled": true}, "entailment": {"enabled": true}, "length": {"max": 10}}'
 	texts 'short' 'much too long a text' >in.jsonl
 	run --separate-stderr sg-validate -r r.json in.jsonl
 	[ "$status" -eq 0 ]
@@ -182,7 +198,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 
 @test "--no-llm: a server configured, no model check run and nothing said; the others still are" {
 	server
-	recipe '{"llm_judge": {}, "entailment": {}, "length": {"max": 10}}'
+	recipe '{"llm_judge": {"enabled": true}, "entailment": {"enabled": true}, "length": {"max": 10}}'
 	texts 'short' 'much too long a text' >in.jsonl
 	run --separate-stderr sg-validate --no-llm -r r.json in.jsonl
 	[ "$status" -eq 0 ]
@@ -195,7 +211,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 
 @test "samples waiting for their judge are deduplicated against the valid ones before them" {
 	server
-	recipe '{"llm_judge": {}, "deduplication": {}}'
+	recipe '{"llm_judge": {"enabled": true}, "deduplication": {"enabled": true}}'
 	texts 'Same text JUDGE=9' 'Same text JUDGE=9' 'Low JUDGE=2' 'Low JUDGE=2' >in.jsonl
 	run --separate-stderr sg-validate -r r.json in.jsonl
 	[ "$status" -eq 0 ]
@@ -211,7 +227,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 @test "requests flow: a slow answer holds back neither the next requests nor more than 256 records" {
 	faults '[{"fault": "slow", "seconds": 2}]'
 	server --script script.json --latency 5
-	recipe '{"llm_judge": {}}'
+	recipe '{"llm_judge": {"enabled": true}}'
 	for i in $(seq 400); do echo "Sample number $i."; done |
 		jq -Rc '{type: "sample", id: "t:0:\(input_line_number - 1)", run: "t", batch: 0, data: .}' >in.jsonl
 	run --separate-stderr sg-validate -j 8 -r r.json in.jsonl
@@ -237,7 +253,7 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 
 @test "records held behind the judge go out as they came in, byte for byte, but the fields sg-validate owns" {
 	server --latency 200
-	jq -nc '{type: "job", run: "t", batch: 0, recipe: {validators: {llm_judge: {}}}}' >in.jsonl
+	jq -nc '{type: "job", run: "t", batch: 0, recipe: {validators: {llm_judge: {enabled: true}}}}' >in.jsonl
 	texts 'A plain sample.' >>in.jsonl
 	# another record and a sample of a batch without model checks, behind
 	# the sample waiting for its judge; the batch record waits for it too

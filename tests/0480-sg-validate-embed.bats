@@ -46,7 +46,7 @@ recipe() {
 
 @test "diversity: a batch's embedding dispersion is in its batch record and reward; min_dispersion acts on it" {
 	server
-	recipe '{"diversity": {"min_dispersion": 0.5}}'
+	recipe '{"diversity": {"enabled": true, "min_dispersion": 0.5}}'
 	for same in 1 0; do
 		{
 			cat job.jsonl
@@ -73,7 +73,7 @@ recipe() {
 	[ "$(jq "select(.type == \"reward\") | ($REWARD_FORMULA) - $low | fabs < 1e-9" \
 		<<<"$(sg-validate in1.jsonl | sg-score)")" = true ]
 	# without min_dispersion, constraints.min_diversity bounds it
-	recipe '{"diversity": {}}' '{"min_diversity": 0.5}'
+	recipe '{"diversity": {"enabled": true}}' '{"min_diversity": 0.5}'
 	{ cat job.jsonl; sed 1d in1.jsonl; } >in2.jsonl
 	run --separate-stderr sh -c 'sg-validate in2.jsonl | sg-score'
 	[ "$(jq -c 'select(.type == "reward") | .dispersion_ok' <<<"$output")" = false ]
@@ -82,7 +82,7 @@ recipe() {
 @test "embeddings are cached: a re-run makes no request; a failed one fails semantic" {
 	faults '[{"status": 404, "body": {"detail": "no such model"}}]'
 	server --script script.json
-	recipe '{"semantic": {}, "diversity": {}}'
+	recipe '{"semantic": {}, "diversity": {"enabled": true}}'
 	{
 		cat job.jsonl
 		texts 'city museum hours' 'ticket prices of the museum'
@@ -131,7 +131,7 @@ recipe() {
 
 @test "similarity: a sample whose embedding is too close to an earlier kept one is a semantic near-duplicate" {
 	server
-	recipe '{"similarity": {"threshold": 0.9}}'
+	recipe '{"similarity": {"enabled": true, "threshold": 0.9}}'
 	{
 		cat job.jsonl
 		texts 'The museum opens at nine.' \
@@ -163,7 +163,7 @@ recipe() {
 @test "similarity: an embedding that cannot be had fails the check, with why" {
 	faults '[{"status": 400, "body": {"error": {"message": "input too long"}}}]'
 	server --script script.json
-	recipe '{"similarity": {}}'
+	recipe '{"similarity": {"enabled": true}}'
 	{ cat job.jsonl; texts 'The museum opens at nine.'; } >in.jsonl
 	run --separate-stderr sg-validate in.jsonl
 	[ "$status" -eq 0 ]
@@ -174,7 +174,7 @@ recipe() {
 
 @test "similarity with --seen: the vectors kept persist, so a later run is compared with the whole dataset; a rejected sample's are not kept" {
 	server
-	recipe '{"similarity": {"threshold": 0.9, "model": "embed-1"}, "pii": {}}'
+	recipe '{"similarity": {"enabled": true, "threshold": 0.9, "model": "embed-1"}, "pii": {}}'
 	{
 		cat job.jsonl
 		texts 'The museum opens at nine.' \
@@ -223,7 +223,7 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 
 @test "similarity with --seen: vectors of another model or dimension are an error; so is a damaged file" {
 	server
-	recipe '{"similarity": {"model": "embed-1"}}'
+	recipe '{"similarity": {"enabled": true, "model": "embed-1"}}'
 	{ cat job.jsonl; texts 'The museum opens at nine.'; } >in.jsonl
 	sg-validate --seen seen in.jsonl >/dev/null
 	[ "$(wc -l <seen.vectors)" -eq 2 ]
@@ -261,7 +261,7 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 
 @test "similarity: two sg-validate sharing --seen never both keep semantic near-duplicates" {
 	server
-	job='{"type":"job","run":"t","batch":B,"recipe":{"validators":{"similarity":{"threshold":0.9}}}}'
+	job='{"type":"job","run":"t","batch":B,"recipe":{"validators":{"similarity":{"enabled":true,"threshold":0.9}}}}'
 	# both ask for their sample's embedding before either ends its batch
 	for b in 1 2; do
 		{
@@ -284,7 +284,7 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 
 @test "similarity with --seen: a process reads the vectors others appended after its own" {
 	server
-	job='{"type":"job","run":"R","batch":B,"recipe":{"validators":{"similarity":{"threshold":0.9}}}}'
+	job='{"type":"job","run":"R","batch":B,"recipe":{"validators":{"similarity":{"enabled":true,"threshold":0.9}}}}'
 	# sample RUN BATCH TEXT
 	sample() {
 		jq -nc --arg r "$1" --argjson b "$2" --arg t "$3" \

@@ -140,13 +140,14 @@ first(const double *v, size_t n)
 	return NAN;
 }
 
-/* A validator is off only when its block says "enabled": false. */
+/* Whether the checks the recipe's constraints ask for may run: unless
+ * validators.<name> is listed and off (sg_validator_on). */
 static int
 enabled(const json_t *recipe, const char *name)
 {
 	json_t *v = sg_path(sg_path(recipe, "validators"), name);
 
-	return sg_get_bool(v, "enabled", 1);
+	return !json_is_object(v) || sg_validator_on(recipe, name);
 }
 
 /* Each bound from the first place that sets it.  Those of
@@ -514,7 +515,7 @@ sg_checks_new(struct sg_validator *v, json_t *recipe, const char *recipe_path,
 			c->custom_name = "custom";
 	}
 	dedup = sg_path(recipe, "validators.deduplication");
-	c->dedup = dedup && sg_get_bool(dedup, "enabled", 1);
+	c->dedup = sg_validator_on(recipe, "deduplication");
 	if (!(field = sg_get_str(dedup, "check_field")))
 		field = sg_get_str(dedup, "field");
 	if (field && strcmp(field, "content") != 0 &&

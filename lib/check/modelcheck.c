@@ -116,14 +116,14 @@ llm(void)
 	return client;
 }
 
-/* validators.<name> when it is a mapping not turned off, else NULL. */
+/* validators.<name> when it runs (sg_validator_on), else NULL. */
 static const json_t *
 block(const json_t *recipe, const char *name)
 {
-	json_t *v =
-		json_object_get(json_object_get(recipe, "validators"), name);
-
-	return json_is_object(v) && sg_get_bool(v, "enabled", 1) ? v : NULL;
+	return sg_validator_on(recipe, name)
+		       ? json_object_get(
+				 json_object_get(recipe, "validators"), name)
+		       : NULL;
 }
 
 static char *

@@ -1467,6 +1467,30 @@ static const struct validator {
 #undef V
 };
 
+/* Whether name is a validator of the Python system, which runs only
+ * when its mapping says enabled: true. */
+static int
+python_validator(const char *name)
+{
+	static const char *const python[] = {"deduplication", "diversity",
+		"entailment", "json_schema", "llm_judge", "similarity"};
+
+	for (size_t i = 0; i < sizeof python / sizeof *python; i++)
+		if (strcmp(python[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+sg_validator_on(const json_t *recipe, const char *name)
+{
+	json_t *v =
+		json_object_get(json_object_get(recipe, "validators"), name);
+
+	return json_is_object(v) &&
+	       sg_get_bool(v, "enabled", !python_validator(name));
+}
+
 static int
 c_validators(struct load *L, const struct node *n, const char *name)
 {
@@ -1482,10 +1506,17 @@ c_validators(struct load *L, const struct node *n, const char *name)
 			j++)
 			if (strcmp(validators[j].name, n->key[i].s) == 0)
 				v = &validators[j];
+		kid = n->kid[i];
 		if (!v)
 			warnat(L, n->key[i].line, n->key[i].col,
 				"unknown validator \"%s\"", n->key[i].s);
-		kid = n->kid[i];
+		else if (json_is_object(kid->v) &&
+			 !json_object_get(kid->v, "enabled") &&
+			 python_validator(n->key[i].s))
+			warnat(L, n->key[i].line, n->key[i].col,
+				"validator \"%s\" is off: as in the Python "
+				"system, it runs only with \"enabled: true\"",
+				n->key[i].s);
 		dotted(sub, name, n->key[i].s);
 		if (json_is_null(kid->v))
 			continue;
