@@ -626,3 +626,42 @@ for (const line of require("fs").readFileSync(process.argv[1], "utf8").split("\n
 	[ -z "$output" ]
 	[[ "$stderr" == "sg-validate: "*"missing.yaml"* ]]
 }
+
+@test "dedup reference_file: the values of earlier samples in a file, the Python system's records or sg's, are duplicates; a missing file has none" {
+	mkdir sub
+	{
+		echo '{"id": "1", "content": {"text": "alpha", "n": 1}, "metadata": {}}'
+		echo '{"type": "sample", "id": "r:0:0", "data": {"text": "beta"}}'
+		echo
+		echo '{"text": "gamma"}'
+	} >sub/prev.jsonl
+	jq -nc '{domain: "d", num_samples: 1, validators: {deduplication: {enabled: true,
+		check_field: "text", reference_file: "prev.jsonl"}}}' >sub/r.json
+	{
+		sample 0 '{"text": "alpha", "n": 2}'
+		sample 1 '{"text": "beta"}'
+		sample 2 '{"text": "gamma"}'
+		sample 3 '{"text": "delta"}'
+		sample 4 '{"text": "delta"}'
+	} >in.jsonl
+	run --separate-stderr sg-validate -r sub/r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].dedup]')" "[\"t:0:0\",{\"pass\":false,\"why\":\"duplicate of line 1 of the reference file 'prev.jsonl'\"}]
+[\"t:0:1\",{\"pass\":false,\"why\":\"duplicate of line 2 of the reference file 'prev.jsonl'\"}]
+[\"t:0:2\",{\"pass\":false,\"why\":\"duplicate of line 4 of the reference file 'prev.jsonl'\"}]
+[\"t:0:3\",{\"pass\":true}]
+[\"t:0:4\",{\"pass\":false,\"why\":\"duplicate of an earlier sample (t:0:3)\"}]"
+	# missing, as before the first run that writes it: nothing to refuse
+	rm sub/prev.jsonl
+	run --separate-stderr sg-validate -r sub/r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(verdicts | jq -c '.[2]' | tr '\n' ' ')" = 'true true true true false ' ]
+	# a line that is not JSON is a fault of the recipe's file
+	printf '{"text": "alpha"}\nnot JSON\n' >sub/prev.jsonl
+	run --separate-stderr sg-validate -r sub/r.json in.jsonl
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" "sg-validate: sub/r.json: \"validators.deduplication.reference_file\" names 'sub/prev.jsonl', whose line 2 is not JSON"
+}

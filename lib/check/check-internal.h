@@ -21,6 +21,7 @@ struct sg_validator {
 	struct sg_tfidf *tfidf; /* the outputs so far, for relevance */
 	json_t *models;		/* reference text hash -> [sg_lm *, ppl] */
 	json_t *kbtexts; /* knowledge base path -> its passages, read once */
+	json_t *refs;	 /* a reference file and dedup settings -> its keys */
 };
 
 /* Why a check cannot run, by index into sg_checks.unusable. */
@@ -38,7 +39,8 @@ struct sg_checks {
 	json_t *schema;
 	char *unusable[5]; /* why a check cannot run, by SG_U_ */
 	int dedup;
-	const char *field; /* a dotted path in data, or NULL for all of it */
+	const char *field;   /* a dotted path in data, or NULL for all of it */
+	struct sg_seen *ref; /* the keys of the reference file, or NULL */
 	struct sg_minhash *near; /* near-duplicates, or NULL */
 	int bands;
 	double threshold; /* of Jaccard similarity, for near-duplicates */
@@ -62,6 +64,12 @@ struct sg_checks {
 		tokens; /* the sample's words, read once for the checks */
 };
 
+/* validate.c's: the value dedup compares in data, or NULL when it has
+ * none; its key into keys[0], and for near_dedup its bands' keys after
+ * it and its shingle set into c->set (data's words read anew when
+ * changed, else those of c->tokens). */
+const json_t *sg_dedup_keys(
+	const json_t *data, struct sg_checks *c, int changed, uint64_t *keys);
 /* The message to the validator's warn function, formatted. */
 void sg_validator_warn(const struct sg_validator *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1283,6 +1283,7 @@ static const struct field v_dedup[] = {
 	{"field", STRING, NULL},
 	{"ngram", POSINT, NULL},
 	{"num_perm", POSINT, NULL},
+	{"reference_file", STRING, NULL},
 	{"rows", POSINT, NULL},
 	{"threshold", UNIT, NULL},
 };
