@@ -76,6 +76,14 @@ samples() {
 	cat "$RUN/a.jsonl" "$RUN/a.jsonl.state.rejected" | jq -c 'select(.type == "sample")'
 }
 
+# The model checks of the run's samples, one line each a check of a
+# distinct sample: what is asked once, a repeated one answered from the
+# cache.
+verdicts() {
+	samples | jq -c '[.data, .provenance] as $s | .checks | to_entries[] |
+		select(.key | IN("llm_judge", "entailment", "toxicity_llm")) | [.key, $s]' | sort -u
+}
+
 @test "the server: its models; OpenAI's error shapes for unknown models and routes, bad requests" {
 	llama
 	answered=$(jq -s 'map(select(.answer.choices)) | length' "$LLAMA_LOG")
@@ -247,7 +255,11 @@ samples() {
 @test "examples/llm: every request of the run was answered, as many as sg counted" {
 	llama
 	cd "$RUN"
-	[ "$(jq -s 'length' requests.jsonl)" -gt 30 ]
+	# sg-gen's, then one a model check of a distinct sample, one an
+	# embedding of a distinct text and one for the task, and the look at
+	# the server
+	embedded=$(samples | jq -c 'select(.checks.semantic) | .data' | sort -u | wc -l)
+	[ "$(jq -s 'length' requests.jsonl)" -eq $(($(gen_requests | wc -l) + $(verdicts | wc -l) + embedded + 2)) ]
 	assert_equal "$(jq -r '[.path, .status] | @tsv' requests.jsonl | sort -u)" \
 		"$(printf '/v1/chat/completions\t200\n/v1/embeddings\t200\n/v1/models\t200')"
 	# the one look at the server before the run
@@ -411,22 +423,26 @@ samples() {
 }
 
 @test "every model check of the run read a score from the model, asked with response_format json_schema" {
-	skip "needs issue 18 item 3: the run's 28 judge, entailment and toxicity requests carry no response_format, each answer is a story cut at max_tokens 300, and all 28 checks say \"unreadable answer: no score in the answer ...\""
 	llama
 	cd "$RUN"
 	checks=$(samples | jq -c '.checks | (.llm_judge, .entailment, .toxicity_llm) | select(.)')
+	# every sample generated was judged and rated
 	[ "$(wc -l <<<"$checks")" -ge 24 ]
+	[ "$(samples | jq -c 'select(.checks.generate.pass) | .checks | has("llm_judge") and has("toxicity_llm")' | sort -u)" = true ]
 	# a parsed score in [0, 1] for each, whatever its value
 	assert_equal "$(jq -c '(.score | type) == "number" and .score >= 0 and .score <= 1
 		and (.why // "" | test("unreadable") | not)' <<<"$checks" | sort -u)" true
 	# asked as JSON: an integer score in range and a short reason
 	jq -c 'select(.path == "/v1/chat/completions" and .body.response_format.json_schema.name != "sample")' \
 		requests.jsonl >checks.jsonl
-	[ "$(wc -l <checks.jsonl)" -ge "$(wc -l <<<"$checks")" ]
+	[ "$(wc -l <checks.jsonl)" -eq "$(verdicts | wc -l)" ]
 	assert_equal "$(jq -c '.body.response_format | .type == "json_schema"
 		and .json_schema.schema.properties.score.type == "integer"
 		and (.json_schema.schema.properties.score | has("minimum") and has("maximum"))
 		and .json_schema.schema.properties.reason.type == "string"' checks.jsonl | sort -u)" true
+	# which the server honoured, by grammar: none refused or ignored
+	[ "$(jq -r .status checks.jsonl | sort -u)" = 200 ]
+	! grep -q 'response_format' stderr
 }
 
 @test "embeddings that cannot tell texts apart are said so once and reject no sample" {

@@ -207,18 +207,35 @@ int sg_coproc_end(struct sg_coproc *cp, struct sg_error *e);
 
 /* judge.c: what a language model is asked about a sample, how its answer
  * is read, and measures over embedding vectors */
+/* The scales answers are asked on: the rubric judge's quality levels
+ * (as the Python system's) and the 0 to 10 of the others; a score is
+ * the number given over the top of its scale. */
+#define SG_JUDGE_LOW 1
+#define SG_JUDGE_HIGH 5
+#define SG_RATE_HIGH 10
 /* The prompts of the rubric judge (criteria: a string, a list of them or
  * a mapping of names to descriptions; NULL: a default), of entailment by
- * the sources and of toxicity; each asks for "Score: N/10"; malloc'd. */
-char *sg_judge_prompt(
-	const json_t *criteria, const char *task, const char *text);
-char *sg_entail_prompt(const char *sources, const char *text);
-char *sg_toxic_prompt(const char *text);
-/* A /chat/completions body for prompt at temperature 0. */
-json_t *sg_judge_body(const char *model, const char *prompt);
+ * the sources and of toxicity; each asks for a JSON object {"score",
+ * "reason"} when structured, else for a last line "Score: N/M";
+ * malloc'd. */
+char *sg_judge_prompt(const json_t *criteria, const char *task,
+	const char *text, int structured);
+char *sg_entail_prompt(const char *sources, const char *text, int structured);
+char *sg_toxic_prompt(const char *text, int structured);
+/* A /chat/completions body for prompt; with hi > 0 its response_format
+ * json_schema "verdict" asks for {"score": an integer from lo to hi,
+ * "reason": a string of at most 200 characters}. */
+json_t *sg_judge_body(const char *model, const char *prompt, double temperature,
+	long long max_tokens, int lo, int hi);
+/* Whether an answer is what response_format asked for: a JSON object
+ * with an integer "score", or the start of one cut short after it. */
+int sg_judge_structured(const char *answer);
 /* The score of a judge's answer in [0,1] (see judge.c for the shapes it
- * reads): 0, or -1 and e when it has none or one out of range. */
-int sg_judge_score(const char *answer, double *score, struct sg_error *e);
+ * reads), scale the top of the scale asked for, and its "reason" into
+ * *reason when it has one (malloc'd, else NULL): 0, or -1 and e when it
+ * has no score or one out of range. */
+int sg_judge_score(const char *answer, double scale, double *score,
+	char **reason, struct sg_error *e);
 double sg_cosine(const double *a, const double *b, size_t n);
 /* An embedding as n numbers, malloc'd; NULL and e when it is not one. */
 double *sg_embedding_vector(const json_t *v, size_t *n, struct sg_error *e);

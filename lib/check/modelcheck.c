@@ -20,6 +20,10 @@
  * reported on standard error: the sample is never dropped, and never
  * passed unjudged.  Without an LLM configured the model checks are not run,
  * and standard error says so once.
+ *
+ * Verdicts are asked for as JSON through response_format (judge.c); a
+ * server that refuses it is asked in words for the rest of the run, and
+ * one that ignores it is told of once.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -38,6 +42,8 @@ static const char *const kname[] = {"llm_judge", "entailment", "toxicity_llm",
 struct sg_mcheck {
 	int judge, entail, toxic, semantic, diversity, similar;
 	double judge_min, entail_min, toxic_max, sem_min, sim_max;
+	double temperature; /* the judge's */
+	long long max_tokens;
 	const json_t *criteria;
 	const char *task, *description;
 	char *model[K_DESC + 1]; /* by kind */
@@ -71,6 +77,8 @@ struct ask {
 	int kind;
 	struct held *h;	     /* NULL for K_DESC */
 	struct sg_mcheck *m; /* for K_DESC */
+	json_t *body;	     /* a verdict's request */
+	char *words; /* the question in words while body asks for JSON */
 };
 
 /* A batch's dispersion so far. */
@@ -84,6 +92,8 @@ struct sg_mcheck_opts sg_mcheck_opts = {NULL, NULL, NULL, 8, 0, 600, NULL, 0};
 static struct sg_llm *client;
 static struct held *head, *tail;
 static size_t nheld;
+static int words_only;	 /* the server refused response_format */
+static int told_ignores; /* that the server ignores it */
 static struct group *groups;
 
 static void
@@ -174,10 +184,14 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 	m->similar = sim != NULL;
 	m->sim_max = sg_get_num(sim, "threshold", 0.95);
 	m->judge_min = sg_get_num(j, "threshold", 0.7);
+	m->temperature = sg_get_num(j, "temperature", 0);
+	m->max_tokens = sg_get_int(j, "max_tokens", 300);
 	m->entail_min = sg_get_num(en, "threshold", 0.5);
 	m->toxic_max = sg_get_num(t, "llm_threshold", 0.5);
 	m->sem_min = sg_get_num(s, "min_similarity", 0.3);
 	if (!(m->criteria = json_object_get(j, "criteria")))
+		m->criteria = json_object_get(j, "quality_criteria");
+	if (!m->criteria)
 		m->criteria = json_object_get(recipe, "quality_criteria");
 	if (!m->criteria)
 		m->criteria = json_object_get(ti, "quality_criteria");
@@ -224,22 +238,85 @@ sg_mcheck_free(struct sg_mcheck *m)
 	free(m);
 }
 
-static void
-ask(struct sg_mcheck *m, struct held *h, int kind, const char *prompt)
+/* The body of a verdict's request: the judge's sampling, each one's
+ * scale, and response_format when structured. */
+static json_t *
+verdict_body(
+	const struct sg_mcheck *m, int kind, const char *prompt, int structured)
 {
-	struct ask *a = sg_xmalloc(sizeof *a);
-	json_t *body;
+	int judge = kind == K_JUDGE;
+
+	return sg_judge_body(m->model[kind], prompt, judge ? m->temperature : 0,
+		judge ? m->max_tokens : 300, judge ? SG_JUDGE_LOW : 0,
+		!structured ? 0
+		: judge	    ? SG_JUDGE_HIGH
+			    : SG_RATE_HIGH);
+}
+
+static struct ask *
+ask_new(struct sg_mcheck *m, struct held *h, int kind)
+{
+	struct ask *a = sg_xcalloc(1, sizeof *a);
 
 	a->kind = kind;
 	a->h = h;
 	a->m = m;
-	if (kind == K_EMBED || kind == K_DESC) {
-		sg_llm_embed(llm(), m->model[kind], prompt, a);
-		return;
+	return a;
+}
+
+static void
+ask_embedding(
+	struct sg_mcheck *m, struct held *h, int kind, const char *text)
+{
+	sg_llm_embed(llm(), m->model[kind], text, ask_new(m, h, kind));
+}
+
+/* A verdict asked for as JSON, with the same question in words to fall
+ * back on (both malloc'd, now the ask's); in words only once the server
+ * refused JSON. */
+static void
+ask_verdict(struct sg_mcheck *m, struct held *h, int kind, char *json,
+	char *words)
+{
+	struct ask *a = ask_new(m, h, kind);
+
+	if (words_only) {
+		a->body = verdict_body(m, kind, words, 0);
+		free(words);
+	} else {
+		a->body = verdict_body(m, kind, json, 1);
+		a->words = words;
 	}
-	body = sg_judge_body(m->model[kind], prompt);
-	sg_llm_chat(llm(), body, 0, a);
-	json_decref(body);
+	free(json);
+	sg_llm_chat(llm(), a->body, 0, a);
+}
+
+static void
+ask_free(struct ask *a)
+{
+	json_decref(a->body);
+	free(a->words);
+	free(a);
+}
+
+/* A server that refused response_format: the question again in words,
+ * and every later one. */
+static int
+refused(struct ask *a, const struct sg_llm_reply *r)
+{
+	if (!a->words || !sg_llm_refused(r, a->body, "response_format"))
+		return 0;
+	if (!words_only)
+		sg_note("the server refuses response_format: the model checks "
+			"ask for their score in words (%s)",
+			r->error);
+	words_only = 1;
+	json_decref(a->body);
+	a->body = verdict_body(a->m, a->kind, a->words, 0);
+	free(a->words);
+	a->words = NULL;
+	sg_llm_chat(llm(), a->body, 0, a);
+	return 1;
 }
 
 /* A call that failed after its retries fails the check; standard error
@@ -255,18 +332,29 @@ failed(struct held *h, int kind, const char *error)
 		"{s:b, s:s, s:s}", "pass", 0, "why", why, "error", error);
 }
 
+/* The check of a verdict's answer, asked as JSON (structured) or not. */
 static void
-judged(struct held *h, int kind, const char *content)
+judged(struct held *h, int kind, const struct sg_llm_reply *r, int structured)
 {
 	const struct sg_mcheck *m = h->m;
+	double scale = kind == K_JUDGE ? SG_JUDGE_HIGH : SG_RATE_HIGH, s;
+	int cut = r->finish_reason && strcmp(r->finish_reason, "length") == 0;
 	struct sg_error e;
-	char why[600];
-	double s;
+	char why[600], *reason;
 	int pass;
 	json_t *c;
 
-	if (sg_judge_score(content, &s, &e) < 0) {
-		snprintf(why, sizeof why, "unreadable answer: %s", e.text);
+	/* an answer cut before its score may still be the JSON asked for */
+	if (structured && !sg_judge_structured(r->content) &&
+		!(cut && r->content[strspn(r->content, " \t\r\n")] == '{') &&
+		!told_ignores++)
+		sg_warn("the server ignores response_format: model '%s' "
+			"answered a model check in words, not with the JSON "
+			"object asked for; its scores are read from the words",
+			m->model[kind]);
+	if (sg_judge_score(r->content, scale, &s, &reason, &e) < 0) {
+		snprintf(why, sizeof why, "unreadable answer%s: %s",
+			cut ? " (cut at max_tokens)" : "", e.text);
 		h->check[kind] = json_pack("{s:b, s:s}", "pass", 0, "why", why);
 		return;
 	}
@@ -286,6 +374,9 @@ judged(struct held *h, int kind, const char *content)
 	}
 	if (!pass)
 		json_object_set_new(c, "why", json_string(why));
+	if (reason)
+		json_object_set_new(c, "reason", json_string(reason));
+	free(reason);
 	h->check[kind] = c;
 }
 
@@ -299,6 +390,8 @@ on_reply(void *arg, const struct sg_llm_reply *r)
 	size_t n = 0;
 
 	(void)arg;
+	if (refused(a, r))
+		return;
 	if (!error && (a->kind == K_EMBED || a->kind == K_DESC) &&
 		!(v = sg_embedding_vector(r->embedding, &n, &e)))
 		error = e.text;
@@ -317,9 +410,9 @@ on_reply(void *arg, const struct sg_llm_reply *r)
 	} else if (error) {
 		failed(a->h, a->kind, error);
 	} else {
-		judged(a->h, a->kind, r->content);
+		judged(a->h, a->kind, r, a->words != NULL);
 	}
-	free(a);
+	ask_free(a);
 }
 
 static struct group *
@@ -580,7 +673,7 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 {
 	json_t *gen = sg_path(rec, "checks.generate");
 	struct held *h;
-	char *text, *p, *kbsrc = NULL;
+	char *text, *kbsrc = NULL;
 	int asks = 0;
 
 	if (m && !sg_get_bool(gen, "pass", 0))
@@ -609,32 +702,31 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 	}
 	text = sg_sample_text(json_object_get(rec, "data"));
 	if (m->judge) {
-		p = sg_judge_prompt(m->criteria, m->task, text);
-		ask(m, h, K_JUDGE, p);
-		free(p);
+		ask_verdict(m, h, K_JUDGE,
+			sg_judge_prompt(m->criteria, m->task, text, 1),
+			sg_judge_prompt(m->criteria, m->task, text, 0));
 		asks++;
 	}
 	if (m->entail && (kbsrc = kb_sources(m, rec)))
 		sources = kbsrc;
 	if (m->entail && sources) {
-		p = sg_entail_prompt(sources, output ? output : text);
-		ask(m, h, K_ENTAIL, p);
-		free(p);
+		ask_verdict(m, h, K_ENTAIL,
+			sg_entail_prompt(sources, output ? output : text, 1),
+			sg_entail_prompt(sources, output ? output : text, 0));
 		asks++;
 	}
 	free(kbsrc);
 	if (m->toxic) {
-		p = sg_toxic_prompt(text);
-		ask(m, h, K_TOXIC, p);
-		free(p);
+		ask_verdict(m, h, K_TOXIC, sg_toxic_prompt(text, 1),
+			sg_toxic_prompt(text, 0));
 		asks++;
 	}
 	if (m->semantic || m->diversity || m->similar) {
-		ask(m, h, K_EMBED, text);
+		ask_embedding(m, h, K_EMBED, text);
 		asks++;
 	}
 	if (m->semantic && !m->desc_asked++ && m->description)
-		ask(m, NULL, K_DESC, m->description);
+		ask_embedding(m, NULL, K_DESC, m->description);
 	free(text);
 	h->waiting = asks;
 	pump();

@@ -1387,7 +1387,10 @@ c_criteria(struct load *L, const struct node *n, const char *name)
 static const struct field v_judge[] = {
 	{"criteria", 0, c_criteria},
 	{"enabled", BOOL, NULL},
+	{"max_tokens", POSINT, NULL},
 	{"model", STRING, NULL},
+	{"quality_criteria", 0, c_criteria},
+	{"temperature", NONNEG, NULL},
 	{"threshold", UNIT, NULL},
 };
 static const struct field v_entail[] = {
