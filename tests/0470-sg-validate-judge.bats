@@ -111,6 +111,20 @@ SRC='The City Museum opens at 9 every day. Tickets cost 12 euros for adults.'
 		'{"pass":false,"why":"unreadable answer (cut at max_tokens): no score in the answer \"A fair\""}'
 }
 
+@test "a sample that failed a check of its own is sent to no model check" {
+	server
+	recipe '{"llm_judge": {"enabled": true}, "toxicity": {"llm": true}, "length": {"max": 10}}'
+	texts 'short' 'much too long a text' >in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -c '[(.checks | keys_unsorted), .valid]' <<<"$output")" \
+'[["generate","length","toxicity","llm_judge","toxicity_llm"],true]
+[["generate","length","toxicity"],false]'
+	[ "$(requests)" -eq 2 ]
+	[ "$(jq -r '.body.messages[0].content' log.jsonl | grep -c 'much too long')" -eq 0 ]
+}
+
 @test "the rubric comes from llm_judge.criteria or quality_criteria, else the recipe's; the judge's model, temperature and max_tokens from the recipe, -m over them" {
 	server
 	recipe '{"llm_judge": {"enabled": true, "model": "judge-1"}}' '{quality_criteria: {accurate: "no invented facts", concise: null}}'

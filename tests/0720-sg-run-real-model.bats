@@ -257,7 +257,7 @@ verdicts() {
 	cd "$RUN"
 	# sg-gen's, then one a model check of a distinct sample, one an
 	# embedding of a distinct text and one for the task, and the look at
-	# the server
+	# the server: a sample that failed a check of its own is sent to none
 	embedded=$(samples | jq -c 'select(.checks.semantic) | .data' | sort -u | wc -l)
 	[ "$(jq -s 'length' requests.jsonl)" -eq $(($(gen_requests | wc -l) + $(verdicts | wc -l) + embedded + 2)) ]
 	assert_equal "$(jq -r '[.path, .status] | @tsv' requests.jsonl | sort -u)" \
@@ -374,7 +374,8 @@ verdicts() {
 	    cos = [sum(a * b for a, b in zip(x, task)) for x in v]
 	    assert any(abs(c - sem["similarity"]) < 1e-6 for c in cos), (s, cos)
 	    n += 1
-	assert n >= 10, n
+	# those that passed their own checks, which alone are embedded
+	assert n >= 4, n
 	PY
 	# the batches' dispersion in their batch records
 	[ "$(jq -s 'map(select(.type == "batch") | .embedded) | add' a.jsonl.state.log)" -eq "$(samples | jq -c 'select(.checks.semantic)' | wc -l)" ]
@@ -426,9 +427,13 @@ verdicts() {
 	llama
 	cd "$RUN"
 	checks=$(samples | jq -c '.checks | (.llm_judge, .entailment, .toxicity_llm) | select(.)')
-	# every sample generated was judged and rated
-	[ "$(wc -l <<<"$checks")" -ge 24 ]
-	[ "$(samples | jq -c 'select(.checks.generate.pass) | .checks | has("llm_judge") and has("toxicity_llm")' | sort -u)" = true ]
+	# every sample that passed its own checks was judged and rated
+	[ "$(wc -l <<<"$checks")" -ge 8 ]
+	[ "$(samples | jq -c 'select(.checks | del(.llm_judge, .entailment, .toxicity_llm, .semantic,
+		.similarity, .diversity) | map(.pass) | all) | .checks | has("llm_judge") and has("toxicity_llm")' | sort -u)" = true ]
+	# and no other
+	[ "$(samples | jq -c 'select(.checks | del(.llm_judge, .entailment, .toxicity_llm, .semantic,
+		.similarity, .diversity) | map(.pass) | all | not) | .checks | has("llm_judge") or has("toxicity_llm")' | sort -u)" = false ]
 	# a parsed score in [0, 1] for each, whatever its value
 	assert_equal "$(jq -c '(.score | type) == "number" and .score >= 0 and .score <= 1
 		and (.why // "" | test("unreadable") | not)' <<<"$checks" | sort -u)" true

@@ -5,7 +5,8 @@
  * toxicity judgement (toxicity_llm), relevance to the task by embedding
  * cosine (semantic), semantic near-duplicates by embedding cosine to the
  * earlier samples (similarity) and each batch's embedding dispersion
- * (diversity).
+ * (diversity).  A sample that failed a check of its own is sent to none
+ * of them.
  *
  * A record waits here, in input order, until the answers its checks asked
  * for are in; the records after it wait behind it, so the output keeps the
@@ -666,17 +667,30 @@ kb_sources(struct sg_mcheck *m, const json_t *rec)
 	return out;
 }
 
+/* Whether a sample failed a check of its own: then the model is asked
+ * nothing, as the Python system judges only what passed the others. */
+static int
+failed_own(const json_t *rec)
+{
+	const char *name;
+	json_t *c;
+
+	json_object_foreach (json_object_get(rec, "checks"), name, c)
+		if (!sg_get_bool(c, "pass", 0))
+			return 1;
+	return 0;
+}
+
 void
 sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 	const char *output, const char *where, void *group,
 	sg_release_fn release, void *arg)
 {
-	json_t *gen = sg_path(rec, "checks.generate");
 	struct held *h;
 	char *text, *kbsrc = NULL;
 	int asks = 0;
 
-	if (m && !sg_get_bool(gen, "pass", 0))
+	if (m && failed_own(rec))
 		m = NULL;
 	if (!m && !head) {
 		release(rec, NULL, arg);
