@@ -456,7 +456,7 @@ verdicts() {
 	sent=$(llama_requests)
 	jq -nc '{type: "job", run: "t", batch: 0, recipe: {domain: "product_reviews", num_samples: 5,
 		task_input: {description: "Short customer reviews of wireless headphones."},
-		validators: {similarity: {enabled: true, threshold: 0.95}, semantic: {min_similarity: 0.3}}}}' >in.jsonl
+		validators: {similarity: {enabled: true, against: "samples", threshold: 0.95}, semantic: {min_similarity: 0.3}}}}' >in.jsonl
 	texts 'The battery easily lasts a whole week of listening.' \
 		'The connection drops every few minutes on the train.' \
 		'They hurt my ears within an hour of wearing them.' \

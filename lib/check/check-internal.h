@@ -248,5 +248,70 @@ struct sg_dispersion {
 void sg_dispersion_add(struct sg_dispersion *d, const double *v, size_t n);
 double sg_dispersion_value(const struct sg_dispersion *d); /* NAN: n < 2 */
 void sg_dispersion_clear(struct sg_dispersion *d);
+/* modelcheck.c, embedding.c: the model checks of a recipe, and a record
+ * waiting for their answers */
+/* The checks, in the order they go into a record, then the embeddings
+ * every sample is compared with: the task's and the original input's. */
+enum {
+	SG_K_JUDGE,
+	SG_K_ENTAIL,
+	SG_K_TOXIC,
+	SG_K_EMBED, /* semantic, and the sample's embedding */
+	SG_K_SIMILAR,
+	SG_K_DIVERSE,
+	SG_K_DESC,
+	SG_K_ORIG
+};
+/* An embedding every sample is compared with. */
+struct sg_mref {
+	char *text; /* NULL: none */
+	double *v;  /* once in */
+	size_t n;
+	char *error;
+	int asked;
+};
+struct sg_mcheck {
+	int judge, entail, toxic, semantic, diversity, similar;
+	int near; /* similarity to earlier samples, not to the original */
+	double judge_min, entail_min, toxic_max, sem_min, sim_t, div_min;
+	double temperature; /* the judge's */
+	long long max_tokens;
+	const json_t *criteria;
+	const char *task;
+	char *model[SG_K_EMBED + 1]; /* by kind */
+	struct sg_mref ref[2];	     /* by kind - SG_K_DESC */
+	json_t *recipe;
+	char *kb_path;	 /* the knowledge base, or NULL */
+	json_t *kb_text; /* its passage and sentence ids -> their text */
+};
+struct sg_held {
+	json_t *rec;
+	char *where;
+	struct sg_mcheck *m;
+	void *group;
+	sg_release_fn release;
+	void *arg;
+	double *vec; /* the sample's embedding */
+	size_t nvec;
+	char *vec_error;
+	int kept;    /* whether vec passed similarity, to be kept */
+	int waiting; /* answers not yet in */
+	json_t *check[SG_K_DIVERSE + 1]; /* by kind, set in this order */
+	struct sg_held *next;
+};
+/* modelcheck.c: a call that failed after its retries fails the check. */
+void sg_mcheck_failed(struct sg_held *h, int kind, const char *error);
+/* embedding.c: the checks by embeddings */
+/* validators.similarity into m: against what, its threshold, the
+ * original input's text. */
+void sg_embedding_config(struct sg_mcheck *m, const json_t *sim);
+/* A sample's embedding in (v NULL: it failed). */
+void sg_embedding_in(struct sg_held *h, const double *v, size_t n);
+/* Whether h's verdicts on its embedding wait for more of its batch. */
+int sg_embedding_waits(const struct sg_held *h);
+/* The checks on h's embedding into h->check, its answers all in. */
+void sg_embedding_checks(struct sg_held *h);
+/* Forget every batch. */
+void sg_embedding_end(void);
 
 #endif

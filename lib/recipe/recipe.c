@@ -1400,14 +1400,17 @@ static const struct field v_entail[] = {
 };
 static const struct field v_semantic[] = {
 	{"description", STRING, NULL},
+	{"embedding_model", STRING, NULL},
 	{"enabled", BOOL, NULL},
 	{"min_similarity", UNIT, NULL},
 	{"model", STRING, NULL},
 };
 static const struct field v_diversity[] = {
+	{"embedding_model", STRING, NULL},
 	{"enabled", BOOL, NULL},
 	{"min_dispersion", UNIT, NULL},
 	{"model", STRING, NULL},
+	{"threshold", UNIT, NULL},
 };
 static checkfn c_command;
 static const struct field v_custom[] = {
@@ -1431,7 +1434,18 @@ static const struct field v_relevance[] = {
 	{"enabled", BOOL, NULL},
 	{"min_similarity", UNIT, NULL},
 };
+static int
+c_against(struct load *L, const struct node *n, const char *name)
+{
+	const char *s = json_string_value(n->v);
+
+	if (!s || (strcmp(s, "original") != 0 && strcmp(s, "samples") != 0))
+		return fail(L, n, "\"%s\" must be original or samples", name);
+	return 0;
+}
 static const struct field v_similarity[] = {
+	{"against", 0, c_against},
+	{"embedding_model", STRING, NULL},
 	{"enabled", BOOL, NULL},
 	{"model", STRING, NULL},
 	{"threshold", UNIT, NULL},
