@@ -381,3 +381,48 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 	run --separate-stderr sg-validate in2.jsonl
 	[ "$(jq -c 'select(.type == "sample") | [.valid, .checks.diversity]' <<<"$output" | sort -u)" = '[true,null]' ]
 }
+
+@test "embeddings that cannot tell texts apart: said once, naming the model; the checks on them pass, skipped, for the run and, through --seen, the runs after" {
+	server --blind-embeddings
+	recipe '{"semantic": {"min_similarity": 0.99}, "similarity": {"enabled": true, "against": "samples", "threshold": 0.9},
+		"diversity": {"enabled": true, "threshold": 0.3}}'
+	batch() {
+		cat job.jsonl | sed "s/\"batch\":0/\"batch\":$1/"
+		shift
+		texts "$@" | sed "s/\"batch\":0/\"batch\":$b/"
+		echo "{\"type\": \"batch\", \"run\": \"t\", \"batch\": $b, \"n\": 3}"
+	}
+	b=0 batch 0 'The museum opens at nine.' 'Bananas grow on tropical farms.' 'A quiet lake under grey skies.' >in.jsonl
+	run --separate-stderr sg-validate --seen seen in.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$stderr" "sg-validate: embeddings of model 'text-embedding-3-small' cannot tell texts apart: samples t:0:0, t:0:1 and t:0:2 differ in their words but are all at cosine above 0.95; the semantic, similarity and diversity checks are skipped from now on"
+	assert_equal "$(jq -c 'select(.type == "sample") | [.valid, .checks.semantic, .checks.similarity.pass, .checks.diversity.pass]' <<<"$output" | sort -u)" \
+		"[true,{\"pass\":true,\"skipped\":\"skipped: embeddings of model 'text-embedding-3-small' cannot tell texts apart\"},true,true]"
+	# nothing for sg-score to weigh, no vector kept, and the file says so
+	[ "$(jq -c 'select(.type == "batch") | has("embedding_dispersion")' <<<"$output")" = false ]
+	assert_equal "$(cat seen.vectors)" 'sg-vectors 1024 text-embedding-3-small
+blind'
+	# the next iteration, another process: skipped from the first sample, not said again
+	b=1 batch 1 'Tickets cost twelve euros.' 'Tickets cost twelve euros!' 'The shop sells postcards.' >in1.jsonl
+	run --separate-stderr sg-validate --seen seen in1.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c 'select(.type == "sample") | [.valid, .checks.similarity.skipped != null]' <<<"$output" | sort -u)" = '[true,true]' ]
+	[ "$(wc -l <seen.vectors)" -eq 2 ]
+	run --separate-stderr sg-validate -v --seen seen in1.jsonl
+	[ "$(grep -c 'cannot tell texts apart, as an earlier process found' <<<"$stderr")" -eq 1 ]
+}
+
+@test "embeddings that tell texts apart are not called blind, even of a batch that says one thing three times" {
+	server
+	recipe '{"similarity": {"enabled": true, "against": "samples", "threshold": 0.9}}'
+	{
+		cat job.jsonl
+		texts 'the museum opens at nine' 'the museum opens at nine' 'the museum opens at nine'
+		echo '{"type": "batch", "run": "t", "batch": 0, "n": 3}'
+	} >in.jsonl
+	run --separate-stderr sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c 'select(.type == "sample") | .valid' <<<"$output" | tr '\n' ' ')" = 'true false false ' ]
+}

@@ -451,7 +451,6 @@ verdicts() {
 }
 
 @test "embeddings that cannot tell texts apart are said so once and reject no sample" {
-	skip "needs issue 18 item 4: with every pairwise cosine above 0.95, the similarity check rejects 4 of the 5 samples as near-duplicates of the first and nothing is said"
 	llama
 	sent=$(llama_requests)
 	jq -nc '{type: "job", run: "t", batch: 0, recipe: {domain: "product_reviews", num_samples: 5,

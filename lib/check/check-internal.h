@@ -248,6 +248,35 @@ struct sg_dispersion {
 void sg_dispersion_add(struct sg_dispersion *d, const double *v, size_t n);
 double sg_dispersion_value(const struct sg_dispersion *d); /* NAN: n < 2 */
 void sg_dispersion_clear(struct sg_dispersion *d);
+/* Whether an embedding model tells texts apart at all, from the first
+ * samples of a batch: three of clearly different words (the Jaccard
+ * similarity of their word sets below SG_BLIND_JACCARD) whose embeddings
+ * are all at cosine above SG_BLIND_COSINE say that it does not.  A real
+ * model puts such texts far below that; a tiny one puts every text there.
+ * Start zeroed. */
+#define SG_BLIND_MAX 64
+#define SG_BLIND_COSINE 0.95
+#define SG_BLIND_JACCARD 0.5
+struct sg_blind_one {
+	double *v;
+	uint32_t *set; /* the words, as sg_shingles of 1-grams, a set */
+	size_t nset;
+	size_t nth; /* its place in the batch's input */
+	char *id;
+};
+struct sg_blind {
+	struct sg_blind_one one[SG_BLIND_MAX];
+	size_t n, dim;
+	const char *three[3]; /* the ids of the three in input order, once
+				 found */
+};
+/* Adds the embedding v of n numbers of the nth sample of a batch, its
+ * text and id: 1 when it and two before it are three such, named in
+ * three; after SG_BLIND_MAX samples, or one of another size, 0. */
+int sg_blind_add(struct sg_blind *b, const double *v, size_t n,
+	const char *text, size_t nth, const char *id);
+void sg_blind_clear(struct sg_blind *b);
+
 /* modelcheck.c, embedding.c: the model checks of a recipe, and a record
  * waiting for their answers */
 /* The checks, in the order they go into a record, then the embeddings
@@ -291,6 +320,7 @@ struct sg_held {
 	void *group;
 	sg_release_fn release;
 	void *arg;
+	size_t nth;  /* its place among its batch's embedded samples */
 	double *vec; /* the sample's embedding */
 	size_t nvec;
 	char *vec_error;
@@ -305,12 +335,15 @@ void sg_mcheck_failed(struct sg_held *h, int kind, const char *error);
 /* validators.similarity into m: against what, its threshold, the
  * original input's text. */
 void sg_embedding_config(struct sg_mcheck *m, const json_t *sim);
-/* A sample's embedding in (v NULL: it failed). */
+/* A sample's embedding asked for, and in (v NULL: it failed). */
+void sg_embedding_asked(struct sg_held *h);
 void sg_embedding_in(struct sg_held *h, const double *v, size_t n);
 /* Whether h's verdicts on its embedding wait for more of its batch. */
 int sg_embedding_waits(const struct sg_held *h);
 /* The checks on h's embedding into h->check, its answers all in. */
 void sg_embedding_checks(struct sg_held *h);
+/* Whether m's embeddings were found unable to tell texts apart. */
+int sg_embedding_blind(const struct sg_mcheck *m);
 /* Forget every batch. */
 void sg_embedding_end(void);
 

@@ -2,7 +2,8 @@
  * embedding.c - sg-validate's checks by embeddings, for modelcheck.c,
  * which asks for them: relevance to the task (semantic), closeness to the
  * original input or to earlier samples (similarity) and the dispersion of
- * a batch (diversity).
+ * a batch (diversity); and whether the embeddings tell texts apart at
+ * all, told once, after which those checks pass every sample, skipped.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,14 +13,19 @@
 #include "record/record.h"
 #include "check/check-internal.h"
 
-/* A batch's dispersion so far. */
+/* A batch's embeddings so far: their dispersion, whether they tell texts
+ * apart, and how many were asked for and are in. */
 struct group {
 	void *group;
 	struct sg_dispersion d;
+	struct sg_blind blind;
+	int blind_seen; /* its dispersion measures nothing */
+	size_t asked, answered;
 	struct group *next;
 };
 
 static struct group *groups;
+static char *blind; /* the embedding model found blind, or NULL */
 
 /* What similarity compares a sample with, found as the Python system
  * finds it: the original_input of a task_input with an expected_output,
@@ -77,15 +83,78 @@ static void
 group_free(struct group *p)
 {
 	sg_dispersion_clear(&p->d);
+	sg_blind_clear(&p->blind);
 	free(p);
 }
 
-/* Into its batch's dispersion. */
+/* Whether m's embeddings were found unable to tell texts apart, by this
+ * process or an earlier one (said once). */
+int
+sg_embedding_blind(const struct sg_mcheck *m)
+{
+	static int told;
+	const char *model = m->model[SG_K_EMBED];
+
+	if (blind && strcmp(blind, model) == 0)
+		return 1;
+	if (!sg_vecs_blind(sg_mcheck_opts.vectors, model))
+		return 0;
+	if (!told++)
+		sg_note("embeddings of model '%s' cannot tell texts apart, "
+			"as an earlier process found: the semantic, "
+			"similarity and diversity checks are skipped",
+			model);
+	return 1;
+}
+
+void
+sg_embedding_asked(struct sg_held *h)
+{
+	h->nth = group_get(h->group)->asked++;
+}
+
+/* Into its batch's dispersion, and whether the model tells the batch's
+ * texts apart. */
 void
 sg_embedding_in(struct sg_held *h, const double *v, size_t n)
 {
-	if (v && h->m->diversity)
-		sg_dispersion_add(&group_get(h->group)->d, v, n);
+	struct sg_mcheck *m = h->m;
+	struct group *g = group_get(h->group);
+	const char *id = sg_get_str(h->rec, "id");
+	struct sg_error e;
+	char *text;
+
+	g->answered++;
+	if (!v || g->blind_seen || (g->blind_seen = sg_embedding_blind(m)))
+		return;
+	if (m->diversity)
+		sg_dispersion_add(&g->d, v, n);
+	text = sg_sample_text(json_object_get(h->rec, "data"));
+	if (sg_blind_add(&g->blind, v, n, text, h->nth, id ? id : h->where)) {
+		blind = sg_xstrdup(m->model[SG_K_EMBED]);
+		g->blind_seen = 1;
+		sg_warn("embeddings of model '%s' cannot tell texts apart: "
+			"samples %s, %s and %s differ in their words but are "
+			"all at cosine above %.2f; the semantic, similarity "
+			"and diversity checks are skipped from now on",
+			blind, g->blind.three[0], g->blind.three[1],
+			g->blind.three[2], SG_BLIND_COSINE);
+		/* the next iterations are told through --seen's vectors */
+		sg_vecs_set_blind(sg_mcheck_opts.vectors, blind, n, &e);
+	}
+	free(text);
+}
+
+/* A check skipped: the embeddings cannot tell texts apart. */
+static json_t *
+skipped(const struct sg_mcheck *m)
+{
+	char why[300];
+
+	snprintf(why, sizeof why,
+		"skipped: embeddings of model '%s' cannot tell texts apart",
+		m->model[SG_K_EMBED]);
+	return json_pack("{s:b, s:s}", "pass", 1, "skipped", why);
 }
 
 /* The similarity check against earlier samples: the highest embedding
@@ -175,21 +244,41 @@ diverse(struct sg_held *h)
 	h->check[SG_K_DIVERSE] = c;
 }
 
-/* A verdict on its batch's dispersion waits for the whole batch. */
+/* A verdict on its batch's dispersion waits for the whole batch; one on
+ * the embedding, for three of the batch, which tell whether they can be
+ * told apart, while more are on the way. */
 int
 sg_embedding_waits(const struct sg_held *h)
 {
 	const struct sg_mcheck *m = h->m;
+	const struct group *g;
 
-	return (h->vec || h->vec_error) && m->diversity && !isnan(m->div_min);
+	if (!(h->vec || h->vec_error) || sg_embedding_blind(m))
+		return 0;
+	if (m->diversity && !isnan(m->div_min))
+		return 1;
+	if (!m->semantic && !m->similar)
+		return 0;
+	g = group_get(h->group);
+	return g->answered < 3 && g->answered < g->asked;
 }
 
 void
 sg_embedding_checks(struct sg_held *h)
 {
 	struct sg_mcheck *m = h->m;
+	int diverse_too = m->diversity && !isnan(m->div_min);
 
-	if (m->diversity && !isnan(m->div_min))
+	if (sg_embedding_blind(m)) {
+		if (m->semantic)
+			h->check[SG_K_EMBED] = skipped(m);
+		if (m->similar)
+			h->check[SG_K_SIMILAR] = skipped(m);
+		if (diverse_too)
+			h->check[SG_K_DIVERSE] = skipped(m);
+		return;
+	}
+	if (diverse_too)
 		diverse(h);
 	if (h->vec_error) {
 		if (m->semantic)
@@ -220,7 +309,7 @@ sg_mcheck_batch(void *group, json_t *rec)
 			break;
 	if (!p)
 		return;
-	if (!isnan(v = sg_dispersion_value(&p->d))) {
+	if (!p->blind_seen && !isnan(v = sg_dispersion_value(&p->d))) {
 		json_object_set_new(rec, "embedding_dispersion", json_real(v));
 		json_object_set_new(
 			rec, "embedded", json_integer((json_int_t)p->d.n));
@@ -232,7 +321,8 @@ sg_mcheck_batch(void *group, json_t *rec)
 double
 sg_mcheck_similar_max(const struct sg_mcheck *m)
 {
-	return m && m->similar && m->near ? m->sim_t : NAN;
+	return m && m->similar && m->near && !sg_embedding_blind(m) ? m->sim_t
+								    : NAN;
 }
 
 void
@@ -244,4 +334,6 @@ sg_embedding_end(void)
 		groups = p->next;
 		group_free(p);
 	}
+	free(blind);
+	blind = NULL;
 }

@@ -1,7 +1,8 @@
 /*
  * judge.c - what a language model is asked about a sample and how its
  * answer is read: the rubric judge, entailment by the sources, toxicity,
- * and the measures over embedding vectors.
+ * and the measures over embedding vectors: a batch's dispersion, and
+ * whether they tell its texts apart at all.
  *
  * A verdict is asked for as a JSON object {"score", "reason"} through
  * response_format json_schema, the score an integer in range and first,
@@ -406,4 +407,71 @@ sg_dispersion_clear(struct sg_dispersion *d)
 {
 	free(d->sum);
 	memset(d, 0, sizeof *d);
+}
+
+/* Clearly different words, yet embeddings hardly apart. */
+static int
+confused(const struct sg_blind_one *a, const struct sg_blind_one *b, size_t dim)
+{
+	return sg_cosine(a->v, b->v, dim) > SG_BLIND_COSINE &&
+	       sg_jaccard_sets(a->set, a->nset, b->set, b->nset) <
+		       SG_BLIND_JACCARD;
+}
+
+/* The three into b->three, in input order. */
+static void
+name_three(struct sg_blind *b, const struct sg_blind_one *one[3])
+{
+	const struct sg_blind_one *t;
+
+	for (int i = 1; i < 3; i++)
+		for (int j = i; j > 0 && one[j]->nth < one[j - 1]->nth; j--) {
+			t = one[j];
+			one[j] = one[j - 1];
+			one[j - 1] = t;
+		}
+	for (int i = 0; i < 3; i++)
+		b->three[i] = one[i]->id;
+}
+
+int
+sg_blind_add(struct sg_blind *b, const double *v, size_t n, const char *text,
+	size_t nth, const char *id)
+{
+	struct sg_blind_one *k;
+	size_t near[SG_BLIND_MAX], nn = 0;
+
+	if (b->n == SG_BLIND_MAX || (b->n && n != b->dim))
+		return 0;
+	b->dim = n;
+	k = &b->one[b->n++];
+	k->v = sg_xmalloc(n * sizeof *k->v);
+	memcpy(k->v, v, n * sizeof *v);
+	k->nset = sg_shingles(text, 1, &k->set);
+	k->nset = sg_set_sort(k->set, k->nset);
+	k->nth = nth;
+	k->id = sg_xstrdup(id);
+	for (size_t i = 0; i + 1 < b->n; i++)
+		if (confused(&b->one[i], k, n))
+			near[nn++] = i;
+	for (size_t i = 0; i < nn; i++)
+		for (size_t j = i + 1; j < nn; j++)
+			if (confused(&b->one[near[i]], &b->one[near[j]], n)) {
+				name_three(b, (const struct sg_blind_one *[3]){
+						      &b->one[near[i]],
+						      &b->one[near[j]], k});
+				return 1;
+			}
+	return 0;
+}
+
+void
+sg_blind_clear(struct sg_blind *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->one[i].v);
+		free(b->one[i].set);
+		free(b->one[i].id);
+	}
+	memset(b, 0, sizeof *b);
 }

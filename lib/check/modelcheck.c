@@ -25,7 +25,10 @@
  *
  * Verdicts are asked for as JSON through response_format (judge.c); a
  * server that refuses it is asked in words for the rest of the run, and
- * one that ignores it is told of once.
+ * one that ignores it is told of once.  Embeddings that cannot tell the
+ * texts of a batch apart are told of once, and the checks on them pass
+ * every sample, skipped, for the rest of the run: the vectors file of
+ * --seen carries that to the next iterations.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -243,6 +246,8 @@ ask_new(struct sg_mcheck *m, struct sg_held *h, int kind)
 	a->kind = kind;
 	a->h = h;
 	a->m = m;
+	if (h && kind == SG_K_EMBED)
+		sg_embedding_asked(h);
 	return a;
 }
 
