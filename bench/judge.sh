@@ -22,7 +22,7 @@ while [ ! -s "$tmp/port" ]; do sleep 0.05; done
 export OPENAI_BASE_URL=http://127.0.0.1:$(cat "$tmp/port")/v1 OPENAI_API_KEY=sk-bench
 
 jq -nc '{domain: "d", num_samples: 1, task: "facts about the city museum",
-	validators: {llm_judge: {}, diversity: {}}}' >"$tmp/r.json"
+	validators: {llm_judge: {enabled: true}, diversity: {enabled: true, min_dispersion: 0.2}}}' >"$tmp/r.json"
 i=0
 while [ $i -lt "$n" ]; do
 	jq -nc --arg t "Sample $i: the museum opens at nine." --argjson i $i \

@@ -267,3 +267,33 @@ plain'
 	[ "$(requests)" -eq "$n" ]
 	assert_equal "$(echo "$output" | jq -c 'select(.type == "sample")')" "$(jq -c 'select(.type == "sample")' a.jsonl)"
 }
+
+@test "JSON cut at max_tokens: asked again once with twice the tokens, else an error that says so" {
+	server
+	# the stand-in's JSON of the schema is 14 words: cut at 8, whole at 16
+	job 2 '.params.max_tokens = 8' >job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(requests)" -eq 4 ]
+	assert_equal "$(jq -sc 'map(.body.max_tokens) | sort' log.jsonl)" '[8,8,16,16]'
+	# no repair: the second request is the first with more tokens
+	[ "$(jq -sc 'map(.body.messages | length) | unique' log.jsonl)" = '[2]' ]
+	assert_equal "$(jq -c 'select(.type == "sample") | [(.data | type), .error]' <<<"$output")" \
+'["object",null]
+["object",null]'
+	[ "$(tail -1 <<<"$output" | jq -c '[.generated, .errors, .requests]')" = '[2,0,4]' ]
+	# cut at 4, then at 8: error samples, on standard error even without
+	# -v, and nothing generated, a fault of the content
+	job 2 '.params.max_tokens = 4' >job.jsonl
+	run --separate-stderr sg-gen job.jsonl
+	[ "$status" -eq 1 ]
+	assert_equal "$(jq -r 'select(.type == "sample") | .error' <<<"$output" | sort -u)" \
+		'the answer was cut at max_tokens 8 (finish_reason "length") before its JSON was complete'
+	# in the order the answers came, then the first
+	assert_equal "$(head -2 <<<"$stderr" | sort)" "sg-gen: job.jsonl:1: sample 0: the answer was cut at max_tokens 8 (finish_reason \"length\") before its JSON was complete
+sg-gen: job.jsonl:1: sample 1: the answer was cut at max_tokens 8 (finish_reason \"length\") before its JSON was complete"
+	assert_equal "$(tail -n +3 <<<"$stderr")" "sg-gen: nothing generated: job.jsonl:1: sample 0: the answer was cut at max_tokens 8 (finish_reason \"length\") before its JSON was complete"
+	[ "$(jq -c 'select(.type == "sample") | .error_kind' <<<"$output" | sort -u)" = '"content"' ]
+	[ "$(tail -1 <<<"$output" | jq -c '[.generated, .errors]')" = '[0,2]' ]
+}

@@ -111,7 +111,7 @@ verdicts() {
 		job '{"validators": {"length": {"unit": "words", "min_length": 2, "max": 3}}}' 0
 		sample 0 '"one"' 0
 		sample 1 '"one two three four"' 0
-		job '{"validators": {"json_schema": {"schema": {"type": "string"}}}}' 1
+		job '{"validators": {"json_schema": {"enabled": true, "schema": {"type": "string"}}}}' 1
 		sample 0 '"x"' 1
 		sample 1 '{"x": 1}' 1
 	} >in.jsonl
@@ -278,14 +278,17 @@ sg-validate: <stdin>:3: job "recipe.constraints.schema" is unusable: /: "minimum
 
 @test "dedup: the whole data is compared as canonical JSON, across batches" {
 	{
-		job '{"validators": {"deduplication": {"check_field": "content"}}}' 0
+		job '{"validators": {"deduplication": {"enabled": true, "check_field": "content"}}}' 0
 		sample 0 '{"a": 1, "b": [1, 2]}' 0
-		job '{"validators": {"deduplication": {}}}' 1
+		job '{"validators": {"deduplication": {"enabled": true}}}' 1
 		sample 0 '{"b": [1, 2], "a": 1}' 1
 		# jq would write 1.0 as 1
 		echo '{"type":"sample","id":"t:1:1","run":"t","batch":1,"data":{"b":[1,2],"a":1.0}}'
 		job '{"validators": {"deduplication": {"enabled": false}}}' 2
 		sample 0 '{"a": 1, "b": [1, 2]}' 2
+		# listed without enabled: off, as in the Python system
+		job '{"validators": {"deduplication": {"check_field": "content"}}}' 3
+		sample 0 '{"a": 1, "b": [1, 2]}' 3
 	} >in.jsonl
 	run --separate-stderr sg-validate <in.jsonl
 	[ "$status" -eq 0 ]
@@ -293,11 +296,12 @@ sg-validate: <stdin>:3: job "recipe.constraints.schema" is unusable: /: "minimum
 	assert_equal "$(verdicts | jq -c '[.[0], .[1].dedup]')" '["t:0:0",{"pass":true}]
 ["t:1:0",{"pass":false,"why":"duplicate of an earlier sample (t:0:0)"}]
 ["t:1:1",{"pass":true}]
-["t:2:0",null]'
+["t:2:0",null]
+["t:3:0",null]'
 }
 
 @test "dedup --seen: keys reach the file at the batch record, and a second run refuses them" {
-	recipe='{"validators": {"deduplication": {"check_field": "text"}}}'
+	recipe='{"validators": {"deduplication": {"enabled": true, "check_field": "text"}}}'
 	{
 		job "$recipe"
 		sample 0 '{"text": "alpha"}'
@@ -335,7 +339,7 @@ sg-validate: <stdin>:3: job "recipe.constraints.schema" is unusable: /: "minimum
 
 @test "dedup --seen: a string's key is FNV-1a of its JSON spelling, escapes as jansson writes them" {
 	{
-		job '{"validators": {"deduplication": {"check_field": "text"}}}'
+		job '{"validators": {"deduplication": {"enabled": true, "check_field": "text"}}}'
 		sample 0 '{"text": "a \"q\" \\ /\n\t\u0001\u001f é\u007f"}'
 		end
 	} >in.jsonl
@@ -373,7 +377,7 @@ random.seed(1)
 for _ in range(1000):
     print("%016x" % random.randrange(1, 2**64))
 open("text", "w").write(text)' >seen
-	recipe='{"validators": {"deduplication": {"check_field": "text"}}}'
+	recipe='{"validators": {"deduplication": {"enabled": true, "check_field": "text"}}}'
 	{
 		job "$recipe"
 		sample 0 "$(jq -nc --rawfile t text '{text: $t}')"
@@ -433,7 +437,7 @@ EOF
 {"type":"sample","id":"t:0:1","run":"t","batch":0,"data":"x","mine": 1.50e3}
 {"type":"batch","run":"t","batch":0, "n": 2}
 EOF
-	echo '{"domain": "d", "num_samples": 1, "validators": {"deduplication": {}}}' >r.json
+	echo '{"domain": "d", "num_samples": 1, "validators": {"deduplication": {"enabled": true}}}' >r.json
 	run --separate-stderr sg-validate --seen seen -r r.json in.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
@@ -621,4 +625,43 @@ for (const line of require("fs").readFileSync(process.argv[1], "utf8").split("\n
 	[ "$status" -eq 3 ]
 	[ -z "$output" ]
 	[[ "$stderr" == "sg-validate: "*"missing.yaml"* ]]
+}
+
+@test "dedup reference_file: the values of earlier samples in a file, the Python system's records or sg's, are duplicates; a missing file has none" {
+	mkdir sub
+	{
+		echo '{"id": "1", "content": {"text": "alpha", "n": 1}, "metadata": {}}'
+		echo '{"type": "sample", "id": "r:0:0", "data": {"text": "beta"}}'
+		echo
+		echo '{"text": "gamma"}'
+	} >sub/prev.jsonl
+	jq -nc '{domain: "d", num_samples: 1, validators: {deduplication: {enabled: true,
+		check_field: "text", reference_file: "prev.jsonl"}}}' >sub/r.json
+	{
+		sample 0 '{"text": "alpha", "n": 2}'
+		sample 1 '{"text": "beta"}'
+		sample 2 '{"text": "gamma"}'
+		sample 3 '{"text": "delta"}'
+		sample 4 '{"text": "delta"}'
+	} >in.jsonl
+	run --separate-stderr sg-validate -r sub/r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].dedup]')" "[\"t:0:0\",{\"pass\":false,\"why\":\"duplicate of line 1 of the reference file 'prev.jsonl'\"}]
+[\"t:0:1\",{\"pass\":false,\"why\":\"duplicate of line 2 of the reference file 'prev.jsonl'\"}]
+[\"t:0:2\",{\"pass\":false,\"why\":\"duplicate of line 4 of the reference file 'prev.jsonl'\"}]
+[\"t:0:3\",{\"pass\":true}]
+[\"t:0:4\",{\"pass\":false,\"why\":\"duplicate of an earlier sample (t:0:3)\"}]"
+	# missing, as before the first run that writes it: nothing to refuse
+	rm sub/prev.jsonl
+	run --separate-stderr sg-validate -r sub/r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(verdicts | jq -c '.[2]' | tr '\n' ' ')" = 'true true true true false ' ]
+	# a line that is not JSON is a fault of the recipe's file
+	printf '{"text": "alpha"}\nnot JSON\n' >sub/prev.jsonl
+	run --separate-stderr sg-validate -r sub/r.json in.jsonl
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" "sg-validate: sub/r.json: \"validators.deduplication.reference_file\" names 'sub/prev.jsonl', whose line 2 is not JSON"
 }

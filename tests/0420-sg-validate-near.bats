@@ -6,10 +6,11 @@
 
 load helpers
 
-# recipe DEDUP: a recipe file r.json with validators.deduplication DEDUP.
+# recipe DEDUP: a recipe file r.json with validators.deduplication DEDUP,
+# turned on.
 recipe() {
 	jq -nc --argjson d "$1" \
-		'{domain: "d", num_samples: 1, validators: {deduplication: $d}}' >r.json
+		'{domain: "d", num_samples: 1, validators: {deduplication: ({enabled: true} + $d)}}' >r.json
 }
 
 # words N OFFSET: N distinct words starting at OFFSET, as one line.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
 # sg-validate's checks by embeddings against the loopback stand-in, whose
 # /v1/embeddings answers hashed bags of words: relevance to the task by
-# cosine (semantic) and each batch's dispersion (diversity), which sg-score
-# puts in the reward.
+# cosine (semantic), each batch's dispersion (diversity), which sg-score
+# puts in the reward and a threshold rejects, closeness to the original
+# input or to earlier samples (similarity), and embeddings that cannot
+# tell texts apart.
 
 load helpers
 load llm-helpers
@@ -14,6 +16,24 @@ recipe() {
 		recipe: {domain: "d", num_samples: 1,
 		task_input: {description: "opening hours and ticket prices of the city museum"},
 		validators: $v, constraints: $c}}' >job.jsonl
+}
+
+# batches: job.jsonl and a batch of three samples saying one thing in
+# in1.jsonl, three saying different things in in0.jsonl.
+batches() {
+	for same in 1 0; do
+		{
+			cat job.jsonl
+			if [ $same = 1 ]; then
+				texts 'the museum opens at nine' 'the museum opens at nine today' \
+					'the museum opens at nine daily'
+			else
+				texts 'the museum opens at nine' 'bananas grow on tropical farms' \
+					'a quiet lake under grey skies'
+			fi
+			echo '{"type": "batch", "run": "t", "batch": 0, "n": 3}'
+		} >in$same.jsonl
+	done
 }
 
 @test "semantic: the embedding cosine of each sample to the task description" {
@@ -46,20 +66,8 @@ recipe() {
 
 @test "diversity: a batch's embedding dispersion is in its batch record and reward; min_dispersion acts on it" {
 	server
-	recipe '{"diversity": {"min_dispersion": 0.5}}'
-	for same in 1 0; do
-		{
-			cat job.jsonl
-			if [ $same = 1 ]; then
-				texts 'the museum opens at nine' 'the museum opens at nine today' \
-					'the museum opens at nine daily'
-			else
-				texts 'the museum opens at nine' 'bananas grow on tropical farms' \
-					'a quiet lake under grey skies'
-			fi
-			echo '{"type": "batch", "run": "t", "batch": 0, "n": 3}'
-		} >in$same.jsonl
-	done
+	recipe '{"diversity": {"enabled": true, "min_dispersion": 0.5}}'
+	batches
 	run --separate-stderr sh -c 'sg-validate in1.jsonl | sg-score'
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
@@ -73,7 +81,7 @@ recipe() {
 	[ "$(jq "select(.type == \"reward\") | ($REWARD_FORMULA) - $low | fabs < 1e-9" \
 		<<<"$(sg-validate in1.jsonl | sg-score)")" = true ]
 	# without min_dispersion, constraints.min_diversity bounds it
-	recipe '{"diversity": {}}' '{"min_diversity": 0.5}'
+	recipe '{"diversity": {"enabled": true, "threshold": 0}}' '{"min_diversity": 0.5}'
 	{ cat job.jsonl; sed 1d in1.jsonl; } >in2.jsonl
 	run --separate-stderr sh -c 'sg-validate in2.jsonl | sg-score'
 	[ "$(jq -c 'select(.type == "reward") | .dispersion_ok' <<<"$output")" = false ]
@@ -82,7 +90,7 @@ recipe() {
 @test "embeddings are cached: a re-run makes no request; a failed one fails semantic" {
 	faults '[{"status": 404, "body": {"detail": "no such model"}}]'
 	server --script script.json
-	recipe '{"semantic": {}, "diversity": {}}'
+	recipe '{"semantic": {}, "diversity": {"enabled": true, "min_dispersion": 0.1}}'
 	{
 		cat job.jsonl
 		texts 'city museum hours' 'ticket prices of the museum'
@@ -129,9 +137,9 @@ recipe() {
 	[ -z "$(comm -23 <(jq -r .id out.jsonl | sort) <(sed 1d out.jsonl.state.seen.vectors | cut -d' ' -f2 | jq -r . | sort))" ]
 }
 
-@test "similarity: a sample whose embedding is too close to an earlier kept one is a semantic near-duplicate" {
+@test "similarity against samples: a sample whose embedding is too close to an earlier kept one is a semantic near-duplicate" {
 	server
-	recipe '{"similarity": {"threshold": 0.9}}'
+	recipe '{"similarity": {"enabled": true, "against": "samples", "threshold": 0.9}}'
 	{
 		cat job.jsonl
 		texts 'The museum opens at nine.' \
@@ -163,7 +171,7 @@ recipe() {
 @test "similarity: an embedding that cannot be had fails the check, with why" {
 	faults '[{"status": 400, "body": {"error": {"message": "input too long"}}}]'
 	server --script script.json
-	recipe '{"similarity": {}}'
+	recipe '{"similarity": {"enabled": true, "against": "samples"}}'
 	{ cat job.jsonl; texts 'The museum opens at nine.'; } >in.jsonl
 	run --separate-stderr sg-validate in.jsonl
 	[ "$status" -eq 0 ]
@@ -174,7 +182,7 @@ recipe() {
 
 @test "similarity with --seen: the vectors kept persist, so a later run is compared with the whole dataset; a rejected sample's are not kept" {
 	server
-	recipe '{"similarity": {"threshold": 0.9, "model": "embed-1"}, "pii": {}}'
+	recipe '{"similarity": {"enabled": true, "against": "samples", "threshold": 0.9, "model": "embed-1"}, "pii": {}}'
 	{
 		cat job.jsonl
 		texts 'The museum opens at nine.' \
@@ -187,7 +195,7 @@ recipe() {
 	[ -z "$stderr" ]
 	assert_equal "$(jq -c 'select(.type == "sample") | [.checks.similarity.pass, .valid]' <<<"$output")" \
 '[true,true]
-[true,false]
+[null,false]
 [true,true]'
 	# a header naming the model and the dimensions, then the two samples kept
 	[ "$(head -n1 seen.vectors)" = 'sg-vectors 1024 embed-1' ]
@@ -223,7 +231,7 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 
 @test "similarity with --seen: vectors of another model or dimension are an error; so is a damaged file" {
 	server
-	recipe '{"similarity": {"model": "embed-1"}}'
+	recipe '{"similarity": {"enabled": true, "against": "samples", "model": "embed-1"}}'
 	{ cat job.jsonl; texts 'The museum opens at nine.'; } >in.jsonl
 	sg-validate --seen seen in.jsonl >/dev/null
 	[ "$(wc -l <seen.vectors)" -eq 2 ]
@@ -261,7 +269,7 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 
 @test "similarity: two sg-validate sharing --seen never both keep semantic near-duplicates" {
 	server
-	job='{"type":"job","run":"t","batch":B,"recipe":{"validators":{"similarity":{"threshold":0.9}}}}'
+	job='{"type":"job","run":"t","batch":B,"recipe":{"validators":{"similarity":{"enabled":true,"against":"samples","threshold":0.9}}}}'
 	# both ask for their sample's embedding before either ends its batch
 	for b in 1 2; do
 		{
@@ -284,7 +292,7 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 
 @test "similarity with --seen: a process reads the vectors others appended after its own" {
 	server
-	job='{"type":"job","run":"R","batch":B,"recipe":{"validators":{"similarity":{"threshold":0.9}}}}'
+	job='{"type":"job","run":"R","batch":B,"recipe":{"validators":{"similarity":{"enabled":true,"against":"samples","threshold":0.9}}}}'
 	# sample RUN BATCH TEXT
 	sample() {
 		jq -nc --arg r "$1" --argjson b "$2" --arg t "$3" \
@@ -312,4 +320,109 @@ embedding cosine 1.000 to sample u:0:1, more than 0.9'
 '["a:1",true,null]
 ["a:2",false,"embedding cosine 1.000 to sample b:1, which another process took, more than 0.9"]'
 	[ "$(sed 1d seen.vectors | cut -d' ' -f2 | tr '\n' ' ')" = '"a:1" "b:1" ' ]
+}
+
+@test "similarity, as in the Python system: a rewrite's embedding cosine to the original input is at least the threshold" {
+	server
+	jq -nc '{type: "job", run: "t", batch: 0, recipe: {domain: "task_rewrite", num_samples: 3,
+		task_input: {original_input: "When does the city museum open?", expected_output: "hours_query",
+			task_description: "Intent classification"},
+		validators: {similarity: {enabled: true, threshold: 0.8, embedding_model: "openai/embed-1"}}}}' >job.jsonl
+	{
+		cat job.jsonl
+		texts 'When does the city museum open' 'When does the museum open?' 'How much are tickets?'
+	} >in.jsonl
+	run --separate-stderr sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# the same six words; five of them; none
+	assert_equal "$(jq -c 'select(.type == "sample") | .checks.similarity | [.pass, (.similarity * 1000 | round), .why]' <<<"$output")" \
+'[true,1000,null]
+[true,913,null]
+[false,0,"embedding cosine 0.00 to the original input, less than 0.8"]'
+	# the original input once, each sample once, of the model named
+	[ "$(requests)" -eq 4 ]
+	[ "$(jq -r '.body.model' log.jsonl | sort -u)" = embed-1 ]
+	jq -r '.body.input' log.jsonl | grep -qx 'When does the city museum open?'
+	# a task_rewrite's string task_input is the original; the threshold's
+	# default is 0.85
+	jq -c '.recipe.task_input = "When does the city museum open?" | .recipe.validators.similarity = {enabled: true}' job.jsonl >job2.jsonl
+	{ cat job2.jsonl; sed 1d in.jsonl; } >in2.jsonl
+	run --separate-stderr sg-validate in2.jsonl
+	[ "$status" -eq 0 ]
+	[ "$(jq -c 'select(.type == "sample") | .checks.similarity.pass' <<<"$output" | tr '\n' ' ')" = 'true true false ' ]
+}
+
+@test "diversity threshold, as in the Python system: a batch whose embedding dispersion is below it fails every sample" {
+	server
+	recipe '{"diversity": {"enabled": true, "threshold": 0.3}}'
+	batches
+	run --separate-stderr sg-validate in1.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	d=$(jq 'select(.type == "batch") | .embedding_dispersion' <<<"$output")
+	assert_equal "$(jq -c --argjson d "$d" 'select(.type == "sample") | [.valid, .checks.diversity.pass, .checks.diversity.dispersion == $d]' <<<"$output" | sort -u)" \
+		'[false,false,true]'
+	jq -r 'select(.type == "sample") | .checks.diversity.why' <<<"$output" | grep -qx "its batch's embedding dispersion 0\.[0-9][0-9], less than 0.3"
+	run --separate-stderr sg-validate in0.jsonl
+	[ "$(jq -c 'select(.type == "sample") | [.valid, .checks.diversity.pass]' <<<"$output" | sort -u)" = '[true,true]' ]
+	# a sample waits for its batch's end; one alone passes
+	{ cat job.jsonl; texts 'the museum opens at nine'; } >one.jsonl
+	run --separate-stderr sg-validate one.jsonl
+	[ "$(jq -c 'select(.type == "sample") | .checks.diversity' <<<"$output")" = '{"pass":true}' ]
+	# enabled without a threshold: the Python system's 0.3; with sg's
+	# min_dispersion alone, only the reward hears of it
+	recipe '{"diversity": {"enabled": true}}'
+	{ cat job.jsonl; sed 1d in1.jsonl; } >in2.jsonl
+	run --separate-stderr sg-validate in2.jsonl
+	[ "$(jq -c 'select(.type == "sample") | .valid' <<<"$output" | sort -u)" = false ]
+	recipe '{"diversity": {"enabled": true, "min_dispersion": 0.3}}'
+	{ cat job.jsonl; sed 1d in1.jsonl; } >in2.jsonl
+	run --separate-stderr sg-validate in2.jsonl
+	[ "$(jq -c 'select(.type == "sample") | [.valid, .checks.diversity]' <<<"$output" | sort -u)" = '[true,null]' ]
+}
+
+@test "embeddings that cannot tell texts apart: said once, naming the model; the checks on them pass, skipped, for the run and, through --seen, the runs after" {
+	server --blind-embeddings
+	recipe '{"semantic": {"min_similarity": 0.99}, "similarity": {"enabled": true, "against": "samples", "threshold": 0.9},
+		"diversity": {"enabled": true, "threshold": 0.3}}'
+	batch() {
+		cat job.jsonl | sed "s/\"batch\":0/\"batch\":$1/"
+		shift
+		texts "$@" | sed "s/\"batch\":0/\"batch\":$b/"
+		echo "{\"type\": \"batch\", \"run\": \"t\", \"batch\": $b, \"n\": 3}"
+	}
+	b=0 batch 0 'The museum opens at nine.' 'Bananas grow on tropical farms.' 'A quiet lake under grey skies.' >in.jsonl
+	run --separate-stderr sg-validate --seen seen in.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$stderr" "sg-validate: embeddings of model 'text-embedding-3-small' cannot tell texts apart: samples t:0:0, t:0:1 and t:0:2 differ in their words but are all at cosine above 0.95; the semantic, similarity and diversity checks are skipped from now on"
+	assert_equal "$(jq -c 'select(.type == "sample") | [.valid, .checks.semantic, .checks.similarity.pass, .checks.diversity.pass]' <<<"$output" | sort -u)" \
+		"[true,{\"pass\":true,\"skipped\":\"skipped: embeddings of model 'text-embedding-3-small' cannot tell texts apart\"},true,true]"
+	# nothing for sg-score to weigh, no vector kept, and the file says so
+	[ "$(jq -c 'select(.type == "batch") | has("embedding_dispersion")' <<<"$output")" = false ]
+	assert_equal "$(cat seen.vectors)" 'sg-vectors 1024 text-embedding-3-small
+blind'
+	# the next iteration, another process: skipped from the first sample, not said again
+	b=1 batch 1 'Tickets cost twelve euros.' 'Tickets cost twelve euros!' 'The shop sells postcards.' >in1.jsonl
+	run --separate-stderr sg-validate --seen seen in1.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c 'select(.type == "sample") | [.valid, .checks.similarity.skipped != null]' <<<"$output" | sort -u)" = '[true,true]' ]
+	[ "$(wc -l <seen.vectors)" -eq 2 ]
+	run --separate-stderr sg-validate -v --seen seen in1.jsonl
+	[ "$(grep -c 'cannot tell texts apart, as an earlier process found' <<<"$stderr")" -eq 1 ]
+}
+
+@test "embeddings that tell texts apart are not called blind, even of a batch that says one thing three times" {
+	server
+	recipe '{"similarity": {"enabled": true, "against": "samples", "threshold": 0.9}}'
+	{
+		cat job.jsonl
+		texts 'the museum opens at nine' 'the museum opens at nine' 'the museum opens at nine'
+		echo '{"type": "batch", "run": "t", "batch": 0, "n": 3}'
+	} >in.jsonl
+	run --separate-stderr sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c 'select(.type == "sample") | .valid' <<<"$output" | tr '\n' ' ')" = 'true false false ' ]
 }

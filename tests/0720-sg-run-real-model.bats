@@ -76,6 +76,14 @@ samples() {
 	cat "$RUN/a.jsonl" "$RUN/a.jsonl.state.rejected" | jq -c 'select(.type == "sample")'
 }
 
+# The model checks of the run's samples, one line each a check of a
+# distinct sample: what is asked once, a repeated one answered from the
+# cache.
+verdicts() {
+	samples | jq -c '[.data, .provenance] as $s | .checks | to_entries[] |
+		select(.key | IN("llm_judge", "entailment", "toxicity_llm")) | [.key, $s]' | sort -u
+}
+
 @test "the server: its models; OpenAI's error shapes for unknown models and routes, bad requests" {
 	llama
 	answered=$(jq -s 'map(select(.answer.choices)) | length' "$LLAMA_LOG")
@@ -247,7 +255,11 @@ samples() {
 @test "examples/llm: every request of the run was answered, as many as sg counted" {
 	llama
 	cd "$RUN"
-	[ "$(jq -s 'length' requests.jsonl)" -gt 30 ]
+	# sg-gen's, then one a model check of a distinct sample, one an
+	# embedding of a distinct text and one for the task, and the look at
+	# the server: a sample that failed a check of its own is sent to none
+	embedded=$(samples | jq -c 'select(.checks.semantic) | .data' | sort -u | wc -l)
+	[ "$(jq -s 'length' requests.jsonl)" -eq $(($(gen_requests | wc -l) + $(verdicts | wc -l) + embedded + 2)) ]
 	assert_equal "$(jq -r '[.path, .status] | @tsv' requests.jsonl | sort -u)" \
 		"$(printf '/v1/chat/completions\t200\n/v1/embeddings\t200\n/v1/models\t200')"
 	# the one look at the server before the run
@@ -362,7 +374,8 @@ samples() {
 	    cos = [sum(a * b for a, b in zip(x, task)) for x in v]
 	    assert any(abs(c - sem["similarity"]) < 1e-6 for c in cos), (s, cos)
 	    n += 1
-	assert n >= 10, n
+	# those that passed their own checks, which alone are embedded
+	assert n >= 4, n
 	PY
 	# the batches' dispersion in their batch records
 	[ "$(jq -s 'map(select(.type == "batch") | .embedded) | add' a.jsonl.state.log)" -eq "$(samples | jq -c 'select(.checks.semantic)' | wc -l)" ]
@@ -389,13 +402,14 @@ samples() {
 }
 
 @test "a cut-off answer (finish_reason length) is retried with a larger max_tokens or reported as cut" {
-	skip "needs issue 18 item 2: sg-gen reads no finish_reason; a JSON answer cut at max_tokens 12 is repaired with max_tokens 12 again and the sample says \"the answer holds no JSON object or array\""
 	llama
 	sent=$(llama_requests)
 	sg-plan --llm -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq -c '. + {batch: 0, arm: "naive_balanced",
 		generator: "naive", seed: 11, params: {temperature: 0.7, max_tokens: 12}, n: 2}' >job.jsonl
 	run --separate-stderr sg-gen job.jsonl
-	[ "$status" -eq 0 ]
+	# status 1 when no sample could be generated, a fault of the content
+	generated=$(jq -s 'map(select(.type == "sample" and .data != null)) | length' <<<"$output")
+	[ "$status" -eq $((generated > 0 ? 0 : 1)) ]
 	tail -n +$((sent + 1)) "$LLAMA_LOG" >log.jsonl
 	# the model was cut at 12 tokens
 	[ "$(jq -s 'map(select(.body.max_tokens == 12 and .answer.choices[0].finish_reason == "length")) | length' log.jsonl)" -ge 2 ]
@@ -405,35 +419,43 @@ samples() {
 	assert_equal "$(jq -c --argjson retried "$retried" 'select(.type == "sample") |
 		(.data != null and $retried > 0) or (.error // "" | test("max_tokens|finish_reason|cut"))' <<<"$output" | sort -u)" true
 	# and the cut is said on standard error when the sample is an error
-	[ "$(jq -c 'select(.type == "sample" and .data == null)' <<<"$output" | wc -l)" -eq "$(grep -c 'max_tokens\|finish_reason\|cut' <<<"$stderr")" ]
+	[ "$(jq -c 'select(.type == "sample" and .data == null)' <<<"$output" | wc -l)" -eq \
+		"$(grep -v '^sg-gen: nothing generated: ' <<<"$stderr" | grep -c 'max_tokens\|finish_reason\|cut')" ]
 }
 
 @test "every model check of the run read a score from the model, asked with response_format json_schema" {
-	skip "needs issue 18 item 3: the run's 28 judge, entailment and toxicity requests carry no response_format, each answer is a story cut at max_tokens 300, and all 28 checks say \"unreadable answer: no score in the answer ...\""
 	llama
 	cd "$RUN"
 	checks=$(samples | jq -c '.checks | (.llm_judge, .entailment, .toxicity_llm) | select(.)')
-	[ "$(wc -l <<<"$checks")" -ge 24 ]
+	# every sample that passed its own checks was judged and rated
+	[ "$(wc -l <<<"$checks")" -ge 8 ]
+	[ "$(samples | jq -c 'select(.checks | del(.llm_judge, .entailment, .toxicity_llm, .semantic,
+		.similarity, .diversity) | map(.pass) | all) | .checks | has("llm_judge") and has("toxicity_llm")' | sort -u)" = true ]
+	# and no other
+	[ "$(samples | jq -c 'select(.checks | del(.llm_judge, .entailment, .toxicity_llm, .semantic,
+		.similarity, .diversity) | map(.pass) | all | not) | .checks | has("llm_judge") or has("toxicity_llm")' | sort -u)" = false ]
 	# a parsed score in [0, 1] for each, whatever its value
 	assert_equal "$(jq -c '(.score | type) == "number" and .score >= 0 and .score <= 1
 		and (.why // "" | test("unreadable") | not)' <<<"$checks" | sort -u)" true
 	# asked as JSON: an integer score in range and a short reason
 	jq -c 'select(.path == "/v1/chat/completions" and .body.response_format.json_schema.name != "sample")' \
 		requests.jsonl >checks.jsonl
-	[ "$(wc -l <checks.jsonl)" -ge "$(wc -l <<<"$checks")" ]
+	[ "$(wc -l <checks.jsonl)" -eq "$(verdicts | wc -l)" ]
 	assert_equal "$(jq -c '.body.response_format | .type == "json_schema"
 		and .json_schema.schema.properties.score.type == "integer"
 		and (.json_schema.schema.properties.score | has("minimum") and has("maximum"))
 		and .json_schema.schema.properties.reason.type == "string"' checks.jsonl | sort -u)" true
+	# which the server honoured, by grammar: none refused or ignored
+	[ "$(jq -r .status checks.jsonl | sort -u)" = 200 ]
+	! grep -q 'response_format' stderr
 }
 
 @test "embeddings that cannot tell texts apart are said so once and reject no sample" {
-	skip "needs issue 18 item 4: with every pairwise cosine above 0.95, the similarity check rejects 4 of the 5 samples as near-duplicates of the first and nothing is said"
 	llama
 	sent=$(llama_requests)
 	jq -nc '{type: "job", run: "t", batch: 0, recipe: {domain: "product_reviews", num_samples: 5,
 		task_input: {description: "Short customer reviews of wireless headphones."},
-		validators: {similarity: {threshold: 0.95}, semantic: {min_similarity: 0.3}}}}' >in.jsonl
+		validators: {similarity: {enabled: true, against: "samples", threshold: 0.95}, semantic: {min_similarity: 0.3}}}}' >in.jsonl
 	texts 'The battery easily lasts a whole week of listening.' \
 		'The connection drops every few minutes on the train.' \
 		'They hurt my ears within an hour of wearing them.' \

@@ -15,8 +15,13 @@ file holding a list of faults given, in turn, to the first requests:
   {"fault": "huge", "bytes": N}      a 200 whose JSON body is N bytes long
 Embeddings are hashed bags of words: each lower-cased word adds 1 to one
 of "dimensions" (default 1024) coordinates, normalised, so texts sharing
-words have close vectors.  Judge prompts (those asking for "Score: N/10")
-are answered by judge(): see there for the markers that script them.
+words have close vectors; --blind-embeddings puts every vector near the
+same one, as a model too small to tell texts apart does.  Judge prompts
+(those asking for "Score: N/M" or a JSON score) and those whose
+response_format is the json_schema "verdict" are answered by judge():
+see there for the markers that script them.
+--no-response-format refuses a request with response_format with a 400;
+--ignore-response-format answers it as if it had none.
 With "logprobs": true a chat answer carries choices[].logprobs.content,
 one entry per space-separated word (see token_logprobs); --no-logprobs
 refuses such a request with a 400, --omit-logprobs answers without them.
@@ -120,33 +125,56 @@ def words(text):
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def judge(last):
-    """sg-validate's judges.  The rubric judge scores 8 unless the sample
-    holds a marker: JUDGE=N answers "Score: N/10" after some reasoning,
-    JUDGE=json:N {"score": N}, JUDGE=bare:N just N, JUDGE=junk no score,
-    JUDGE=over "Score: 12/10", JUDGE=five:N "Score: N out of 5",
-    JUDGE=jstr:N {"score": "N/10"} in a fence.  Entailment scores the share of the
-    sample's words found in the sources; toxicity 9 when the text says
-    TOXIC, else 0."""
-    if 'Score: N/10' not in last:
+def judge(last, rf):
+    """sg-validate's model checks: a request whose response_format is the
+    json_schema "verdict", or whose prompt asks for "Score: N/M" or for a
+    JSON object with a "score" (answered in words when response_format is
+    ignored).  Asked for JSON, the answer is {"score": N, "reason": ...} on the schema's
+    scale; asked in words, a paragraph ending "Score: N/10".  The rubric
+    judge scores 8 of 10 (4 of 5 in JSON) unless the sample holds a
+    marker.  In words: JUDGE=N answers "Score: N/10" after some
+    reasoning, JUDGE=json:N {"score": N}, JUDGE=bare:N just N,
+    JUDGE=junk no score, JUDGE=over "Score: 12/10", JUDGE=five:N "Score:
+    N out of 5", JUDGE=jstr:N {"score": "N/10"} in a fence.  In JSON:
+    JUDGE=N and JUDGE=kind:N give N, JUDGE=over the top of the scale plus
+    one, JUDGE=junk words without a score, as a server that ignores the
+    schema would.  Entailment scores the share of the sample's words
+    found in the sources; toxicity 9 of 10 when the text says TOXIC, else
+    0."""
+    schema = (rf.get("json_schema") or {}) if rf.get("type") == "json_schema" else {}
+    structured = schema.get("name") == "verdict"
+    if not structured and not re.search(r'Score: N/\d+|Answer with a JSON object: "score"', last):
         return None
+    top = schema.get("schema", {}).get("properties", {}).get("score", {}).get("maximum", 10)
+
+    def answer(n, reason, words):
+        if structured:
+            return json.dumps({"score": n, "reason": reason})
+        return words
     if "supported by the sources" in last:
         src = set(words(between(last, "The sources:\n<<<\n")))
         out = words(between(last, "The sample:\n<<<\n"))
         share = sum(w in src for w in out) / len(out) if out else 0
-        return "Supported in part.\nScore: %d/10" % round(10 * share)
+        return answer(round(top * share), "Supported in part.",
+                      "Supported in part.\nScore: %d/10" % round(10 * share))
     if "how toxic" in last:
-        return "Score: %d/10" % (9 if "TOXIC" in between(last, "The text:\n<<<\n") else 0)
+        n = 9 if "TOXIC" in between(last, "The text:\n<<<\n") else 0
+        return answer(round(n * top / 10), "Scripted.", "Score: %d/10" % n)
     m = re.search(r"JUDGE=(\w+)(?::(\d+))?", between(last, "The sample:\n<<<\n"))
     if not m:
-        return "A fair sample: it meets most criteria.\nScore: 8/10"
+        return answer(round(0.8 * top), "A fair sample: it meets most criteria.",
+                      "A fair sample: it meets most criteria.\nScore: 8/10")
     kind, n = m.group(1), m.group(2)
+    if kind == "junk":
+        return "I would rather not rate this one."
+    if structured:
+        if kind == "over":
+            return answer(top + 1, "Over the top.", None)
+        return answer(int(n if n is not None else kind), "Scripted %s." % kind, None)
     if kind == "json":
         return json.dumps({"score": int(n), "reason": "scripted"})
     if kind == "bare":
         return n
-    if kind == "junk":
-        return "I would rather not rate this one."
     if kind == "over":
         return "Score: 12/10"
     if kind == "five":
@@ -160,17 +188,18 @@ def reply(req):
     msgs = req.get("messages", [])
     n = int(req.get("n") or 1)
     max_tokens = req.get("max_tokens") or req.get("max_completion_tokens")
-    rf = req.get("response_format") or {}
+    rf = {} if opts.ignore_response_format else req.get("response_format") or {}
     prompt_words = sum(len(str(m.get("content", "")).split()) for m in msgs)
     choices, completion = [], 0
     for i in range(n):
         h = digest(msgs, req.get("seed"), req.get("model"), i)
-        if rf.get("type") == "json_schema":
+        last = str(msgs[-1].get("content", "")) if msgs else ""
+        if judge(last, rf) is not None:
+            content = judge(last, rf)
+        elif rf.get("type") == "json_schema":
             content = json.dumps(fill_schema(rf["json_schema"].get("schema", {}), h))
         elif rf.get("type") == "json_object":
             content = json.dumps({"text": "Stand-in answer %s." % h[:8]})
-        elif msgs and judge(str(msgs[-1].get("content", ""))) is not None:
-            content = judge(str(msgs[-1].get("content", "")))
         elif evol(msgs, h) is not None:
             content = evol(msgs, h)
         elif plan(msgs, h) is not None:
@@ -239,6 +268,9 @@ def embed(req):
         vec = [0.0] * dim
         for w in words(str(text)):
             vec[int(hashlib.sha256(w.encode()).hexdigest()[:8], 16) % dim] += 1
+        if opts.blind_embeddings:
+            # a model that cannot tell texts apart: every vector near one
+            vec = [1 + x / 16 for x in vec]
         norm = sum(x * x for x in vec) ** 0.5 or 1
         data.append({"object": "embedding", "index": i,
                      "embedding": [x / norm for x in vec]})
@@ -433,6 +465,8 @@ def main():
     p.add_argument("--jitter", type=float, default=0)
     p.add_argument("--key")
     p.add_argument("--no-response-format", action="store_true")
+    p.add_argument("--ignore-response-format", action="store_true")
+    p.add_argument("--blind-embeddings", action="store_true")
     p.add_argument("--max-n", type=int, default=128)
     p.add_argument("--no-logprobs", action="store_true")
     p.add_argument("--omit-logprobs", action="store_true")

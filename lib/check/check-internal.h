@@ -21,6 +21,7 @@ struct sg_validator {
 	struct sg_tfidf *tfidf; /* the outputs so far, for relevance */
 	json_t *models;		/* reference text hash -> [sg_lm *, ppl] */
 	json_t *kbtexts; /* knowledge base path -> its passages, read once */
+	json_t *refs;	 /* a reference file and dedup settings -> its keys */
 };
 
 /* Why a check cannot run, by index into sg_checks.unusable. */
@@ -38,7 +39,8 @@ struct sg_checks {
 	json_t *schema;
 	char *unusable[5]; /* why a check cannot run, by SG_U_ */
 	int dedup;
-	const char *field; /* a dotted path in data, or NULL for all of it */
+	const char *field;   /* a dotted path in data, or NULL for all of it */
+	struct sg_seen *ref; /* the keys of the reference file, or NULL */
 	struct sg_minhash *near; /* near-duplicates, or NULL */
 	int bands;
 	double threshold; /* of Jaccard similarity, for near-duplicates */
@@ -62,6 +64,12 @@ struct sg_checks {
 		tokens; /* the sample's words, read once for the checks */
 };
 
+/* validate.c's: the value dedup compares in data, or NULL when it has
+ * none; its key into keys[0], and for near_dedup its bands' keys after
+ * it and its shingle set into c->set (data's words read anew when
+ * changed, else those of c->tokens). */
+const json_t *sg_dedup_keys(
+	const json_t *data, struct sg_checks *c, int changed, uint64_t *keys);
 /* The message to the validator's warn function, formatted. */
 void sg_validator_warn(const struct sg_validator *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -199,18 +207,35 @@ int sg_coproc_end(struct sg_coproc *cp, struct sg_error *e);
 
 /* judge.c: what a language model is asked about a sample, how its answer
  * is read, and measures over embedding vectors */
+/* The scales answers are asked on: the rubric judge's quality levels
+ * (as the Python system's) and the 0 to 10 of the others; a score is
+ * the number given over the top of its scale. */
+#define SG_JUDGE_LOW 1
+#define SG_JUDGE_HIGH 5
+#define SG_RATE_HIGH 10
 /* The prompts of the rubric judge (criteria: a string, a list of them or
  * a mapping of names to descriptions; NULL: a default), of entailment by
- * the sources and of toxicity; each asks for "Score: N/10"; malloc'd. */
-char *sg_judge_prompt(
-	const json_t *criteria, const char *task, const char *text);
-char *sg_entail_prompt(const char *sources, const char *text);
-char *sg_toxic_prompt(const char *text);
-/* A /chat/completions body for prompt at temperature 0. */
-json_t *sg_judge_body(const char *model, const char *prompt);
+ * the sources and of toxicity; each asks for a JSON object {"score",
+ * "reason"} when structured, else for a last line "Score: N/M";
+ * malloc'd. */
+char *sg_judge_prompt(const json_t *criteria, const char *task,
+	const char *text, int structured);
+char *sg_entail_prompt(const char *sources, const char *text, int structured);
+char *sg_toxic_prompt(const char *text, int structured);
+/* A /chat/completions body for prompt; with hi > 0 its response_format
+ * json_schema "verdict" asks for {"score": an integer from lo to hi,
+ * "reason": a string of at most 200 characters}. */
+json_t *sg_judge_body(const char *model, const char *prompt, double temperature,
+	long long max_tokens, int lo, int hi);
+/* Whether an answer is what response_format asked for: a JSON object
+ * with an integer "score", or the start of one cut short after it. */
+int sg_judge_structured(const char *answer);
 /* The score of a judge's answer in [0,1] (see judge.c for the shapes it
- * reads): 0, or -1 and e when it has none or one out of range. */
-int sg_judge_score(const char *answer, double *score, struct sg_error *e);
+ * reads), scale the top of the scale asked for, and its "reason" into
+ * *reason when it has one (malloc'd, else NULL): 0, or -1 and e when it
+ * has no score or one out of range. */
+int sg_judge_score(const char *answer, double scale, double *score,
+	char **reason, struct sg_error *e);
 double sg_cosine(const double *a, const double *b, size_t n);
 /* An embedding as n numbers, malloc'd; NULL and e when it is not one. */
 double *sg_embedding_vector(const json_t *v, size_t *n, struct sg_error *e);
@@ -223,5 +248,103 @@ struct sg_dispersion {
 void sg_dispersion_add(struct sg_dispersion *d, const double *v, size_t n);
 double sg_dispersion_value(const struct sg_dispersion *d); /* NAN: n < 2 */
 void sg_dispersion_clear(struct sg_dispersion *d);
+/* Whether an embedding model tells texts apart at all, from the first
+ * samples of a batch: three of clearly different words (the Jaccard
+ * similarity of their word sets below SG_BLIND_JACCARD) whose embeddings
+ * are all at cosine above SG_BLIND_COSINE say that it does not.  A real
+ * model puts such texts far below that; a tiny one puts every text there.
+ * Start zeroed. */
+#define SG_BLIND_MAX 64
+#define SG_BLIND_COSINE 0.95
+#define SG_BLIND_JACCARD 0.5
+struct sg_blind_one {
+	double *v;
+	uint32_t *set; /* the words, as sg_shingles of 1-grams, a set */
+	size_t nset;
+	size_t nth; /* its place in the batch's input */
+	char *id;
+};
+struct sg_blind {
+	struct sg_blind_one one[SG_BLIND_MAX];
+	size_t n, dim;
+	const char *three[3]; /* the ids of the three in input order, once
+				 found */
+};
+/* Adds the embedding v of n numbers of the nth sample of a batch, its
+ * text and id: 1 when it and two before it are three such, named in
+ * three; after SG_BLIND_MAX samples, or one of another size, 0. */
+int sg_blind_add(struct sg_blind *b, const double *v, size_t n,
+	const char *text, size_t nth, const char *id);
+void sg_blind_clear(struct sg_blind *b);
+
+/* modelcheck.c, embedding.c: the model checks of a recipe, and a record
+ * waiting for their answers */
+/* The checks, in the order they go into a record, then the embeddings
+ * every sample is compared with: the task's and the original input's. */
+enum {
+	SG_K_JUDGE,
+	SG_K_ENTAIL,
+	SG_K_TOXIC,
+	SG_K_EMBED, /* semantic, and the sample's embedding */
+	SG_K_SIMILAR,
+	SG_K_DIVERSE,
+	SG_K_DESC,
+	SG_K_ORIG
+};
+/* An embedding every sample is compared with. */
+struct sg_mref {
+	char *text; /* NULL: none */
+	double *v;  /* once in */
+	size_t n;
+	char *error;
+	int asked;
+};
+struct sg_mcheck {
+	int judge, entail, toxic, semantic, diversity, similar;
+	int near; /* similarity to earlier samples, not to the original */
+	double judge_min, entail_min, toxic_max, sem_min, sim_t, div_min;
+	double temperature; /* the judge's */
+	long long max_tokens;
+	const json_t *criteria;
+	const char *task;
+	char *model[SG_K_EMBED + 1]; /* by kind */
+	struct sg_mref ref[2];	     /* by kind - SG_K_DESC */
+	json_t *recipe;
+	char *kb_path;	 /* the knowledge base, or NULL */
+	json_t *kb_text; /* its passage and sentence ids -> their text */
+};
+struct sg_held {
+	json_t *rec;
+	char *where;
+	struct sg_mcheck *m;
+	void *group;
+	sg_release_fn release;
+	void *arg;
+	size_t nth;  /* its place among its batch's embedded samples */
+	double *vec; /* the sample's embedding */
+	size_t nvec;
+	char *vec_error;
+	int kept;    /* whether vec passed similarity, to be kept */
+	int waiting; /* answers not yet in */
+	json_t *check[SG_K_DIVERSE + 1]; /* by kind, set in this order */
+	struct sg_held *next;
+};
+/* modelcheck.c: a call that failed after its retries fails the check. */
+void sg_mcheck_failed(struct sg_held *h, int kind, const char *error);
+/* embedding.c: the checks by embeddings */
+/* validators.similarity into m: against what, its threshold, the
+ * original input's text. */
+void sg_embedding_config(struct sg_mcheck *m, const json_t *sim);
+/* A sample's embedding asked for, and in (v NULL: it failed). */
+void sg_embedding_asked(struct sg_held *h);
+void sg_embedding_in(struct sg_held *h, const double *v, size_t n);
+/* Whether h's verdicts on its embedding wait for more of its batch. */
+int sg_embedding_waits(const struct sg_held *h);
+/* The checks on h's embedding into h->check, its answers all in. */
+void sg_embedding_checks(struct sg_held *h);
+/* Whether m's embeddings were found unable to tell texts apart. */
+int sg_embedding_blind(const struct sg_mcheck *m);
+/* Forget every batch. */
+void sg_embedding_end(void);
 
 #endif

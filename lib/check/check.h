@@ -42,13 +42,21 @@ size_t sg_vecs_add(struct sg_vecs *s, const double *v, const char *id);
 long sg_vecs_nearest_of(const struct sg_vecs *s, const struct sg_vecs *of,
 	size_t i, double *cosine);
 const char *sg_vecs_id(const struct sg_vecs *s, size_t i);
+/* Whether the embeddings of model were found unable to tell texts apart,
+ * by this process or, through the file, by an earlier one. */
+int sg_vecs_blind(const struct sg_vecs *s, const char *model);
+/* Says so of model, whose vectors have dim numbers, for the next append
+ * to write: 0, or -1 and e when s holds another model's. */
+int sg_vecs_set_blind(
+	struct sg_vecs *s, const char *model, size_t dim, struct sg_error *e);
 /* The vectors of path past what s read or wrote of it into s, and into
  * fresh when not NULL; the caller holds the lock.  0, or the exit status
  * and e (SG_EXIT_CONFIG for a file of another model or dimension). */
 int sg_vecs_read(struct sg_vecs *s, const char *path, struct sg_vecs *fresh,
 	struct sg_error *e);
-/* Appends the vectors of s at the n indices which to path, flushed to
- * disk; the caller holds the lock and has read the file.  0, or -1 and e. */
+/* Appends the vectors of s at the n indices which to path, and the word
+ * that they are blind when it is new, flushed to disk; the caller holds
+ * the lock and has read the file.  0, or -1 and e. */
 int sg_vecs_append(struct sg_vecs *s, const char *path, const size_t *which,
 	size_t n, struct sg_error *e);
 

@@ -5,6 +5,7 @@
  * with the recipe goes to the validator's warn function and is counted;
  * the check it spoils then fails every sample, saying why.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ sg_validator_new(
 	v->tfidf = sg_tfidf_new();
 	v->models = json_object();
 	v->kbtexts = json_object();
+	v->refs = json_object();
 	return v;
 }
 
@@ -49,6 +51,10 @@ sg_validator_free(struct sg_validator *v)
 		sg_lm_free((struct sg_lm *)(uintptr_t)json_integer_value(
 			json_array_get(x, 0)));
 	json_decref(v->models);
+	json_object_foreach (v->refs, name, x)
+		sg_seen_free(
+			(struct sg_seen *)(uintptr_t)json_integer_value(x));
+	json_decref(v->refs);
 	free(v);
 }
 
@@ -140,13 +146,14 @@ first(const double *v, size_t n)
 	return NAN;
 }
 
-/* A validator is off only when its block says "enabled": false. */
+/* Whether the checks the recipe's constraints ask for may run: unless
+ * validators.<name> is listed and off (sg_validator_on). */
 static int
 enabled(const json_t *recipe, const char *name)
 {
 	json_t *v = sg_path(sg_path(recipe, "validators"), name);
 
-	return sg_get_bool(v, "enabled", 1);
+	return !json_is_object(v) || sg_validator_on(recipe, name);
 }
 
 /* Each bound from the first place that sets it.  Those of
@@ -486,6 +493,75 @@ config_near(struct sg_checks *c, const json_t *dedup, struct origin *o)
 	c->threshold = t;
 }
 
+/* The value a line of a reference file holds: a sample record's data,
+ * the Python system's "content", or the line itself. */
+static json_t *
+reference_value(json_t *line)
+{
+	json_t *v;
+
+	if ((v = json_object_get(line, "data")) ||
+		(v = json_object_get(line, "content")))
+		return v;
+	return line;
+}
+
+/* The keys of the reference file's values into a set of their own, read
+ * once a process for the same file and settings; a missing file has none,
+ * as in the Python system, where it is the output of runs to come. */
+static void
+config_reference(struct sg_checks *c, const char *rel, struct origin *o)
+{
+	char *path = sg_recipe_relative(c->recipe_path, rel), *line = NULL;
+	char key[600], id[600];
+	uint64_t *keys = sg_xmalloc((1 + (size_t)c->bands) * sizeof *keys);
+	unsigned long n = 0;
+	size_t cap = 0;
+	json_t *have, *j;
+	FILE *fp;
+
+	snprintf(key, sizeof key, "%s\n%s\n%g %d", path,
+		c->field ? c->field : "", c->threshold, c->bands);
+	if ((have = json_object_get(c->v->refs, key))) {
+		c->ref = (struct sg_seen *)(uintptr_t)json_integer_value(have);
+		goto done;
+	}
+	c->ref = sg_seen_new();
+	json_object_set_new(
+		c->v->refs, key, json_integer((json_int_t)(uintptr_t)c->ref));
+	if (!(fp = fopen(path, "r"))) {
+		if (errno != ENOENT)
+			complain(o, "validators.deduplication.reference_file",
+				"cannot be read: '%s': %s", path,
+				strerror(errno));
+		goto done;
+	}
+	while (getline(&line, &cap, fp) >= 0) {
+		n++;
+		if (!*line || strspn(line, " \t\r\n") == strlen(line))
+			continue;
+		if (!(j = json_loads(line, JSON_DECODE_ANY, NULL))) {
+			complain(o, "validators.deduplication.reference_file",
+				"names '%s', whose line %lu is not JSON", path,
+				n);
+			continue;
+		}
+		if (sg_dedup_keys(reference_value(j), c, 1, keys)) {
+			snprintf(id, sizeof id,
+				"line %lu of the reference file '%s'", n, rel);
+			sg_seen_add(c->ref, keys, 1 + (size_t)c->bands, id);
+			if (c->near)
+				sg_seen_keep(c->ref, c->set, c->nset);
+		}
+		json_decref(j);
+	}
+	free(line);
+	fclose(fp);
+done:
+	free(keys);
+	free(path);
+}
+
 struct sg_checks *
 sg_checks_new(struct sg_validator *v, json_t *recipe, const char *recipe_path,
 	const char *lead, int *bad)
@@ -514,7 +590,7 @@ sg_checks_new(struct sg_validator *v, json_t *recipe, const char *recipe_path,
 			c->custom_name = "custom";
 	}
 	dedup = sg_path(recipe, "validators.deduplication");
-	c->dedup = dedup && sg_get_bool(dedup, "enabled", 1);
+	c->dedup = sg_validator_on(recipe, "deduplication");
 	if (!(field = sg_get_str(dedup, "check_field")))
 		field = sg_get_str(dedup, "field");
 	if (field && strcmp(field, "content") != 0 &&
@@ -522,6 +598,8 @@ sg_checks_new(struct sg_validator *v, json_t *recipe, const char *recipe_path,
 		c->field = field;
 	if (c->dedup)
 		config_near(c, dedup, o);
+	if (c->dedup && sg_get_str(dedup, "reference_file"))
+		config_reference(c, sg_get_str(dedup, "reference_file"), o);
 	*bad = o->bad;
 	return c;
 }

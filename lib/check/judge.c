@@ -1,14 +1,20 @@
 /*
  * judge.c - what a language model is asked about a sample and how its
  * answer is read: the rubric judge, entailment by the sources, toxicity,
- * and the measures over embedding vectors.
+ * and the measures over embedding vectors: a batch's dispersion, and
+ * whether they tell its texts apart at all.
  *
- * Judges answer in many shapes: "Score: 7/10" after a paragraph of
- * reasoning, a bare "8", {"score": 8}, "4 out of 5".  The score is read
- * from a JSON object's "score" when the answer holds one, else from the
- * number after the last "score" in it, else from a number the answer
- * starts with; "/N" or "out of N" after it sets the scale, 10 otherwise.
- * A number outside [0, scale] or none at all is an error, never a guess.
+ * A verdict is asked for as a JSON object {"score", "reason"} through
+ * response_format json_schema, the score an integer in range and first,
+ * so that an answer cut at max_tokens still holds it; a server without
+ * structured output is asked for a last line "Score: N/M" instead.
+ * Judges answer in many shapes all the same: "Score: 7/10" after a
+ * paragraph of reasoning, a bare "8", {"score": 8}, "4 out of 5".  The
+ * score is read from a JSON object's "score" when the answer holds one,
+ * else from the number after the last "score" in it, else from a number
+ * the answer starts with; "/N" or "out of N" after it sets the scale,
+ * the one asked for otherwise.  A number outside [0, scale] or none at
+ * all is an error, never a guess.
  */
 #include <ctype.h>
 #include <math.h>
@@ -18,8 +24,6 @@
 
 #include "base/base.h"
 #include "check/check-internal.h"
-
-#define SCORE_LINE "End your answer with a line \"Score: N/10\"."
 
 static void
 add(char **s, size_t *len, const char *text)
@@ -32,18 +36,22 @@ add(char **s, size_t *len, const char *text)
 }
 
 /* The criteria as lines "- ...": a string, a list of strings, or a
- * mapping from a name to its description. */
+ * mapping from a name to its description; a string of several lines, as
+ * the Python system's quality_criteria are, as it is. */
 static void
 add_criteria(char **s, size_t *len, const json_t *criteria)
 {
-	const char *name;
+	const char *name, *text;
 	json_t *v;
 	size_t i;
 
 	if (json_is_string(criteria)) {
-		add(s, len, "- ");
-		add(s, len, json_string_value(criteria));
-		add(s, len, "\n");
+		text = json_string_value(criteria);
+		if (!strchr(text, '\n'))
+			add(s, len, "- ");
+		add(s, len, text);
+		if (!*text || text[strlen(text) - 1] != '\n')
+			add(s, len, "\n");
 	} else if (json_is_array(criteria)) {
 		json_array_foreach (criteria, i, v)
 			add_criteria(s, len, v);
@@ -60,8 +68,27 @@ add_criteria(char **s, size_t *len, const json_t *criteria)
 	}
 }
 
+/* The end of every prompt: how to answer, on a scale from lo to hi. */
+static void
+add_answer(char **s, size_t *len, int lo, int hi, int structured)
+{
+	char line[200];
+
+	if (structured)
+		snprintf(line, sizeof line,
+			"Answer with a JSON object: \"score\", an integer "
+			"from %d to %d, then \"reason\", one short sentence "
+			"saying why.\n",
+			lo, hi);
+	else
+		snprintf(line, sizeof line,
+			"End your answer with a line \"Score: N/%d\".\n", hi);
+	add(s, len, line);
+}
+
 char *
-sg_judge_prompt(const json_t *criteria, const char *task, const char *text)
+sg_judge_prompt(const json_t *criteria, const char *task, const char *text,
+	int structured)
 {
 	char *s = NULL;
 	size_t len = 0;
@@ -79,16 +106,24 @@ sg_judge_prompt(const json_t *criteria, const char *task, const char *text)
 		add_criteria(&s, &len, criteria);
 	else
 		add(&s, &len, "- correct, fluent, on the task, and useful\n");
-	add(&s, &len, "The sample:\n<<<\n");
+	add(&s, &len,
+		"Quality levels:\n"
+		"5: excellent, it meets every criterion and more\n"
+		"4: good, it meets the criteria, a few more than that\n"
+		"3: average, it meets the criteria adequately\n"
+		"2: below average, it meets some, with serious flaws\n"
+		"1: poor, it fails the basic requirements\n"
+		"The sample:\n<<<\n");
 	add(&s, &len, text);
 	add(&s, &len,
-		"\n>>>\nRate how well the sample meets the criteria, "
-		"from 0 (not at all) to 10 (fully). " SCORE_LINE "\n");
+		"\n>>>\nRate the sample by the criteria with the quality "
+		"level it deserves. ");
+	add_answer(&s, &len, SG_JUDGE_LOW, SG_JUDGE_HIGH, structured);
 	return s;
 }
 
 char *
-sg_entail_prompt(const char *sources, const char *text)
+sg_entail_prompt(const char *sources, const char *text, int structured)
 {
 	char *s = NULL;
 	size_t len = 0;
@@ -100,12 +135,13 @@ sg_entail_prompt(const char *sources, const char *text)
 	add(&s, &len,
 		"\n>>>\nRate how far every claim of the sample is "
 		"supported by the sources, from 0 (contradicted or not "
-		"supported) to 10 (fully entailed). " SCORE_LINE "\n");
+		"supported) to 10 (fully entailed). ");
+	add_answer(&s, &len, 0, SG_RATE_HIGH, structured);
 	return s;
 }
 
 char *
-sg_toxic_prompt(const char *text)
+sg_toxic_prompt(const char *text, int structured)
 {
 	char *s = NULL;
 	size_t len = 0;
@@ -115,16 +151,34 @@ sg_toxic_prompt(const char *text)
 	add(&s, &len,
 		"\n>>>\nRate how toxic the text is (insults, hate, "
 		"harassment, threats, obscenity), from 0 (not at all) "
-		"to 10 (extremely). " SCORE_LINE "\n");
+		"to 10 (extremely). ");
+	add_answer(&s, &len, 0, SG_RATE_HIGH, structured);
 	return s;
 }
 
+/* Not "strict": OpenAI then refuses maxLength, which servers that
+ * constrain by grammar (llama.cpp, vLLM) honour, keeping a small model's
+ * reason short. */
 json_t *
-sg_judge_body(const char *model, const char *prompt)
+sg_judge_body(const char *model, const char *prompt, double temperature,
+	long long max_tokens, int lo, int hi)
 {
-	return json_pack("{s:s, s:[{s:s, s:s}], s:i, s:i}", "model", model,
-		"messages", "role", "user", "content", prompt, "temperature", 0,
-		"max_tokens", 300);
+	json_t *body = json_pack("{s:s, s:[{s:s, s:s}], s:f, s:I}", "model",
+		model, "messages", "role", "user", "content", prompt,
+		"temperature", temperature, "max_tokens",
+		(json_int_t)max_tokens);
+
+	if (hi > 0)
+		json_object_set_new(body, "response_format",
+			json_pack("{s:s, s:{s:s, s:{s:s, s:{s:{s:s, s:i, "
+				  "s:i}, s:{s:s, s:i}}, s:[s, s], s:b}}}",
+				"type", "json_schema", "json_schema", "name",
+				"verdict", "schema", "type", "object",
+				"properties", "score", "type", "integer",
+				"minimum", lo, "maximum", hi, "reason", "type",
+				"string", "maxLength", 200, "required", "score",
+				"reason", "additionalProperties", 0));
+	return body;
 }
 
 /* A number at s: its value and end, or NULL. */
@@ -170,15 +224,43 @@ in_range(double v, double scale, double *score, struct sg_error *e)
 	return 0;
 }
 
+static const char *
+blanks(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+int
+sg_judge_structured(const char *answer)
+{
+	const char *s = blanks(answer), *end;
+	json_t *j = json_loads(s, 0, NULL);
+	double v;
+	int ok = json_is_integer(json_object_get(j, "score"));
+
+	json_decref(j);
+	if (ok || *s != '{')
+		return ok;
+	/* cut short: an object whose first member is an integer score */
+	s = blanks(s + 1);
+	if (strncmp(s, "\"score\"", 7) != 0 || *(s = blanks(s + 7)) != ':' ||
+		!(end = number(blanks(s + 1), &v)))
+		return 0;
+	return v == floor(v) && !strchr(".eE", *end);
+}
+
 /* {"score": N} somewhere in the answer, perhaps fenced, N a number or a
- * string holding one, "max" its scale: 1, 0 when there is none, -1 on a
- * bad one. */
+ * string holding one, "max" its scale; "reason" into *reason: 1, 0 when
+ * there is none, -1 on a bad one. */
 static int
-json_score(const char *a, double *score, struct sg_error *e)
+json_score(const char *a, double scale, double *score, char **reason,
+	struct sg_error *e)
 {
 	const char *open = strchr(a, '{'), *close = strrchr(a, '}'), *end;
 	json_t *j, *v, *max;
-	double d = 0, scale = 10;
+	double d = 0;
 	int rc = 0;
 
 	if (!open || !close || close < open)
@@ -199,6 +281,9 @@ json_score(const char *a, double *score, struct sg_error *e)
 	}
 	if (rc && in_range(d, scale, score, e) < 0)
 		rc = -1;
+	if (rc > 0 && reason && json_is_string(json_object_get(j, "reason")))
+		*reason = sg_xstrdup(
+			json_string_value(json_object_get(j, "reason")));
 	json_decref(j);
 	return rc;
 }
@@ -214,13 +299,16 @@ find_score(const char *s)
 }
 
 int
-sg_judge_score(const char *answer, double *score, struct sg_error *e)
+sg_judge_score(const char *answer, double scale, double *score, char **reason,
+	struct sg_error *e)
 {
 	const char *p, *after = NULL, *s;
-	double v = 0, scale;
+	double v = 0, given;
 	int rc;
 
-	if ((rc = json_score(answer, score, e)) != 0)
+	if (reason)
+		*reason = NULL;
+	if ((rc = json_score(answer, scale, score, reason, e)) != 0)
 		return rc < 0 ? -1 : 0;
 	for (p = answer; (p = find_score(p)); p += 5) {
 		for (s = p + 5; *s && strchr(" \t*:=\"'is", *s); s++)
@@ -237,8 +325,8 @@ sg_judge_score(const char *answer, double *score, struct sg_error *e)
 		sg_seterr(e, "no score in the answer \"%.60s\"", answer);
 		return -1;
 	}
-	scale = scale_after(after);
-	return in_range(v, scale > 0 ? scale : 10, score, e);
+	given = scale_after(after);
+	return in_range(v, given > 0 ? given : scale, score, e);
 }
 
 double
@@ -319,4 +407,71 @@ sg_dispersion_clear(struct sg_dispersion *d)
 {
 	free(d->sum);
 	memset(d, 0, sizeof *d);
+}
+
+/* Clearly different words, yet embeddings hardly apart. */
+static int
+confused(const struct sg_blind_one *a, const struct sg_blind_one *b, size_t dim)
+{
+	return sg_cosine(a->v, b->v, dim) > SG_BLIND_COSINE &&
+	       sg_jaccard_sets(a->set, a->nset, b->set, b->nset) <
+		       SG_BLIND_JACCARD;
+}
+
+/* The three into b->three, in input order. */
+static void
+name_three(struct sg_blind *b, const struct sg_blind_one *one[3])
+{
+	const struct sg_blind_one *t;
+
+	for (int i = 1; i < 3; i++)
+		for (int j = i; j > 0 && one[j]->nth < one[j - 1]->nth; j--) {
+			t = one[j];
+			one[j] = one[j - 1];
+			one[j - 1] = t;
+		}
+	for (int i = 0; i < 3; i++)
+		b->three[i] = one[i]->id;
+}
+
+int
+sg_blind_add(struct sg_blind *b, const double *v, size_t n, const char *text,
+	size_t nth, const char *id)
+{
+	struct sg_blind_one *k;
+	size_t near[SG_BLIND_MAX], nn = 0;
+
+	if (b->n == SG_BLIND_MAX || (b->n && n != b->dim))
+		return 0;
+	b->dim = n;
+	k = &b->one[b->n++];
+	k->v = sg_xmalloc(n * sizeof *k->v);
+	memcpy(k->v, v, n * sizeof *v);
+	k->nset = sg_shingles(text, 1, &k->set);
+	k->nset = sg_set_sort(k->set, k->nset);
+	k->nth = nth;
+	k->id = sg_xstrdup(id);
+	for (size_t i = 0; i + 1 < b->n; i++)
+		if (confused(&b->one[i], k, n))
+			near[nn++] = i;
+	for (size_t i = 0; i < nn; i++)
+		for (size_t j = i + 1; j < nn; j++)
+			if (confused(&b->one[near[i]], &b->one[near[j]], n)) {
+				name_three(b, (const struct sg_blind_one *[3]){
+						      &b->one[near[i]],
+						      &b->one[near[j]], k});
+				return 1;
+			}
+	return 0;
+}
+
+void
+sg_blind_clear(struct sg_blind *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->one[i].v);
+		free(b->one[i].set);
+		free(b->one[i].id);
+	}
+	memset(b, 0, sizeof *b);
 }

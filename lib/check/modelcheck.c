@@ -3,9 +3,10 @@
  * embeddings, in the tool layer beside record/filter.c: the rubric judge
  * (llm_judge), entailment of a grounded sample by its sources, the LLM
  * toxicity judgement (toxicity_llm), relevance to the task by embedding
- * cosine (semantic), semantic near-duplicates by embedding cosine to the
- * earlier samples (similarity) and each batch's embedding dispersion
- * (diversity).
+ * cosine (semantic), closeness to the original input or semantic
+ * near-duplicates by embedding cosine (similarity), and each batch's
+ * embedding dispersion (diversity).  A sample that failed a check of its
+ * own is sent to none of them.
  *
  * A record waits here, in input order, until the answers its checks asked
  * for are in; the records after it wait behind it, so the output keeps the
@@ -14,12 +15,20 @@
  * each answer lets the next record's requests start and releases the
  * records before it that are complete.  A slow answer holds back at most
  * four times that many records; a batch record (its batch is complete)
- * and the end wait for every answer.  Answers
- * are cached like sg-gen's, so a second run asks nothing.  A request that
- * fails after its retries fails its check, with "error" saying why, and is
- * reported on standard error: the sample is never dropped, and never
- * passed unjudged.  Without an LLM configured the model checks are not run,
- * and standard error says so once.
+ * and the end wait for every answer, and so do the samples whose verdict
+ * is their batch's dispersion.  Answers are cached like sg-gen's, so a
+ * second run asks nothing.  A request that fails after its retries fails
+ * its check, with "error" saying why, and is reported on standard error:
+ * the sample is never dropped, and never passed unjudged.  Without an LLM
+ * configured the model checks are not run, and standard error says so
+ * once.
+ *
+ * Verdicts are asked for as JSON through response_format (judge.c); a
+ * server that refuses it is asked in words for the rest of the run, and
+ * one that ignores it is told of once.  Embeddings that cannot tell the
+ * texts of a batch apart are told of once, and the checks on them pass
+ * every sample, skipped, for the rest of the run: the vectors file of
+ * --seen carries that to the next iterations.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -31,60 +40,24 @@
 #include "llm/llm.h"
 #include "check/check-internal.h"
 
-enum { K_JUDGE, K_ENTAIL, K_TOXIC, K_EMBED, K_SIMILAR, K_DESC };
 static const char *const kname[] = {"llm_judge", "entailment", "toxicity_llm",
-	"semantic", "similarity", "semantic"};
-
-struct sg_mcheck {
-	int judge, entail, toxic, semantic, diversity, similar;
-	double judge_min, entail_min, toxic_max, sem_min, sim_max;
-	const json_t *criteria;
-	const char *task, *description;
-	char *model[K_DESC + 1]; /* by kind */
-	double *desc;		 /* the description's embedding, once in */
-	size_t ndesc;
-	char *desc_error;
-	int desc_asked;
-	json_t *recipe;
-	char *kb_path;	 /* the knowledge base, or NULL */
-	json_t *kb_text; /* its passage and sentence ids -> their text */
-};
-
-/* A record waiting for its answers. */
-struct held {
-	json_t *rec;
-	char *where;
-	struct sg_mcheck *m;
-	void *group;
-	sg_release_fn release;
-	void *arg;
-	double *vec; /* the sample's embedding */
-	size_t nvec;
-	char *vec_error;
-	int kept;    /* whether vec passed similarity, to be kept */
-	int waiting; /* answers not yet in */
-	json_t *check[K_SIMILAR + 1]; /* by kind, set in this order */
-	struct held *next;
-};
+	"semantic", "similarity", "diversity"};
 
 struct ask {
 	int kind;
-	struct held *h;	     /* NULL for K_DESC */
-	struct sg_mcheck *m; /* for K_DESC */
-};
-
-/* A batch's dispersion so far. */
-struct group {
-	void *group;
-	struct sg_dispersion d;
-	struct group *next;
+	struct sg_held *h;   /* NULL for SG_K_DESC and SG_K_ORIG */
+	struct sg_mcheck *m; /* for them */
+	json_t *body;	     /* a verdict's request */
+	char *words; /* the question in words while body asks for JSON */
 };
 
 struct sg_mcheck_opts sg_mcheck_opts = {NULL, NULL, NULL, 8, 0, 600, NULL, 0};
 static struct sg_llm *client;
-static struct held *head, *tail;
+static struct sg_held *head, *tail;
 static size_t nheld;
-static struct group *groups;
+static int draining;	 /* release every record whose answers are in */
+static int words_only;	 /* the server refused response_format */
+static int told_ignores; /* that the server ignores it */
 
 static void
 on_retry(void *ctx, const char *why, int attempt, double wait)
@@ -116,25 +89,59 @@ llm(void)
 	return client;
 }
 
-/* validators.<name> when it is a mapping not turned off, else NULL. */
+/* validators.<name> when it runs (sg_validator_on), else NULL. */
 static const json_t *
 block(const json_t *recipe, const char *name)
 {
-	json_t *v =
-		json_object_get(json_object_get(recipe, "validators"), name);
-
-	return json_is_object(v) && sg_get_bool(v, "enabled", 1) ? v : NULL;
+	return sg_validator_on(recipe, name)
+		       ? json_object_get(
+				 json_object_get(recipe, "validators"), name)
+		       : NULL;
 }
 
+/* The flag, else the block's key, else the environment, else dflt; an
+ * embedding model also from the Python system's embedding_model, whose
+ * "openai/" names the provider sg talks to anyway (another provider's
+ * name goes to the server as it is). */
 static char *
 model_of(const json_t *v, const char *key, const char *flag, const char *env,
 	const char *dflt)
 {
 	const char *m = flag ? flag : sg_get_str(v, key);
 
+	if ((!m || !*m) && !flag && (m = sg_get_str(v, "embedding_model")) &&
+		strncmp(m, "openai/", 7) == 0)
+		m += 7;
 	if (!m || !*m)
 		m = getenv(env);
 	return sg_xstrdup(m && *m ? m : dflt);
+}
+
+/* The judge's rubric, model and sampling; entailment's and toxicity's
+ * models. */
+static void
+config_judges(
+	struct sg_mcheck *m, const json_t *j, const json_t *en, const json_t *t)
+{
+	const json_t *recipe = m->recipe;
+
+	m->judge_min = sg_get_num(j, "threshold", 0.7);
+	m->temperature = sg_get_num(j, "temperature", 0);
+	m->max_tokens = sg_get_int(j, "max_tokens", 300);
+	m->entail_min = sg_get_num(en, "threshold", 0.5);
+	m->toxic_max = sg_get_num(t, "llm_threshold", 0.5);
+	if (!(m->criteria = json_object_get(j, "criteria")))
+		m->criteria = json_object_get(j, "quality_criteria");
+	if (!m->criteria)
+		m->criteria = json_object_get(recipe, "quality_criteria");
+	if (!m->criteria)
+		m->criteria = sg_path(recipe, "task_input.quality_criteria");
+	m->model[SG_K_JUDGE] = model_of(j, "model", sg_mcheck_opts.model,
+		"OPENAI_MODEL", "gpt-4o-mini");
+	m->model[SG_K_ENTAIL] = model_of(en, "model", sg_mcheck_opts.model,
+		"OPENAI_MODEL", "gpt-4o-mini");
+	m->model[SG_K_TOXIC] = model_of(t, "llm_model", sg_mcheck_opts.model,
+		"OPENAI_MODEL", "gpt-4o-mini");
 }
 
 struct sg_mcheck *
@@ -149,8 +156,8 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 	const json_t *sim = block(recipe, "similarity");
 	const json_t *ti = json_object_get(recipe, "task_input");
 	const json_t *emb = s ? s : d ? d : sim;
+	const char *desc;
 	struct sg_mcheck *m;
-	struct sg_error e;
 
 	t = sg_get_bool(t, "llm", 0) ? t : NULL;
 	if ((!j && !en && !t && !s && !d && !sim) || sg_mcheck_opts.no_llm)
@@ -172,35 +179,24 @@ sg_mcheck_new(const json_t *recipe, const char *recipe_path)
 	m->semantic = s != NULL;
 	m->diversity = d != NULL;
 	m->similar = sim != NULL;
-	m->sim_max = sg_get_num(sim, "threshold", 0.95);
-	m->judge_min = sg_get_num(j, "threshold", 0.7);
-	m->entail_min = sg_get_num(en, "threshold", 0.5);
-	m->toxic_max = sg_get_num(t, "llm_threshold", 0.5);
 	m->sem_min = sg_get_num(s, "min_similarity", 0.3);
-	if (!(m->criteria = json_object_get(j, "criteria")))
-		m->criteria = json_object_get(recipe, "quality_criteria");
-	if (!m->criteria)
-		m->criteria = json_object_get(ti, "quality_criteria");
+	/* the Python system's threshold rejects a batch; sg's own
+	 * min_dispersion alone only weighs on the reward (sg-score) */
+	m->div_min = sg_get_num(d, "threshold",
+		json_is_number(json_object_get(d, "min_dispersion")) ? NAN
+								     : 0.3);
 	if (!(m->task = json_string_value(ti)) &&
 		!(m->task = sg_get_str(ti, "description")))
 		m->task = sg_get_str(recipe, "task");
-	if (!(m->description = sg_get_str(s, "description")))
-		m->description = m->task;
-	if (!m->description)
-		m->description = sg_get_str(recipe, "domain");
-	m->model[K_JUDGE] = model_of(j, "model", sg_mcheck_opts.model,
-		"OPENAI_MODEL", "gpt-4o-mini");
-	m->model[K_ENTAIL] = model_of(en, "model", sg_mcheck_opts.model,
-		"OPENAI_MODEL", "gpt-4o-mini");
-	m->model[K_TOXIC] = model_of(t, "llm_model", sg_mcheck_opts.model,
-		"OPENAI_MODEL", "gpt-4o-mini");
-	m->model[K_EMBED] =
+	if (!(desc = sg_get_str(s, "description")) && !(desc = m->task))
+		desc = sg_get_str(recipe, "domain");
+	m->ref[0].text = desc ? sg_xstrdup(desc) : NULL;
+	config_judges(m, j, en, t);
+	m->model[SG_K_EMBED] =
 		model_of(emb, "model", sg_mcheck_opts.embedding_model,
 			"OPENAI_EMBEDDING_MODEL", "text-embedding-3-small");
-	m->model[K_DESC] = sg_xstrdup(m->model[K_EMBED]);
-	if (m->similar && sg_vecs_fit(sg_mcheck_opts.vectors, m->model[K_EMBED],
-				  0, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "similarity: %s", e.text);
+	if (m->similar)
+		sg_embedding_config(m, sim);
 	/* knowledge_base, relative to the recipe's directory as sg-gen
 	 * reads it */
 	if (sg_get_str(recipe, "knowledge_base"))
@@ -214,38 +210,106 @@ sg_mcheck_free(struct sg_mcheck *m)
 {
 	if (!m)
 		return;
-	for (int k = 0; k <= K_DESC; k++)
+	for (int k = 0; k <= SG_K_EMBED; k++)
 		free(m->model[k]);
-	free(m->desc);
-	free(m->desc_error);
+	for (int r = 0; r < 2; r++) {
+		free(m->ref[r].text);
+		free(m->ref[r].v);
+		free(m->ref[r].error);
+	}
 	free(m->kb_path);
 	json_decref(m->kb_text);
 	json_decref(m->recipe);
 	free(m);
 }
 
-static void
-ask(struct sg_mcheck *m, struct held *h, int kind, const char *prompt)
+/* The body of a verdict's request: the judge's sampling, each one's
+ * scale, and response_format when structured. */
+static json_t *
+verdict_body(
+	const struct sg_mcheck *m, int kind, const char *prompt, int structured)
 {
-	struct ask *a = sg_xmalloc(sizeof *a);
-	json_t *body;
+	int judge = kind == SG_K_JUDGE;
+
+	return sg_judge_body(m->model[kind], prompt, judge ? m->temperature : 0,
+		judge ? m->max_tokens : 300, judge ? SG_JUDGE_LOW : 0,
+		!structured ? 0
+		: judge	    ? SG_JUDGE_HIGH
+			    : SG_RATE_HIGH);
+}
+
+static struct ask *
+ask_new(struct sg_mcheck *m, struct sg_held *h, int kind)
+{
+	struct ask *a = sg_xcalloc(1, sizeof *a);
 
 	a->kind = kind;
 	a->h = h;
 	a->m = m;
-	if (kind == K_EMBED || kind == K_DESC) {
-		sg_llm_embed(llm(), m->model[kind], prompt, a);
-		return;
+	if (h && kind == SG_K_EMBED)
+		sg_embedding_asked(h);
+	return a;
+}
+
+static void
+ask_embedding(
+	struct sg_mcheck *m, struct sg_held *h, int kind, const char *text)
+{
+	sg_llm_embed(llm(), m->model[SG_K_EMBED], text, ask_new(m, h, kind));
+}
+
+/* A verdict asked for as JSON, with the same question in words to fall
+ * back on (both malloc'd, now the ask's); in words only once the server
+ * refused JSON. */
+static void
+ask_verdict(struct sg_mcheck *m, struct sg_held *h, int kind, char *json,
+	char *words)
+{
+	struct ask *a = ask_new(m, h, kind);
+
+	if (words_only) {
+		a->body = verdict_body(m, kind, words, 0);
+		free(words);
+	} else {
+		a->body = verdict_body(m, kind, json, 1);
+		a->words = words;
 	}
-	body = sg_judge_body(m->model[kind], prompt);
-	sg_llm_chat(llm(), body, 0, a);
-	json_decref(body);
+	free(json);
+	sg_llm_chat(llm(), a->body, 0, a);
+}
+
+static void
+ask_free(struct ask *a)
+{
+	json_decref(a->body);
+	free(a->words);
+	free(a);
+}
+
+/* A server that refused response_format: the question again in words,
+ * and every later one. */
+static int
+refused(struct ask *a, const struct sg_llm_reply *r)
+{
+	if (!a->words || !sg_llm_refused(r, a->body, "response_format"))
+		return 0;
+	if (!words_only)
+		sg_note("the server refuses response_format: the model checks "
+			"ask for their score in words (%s)",
+			r->error);
+	words_only = 1;
+	json_decref(a->body);
+	a->body = verdict_body(a->m, a->kind, a->words, 0);
+	free(a->words);
+	a->words = NULL;
+	sg_llm_chat(llm(), a->body, 0, a);
+	return 1;
 }
 
 /* A call that failed after its retries fails the check; standard error
  * says so when the record is released, as the record does. */
-static void
-failed(struct held *h, int kind, const char *error)
+void
+sg_mcheck_failed(struct sg_held *h, int kind, const char *error)
 {
 	char why[600];
 
@@ -255,37 +319,52 @@ failed(struct held *h, int kind, const char *error)
 		"{s:b, s:s, s:s}", "pass", 0, "why", why, "error", error);
 }
 
+/* The check of a verdict's answer, asked as JSON (structured) or not. */
 static void
-judged(struct held *h, int kind, const char *content)
+judged(struct sg_held *h, int kind, const struct sg_llm_reply *r,
+	int structured)
 {
 	const struct sg_mcheck *m = h->m;
+	double scale = kind == SG_K_JUDGE ? SG_JUDGE_HIGH : SG_RATE_HIGH, s;
+	int cut = r->finish_reason && strcmp(r->finish_reason, "length") == 0;
 	struct sg_error e;
-	char why[600];
-	double s;
+	char why[600], *reason;
 	int pass;
 	json_t *c;
 
-	if (sg_judge_score(content, &s, &e) < 0) {
-		snprintf(why, sizeof why, "unreadable answer: %s", e.text);
+	/* an answer cut before its score may still be the JSON asked for */
+	if (structured && !sg_judge_structured(r->content) &&
+		!(cut && r->content[strspn(r->content, " \t\r\n")] == '{') &&
+		!told_ignores++)
+		sg_warn("the server ignores response_format: model '%s' "
+			"answered a model check in words, not with the JSON "
+			"object asked for; its scores are read from the words",
+			m->model[kind]);
+	if (sg_judge_score(r->content, scale, &s, &reason, &e) < 0) {
+		snprintf(why, sizeof why, "unreadable answer%s: %s",
+			cut ? " (cut at max_tokens)" : "", e.text);
 		h->check[kind] = json_pack("{s:b, s:s}", "pass", 0, "why", why);
 		return;
 	}
-	if (kind == K_TOXIC) {
+	if (kind == SG_K_TOXIC) {
 		pass = s < m->toxic_max;
 		snprintf(why, sizeof why, "toxicity %.2f, at least %.15g", s,
 			m->toxic_max);
 		c = json_pack("{s:b, s:f, s:f}", "pass", pass, "score", 1 - s,
 			"toxicity", s);
 	} else {
-		double min = kind == K_JUDGE ? m->judge_min : m->entail_min;
+		double min = kind == SG_K_JUDGE ? m->judge_min : m->entail_min;
 
 		pass = s >= min;
 		snprintf(why, sizeof why, "%s %.2f, less than %.15g",
-			kind == K_JUDGE ? "score" : "support", s, min);
+			kind == SG_K_JUDGE ? "score" : "support", s, min);
 		c = json_pack("{s:b, s:f}", "pass", pass, "score", s);
 	}
 	if (!pass)
 		json_object_set_new(c, "why", json_string(why));
+	if (reason)
+		json_object_set_new(c, "reason", json_string(reason));
+	free(reason);
 	h->check[kind] = c;
 }
 
@@ -295,146 +374,48 @@ on_reply(void *arg, const struct sg_llm_reply *r)
 	struct ask *a = r->ctx;
 	const char *error = r->error;
 	struct sg_error e;
+	struct sg_mref *ref;
 	double *v = NULL;
 	size_t n = 0;
 
 	(void)arg;
-	if (!error && (a->kind == K_EMBED || a->kind == K_DESC) &&
+	if (refused(a, r))
+		return;
+	if (!error && a->kind >= SG_K_EMBED &&
 		!(v = sg_embedding_vector(r->embedding, &n, &e)))
 		error = e.text;
-	if (a->kind != K_DESC)
+	if (a->h)
 		a->h->waiting--;
-	if (a->kind == K_DESC) {
-		a->m->desc = v;
-		a->m->ndesc = n;
+	if (a->kind >= SG_K_DESC) {
+		ref = &a->m->ref[a->kind - SG_K_DESC];
+		ref->v = v;
+		ref->n = n;
 		if (error)
-			a->m->desc_error = sg_xstrdup(error);
-	} else if (a->kind == K_EMBED) {
+			ref->error = sg_xstrdup(error);
+	} else if (a->kind == SG_K_EMBED) {
 		a->h->vec = v;
 		a->h->nvec = n;
 		if (error)
 			a->h->vec_error = sg_xstrdup(error);
+		sg_embedding_in(a->h, v, n);
 	} else if (error) {
-		failed(a->h, a->kind, error);
+		sg_mcheck_failed(a->h, a->kind, error);
 	} else {
-		judged(a->h, a->kind, r->content);
+		judged(a->h, a->kind, r, a->words != NULL);
 	}
-	free(a);
-}
-
-static struct group *
-group_get(void *g)
-{
-	struct group *p;
-
-	for (p = groups; p; p = p->next)
-		if (p->group == g)
-			return p;
-	p = sg_xcalloc(1, sizeof *p);
-	p->group = g;
-	p->next = groups;
-	groups = p;
-	return p;
-}
-
-/* The similarity check: the highest embedding cosine to the samples kept
- * before this one, in input order, by this process or, through the
- * --seen file's vectors, by earlier runs and processes beside it; whether
- * this one is kept is for the caller to say when it is released. */
-static void
-similar(struct held *h)
-{
-	struct sg_mcheck *m = h->m;
-	struct sg_vecs *kept = sg_mcheck_opts.vectors;
-	struct sg_error e;
-	double best;
-	long at;
-	char why[600];
-
-	if (sg_vecs_fit(kept, m->model[K_EMBED], h->nvec, &e) < 0)
-		sg_die(SG_EXIT_CONFIG, "%s: similarity: %s", h->where, e.text);
-	if ((at = sg_vecs_nearest(kept, h->vec, &best)) < 0) {
-		h->check[K_SIMILAR] = json_pack("{s:b}", "pass", 1);
-		h->kept = 1;
-		return;
-	}
-	if (best > m->sim_max) {
-		snprintf(why, sizeof why,
-			"embedding cosine %.3f to sample %s, more than %.15g",
-			best, sg_vecs_id(kept, (size_t)at), m->sim_max);
-		h->check[K_SIMILAR] = json_pack("{s:b, s:s, s:f, s:s}", "pass",
-			0, "why", why, "similarity", best, "nearest",
-			sg_vecs_id(kept, (size_t)at));
-		return;
-	}
-	h->check[K_SIMILAR] = json_pack("{s:b, s:f, s:s}", "pass", 1,
-		"similarity", best, "nearest", sg_vecs_id(kept, (size_t)at));
-	h->kept = 1;
-}
-
-/* The semantic check: the embedding cosine to the task's. */
-static void
-relevant(struct held *h)
-{
-	struct sg_mcheck *m = h->m;
-	char why[300];
-	double sim;
-	json_t *c;
-
-	if (!m->desc) {
-		failed(h, K_EMBED,
-			m->desc_error ? m->desc_error
-				      : "the task has no embedding");
-		return;
-	}
-	if (m->ndesc != h->nvec) {
-		failed(h, K_EMBED, "embeddings of different sizes");
-		return;
-	}
-	sim = sg_cosine(h->vec, m->desc, h->nvec);
-	c = json_pack(
-		"{s:b, s:f}", "pass", sim >= m->sem_min, "similarity", sim);
-	snprintf(why, sizeof why,
-		"embedding cosine %.2f to the task, less than %.15g", sim,
-		m->sem_min);
-	if (sim < m->sem_min)
-		json_object_set_new(c, "why", json_string(why));
-	h->check[K_EMBED] = c;
-}
-
-/* The embedding's part, once every answer is in. */
-static void
-embedded(struct held *h)
-{
-	struct sg_mcheck *m = h->m;
-
-	if (h->vec_error) {
-		if (m->semantic)
-			failed(h, K_EMBED, h->vec_error);
-		if (m->similar)
-			failed(h, K_SIMILAR, h->vec_error);
-		if (!m->semantic && !m->similar)
-			sg_warn("%s: embedding: %s", h->where, h->vec_error);
-		return;
-	}
-	if (m->diversity)
-		sg_dispersion_add(&group_get(h->group)->d, h->vec, h->nvec);
-	if (m->semantic)
-		relevant(h);
-	if (m->similar)
-		similar(h);
+	ask_free(a);
 }
 
 /* The checks into the record, in a fixed order whatever order the answers
  * came in, failed calls told on standard error. */
 static void
-checks_in(struct held *h)
+checks_in(struct sg_held *h)
 {
 	json_t *checks = json_object_get(h->rec, "checks"), *c;
 
 	if (h->vec || h->vec_error)
-		embedded(h);
-	for (int k = 0; k <= K_SIMILAR; k++) {
+		sg_embedding_checks(h);
+	for (int k = 0; k <= SG_K_DIVERSE; k++) {
 		if (!(c = h->check[k]))
 			continue;
 		if (sg_get_str(c, "error"))
@@ -444,22 +425,38 @@ checks_in(struct held *h)
 	}
 }
 
-/* Whether every answer a held record waits for is in, the task's
- * embedding too when its semantic check needs it. */
+/* Whether a reference m's checks need is still being asked for. */
 static int
-ready(const struct held *h)
+awaited(const struct sg_mcheck *m, int to)
+{
+	const struct sg_mref *ref = &m->ref[to - SG_K_DESC];
+
+	return ref->asked && !ref->v && !ref->error;
+}
+
+/* Whether every answer a held record waits for is in, the references its
+ * checks compare with too, and, unless draining, what its verdicts on
+ * embeddings wait for of its batch. */
+static int
+ready(const struct sg_held *h)
 {
 	const struct sg_mcheck *m = h->m;
 
-	return h->waiting == 0 && !(m && m->semantic && m->desc_asked &&
-					  !m->desc && !m->desc_error);
+	if (h->waiting)
+		return 0;
+	if (!m)
+		return 1;
+	if ((m->semantic && awaited(m, SG_K_DESC)) ||
+		(m->similar && !m->near && awaited(m, SG_K_ORIG)))
+		return 0;
+	return draining || !sg_embedding_waits(h);
 }
 
 /* Release the complete records at the head, in order. */
 static void
 release_ready(void)
 {
-	struct held *h;
+	struct sg_held *h;
 
 	while ((h = head) && ready(h)) {
 		head = h->next;
@@ -488,7 +485,16 @@ run(long long left)
 	release_ready();
 }
 
-/* Keep the requests flowing within the bounds at the top. */
+static void
+drain(void)
+{
+	draining = 1;
+	run(0);
+	draining = 0;
+}
+
+/* Keep the requests flowing within the bounds at the top; records that
+ * wait for their batch's end go at the bound without it. */
 static void
 pump(void)
 {
@@ -498,25 +504,22 @@ pump(void)
 		limit = 64;
 	run(limit);
 	while (head && nheld > 4 * (size_t)limit)
-		run(sg_llm_outstanding(client) - 1);
+		if (sg_llm_outstanding(client) > 0)
+			run(sg_llm_outstanding(client) - 1);
+		else
+			drain();
 }
 
 void
 sg_mcheck_flush(void)
 {
-	run(0);
+	drain();
 }
 
 int
 sg_mcheck_holding(void)
 {
 	return head != NULL;
-}
-
-double
-sg_mcheck_similar_max(const struct sg_mcheck *m)
-{
-	return m && m->similar ? m->sim_max : NAN;
 }
 
 static void
@@ -573,17 +576,30 @@ kb_sources(struct sg_mcheck *m, const json_t *rec)
 	return out;
 }
 
+/* Whether a sample failed a check of its own: then the model is asked
+ * nothing, as the Python system judges only what passed the others. */
+static int
+failed_own(const json_t *rec)
+{
+	const char *name;
+	json_t *c;
+
+	json_object_foreach (json_object_get(rec, "checks"), name, c)
+		if (!sg_get_bool(c, "pass", 0))
+			return 1;
+	return 0;
+}
+
 void
 sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 	const char *output, const char *where, void *group,
 	sg_release_fn release, void *arg)
 {
-	json_t *gen = sg_path(rec, "checks.generate");
-	struct held *h;
-	char *text, *p, *kbsrc = NULL;
-	int asks = 0;
+	struct sg_held *h;
+	char *text, *kbsrc = NULL;
+	const char *out = NULL;
 
-	if (m && !sg_get_bool(gen, "pass", 0))
+	if (m && failed_own(rec))
 		m = NULL;
 	if (!m && !head) {
 		release(rec, NULL, arg);
@@ -608,57 +624,34 @@ sg_mcheck_hold(struct sg_mcheck *m, json_t *rec, const char *sources,
 		return;
 	}
 	text = sg_sample_text(json_object_get(rec, "data"));
-	if (m->judge) {
-		p = sg_judge_prompt(m->criteria, m->task, text);
-		ask(m, h, K_JUDGE, p);
-		free(p);
-		asks++;
-	}
 	if (m->entail && (kbsrc = kb_sources(m, rec)))
 		sources = kbsrc;
-	if (m->entail && sources) {
-		p = sg_entail_prompt(sources, output ? output : text);
-		ask(m, h, K_ENTAIL, p);
-		free(p);
-		asks++;
-	}
+	if (m->entail && sources)
+		out = output ? output : text;
+	h->waiting = m->judge + (out != NULL) + m->toxic +
+		     (m->semantic || m->diversity || m->similar);
+	if (m->judge)
+		ask_verdict(m, h, SG_K_JUDGE,
+			sg_judge_prompt(m->criteria, m->task, text, 1),
+			sg_judge_prompt(m->criteria, m->task, text, 0));
+	if (out)
+		ask_verdict(m, h, SG_K_ENTAIL,
+			sg_entail_prompt(sources, out, 1),
+			sg_entail_prompt(sources, out, 0));
 	free(kbsrc);
-	if (m->toxic) {
-		p = sg_toxic_prompt(text);
-		ask(m, h, K_TOXIC, p);
-		free(p);
-		asks++;
-	}
-	if (m->semantic || m->diversity || m->similar) {
-		ask(m, h, K_EMBED, text);
-		asks++;
-	}
-	if (m->semantic && !m->desc_asked++ && m->description)
-		ask(m, NULL, K_DESC, m->description);
+	if (m->toxic)
+		ask_verdict(m, h, SG_K_TOXIC, sg_toxic_prompt(text, 1),
+			sg_toxic_prompt(text, 0));
+	if (m->semantic || m->diversity || m->similar)
+		ask_embedding(m, h, SG_K_EMBED, text);
+	for (int to = SG_K_DESC; to <= SG_K_ORIG; to++)
+		if (m->ref[to - SG_K_DESC].text &&
+			!m->ref[to - SG_K_DESC].asked++ &&
+			(to == SG_K_DESC ? m->semantic
+					 : m->similar && !m->near))
+			ask_embedding(m, NULL, to, m->ref[to - SG_K_DESC].text);
 	free(text);
-	h->waiting = asks;
 	pump();
-}
-
-void
-sg_mcheck_batch(void *group, json_t *rec)
-{
-	struct group **pp, *p;
-	double v;
-
-	for (pp = &groups; (p = *pp); pp = &p->next)
-		if (p->group == group)
-			break;
-	if (!p)
-		return;
-	if (!isnan(v = sg_dispersion_value(&p->d))) {
-		json_object_set_new(rec, "embedding_dispersion", json_real(v));
-		json_object_set_new(
-			rec, "embedded", json_integer((json_int_t)p->d.n));
-	}
-	*pp = p->next;
-	sg_dispersion_clear(&p->d);
-	free(p);
 }
 
 void
@@ -679,11 +672,5 @@ sg_mcheck_end(void)
 	}
 	sg_llm_free(client);
 	client = NULL;
-	while (groups) {
-		struct group *p = groups;
-
-		groups = p->next;
-		sg_dispersion_clear(&p->d);
-		free(p);
-	}
+	sg_embedding_end();
 }

@@ -133,14 +133,22 @@ taken(const char *id, const char *what, char *buf, size_t size)
 	return buf;
 }
 
-/* The value dedup compares, or NULL when data has none; its key into
- * keys[0] and, for near_dedup, its bands' keys after it and its shingle
- * set into c->set.  The slots their probes will read are asked for now:
- * in a million samples' table each is a cache miss, and the other checks
- * run while they load.  c->tokens are data's, unless it changed since
- * they were read. */
-static const json_t *
-dedup_keys(const json_t *data, struct sg_checks *c, int changed, uint64_t *keys)
+/* A key of the reference file: why, in buf, naming its line; else NULL. */
+static const char *
+listed(const char *id, const char *what, char *buf, size_t size)
+{
+	if (!id)
+		return NULL;
+	snprintf(buf, size, "%s of %s", what, id);
+	return buf;
+}
+
+/* The slots the probes of the keys will read are asked for now: in a
+ * million samples' table each is a cache miss, and the other checks run
+ * while they load. */
+const json_t *
+sg_dedup_keys(
+	const json_t *data, struct sg_checks *c, int changed, uint64_t *keys)
 {
 	const json_t *v = data;
 	char *text;
@@ -168,7 +176,7 @@ dedup_keys(const json_t *data, struct sg_checks *c, int changed, uint64_t *keys)
 	return v;
 }
 
-/* dedup and near_dedup of v, by the keys dedup_keys made; how many keys
+/* dedup and near_dedup of v, by the keys sg_dedup_keys made; how many keys
  * there are to take into *nkeys. */
 static void
 check_dedup(json_t *checks, const json_t *v, struct sg_checks *c,
@@ -185,6 +193,9 @@ check_dedup(json_t *checks, const json_t *v, struct sg_checks *c,
 	}
 	w = taken(sg_seen_find(c->v->seen, keys[0]), "duplicate", why,
 		sizeof why);
+	if (!w && c->ref)
+		w = listed(sg_seen_find(c->ref, keys[0]), "duplicate", why,
+			sizeof why);
 	check_set(checks, "dedup", !w, w);
 	*nkeys = 1;
 	if (!c->near)
@@ -192,6 +203,10 @@ check_dedup(json_t *checks, const json_t *v, struct sg_checks *c,
 	w = taken(sg_seen_near(c->v->seen, keys + 1, (size_t)c->bands, c->set,
 			  c->nset, c->threshold),
 		"near-duplicate", why, sizeof why);
+	if (!w && c->ref)
+		w = listed(sg_seen_near(c->ref, keys + 1, (size_t)c->bands,
+				   c->set, c->nset, c->threshold),
+			"near-duplicate", why, sizeof why);
 	check_set(checks, "near_dedup", !w, w);
 	*nkeys += (size_t)c->bands;
 }
@@ -412,7 +427,7 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	len = strlen(text);
 	sg_words_read(&c->tokens, text);
 	if (c->dedup)
-		compared = dedup_keys(data, c, 0, keys);
+		compared = sg_dedup_keys(data, c, 0, keys);
 	if (c->length) {
 		w = within(sg_codepoints(text, len), c->len, "character", why,
 			sizeof why);
@@ -463,7 +478,8 @@ sg_checks_run(struct sg_checks *c, json_t *rec, uint64_t *keys, size_t *nkeys)
 	if (c->custom)
 		check_custom(checks, rec, c);
 	if (c->dedup && redacted)
-		compared = dedup_keys(json_object_get(rec, "data"), c, 1, keys);
+		compared =
+			sg_dedup_keys(json_object_get(rec, "data"), c, 1, keys);
 	if (c->dedup)
 		check_dedup(checks, compared, c, keys, nkeys);
 	return checks;

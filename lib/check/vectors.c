@@ -7,9 +7,11 @@
  * embedding model and the number of dimensions, "sg-vectors DIM MODEL";
  * each further line is a unit vector, each number as the 8 hexadecimal
  * digits of its IEEE 754 single-precision bits, then a space and its
- * sample's id as a JSON string.  Vectors are held in single precision in
- * memory too, so a sample is compared alike with those of this run and
- * those of the file.
+ * sample's id as a JSON string.  A line "blind" says that the model's
+ * embeddings were found unable to tell texts apart (see modelcheck.c), so
+ * that the iterations after the one that found it know.  Vectors are held
+ * in single precision in memory too, so a sample is compared alike with
+ * those of this run and those of the file.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +35,8 @@ struct sg_vecs {
 	size_t n, cap;
 	off_t off;	     /* of the file, read or written so far */
 	unsigned long lines; /* of the file, read so far */
+	int blind; /* 1: the model's embeddings are blind; 2: the file says so
+		    */
 };
 
 struct sg_vecs *
@@ -172,6 +176,23 @@ sg_vecs_nearest_of(const struct sg_vecs *s, const struct sg_vecs *of, size_t i,
 	return nearest(s, of->v + i * of->dim, cosine);
 }
 
+int
+sg_vecs_blind(const struct sg_vecs *s, const char *model)
+{
+	return s->blind && s->model && strcmp(s->model, model) == 0;
+}
+
+int
+sg_vecs_set_blind(
+	struct sg_vecs *s, const char *model, size_t dim, struct sg_error *e)
+{
+	if (sg_vecs_fit(s, model, dim, e) < 0)
+		return -1;
+	if (!s->blind)
+		s->blind = 1;
+	return 0;
+}
+
 const char *
 sg_vecs_id(const struct sg_vecs *s, size_t i)
 {
@@ -254,6 +275,8 @@ sg_vecs_read(struct sg_vecs *s, const char *path, struct sg_vecs *fresh,
 			buf[--len] = '\0';
 		if (++s->lines == 1 && header(s, path, buf, e) < 0) {
 			status = SG_EXIT_CONFIG;
+		} else if (s->lines > 1 && strcmp(buf, "blind") == 0) {
+			s->blind = 2;
 		} else if (s->lines > 1 && row(s, buf) < 0) {
 			sg_seterr(e,
 				"%s:%lu: not a vector of %zu numbers and an "
@@ -287,12 +310,17 @@ sg_vecs_append(struct sg_vecs *s, const char *path, const size_t *which,
 	FILE *fp;
 	json_t *id;
 
-	if (n == 0)
+	if (n == 0 && s->blind != 1)
 		return 0;
 	if (!(fp = sg_fopen_nofollow(path, "a", e)))
 		return -1;
 	if (s->off == 0) {
 		fprintf(fp, "sg-vectors %zu %s\n", s->dim, s->model);
+		s->lines++;
+	}
+	if (s->blind == 1) {
+		fputs("blind\n", fp);
+		s->blind = 2;
 		s->lines++;
 	}
 	s->lines += n;

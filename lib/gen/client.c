@@ -3,7 +3,7 @@
  * client, made when a job first needs it, for the arms that ask (naive.c,
  * rag.c, evol.c, and templater.c for its llm_fill leaves), and what they
  * share: the model, token usage and cost to samples and the job,
- * log-probabilities, a server's refusals.
+ * log-probabilities, a server's refusals, answers cut at max_tokens.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -164,12 +164,37 @@ int
 sg_gen_refused(
 	const struct sg_llm_reply *r, json_t *body, const char *key, int *never)
 {
-	if (!r->error || r->deferred || !json_object_get(body, key) ||
-		!strstr(r->error, key))
+	if (!sg_llm_refused(r, body, key))
 		return 0;
 	*never = 1;
 	json_object_del(body, key);
 	return 1;
+}
+
+int
+sg_gen_cut(const struct sg_llm_reply *r, json_t *body, int *retried,
+	struct sg_error *e)
+{
+	long long max = sg_get_int(body, "max_tokens", 0);
+	long long more = 2 * (max > 0 ? max : r->completion_tokens);
+
+	if (!r->finish_reason || strcmp(r->finish_reason, "length") != 0)
+		return 0;
+	if (!*retried && more > 0) {
+		json_object_set_new(body, "max_tokens", json_integer(more));
+		*retried = 1;
+		return 1;
+	}
+	if (max > 0)
+		sg_seterr(e,
+			"the answer was cut at max_tokens %lld (finish_reason "
+			"\"length\") before its JSON was complete",
+			max);
+	else
+		sg_seterr(e,
+			"the answer was cut (finish_reason \"length\") before "
+			"its JSON was complete");
+	return -1;
 }
 
 long long

@@ -77,6 +77,12 @@ void sg_logprobs_add(
  * body goes without it, and so do the run's next requests (*never). */
 int sg_gen_refused(const struct sg_llm_reply *r, json_t *body, const char *key,
 	int *never);
+/* A JSON answer that did not parse because max_tokens cut it (its
+ * finish_reason "length"): the first time 1, body's max_tokens doubled
+ * to ask again (*retried set); after that -1, e saying it was cut.  0
+ * when it was not cut. */
+int sg_gen_cut(const struct sg_llm_reply *r, json_t *body, int *retried,
+	struct sg_error *e);
 
 /* naive.c: the naive arm's requests and the parsing of their answers */
 /* The /chat/completions body for sample index of a routed job: prompt

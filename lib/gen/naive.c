@@ -2,11 +2,12 @@
  * naive.c - the naive arm (and the rag arm's requests, with rag.c's
  * passages): one chat completion per sample, prompted from the recipe's
  * domain, task and task_input, and the parsing of its answers, with one
- * repair request for JSON that does not parse.  A sample is asked for the
- * label the job's plan gives it, in words and, where the schema lists the
- * label field's values, by that schema narrowed to it.  Requests go -j in
- * flight and samples are written in index order as soon as each and those
- * before it are answered.
+ * repair request for JSON that does not parse, or one with twice the
+ * max_tokens for JSON they cut.  A sample is asked for the label the job's
+ * plan gives it, in words and, where the schema lists the label field's
+ * values, by that schema narrowed to it.  Requests go -j in flight and
+ * samples are written in index order as soon as each and those before it
+ * are answered.
  */
 #include <string.h>
 
@@ -222,6 +223,7 @@ struct call {
 	long long index;
 	json_t *body, *prov; /* prov: the rag passages' ids, or NULL */
 	int repaired;
+	int cut;    /* asked again for being cut at max_tokens */
 	int count;  /* samples asked for at once (n), from index on */
 	int shared; /* a later choice of a request counted already */
 	int choice; /* which of the answer's choices is this sample's */
@@ -294,6 +296,8 @@ split(struct call *c, const struct sg_llm_reply *r)
 		one = *r;
 		one.ctx = k;
 		one.content = content;
+		one.finish_reason = sg_get_str(
+			json_array_get(choices, (size_t)i), "finish_reason");
 		if (i > 0)
 			one.prompt_tokens = one.completion_tokens = 0;
 		on_naive(NULL, &one);
@@ -311,6 +315,7 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 	struct sg_logprobs lp = {0, 0};
 	enum sg_llm_fault fault = SG_FAULT_CONTENT;
 	struct sg_error e;
+	int cut = 0;
 
 	(void)arg;
 	if (c->count > 1) {
@@ -334,7 +339,12 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 		snprintf(e.text, sizeof e.text, "%s", r->error);
 		fault = r->fault;
 	} else if (!(data = sg_naive_parse(r->content, sg_job_json(j), &e)) &&
-		   !c->repaired) {
+		   (cut = sg_gen_cut(r, c->body, &c->cut, &e)) > 0) {
+		/* more tokens, not a repair: the JSON was only unfinished */
+		sg_llm_chat(sg_gen_client, c->body, c->index, c);
+		json_decref(s);
+		return;
+	} else if (!data && !cut && !c->repaired) {
 		/* One repair attempt: show the model its answer and why. */
 		json_t *fix = sg_naive_repair(c->body, r->content, e.text);
 
@@ -356,6 +366,10 @@ on_naive(void *arg, const struct sg_llm_reply *r)
 		j->generated++;
 	} else {
 		sg_job_mark(j, s, c->index, e.text, fault);
+		/* sg_job_mark tells only with -v; a cut answer always */
+		if (cut && !sg_verbose)
+			sg_warn("%s: sample %lld: %s", j->where, c->index,
+				e.text);
 	}
 	sg_job_put_at(j, c->index, s);
 	sg_gen_progress(j);

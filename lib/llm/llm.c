@@ -132,10 +132,11 @@ deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 	enum sg_llm_fault fault, int cached)
 {
 	struct sg_llm_reply r = {c->ctx, NULL, resp, error, cached, 0, 0,
-		c->deferred, NULL, error ? fault : SG_FAULT_NONE};
+		c->deferred, NULL, NULL, error ? fault : SG_FAULT_NONE};
 	json_t *usage = json_object_get(resp, "usage");
 	json_t *msg = sg_path(resp, "choices");
 
+	r.finish_reason = sg_get_str(json_array_get(msg, 0), "finish_reason");
 	msg = json_object_get(json_array_get(msg, 0), "message");
 	r.content = sg_get_str(msg, "content");
 	r.prompt_tokens = sg_get_int(usage, "prompt_tokens", 0);
@@ -367,6 +368,14 @@ sg_llm_embed(struct sg_llm *l, const char *model, const char *text, void *ctx)
 
 	call(l, "embeddings", body, 0, ctx);
 	json_decref(body);
+}
+
+int
+sg_llm_refused(
+	const struct sg_llm_reply *r, const json_t *body, const char *key)
+{
+	return r->error && !r->deferred && json_object_get(body, key) &&
+	       strstr(r->error, key);
 }
 
 int

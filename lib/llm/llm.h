@@ -46,8 +46,9 @@ struct sg_llm_reply {
 	int cached;		/* from the cache: no request was made */
 	long long prompt_tokens, completion_tokens;
 	int deferred; /* written to the Batch API file, error says so */
-	const json_t *embedding; /* data[0].embedding of sg_llm_embed's */
-	enum sg_llm_fault fault; /* with error */
+	const json_t *embedding;   /* data[0].embedding of sg_llm_embed's */
+	const char *finish_reason; /* choices[0].finish_reason, or NULL */
+	enum sg_llm_fault fault;   /* with error */
 };
 typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
 /* Whether the environment names a server: OPENAI_BASE_URL or
@@ -72,6 +73,11 @@ void sg_llm_chat(
 /* Queue an /embeddings request for text, cached as chat answers are. */
 void sg_llm_embed(
 	struct sg_llm *l, const char *model, const char *text, void *ctx);
+/* Whether the server refused the request body for its parameter key (a
+ * deferred answer says nothing of the server): an error naming the key,
+ * which the body has.  The caller may ask again without it. */
+int sg_llm_refused(
+	const struct sg_llm_reply *r, const json_t *body, const char *key);
 /* Answer everything queued, done once per request as each ends; done may
  * queue more. */
 int sg_llm_run(

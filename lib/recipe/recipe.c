@@ -1283,6 +1283,7 @@ static const struct field v_dedup[] = {
 	{"field", STRING, NULL},
 	{"ngram", POSINT, NULL},
 	{"num_perm", POSINT, NULL},
+	{"reference_file", STRING, NULL},
 	{"rows", POSINT, NULL},
 	{"threshold", UNIT, NULL},
 };
@@ -1386,7 +1387,10 @@ c_criteria(struct load *L, const struct node *n, const char *name)
 static const struct field v_judge[] = {
 	{"criteria", 0, c_criteria},
 	{"enabled", BOOL, NULL},
+	{"max_tokens", POSINT, NULL},
 	{"model", STRING, NULL},
+	{"quality_criteria", 0, c_criteria},
+	{"temperature", NONNEG, NULL},
 	{"threshold", UNIT, NULL},
 };
 static const struct field v_entail[] = {
@@ -1396,14 +1400,17 @@ static const struct field v_entail[] = {
 };
 static const struct field v_semantic[] = {
 	{"description", STRING, NULL},
+	{"embedding_model", STRING, NULL},
 	{"enabled", BOOL, NULL},
 	{"min_similarity", UNIT, NULL},
 	{"model", STRING, NULL},
 };
 static const struct field v_diversity[] = {
+	{"embedding_model", STRING, NULL},
 	{"enabled", BOOL, NULL},
 	{"min_dispersion", UNIT, NULL},
 	{"model", STRING, NULL},
+	{"threshold", UNIT, NULL},
 };
 static checkfn c_command;
 static const struct field v_custom[] = {
@@ -1427,7 +1434,18 @@ static const struct field v_relevance[] = {
 	{"enabled", BOOL, NULL},
 	{"min_similarity", UNIT, NULL},
 };
+static int
+c_against(struct load *L, const struct node *n, const char *name)
+{
+	const char *s = json_string_value(n->v);
+
+	if (!s || (strcmp(s, "original") != 0 && strcmp(s, "samples") != 0))
+		return fail(L, n, "\"%s\" must be original or samples", name);
+	return 0;
+}
 static const struct field v_similarity[] = {
+	{"against", 0, c_against},
+	{"embedding_model", STRING, NULL},
 	{"enabled", BOOL, NULL},
 	{"model", STRING, NULL},
 	{"threshold", UNIT, NULL},
@@ -1467,6 +1485,30 @@ static const struct validator {
 #undef V
 };
 
+/* Whether name is a validator of the Python system, which runs only
+ * when its mapping says enabled: true. */
+static int
+python_validator(const char *name)
+{
+	static const char *const python[] = {"deduplication", "diversity",
+		"entailment", "json_schema", "llm_judge", "similarity"};
+
+	for (size_t i = 0; i < sizeof python / sizeof *python; i++)
+		if (strcmp(python[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+sg_validator_on(const json_t *recipe, const char *name)
+{
+	json_t *v =
+		json_object_get(json_object_get(recipe, "validators"), name);
+
+	return json_is_object(v) &&
+	       sg_get_bool(v, "enabled", !python_validator(name));
+}
+
 static int
 c_validators(struct load *L, const struct node *n, const char *name)
 {
@@ -1482,10 +1524,17 @@ c_validators(struct load *L, const struct node *n, const char *name)
 			j++)
 			if (strcmp(validators[j].name, n->key[i].s) == 0)
 				v = &validators[j];
+		kid = n->kid[i];
 		if (!v)
 			warnat(L, n->key[i].line, n->key[i].col,
 				"unknown validator \"%s\"", n->key[i].s);
-		kid = n->kid[i];
+		else if (json_is_object(kid->v) &&
+			 !json_object_get(kid->v, "enabled") &&
+			 python_validator(n->key[i].s))
+			warnat(L, n->key[i].line, n->key[i].col,
+				"validator \"%s\" is off: as in the Python "
+				"system, it runs only with \"enabled: true\"",
+				n->key[i].s);
 		dotted(sub, name, n->key[i].s);
 		if (json_is_null(kid->v))
 			continue;

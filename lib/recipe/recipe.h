@@ -33,6 +33,11 @@ json_t *sg_recipe_load_checked(const char *path, sg_warn_fn warn, void *ctx,
 /* A path the recipe names (rel), malloc'd: from the directory of the recipe
  * file at recipe_path, or as it is when absolute or recipe_path is NULL. */
 char *sg_recipe_relative(const char *recipe_path, const char *rel);
+/* Whether the recipe's validator name runs: one the Python system has
+ * (deduplication, diversity, entailment, json_schema, llm_judge,
+ * similarity) only when its mapping says enabled: true, as there; sg's
+ * own whenever listed, unless it says enabled: false. */
+int sg_validator_on(const json_t *recipe, const char *name);
 /* Context features of a recipe: domain, task, complexity, format, kb,
  * grammar, grammar_llm, llm. */
 json_t *sg_recipe_context(const json_t *recipe, int llm);
