@@ -106,6 +106,24 @@ verdicts() {
 ["t:2:1",{"pass":false,"why":"2 words, more than the maximum 1"}]'
 }
 
+@test "words: Unicode letters, marks and digits, whatever the script; symbols and spaces part them" {
+	{
+		job '{"constraints": {"min_words": 100}}' 0
+		sample 0 '"Ça coûte 10 €, n’est-ce pas ? 👍"'
+		sample 1 '"Καλημέρα κόσμε — Привет, мир!"'
+		# a no-break space, a combining accent, an em dash, a soft hyphen
+		sample 2 '"один\u00a0два e\u0301te\u2014fin in\u00adside"'
+		sample 3 '"東京 ٣٤ x²"'
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -r '.[1].words.why')" '6 words, fewer than the minimum 100
+4 words, fewer than the minimum 100
+5 words, fewer than the minimum 100
+3 words, fewer than the minimum 100'
+}
+
 @test "validators.length with unit words bounds words; validators.json_schema.schema is a schema" {
 	{
 		job '{"validators": {"length": {"unit": "words", "min_length": 2, "max": 3}}}' 0

@@ -9,6 +9,8 @@ pkg-config --exists jansson 2>/dev/null || pkgs="$pkgs libjansson-dev"
 pkg-config --exists libcurl 2>/dev/null || pkgs="$pkgs libcurl4-openssl-dev"
 pkg-config --exists yaml-0.1 2>/dev/null || pkgs="$pkgs libyaml-dev"
 pkg-config --exists zlib 2>/dev/null || pkgs="$pkgs zlib1g-dev"
+# utf8proc folds words' case and Unicode forms (lib/base/text.c)
+pkg-config --exists libutf8proc 2>/dev/null || pkgs="$pkgs libutf8proc-dev"
 command -v pkg-config >/dev/null 2>&1 || pkgs="$pkgs pkg-config"
 command -v bats >/dev/null 2>&1 || pkgs="$pkgs bats"
 command -v groff >/dev/null 2>&1 || pkgs="$pkgs groff-base"
