@@ -296,6 +296,27 @@ sg-validate: <stdin>:3: job "recipe.constraints.schema" is unusable: /: "minimum
 ["t:2:0",null]'
 }
 
+@test "dedup: strings are compared in NFC, case as it is" {
+	{
+		job '{"validators": {"deduplication": {}}}'
+		sample 0 '"Café crème"'
+		sample 1 '"Cafe\u0301 cre\u0300me"'
+		sample 2 '"CAFÉ CRÈME"'
+		sample 3 '{"t": "Ελλάδα", "n": 1}'
+		sample 4 '{"n": 1, "t": "Ελλα\u0301δα"}'
+		sample 5 '{"n": 1, "t": "ελλάδα"}'
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].dedup.why]')" '["t:0:0",null]
+["t:0:1","duplicate of an earlier sample (t:0:0)"]
+["t:0:2",null]
+["t:0:3",null]
+["t:0:4","duplicate of an earlier sample (t:0:3)"]
+["t:0:5",null]'
+}
+
 @test "dedup --seen: keys reach the file at the batch record, and a second run refuses them" {
 	recipe='{"validators": {"deduplication": {"check_field": "text"}}}'
 	{
