@@ -171,6 +171,10 @@ void sg_words_read(struct sg_words *w, const char *text);
 int sg_next_word(const char **s, const char **start, const char **end);
 /* A word's hash: FNV-1a over the UTF-8 of its NFKC_Casefold. */
 uint64_t sg_word_hash(const char *start, const char *end);
+/* Whether s holds nothing to read: no code point but spaces, line and
+ * paragraph separators, controls and format characters (zero-width
+ * spaces and joiners), as Unicode classes them. */
+int sg_blank(const char *s);
 /* The n bytes at s in Unicode's NFC, malloc'd, its length in *len; NULL
  * when they are already (ASCII, or text whose code points all keep it
  * NFC, such as precomposed accents) or not UTF-8. */

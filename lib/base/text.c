@@ -335,6 +335,30 @@ sg_word_hash(const char *start, const char *end)
 	return i == n ? h : fold_hash(a, n);
 }
 
+int
+sg_blank(const char *s)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t n;
+
+	for (; *p; p += n) {
+		if ((n = utf8proc_iterate(p, -1, &cp)) < 0)
+			return 0;
+		switch (utf8proc_category(cp)) {
+		case UTF8PROC_CATEGORY_ZS:
+		case UTF8PROC_CATEGORY_ZL:
+		case UTF8PROC_CATEGORY_ZP:
+		case UTF8PROC_CATEGORY_CC:
+		case UTF8PROC_CATEGORY_CF:
+			break;
+		default:
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* A bit for each code point below 0x10000 that leaves any text it is in
  * as NFC has it: a starter that NFC keeps as it is and that follows no
  * decomposition's first code point, so that nothing before composes with
