@@ -8,7 +8,7 @@ DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
 WERROR ?=
-PKGS = jansson libcurl yaml-0.1 zlib libpcre2-8
+PKGS = jansson libcurl yaml-0.1 zlib libpcre2-8 libutf8proc
 
 # SAN=1 builds with AddressSanitizer and UBSan into build/san/.
 ifeq ($(SAN),1)

@@ -106,6 +106,24 @@ verdicts() {
 ["t:2:1",{"pass":false,"why":"2 words, more than the maximum 1"}]'
 }
 
+@test "words: Unicode letters, marks and digits, whatever the script; symbols and spaces part them" {
+	{
+		job '{"constraints": {"min_words": 100}}' 0
+		sample 0 '"Ça coûte 10 €, n’est-ce pas ? 👍"'
+		sample 1 '"Καλημέρα κόσμε — Привет, мир!"'
+		# a no-break space, a combining accent, an em dash, a soft hyphen
+		sample 2 '"один\u00a0два e\u0301te\u2014fin in\u00adside"'
+		sample 3 '"東京 ٣٤ x²"'
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -r '.[1].words.why')" '6 words, fewer than the minimum 100
+4 words, fewer than the minimum 100
+5 words, fewer than the minimum 100
+3 words, fewer than the minimum 100'
+}
+
 @test "validators.length with unit words bounds words; validators.json_schema.schema is a schema" {
 	{
 		job '{"validators": {"length": {"unit": "words", "min_length": 2, "max": 3}}}' 0
@@ -298,6 +316,27 @@ sg-validate: <stdin>:3: job "recipe.constraints.schema" is unusable: /: "minimum
 ["t:1:1",{"pass":true}]
 ["t:2:0",null]
 ["t:3:0",null]'
+}
+
+@test "dedup: strings are compared in NFC, case as it is" {
+	{
+		job '{"validators": {"deduplication": {}}}'
+		sample 0 '"Café crème"'
+		sample 1 '"Cafe\u0301 cre\u0300me"'
+		sample 2 '"CAFÉ CRÈME"'
+		sample 3 '{"t": "Ελλάδα", "n": 1}'
+		sample 4 '{"n": 1, "t": "Ελλα\u0301δα"}'
+		sample 5 '{"n": 1, "t": "ελλάδα"}'
+	} >in.jsonl
+	run --separate-stderr sg-validate <in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(verdicts | jq -c '[.[0], .[1].dedup.why]')" '["t:0:0",null]
+["t:0:1","duplicate of an earlier sample (t:0:0)"]
+["t:0:2",null]
+["t:0:3",null]
+["t:0:4","duplicate of an earlier sample (t:0:3)"]
+["t:0:5",null]'
 }
 
 @test "dedup --seen: keys reach the file at the batch record, and a second run refuses them" {

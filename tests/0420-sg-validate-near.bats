@@ -131,3 +131,33 @@ sample() {
 	[ "$status" -eq 3 ]
 	[[ "$stderr" == *'"validators.deduplication.ngram" must be a positive integer' ]]
 }
+
+@test "near-duplicates fold case and Unicode forms: accented, Greek and Cyrillic copies" {
+	fr="les écouteurs tiennent très bien à l’oreille et la batterie dure une journée entière même à plein volume"
+	el="τα ακουστικά κάθονται καλά στο αυτί και η μπαταρία κρατάει όλη τη μέρα ακόμη και στο δρόμος με δυνατή ένταση"
+	ru="наушники хорошо сидят в ушах и батарея держит весь день даже на полной громкости в метро и на улице"
+	en="wireless headphones that stay in the ear all day with a battery that lasts from morning to night"
+	# upper case, the decomposed form (NFD), full-width letters (NFKC)
+	py() { /usr/bin/python3 -c "import sys, unicodedata as u; print($1)" "$2"; }
+	up() { py 'sys.argv[1].upper()' "$1"; }
+	nfd() { py 'u.normalize("NFD", sys.argv[1])' "$1"; }
+	wide() { py '"".join(chr(ord(c) + 0xFEE0) if c.isalpha() else c for c in sys.argv[1])' "$1"; }
+	recipe '{"threshold": 0.8}'
+	texts "$fr" "$(up "$fr")" "$(nfd "$fr")" "$el" "$(up "$el")" "$ru" "$(up "$ru")" \
+		"$en" "$(wide "$en")" >in.jsonl
+	[ "$(jq -r .data <in.jsonl | sed -n 2p)" = "LES ÉCOUTEURS TIENNENT TRÈS BIEN À L’OREILLE ET LA BATTERIE DURE UNE JOURNÉE ENTIÈRE MÊME À PLEIN VOLUME" ]
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# exact dedup folds no case, but the NFD spelling is the same text
+	assert_equal "$(jq -c '[.id, .checks.dedup.pass, .checks.near_dedup.why]' <<<"$output")" \
+'["t:0:0",true,null]
+["t:0:1",true,"near-duplicate of an earlier sample (t:0:0)"]
+["t:0:2",false,"near-duplicate of an earlier sample (t:0:0)"]
+["t:0:3",true,null]
+["t:0:4",true,"near-duplicate of an earlier sample (t:0:3)"]
+["t:0:5",true,null]
+["t:0:6",true,"near-duplicate of an earlier sample (t:0:5)"]
+["t:0:7",true,null]
+["t:0:8",true,"near-duplicate of an earlier sample (t:0:7)"]'
+}

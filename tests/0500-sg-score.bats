@@ -216,6 +216,18 @@ EOF
 	assert_equal "$output" "[0.5,0.625,0.625,0.25]"
 }
 
+@test "sg-score: distinct-n folds case beyond ASCII: accented, Greek and Cyrillic" {
+	# words, case folded (final sigma as sigma): 12, distinct 6;
+	# bigrams 6, distinct 3; no text repeats another byte for byte
+	texts "Écouteurs très bons" "ÉCOUTEURS TRÈS BONS" "λόγος καλός" \
+		"ΛΌΓΟΣ ΚΑΛΌΣ" "книга" "КНИГА" >in
+	jq -nc '{type: "batch", run: "t", batch: 0, n: 6}' >>in
+	run --separate-stderr scored 'select(.type == "reward") | [.distinct_1, .distinct_2, .repetition_rate]' in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "[0.5,0.5,0]"
+}
+
 @test "sg-score: diversity and repetition penalties halve the reward each" {
 	# both batches: pass_rate 1, mean_quality 1, diversity 1/2 (bigrams
 	# "a b" twice, weight 0), repetition 1/2: unpenalised 1

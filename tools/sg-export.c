@@ -9,10 +9,13 @@
  * the sample's text, after an "id" column (the Python system's augmented
  * CSV); a sample without a row as its id and its text.  A
  * sample is usable when it has "data" and no "error", and neither
- * "pass": false nor "reject".  Other records are dropped: this is the
- * end of a pipeline, not a stage in it.
+ * "pass": false nor "reject".  What asks and what answers is found in the
+ * data by name, or named with --input and --output; a sample with no
+ * answer, or a blank one, is reported and refused.  Other records are
+ * dropped: this is the end of a pipeline, not a stage in it.
  */
 #include <csv.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +24,16 @@
 #include "record/record.h"
 
 enum format { OPENAI, ALPACA, SHAREGPT, CSV };
+enum { OPT_INPUT = 0x101, OPT_OUTPUT };
 
 static struct sg_filter f = {
-	.usage = "usage: sg-export [-huVv] [--strict] [-f format] [-p prompt]"
-		 " [-s system] [file ...]\n",
+	.usage = "usage: sg-export [-huVv] [--strict] [-f format]"
+		 " [--input path] [--output path] [-p prompt] [-s system]"
+		 " [file ...]\n",
 };
 static enum format format = OPENAI;
-static const char *prompt, *sys;
-static long long written, skipped;
+static const char *prompt, *sys, *inpath, *outpath;
+static long long written, skipped, refused;
 static json_t *header; /* the CSV's columns, from its first sample */
 
 static void
@@ -77,54 +82,212 @@ put_csv(const json_t *rec, const json_t *data)
 	free(text);
 }
 
+/* The value at a jq-like path in v: ".", ".a.b", "a.b", ".a[0]",
+ * ".[\"a.b\"]", "a.\"b c\"" (a key may be quoted, an index negative);
+ * NULL when it is not there.  *bad says why a malformed path is one. */
+static json_t *
+at_path(const json_t *v, const char *p, const char **bad)
+{
+	char key[1024];
+	size_t n;
+	long long i;
+	char *end;
+
+	*bad = NULL;
+	if (*p == '.')
+		p++;
+	for (int first = 1; *p; first = 0) {
+		if (!first && *p == '.') {
+			if (!*++p)
+				return *bad = "a path ends with '.'", NULL;
+		} else if (!first && *p != '[')
+			return *bad = "a step must start with '.' or '['", NULL;
+		if (*p == '[' && p[1] != '"') {
+			errno = 0;
+			i = strtoll(p + 1, &end, 10);
+			if (end == p + 1 || *end != ']' || errno)
+				return *bad = "an index is [N]", NULL;
+			p = end + 1;
+			if (i < 0)
+				i += (long long)json_array_size(v);
+			v = i < 0 ? NULL : json_array_get(v, (size_t)i);
+			continue;
+		}
+		if (*p == '[' || *p == '"') {
+			int bracket = *p == '[';
+
+			p += 1 + bracket;
+			for (n = 0; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				if (n < sizeof key - 1)
+					key[n++] = *p;
+			}
+			if (*p != '"' || (bracket && p[1] != ']'))
+				return *bad = "a quoted key is not closed",
+				       NULL;
+			p += 1 + bracket;
+		} else {
+			for (n = 0; *p && *p != '.' && *p != '['; p++)
+				if (n < sizeof key - 1)
+					key[n++] = *p;
+			if (n == 0)
+				return *bad = "a key is empty", NULL;
+		}
+		key[n] = '\0';
+		v = json_object_get(v, key);
+	}
+	return (json_t *)v;
+}
+
+/* A value as the text of a turn: a string as it is, anything else but
+ * null as compact JSON into *owned. */
 static const char *
-first(const json_t *data, const char *const keys[])
+text_of(const json_t *v, char **owned)
+{
+	if (!v || json_is_null(v))
+		return NULL;
+	if (json_is_string(v))
+		return json_string_value(v);
+	return *owned = sg_dumps(v);
+}
+
+/* The first of keys that data has as a string, its name in *name. */
+static const char *
+first(const json_t *data, const char *const keys[], const char **name)
 {
 	const char *s;
 
 	for (size_t i = 0; keys[i]; i++)
-		if ((s = sg_get_str(data, keys[i])))
+		if ((s = sg_get_str(data, keys[i]))) {
+			*name = keys[i];
 			return s;
+		}
 	return NULL;
 }
 
-/* The instruction, its input (may be NULL) and the answer of a sample's
- * data: Alpaca's own fields, a prompt and a response, a question and an
- * answer, a text and its label, or a string answering -p. */
-static int
-split(const json_t *data, const char **instr, const char **input,
-	const char **output, char **owned)
+/* Why data makes no example: it has no what (the fields it has named),
+ * and the hint what to do, if any. */
+static const char *
+no_field(const json_t *data, const char *what, const char *hint, char *why,
+	size_t size)
 {
-	static const char *const asks[] = {
+	struct sg_buf names = {0};
+	const char *key;
+	json_t *v;
+
+	sg_buf_add(&names, "", 0);
+	json_object_foreach ((json_t *)data, key, v) {
+		sg_buf_add(&names, names.len ? ", " : " (fields ",
+			names.len ? 2 : 9);
+		sg_buf_add(&names, key, strlen(key));
+	}
+	snprintf(why, size, "no %s in its data%s%s%s%s", what, names.p,
+		names.len ? ")" : "", hint ? ": " : "", hint ? hint : "");
+	free(names.p);
+	return why;
+}
+
+/* An example: the instruction, an input that follows it (or NULL) and the
+ * answer, and where each came from, to say which is blank. */
+struct example {
+	const char *instr, *input, *output;
+	const char *instr_from, *input_from, *output_from;
+	char *owned[2];
+};
+
+/* Where a turn's text came from, for a message: a field quoted. */
+static const char *
+blank_one(const struct example *x, char *why, size_t size)
+{
+	const char *from = sg_blank(x->instr)	 ? x->instr_from
+			   : sg_blank(x->output) ? x->output_from
+						 : x->input_from;
+
+	if (strcmp(from, "data") == 0)
+		snprintf(why, size, "its data is blank");
+	else
+		snprintf(why, size, "\"%s\" is blank", from);
+	return why;
+}
+
+/* The example a sample's data makes, or why it makes none.  The answer is
+ * --output's value, else a string data, else the first of output,
+ * response, answer, completion and label.  What asks is --input's value,
+ * else the data's own instruction (the first of instruction, prompt,
+ * question and query, with "input" after it), else "input", else "text".
+ * -p is the instruction of data without one of its own, what asks then
+ * being the input, or, when nothing answers, the answer. */
+static const char *
+split(const json_t *data, struct example *x, char *why, size_t size)
+{
+	static const char *const instructions[] = {
 		"instruction", "prompt", "question", "query", NULL};
 	static const char *const answers[] = {
 		"output", "response", "answer", "completion", NULL};
-	json_t *label = json_object_get(data, "label");
+	static const char *const texts[] = {"input", "text", NULL};
+	const char *asks = NULL, *asks_from = NULL, *bad;
+	char quoted[300];
+	int own = 0;
 
-	*owned = NULL;
-	*input = NULL;
-	if (json_is_string(data)) {
-		*instr = prompt;
-		*output = json_string_value(data);
-		return prompt ? 0 : -1;
+	if (outpath) {
+		x->output_from = outpath;
+		x->output = text_of(at_path(data, outpath, &bad), &x->owned[1]);
+	} else if (json_is_string(data)) {
+		x->output_from = "data";
+		x->output = json_string_value(data);
+	} else if (!(x->output = first(data, answers, &x->output_from))) {
+		x->output_from = "label";
+		x->output =
+			text_of(json_object_get(data, "label"), &x->owned[1]);
 	}
-	*instr = first(data, asks);
-	*output = first(data, answers);
-	if (*instr)
-		*input = sg_get_str(data, "input");
-	else if ((*instr = sg_get_str(data, "input")))
-		*input = NULL;
-	if (!*output && label && (*instr || sg_get_str(data, "text"))) {
-		if (!*instr)
-			*instr = sg_get_str(data, "text");
-		*output = json_is_string(label) ? json_string_value(label)
-						: (*owned = sg_dumps(label));
+	if (inpath) {
+		asks_from = inpath;
+		asks = text_of(at_path(data, inpath, &bad), &x->owned[0]);
+	} else if ((asks = first(data, instructions, &asks_from))) {
+		own = 1;
+	} else {
+		asks = first(data, texts, &asks_from);
 	}
-	if (*instr && !*output && prompt) {
-		*output = *instr;
-		*instr = prompt;
+	if ((outpath && !x->output) || (inpath && !asks)) {
+		snprintf(quoted, sizeof quoted, "\"%s\"",
+			outpath && !x->output ? outpath : inpath);
+		return no_field(data, quoted, NULL, why, size);
 	}
-	return *instr && *output ? 0 : -1;
+	if (prompt && !x->output) {
+		x->output = asks;
+		x->output_from = asks_from;
+		asks = NULL;
+		own = 0;
+	}
+	if (prompt && !own) {
+		x->instr = prompt;
+		x->instr_from = "-p";
+		x->input = asks;
+		x->input_from = asks_from;
+	} else {
+		x->instr = asks;
+		x->instr_from = asks_from;
+		x->input = own ? sg_get_str(data, "input") : NULL;
+	}
+	if (!x->instr && json_is_string(data)) {
+		snprintf(why, size,
+			"its data is a string, an answer: give the instruction"
+			" with -p (see sg-export(1))");
+		return why;
+	}
+	if (!x->instr)
+		return no_field(data, "instruction",
+			"name it with --input, or give one with -p"
+			" (see sg-export(1))",
+			why, size);
+	if (!x->output)
+		return no_field(data, "answer",
+			"name it with --output (see sg-export(1))", why, size);
+	if (sg_blank(x->instr) || sg_blank(x->output) ||
+		(x->input_from && sg_blank(x->input)))
+		return blank_one(x, why, size);
+	return NULL;
 }
 
 static json_t *
@@ -137,8 +300,7 @@ user_text(const char *instr, const char *input)
 /* System (with -s), user and assistant turns, named by the format. */
 static json_t *
 conversation(const char *who, const char *what, const char *user,
-	const char *assistant, const char *instr, const char *input,
-	const char *output)
+	const char *assistant, const struct example *x)
 {
 	json_t *turns = json_array();
 
@@ -146,18 +308,19 @@ conversation(const char *who, const char *what, const char *user,
 		json_array_append_new(turns,
 			json_pack("{s:s, s:s}", who, "system", what, sys));
 	json_array_append_new(turns, json_pack("{s:s, s:o}", who, user, what,
-					     user_text(instr, input)));
-	json_array_append_new(
-		turns, json_pack("{s:s, s:s}", who, assistant, what, output));
+					     user_text(x->instr, x->input)));
+	json_array_append_new(turns,
+		json_pack("{s:s, s:s}", who, assistant, what, x->output));
 	return turns;
 }
 
 static void
 put_example(struct sg_filter *f, json_t *rec)
 {
-	const char *instr, *input, *output;
 	json_t *data = json_object_get(rec, "data"), *out;
-	char *owned;
+	struct example x = {0};
+	const char *why;
+	char buf[1024];
 
 	if (strcmp(sg_rec_type(rec), "sample") != 0)
 		return;
@@ -172,29 +335,45 @@ put_example(struct sg_filter *f, json_t *rec)
 		written++;
 		return;
 	}
-	if (split(data, &instr, &input, &output, &owned) < 0) {
-		sg_filter_bad(f,
-			"sample \"%s\": no instruction and answer in "
-			"its data (see sg-export(1))",
-			sg_get_str(rec, "id") ? sg_get_str(rec, "id") : "");
-		return;
+	why = split(data, &x, buf, sizeof buf);
+	if (why) {
+		sg_filter_bad(f, "sample \"%s\": %s",
+			sg_get_str(rec, "id") ? sg_get_str(rec, "id") : "",
+			why);
+		refused++;
+		goto done;
 	}
 	if (format == ALPACA) {
-		out = json_pack("{s:s, s:s, s:s}", "instruction", instr,
-			"input", input ? input : "", "output", output);
+		out = json_pack("{s:s, s:s, s:s}", "instruction", x.instr,
+			"input", x.input ? x.input : "", "output", x.output);
 	} else if (format == SHAREGPT) {
 		out = json_pack("{s:o}", "conversations",
-			conversation("from", "value", "human", "gpt", instr,
-				input, output));
+			conversation("from", "value", "human", "gpt", &x));
 	} else {
 		out = json_pack("{s:o}", "messages",
-			conversation("role", "content", "user", "assistant",
-				instr, input, output));
+			conversation(
+				"role", "content", "user", "assistant", &x));
 	}
-	free(owned);
 	sg_filter_put(f, out);
 	json_decref(out);
 	written++;
+done:
+	free(x.owned[0]);
+	free(x.owned[1]);
+}
+
+/* A path option's argument, checked once: a malformed one is bad usage. */
+static const char *
+path_arg(const char *opt, const char *path)
+{
+	const char *bad;
+
+	at_path(NULL, path, &bad);
+	if (bad) {
+		sg_warn("%s: bad path '%s': %s", opt, path, bad);
+		sg_usage(f.usage, SG_EXIT_USAGE);
+	}
+	return path;
 }
 
 int
@@ -203,6 +382,8 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{"format", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
+		{"input", required_argument, NULL, OPT_INPUT},
+		{"output", required_argument, NULL, OPT_OUTPUT},
 		{"prompt", required_argument, NULL, 'p'},
 		{"strict", no_argument, NULL, SG_OPT_STRICT},
 		{"system", required_argument, NULL, 's'},
@@ -229,7 +410,17 @@ main(int argc, char *argv[])
 			else
 				sg_usage(f.usage, SG_EXIT_USAGE);
 			break;
+		case OPT_INPUT:
+			inpath = path_arg("--input", optarg);
+			break;
+		case OPT_OUTPUT:
+			outpath = path_arg("--output", optarg);
+			break;
 		case 'p':
+			if (sg_blank(optarg)) {
+				sg_warn("-p: the instruction is blank");
+				sg_usage(f.usage, SG_EXIT_USAGE);
+			}
 			prompt = optarg;
 			break;
 		case 's':
@@ -242,6 +433,9 @@ main(int argc, char *argv[])
 	}
 	status = sg_filter_run(&f, argv + optind, argc - optind, put_example);
 	json_decref(header);
-	sg_note("%lld samples written, %lld not usable", written, skipped);
+	/* refusals were reported one by one; their count is not chatter */
+	(refused ? sg_warn : sg_note)("%lld samples written, %lld not usable, "
+				      "%lld refused",
+		written, skipped, refused);
 	return sg_finish(status);
 }

@@ -5,11 +5,14 @@
  * and reward records; sg-run writes it), the dataset and the rejects
  * (state.rejected) when they exist, and the eval records of sg-eval (-e).
  * Writes one self-contained HTML page (-o, or standard output) with
- * inline SVG plots: each arm's share of the choices over the batches,
- * the rewards per arm over time (sg-score's and sg-eval's apart), the
- * pass rate, the quality histogram, diversity, the evaluation on real
- * data, and tokens and cost when the records carry them.  A short summary
- * goes to standard error.  Reads only; owns nothing in any record.
+ * inline SVG plots that scale to the page: each arm's share of the
+ * choices over the batches, the rewards per arm where it was chosen
+ * (sg-score's and sg-eval's apart; smoothed over a long run), the pass
+ * rate, the quality histogram, diversity, the evaluation on real data
+ * against its majority class and ceiling, and the tokens and cost the
+ * batch records count.  Each arm keeps the colour of its name.  A short
+ * summary goes to standard error.  Reads only; owns nothing in any
+ * record.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +30,12 @@ static const char usage_text[] =
 	"usage: sg-report [-hVv] [-d dataset] [-e evals] [-l log] [-o report]"
 	" state\n";
 
+/* More batches than this make a long run: its rewards are drawn as pale
+ * dots under their mean over the last batches. */
+#define LONG_RUN 40
+/* the colour of what a chart is read against, apart from the palette */
+#define GREY "#7f7f7f"
+
 struct dv {
 	double *v;
 	size_t n, cap;
@@ -34,20 +43,28 @@ struct dv {
 
 struct arm {
 	char *name;
+	const char *color;
 	long long chosen;
 	struct dv cx, cy; /* share of the choices after each batch */
 	struct dv rx, ry; /* sg-score's rewards */
 	struct dv ex, ey; /* sg-eval's rewards */
+	double usage[3];  /* prompt and completion tokens, cost */
 };
 
 static struct arm *arms;
 static size_t narms;
 static long long nchoices;
-static struct dv bx, pass, qual, divers, tokx, tok, cost;
-static struct dv evx, acc, f1, util;
+static struct dv bx, pass, qual, divers;
+static struct dv batches; /* bx in order, each once: the axis of batches */
+static struct dv tokx, usage[4]; /* prompt, completion, cost, all tokens */
+static long long usage_batches, batch_records;
+static struct dv evx, acc, f1, util, prob;
 static double qhist[2][10];
 static json_t *lastev;
 static int status;
+
+static const char *const usage_keys[3] = {
+	"prompt_tokens", "completion_tokens", "cost"};
 
 static void
 push(struct dv *d, double v)
@@ -96,25 +113,34 @@ each(const char *path, int optional, void (*fn)(json_t *rec))
 	sg_reader_close(&r);
 }
 
-/* The tokens a record reports: "tokens", or an OpenAI-style "usage". */
-static double
-tokens_of(const json_t *rec)
+/* What a batch record counts of its LLM requests (sg-jsonl(5)), added to
+ * the run's and its arm's. */
+static void
+batch_usage(const json_t *rec, double x, struct arm *a)
 {
-	json_t *u = json_object_get(rec, "usage");
+	int any = 0;
 
-	if (json_is_number(json_object_get(rec, "tokens")))
-		return sg_get_num(rec, "tokens", 0);
-	if (json_is_number(json_object_get(u, "total_tokens")))
-		return sg_get_num(u, "total_tokens", 0);
-	return sg_get_num(u, "prompt_tokens", 0) +
-	       sg_get_num(u, "completion_tokens", 0);
+	batch_records++;
+	for (int k = 0; k < 3; k++) {
+		json_t *v = json_object_get(rec, usage_keys[k]);
+		double sum = usage[k].n ? usage[k].v[usage[k].n - 1] : 0;
+
+		any |= json_is_number(v);
+		push(&usage[k], sum + json_number_value(v));
+		if (a)
+			a->usage[k] += json_number_value(v);
+	}
+	push(&usage[3],
+		usage[0].v[usage[0].n - 1] + usage[1].v[usage[1].n - 1]);
+	push(&tokx, x);
+	usage_batches += any;
 }
 
 static void
 log_record(json_t *rec)
 {
 	const char *type = sg_rec_type(rec), *name = sg_get_str(rec, "arm");
-	double x = (double)sg_get_int(rec, "batch", 0), t;
+	double x = (double)sg_get_int(rec, "batch", 0);
 	struct arm *a;
 
 	if (strcmp(type, "job") == 0 && name) {
@@ -127,14 +153,9 @@ log_record(json_t *rec)
 		}
 		return;
 	}
-	if (strcmp(type, "batch") == 0 || strcmp(type, "reward") == 0) {
-		t = tokens_of(rec);
-		if (t > 0 || json_is_number(json_object_get(rec, "cost"))) {
-			push(&tokx, x);
-			push(&tok, (tok.n ? tok.v[tok.n - 1] : 0) + t);
-			push(&cost, (cost.n ? cost.v[cost.n - 1] : 0) +
-					    sg_get_num(rec, "cost", 0));
-		}
+	if (strcmp(type, "batch") == 0) {
+		batch_usage(rec, x, name ? arm_of(name) : NULL);
+		return;
 	}
 	if (strcmp(type, "reward") != 0 || !name)
 		return;
@@ -177,80 +198,235 @@ rejected_record(json_t *rec)
 	sample_quality(rec, 1);
 }
 
+static double
+num_or_nan(const json_t *v)
+{
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
 static void
 eval_record(json_t *rec)
 {
 	if (strcmp(sg_rec_type(rec), "eval") != 0)
 		return;
 	push(&evx, (double)sg_get_int(rec, "batch", (long long)evx.n));
-	push(&acc, json_number_value(sg_path(rec, "synthetic.accuracy")));
-	push(&f1, json_number_value(sg_path(rec, "synthetic.macro_f1")));
-	if (json_is_number(json_object_get(rec, "utility")))
-		push(&util, sg_get_num(rec, "utility", 0));
+	push(&acc, num_or_nan(sg_path(rec, "synthetic.accuracy")));
+	push(&f1, num_or_nan(sg_path(rec, "synthetic.macro_f1")));
+	push(&util, num_or_nan(json_object_get(rec, "utility")));
+	push(&prob, num_or_nan(sg_path(rec, "synthetic.mean_probability")));
 	json_decref(lastev);
 	lastev = json_incref(rec);
 }
 
+static int
+any_number(const struct dv *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!isnan(d->v[i]))
+			return 1;
+	return 0;
+}
+
+static double
+mean(const struct dv *d)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		sum += d->v[i];
+	return d->n ? sum / (double)d->n : 0;
+}
+
+/* How many batches a long run's lines are the mean of. */
+static size_t
+window(void)
+{
+	return batches.n / 20 > 5 ? batches.n / 20 : 5;
+}
+
+/* A series to draw: its own copy of x and y. */
+struct line {
+	struct dv x, y;
+};
+
+/* The mean of the last k values of y up to each, at the same x: the
+ * smoothed line of a long run. */
+static void
+smooth(struct line *out, const struct dv *x, const struct dv *y, size_t k)
+{
+	double sum = 0;
+
+	for (size_t j = 0; j < y->n; j++) {
+		sum += y->v[j];
+		if (j >= k)
+			sum -= y->v[j - k];
+		push(&out->x, x->v[j]);
+		push(&out->y, sum / (double)(j < k ? j + 1 : k));
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void
+batch_axis(void)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < bx.n; i++)
+		push(&batches, bx.v[i]);
+	if (batches.n)
+		qsort(batches.v, batches.n, sizeof *batches.v, cmp_double);
+	for (size_t i = 0; i < batches.n; i++)
+		if (n == 0 || batches.v[i] != batches.v[n - 1])
+			batches.v[n++] = batches.v[i];
+	batches.n = n;
+}
+
+/* Where batch x is on the axis of batches. */
+static size_t
+batch_index(double x)
+{
+	size_t lo = 0, hi = batches.n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (batches.v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* An arm's points, with a break (a NaN) between two that are more than
+ * gap batches apart on the axis of batches. */
+static void
+joined(struct line *out, const struct dv *x, const struct dv *y, size_t gap)
+{
+	for (size_t j = 0; j < x->n; j++) {
+		if (j > 0 &&
+			batch_index(x->v[j]) > batch_index(x->v[j - 1]) + gap) {
+			push(&out->x, x->v[j]);
+			push(&out->y, NAN);
+		}
+		push(&out->x, x->v[j]);
+		push(&out->y, y->v[j]);
+	}
+}
+
 static const char style[] =
 	"body{font:15px/1.4 system-ui,sans-serif;max-width:680px;margin:2em "
-	"auto;color:#222}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:"
-	"2em}table{border-collapse:collapse}td,th{padding:2px 10px;text-align:"
-	"right;border-bottom:1px solid #ddd}td:first-child,th:first-child{"
-	"text-align:left}.chart{display:block;margin:.5em 0}.t{font-weight:"
-	"bold;font-size:13px}.frame{fill:none;stroke:#999}.grid{stroke:#eee}"
-	".yt{font-size:11px;text-anchor:end}.xt{font-size:11px;text-anchor:"
-	"middle}.xl{font-size:12px;text-anchor:middle}.lg{font-size:12px}"
-	"polyline{stroke-width:2}";
+	"auto;padding:0 1em;color:#222;overflow-wrap:break-word}code{"
+	"overflow-wrap:anywhere}h1{font-size:"
+	"1.4em}h2{font-size:1.1em;margin-top:2em}table{border-collapse:"
+	"collapse;font-size:14px}td,th{padding:2px "
+	"6px;text-align:right;border-bottom:1px "
+	"solid #ddd}td:first-child,th:first-child{text-align:left}.scroll{"
+	"overflow-x:auto}.sw{display:inline-block;width:.7em;height:.7em;"
+	"margin-right:.4em}.chart{display:block;width:100%;max-width:640px;"
+	"height:auto;margin:.5em 0}.t{font-weight:bold;font-size:13px}.frame"
+	"{fill:none;stroke:#999}.grid{stroke:#eee}.yt{font-size:11px;"
+	"text-anchor:end}.xt{font-size:11px;text-anchor:middle}.xl{font-size:"
+	"12px;text-anchor:middle}.lg{font-size:12px}path.series{stroke-width:"
+	"2}.faint{opacity:.35}.rule{stroke-dasharray:5 4;stroke-width:1.5}"
+	"@media (max-width:480px){body{padding:0 .6em}table{font-size:12px}"
+	"td,th{padding:2px 3px}}";
+
+/* An arm's name that may break after each underscore on a narrow page. */
+static void
+name_cell(FILE *fp, const char *name)
+{
+	const char *u;
+	char part[256];
+
+	while ((u = strchr(name, '_')) &&
+		(size_t)(u - name) < sizeof part - 1) {
+		memcpy(part, name, (size_t)(u - name) + 1);
+		part[u - name + 1] = '\0';
+		sg_html_escape(fp, part);
+		fputs("<wbr>", fp);
+		name = u + 1;
+	}
+	sg_html_escape(fp, name);
+}
+
+static void
+reward_cell(FILE *fp, const struct dv *d)
+{
+	if (d->n)
+		fprintf(fp, "<td>%.3f (%zu)</td>", mean(d), d->n);
+	else
+		fputs("<td>&ndash;</td>", fp);
+}
+
+static void
+arm_cell(FILE *fp, const struct arm *a)
+{
+	fprintf(fp,
+		"<tr><td><span class=\"sw\" style=\"background:%s\">"
+		"</span>",
+		a->color);
+	name_cell(fp, a->name);
+	fputs("</td>", fp);
+}
 
 static void
 arm_table(FILE *fp, const json_t *state)
 {
-	json_t *arm;
-	const char *name;
-
-	fputs("<table><tr><th>arm</th><th>pulls</th><th>rewards</th>"
-	      "<th>mean reward</th><th>temperature</th></tr>\n",
+	fputs("<div class=\"scroll\"><table><tr><th>arm</th><th>chosen</th>"
+	      "<th>sg-score reward</th><th>sg-eval reward</th>"
+	      "<th><abbr title=\"temperature\">temp.</abbr></th></tr>\n",
 		fp);
-	json_object_foreach (json_object_get(state, "arms"), name, arm) {
-		long long n = sg_get_int(arm, "n", 0);
+	for (size_t i = 0; i < narms; i++) {
+		const struct arm *a = &arms[i];
+		json_t *s = json_object_get(
+			json_object_get(state, "arms"), a->name);
 
-		fputs("<tr><td>", fp);
-		sg_html_escape(fp, name);
-		fprintf(fp,
-			"</td><td>%lld</td><td>%lld</td><td>%.3f</td>"
-			"<td>%.2f</td></tr>\n",
-			sg_get_int(arm, "pulls", 0), n,
-			n ? sg_get_num(arm, "sum", 0) / (double)n : 0.0,
-			sg_get_num(arm, "temperature", 0));
+		arm_cell(fp, a);
+		fprintf(fp, "<td>%lld</td>",
+			s ? sg_get_int(s, "pulls", 0) : a->chosen);
+		reward_cell(fp, &a->ry);
+		reward_cell(fp, &a->ey);
+		if (s)
+			fprintf(fp, "<td>%.2f</td>",
+				sg_get_num(s, "temperature", 0));
+		else
+			fputs("<td>&ndash;</td>", fp);
+		fputs("</tr>\n", fp);
 	}
-	fputs("</table>\n", fp);
+	fputs("</table></div>\n<p>A reward of sg-score measures a batch as it "
+	      "was made; one of sg-eval, a dataset's use on real data, for "
+	      "every arm that made it (mean, and how many).</p>\n",
+		fp);
 }
 
 static void
 eval_section(FILE *fp)
 {
 	const json_t *syn = json_object_get(lastev, "synthetic"), *row, *l;
-	struct sg_series s[3] = {
-		{"accuracy", NULL, evx.v, acc.v, acc.n, SG_SVG_BOTH},
-		{"macro-F1", NULL, evx.v, f1.v, f1.n, SG_SVG_BOTH},
-		{"utility", NULL, evx.v, util.v, util.n, SG_SVG_BOTH},
-	};
-	size_t i, j;
+	double majority = sg_get_num(lastev, "majority", NAN),
+	       ceiling = sg_get_num(lastev, "ceiling", NAN);
+	struct sg_series s[6];
+	size_t i, j, ns = 0;
 
 	fputs("<h2>Evaluation on real data</h2>\n<p>", fp);
 	fprintf(fp,
 		"The last evaluation trained on %lld samples and tested on "
-		"%lld "
-		"real examples: accuracy %.3f, macro-F1 %.3f, majority class "
-		"%.3f",
+		"%lld real examples: accuracy %.3f, macro-F1 %.3f, majority "
+		"class %.3f",
 		sg_get_int(lastev, "train_n", 0), sg_get_int(syn, "n", 0),
 		json_number_value(json_object_get(syn, "accuracy")),
-		json_number_value(json_object_get(syn, "macro_f1")),
-		sg_get_num(lastev, "majority", 0));
+		json_number_value(json_object_get(syn, "macro_f1")), majority);
 	if (json_is_number(json_object_get(lastev, "utility")))
 		fprintf(fp, ", real-trained ceiling %.3f, <b>utility %.3f</b>",
-			sg_get_num(lastev, "ceiling", 0),
-			sg_get_num(lastev, "utility", 0));
+			ceiling, sg_get_num(lastev, "utility", 0));
 	fprintf(fp,
 		". %.1f%% of the test's word %lld-grams occur in the training "
 		"data; %lld test texts verbatim.</p>\n",
@@ -258,10 +434,27 @@ eval_section(FILE *fp)
 		(long long)json_integer_value(sg_path(lastev, "overlap.n")),
 		(long long)json_integer_value(
 			sg_path(lastev, "overlap.exact_texts")));
-	if (evx.n > 1)
-		sg_svg_lines(fp, "Evaluations over the run", "batch", "score",
-			s, util.n == evx.n ? 3 : 2, 0, 1);
-	fputs("<table><tr><th>true \\ predicted</th>", fp);
+	s[ns++] = (struct sg_series){
+		"accuracy", sg_svg_color(0), evx.v, acc.v, acc.n, SG_SVG_BOTH};
+	s[ns++] = (struct sg_series){
+		"macro-F1", sg_svg_color(1), evx.v, f1.v, f1.n, SG_SVG_BOTH};
+	if (any_number(&util))
+		s[ns++] = (struct sg_series){"utility", sg_svg_color(2), evx.v,
+			util.v, util.n, SG_SVG_BOTH};
+	if (any_number(&prob))
+		s[ns++] = (struct sg_series){"mean probability of the truth",
+			sg_svg_color(4), evx.v, prob.v, prob.n, SG_SVG_BOTH};
+	if (!isnan(majority))
+		s[ns++] = (struct sg_series){"majority class", GREY,
+			&evx.v[evx.n - 1], &majority, 1, SG_SVG_RULE};
+	if (!isnan(ceiling))
+		s[ns++] = (struct sg_series){"real-trained ceiling",
+			sg_svg_color(3), &evx.v[evx.n - 1], &ceiling, 1,
+			SG_SVG_RULE};
+	sg_svg_lines(
+		fp, "Evaluations over the run", "batch", "score", s, ns, 0, 1);
+	fputs("<div class=\"scroll\"><table><tr><th>true \\ predicted</th>",
+		fp);
 	json_array_foreach (json_object_get(syn, "labels"), i, l) {
 		fputs("<th>", fp);
 		sg_html_escape(fp, json_string_value(l));
@@ -279,22 +472,152 @@ eval_section(FILE *fp)
 					json_array_get(row, j)));
 		fputs("</tr>\n", fp);
 	}
-	fputs("</table>\n", fp);
+	fputs("</table></div>\n", fp);
+}
+
+static void
+usage_section(FILE *fp)
+{
+	double prompt = usage[0].v[usage[0].n - 1],
+	       completion = usage[1].v[usage[1].n - 1],
+	       cost = usage[2].v[usage[2].n - 1];
+	struct sg_series s[3] = {
+		{"prompt", sg_svg_color(0), tokx.v, usage[0].v, tokx.n,
+			SG_SVG_LINE},
+		{"completion", sg_svg_color(1), tokx.v, usage[1].v, tokx.n,
+			SG_SVG_LINE},
+		{"all", GREY, tokx.v, usage[3].v, tokx.n, SG_SVG_LINE},
+	};
+	struct sg_series c = {"US dollars", sg_svg_color(2), tokx.v, usage[2].v,
+		tokx.n, SG_SVG_LINE};
+
+	fprintf(fp,
+		"<h2>Tokens and cost</h2>\n<p>%.0f prompt and %.0f completion "
+		"tokens in %lld of %lld batches, as their batch records count "
+		"them; cost $%.6g.</p>\n",
+		prompt, completion, usage_batches, batch_records, cost);
+	fputs("<div class=\"scroll\"><table><tr><th>arm</th><th>prompt</th>"
+	      "<th>completion</th><th>US dollars</th></tr>\n",
+		fp);
+	for (size_t i = 0; i < narms; i++)
+		if (arms[i].usage[0] + arms[i].usage[1] + arms[i].usage[2] >
+			0) {
+			arm_cell(fp, &arms[i]);
+			fprintf(fp,
+				"<td>%.0f</td><td>%.0f</td><td>%.6g</td>"
+				"</tr>\n",
+				arms[i].usage[0], arms[i].usage[1],
+				arms[i].usage[2]);
+		}
+	fputs("</table></div>\n", fp);
+	sg_svg_lines(fp, "Tokens so far", "batch", "tokens", s, 3, 0, 0);
+	if (cost > 0)
+		sg_svg_lines(
+			fp, "Cost so far", "batch", "US dollars", &c, 1, 0, 0);
+}
+
+static void
+free_lines(struct line *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(l[i].x.v), free(l[i].y.v);
+	free(l);
+}
+
+static void
+reward_chart(FILE *fp)
+{
+	int long_run = batches.n > LONG_RUN;
+	size_t k = window(), ns = 0;
+	struct sg_series *s = sg_xmalloc((3 * narms + 1) * sizeof *s);
+	struct line *l = sg_xmalloc((narms + 1) * sizeof *l);
+	char(*names)[300] = sg_xmalloc((narms + 1) * sizeof *names);
+
+	memset(l, 0, (narms + 1) * sizeof *l);
+	if (long_run)
+		fprintf(fp,
+			"<p>Pale dots: sg-score's reward of each batch; lines: "
+			"the mean of an arm's last %zu, broken where the arm "
+			"was not chosen for %zu batches; rings: sg-eval's "
+			"rewards from real data.</p>\n",
+			k, k);
+	else
+		fputs("<p>Dots: sg-score's reward of each batch, joined where "
+		      "the arm made the next batch too; rings: sg-eval's "
+		      "rewards from real data.</p>\n",
+			fp);
+	for (size_t i = 0; i < narms; i++) {
+		struct arm *a = &arms[i];
+		struct line m = {0};
+
+		if (long_run) {
+			s[ns++] = (struct sg_series){NULL, a->color, a->rx.v,
+				a->ry.v, a->rx.n, SG_SVG_FAINT};
+			smooth(&m, &a->rx, &a->ry, k);
+			joined(&l[i], &m.x, &m.y, k);
+			free(m.x.v), free(m.y.v);
+		} else {
+			joined(&l[i], &a->rx, &a->ry, 1);
+		}
+		s[ns++] = (struct sg_series){a->name, a->color, l[i].x.v,
+			l[i].y.v, l[i].x.n, SG_SVG_LINE};
+		if (a->ex.n == 0)
+			continue;
+		snprintf(names[i], sizeof names[i], "%s (eval)", a->name);
+		s[ns++] = (struct sg_series){names[i], a->color, a->ex.v,
+			a->ey.v, a->ex.n, SG_SVG_DOTS};
+	}
+	sg_svg_lines(fp, "Reward per arm", "batch", "reward", s, ns, 0, 1);
+	free_lines(l, narms + 1);
+	free(names);
+	free(s);
+}
+
+/* A measure of every batch: its line, or over a long run pale dots and
+ * the mean of the last batches. */
+static void
+batch_chart(FILE *fp, const char *title, const char *ylabel,
+	const char *const names[], const struct dv *const y[], size_t n)
+{
+	int long_run = batches.n > LONG_RUN;
+	size_t k = window(), ns = 0;
+	struct sg_series s[4];
+	struct line m[2] = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		if (!long_run) {
+			s[ns++] = (struct sg_series){names[i], sg_svg_color(i),
+				bx.v, y[i]->v, bx.n, SG_SVG_LINE};
+			continue;
+		}
+		smooth(&m[i], &bx, y[i], k);
+		s[ns++] = (struct sg_series){NULL, sg_svg_color(i), bx.v,
+			y[i]->v, bx.n, SG_SVG_FAINT};
+		s[ns++] = (struct sg_series){names[i], sg_svg_color(i),
+			m[i].x.v, m[i].y.v, m[i].x.n, SG_SVG_LINE};
+	}
+	sg_svg_lines(fp, title, "batch", ylabel, s, ns, 0, 1);
+	for (size_t i = 0; i < n; i++)
+		free(m[i].x.v), free(m[i].y.v);
 }
 
 static void
 page(FILE *fp, const json_t *state, const char *state_path)
 {
-	struct sg_series *s = sg_xmalloc((2 * narms + 3) * sizeof *s);
 	static const char *const bins[10] = {
 		"0", ".1", ".2", ".3", ".4", ".5", ".6", ".7", ".8", ".9"};
 	static const char *const qnames[2] = {"accepted", "rejected"};
+	static const char *const pq[2] = {"pass rate", "mean quality"};
+	static const char *const dname[1] = {"diversity"};
+	const struct dv *const pqv[2] = {&pass, &qual};
+	const struct dv *const dvv[1] = {&divers};
+	const char *qcolors[2] = {sg_svg_color(2), sg_svg_color(1)};
 	const double *qv[2] = {qhist[0], qhist[1]};
-	char(*names)[300] = sg_xmalloc((narms ? narms : 1) * sizeof *names);
-	size_t ns = 0;
+	struct sg_series *s = sg_xmalloc((narms + 1) * sizeof *s);
 
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
-	      "charset=\"utf-8\">"
+	      "charset=\"utf-8\"><meta name=\"viewport\" "
+	      "content=\"width=device-width, initial-scale=1\">"
 	      "<title>sg run ",
 		fp);
 	sg_html_escape(fp, sg_get_str(state, "run"));
@@ -313,65 +636,26 @@ page(FILE *fp, const json_t *state, const char *state_path)
 
 	fputs("<h2>Which arms the router chose</h2>\n", fp);
 	for (size_t i = 0; i < narms; i++)
-		s[i] = (struct sg_series){arms[i].name, NULL, arms[i].cx.v,
-			arms[i].cy.v, arms[i].cx.n, SG_SVG_LINE};
+		s[i] = (struct sg_series){arms[i].name, arms[i].color,
+			arms[i].cx.v, arms[i].cy.v, arms[i].cx.n, SG_SVG_LINE};
 	sg_svg_lines(fp, "Share of the choices so far", "batch", "share", s,
 		narms, 0, 1);
 
-	fputs("<h2>Rewards</h2>\n<p>Lines: sg-score's batch rewards; "
-	      "dots: sg-eval's rewards from real data.</p>\n",
-		fp);
-	for (size_t i = 0; i < narms; i++) {
-		s[ns++] = (struct sg_series){arms[i].name, sg_svg_color(i),
-			arms[i].rx.v, arms[i].ry.v, arms[i].rx.n, SG_SVG_LINE};
-		if (arms[i].ex.n == 0)
-			continue;
-		snprintf(names[i], sizeof names[i], "%s (eval)", arms[i].name);
-		s[ns++] = (struct sg_series){names[i], sg_svg_color(i),
-			arms[i].ex.v, arms[i].ey.v, arms[i].ex.n, SG_SVG_DOTS};
-	}
-	sg_svg_lines(fp, "Reward per arm", "batch", "reward", s, ns, 0, 1);
+	fputs("<h2>Rewards</h2>\n", fp);
+	reward_chart(fp);
 
 	fputs("<h2>Batches</h2>\n", fp);
-	s[0] = (struct sg_series){
-		"pass rate", NULL, bx.v, pass.v, bx.n, SG_SVG_LINE};
-	s[1] = (struct sg_series){
-		"mean quality", NULL, bx.v, qual.v, bx.n, SG_SVG_LINE};
-	s[2] = (struct sg_series){
-		"diversity", NULL, bx.v, divers.v, bx.n, SG_SVG_LINE};
-	sg_svg_lines(fp, "Pass rate and quality per batch", "batch", "rate", s,
-		2, 0, 1);
-	sg_svg_lines(fp, "Diversity per batch", "batch", "diversity", s + 2, 1,
-		0, 1);
+	batch_chart(fp, "Pass rate and quality per batch", "rate", pq, pqv, 2);
+	batch_chart(fp, "Diversity per batch", "diversity", dname, dvv, 1);
 	sg_svg_bars(fp, "Quality of the samples", "quality", "samples", qnames,
-		qv, 2, bins, 10);
+		qcolors, qv, 2, bins, 10);
 
 	if (lastev)
 		eval_section(fp);
-	if (tok.n > 0) {
-		fputs("<h2>Tokens and cost</h2>\n", fp);
-		s[0] = (struct sg_series){
-			"tokens", NULL, tokx.v, tok.v, tok.n, SG_SVG_LINE};
-		s[1] = (struct sg_series){
-			"cost", NULL, tokx.v, cost.v, cost.n, SG_SVG_LINE};
-		sg_svg_lines(
-			fp, "Tokens so far", "batch", "tokens", s, 1, 0, 0);
-		sg_svg_lines(
-			fp, "Cost so far", "batch", "cost", s + 1, 1, 0, 0);
-	}
+	if (usage_batches > 0)
+		usage_section(fp);
 	fputs("</body></html>\n", fp);
-	free(names);
 	free(s);
-}
-
-static double
-mean(const struct dv *d)
-{
-	double sum = 0;
-
-	for (size_t i = 0; i < d->n; i++)
-		sum += d->v[i];
-	return d->n ? sum / (double)d->n : 0;
 }
 
 static void
@@ -405,6 +689,12 @@ summary(const json_t *state)
 				sg_get_num(lastev, "utility", 0));
 		fputc('\n', stderr);
 	}
+	if (usage_batches > 0)
+		fprintf(stderr,
+			"%s: tokens: %.0f prompt, %.0f completion; cost "
+			"$%.6g\n",
+			sg_progname, usage[0].v[usage[0].n - 1],
+			usage[1].v[usage[1].n - 1], usage[2].v[usage[2].n - 1]);
 }
 
 int
@@ -421,7 +711,7 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0},
 	};
 	const char *dataset = NULL, *log = NULL, *output = NULL, *state_path;
-	const char **evals = NULL;
+	const char **evals = NULL, **names, **colors;
 	char *owned_log = NULL, *rejects, *html = NULL;
 	size_t nevals = 0, htmllen = 0;
 	struct sg_error e;
@@ -480,6 +770,14 @@ main(int argc, char *argv[])
 	each(rejects, 1, rejected_record);
 	for (size_t i = 0; i < nevals; i++)
 		each(evals[i], 0, eval_record);
+	batch_axis();
+	names = sg_xmalloc((narms + 1) * sizeof *names);
+	colors = sg_xmalloc((narms + 1) * sizeof *colors);
+	for (size_t i = 0; i < narms; i++)
+		names[i] = arms[i].name;
+	sg_svg_name_colors(names, narms, colors);
+	for (size_t i = 0; i < narms; i++)
+		arms[i].color = colors[i];
 
 	fp = open_memstream(&html, &htmllen);
 	if (!fp)
@@ -505,9 +803,13 @@ main(int argc, char *argv[])
 		free(a->ex.v), free(a->ey.v);
 	}
 	free(arms);
+	free(names);
+	free(colors);
 	free(bx.v), free(pass.v), free(qual.v), free(divers.v);
-	free(tokx.v), free(tok.v), free(cost.v);
-	free(evx.v), free(acc.v), free(f1.v), free(util.v);
+	free(batches.v), free(tokx.v);
+	for (int k = 0; k < 4; k++)
+		free(usage[k].v);
+	free(evx.v), free(acc.v), free(f1.v), free(util.v), free(prob.v);
 	json_decref(lastev);
 	json_decref(state);
 	free(html);

@@ -167,11 +167,16 @@ sg_lower(int c)
 {
 	return c + (int)(((unsigned)(c - 'A') < 26u) << 5);
 }
+/* The words of text: runs of letters, marks, digits and apostrophes
+ * (Unicode's general categories L, M and N, by utf8proc), each folded to
+ * its NFKC_Casefold, so that "ÉCOUTEURS" and "écouteurs", "Ｗｉｆｉ" and
+ * "wifi", "ΛΟΓΟΣ" and "λογος" are one word. */
 size_t sg_count_words(const char *text);
-/* Each byte folded to lower case (sg_lower) when it is one of a word
- * (sg_wordc), else 0: one lookup for the loops that read every byte of
- * every sample. */
-extern const unsigned char sg_word_fold[256];
+/* The next word of *s: its start in *start, the hash of its folded form
+ * in *hash (as sg_word_hash makes it), *s moved past it, and *newline set
+ * when a line break comes before it; 0 at the end of the text. */
+int sg_word_next(
+	const char **s, const char **start, uint64_t *hash, int *newline);
 /* The length of the UTF-8 sequence at s (n bytes left, n > 0) as
  * jansson reads it, or 0 where jansson refuses it: overlong, a surrogate,
  * past U+10FFFF, or cut short. */
@@ -180,9 +185,10 @@ size_t sg_utf8_len(const unsigned char *s, size_t n);
  * continue a sequence. */
 size_t sg_codepoints(const char *s, size_t n);
 /* A text's words, read once for every check that reads them (the word
- * count, relevance, perplexity, near-duplicates): each a run of sg_wordc
- * bytes, with its hash as sg_word_hash makes it, where it is in text, and
- * whether a line break comes before it (after the word before). */
+ * count, relevance, perplexity, near-duplicates): each a word as
+ * sg_count_words counts them, with its hash as sg_word_hash makes it,
+ * where it is in text, and whether a line break comes before it (after
+ * the word before). */
 struct sg_word {
 	uint64_t hash;
 	size_t at, len;
@@ -197,8 +203,16 @@ struct sg_words {
 void sg_words_read(struct sg_words *w, const char *text);
 /* The next word of *s as [start, end), *s moved past it; 0 at the end. */
 int sg_next_word(const char **s, const char **start, const char **end);
-/* A word's hash, case folded as distinct-n folds it. */
+/* A word's hash: FNV-1a over the UTF-8 of its NFKC_Casefold. */
 uint64_t sg_word_hash(const char *start, const char *end);
+/* Whether s holds nothing to read: no code point but spaces, line and
+ * paragraph separators, controls and format characters (zero-width
+ * spaces and joiners), as Unicode classes them. */
+int sg_blank(const char *s);
+/* The n bytes at s in Unicode's NFC, malloc'd, its length in *len; NULL
+ * when they are already (ASCII, or text whose code points all keep it
+ * NFC, such as precomposed accents) or not UTF-8. */
+char *sg_nfc(const char *s, size_t n, size_t *len);
 
 /* map.c: numbers by 64-bit key, an open-addressing table */
 struct sg_map;

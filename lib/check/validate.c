@@ -21,14 +21,12 @@ fnv(uint64_t h, const char *s, size_t n)
 	return h;
 }
 
-/* sg_hash64 of the string v as json_dumps writes it (quoted, with
- * jansson's escapes), without writing it: most samples' data is a
- * string, and its dump cost more than the hash. */
+/* sg_hash64 of the n bytes at s as json_dumps writes them as a string
+ * (quoted, with jansson's escapes), without writing them: most samples'
+ * data is a string, and its dump cost more than the hash. */
 static uint64_t
-string_key(const json_t *v)
+string_key(const char *s, size_t n)
 {
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
 	static const char from[] = "\"\\\b\f\n\r\t", to[] = "\"\\bfnrt";
 	uint64_t h = fnv(0xcbf29ce484222325ULL, "\"", 1);
 	const char *e;
@@ -53,21 +51,32 @@ string_key(const json_t *v)
 	return fnv(h, "\"", 1);
 }
 
-/* 0 is the mark of an empty slot, so no key may be 0. */
+/* The key of a value, its strings in NFC: a text and its canonically
+ * equivalent spellings ("é" as one code point, or "e" and an accent) are
+ * one text.  The NFC of a dump is the dump of the NFC, as no code point
+ * composes with the quote.  0 is the mark of an empty slot, so no key may
+ * be 0. */
 static uint64_t
 dedup_key(const json_t *v)
 {
-	char *s;
+	char *s, *nfc;
+	size_t n;
 	uint64_t h;
 
 	if (json_is_string(v)) {
-		h = string_key(v);
+		s = (char *)json_string_value(v);
+		n = json_string_length(v);
+		nfc = sg_nfc(s, n, &n);
+		h = string_key(nfc ? nfc : s, n);
 	} else {
 		s = json_dumps(
 			v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-		h = sg_hash64(s, strlen(s));
+		n = strlen(s);
+		nfc = sg_nfc(s, n, &n);
+		h = sg_hash64(nfc ? nfc : s, n);
 		free(s);
 	}
+	free(nfc);
 	return h ? h : 1;
 }
 

@@ -33,25 +33,39 @@ json_t *sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test);
 json_t *sg_ngram_overlap(
 	const struct sg_labelled *train, const struct sg_labelled *test, int n);
 
-/* svg.c: inline SVG charts for the HTML report, written to fp */
-enum sg_svg_style { SG_SVG_LINE, SG_SVG_DOTS, SG_SVG_BOTH };
+/* svg.c: inline SVG charts for the HTML report, written to fp; each
+ * scales to the width of the page */
+enum sg_svg_style {
+	SG_SVG_LINE,  /* joined points, apart where y is NaN */
+	SG_SVG_DOTS,  /* a dot at each point */
+	SG_SVG_BOTH,  /* both */
+	SG_SVG_FAINT, /* small pale dots under a smoothed line; no legend */
+	SG_SVG_RULE,  /* a dashed level across the chart at the last y */
+};
 struct sg_series {
 	const char *name, *color; /* color NULL: the palette's */
-	const double *x, *y;
+	const double *x, *y;	  /* a y of NaN is no point */
 	size_t n;
 	enum sg_svg_style style;
 };
 
 const char *sg_svg_color(size_t i);
+/* A colour for each of n names: the one the name's hash picks, so a name
+ * keeps its colour from report to report, unless a name before it in
+ * strcmp order took that colour in this report first. */
+void sg_svg_name_colors(
+	const char *const names[], size_t n, const char *colors[]);
 void sg_html_escape(FILE *fp, const char *s);
 /* Series over a shared x axis; y from ymin to ymax, or from the data
  * (and 0) when ymax <= ymin. */
 void sg_svg_lines(FILE *fp, const char *title, const char *xlabel,
 	const char *ylabel, const struct sg_series *s, size_t ns, double ymin,
 	double ymax);
-/* Grouped bars: v[series][bin]. */
+/* Grouped bars, v[series][bin]; a bar of 0 is not drawn, any other is
+ * drawn at least 3 units high. */
 void sg_svg_bars(FILE *fp, const char *title, const char *xlabel,
-	const char *ylabel, const char *const names[], const double *const v[],
-	size_t ns, const char *const bins[], size_t nbins);
+	const char *ylabel, const char *const names[],
+	const char *const colors[], const double *const v[], size_t ns,
+	const char *const bins[], size_t nbins);
 
 #endif

@@ -103,41 +103,30 @@ grow(uint64_t **v, size_t *cap, size_t n)
 	*v = sg_xrealloc(*v, *cap * sizeof **v);
 }
 
-/* One pass over the words of every text: each word is hashed once (FNV-1a
- * over its bytes folded to lower case, as sg_word_hash) and gives its
- * unigram key and, after the text's first word, its bigram key.  A table
- * folds each byte, 0 for a byte of no word; the newline after each text
- * ends its last word. */
+/* One pass over the words of every text: each word is hashed once
+ * (sg_word_next, as sg_word_hash) and gives its unigram key and, after its
+ * text's first word, its bigram key.  No word spans the newline after
+ * each text, so a word's place says whose it is. */
 static void
 distinct_12(struct sg_diversity *d, const struct sg_texts *t)
 {
-	const unsigned char *fold = sg_word_fold, *p, *end;
-	size_t nuni = 0, nbi = 0, start = 0;
+	const char *s = t->buf.p, *a;
+	size_t nuni = 0, nbi = 0, i = 0, words = 0;
 	uint64_t w, prev = 0;
-	unsigned c;
+	int newline = 0;
 
 	/* a text of len bytes has at most len / 2 + 1 words */
 	grow(&d->keys, &d->keyscap, t->buf.len / 2 + t->n);
 	grow(&d->pairs, &d->pairscap, t->buf.len / 2 + t->n);
-	for (size_t i = 0; i < t->n; start = t->end[i++] + 1) {
-		size_t words = 0;
-
-		p = (const unsigned char *)t->buf.p + start;
-		end = (const unsigned char *)t->buf.p + t->end[i];
-		for (;;) {
-			while (p < end && !fold[*p])
-				p++;
-			if (p == end)
-				break;
-			for (w = FNV_BASIS; (c = fold[*p]); p++)
-				w = (w ^ c) * FNV_PRIME;
-			d->keys[nuni++] = (FNV_BASIS ^ w) * FNV_PRIME;
-			if (words++ > 0)
-				d->pairs[nbi++] =
-					(((FNV_BASIS ^ prev) * FNV_PRIME) ^ w) *
-					FNV_PRIME;
-			prev = w;
-		}
+	while (s && sg_word_next(&s, &a, &w, &newline)) {
+		for (; (size_t)(a - t->buf.p) > t->end[i]; i++)
+			words = 0;
+		d->keys[nuni++] = (FNV_BASIS ^ w) * FNV_PRIME;
+		if (words++ > 0)
+			d->pairs[nbi++] =
+				(((FNV_BASIS ^ prev) * FNV_PRIME) ^ w) *
+				FNV_PRIME;
+		prev = w;
 	}
 	d->distinct_1 = distinct_share(d->keys, nuni, d);
 	d->distinct_2 = distinct_share(d->pairs, nbi, d);
