@@ -320,7 +320,7 @@ sg-validate: <stdin>:3: job "recipe.constraints.schema" is unusable: /: "minimum
 
 @test "dedup: strings are compared in NFC, case as it is" {
 	{
-		job '{"validators": {"deduplication": {}}}'
+		job '{"validators": {"deduplication": {"enabled": true}}}'
 		sample 0 '"Café crème"'
 		sample 1 '"Cafe\u0301 cre\u0300me"'
 		sample 2 '"CAFÉ CRÈME"'
