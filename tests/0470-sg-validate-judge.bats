@@ -280,7 +280,7 @@ validator "entailment" is off: as in the Python system, it runs only with "enabl
 	printf 'OPENAI_BASE_URL=%s\nOPENAI_API_KEY=%s\nOPENAI_MODEL=judge-env\n' \
 		"$OPENAI_BASE_URL" "$KEY" >.env
 	unset OPENAI_BASE_URL OPENAI_API_KEY
-	recipe '{"llm_judge": {}}'
+	recipe '{"llm_judge": {"enabled": true}}'
 	texts 'One sample.' >in.jsonl
 	run --separate-stderr sg-validate -r r.json in.jsonl
 	[ "$status" -eq 0 ]

@@ -16,6 +16,9 @@ original() {
 		--path-format=absolute --git-common-dir)/../../shared/original-recipes
 	[ -f "$dir/$1" ] || skip "the Python system's recipes are not in $dir"
 	cp "$dir/$1" "$2"
+	# the rows of its dataset_path, where the desert recipes look
+	mkdir -p data/sample
+	cp "$BATS_TEST_DIRNAME/fixtures/original/plants.csv" data/sample/desert_plants.csv
 }
 
 # The requests of the model checks' verdicts, one JSON line each.
