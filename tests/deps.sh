@@ -23,7 +23,7 @@ build    libyaml-dev          pc yaml-0.1                        recipes
 build    zlib1g-dev           pc zlib                            the compression score
 build    libcsv-dev           file /usr/include/csv.h            batch inputs and output as CSV
 build    libpcre2-dev         pc libpcre2-8                      recipe patterns, as JSON Schema reads them
-build    libutf8proc-dev      pc libutf8proc                     folds words' case and Unicode forms
+build    libutf8proc-dev      pc libutf8proc                     folds the case and Unicode forms of words
 data     npm                  command npm                        fetches the data, and node
 data     jq                   command jq                         turns the data into TSV
 data     wordnet-base         file /usr/share/wordnet/data.noun  synonyms for the eda arm
