@@ -929,8 +929,9 @@ check_links(const struct run *r)
 	const char *paths[] = {r->output, r->rejects, r->seen, lock, vectors};
 	struct sg_error e;
 
+	/* with -o -, the samples go to standard output: no file */
 	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
-		if (sg_no_link(paths[i], &e) < 0)
+		if (paths[i] && sg_no_link(paths[i], &e) < 0)
 			sg_die(SG_EXIT_IO, "%s", e.text);
 	free(lock);
 	free(vectors);
