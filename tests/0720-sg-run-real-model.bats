@@ -257,9 +257,11 @@ verdicts() {
 	cd "$RUN"
 	# sg-gen's, then one a model check of a distinct sample, one an
 	# embedding of a distinct text and one for the task, and the look at
-	# the server: a sample that failed a check of its own is sent to none
+	# the server, and the one plan of sub-topics: a sample that failed a
+	# check of its own is sent to none
 	embedded=$(samples | jq -c 'select(.checks.semantic) | .data' | sort -u | wc -l)
-	[ "$(jq -s 'length' requests.jsonl)" -eq $(($(gen_requests | wc -l) + $(verdicts | wc -l) + embedded + 2)) ]
+	[ "$(jq -s 'length' requests.jsonl)" -eq $(($(gen_requests | wc -l) + $(verdicts | wc -l) + embedded + 2 +
+		$(plan_requests | wc -l))) ]
 	assert_equal "$(jq -r '[.path, .status] | @tsv' requests.jsonl | sort -u)" \
 		"$(printf '/v1/chat/completions\t200\n/v1/embeddings\t200\n/v1/models\t200')"
 	# the one look at the server before the run
@@ -438,7 +440,8 @@ verdicts() {
 	assert_equal "$(jq -c '(.score | type) == "number" and .score >= 0 and .score <= 1
 		and (.why // "" | test("unreadable") | not)' <<<"$checks" | sort -u)" true
 	# asked as JSON: an integer score in range and a short reason
-	jq -c 'select(.path == "/v1/chat/completions" and .body.response_format.json_schema.name != "sample")' \
+	jq -c 'select(.path == "/v1/chat/completions" and .body.response_format.json_schema.name != "sample"
+		and (.body.messages[-1].content // "" | test("distinct sub-topics") | not))' \
 		requests.jsonl >checks.jsonl
 	[ "$(wc -l <checks.jsonl)" -eq "$(verdicts | wc -l)" ]
 	assert_equal "$(jq -c '.body.response_format | .type == "json_schema"
