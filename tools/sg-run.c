@@ -39,7 +39,7 @@
 #include "route/route.h"
 
 static const char usage_text[] =
-	"usage: sg-run [-hqVv] [-b size] [--dev file] [-e every]"
+	"usage: sg-run [-hqVv] [-b size] [--dev file [--dev-gate]] [-e every]"
 	" [--embedding-model model] [--eval-train file] [-i iterations]"
 	" [--initial-exploration epsilon] [-m model] [--max-cost usd]"
 	" [--max-tokens n] [--no-filter] [-o output] [--policy name]"
@@ -51,6 +51,7 @@ enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, NSTAGES };
 enum {
 	OPT_CONFIG = 0x100,
 	OPT_DEV,
+	OPT_DEV_GATE,
 	OPT_EMBEDDING_MODEL,
 	OPT_EVAL_TRAIN,
 	OPT_EXPLORATION,
@@ -74,6 +75,7 @@ struct run {
 	const char *model, *embedding_model; /* -m, --embedding-model */
 	const char *policy, *epsilon;	     /* for sg-route */
 	int no_filter;			     /* no sg-validate stage */
+	int dev_gate;			     /* sg-score --gate */
 	int verbosity;			     /* -1 with -q, else how many -v */
 	int tty;	       /* a status line kept in place on stderr */
 	struct sg_map *lines;  /* the lines the stages said, by hash */
@@ -175,6 +177,8 @@ stage_argv(const struct run *r, int stage, char **argv)
 	case SCORE:
 		push_opt(argv, &n, "-s", r->state);
 		push_opt(argv, &n, "--dev", r->dev);
+		if (r->dev_gate)
+			push(argv, &n, "--gate");
 		break;
 	case EVAL:
 		push_opt(argv, &n, "-c", r->recipe_path);
@@ -1053,6 +1057,7 @@ main(int argc, char *argv[])
 		{"batch-size", required_argument, NULL, 'b'},
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"dev", required_argument, NULL, OPT_DEV},
+		{"dev-gate", no_argument, NULL, OPT_DEV_GATE},
 		{"embedding-model", required_argument, NULL,
 			OPT_EMBEDDING_MODEL},
 		{"eval-every", required_argument, NULL, 'e'},
@@ -1100,6 +1105,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_DEV:
 			r.dev = optarg;
+			break;
+		case OPT_DEV_GATE:
+			r.dev_gate = 1;
 			break;
 		case OPT_EMBEDDING_MODEL:
 			r.embedding_model = optarg;
@@ -1188,6 +1196,9 @@ main(int argc, char *argv[])
 	r.log = sg_suffixed(r.state, ".log");
 	find_bindir(&r);
 
+	if (r.dev_gate && !r.dev)
+		sg_die(SG_EXIT_USAGE,
+			"--dev-gate needs --dev, the real data to gate on");
 	if (r.eval_every && !r.dev)
 		sg_die(SG_EXIT_USAGE,
 			"-e needs --dev, the real data to test on");

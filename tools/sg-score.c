@@ -23,7 +23,7 @@
 #include "record/record.h"
 #include "score/score.h"
 
-enum { OPT_DEV = 0x101 };
+enum { OPT_DEV = 0x101, OPT_GATE };
 
 /* What a reward copies from its batch, job or samples. */
 static const char *const metakeys[] = {"arm", "generator", "params", "context"};
@@ -70,6 +70,7 @@ static struct sg_diversity diversity;
 /* With -s or --dev: the dataset a batch is weighed against, loaded at the
  * first job, whose recipe says which fields are label and text. */
 static const char *state_path, *dev_path;
+static int gate; /* --gate: a batch that lowers the dev score is refused */
 static char dev_hash[17];
 static struct sg_marginal marginal;
 static int marginal_ready;
@@ -79,8 +80,8 @@ static const char *const fields[] = {"type", "id", "run", "batch", "data",
 	"error", "error_kind", "error_scope", "valid", "checks.*.pass",
 	"checks.*.score", "arm", "generator", "params", "context", NULL};
 static struct sg_filter f = {
-	.usage = "usage: sg-score [-huVv] [--strict] [--dev file] [-s state]"
-		 " [file ...]\n",
+	.usage = "usage: sg-score [-huVv] [--strict] [--dev file [--gate]]"
+		 " [-s state] [file ...]\n",
 	.fields = fields,
 };
 
@@ -218,6 +219,7 @@ batch_close(struct batch *b)
 	json_decref(b->infra_what);
 	b->infra_what = NULL;
 	b->qsum = 0;
+	sg_batch_parts_free(&b->parts);
 	memset(&b->parts, 0, sizeof b->parts);
 	b->done = 1;
 }
@@ -386,11 +388,12 @@ score_sample(json_t *s, struct batch *b, int count)
 /* The reward of batch b; end is its batch record, NULL when it never
  * came. */
 static json_t *
-reward(const struct batch *b, const json_t *end)
+reward(struct batch *b, const json_t *end)
 {
 	json_t *r = json_object(), *v, *w, *parts, *checks = json_object();
 	long long n = end ? sg_get_int(end, "n", b->job_n) : b->job_n;
 	double pass_rate, quality, d2, rep, value, part[SG_NPARTS];
+	int gated = 0;
 	json_t *cost, *disp = json_object_get(end, "embedding_dispersion");
 
 	if (!json_is_number(disp))
@@ -407,6 +410,14 @@ reward(const struct batch *b, const json_t *end)
 	else
 		for (int i = 0; i < SG_NPARTS; i++)
 			part[i] = NAN;
+	/* a batch that leaves the dataset's model worse on the dev set is
+	 * taken back out of the samples the next batches are weighed
+	 * against, and sg-update accepts none of it; its arm still gets
+	 * the reward it earned */
+	if (gate && part[SG_PART_DEV] < 0.5) {
+		sg_marginal_undo(&marginal, &b->parts);
+		gated = 1;
+	}
 	part[SG_PART_PASS_RATE] = pass_rate;
 	part[SG_PART_QUALITY] = quality;
 	part[SG_PART_DIVERSITY] = d2;
@@ -437,6 +448,9 @@ reward(const struct batch *b, const json_t *end)
 	} else {
 		json_object_set_new(r, "reward", json_real(value));
 	}
+	if (gated)
+		json_object_set_new(r, "reject",
+			json_string("its samples lower the dev score"));
 	json_object_set_new(r, "n", json_integer((json_int_t)n));
 	json_object_set_new(r, "passed", json_integer((json_int_t)b->passed));
 	json_object_set_new(r, "pass_rate", json_real(pass_rate));
@@ -507,6 +521,7 @@ marginal_load(const struct recipe *rc)
 	json_t *st, *out;
 
 	sg_marginal_init(&marginal);
+	marginal.keep = gate;
 	marginal_ready = 1;
 	if (dev_path &&
 		(sg_marginal_dev(&marginal, &rc->mc, dev_path, &e) < 0 ||
@@ -592,6 +607,7 @@ score(struct sg_filter *f, json_t *rec)
 
 static const struct option longopts[] = {
 	{"dev", required_argument, NULL, OPT_DEV},
+	{"gate", no_argument, NULL, OPT_GATE},
 	{"help", no_argument, NULL, 'h'},
 	{"state", required_argument, NULL, 's'},
 	{"strict", no_argument, NULL, SG_OPT_STRICT},
@@ -615,8 +631,14 @@ main(int argc, char *argv[])
 			state_path = optarg;
 		else if (c == OPT_DEV)
 			dev_path = optarg;
+		else if (c == OPT_GATE)
+			gate = 1;
 		else
 			sg_usage(f.usage, SG_EXIT_USAGE);
+	}
+	if (gate && !dev_path) {
+		sg_warn("--gate needs --dev");
+		sg_usage(f.usage, SG_EXIT_USAGE);
 	}
 	sg_filter_run(&f, argv + optind, argc - optind, score);
 	for (size_t i = 0; i < batches.n; i++) {

@@ -251,6 +251,9 @@ commit(const struct pending *p, json_t *reward, const char *where)
 	target = sg_state_cap(st.root);
 	json_array_foreach (p->samples, i, s) {
 		why = rejection(s, buf, sizeof buf);
+		/* sg-score --gate refused the batch as a whole */
+		if (!why)
+			why = sg_get_str(reward, "reject");
 		if (!why && target > 0 && accepted + taken >= target)
 			why = "target reached";
 		if (why) {

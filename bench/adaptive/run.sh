@@ -12,7 +12,9 @@
 #   router           the good arms, routed as the recipe says (the defaults)
 #   feedback         router, with sg-run --dev DEV: every batch's reward
 #                    has a dev part (sg-score(1))
-#   uniform+flipped, router+flipped, feedback+flipped
+#   gated            feedback, with sg-run --dev-gate too: a batch that
+#                    lowers the dev score is not accepted
+#   uniform+flipped, router+flipped, feedback+flipped, gated+flipped
 #                    the same with the bad arm (flip.sh) offered too
 # Each run leaves its files and result.json in OUTDIR/runs/TASK/CONFIG/SEED/;
 # table.sh then prints the tables from every result there.  A run is
@@ -31,8 +33,8 @@ data=${DATA:-$top/build/data}
 out=${OUTDIR:-$top/build/bench-adaptive}
 bad=flipped
 all_configs="templater_conservative templater_balanced templater_exploratory
-	eda flipped uniform router feedback
-	uniform+flipped router+flipped feedback+flipped"
+	eda flipped uniform router feedback gated
+	uniform+flipped router+flipped feedback+flipped gated+flipped"
 
 # task NAME: the recipe and the real data of a task
 task() {
@@ -59,7 +61,7 @@ configure() {
 	task "$1"
 	sg-plan -n1 "$recipe" | jq --arg dir "$here" --arg config "$2" --arg bad "$bad" '.recipe |
 		def name: if type == "string" then . else .name end;
-		($config | test("^(uniform|router|feedback)")) as $mixed |
+		($config | test("^(uniform|router|feedback|gated)")) as $mixed |
 		.knowledge_base |= (if . then "\($dir)/\(.)" else . end) |
 		.router_config.arms |= map(
 			select(if $mixed then name != $bad or ($config | endswith("+" + $bad))
@@ -82,7 +84,10 @@ one() {
 	fi
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	case $2 in feedback*) eval=(--dev "$dev") ;; esac
+	case $2 in
+	feedback*) eval=(--dev "$dev") ;;
+	gated*) eval=(--dev "$dev" --dev-gate) ;;
+	esac
 	t0=$(date +%s.%N)
 	sg-run --seed "$3" -i "${ITERATIONS:-200}" "${eval[@]}" -o "$dir/data.jsonl" "$r" \
 		2>"$dir/run.txt" || rc=$?

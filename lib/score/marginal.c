@@ -73,7 +73,7 @@ sg_marginal_accept(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	char *label, *text = sample_view(c, data, &label);
 
 	sg_feats_read(&m->f, text);
-	sg_profile_add(m->accepted, arm, label, &m->f);
+	sg_profile_add(m->accepted, arm, label, &m->f, 1);
 	free(label);
 	free(text);
 }
@@ -118,7 +118,7 @@ sg_marginal_dev(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	for (size_t i = 0; i < d.n; i++) {
 		m->dev[i].label = sg_xstrdup(d.label[i]);
 		sg_feats_read(&m->dev[i].f, d.text[i]);
-		sg_profile_add(m->devp, NULL, d.label[i], &m->dev[i].f);
+		sg_profile_add(m->devp, NULL, d.label[i], &m->dev[i].f, 1);
 	}
 	sg_labelled_free(&d);
 	return 0;
@@ -190,10 +190,48 @@ sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
 		b->mix += in_mix(m, c, label);
 		b->nmix++;
 	}
-	sg_profile_add(m->accepted, arm, label, &m->f);
+	sg_profile_add(m->accepted, arm, label, &m->f, 1);
 	b->added++;
+	if (m->keep) {
+		struct sg_taken *t;
+
+		b->taken = sg_xrealloc(
+			b->taken, (b->ntaken + 1) * sizeof *b->taken);
+		t = &b->taken[b->ntaken++];
+		t->arm = arm ? sg_xstrdup(arm) : NULL;
+		t->label = label;
+		label = NULL;
+		t->f = (struct sg_feats){0};
+		if (m->f.n) {
+			t->f.v = sg_xrealloc(NULL, m->f.n * sizeof *m->f.v);
+			memcpy(t->f.v, m->f.v, m->f.n * sizeof *m->f.v);
+			t->f.n = t->f.cap = m->f.n;
+		}
+	}
 	free(label);
 	free(text);
+}
+
+void
+sg_marginal_undo(struct sg_marginal *m, struct sg_batch_parts *b)
+{
+	for (size_t i = 0; i < b->ntaken; i++)
+		sg_profile_add(m->accepted, b->taken[i].arm, b->taken[i].label,
+			&b->taken[i].f, -1);
+	sg_batch_parts_free(b);
+}
+
+void
+sg_batch_parts_free(struct sg_batch_parts *b)
+{
+	for (size_t i = 0; i < b->ntaken; i++) {
+		free(b->taken[i].arm);
+		free(b->taken[i].label);
+		sg_feats_free(&b->taken[i].f);
+	}
+	free(b->taken);
+	b->taken = NULL;
+	b->ntaken = 0;
 }
 
 void

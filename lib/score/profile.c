@@ -173,7 +173,7 @@ cell(const struct sg_profile *p, double *v, size_t arm, size_t label)
 
 void
 sg_profile_add(struct sg_profile *p, const char *arm, const char *label,
-	const struct sg_feats *f)
+	const struct sg_feats *f, double w)
 {
 	long a = lookup(&p->arms, arm ? arm : "", 1);
 	long y = label ? lookup(&p->labels, label, 1) : -1;
@@ -182,19 +182,21 @@ sg_profile_add(struct sg_profile *p, const char *arm, const char *label,
 	reshape(p);
 	for (size_t i = 0; i < f->n; i++) {
 		c = sg_map_put(p->counts, mix(f->v[i], ANY, ANY));
-		if (*c == 0)
+		if (*c == 0 && w > 0)
 			p->vocab++;
-		*c += 1;
+		*c += w;
+		if (*c <= 0 && w < 0)
+			p->vocab--;
 		if (y < 0)
 			continue;
-		*sg_map_put(p->counts, mix(f->v[i], (size_t)a, (size_t)y)) += 1;
-		*sg_map_put(p->counts, mix(f->v[i], ANY, (size_t)y)) += 1;
-		*cell(p, p->tokens, (size_t)a, (size_t)y) += 1;
-		*cell(p, p->tokens, ANY, (size_t)y) += 1;
+		*sg_map_put(p->counts, mix(f->v[i], (size_t)a, (size_t)y)) += w;
+		*sg_map_put(p->counts, mix(f->v[i], ANY, (size_t)y)) += w;
+		*cell(p, p->tokens, (size_t)a, (size_t)y) += w;
+		*cell(p, p->tokens, ANY, (size_t)y) += w;
 	}
 	if (y >= 0) {
-		*cell(p, p->docs, (size_t)a, (size_t)y) += 1;
-		*cell(p, p->docs, ANY, (size_t)y) += 1;
+		*cell(p, p->docs, (size_t)a, (size_t)y) += w;
+		*cell(p, p->docs, ANY, (size_t)y) += w;
 	}
 }
 
@@ -202,9 +204,13 @@ size_t
 sg_profile_unseen(const struct sg_profile *p, const struct sg_feats *f)
 {
 	size_t n = 0;
+	const double *c;
 
-	for (size_t i = 0; i < f->n; i++)
-		n += !sg_map_get(p->counts, mix(f->v[i], ANY, ANY));
+	/* a count taken back to 0 is a feature no sample has */
+	for (size_t i = 0; i < f->n; i++) {
+		c = sg_map_get(p->counts, mix(f->v[i], ANY, ANY));
+		n += !c || *c <= 0;
+	}
 	return n;
 }
 

@@ -41,9 +41,10 @@ void sg_feats_free(struct sg_feats *f);
 struct sg_profile;
 struct sg_profile *sg_profile_new(void);
 void sg_profile_free(struct sg_profile *p);
-/* A sample of arm (NULL: none named) with label (NULL: unlabelled). */
+/* A sample of arm (NULL: none named) with label (NULL: unlabelled),
+ * added with w 1, taken back with w -1. */
 void sg_profile_add(struct sg_profile *p, const char *arm, const char *label,
-	const struct sg_feats *f);
+	const struct sg_feats *f, double w);
 /* How many of f's features no sample of p has. */
 size_t sg_profile_unseen(const struct sg_profile *p, const struct sg_feats *f);
 /* The samples with label, or all labelled ones when label is NULL. */
@@ -95,12 +96,21 @@ struct sg_marginal {
 	struct sg_dev_example *dev;
 	size_t ndev;
 	struct sg_feats f; /* reused for each sample */
+	int keep;	   /* batches keep their samples, to take back */
+};
+/* A sample a batch added to the accepted ones, kept to take it back. */
+struct sg_taken {
+	char *arm, *label;
+	struct sg_feats f;
 };
 /* A batch's sums, from its first passing sample on. */
 struct sg_batch_parts {
 	double novelty, fidelity, mix, dev_before, had;
 	size_t added, nfidelity, nmix;
+	struct sg_taken *taken; /* when the marginal keeps them */
+	size_t ntaken;
 };
+void sg_batch_parts_free(struct sg_batch_parts *b);
 void sg_marginal_init(struct sg_marginal *m);
 void sg_marginal_free(struct sg_marginal *m);
 /* The samples a run accepted: the sample records in the first bytes of
@@ -116,6 +126,9 @@ void sg_marginal_accept(struct sg_marginal *m, const struct sg_marginal_conf *c,
 /* A passing sample of batch b: measured, then accepted. */
 void sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	struct sg_batch_parts *b, const char *arm, const json_t *data);
+/* Batch b's samples taken back out of the accepted ones (m->keep set
+ * before b's first sample). */
+void sg_marginal_undo(struct sg_marginal *m, struct sg_batch_parts *b);
 /* b's novelty, fidelity, labels and dev parts, NAN where unmeasured. */
 void sg_marginal_parts(const struct sg_marginal *m,
 	const struct sg_batch_parts *b, double part[SG_NPARTS]);
