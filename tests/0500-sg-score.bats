@@ -24,7 +24,7 @@ VERDICTS='select(.type == "sample") | "\(.id) \(.quality) \(.pass)"'
 	run --separate-stderr sg-score --help
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	assert_equal "$output" "usage: sg-score [-huVv] [--strict] [--dev file] [-s state] [file ...]"
+	assert_equal "$output" "usage: sg-score [-huVv] [--strict] [--dev file [--gate]] [-s state] [file ...]"
 	assert_equal "$(help_synopsis sg-score)" "$(man_synopsis sg-score)"
 }
 
@@ -559,5 +559,34 @@ neg	awful dreadful bad horrid'
 	run --separate-stderr sg-score -s st --dev nowhere.tsv right
 	[ "$status" -eq 3 ]
 	assert_equal "$stderr" "sg-score: cannot open 'nowhere.tsv': No such file or directory"
+	[ -z "$output" ]
+}
+
+@test "sg-score --gate: a batch that lowers the dev score is refused and weighs on no later batch" {
+	for i in 1 2 3; do echo "$ACCEPTED"; done | accepted a
+	printf '%s\n' 'pos	nice and good' 'neg	horrid and bad' 'pos	so lovely' 'neg	so dreadful' > dev.tsv
+	printf '%s\n' 'neg	nice lovely' 'pos	horrid dreadful' | labelled_batch b > wrong
+	printf '%s\n' 'pos	nice lovely' 'neg	horrid dreadful' | labelled_batch b |
+		sed 's/"batch":1/"batch":2/; s/r:1:/r:2:/' > right
+	run --separate-stderr scored 'select(.type == "reward") | [.batch, .parts.dev < 0.5, .reject]' \
+		-s st --dev dev.tsv --gate wrong right
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '[1,true,"its samples lower the dev score"]
+[2,false,null]'
+	# the batch after it is weighed as if it had never come
+	alone=$(scored 'select(.type == "reward") | .parts' -s st --dev dev.tsv right)
+	after=$(scored 'select(.type == "reward" and .batch == 2) | .parts' -s st --dev dev.tsv --gate wrong right)
+	assert_equal "$after" "$alone"
+	# without --gate, it is not refused and it is weighed
+	run --separate-stderr scored 'select(.type == "reward") | has("reject")' -s st --dev dev.tsv wrong
+	assert_equal "$output" false
+	[ "$(scored 'select(.type == "reward" and .batch == 2) | .parts' -s st --dev dev.tsv wrong right)" != "$alone" ]
+	# the samples pass through as they came
+	[ "$(scored 'select(.type == "sample") | .pass' -s st --dev dev.tsv --gate wrong | sort -u)" = true ]
+	# with nothing to gate on, a usage error
+	run --separate-stderr sg-score --gate -s st right
+	[ "$status" -eq 2 ]
+	assert_equal "$(head -1 <<<"$stderr")" "sg-score: --gate needs --dev"
 	[ -z "$output" ]
 }

@@ -42,6 +42,19 @@ fns() { declare -f sample reward batch; }
 		and (.wins == 0 or .wins == 1)' st
 }
 
+@test "a reward that refuses its batch: every sample rejected with its reason, the reward still learnt" {
+	{
+		batch 0 0.6 true true
+		batch 1 0.3 true false | jq -c 'if .type == "reward" then .reject = "its samples lower the dev score" else . end'
+	} > in.jsonl
+	run --separate-stderr sg-update -s st -r rej.jsonl < in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -r .id | tr '\n' ' ')" = "0:0 0:1 " ]
+	assert_equal "$(jq -r '[.id, .reject] | @tsv' rej.jsonl)" "$(printf '1:0\tits samples lower the dev score\n1:1\tfailed length')"
+	jq -e '.accepted == 2 and .rejected == 2 and .rewards == 2 and .arms.a1.n == 2' st
+}
+
 @test "rewards decay epsilon and adapt the arm's temperature" {
 	{ reward 0 0.2 a1 0.2; reward 1 0.9 a2 0.9; reward 2 0.7 a3 0.7; } > in.jsonl
 	sg-update -s st < in.jsonl

@@ -316,6 +316,32 @@ Y
 	assert_equal "$stderr" "sg-run: -e needs --dev, the real data to test on"
 }
 
+@test "--dev-gate: no batch that lowers the dev score is accepted; without --dev a usage error" {
+	make -s -C "$BATS_TEST_DIRNAME/.." data >&2
+	data=$BATS_TEST_DIRNAME/../build/data/sentiment
+	cp -r "$EXAMPLES/sentiment" ex
+	cd ex
+	run --separate-stderr sg-run --seed 1 -i 40 --dev "$data/amazon-dev.tsv" --dev-gate -o out.jsonl sentiment.yaml
+	# the gate refuses most batches once the dataset has its first few
+	[ "$status" -eq 6 ]
+	[ -s out.jsonl ]
+	# the refused batches' rewards say so, with a dev part below 1/2 ...
+	jq -se 'map(select(.type == "reward" and .reject)) | length > 0 and
+		all(.reject == "its samples lower the dev score" and .parts.dev < 0.5)' out.jsonl.state.log
+	jq -s 'map(select(.type == "reward" and .reject) | .batch) | sort' out.jsonl.state.log >refused
+	# ... none of their samples is in the dataset, every one in the rejects
+	jq -se --slurpfile r refused 'map(.batch) | unique | map(select(IN($r[0][]))) == []' out.jsonl
+	jq -se --slurpfile r refused 'map(select(.reject == "its samples lower the dev score") | .batch) | unique == $r[0]' \
+		out.jsonl.state.rejected
+	# and the state counts them as rejected, the arms as rewarded
+	jq -e --argjson n "$(jq -s 'map(select(.type == "sample")) | length' out.jsonl.state.rejected)" \
+		'.rejected == $n and .rewards == .steps' out.jsonl.state
+	cd ..
+	run --separate-stderr sg-run --dev-gate -o o.jsonl "$REVIEWS"
+	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "sg-run: --dev-gate needs --dev, the real data to gate on"
+}
+
 # A recipe of LLM arms only, of $1 samples (default 10), in r.yaml.
 llm_recipe() {
 	printf 'domain: product_reviews\ntask_input: {description: short reviews of headphones}\nnum_samples: %s\nrouter_config: {arms: [naive_conservative, naive_balanced], batch_size: 5}\n' \
