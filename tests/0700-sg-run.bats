@@ -336,6 +336,23 @@ Y
 	# and the state counts them as rejected, the arms as rewarded
 	jq -e --argjson n "$(jq -s 'map(select(.type == "sample")) | length' out.jsonl.state.rejected)" \
 		'.rejected == $n and .rewards == .steps' out.jsonl.state
+	# an arm whose every label is wrong: after its first batch, refused
+	# batch after batch, and the run ends after 20 of them in a row
+	cat >flip.sh <<-'EOF'
+	#!/bin/sh
+	exec jq -c '.generator = "templater"' | sg-gen |
+		jq -c 'select(.type == "sample" and has("data")) | .data |
+			.label |= (if . == "positive" then "negative" else "positive" end)'
+	EOF
+	chmod +x flip.sh
+	sg-plan -n1 sentiment.yaml | jq '.recipe | .router_config.arms =
+		[{name: "flipped", generator: "command", command: ["./flip.sh"]}]' >flipped.json
+	run --separate-stderr sg-run --seed 1 -i 100 --dev "$data/amazon-dev.tsv" --dev-gate -o f.jsonl flipped.json
+	[ "$status" -eq 6 ]
+	assert_equal "$(tail -1 <<<"$stderr")" "sg-run: the last 20 batches all lowered the dev score: stopped short of the target"
+	[ "$(jq -s 'map(select(.type == "reward")) | .[-20:] | all(.reject)' f.jsonl.state.log)" = true ]
+	[ "$(grep -c ', refused;' <<<"$stderr")" -ge 20 ]
+	[ "$(jq .steps f.jsonl.state)" -lt 100 ]
 	cd ..
 	run --separate-stderr sg-run --dev-gate -o o.jsonl "$REVIEWS"
 	[ "$status" -eq 2 ]

@@ -62,6 +62,11 @@ enum {
 	OPT_SAVE_STATE
 };
 
+/* With --dev-gate, so many batches refused in a row end the run: the
+ * dataset has stopped gaining on the dev set, and more batches spend
+ * the budget on samples that will be rejected too. */
+#define GATE_PATIENCE 20
+
 /* The files of the original system's --output DIR/. */
 static const char accepted_name[] = "accepted_samples.jsonl";
 static const char rejected_name[] = "rejected_samples.jsonl";
@@ -76,6 +81,7 @@ struct run {
 	const char *policy, *epsilon;	     /* for sg-route */
 	int no_filter;			     /* no sg-validate stage */
 	int dev_gate;			     /* sg-score --gate */
+	long long refused;		     /* batches refused in a row */
 	int verbosity;			     /* -1 with -q, else how many -v */
 	int tty;	       /* a status line kept in place on stderr */
 	struct sg_map *lines;  /* the lines the stages said, by hash */
@@ -559,9 +565,11 @@ report(struct run *r, FILE *log, long long iter)
 	}
 	d = json_object_get(job, "decision");
 	snprintf(r->arm, sizeof r->arm, "%s", sg_get_str(job, "arm"));
+	r->refused = sg_get_str(reward, "reject") ? r->refused + 1 : 0;
 	if (json_is_number(json_object_get(reward, "reward")))
-		snprintf(value, sizeof value, "reward %.3f",
-			sg_get_num(reward, "reward", 0));
+		snprintf(value, sizeof value, "reward %.3f%s",
+			sg_get_num(reward, "reward", 0),
+			r->refused ? ", refused" : "");
 	else
 		snprintf(value, sizeof value, "no reward");
 	if (r->verbosity == 0 && !r->tty)
@@ -1251,6 +1259,13 @@ main(int argc, char *argv[])
 				"iteration %lld failed; run again to resume",
 				iter);
 		report(&r, log, iter);
+		if (r.refused >= GATE_PATIENCE) {
+			summary(&r, iter);
+			sg_die(SG_EXIT_INCOMPLETE,
+				"the last %d batches all lowered the dev score:"
+				" stopped short of the target",
+				GATE_PATIENCE);
+		}
 		if (report_pauses(&r, iter))
 			check_runnable(&r, iter);
 		if (r.eval_every && iter % r.eval_every == 0)
