@@ -145,6 +145,13 @@ bench-scale: all
 	sh bench/scale.sh $(CURDIR)/$(OUT)
 .PHONY: bench-scale
 
+# bench-scale-hosts: examples/scale/parallel.sh over 1, 2 and 3 hosts, each
+# a network namespace with its own sshd (as root; else it says why)
+bench: bench-scale-hosts
+bench-scale-hosts: all
+	bash bench/scale-hosts.sh $(CURDIR)/$(OUT)
+.PHONY: bench-scale-hosts
+
 bench: bench-router
 bench-router: $(ROUTER_SIM)
 	time sh bench/router.sh $(ROUTER_SIM)

@@ -9,7 +9,7 @@ load llm-helpers
 
 # The reviews recipe's naive arm alone, 2 samples a batch, 24 in all:
 # every batch a request to the stand-in; its knowledge base by an absolute
-# path, as parallel.sh copies the recipe elsewhere.
+# path, with no link to it here.
 naive_recipe() {
 	sg-plan -n1 "$EXAMPLES/llm/reviews-llm.yaml" | jq --arg kb "$EXAMPLES/llm/kb" '.recipe | .num_samples = 24
 		| .knowledge_base = $kb
@@ -93,7 +93,7 @@ power_cut() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "24 samples in p/data.jsonl" ]
 	# a batch the cut caught written but not committed is dropped, and said
-	[[ -z "$stderr" || "$stderr" =~ ^"sg-update: dropping "[0-9]+" bytes of an unfinished batch from 'data.jsonl'"$ ]]
+	[[ -z "$stderr" || "$stderr" =~ ^"sg-update: dropping "[0-9]+" bytes of an unfinished batch from 'p/data.jsonl'"$ ]]
 	jq -e '.accepted == 24' p/run.state
 	[ "$(jq .output.bytes p/run.state)" -eq "$(wc -c < p/data.jsonl)" ]
 	[ -z "$(jq -r .id p/data.jsonl | sort | uniq -d)" ]

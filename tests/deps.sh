@@ -31,6 +31,10 @@ tests    bats                 command bats                       the test runner
 tests    groff-base           command groff                      man pages held against --help
 tests    man-db               command man                        man -l, as the README says
 tests    parallel             command parallel                   the scaling test and example
+tests    rsync                command rsync                      carries files to the hosts in scaling
+tests    openssh-client       command ssh                        reaches the hosts in scaling
+tests    openssh-server       file /usr/sbin/sshd                hosts for the scaling test
+tests    iproute2             command ip                         network namespaces for the scaling test
 tests    procps               command pgrep                      the crash test finds its process
 tests    python3-jsonschema   python jsonschema                  cross-checks the schema check
 tests    python3-stdnum       python stdnum                      cross-checks the PII checksums
@@ -45,7 +49,7 @@ why() {
 	case $1 in
 	build) echo "the C compiler and the libraries sg is built with" ;;
 	data) echo "npm to fetch the data, jq, WordNet for the eda arm" ;;
-	tests) echo "bats and what the tests check against" ;;
+	tests) echo "bats, what the tests check against, hosts for the scaling test" ;;
 	chromium) echo "for the report's rendering test" ;;
 	fasttext) echo "for make bench-eval" ;;
 	esac

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """A stand-in for an OpenAI-compatible server, owned by the tests.
 
-Python standard library only; listens on 127.0.0.1, on an ephemeral port
-written to --port-file.  Replies are deterministic functions of the request
-(messages, seed, n, max_tokens, response_format).  --script names a JSON
+Python standard library only; listens on 127.0.0.1 (or the address of
+--bind), on an ephemeral port written to --port-file.  Replies are
+deterministic functions of the request (messages, seed, n, max_tokens,
+response_format).  --script names a JSON
 file holding a list of faults given, in turn, to the first requests:
   {"status": 429, "headers": {...}, "body": ... or "raw": "text"}
   {"fault": "hang", "seconds": 30}   no answer for that long
@@ -36,8 +37,9 @@ POST with a 429 insufficient_quota, as OpenAI does once the credit is
 spent (GET /v1/models still answers).  --key refuses, with a 401, every
 request without that key.
 Every request is logged as one JSON line in --log: arrival and end times,
-method, path, status, requests in flight on arrival, whether a key came,
-the OpenAI-Organization and OpenAI-Project headers, the body.
+the client's address, method, path, status, requests in flight on arrival,
+whether a key came, the OpenAI-Organization and OpenAI-Project headers, the
+body.
 """
 import argparse
 import hashlib
@@ -300,6 +302,7 @@ class Handler(BaseHTTPRequestHandler):
             if state["log"]:
                 state["log"].write(json.dumps({
                     "t0": self.t0, "t1": time.time(),
+                    "peer": self.client_address[0],
                     "method": self.command, "path": self.path,
                     "status": status, "inflight": self.inflight,
                     "fault": self.step.get("fault"), "auth": self.auth is not None,
@@ -459,6 +462,7 @@ def main():
     global opts
     p = argparse.ArgumentParser()
     p.add_argument("--port-file", required=True)
+    p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--log")
     p.add_argument("--script")
     p.add_argument("--latency", type=float, default=0)
@@ -483,7 +487,7 @@ def main():
         state["log"] = open(opts.log, "a")
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.request_queue_size = 1024
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = ThreadingHTTPServer((opts.bind, 0), Handler)
     with open(opts.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
 
