@@ -147,6 +147,12 @@ bench-iteration: all
 	sh bench/iteration.sh $(CURDIR)/$(OUT)
 .PHONY: bench-iteration
 
+# bench-gen-memory: sg-gen's peak memory at n = 200, 2,000, 20,000
+bench: bench-gen-memory
+bench-gen-memory: all
+	sh bench/gen-memory.sh $(CURDIR)/$(OUT)
+.PHONY: bench-gen-memory
+
 bench: bench-scale
 bench-scale: all
 	sh bench/scale.sh $(CURDIR)/$(OUT)
