@@ -12,7 +12,7 @@ latency=${LATENCY_MS:-20}
 rounds=${ROUNDS:-3}
 sizes=${SIZES:-200 2000 20000}
 tmp=$(mktemp -d)
-. "$here/bench/stand-in.sh"
+. "$here/bench/lib.sh"
 stand_in "$tmp" "$latency"
 
 for n in $sizes; do
@@ -20,29 +20,24 @@ for n in $sizes; do
 		jq -c ".batch = 0 | .arm = \"n\" | .generator = \"naive\" | .seed = 1 |
 			.params = {temperature: 0.7, max_tokens: 64} | .context.format = \"text\"" >"$tmp/job.$n"
 done
-i=0
-while [ "$i" -lt "$rounds" ]; do
-	i=$((i + 1))
+# each n by bin $2, its peak RSS in KiB into rss.$1.n
+memory() {
 	for n in $sizes; do
-		k=0
-		for bin in "$@"; do
-			k=$((k + 1))
-			/usr/bin/time -v -o "$tmp/time" "$bin/sg-gen" --no-cache -j 64 "$tmp/job.$n" >"$tmp/out"
-			got=$(jq -s 'map(select(.type == "batch"))[0].generated' "$tmp/out")
-			[ "$got" -eq "$n" ] || { echo "$bin: generated $got of $n" >&2; exit 1; }
-			sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/time" >>"$tmp/rss.$k.$n"
-		done
+		/usr/bin/time -v -o "$tmp/time" "$2/sg-gen" --no-cache -j 64 "$tmp/job.$n" >"$tmp/out"
+		got=$(jq -s 'map(select(.type == "batch"))[0].generated' "$tmp/out")
+		[ "$got" -eq "$n" ] || { echo "$2: generated $got of $n" >&2; exit 1; }
+		sed -n 's/.*Maximum resident set size (kbytes): //p' "$tmp/time" >>"$tmp/rss.$1.$n"
 	done
-done
+}
+interleave memory "$@"
 printf 'stand-in latency %s ms, -j 64, no cache; %s rounds, load %s\n\n' \
 	"$latency" "$rounds" "$(cut -d' ' -f1-3 /proc/loadavg)"
-echo '| sg-gen | n | median MiB | min MiB | max MiB |'
-echo '|---|---|---|---|---|'
+echo '| sg-gen | n | peak MiB: median (min-max) |'
+echo '|---|---|---|'
 for n in $sizes; do
 	k=0
 	for bin in "$@"; do
 		k=$((k + 1))
-		sort -n "$tmp/rss.$k.$n" | awk -v name="$bin" -v n="$n" '{ m[NR] = $1 } END {
-			printf "| %s | %d | %.1f | %.1f | %.1f |\n", name, n, m[int((NR + 1) / 2)] / 1024, m[1] / 1024, m[NR] / 1024 }'
+		printf '| %s | %s | %s |\n' "$bin" "$n" "$(spread "$tmp/rss.$k.$n" 1024 %.1f)"
 	done
 done

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 latency=${LATENCY_MS:-200}
 rounds=${ROUNDS:-7}
 tmp=$(mktemp -d)
-. "$here/bench/stand-in.sh"
+. "$here/bench/lib.sh"
 stand_in "$tmp" "$latency"
 # the LLM recipe with the naive arm alone and checks that ask no server
 sed -e '/^router_config:/,$d' -e '/^  llm_judge:/,/^  diversity:/d' \
@@ -28,29 +28,26 @@ cp -r "$here/examples/llm/kb" "$tmp/kb"
 SG_CACHE_DIR=$tmp/plan "$1/sg-run" -q -i 1 --seed 1 -o "$tmp/warm.jsonl" "$tmp/recipe.yaml" 2>/dev/null
 rm $(grep -L 'A synthetic dataset is wanted' "$tmp"/plan/*.json)
 
-i=0
-while [ "$i" -lt "$rounds" ]; do
-	i=$((i + 1))
-	k=0
-	for bin in "$@"; do
-		k=$((k + 1))
-		rm -rf "$tmp/run" && mkdir "$tmp/run" && cp -r "$tmp/plan" "$tmp/run/cache"
-		SG_CACHE_DIR=$tmp/run/cache /usr/bin/time -f %e -o "$tmp/time" \
-			"$bin/sg-run" -q -i 1 --seed 1 -o "$tmp/run/d.jsonl" "$tmp/recipe.yaml" 2>"$tmp/err" ||
-			{ cat "$tmp/err" >&2; exit 1; }
-		[ "$(ls "$tmp/run/cache" | wc -l)" -eq 33 ] ||
-			{ echo "$bin: $(ls "$tmp/run/cache" | wc -l) answers cached, not 33" >&2; exit 1; }
-		cat "$tmp/time" >>"$tmp/wall.$k"
-	done
-done
+# one iteration of bin $2 from a fresh cache, its wall seconds into wall.$1
+iteration() {
+	rm -rf "$tmp/run" && mkdir "$tmp/run" && cp -r "$tmp/plan" "$tmp/run/cache"
+	SG_CACHE_DIR=$tmp/run/cache /usr/bin/time -f %e -o "$tmp/time" \
+		"$2/sg-run" -q -i 1 --seed 1 -o "$tmp/run/d.jsonl" "$tmp/recipe.yaml" 2>"$tmp/err" ||
+		{ cat "$tmp/err" >&2; exit 1; }
+	[ "$(ls "$tmp/run/cache" | wc -l)" -eq 33 ] ||
+		{ echo "$2: $(ls "$tmp/run/cache" | wc -l) answers cached, not 33" >&2; exit 1; }
+	cat "$tmp/time" >>"$tmp/wall.$1"
+}
+interleave iteration "$@"
+ideal=$(echo "$latency" | awk '{ print 4 * $1 / 1000 }')
 printf 'stand-in latency %s ms, batch 32, 8 in flight: ideal %.3f s; %s rounds, load %s\n\n' \
-	"$latency" "$(echo "$latency" | awk '{ print 4 * $1 / 1000 }')" "$rounds" "$(cut -d' ' -f1-3 /proc/loadavg)"
-echo '| sg-run | median s | min s | max s | over ideal |'
-echo '|---|---|---|---|---|'
+	"$latency" "$ideal" "$rounds" "$(cut -d' ' -f1-3 /proc/loadavg)"
+echo '| sg-run | wall s: median (min-max) | median over ideal |'
+echo '|---|---|---|'
 k=0
 for bin in "$@"; do
 	k=$((k + 1))
-	sort -n "$tmp/wall.$k" | awk -v name="$bin" -v ideal="$(echo "$latency" | awk '{ print 4 * $1 / 1000 }')" \
-		'{ w[NR] = $1 } END { m = w[int((NR + 1) / 2)]
-		printf "| %s | %.3f | %.3f | %.3f | %+.1f %% |\n", name, m, w[1], w[NR], 100 * (m / ideal - 1) }'
+	printf '| %s | %s | %s |\n' "$bin" "$(spread "$tmp/wall.$k" 1 %.3f)" \
+		"$(sort -n "$tmp/wall.$k" | awk -v ideal="$ideal" '{ w[NR] = $1 } END {
+			printf "%+.1f %%", 100 * (w[int((NR + 1) / 2)] / ideal - 1) }')"
 done
