@@ -1,8 +1,6 @@
 /*
  * llm.c - chat completions and embeddings through http.c with a response
- * cache, and the configuration the OpenAI ecosystem uses: OPENAI_BASE_URL,
- * OPENAI_API_KEY and OPENAI_MODEL from the environment (which sg_init fills
- * from a .env file).
+ * cache (the configuration from the environment is env.c's).
  *
  * The cache is a directory of files, one per request, named by a hash of
  * its key: the server (sg_http_server: the base URL, and the organization
@@ -74,52 +72,6 @@ struct sg_llm {
 
 static const char deferred_error[] =
 	"deferred: the request is in the Batch API file, awaiting its answer";
-
-int
-sg_llm_configured(void)
-{
-	const char *url = getenv("OPENAI_BASE_URL");
-	const char *key = getenv("OPENAI_API_KEY");
-
-	return (url && *url) || (key && *key);
-}
-
-const char *
-sg_llm_base_url(void)
-{
-	const char *url = getenv("OPENAI_BASE_URL");
-
-	return url && *url ? url : "https://api.openai.com/v1";
-}
-
-const char *
-sg_llm_model(const char *flag, const char *arm)
-{
-	const char *m = flag ? flag : arm;
-
-	if (!m)
-		m = getenv("OPENAI_MODEL");
-	return m && *m ? m : "gpt-4o-mini";
-}
-
-char *
-sg_llm_cache_dir(const char *flag)
-{
-	const char *d = flag, *home;
-	char buf[4096];
-
-	if (!d || !*d)
-		d = getenv("SG_CACHE_DIR");
-	if (d && *d)
-		return sg_xstrdup(d);
-	if ((d = getenv("XDG_CACHE_HOME")) && *d)
-		snprintf(buf, sizeof buf, "%s/sg", d);
-	else if ((home = getenv("HOME")) && *home)
-		snprintf(buf, sizeof buf, "%s/.cache/sg", home);
-	else
-		return NULL;
-	return sg_xstrdup(buf);
-}
 
 /* Why an answer gives no sample, or NULL: a chat answer without text in
  * choices[0].message.content ("choices": [], "content": null), an
