@@ -284,10 +284,12 @@ plain'
 		done
 		written=$(jq -c 'select(.type == "sample" and .data)' part.jsonl | wc -l)
 		total=$((total + written))
-		# a re-run asks only for the answers no written sample was made of
-		n=$(requests)
+		# a re-run asks only for the answers no written sample was made
+		# of (grep -c fails when the kill came before any request)
+		n=$(requests) || true
 		sg-gen job.jsonl >again.jsonl
-		[ $(($(requests) - n)) -le $((40 - written)) ]
+		m=$(requests) || true
+		[ $((m - n)) -le $((40 - written)) ]
 		[ "$(jq -c 'select(.type == "sample")' again.jsonl | head -n "$written")" = \
 			"$(jq -c 'select(.type == "sample")' part.jsonl | head -n "$written")" ]
 	done
