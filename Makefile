@@ -25,7 +25,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c17 -D_DEFAULT_SOURCE -Wall -Wextra $(WERROR) -Ilib \
 	$(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
-LIBS = $(PKG_LIBS) -lcsv -lm
+LIBS = $(PKG_LIBS) -lcsv -lm -pthread
 
 LIB_SRC = $(wildcard lib/*/*.c)
 LIB_OBJ = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
@@ -140,6 +140,25 @@ ROUTER_SIM = $(B)/bench/router-sim
 $(ROUTER_SIM): bench/router-sim.c $(B)/libsg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
+# bench-iteration: one sg-run iteration of the naive arm against the
+# stand-in at 200 ms, against its ideal (bench/iteration.sh)
+bench: bench-iteration
+bench-iteration: all
+	sh bench/iteration.sh $(CURDIR)/$(OUT)
+.PHONY: bench-iteration
+
+# bench-gen-memory: sg-gen's peak memory at n = 200, 2,000, 20,000
+bench: bench-gen-memory
+bench-gen-memory: all
+	sh bench/gen-memory.sh $(CURDIR)/$(OUT)
+.PHONY: bench-gen-memory
+
+# bench-start: what starting the stages costs, offline (bench/start.sh)
+bench: bench-start
+bench-start: all
+	sh bench/start.sh $(CURDIR)/$(OUT)
+.PHONY: bench-start
+
 bench: bench-scale
 bench-scale: all
 	sh bench/scale.sh $(CURDIR)/$(OUT)

@@ -29,7 +29,7 @@ static const char recipe[] =
 	"\"pii\":{\"mode\":\"flag\"},\"toxicity\":{\"severity\":2},"
 	"\"relevance\":{\"min_similarity\":0},"
 	"\"perplexity\":{\"enabled\":true},"
-	"\"deduplication\":{\"threshold\":0.8}}}";
+	"\"deduplication\":{\"enabled\":true,\"threshold\":0.8}}}";
 
 static char vocab[VOCAB][12];
 

@@ -268,6 +268,34 @@ plain'
 	assert_equal "$(echo "$output" | jq -c 'select(.type == "sample")')" "$(jq -c 'select(.type == "sample")' a.jsonl)"
 }
 
+@test "killed at any moment: each sample written has its answer in the cache, every entry whole" {
+	server --latency 40
+	job 40 >job.jsonl
+	total=0
+	for delay in 0.1 0.2 0.3 0.4; do
+		rm -rf cache
+		sg-gen --unbuffered -j 4 job.jsonl >part.jsonl 2>/dev/null &
+		sleep "$delay"
+		kill -9 $! 2>/dev/null || true
+		wait $! 2>/dev/null || true
+		for f in cache/*; do
+			[ -e "$f" ] || continue
+			case $f in *.json) jq -e '.key and .response.choices' "$f" >/dev/null ;; esac
+		done
+		written=$(jq -c 'select(.type == "sample" and .data)' part.jsonl | wc -l)
+		total=$((total + written))
+		# a re-run asks only for the answers no written sample was made
+		# of (grep -c fails when the kill came before any request)
+		n=$(requests) || true
+		sg-gen job.jsonl >again.jsonl
+		m=$(requests) || true
+		[ $((m - n)) -le $((40 - written)) ]
+		[ "$(jq -c 'select(.type == "sample")' again.jsonl | head -n "$written")" = \
+			"$(jq -c 'select(.type == "sample")' part.jsonl | head -n "$written")" ]
+	done
+	[ "$total" -gt 0 ]
+}
+
 @test "JSON cut at max_tokens: asked again once with twice the tokens, else an error that says so" {
 	server
 	# the stand-in's JSON of the schema is 14 words: cut at 8, whole at 16

@@ -71,9 +71,10 @@ logprob_job() {
 	run --separate-stderr sg-gen -j 1 job.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	# all four were queued before the first refusal came back
+	# two bodies wait per connection: those built before the first
+	# refusal came back are refused, those built after go without
 	assert_equal "$(jq -sc 'group_by(.status) | map([.[0].status, length, (map(.body.logprobs) | unique)])' log.jsonl)" \
-		'[[200,4,[null]],[400,4,[true]]]'
+		'[[200,4,[null]],[400,2,[true]]]'
 	echo "$output" >samples.jsonl
 	assert_equal "$(tail -1 samples.jsonl | jq -c '[.generated, .errors]')" '[4,0]'
 	assert_equal "$(jq -sc 'map(select(.type == "sample") | has("logprobs")) | unique' samples.jsonl)" '[false]'

@@ -96,6 +96,10 @@ uint64_t sg_hash64(const void *p, size_t n);
 /* file.c: atomic replacement and locking */
 int sg_write_atomic(
 	const char *path, const char *data, size_t len, struct sg_error *e);
+/* As sg_write_atomic, without its fsyncs: a reader never sees half the
+ * file, but only a later syncfs(2) makes it durable. */
+int sg_write_renamed(
+	const char *path, const char *data, size_t len, struct sg_error *e);
 /* path opened with flags (O_CREAT makes it 0644, close-on-exec always)
  * to be written in place, a symbolic link there refused: the fd, or -1
  * and e.  Every file a tool writes other than by sg_write_atomic. */

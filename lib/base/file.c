@@ -77,9 +77,11 @@ fsync_dir(const char *path)
 	return rc;
 }
 
-int
-sg_write_atomic(
-	const char *path, const char *data, size_t len, struct sg_error *e)
+/* data written to a temporary file beside path and renamed to it; with
+ * sync, each made durable on the way. */
+static int
+write_renamed(const char *path, const char *data, size_t len, int sync,
+	struct sg_error *e)
 {
 	size_t tlen = strlen(path) + 16;
 	char *tmp = sg_xmalloc(tlen);
@@ -104,7 +106,7 @@ sg_write_atomic(
 		data += w;
 		len -= (size_t)w;
 	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+	if (fchmod(fd, 0644) < 0 || (sync && fsync(fd) < 0))
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -114,7 +116,8 @@ sg_write_atomic(
 	if (rename(tmp, path) < 0)
 		goto fail;
 	free(tmp);
-	fsync_dir(path);
+	if (sync)
+		fsync_dir(path);
 	return 0;
 fail:
 	sg_seterr(e, "cannot write '%s': %s", path, strerror(errno));
@@ -123,6 +126,20 @@ fail:
 	unlink(tmp);
 	free(tmp);
 	return -1;
+}
+
+int
+sg_write_atomic(
+	const char *path, const char *data, size_t len, struct sg_error *e)
+{
+	return write_renamed(path, data, len, 1, e);
+}
+
+int
+sg_write_renamed(
+	const char *path, const char *data, size_t len, struct sg_error *e)
+{
+	return write_renamed(path, data, len, 0, e);
 }
 
 int

@@ -5,9 +5,9 @@
  * repair request for JSON that does not parse, or one with twice the
  * max_tokens for JSON they cut.  A sample is asked for the label the job's
  * plan gives it, in words and, where the schema lists the label field's
- * values, by that schema narrowed to it.  Requests go -j in flight and
- * samples are written in index order as soon as each and those before it
- * are answered.
+ * values, by that schema narrowed to it.  Requests go -j in flight,
+ * each body built shortly before it is sent, and samples are written in
+ * index order as soon as each and those before it are answered.
  */
 #include <string.h>
 
@@ -393,6 +393,9 @@ void
 sg_gen_naive(struct sg_job *j, int rag)
 {
 	long long choices = sg_get_int(j->params, "choices", 1);
+	/* bodies are built as requests go, a few waiting per connection,
+	 * so memory does not grow with the job's n */
+	long long window = 2 * (long long)sg_gen_opts.jobs;
 	struct sg_kb *kb = NULL;
 	struct sg_error e;
 	struct call *c;
@@ -427,6 +430,10 @@ sg_gen_naive(struct sg_job *j, int rag)
 			json_object_set_new(c->body, "n", json_integer(count));
 		json_decref(ps);
 		sg_llm_chat(sg_gen_client, c->body, i, c);
+		if (sg_llm_outstanding(sg_gen_client) >= window &&
+			sg_llm_run_some(sg_gen_client, on_naive, NULL,
+				window - 1, &e) < 0)
+			sg_die(SG_EXIT_IO, "%s", e.text);
 	}
 	if (sg_llm_run(sg_gen_client, on_naive, NULL, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);

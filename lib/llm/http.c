@@ -25,6 +25,7 @@
  * OpenAI-Project headers, as OpenAI's own libraries send them.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -70,6 +71,7 @@ struct sg_http {
 	int inflight, limit;
 	int credit; /* successes since the limit last moved */
 	int stop;   /* sg_http_stop: return once the completions are handled */
+	atomic_int woken; /* sg_http_wake: return now */
 	double pause_until;
 	struct sg_rng rng;
 	struct sg_http_stats stats;
@@ -222,6 +224,19 @@ void
 sg_http_stop(struct sg_http *h)
 {
 	h->stop = 1;
+}
+
+void
+sg_http_wake(struct sg_http *h)
+{
+	atomic_store(&h->woken, 1);
+	curl_multi_wakeup(h->multi);
+}
+
+int
+sg_http_busy(const struct sg_http *h)
+{
+	return h->queue || h->inflight > 0;
 }
 
 const struct sg_http_stats *
@@ -626,7 +641,7 @@ sg_http_run(
 			finish(h, r, m->data.result, done, arg);
 			done_any = 1;
 		}
-		if (h->stop)
+		if (h->stop || atomic_exchange(&h->woken, 0))
 			break;
 		/* After a completion, go round at once to start the next;
 		 * otherwise sleep until curl has news or a wait is over. */

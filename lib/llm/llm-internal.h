@@ -49,6 +49,10 @@ void sg_http_scrub(const struct sg_http *h, char *s);
 /* From done: make sg_http_run return once the completions at hand are
  * handled; what is queued or in flight stays for the next run. */
 void sg_http_stop(struct sg_http *h);
+/* From any thread: make sg_http_run return soon, as sg_http_stop does. */
+void sg_http_wake(struct sg_http *h);
+/* Whether requests are queued or in flight. */
+int sg_http_busy(const struct sg_http *h);
 /* What an error body says beyond its message. */
 enum { SG_HTTP_PLAIN, SG_HTTP_QUOTA, SG_HTTP_NO_MODEL };
 /* The message of an error body in any of the shapes servers use

@@ -1,8 +1,6 @@
 /*
  * llm.c - chat completions and embeddings through http.c with a response
- * cache, and the configuration the OpenAI ecosystem uses: OPENAI_BASE_URL,
- * OPENAI_API_KEY and OPENAI_MODEL from the environment (which sg_init fills
- * from a .env file).
+ * cache (the configuration from the environment is env.c's).
  *
  * The cache is a directory of files, one per request, named by a hash of
  * its key: the server (sg_http_server: the base URL, and the organization
@@ -10,11 +8,15 @@
  * messages, parameters, seed); each holds that key in full, so a hash
  * collision is a miss, not a wrong answer.  Files are written to a
  * temporary name and renamed, so processes sharing the directory never
- * read half an entry.  Only answers a sample can be made of are stored
- * (see unusable); nothing of the API key is.  An entry of an older sg,
- * whose key named no server, is never used: it may be another server's
- * answer; the misses it would have answered are counted, for the tools to
- * say so.
+ * read half an entry.  A thread of its own stores the answers, as many
+ * together as have come in while it stored the last ones, each group
+ * made durable by one syncfs(2); an answer is handed to the caller only
+ * once it is, so a crash never loses one a sample was made of, and the
+ * requests in flight never wait for the disk.  Only answers a sample can
+ * be made of are stored (see unusable); nothing of the API key is.  An
+ * entry of an older sg, whose key named no server, is never used: it may
+ * be another server's answer; the misses it would have answered are
+ * counted, for the tools to say so.
  *
  * The Batch API: in export mode a request the cache cannot answer is
  * written as a line of a Batch API input file instead of sent, its key
@@ -22,10 +24,14 @@
  * cache entry, so a line of the output file is stored under exactly the
  * key of its request, and the next run finds it there.
  */
+#define _GNU_SOURCE /* syncfs */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "record/record.h"
@@ -34,7 +40,8 @@
 struct call {
 	void *ctx;
 	char *key, *path; /* the cache key and file; NULL without a cache */
-	json_t *response; /* a cache hit waiting to be delivered */
+	json_t *response; /* a cache hit, or an answer to store, to deliver */
+	char *entry;	  /* the cache entry of an answer to store */
 	int deferred;	  /* written to the batch file: no answer now */
 	int embed;	  /* an /embeddings request */
 	struct call *next;
@@ -53,56 +60,18 @@ struct sg_llm {
 	struct sg_map *ids;	     /* the custom_ids written to it */
 	long long exported;
 	int batch_err; /* a request's key could not be kept */
+	/* the storing thread's: answers to store, and those stored and
+	 * durable, to deliver; both FIFO */
+	pthread_t writer;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct call *todo, *todo_tail, *kept, *kept_tail;
+	long long storing; /* answers in todo or being stored */
+	int writing, quit; /* the thread runs; it is to end */
 };
 
 static const char deferred_error[] =
 	"deferred: the request is in the Batch API file, awaiting its answer";
-
-int
-sg_llm_configured(void)
-{
-	const char *url = getenv("OPENAI_BASE_URL");
-	const char *key = getenv("OPENAI_API_KEY");
-
-	return (url && *url) || (key && *key);
-}
-
-const char *
-sg_llm_base_url(void)
-{
-	const char *url = getenv("OPENAI_BASE_URL");
-
-	return url && *url ? url : "https://api.openai.com/v1";
-}
-
-const char *
-sg_llm_model(const char *flag, const char *arm)
-{
-	const char *m = flag ? flag : arm;
-
-	if (!m)
-		m = getenv("OPENAI_MODEL");
-	return m && *m ? m : "gpt-4o-mini";
-}
-
-char *
-sg_llm_cache_dir(const char *flag)
-{
-	const char *d = flag, *home;
-	char buf[4096];
-
-	if (!d || !*d)
-		d = getenv("SG_CACHE_DIR");
-	if (d && *d)
-		return sg_xstrdup(d);
-	if ((d = getenv("XDG_CACHE_HOME")) && *d)
-		snprintf(buf, sizeof buf, "%s/sg", d);
-	else if ((home = getenv("HOME")) && *home)
-		snprintf(buf, sizeof buf, "%s/.cache/sg", home);
-	else
-		return NULL;
-	return sg_xstrdup(buf);
-}
 
 /* Why an answer gives no sample, or NULL: a chat answer without text in
  * choices[0].message.content ("choices": [], "content": null), an
@@ -127,6 +96,27 @@ unusable(const json_t *resp, int embed)
 		       : "the answer has no choices[0].message.content";
 }
 
+/* c at the end of the list from *head to *tail. */
+static void
+append(struct call **head, struct call **tail, struct call *c)
+{
+	c->next = NULL;
+	if (*tail)
+		(*tail)->next = c;
+	else
+		*head = c;
+	*tail = c;
+}
+
+static void
+call_free(struct call *c)
+{
+	json_decref(c->response);
+	free(c->key);
+	free(c->path);
+	free(c);
+}
+
 static void
 deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 	enum sg_llm_fault fault, int cached)
@@ -149,16 +139,14 @@ deliver(struct sg_llm *l, struct call *c, const json_t *resp, const char *error,
 		r.fault = SG_FAULT_CONTENT;
 	l->outstanding--;
 	l->done(l->arg, &r);
-	json_decref(c->response);
-	free(c->key);
-	free(c->path);
-	free(c);
+	call_free(c);
 }
 
+/* The cache hits, then the answers stored since the last flush. */
 static void
 flush_hits(struct sg_llm *l)
 {
-	struct call *c;
+	struct call *c, *kept = NULL;
 
 	while ((c = l->hits)) {
 		l->hits = c->next;
@@ -167,20 +155,121 @@ flush_hits(struct sg_llm *l)
 		deliver(l, c, c->response, c->deferred ? deferred_error : NULL,
 			SG_FAULT_NONE, !c->deferred);
 	}
+	if (l->writing) {
+		pthread_mutex_lock(&l->lock);
+		kept = l->kept;
+		l->kept = l->kept_tail = NULL;
+		pthread_mutex_unlock(&l->lock);
+	}
+	while ((c = kept)) {
+		kept = c->next;
+		deliver(l, c, c->response, NULL, SG_FAULT_NONE, 0);
+	}
+}
+
+/* The text of the cache entry of key, malloc'd. */
+static char *
+cache_entry(const char *key, const json_t *response)
+{
+	json_t *entry =
+		json_pack("{s:s, s:O}", "key", key, "response", response);
+	char *text = json_dumps(entry, JSON_COMPACT);
+
+	json_decref(entry);
+	return text;
 }
 
 static int
 cache_put(const char *path, const char *key, const json_t *response,
 	struct sg_error *e)
 {
-	json_t *entry =
-		json_pack("{s:s, s:O}", "key", key, "response", response);
-	char *text = json_dumps(entry, JSON_COMPACT);
+	char *text = cache_entry(key, response);
 	int rc = sg_write_atomic(path, text, strlen(text), e);
 
 	free(text);
-	json_decref(entry);
 	return rc;
+}
+
+/* The storing thread: each group of answers written, made durable at
+ * once, and handed back to the event loop, which it wakes.  A cache that
+ * cannot be written costs only speed: the answers go on all the same. */
+static void *
+writer(void *arg)
+{
+	struct sg_llm *l = arg;
+	struct call *group, *c, *next;
+	struct sg_error e;
+	long long n;
+	int dir = open(l->cache, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		while (!l->todo && !l->quit)
+			pthread_cond_wait(&l->cond, &l->lock);
+		if (!(group = l->todo))
+			break;
+		l->todo = l->todo_tail = NULL;
+		pthread_mutex_unlock(&l->lock);
+		for (c = group; c; c = c->next)
+			sg_write_renamed(
+				c->path, c->entry, strlen(c->entry), &e);
+		if (dir >= 0)
+			syncfs(dir);
+		pthread_mutex_lock(&l->lock);
+		for (n = 0, c = group; c; c = next, n++) {
+			next = c->next;
+			free(c->entry);
+			c->entry = NULL;
+			append(&l->kept, &l->kept_tail, c);
+		}
+		l->storing -= n;
+		pthread_cond_broadcast(&l->cond);
+		sg_http_wake(l->http);
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (dir >= 0)
+		close(dir);
+	return NULL;
+}
+
+/* The answer of c stored in the cache before it is delivered: by the
+ * storing thread, started at the first, else at once. */
+static void
+store(struct sg_llm *l, struct call *c, const json_t *response)
+{
+	struct sg_error e;
+
+	if (!l->writing && pthread_create(&l->writer, NULL, writer, l) == 0)
+		l->writing = 1;
+	if (!l->writing) {
+		cache_put(c->path, c->key, response, &e);
+		deliver(l, c, response, NULL, SG_FAULT_NONE, 0);
+		return;
+	}
+	c->response = json_incref((json_t *)response);
+	c->entry = cache_entry(c->key, response);
+	pthread_mutex_lock(&l->lock);
+	append(&l->todo, &l->todo_tail, c);
+	l->storing++;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Wait until the storing thread hands answers back; 0 when it holds
+ * none. */
+static int
+await_stored(struct sg_llm *l)
+{
+	int any;
+
+	if (!l->writing)
+		return 0;
+	pthread_mutex_lock(&l->lock);
+	while (!l->kept && l->storing > 0)
+		pthread_cond_wait(&l->cond, &l->lock);
+	any = l->kept != NULL;
+	pthread_mutex_unlock(&l->lock);
+	return any;
 }
 
 static void
@@ -188,12 +277,11 @@ on_done(void *arg, const struct sg_http_result *r)
 {
 	struct sg_llm *l = arg;
 	struct call *c = r->ctx;
-	struct sg_error e;
 
-	/* A cache that cannot be written costs only speed. */
 	if (r->body && !r->error && c->path && !unusable(r->body, c->embed))
-		cache_put(c->path, c->key, r->body, &e);
-	deliver(l, c, r->body, r->error, r->fault, 0);
+		store(l, c, r->body);
+	else
+		deliver(l, c, r->body, r->error, r->fault, 0);
 	flush_hits(l);
 	if (l->outstanding <= l->left)
 		sg_http_stop(l->http);
@@ -211,6 +299,8 @@ sg_llm_new(
 	l = sg_xmalloc(sizeof *l);
 	memset(l, 0, sizeof *l);
 	l->http = h;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
 	if (cache_dir) {
 		l->cache = sg_xstrdup(cache_dir);
 		if (sg_mkdirs(l->cache) < 0) {
@@ -226,8 +316,24 @@ sg_llm_new(
 void
 sg_llm_free(struct sg_llm *l)
 {
+	struct call *c;
+
 	if (!l)
 		return;
+	if (l->writing) {
+		/* what is left to store is stored, never delivered */
+		pthread_mutex_lock(&l->lock);
+		l->quit = 1;
+		pthread_cond_signal(&l->cond);
+		pthread_mutex_unlock(&l->lock);
+		pthread_join(l->writer, NULL);
+		while ((c = l->kept)) {
+			l->kept = c->next;
+			call_free(c);
+		}
+	}
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cond);
 	sg_http_free(l->http);
 	sg_map_free(l->ids);
 	free(l->cache);
@@ -238,11 +344,7 @@ sg_llm_free(struct sg_llm *l)
 static void
 queue(struct sg_llm *l, struct call *c)
 {
-	if (l->hits_tail)
-		l->hits_tail->next = c;
-	else
-		l->hits = c;
-	l->hits_tail = c;
+	append(&l->hits, &l->hits_tail, c);
 }
 
 /* The request as a line of the Batch API input file, once per custom_id,
@@ -391,14 +493,17 @@ sg_llm_run_some(struct sg_llm *l, sg_llm_done_fn done, void *arg,
 	l->done = done;
 	l->arg = arg;
 	l->left = left;
-	do {
+	for (;;) {
 		flush_hits(l);
 		if (l->outstanding <= left)
 			return 0;
-		if (sg_http_run(l->http, on_done, l, e) < 0)
-			return -1;
-	} while (l->hits);
-	return 0;
+		if (sg_http_busy(l->http)) {
+			if (sg_http_run(l->http, on_done, l, e) < 0)
+				return -1;
+		} else if (!l->hits && !await_stored(l)) {
+			return 0;
+		}
+	}
 }
 
 long long

@@ -36,6 +36,19 @@ enum sg_llm_fault {
 	SG_FAULT_SERVER
 };
 
+/* env.c: the configuration, from the environment */
+/* Whether the environment names a server: OPENAI_BASE_URL or
+ * OPENAI_API_KEY set and not empty. */
+int sg_llm_configured(void);
+/* $OPENAI_BASE_URL, else OpenAI's. */
+const char *sg_llm_base_url(void);
+/* The model to ask: flag, else the arm's, else $OPENAI_MODEL, else
+ * gpt-4o-mini. */
+const char *sg_llm_model(const char *flag, const char *arm);
+/* The cache directory: flag, else $SG_CACHE_DIR, $XDG_CACHE_HOME/sg,
+ * $HOME/.cache/sg; malloc'd, or NULL. */
+char *sg_llm_cache_dir(const char *flag);
+
 /* llm.c: chat completions with a response cache shared by processes */
 struct sg_llm;
 struct sg_llm_reply {
@@ -51,17 +64,6 @@ struct sg_llm_reply {
 	enum sg_llm_fault fault;   /* with error */
 };
 typedef void (*sg_llm_done_fn)(void *arg, const struct sg_llm_reply *r);
-/* Whether the environment names a server: OPENAI_BASE_URL or
- * OPENAI_API_KEY set and not empty. */
-int sg_llm_configured(void);
-/* $OPENAI_BASE_URL, else OpenAI's. */
-const char *sg_llm_base_url(void);
-/* The model to ask: flag, else the arm's, else $OPENAI_MODEL, else
- * gpt-4o-mini. */
-const char *sg_llm_model(const char *flag, const char *arm);
-/* The cache directory: flag, else $SG_CACHE_DIR, $XDG_CACHE_HOME/sg,
- * $HOME/.cache/sg; malloc'd, or NULL. */
-char *sg_llm_cache_dir(const char *flag);
 /* cache_dir NULL: no cache. */
 struct sg_llm *sg_llm_new(const struct sg_http_opts *o, const char *cache_dir,
 	struct sg_error *e);
