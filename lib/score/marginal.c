@@ -201,12 +201,9 @@ sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
 		t->arm = arm ? sg_xstrdup(arm) : NULL;
 		t->label = label;
 		label = NULL;
-		t->f = (struct sg_feats){0};
-		if (m->f.n) {
-			t->f.v = sg_xrealloc(NULL, m->f.n * sizeof *m->f.v);
-			memcpy(t->f.v, m->f.v, m->f.n * sizeof *m->f.v);
-			t->f.n = t->f.cap = m->f.n;
-		}
+		/* the features move to the batch; the next read makes new */
+		t->f = m->f;
+		m->f = (struct sg_feats){0};
 	}
 	free(label);
 	free(text);
