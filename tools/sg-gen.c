@@ -132,7 +132,7 @@ run_job(json_t *rec, const char *where)
 	sg_mix_free(&j.mix);
 	json_decref(j.evol);
 	json_decref(j.pending);
-	json_decref(j.angles);
+	sg_job_angles_free(&j);
 	free(j.infra_error);
 }
 

@@ -59,13 +59,10 @@ combinations(const json_t *attrs, long long cap)
 }
 
 static int
-drawn_before(const json_t *angles, const json_t *attrs)
+drawn_before(const struct sg_angle *angles, long long n, const json_t *attrs)
 {
-	json_t *v;
-	size_t i;
-
-	json_array_foreach (angles, i, v)
-		if (json_equal(json_object_get(v, "attributes"), attrs))
+	for (long long i = 0; i < n; i++)
+		if (json_equal(angles[i].attributes, attrs))
 			return 1;
 	return 0;
 }
@@ -88,11 +85,10 @@ draw_attributes(struct sg_job *j, const json_t *attrs)
 			json_object_foreach ((json_t *)attrs, k, a)
 				json_object_set_new(
 					mine, k, json_string(draw(a, &rng)));
-			if (!drawn_before(j->angles, mine))
+			if (!drawn_before(j->angles, i, mine))
 				break;
 		}
-		json_array_append_new(
-			j->angles, json_pack("{s:o}", "attributes", mine));
+		j->angles[i].attributes = mine;
 	}
 }
 
@@ -182,7 +178,7 @@ sg_gen_angles(struct sg_job *j)
 	struct sg_error e;
 	json_t *topics;
 
-	j->angles = json_array();
+	j->angles = sg_xcalloc((size_t)(j->n ? j->n : 1), sizeof *j->angles);
 	if (json_object_size(attrs) > 0) {
 		draw_attributes(j, attrs);
 		/* too few combinations for a batch: sub-topics too */
@@ -211,24 +207,46 @@ sg_gen_angles(struct sg_job *j)
 	at = sg_get_int(j->rec, "accepted", 0) +
 	     sg_get_int(j->rec, "job", 0) * j->n;
 	n = (long long)json_array_size(topics);
-	for (long long i = 0; i < j->n; i++) {
-		json_t *s = json_array_get(topics, (size_t)((at + i) % n));
-
-		if ((size_t)i >= json_array_size(j->angles))
-			json_array_append_new(j->angles, json_object());
-		json_object_set(
-			json_array_get(j->angles, (size_t)i), "subtopic", s);
-	}
+	for (long long i = 0; i < j->n; i++)
+		j->angles[i].subtopic = json_incref(
+			json_array_get(topics, (size_t)((at + i) % n)));
 	json_decref(topics);
 	return 0;
+}
+
+void
+sg_angle_copy(struct sg_job *j, long long to, long long from)
+{
+	struct sg_angle *a;
+
+	if (!j->angles)
+		return;
+	a = &j->angles[to];
+	json_decref(a->attributes);
+	json_decref(a->subtopic);
+	a->attributes = json_incref(j->angles[from].attributes);
+	a->subtopic = json_incref(j->angles[from].subtopic);
+}
+
+void
+sg_job_angles_free(struct sg_job *j)
+{
+	for (long long i = 0; j->angles && i < j->n; i++) {
+		json_decref(j->angles[i].attributes);
+		json_decref(j->angles[i].subtopic);
+	}
+	free(j->angles);
+	j->angles = NULL;
 }
 
 char *
 sg_job_angle(const struct sg_job *j, long long index)
 {
-	const json_t *a = json_array_get(j->angles, (size_t)index);
-	const json_t *attrs = json_object_get(a, "attributes");
-	const char *topic = sg_get_str(a, "subtopic"), *k;
+	const json_t *attrs = j->angles ? j->angles[index].attributes : NULL;
+	const char *topic = j->angles ? json_string_value(
+						j->angles[index].subtopic)
+				      : NULL,
+		   *k;
 	char *out = NULL;
 	size_t n = 0;
 	json_t *v;

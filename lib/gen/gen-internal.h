@@ -110,6 +110,9 @@ char *sg_task_text(const json_t *recipe, const json_t *row);
  * -1 when the planning request failed for the server or the setup: then
  * every sample of the job was written failed so. */
 int sg_gen_angles(struct sg_job *j);
+/* Sample to takes sample from's angle, as a request of several choices
+ * gives them all the first one's. */
+void sg_angle_copy(struct sg_job *j, long long to, long long from);
 /* The prompt's lines of sample index's angle, malloc'd, or NULL. */
 char *sg_job_angle(const struct sg_job *j, long long index);
 

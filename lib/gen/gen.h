@@ -9,6 +9,14 @@
 #include "record/record.h"
 #include "llm/llm.h"
 
+/* What makes a sample's prompt its own: its attributes (an object) and its
+ * sub-topic (a string), each NULL when it has none, references held.  A
+ * struct a sample, not a JSON object: a job of 20,000 samples held 7 MiB
+ * of objects. */
+struct sg_angle {
+	json_t *attributes, *subtopic;
+};
+
 /* job.c: a job of sg-gen, as its job record routes it, and the records
  * it writes.  The arms are in the tool layer beside record/filter.c: they write
  * records and report on stderr. */
@@ -26,16 +34,18 @@ struct sg_job {
 	enum sg_llm_fault infra_fault;
 	long long prompt_tokens, completion_tokens, sent, cached;
 	double cost;
-	json_t *evol;	 /* the evol arm's operations: tried and kept */
-	json_t *pending; /* samples answered before an earlier one */
-	json_t *angles;	 /* per sample: its attributes, its sub-topic */
-	long long next;	 /* the index sg_job_put_at writes next */
+	json_t *evol;		 /* the evol arm's operations: tried and kept */
+	json_t *pending;	 /* samples answered before an earlier one */
+	struct sg_angle *angles; /* per sample, n of them, or NULL */
+	long long next;		 /* the index sg_job_put_at writes next */
 };
 /* Every sample of the job fails with the same reason, said once: the
  * arm or its setup is at fault (SG_FAULT_ARM). */
 void sg_job_fail(struct sg_job *j, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sg_job_batch(const struct sg_job *j);
+/* Frees what the job's angles hold. */
+void sg_job_angles_free(struct sg_job *j);
 /* When the jobs so far asked for samples and none has data: the status
  * sg-gen ends with (SG_EXIT_UNAVAILABLE when no error was the content's,
  * else SG_EXIT_DATA) and in e the first error, "<stdin>:1: sample 0:

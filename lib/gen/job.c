@@ -31,7 +31,7 @@ sg_job_put(const struct sg_job *j, json_t *rec)
 json_t *
 sg_job_sample(const struct sg_job *j, long long index)
 {
-	const json_t *a, *v;
+	const json_t *v;
 	json_t *s = json_object();
 
 	json_object_set_new(s, "type", json_string("sample"));
@@ -46,11 +46,10 @@ sg_job_sample(const struct sg_job *j, long long index)
 	json_object_set_new(s, "seed", json_integer(j->seed));
 	if ((v = sg_job_row(j, index)))
 		json_object_set(s, "row", (json_t *)v);
-	a = json_array_get(j->angles, (size_t)index);
-	if ((v = json_object_get(a, "attributes")))
-		json_object_set(s, "attributes", (json_t *)v);
-	if ((v = json_object_get(a, "subtopic")))
-		json_object_set(s, "subtopic", (json_t *)v);
+	if (j->angles && j->angles[index].attributes)
+		json_object_set(s, "attributes", j->angles[index].attributes);
+	if (j->angles && j->angles[index].subtopic)
+		json_object_set(s, "subtopic", j->angles[index].subtopic);
 	return s;
 }
 

@@ -417,10 +417,7 @@ sg_gen_naive(struct sg_job *j, int rag)
 			same(sg_job_label(j, i + count), sg_job_label(j, i)) &&
 			same_row(sg_job_row(j, i + count), sg_job_row(j, i));)
 			/* so the sample says what its prompt said */
-			if (json_array_get(j->angles, (size_t)(i + count++)))
-				json_array_set(j->angles,
-					(size_t)(i + count - 1),
-					json_array_get(j->angles, (size_t)i));
+			sg_angle_copy(j, i + count++, i);
 		if (rag)
 			ps = sg_rag_passages(j, kb, i, &prov);
 		c = new_call(j, i, naive_body(j, i, sg_gen_model(j), ps),
