@@ -5,12 +5,15 @@
 # input file; wall and CPU seconds, peak memory (the larger of the two
 # stages' resident sets) and records per second for each, and the ratio.
 # Then each stage alone, one after the other: sg-validate on the same input
-# into a file, sg-score on that file.
+# into a file, sg-score on that file.  Last, with Debian's stress(1), the
+# bare pass and the pipeline again with one core kept busy by `stress -c 1`,
+# as on a shared machine.
 set -eu
 bin=$1 bbin=$2 n=$3
 tmp=${TMPDIR:-/tmp}/sg-bench.$$
+busy=
 mkdir -p "$tmp"
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -z "$busy" ] || { pkill -P "$busy"; kill "$busy"; }; rm -rf "$tmp"' EXIT
 export SG_LEXICON=${SG_LEXICON:-build/lexicon/toxicity.tsv}
 "$bbin/samples" "$n" >"$tmp/in.jsonl"
 records=$(wc -l <"$tmp/in.jsonl")
@@ -34,3 +37,12 @@ echo "records out: $(wc -l <"$tmp/out"), rewards: $(grep -c '"type":"reward"' "$
 rm "$tmp/out"
 measure "$bin/sg-validate" "sg-validate alone          " validate "$tmp/in.jsonl" "$tmp/validated.jsonl"
 measure "$bin/sg-score" "sg-score alone             " score "$tmp/validated.jsonl" /dev/null
+if ! command -v stress >/dev/null 2>&1; then
+	echo "throughput.sh: no stress(1) (apt-get install stress): the run with one core busy is left out" >&2
+	exit 0
+fi
+stress -c 1 >/dev/null 2>&1 &
+busy=$!
+measure "$bbin/bare" "bare, one core busy        " bare_busy
+measure "$bin/sg-validate | $bin/sg-score" "pipeline, one core busy    " pipe_busy
+awk -v p="$wall_pipe_busy" -v b="$wall_bare_busy" 'BEGIN { printf "ratio pipeline/bare wall, one core busy: %.2f\n", p / b }'

@@ -3,8 +3,8 @@
 # machine when run as root, one line per step on stderr and apt's output
 # in build/deps.log; otherwise prints the apt-get line and fails.  The
 # optional packages (headless Chromium for the report's rendering test,
-# fastText for make bench-eval) are installed when possible; without
-# Chromium that test skips with a message.
+# fastText for make bench-eval, stress for make bench-quality) are
+# installed when possible; without Chromium that test skips with a message.
 cd "$(dirname "$0")/.." || exit 1
 log=build/deps.log
 
@@ -41,8 +41,9 @@ tests    python3-stdnum       python stdnum                      cross-checks th
 tests    python3-yaml         python yaml                        cross-checks the recipe parser
 chromium chromium             command chromium                   renders the report in a test
 fasttext fasttext             command fasttext                   make bench-eval
+stress   stress               command stress                     keeps a core busy in make bench-quality
 '
-optional="chromium fasttext"
+optional="chromium fasttext stress"
 
 # why STEP: what the step's packages are for, on the terminal.
 why() {
@@ -52,6 +53,7 @@ why() {
 	tests) echo "bats, what the tests check against, hosts for the scaling test" ;;
 	chromium) echo "for the report's rendering test" ;;
 	fasttext) echo "for make bench-eval" ;;
+	stress) echo "for make bench-quality's run on a busy machine" ;;
 	esac
 }
 
