@@ -3,9 +3,26 @@
  * error body in any shape, and each line of a header block (Retry-After
  * in seconds or as a date, retry-after-ms).
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm/llm-internal.h"
+
+/* a date in Retry-After is read by libcurl */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct sg_error e;
+
+	(void)argc;
+	(void)argv;
+	if (sg_curl_load(&e) < 0) {
+		fprintf(stderr, "%s\n", e.text);
+		exit(1);
+	}
+	return 0;
+}
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)

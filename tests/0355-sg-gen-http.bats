@@ -149,3 +149,20 @@ load llm-helpers
 		"$(printf ' 1 ok\n 1 response larger than 67108864 bytes')"
 	[ "$(requests)" -eq 2 ]
 }
+
+@test "libcurl is loaded only for a request: an offline job runs without it, an LLM job names why it cannot be loaded" {
+	no_libcurl
+	server
+	sg-plan -n1 -b 2 "$EXAMPLES/reviews/reviews.yaml" |
+		jq -c '. + {batch: 1, arm: "templated", generator: "templater", seed: 11}' >offline.jsonl
+	run --separate-stderr env LD_LIBRARY_PATH="$PWD/nolib" sg-gen offline.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -s 'map(select(.type == "sample")) | length')" -eq 2 ]
+	job 2 >llm.jsonl
+	run --separate-stderr env LD_LIBRARY_PATH="$PWD/nolib" sg-gen llm.jsonl
+	[ "$status" -eq 7 ]
+	assert_equal "$stderr" "sg-gen: llm.jsonl:1: cannot load libcurl.so.4: $PWD/nolib/libcurl.so.4: file too short"
+	assert_equal "$(echo "$output" | tail -1 | jq -c '[.generated, .infrastructure_errors]')" '[0,2]'
+	[ ! -e log.jsonl ] || [ "$(requests)" -eq 0 ]
+}

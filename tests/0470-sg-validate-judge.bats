@@ -369,3 +369,19 @@ IN
 	grep -qF '"x": 1e2,"y": [1,  2]' <<<"$output"
 	grep -qF '"mine": {"z": 1,  "a": 2.0},"checks":{"generate":{"pass":true}},"valid":true}' <<<"$output"
 }
+
+@test "libcurl is loaded only for a model check: without it the offline checks run, a judge stops with status 7 naming why" {
+	no_libcurl
+	server
+	texts 'A plain sample.' >in.jsonl
+	run --separate-stderr env LD_LIBRARY_PATH="$PWD/nolib" sg-validate in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -r .valid <<<"$output")" = true ]
+	recipe '{"llm_judge": {"enabled": true, "threshold": 0.7}}'
+	run --separate-stderr env LD_LIBRARY_PATH="$PWD/nolib" sg-validate -r r.json in.jsonl
+	[ "$status" -eq 7 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" "sg-validate: cannot load libcurl.so.4: $PWD/nolib/libcurl.so.4: file too short"
+	[ ! -e log.jsonl ] || [ "$(requests)" -eq 0 ]
+}

@@ -380,6 +380,25 @@ learnt() {
 	[ ! -e out ]
 }
 
+@test "without libcurl the arms that ask the server are paused, named why; an offline run needs none" {
+	no_libcurl
+	llm_recipe 5
+	server
+	run --separate-stderr env LD_LIBRARY_PATH="$PWD/nolib" sg-run -o o.jsonl r.yaml
+	[ "$status" -eq 7 ]
+	[ -z "$output" ]
+	assert_equal "$stderr" "sg-run: the arms that ask the LLM server are paused for this run: cannot load libcurl.so.4: $PWD/nolib/libcurl.so.4: file too short
+sg-run: no arm can run: paused for this run (2 arms)"
+	[ ! -e log.jsonl ] || [ "$(wc -l <log.jsonl)" -eq 0 ]
+	kill "$SERVER"
+	unset OPENAI_BASE_URL OPENAI_API_KEY
+	sed 's/^num_samples: .*/num_samples: 12/' "$EXAMPLES/reviews/reviews.yaml" >reviews.yaml
+	run --separate-stderr env LD_LIBRARY_PATH="$PWD/nolib" sg-run -q --seed 1 -o d.jsonl reviews.yaml
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(wc -l <d.jsonl)" -eq 12 ]
+}
+
 @test "a server that refuses the key stops sg-run before its first batch: status 7, said once, rewards kept" {
 	llm_recipe 5
 	server --key "$KEY"

@@ -36,3 +36,9 @@ requests() {
 	grep -vc '"method": "GET"' log.jsonl
 }
 
+
+# A directory nolib whose libcurl.so.4 cannot be loaded (an empty file),
+# for LD_LIBRARY_PATH: a tool that makes no request never opens it.
+no_libcurl() {
+	mkdir -p nolib && : >nolib/libcurl.so.4
+}

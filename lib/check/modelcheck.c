@@ -85,7 +85,7 @@ llm(void)
 	client = sg_llm_new(&o, cache, &e);
 	free(cache);
 	if (!client)
-		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+		sg_die(SG_EXIT_UNAVAILABLE, "%s", e.text);
 	return client;
 }
 

@@ -1,7 +1,8 @@
 /*
  * http.c - JSON POSTs to one OpenAI-compatible server over libcurl's multi
- * interface: a bounded pool of connections, requests answered as they
- * complete, and every fault a hosted API produces retried or reported.
+ * interface (libcurl.c loads it on the first sg_http_new): a bounded pool of
+ * connections, requests answered as they complete, and every fault a
+ * hosted API produces retried or reported.
  *
  * Retried: connection errors, timeouts, 408, 409, 425, 429, 5xx and 2xx
  * bodies that are not JSON (a connection cut mid-body).  Never: other 4xx,
@@ -136,15 +137,11 @@ add_account(struct sg_http *h, struct sg_error *e)
 struct sg_http *
 sg_http_new(const struct sg_http_opts *o, struct sg_error *e)
 {
-	static int inited;
 	struct sg_http *h;
 	size_t n;
 
-	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		sg_seterr(e, "cannot initialise libcurl");
+	if (sg_curl_load(e) < 0)
 		return NULL;
-	}
-	inited = 1;
 	h = sg_xmalloc(sizeof *h);
 	memset(h, 0, sizeof *h);
 	h->o = *o;
@@ -170,8 +167,8 @@ sg_http_new(const struct sg_http_opts *o, struct sg_error *e)
 	} else {
 		h->o.api_key = NULL;
 	}
-	h->multi = curl_multi_init();
-	curl_multi_setopt(
+	h->multi = sg_curl.multi_init();
+	sg_curl.multi_setopt(
 		h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->o.jobs);
 	sg_rng_seed(&h->rng, sg_rng_fresh_seed());
 	return h;
@@ -181,8 +178,8 @@ static void
 req_free(struct req *r)
 {
 	if (r->easy)
-		curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->hdrs);
+		sg_curl.easy_cleanup(r->easy);
+	sg_curl.slist_free_all(r->hdrs);
 	free(r->url);
 	free(r->body);
 	free(r->resp);
@@ -200,7 +197,7 @@ sg_http_free(struct sg_http *h)
 		next = r->next;
 		req_free(r);
 	}
-	curl_multi_cleanup(h->multi);
+	sg_curl.multi_cleanup(h->multi);
 	if (h->auth)
 		memset(h->auth, 0, strlen(h->auth));
 	if (h->o.api_key)
@@ -230,7 +227,7 @@ void
 sg_http_wake(struct sg_http *h)
 {
 	atomic_store(&h->woken, 1);
-	curl_multi_wakeup(h->multi);
+	sg_curl.multi_wakeup(h->multi);
 }
 
 int
@@ -327,7 +324,7 @@ sg_http_retry_after(const char *line, size_t len, int *ms)
 	if (*ms)
 		return -1;
 	{
-		time_t t = curl_getdate(v, NULL);
+		time_t t = sg_curl.getdate(v, NULL);
 
 		return t == -1 ? -1 : fmax(0, difftime(t, time(NULL)));
 	}
@@ -351,10 +348,10 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 static void
 setup(struct sg_http *h, struct req *r)
 {
-	CURL *c = r->easy ? r->easy : curl_easy_init();
+	CURL *c = r->easy ? r->easy : sg_curl.easy_init();
 
 	r->easy = c;
-	curl_easy_reset(c);
+	sg_curl.easy_reset(c);
 	r->len = 0;
 	r->toolarge = 0;
 	if (r->resp)
@@ -362,37 +359,37 @@ setup(struct sg_http *h, struct req *r)
 	r->retry_after = -1;
 	r->errbuf[0] = '\0';
 	if (!r->hdrs) {
-		r->hdrs = curl_slist_append(
+		r->hdrs = sg_curl.slist_append(
 			NULL, "Content-Type: application/json");
-		r->hdrs =
-			curl_slist_append(r->hdrs, "Accept: application/json");
-		r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+		r->hdrs = sg_curl.slist_append(
+			r->hdrs, "Accept: application/json");
+		r->hdrs = sg_curl.slist_append(r->hdrs, "Expect:");
 		if (h->auth)
-			r->hdrs = curl_slist_append(r->hdrs, h->auth);
+			r->hdrs = sg_curl.slist_append(r->hdrs, h->auth);
 		for (size_t i = 0; i < NACCOUNT; i++)
 			if (h->account[i])
-				r->hdrs = curl_slist_append(
+				r->hdrs = sg_curl.slist_append(
 					r->hdrs, h->account[i]);
 	}
-	curl_easy_setopt(c, CURLOPT_URL, r->url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->hdrs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(c, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "sg/" SG_VERSION);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	sg_curl_setopt(c, CURLOPT_URL, r->url);
+	sg_curl_setopt(c, CURLOPT_HTTPHEADER, r->hdrs);
+	sg_curl_setopt(c, CURLOPT_POSTFIELDS, r->body);
+	sg_curl_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	sg_curl_setopt(c, CURLOPT_WRITEDATA, r);
+	sg_curl_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	sg_curl_setopt(c, CURLOPT_HEADERDATA, r);
+	sg_curl_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+	sg_curl_setopt(c, CURLOPT_PRIVATE, r);
+	sg_curl_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	sg_curl_setopt(c, CURLOPT_USERAGENT, "sg/" SG_VERSION);
+	sg_curl_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	sg_curl_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
 	if (h->o.timeout > 0)
-		curl_easy_setopt(
+		sg_curl_setopt(
 			c, CURLOPT_TIMEOUT_MS, (long)(h->o.timeout * 1000));
 	if (h->o.stall > 0) {
-		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(
+		sg_curl_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		sg_curl_setopt(
 			c, CURLOPT_LOW_SPEED_TIME, (long)ceil(h->o.stall));
 	}
 	r->attempt++;
@@ -404,7 +401,7 @@ start(struct sg_http *h, struct req *r)
 	setup(h, r);
 	h->stats.attempts++;
 	h->inflight++;
-	curl_multi_add_handle(h->multi, r->easy);
+	sg_curl.multi_add_handle(h->multi, r->easy);
 }
 
 /* Every stretch of s holding 8 or more characters of the key masked. */
@@ -524,14 +521,14 @@ finish(struct sg_http *h, struct req *r, CURLcode rc, sg_http_done_fn done,
 	int retry = 0, what = SG_HTTP_PLAIN;
 	json_error_t je;
 
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
+	sg_curl_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.status);
 	if (r->toolarge) {
 		snprintf(why, sizeof why, "response larger than %u bytes",
 			SG_MAX_RESPONSE);
 		res.fault = SG_FAULT_CONTENT;
 	} else if (rc != CURLE_OK) {
 		snprintf(why, sizeof why, "%s",
-			r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+			r->errbuf[0] ? r->errbuf : sg_curl.easy_strerror(rc));
 		retry = retryable_curl(rc);
 	} else if (res.status >= 200 && res.status < 300) {
 		body = json_loadb(r->resp ? r->resp : "", r->len, 0, &je);
@@ -627,16 +624,17 @@ sg_http_run(
 			start(h, r);
 		if (h->pause_until > t && h->pause_until < soonest)
 			soonest = h->pause_until;
-		if ((mc = curl_multi_perform(h->multi, &running)) != CURLM_OK) {
-			sg_seterr(e, "libcurl: %s", curl_multi_strerror(mc));
+		if ((mc = sg_curl.multi_perform(h->multi, &running)) !=
+			CURLM_OK) {
+			sg_seterr(e, "libcurl: %s", sg_curl.multi_strerror(mc));
 			return -1;
 		}
 		done_any = 0;
-		while ((m = curl_multi_info_read(h->multi, &left))) {
+		while ((m = sg_curl.multi_info_read(h->multi, &left))) {
 			if (m->msg != CURLMSG_DONE)
 				continue;
-			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &r);
-			curl_multi_remove_handle(h->multi, m->easy_handle);
+			sg_curl_getinfo(m->easy_handle, CURLINFO_PRIVATE, &r);
+			sg_curl.multi_remove_handle(h->multi, m->easy_handle);
 			h->inflight--;
 			finish(h, r, m->data.result, done, arg);
 			done_any = 1;
@@ -651,7 +649,7 @@ sg_http_run(
 		if (wait_ms < 0)
 			wait_ms = 0;
 		if (wait_ms > 0)
-			curl_multi_poll(h->multi, NULL, 0, wait_ms, NULL);
+			sg_curl.multi_poll(h->multi, NULL, 0, wait_ms, NULL);
 	}
 	return 0;
 }
@@ -687,17 +685,17 @@ sg_http_once(struct sg_http *h, const char *path, const json_t *body,
 	h->queue = h->tail = NULL;
 	setup(h, r);
 	if (!body)
-		curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
-	rc = curl_easy_perform(r->easy);
+		sg_curl_setopt(r->easy, CURLOPT_HTTPGET, 1L);
+	rc = sg_curl.easy_perform(r->easy);
 	*status = 0;
 	*resp = NULL;
 	if (rc != CURLE_OK && !r->toolarge) {
 		sg_seterr(e, "%s",
-			r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+			r->errbuf[0] ? r->errbuf : sg_curl.easy_strerror(rc));
 		sg_http_scrub(h, e->text);
 		ret = unreachable(rc) ? -1 : -2;
 	} else {
-		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, status);
+		sg_curl_getinfo(r->easy, CURLINFO_RESPONSE_CODE, status);
 		*resp = r->resp ? r->resp : sg_xstrdup("");
 		r->resp = NULL;
 	}

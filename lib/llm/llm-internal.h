@@ -1,11 +1,60 @@
 /*
- * llm-internal.h - what llm.c asks of http.c, not exported.
+ * llm-internal.h - what llm.c asks of http.c, and http.c of libcurl.c;
+ * not exported.
  */
 #ifndef SG_LLM_INTERNAL_H
 #define SG_LLM_INTERNAL_H
 
+#include <curl/curl.h>
+
 #include "base/base.h"
 #include "llm/llm.h"
+
+/* libcurl.c: the functions of libcurl that http.c calls, resolved when
+ * sg_curl_load first runs (sg_http_new calls it): 0, or -1 and e naming
+ * the library and why it could not be loaded. */
+struct sg_curl {
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_reset) *easy_reset;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_getdate) *getdate;
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_multi_add_handle) *multi_add_handle;
+	__typeof__(curl_multi_cleanup) *multi_cleanup;
+	__typeof__(curl_multi_info_read) *multi_info_read;
+	__typeof__(curl_multi_init) *multi_init;
+	__typeof__(curl_multi_perform) *multi_perform;
+	__typeof__(curl_multi_poll) *multi_poll;
+	__typeof__(curl_multi_remove_handle) *multi_remove_handle;
+	__typeof__(curl_multi_setopt) *multi_setopt;
+	__typeof__(curl_multi_strerror) *multi_strerror;
+	__typeof__(curl_multi_wakeup) *multi_wakeup;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+};
+extern struct sg_curl sg_curl;
+int sg_curl_load(struct sg_error *e);
+/* curl.h checks each option's value against the option's type in macros
+ * (typecheck-gcc.h) that end in a call of curl_easy_setopt or
+ * curl_easy_getinfo by name; these keep the check by giving that name to
+ * the function loaded, in a scope of their own.  Its warnings come from a
+ * system header: the Makefile builds http.c with -Wsystem-headers. */
+#define sg_curl_setopt(c, opt, v)                                              \
+	__extension__({                                                        \
+		__typeof__(sg_curl.easy_setopt) const curl_easy_setopt =       \
+			sg_curl.easy_setopt;                                   \
+		curl_easy_setopt(c, opt, v);                                   \
+	})
+#define sg_curl_getinfo(c, info, p)                                            \
+	__extension__({                                                        \
+		__typeof__(sg_curl.easy_getinfo) const curl_easy_getinfo =     \
+			sg_curl.easy_getinfo;                                  \
+		curl_easy_getinfo(c, info, p);                                 \
+	})
 
 #define SG_MAX_RESPONSE (64u << 20) /* a server's answer, at most */
 /* http.c: JSON POSTs to an OpenAI-compatible server, many in flight,
@@ -62,7 +111,8 @@ enum { SG_HTTP_PLAIN, SG_HTTP_QUOTA, SG_HTTP_NO_MODEL };
 void sg_http_error_text(
 	const char *body, size_t len, char *out, size_t size, int *what);
 /* Seconds to wait from one header line (Retry-After in seconds or as an
- * HTTP date, retry-after-ms), -1 when it is neither; *ms for the latter. */
+ * HTTP date, retry-after-ms), -1 when it is neither; *ms for the latter.
+ * A date is read by libcurl: sg_curl_load first. */
 double sg_http_retry_after(const char *line, size_t len, int *ms);
 
 #endif
