@@ -43,8 +43,8 @@ struct whole {
 
 /* The index of this process's samples grows by a pass over their records
  * to a table of 1 / LOW_LOAD its keys once they fill HIGH_LOAD of it: at
- * any size, not a power of two's, so it stays 62 % to 85 % full. */
-#define LOW_LOAD 0.62
+ * any size, not a power of two's, so it stays 55 % to 85 % full. */
+#define LOW_LOAD 0.55
 #define HIGH_LOAD 0.85
 /* Records are written in blocks of at least this size. */
 #define WBUF (1u << 16)
@@ -456,6 +456,22 @@ bits(size_t n)
 	return b;
 }
 
+/* Keys on their way into a table being made: their slots are asked for
+ * QUEUE keys ahead, so that the cache misses overlap. */
+#define QUEUE 256
+struct queued {
+	uint64_t key;
+	size_t sample;
+};
+
+static size_t
+place_queued(struct sg_seen *s, const struct queued *q, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		place(s, q[i].key, q[i].sample);
+	return 0;
+}
+
 /* A table for nkeys keys and samples numbered up to nsamples, made anew
  * from the records: a key's place comes from its top 32 bits, its tag
  * from its low ones, and the sample's number takes what bits it needs. */
@@ -464,7 +480,9 @@ rebuild(struct sg_seen *s, size_t nkeys, size_t nsamples)
 {
 	size_t n = (size_t)((double)nkeys / LOW_LOAD) + 1024;
 	char *buf = NULL;
-	size_t bufat = 0, buflen = 0;
+	size_t bufat = 0, buflen = 0, nq = 0;
+	struct queued q[QUEUE];
+	uint64_t key;
 
 	if (s->nslots)
 		sg_table_free(s->slots, s->nslots * sizeof *s->slots);
@@ -510,13 +528,17 @@ rebuild(struct sg_seen *s, size_t nkeys, size_t nsamples)
 			rec = buf + (at - bufat);
 		}
 		h = head_of(rec);
-		for (uint32_t k = 0; k < h.nkeys; k++)
-			__builtin_prefetch(
-				&s->slots[home(s, key_of(rec, k))], 1);
-		for (uint32_t k = 0; k < h.nkeys; k++)
-			if (key_of(rec, k))
-				place(s, key_of(rec, k), i);
+		for (uint32_t k = 0; k < h.nkeys; k++) {
+			if (!(key = key_of(rec, k)))
+				continue;
+			if (nq == QUEUE)
+				nq = place_queued(s, q, nq);
+			q[nq].key = key;
+			q[nq++].sample = i;
+			__builtin_prefetch(&s->slots[home(s, key)], 1);
+		}
 	}
+	place_queued(s, q, nq);
 	free(buf);
 }
 
