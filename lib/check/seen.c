@@ -43,8 +43,8 @@ struct whole {
 
 /* The index of this process's samples grows by a pass over their records
  * to a table of 1 / LOW_LOAD its keys once they fill HIGH_LOAD of it: at
- * any size, not a power of two's, so it stays 55 % to 85 % full. */
-#define LOW_LOAD 0.55
+ * any size, not a power of two's, so it stays 60 % to 85 % full. */
+#define LOW_LOAD 0.6
 #define HIGH_LOAD 0.85
 /* Records are written in blocks of at least this size. */
 #define WBUF (1u << 16)
@@ -503,7 +503,7 @@ rebuild(struct sg_seen *s, size_t nkeys, size_t nsamples)
 				size_t want = (size_t)(s->flushed - (off_t)at);
 				ssize_t r;
 
-				want = want < (1u << 22) ? want : (1u << 22);
+				want = want < (1u << 18) ? want : (1u << 18);
 				want = want > end - at ? want : end - at;
 				buf = sg_xrealloc(buf, want);
 				bufat = at;
