@@ -144,8 +144,7 @@ main(int argc, char *argv[])
 					      : 3]++;
 		}
 		snprintf(id, sizeof id, "%zu", i);
-		sg_seen_add(seen, keys, (size_t)bands, id);
-		sg_seen_keep(seen, set, nset);
+		sg_seen_add(seen, keys, (size_t)bands, id, set, nset);
 		free(set);
 	}
 	t1 = now();

@@ -161,3 +161,31 @@ sample() {
 ["t:0:7",true,null]
 ["t:0:8",true,"near-duplicate of an earlier sample (t:0:7)"]'
 }
+
+@test "samples taken thousands before are read back from the temporary file: ids, sets and keys" {
+	recipe '{"threshold": 0.8}'
+	# 3000 unrelated texts (about a megabyte of records, the index made
+	# anew several times), then a near copy of the first and a copy of
+	# the second
+	jq -nc 'range(3000) as $i | {type: "sample", id: "t:0:\($i)", run: "t", batch: 0,
+		data: ([range(40)] | map("w\($i)x\(.)") | join(" "))}' >in.jsonl
+	near="$(jq -r 'select(.id == "t:0:0") | .data' in.jsonl | sed 's/w0x39$/other/')"
+	{
+		sample 3000 "$near"
+		jq -c 'select(.id == "t:0:1") | .id = "t:0:3001"' in.jsonl
+	} >>in.jsonl
+	run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -c 'select(.valid | not) | [.id, .checks.dedup.why, .checks.near_dedup.why]' <<<"$output")" = \
+'["t:0:3000",null,"near-duplicate of an earlier sample (t:0:0)"]
+["t:0:3001","duplicate of an earlier sample (t:0:1)","near-duplicate of an earlier sample (t:0:1)"]' ]
+}
+
+@test "a temporary directory that cannot hold the dedup records stops the run (exit 4)" {
+	recipe '{"threshold": 0.8}'
+	sample 0 "$(words 60 1)" >in.jsonl
+	TMPDIR=$PWD/missing run --separate-stderr sg-validate -r r.json in.jsonl
+	[ "$status" -eq 4 ]
+	[ "$stderr" = "sg-validate: cannot create a file in \$TMPDIR for the dedup records: No such file or directory" ]
+}

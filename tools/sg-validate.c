@@ -134,7 +134,7 @@ refuse(struct batch *b, const struct held *h, const char *name, json_t *c)
 /* Whether a held sample's keys were taken by another process since this
  * one looked; if so its dedup check fails now. */
 static int
-retaken(struct batch *b, const struct held *h, const struct sg_seen *fresh)
+retaken(struct batch *b, const struct held *h, struct sg_seen *fresh)
 {
 	size_t k = 0;
 
@@ -311,6 +311,17 @@ struct pending {
 	char *where; /* with model checks: the id of one without its own */
 };
 
+/* The keys dedup compares with are kept in a temporary file too: a
+ * failure to write or read it back stops the run. */
+static void
+check_kept(const struct sg_checks *c)
+{
+	struct sg_error e;
+
+	if (sg_checks_failed(c, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+}
+
 /* A sample's verdict, once its model checks are in: dedup keys taken by
  * the samples before it since it was checked fail it too. */
 static void
@@ -325,8 +336,10 @@ finish_sample(json_t *rec, const double *vec, void *arg)
 	long kept = -1;
 	const char *name, *id;
 
-	if (sg_seen_count(seen) != p->taken)
+	if (sg_seen_count(seen) != p->taken) {
 		sg_checks_retake(b->cfg, checks, keys, nkeys, p->set, p->nset);
+		check_kept(b->cfg);
+	}
 	json_object_foreach (checks, name, c) {
 		if (sg_get_bool(c, "pass", 0))
 			continue;
@@ -340,6 +353,10 @@ finish_sample(json_t *rec, const double *vec, void *arg)
 	if (valid && nkeys) {
 		sg_checks_take(b->cfg, keys, nkeys, sg_get_str(rec, "id"),
 			p->set, p->nset);
+		check_kept(b->cfg);
+	}
+	/* a batch's keys wait for its end only to go to the seen file */
+	if (valid && nkeys && seenpath) {
 		if (b->nkeys + nkeys > b->cap) {
 			b->cap = 2 * (b->nkeys + nkeys);
 			b->keys =
@@ -409,6 +426,7 @@ handle_sample(json_t *rec, const char *where)
 	p->keys = sg_xmalloc(sizeof *p->keys * sg_checks_nkeys(b->cfg));
 	json_object_set_new(
 		rec, "checks", sg_checks_run(b->cfg, rec, p->keys, &p->nkeys));
+	check_kept(b->cfg);
 	p->set = sg_checks_set(b->cfg, &p->nset);
 	p->taken = sg_seen_count(seen);
 	p->len = 0;

@@ -78,17 +78,16 @@ void sg_validator_warn(const struct sg_validator *v, const char *fmt, ...)
 /* Starts loading where the keys would be: a million samples' keys are far
  * outside the caches, and a sample's probes can then miss all at once. */
 void sg_seen_prefetch(const struct sg_seen *s, const uint64_t *keys, size_t n);
-/* Takes the keys for the sample id (NULL: from the file); no key is 0. */
-void sg_seen_add(
-	struct sg_seen *s, const uint64_t *keys, size_t n, const char *id);
-/* Keeps a copy of set (shingles as sg_shingles makes them) with the sample
- * sg_seen_add took last, to verify matches with it. */
-void sg_seen_keep(struct sg_seen *s, const uint32_t *set, size_t n);
+/* Takes the keys for the sample id (NULL: as keys of the file) and keeps
+ * its shingle set (as sg_shingles makes them; NULL: none) to verify
+ * matches with; no key is 0. */
+void sg_seen_add(struct sg_seen *s, const uint64_t *keys, size_t n,
+	const char *id, const uint32_t *set, size_t nset);
 /* The id of a sample holding one of keys whose kept shingles are at
  * Jaccard threshold or more to set (shingles as sg_shingles makes them,
  * made sets to compare), or whose shingles are unknown ("" for a key from
- * the file); NULL when there is none.  A kept sample's shingles are sorted
- * in place the first time they are compared. */
+ * the file); NULL when there is none.  The id lasts until the next call
+ * on s. */
 const char *sg_seen_near(struct sg_seen *s, const uint64_t *keys, size_t n,
 	const uint32_t *set, size_t nset, double threshold);
 

@@ -14,8 +14,13 @@ struct sg_seen;
 struct sg_seen *sg_seen_new(void);
 void sg_seen_free(struct sg_seen *s);
 /* The id of the sample that took key; "" for a key from the file; NULL
- * when the key is free. */
-const char *sg_seen_find(const struct sg_seen *s, uint64_t key);
+ * when the key is free (or its sample's record cannot be read: see
+ * sg_seen_failed).  The id lasts until the next call on s. */
+const char *sg_seen_find(struct sg_seen *s, uint64_t key);
+/* -1 and e when the records of the samples s took (in a temporary file
+ * of $TMPDIR) could not be written or read back: answers since are not
+ * to be trusted; else 0. */
+int sg_seen_failed(const struct sg_seen *s, struct sg_error *e);
 /* The number of keys taken: while it stays, so does every answer. */
 size_t sg_seen_count(const struct sg_seen *s);
 /* Loads the keys of path (a missing file has none): 0, or the exit status
@@ -107,6 +112,9 @@ void sg_checks_retake(const struct sg_checks *c, json_t *checks,
  * it. */
 void sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
 	const char *id, const uint32_t *set, size_t nset);
+/* -1 and e when the keys dedup compares with could not be kept or read
+ * (sg_seen_failed); else 0. */
+int sg_checks_failed(const struct sg_checks *c, struct sg_error *e);
 
 /* modelcheck.c: sg-validate's checks by a language model and embeddings,
  * in the tool layer beside record/filter.c (see the top of modelcheck.c) */

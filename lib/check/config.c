@@ -518,6 +518,7 @@ config_reference(struct sg_checks *c, const char *rel, struct origin *o)
 	unsigned long n = 0;
 	size_t cap = 0;
 	json_t *have, *j;
+	struct sg_error e;
 	FILE *fp;
 
 	snprintf(key, sizeof key, "%s\n%s\n%g %d", path,
@@ -549,14 +550,17 @@ config_reference(struct sg_checks *c, const char *rel, struct origin *o)
 		if (sg_dedup_keys(reference_value(j), c, 1, keys)) {
 			snprintf(id, sizeof id,
 				"line %lu of the reference file '%s'", n, rel);
-			sg_seen_add(c->ref, keys, 1 + (size_t)c->bands, id);
-			if (c->near)
-				sg_seen_keep(c->ref, c->set, c->nset);
+			sg_seen_add(c->ref, keys, 1 + (size_t)c->bands, id,
+				c->near ? c->set : NULL, c->nset);
 		}
 		json_decref(j);
 	}
 	free(line);
 	fclose(fp);
+	if (sg_seen_failed(c->ref, &e) < 0)
+		complain(o, "validators.deduplication.reference_file",
+			"names '%s', whose keys cannot be kept: %s", path,
+			e.text);
 done:
 	free(keys);
 	free(path);

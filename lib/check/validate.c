@@ -527,7 +527,15 @@ void
 sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
 	const char *id, const uint32_t *set, size_t nset)
 {
-	sg_seen_add(c->v->seen, keys, n, id);
-	if (set)
-		sg_seen_keep(c->v->seen, set, nset);
+	sg_seen_add(c->v->seen, keys, n, id, set, nset);
+}
+
+int
+sg_checks_failed(const struct sg_checks *c, struct sg_error *e)
+{
+	return c ? sg_seen_failed(c->v->seen, e) < 0 ||
+				       sg_seen_failed(c->ref, e) < 0
+			       ? -1
+			       : 0
+		 : 0;
 }
