@@ -47,7 +47,7 @@ struct held {
 struct batch {
 	char *run;
 	long long id;
-	struct sg_checks *cfg, *own;
+	struct sg_checks *cfg;
 	uint64_t *keys;		       /* of valid samples, for the seen file */
 	struct sg_mcheck *mc, *own_mc; /* the model checks, or NULL */
 	size_t nkeys, cap, nsamples, nvalid;
@@ -61,6 +61,18 @@ static struct sg_vecs *vecs; /* the embeddings of the samples taken */
 static struct sg_validator *validator;
 static struct sg_batches batches;
 static struct sg_checks *rcfg;
+/* The checks made from each job's recipe, shared by the batches whose
+ * jobs carry the same: a batch keeps its checks for samples that come
+ * late, and one made per batch (its patterns' compiled code above all)
+ * grew by some 60 KB a batch over a run. */
+struct made {
+	char *recipe; /* compact, keys sorted, then NUL and its path */
+	size_t len;
+	struct sg_checks *cfg;
+	int bad;
+	struct made *next;
+};
+static struct made *made;
 static struct sg_mcheck *rmc;
 static const char *seenpath;
 static char *vecpath; /* the vectors beside seenpath */
@@ -252,9 +264,7 @@ own_free(struct batch *b)
 	if (b->own_mc)
 		sg_mcheck_flush();
 	sg_mcheck_free(b->own_mc);
-	sg_checks_free(b->own);
 	b->own_mc = NULL;
-	b->own = NULL;
 }
 
 static void
@@ -268,13 +278,54 @@ batch_free(struct batch *b)
 	free(b);
 }
 
+/* The checks of recipe at path: those made already from the same, or new
+ * ones (their problems said, as where's); *bad as sg_checks_new's. */
+static struct sg_checks *
+checks_for(json_t *recipe, const char *path, const char *where, int *bad)
+{
+	char *s = json_dumps(recipe, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t n = strlen(s), len = n + 1 + (path ? strlen(path) : 0);
+	char lead[4200];
+	struct made *m;
+
+	s = sg_xrealloc(s, len + 1);
+	strcpy(s + n + 1, path ? path : "");
+	for (m = made; m; m = m->next)
+		if (m->len == len && memcmp(m->recipe, s, len) == 0) {
+			free(s);
+			*bad = m->bad;
+			return m->cfg;
+		}
+	snprintf(lead, sizeof lead, "%s: job \"recipe.", where);
+	m = sg_xmalloc(sizeof *m);
+	m->recipe = s;
+	m->len = len;
+	m->cfg = sg_checks_new(validator, recipe, path, lead, &m->bad);
+	m->next = made;
+	made = m;
+	*bad = m->bad;
+	return m->cfg;
+}
+
+static void
+made_free(void)
+{
+	struct made *m, *next;
+
+	for (m = made; m; m = next) {
+		next = m->next;
+		sg_checks_free(m->cfg);
+		free(m->recipe);
+		free(m);
+	}
+}
+
 static int
 handle_job(json_t *rec, const char *where)
 {
 	json_t *recipe = json_object_get(rec, "recipe");
 	struct batch *b;
 	const char *run;
-	char lead[4200];
 	long long id;
 	int bad;
 
@@ -289,9 +340,8 @@ handle_job(json_t *rec, const char *where)
 	}
 	b = batch_get(run, id);
 	own_free(b);
-	snprintf(lead, sizeof lead, "%s: job \"recipe.", where);
-	b->cfg = b->own = sg_checks_new(
-		validator, recipe, sg_get_str(rec, "recipe_path"), lead, &bad);
+	b->cfg =
+		checks_for(recipe, sg_get_str(rec, "recipe_path"), where, &bad);
 	if (sg_checks_whole(b->cfg))
 		f.fields = NULL;
 	b->mc = b->own_mc =
@@ -606,6 +656,7 @@ main(int argc, char *argv[])
 		batch_free(batches.v[i]);
 	}
 	sg_batches_free(&batches);
+	made_free();
 	sg_checks_free(rcfg);
 	sg_mcheck_free(rmc);
 	sg_validator_free(validator);
