@@ -25,7 +25,9 @@ hosts_up() {
 			skip "cannot make veth pairs"
 		ip addr add "$HOSTS_NET.$k.1/24" dev "$a"
 		ip link set "$a" up
-		ip -n "$ns" addr add "$HOSTS_NET.$k.2/24" dev "$b"
+		# ip -n remounts / in a mount namespace: not in a chroot
+		ip -n "$ns" addr add "$HOSTS_NET.$k.2/24" dev "$b" ||
+			skip "cannot enter network namespaces (ip -n)"
 		ip -n "$ns" link set "$b" up
 		ip -n "$ns" link set lo up
 		ip -n "$ns" route add default via "$HOSTS_NET.$k.1"
