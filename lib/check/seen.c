@@ -333,13 +333,34 @@ append(struct sg_seen *s, size_t n)
 	return s->wbuf + s->wlen - n;
 }
 
+/* n bytes of the records from at into buf: 0, or -1 with s failed. */
+static int
+read_at(struct sg_seen *s, char *buf, size_t n, uint64_t at)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		if ((r = pread(s->fd, buf + got, n - got, (off_t)(at + got))) <=
+			0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r == 0)
+				errno = EIO;
+			fail(s, "read");
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
 /* Sample i's record; NULL when it cannot be read. */
 static const char *
 record(struct sg_seen *s, size_t i)
 {
 	uint64_t at = offset(s, i);
-	size_t n = (size_t)(offset(s, i + 1) - at), got = 0;
-	ssize_t r;
+	size_t n = (size_t)(offset(s, i + 1) - at);
 
 	if ((off_t)at >= s->flushed)
 		return s->wbuf + (at - (uint64_t)s->flushed);
@@ -350,18 +371,8 @@ record(struct sg_seen *s, size_t i)
 		s->rbuf = sg_xrealloc(s->rbuf, n);
 	}
 	s->rdoc = 0;
-	while (got < n) {
-		if ((r = pread(s->fd, s->rbuf + got, n - got,
-			     (off_t)(at + got))) <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r == 0)
-				errno = EIO;
-			fail(s, "read");
-			return NULL;
-		}
-		got += (size_t)r;
-	}
+	if (read_at(s, s->rbuf, n, at) < 0)
+		return NULL;
 	s->rdoc = i;
 	return s->rbuf;
 }
@@ -464,12 +475,11 @@ struct queued {
 	size_t sample;
 };
 
-static size_t
+static void
 place_queued(struct sg_seen *s, const struct queued *q, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		place(s, q[i].key, q[i].sample);
-	return 0;
 }
 
 /* A table for nkeys keys and samples numbered up to nsamples, made anew
@@ -501,28 +511,13 @@ rebuild(struct sg_seen *s, size_t nkeys, size_t nsamples)
 		} else {
 			if (at < bufat || end > bufat + buflen) {
 				size_t want = (size_t)(s->flushed - (off_t)at);
-				ssize_t r;
 
 				want = want < (1u << 18) ? want : (1u << 18);
 				want = want > end - at ? want : end - at;
 				buf = sg_xrealloc(buf, want);
 				bufat = at;
-				buflen = 0;
-				while (buflen < want) {
-					r = pread(s->fd, buf + buflen,
-						want - buflen,
-						(off_t)(bufat + buflen));
-					if (r < 0 && errno == EINTR)
-						continue;
-					if (r <= 0) {
-						if (r == 0)
-							errno = EIO;
-						fail(s, "read");
-						break;
-					}
-					buflen += (size_t)r;
-				}
-				if (s->failed)
+				buflen = want;
+				if (read_at(s, buf, want, at) < 0)
 					break;
 			}
 			rec = buf + (at - bufat);
@@ -531,8 +526,10 @@ rebuild(struct sg_seen *s, size_t nkeys, size_t nsamples)
 		for (uint32_t k = 0; k < h.nkeys; k++) {
 			if (!(key = key_of(rec, k)))
 				continue;
-			if (nq == QUEUE)
-				nq = place_queued(s, q, nq);
+			if (nq == QUEUE) {
+				place_queued(s, q, nq);
+				nq = 0;
+			}
 			q[nq].key = key;
 			q[nq++].sample = i;
 			__builtin_prefetch(&s->slots[home(s, key)], 1);
