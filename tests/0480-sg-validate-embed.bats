@@ -123,7 +123,7 @@ batches() {
 	[ "$(wc -l <out.jsonl)" -eq 20 ]
 	[ "$(jq -s 'map(.checks | has("llm_judge") and has("toxicity_llm") and has("semantic") and has("similarity")) | all' out.jsonl)" = true ]
 	# grounded samples are judged against the text of their passages' ids;
-	# the recipe has labels, so no extractive arm is offered (sg-route(1))
+	# the recipe has no extractive arm: only rag's are grounded
 	assert_equal "$(jq -c 'select(.generator == "rag" or .generator == "extractive") |
 		[.generator, (.checks.entailment | has("score"))]' out.jsonl out.jsonl.state.rejected | sort -u)" \
 '["rag",true]'

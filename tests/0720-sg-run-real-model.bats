@@ -244,7 +244,7 @@ verdicts() {
 		[ "$(cat status)" -eq 6 ]
 		assert_equal "$(tail -1 stderr)" "sg-run: stopped after 6 iterations short of the target"
 	fi
-	# each arm at least once (no extractive: the recipe has labels), no
+	# each arm at least once, no
 	# stage failing
 	assert_equal "$(grep -o '^sg-run: iteration [0-9]*: batch [0-9]*: [a-z_]*' stderr | awk '{print $NF}' | sort -u | tr '\n' ' ')" \
 		'eda naive_balanced naive_conservative rag templater_balanced '

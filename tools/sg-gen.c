@@ -10,7 +10,8 @@
  * argv without a shell; "naive", "rag" and "evol" ask an OpenAI-compatible
  * server, -j requests at a time, writing samples in index order as they
  * complete, with token usage and cost; "eda" and "extractive" augment seed
- * examples and draw from the knowledge base.  With --batch-export the
+ * examples and draw from the knowledge base, labelling its passages, with
+ * -s, by the samples the run has accepted.  With --batch-export the
  * requests the cache cannot answer go to a Batch API input file instead of
  * the server; --batch-import stores a Batch API output file's answers in
  * the cache (lib/llm/llm.c).
@@ -26,8 +27,8 @@
 #include "gen/gen.h"
 
 static struct sg_filter f = {
-	.usage = "usage: sg-gen [-hquVv] [-j jobs] [-m model] [--batch-export "
-		 "requests]\n"
+	.usage = "usage: sg-gen [-hquVv] [-j jobs] [-m model] [-s state] "
+		 "[--batch-export requests]\n"
 		 "              [--cache-dir dir] [--no-cache] "
 		 "[--price-completion usd]\n"
 		 "              [--price-prompt usd] [--strict] [--timeout "
@@ -200,6 +201,7 @@ main(int argc, char *argv[])
 		{"price-completion", required_argument, NULL, 'P'},
 		{"price-prompt", required_argument, NULL, 'p'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"state", required_argument, NULL, 's'},
 		{"strict", no_argument, NULL, SG_OPT_STRICT},
 		{"timeout", required_argument, NULL, 'T'},
 		{"unbuffered", no_argument, NULL, 'u'},
@@ -214,7 +216,7 @@ main(int argc, char *argv[])
 	int c, status, nothing, said;
 
 	sg_init(argv);
-	while ((c = getopt_long(argc, argv, "hj:m:quVv", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "hj:m:qs:uVv", longopts, NULL)) !=
 		-1) {
 		switch (c) {
 		case 'B':
@@ -241,6 +243,9 @@ main(int argc, char *argv[])
 			break;
 		case 'q':
 			sg_gen_opts.quiet = 1;
+			break;
+		case 's':
+			sg_gen_opts.state = optarg;
 			break;
 		case 'P':
 		case 'p':

@@ -170,6 +170,7 @@ stage_argv(const struct run *r, int stage, char **argv)
 		/* its failures are reported here, once, as pauses */
 		push(argv, &n, "-q");
 		push_opt(argv, &n, "-m", r->model);
+		push_opt(argv, &n, "-s", r->state);
 		break;
 	case VALIDATE:
 		push_opt(argv, &n, "--seen", r->seen);
@@ -899,8 +900,7 @@ check_runnable(const struct run *r, long long iters)
 	char list[1024];
 	size_t i, len = 0;
 
-	if (sg_arms_offer(st, r->arms, r->context, r->recipe, NULL, unavail) >
-		0) {
+	if (sg_arms_offer(st, r->arms, r->context, NULL, unavail) > 0) {
 		json_decref(unavail);
 		json_decref(count);
 		json_decref(st);

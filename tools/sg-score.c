@@ -100,27 +100,7 @@ recipe_defaults(struct recipe *rc)
 	memset(rc, 0, sizeof *rc);
 	rc->threshold = 0.5;
 	memcpy(rc->w, sg_part_defaults, sizeof rc->w);
-	rc->mc.label_field = "label";
-	rc->mc.text_field = "text";
-}
-
-/* Which of a sample's fields are its label and its text, and the labels
- * the recipe wants in what mix. */
-static void
-labels_parse(struct recipe *rc, const json_t *recipe)
-{
-	const json_t *ti = json_object_get(recipe, "task_input");
-	const json_t *ev = json_object_get(recipe, "evaluation");
-
-	rc->recipe = json_incref((json_t *)recipe);
-	rc->mc.labels = json_object_get(ti, "labels");
-	rc->mc.dist = json_object_get(ti, "label_distribution");
-	rc->mc.labelled = json_array_size(rc->mc.labels) > 0 ||
-			  json_object_size(rc->mc.dist) > 0;
-	if (sg_get_str(ev, "label_field"))
-		rc->mc.label_field = sg_get_str(ev, "label_field");
-	if (sg_get_str(ev, "text_field"))
-		rc->mc.text_field = sg_get_str(ev, "text_field");
+	sg_marginal_conf_read(&rc->mc, NULL);
 }
 
 /* A number in [0,1] at path, NULL when absent; a bad one is reported. */
@@ -149,7 +129,8 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 	const char *key, *at = "reward";
 
 	recipe_defaults(rc);
-	labels_parse(rc, recipe);
+	rc->recipe = json_incref((json_t *)recipe);
+	sg_marginal_conf_read(&rc->mc, recipe);
 	if ((v = unit(recipe, "quality.threshold", where, bad)))
 		rc->threshold = json_number_value(v);
 	if ((v = unit(recipe, "constraints.min_diversity", where, bad)))
@@ -517,8 +498,6 @@ static void
 marginal_load(const struct recipe *rc)
 {
 	struct sg_error e;
-	json_error_t je;
-	json_t *st, *out;
 
 	sg_marginal_init(&marginal);
 	marginal.keep = gate;
@@ -527,18 +506,9 @@ marginal_load(const struct recipe *rc)
 		(sg_marginal_dev(&marginal, &rc->mc, dev_path, &e) < 0 ||
 			sg_file_hash(dev_path, dev_hash, &e) < 0))
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
-	if (!state_path)
-		return;
-	/* replaced whole, never written in place: no lock to read it */
-	st = json_load_file(state_path, 0, &je);
-	if (!st && access(state_path, F_OK) == 0)
-		sg_die(SG_EXIT_CONFIG, "state '%s': %s", state_path, je.text);
-	out = json_object_get(st, "output");
-	if (sg_get_str(out, "path") &&
-		sg_marginal_load(&marginal, &rc->mc, sg_get_str(out, "path"),
-			sg_get_int(out, "bytes", 0), &e) < 0)
+	if (state_path &&
+		sg_marginal_load_state(&marginal, &rc->mc, state_path, &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
-	json_decref(st);
 }
 
 /* One record: job, sample and batch records are ours to look at; the

@@ -33,7 +33,7 @@ data=${DATA:-$top/build/data}
 out=${OUTDIR:-$top/build/bench-adaptive}
 bad=flipped
 all_configs="templater_conservative templater_balanced templater_exploratory
-	eda flipped uniform router feedback gated
+	eda extractive flipped uniform router feedback gated
 	uniform+flipped router+flipped feedback+flipped gated+flipped"
 
 # task NAME: the recipe and the real data of a task
@@ -52,17 +52,33 @@ task() {
 		return 2 ;;
 	esac
 	dev=$out/data/$1-dev.tsv
+	corpus=$out/data/$1-corpus.txt
+}
+
+# corpus TASK: the unlabelled texts of the task's extractive arm, a
+# paragraph each: real texts of the same kind that neither train nor test
+# holds
+corpus() {
+	task "$1"
+	case $1 in
+	sentiment)
+		cut -f 2 "$data/sentiment/yelp.tsv" "$data/sentiment/imdb.tsv" ;;
+	spam)
+		awk -F '\t' 'FILENAME != ARGV[3] { used[$0] = 1; next } !used[$0]' \
+			"$train" "$test" "$data/spam/spam.tsv" | cut -f 2 ;;
+	esac | awk '{ print $0 "\n" }' >"$corpus"
 }
 
 # configure TASK CONFIG: the task's recipe as JSON with the configuration's
-# arms and policy, and the paths of its knowledge base and command arms
-# made absolute, since it is written elsewhere
+# arms and policy, the task's corpus as its knowledge base, and the paths
+# of its command arms made absolute, since it is written elsewhere
 configure() {
 	task "$1"
-	sg-plan -n1 "$recipe" | jq --arg dir "$here" --arg config "$2" --arg bad "$bad" '.recipe |
+	sg-plan -n1 "$recipe" | jq --arg dir "$here" --arg config "$2" --arg bad "$bad" \
+		--arg corpus "$corpus" '.recipe |
 		def name: if type == "string" then . else .name end;
 		($config | test("^(uniform|router|feedback|gated)")) as $mixed |
-		.knowledge_base |= (if . then "\($dir)/\(.)" else . end) |
+		.knowledge_base = $corpus |
 		.router_config.arms |= map(
 			select(if $mixed then name != $bad or ($config | endswith("+" + $bad))
 				else name == $config end) |
@@ -139,6 +155,7 @@ for t in $tasks; do
 		[ -s "$f" ] || { echo "run.sh: no data in '$f' (make data spam-data)" >&2; exit 4; }
 	done
 	head -n "${DEV:-150}" "$train" >"$dev"
+	corpus "$t"
 	for c in $configs; do
 		configure "$t" "$c" >"$out/recipes/$t-$c.json"
 	done

@@ -14,7 +14,8 @@
 #include "llm/llm.h"
 #include "gen/gen-internal.h"
 
-struct sg_gen_opts sg_gen_opts = {NULL, NULL, 8, 0, 0, 600, -1, -1, NULL};
+struct sg_gen_opts sg_gen_opts = {
+	.jobs = 8, .timeout = 600, .price_prompt = -1, .price_completion = -1};
 struct sg_llm *sg_gen_client;
 int sg_gen_no_logprobs;
 

@@ -1,40 +1,100 @@
 /*
- * extractive.c - the extractive arm's samples: consecutive sentences drawn
- * from the knowledge base, with their ids as the sample's provenance.
+ * extractive.c - the extractive arm's samples: consecutive sentences, or
+ * passages, drawn from the knowledge base, with their ids as the sample's
+ * provenance.  For a recipe with labels a drawn text becomes a sample of
+ * its planned label only when a model of the run's labelled samples (the
+ * recipe's examples and the samples accepted so far) gives it that label
+ * with at least the arm's confidence: an unlabelled corpus labelled by
+ * the dataset being built, as self-training does (Yarowsky 1995).  The
+ * model is sg-score's naive Bayes (score/profile.c), so a sample is
+ * labelled by the same counts its reward weighs it against.
  */
 #include "base/base.h"
 #include "recipe/recipe.h"
 #include "gen/gen-internal.h"
 
-json_t *
-sg_extract_sample(const struct sg_kb *kb, int json, long long count,
-	struct sg_rng *rng, json_t **prov)
-{
-	const json_t *all = sg_kb_sentences(kb);
-	size_t n = json_array_size(all), start, i;
-	json_t *ids = json_array(), *text = json_string(""), *s, *data;
+/* Draws for one labelled sample before it fails: enough to find a label
+ * the model gives a tenth of the corpus with near certainty. */
+#define LABEL_TRIES 200
 
-	if (n == 0) {
-		json_decref(ids);
-		json_decref(text);
-		return NULL;
-	}
-	if (count < 1)
-		count = 1;
+/* count consecutive units of all from a place drawn by rng: their text,
+ * and their ids appended to ids. */
+static char *
+draw(const json_t *all, long long count, struct sg_rng *rng, json_t *ids)
+{
+	size_t n = json_array_size(all), start, i;
+	struct sg_buf b = {0};
+	json_t *s;
+
 	if ((size_t)count > n)
 		count = (long long)n;
 	start = sg_rng_below(rng, n - (size_t)count + 1);
 	for (i = start; i < start + (size_t)count; i++) {
 		s = json_array_get(all, i);
 		json_array_append(ids, json_array_get(s, 0));
-		data = json_sprintf("%s%s%s", json_string_value(text),
-			i > start ? " " : "",
-			json_string_value(json_array_get(s, 1)));
-		json_decref(text);
-		text = data;
+		if (i > start)
+			sg_buf_add(&b, " ", 1);
+		sg_buf_add(&b, json_string_value(json_array_get(s, 1)),
+			json_string_length(json_array_get(s, 1)));
 	}
-	*prov = json_pack("{s:o}", "passages", ids);
-	if (!json)
-		return text;
-	return json_pack("{s:o}", "text", text);
+	return b.p;
+}
+
+json_t *
+sg_extract_sample(struct sg_extract *x, const char *label, struct sg_rng *rng,
+	json_t **prov, struct sg_error *e)
+{
+	const json_t *all =
+		x->passages ? sg_kb_passages(x->kb) : sg_kb_sentences(x->kb);
+	long long count = x->count < 1 ? 1 : x->count;
+	json_t *ids = json_array(), *data;
+	double p = -1;
+	char *text = NULL;
+
+	if (json_array_size(all) == 0) {
+		json_decref(ids);
+		sg_seterr(e, "the knowledge base has no %s",
+			x->passages ? "passages" : "sentences");
+		return NULL;
+	}
+	if (x->mc && !label) {
+		json_decref(ids);
+		sg_seterr(e, "the job plans no label for its samples");
+		return NULL;
+	}
+	if (!x->mc) {
+		text = draw(all, count, rng, ids);
+		*prov = json_pack("{s:o}", "passages", ids);
+		data = x->json ? json_pack("{s:s}", "text", text)
+			       : json_string(text);
+		free(text);
+		return data;
+	}
+	for (int t = 0; t < LABEL_TRIES && p < x->confidence; t++) {
+		free(text);
+		json_array_clear(ids);
+		text = draw(all, count, rng, ids);
+		sg_feats_read(&x->f, text);
+		p = sg_profile_prob(x->model, NULL, NULL, label, &x->f, 1);
+	}
+	if (p < x->confidence) {
+		free(text);
+		json_decref(ids);
+		if (p < 0)
+			sg_seterr(e,
+				"no labelled samples to learn label \"%s\""
+				" and another from",
+				label);
+		else
+			sg_seterr(e,
+				"no passage in %d draws is labelled \"%s\""
+				" with confidence %g",
+				LABEL_TRIES, label, x->confidence);
+		return NULL;
+	}
+	*prov = json_pack("{s:o,s:f}", "passages", ids, "confidence", p);
+	data = json_pack("{s:s,s:s}", x->mc->text_field, text,
+		x->mc->label_field, label);
+	free(text);
+	return data;
 }

@@ -9,6 +9,7 @@
 #include "base/base.h"
 #include "recipe/recipe.h"
 #include "llm/llm.h"
+#include "score/score.h"
 #include "gen/gen.h"
 
 /* job.c, offline.c: the records of a job, and its knowledge base */
@@ -161,10 +162,23 @@ json_t *sg_eda_sample(const json_t *recipe, const struct sg_mix *mix,
 	struct sg_rng *rng, json_t **prov, struct sg_error *e);
 
 /* extractive.c: the extractive arm's samples */
-/* count consecutive sentences of the knowledge base, as a string, or as
- * {"text": ...} when json; *prov lists their ids. */
-json_t *sg_extract_sample(const struct sg_kb *kb, int json, long long count,
-	struct sg_rng *rng, json_t **prov);
+struct sg_extract {
+	const struct sg_kb *kb;
+	long long count; /* consecutive units a sample */
+	int passages;	 /* units are passages, not sentences */
+	int json;	 /* an unlabelled sample is {"text": ...} */
+	/* with labels: the fields of a sample, its labeller, the floor */
+	const struct sg_marginal_conf *mc;
+	const struct sg_profile *model;
+	double confidence;
+	struct sg_feats f;
+};
+/* A sample of count consecutive units: as a string or {"text": ...}
+ * without mc; with it {text_field: ..., label_field: label}, drawn until
+ * the model gives it label with x->confidence.  *prov lists their ids
+ * (and that probability); NULL and e when no draw has label. */
+json_t *sg_extract_sample(struct sg_extract *x, const char *label,
+	struct sg_rng *rng, json_t **prov, struct sg_error *e);
 
 /* evol.c: Evol-Instruct's operations and elimination rules */
 #define SG_EVOL_OPS 6

@@ -57,6 +57,7 @@ const char *sg_job_label(const struct sg_job *j, long long index);
 /* client.c: sg-gen's LLM options and its one client */
 struct sg_gen_opts {
 	const char *model, *cache_dir;
+	const char *state; /* -s: the run's state, for extractive's labels */
 	int jobs, no_cache;
 	int quiet; /* -q: failed samples and jobs go unsaid */
 	double timeout;

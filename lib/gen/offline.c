@@ -1,7 +1,8 @@
 /*
  * offline.c - the job loop of the arms that need no LLM besides the
- * templater, eda (eda.c) and extractive (extractive.c), and the knowledge
- * base that extractive and rag share, loaded once per path.  Tool layer,
+ * templater, eda (eda.c) and extractive (extractive.c), the knowledge
+ * base that extractive and rag share, loaded once per path, and the model
+ * that labels extractive's samples, built once per recipe.  Tool layer,
  * beside record/filter.c.
  */
 #include <stdlib.h>
@@ -16,6 +17,11 @@
 static struct sg_wordnet *wordnet;
 static struct sg_kb *kb;
 static char *kb_path;
+/* extractive's labeller: the recipe it was built for, what that says of
+ * a sample's fields, and naive Bayes counts of its labelled samples */
+static json_t *model_recipe;
+static struct sg_marginal_conf model_conf;
+static struct sg_marginal model;
 
 /* The job's knowledge base, loaded once per path: recipe.knowledge_base,
  * relative to the recipe's directory. */
@@ -51,6 +57,56 @@ sg_job_kb(const struct sg_job *j, struct sg_error *e)
 	return kb;
 }
 
+/* The labeller of the job's recipe: its examples, and with
+ * sg_gen_opts.state the samples the run has accepted. */
+static int
+job_model(const struct sg_job *j, struct sg_error *e)
+{
+	const json_t *recipe = json_object_get(j->rec, "recipe"), *ex;
+	size_t i;
+
+	if (model_recipe && json_equal(model_recipe, recipe))
+		return 0;
+	sg_marginal_free(&model);
+	json_decref(model_recipe);
+	model_recipe = json_incref((json_t *)recipe);
+	sg_marginal_conf_read(&model_conf, recipe);
+	sg_marginal_init(&model);
+	json_array_foreach (sg_path(recipe, "task_input.examples"), i, ex)
+		if (json_is_object(ex))
+			sg_marginal_accept(&model, &model_conf, "examples", ex);
+	if (sg_gen_opts.state && sg_marginal_load_state(&model, &model_conf,
+					 sg_gen_opts.state, e) < 0) {
+		json_decref(model_recipe);
+		model_recipe = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* extractive's sampler for the job, or -1 and e. */
+static int
+job_extract(struct sg_job *j, struct sg_extract *x, struct sg_error *e)
+{
+	if (!sg_job_kb(j, e) || job_model(j, e) < 0)
+		return -1;
+	*x = (struct sg_extract){
+		.kb = kb,
+		.count = sg_get_int(j->params, "passages",
+			sg_get_int(j->params, "sentences", 1)),
+		.passages = json_object_get(j->params, "passages") != NULL,
+		.json = sg_job_json(j),
+		.mc = model_conf.labelled ? &model_conf : NULL,
+		.model = model.accepted,
+		.confidence = sg_get_num(j->params, "confidence", 0.9),
+	};
+	if (!(x->confidence >= 0 && x->confidence <= 1)) {
+		sg_seterr(e, "params \"confidence\" is not a number in [0, 1]");
+		return -1;
+	}
+	return 0;
+}
+
 /* eda and extractive: offline, one seeded generator per job. */
 void
 sg_gen_offline(struct sg_job *j, int eda)
@@ -58,6 +114,7 @@ sg_gen_offline(struct sg_job *j, int eda)
 	double alpha = sg_get_num(j->params, "alpha", 0.1);
 	const char *label;
 	struct sg_error e;
+	struct sg_extract x = {0};
 	struct sg_rng rng;
 	json_t *data, *prov = NULL, *s;
 
@@ -65,7 +122,7 @@ sg_gen_offline(struct sg_job *j, int eda)
 		sg_job_fail(j, "eda needs WordNet: %s", e.text);
 		return;
 	}
-	if (!eda && !sg_job_kb(j, &e)) {
+	if (!eda && job_extract(j, &x, &e) < 0) {
 		sg_job_fail(j, "%s", e.text);
 		return;
 	}
@@ -75,21 +132,20 @@ sg_gen_offline(struct sg_job *j, int eda)
 	}
 	sg_rng_seed(&rng, (uint64_t)j->seed);
 	for (long long i = 0; i < j->n; i++) {
-		label = eda ? sg_job_label(j, i) : NULL;
+		label = eda || x.mc ? sg_job_label(j, i) : NULL;
 		data = eda ? sg_eda_sample(json_object_get(j->rec, "recipe"),
 				     &j->mix, label, alpha, wordnet, &rng,
 				     &prov, &e)
-			   : sg_extract_sample(kb, sg_job_json(j),
-				     sg_get_int(j->params, "sentences", 1),
-				     &rng, &prov);
-		/* a label the seeds lack fails its samples, not the job */
+			   : sg_extract_sample(&x, label, &rng, &prov, &e);
+		/* a label the seeds or the model lack fails its samples, not
+		 * the job */
 		if (!data && label) {
 			sg_job_error(j, i, e.text, SG_FAULT_CONTENT);
 			continue;
 		}
 		if (!data) {
 			sg_job_fail(j, "%s", e.text);
-			return;
+			break;
 		}
 		s = sg_job_sample(j, i);
 		json_object_set_new(s, "provenance", prov);
@@ -97,6 +153,7 @@ sg_gen_offline(struct sg_job *j, int eda)
 		j->generated++;
 		sg_job_put(j, s);
 	}
+	sg_feats_free(&x.f);
 }
 
 void
@@ -105,6 +162,9 @@ sg_gen_offline_end(void)
 	sg_wordnet_close(wordnet);
 	sg_kb_free(kb);
 	free(kb_path);
+	sg_marginal_free(&model);
+	json_decref(model_recipe);
+	model_recipe = NULL;
 	wordnet = NULL;
 	kb = NULL;
 	kb_path = NULL;

@@ -221,13 +221,10 @@ sg_router_check(
 }
 
 const char *
-sg_arm_unavailable(
-	const json_t *arm, const json_t *context, const json_t *recipe)
+sg_arm_unavailable(const json_t *arm, const json_t *context)
 {
 	const char *gen = sg_get_str(arm, "generator");
 	int llm = sg_get_bool(context, "llm", 0);
-	struct sg_mix mix;
-	int labelled;
 
 	if (strcmp(gen, "templater") == 0) {
 		if (!sg_get_bool(context, "grammar", 0))
@@ -238,15 +235,10 @@ sg_arm_unavailable(
 	}
 	if (strcmp(gen, "command") == 0 || strcmp(gen, "eda") == 0)
 		return NULL;
-	if (strcmp(gen, "extractive") == 0 && !sg_get_bool(context, "kb", 0))
-		return "recipe has no knowledge_base";
-	if (strcmp(gen, "extractive") == 0) {
-		labelled = sg_mix_init(&mix, recipe);
-		sg_mix_free(&mix);
-		return labelled ? "recipe has labels and extractive samples"
-				  " have none"
-				: NULL;
-	}
+	if (strcmp(gen, "extractive") == 0)
+		return sg_get_bool(context, "kb", 0)
+			       ? NULL
+			       : "recipe has no knowledge_base";
 	if (!llm)
 		return "no LLM configured";
 	if (strcmp(gen, "rag") == 0 && !sg_get_bool(context, "kb", 0))

@@ -115,7 +115,7 @@ sg_arm_paused(const json_t *state, const json_t *arm, const json_t *context)
 
 size_t
 sg_arms_offer(const json_t *state, const json_t *arms, const json_t *context,
-	const json_t *recipe, json_t *offered, json_t *unavail)
+	json_t *offered, json_t *unavail)
 {
 	const char *why, *name;
 	const json_t *p;
@@ -124,7 +124,7 @@ sg_arms_offer(const json_t *state, const json_t *arms, const json_t *context,
 
 	json_array_foreach (arms, i, arm) {
 		name = sg_get_str(arm, "name");
-		if ((why = sg_arm_unavailable(arm, context, recipe))) {
+		if ((why = sg_arm_unavailable(arm, context))) {
 			if (unavail)
 				json_object_set_new(
 					unavail, name, json_string(why));

@@ -29,9 +29,8 @@ void sg_epsilon_update(json_t *state);
 /* bandit.c: the arms and the router's configuration */
 /* The recipe's router_config with every default filled in. */
 json_t *sg_router_config(const json_t *recipe, struct sg_error *e);
-/* Why an arm cannot run in a context for a recipe, or NULL when it can. */
-const char *sg_arm_unavailable(
-	const json_t *arm, const json_t *context, const json_t *recipe);
+/* Why an arm cannot run in a context, or NULL when it can. */
+const char *sg_arm_unavailable(const json_t *arm, const json_t *context);
 /* merge.c */
 /* Whether state has decided and learnt nothing yet. */
 int sg_state_is_empty(const json_t *state);

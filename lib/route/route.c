@@ -332,8 +332,7 @@ sg_route(json_t *state, json_t *job, const struct sg_route_opts *o,
 	}
 	offered = json_array();
 	unavail = json_object();
-	if (sg_arms_offer(state, arms, context, recipe, offered, unavail) ==
-		0) {
+	if (sg_arms_offer(state, arms, context, offered, unavail) == 0) {
 		sg_seterr(e,
 			"no arm can run in this context (%zu unavailable;"
 			" see sg-route(1))",

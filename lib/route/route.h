@@ -81,13 +81,12 @@ void sg_pause_clear(json_t *state);
 /* The pause that holds arm in context under state, or NULL. */
 const json_t *sg_arm_paused(
 	const json_t *state, const json_t *arm, const json_t *context);
-/* Of arms (sg_arms_resolve's), those that can run in context for recipe
- * and are not paused in state (may be NULL): their names appended to
+/* Of arms (sg_arms_resolve's), those that can run in context and are
+ * not paused in state (may be NULL): their names appended to
  * offered, the others' reasons set in unavail (either may be NULL); how
  * many can. */
 size_t sg_arms_offer(const json_t *state, const json_t *arms,
-	const json_t *context, const json_t *recipe, json_t *offered,
-	json_t *unavail);
+	const json_t *context, json_t *offered, json_t *unavail);
 
 /* merge.c: the learning of workers that started from one base state */
 /* Add to acc (a copy of base, or of base merged with other workers) what

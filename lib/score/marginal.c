@@ -6,9 +6,11 @@
  * Each passing sample joins the accepted ones once measured, so a batch
  * is weighed against everything before it, its own earlier samples too.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "record/record.h"
@@ -21,6 +23,24 @@
  * a sample of it no longer counts towards the mix: this share of the
  * samples, or one sample while they are few. */
 #define MIX_SLACK 0.02
+
+void
+sg_marginal_conf_read(struct sg_marginal_conf *c, const json_t *recipe)
+{
+	const json_t *ti = json_object_get(recipe, "task_input");
+	const json_t *ev = json_object_get(recipe, "evaluation");
+
+	c->labels = json_object_get(ti, "labels");
+	c->dist = json_object_get(ti, "label_distribution");
+	c->labelled =
+		json_array_size(c->labels) > 0 || json_object_size(c->dist) > 0;
+	c->label_field = sg_get_str(ev, "label_field");
+	c->text_field = sg_get_str(ev, "text_field");
+	if (!c->label_field)
+		c->label_field = "label";
+	if (!c->text_field)
+		c->text_field = "text";
+}
 
 void
 sg_marginal_init(struct sg_marginal *m)
@@ -102,6 +122,29 @@ sg_marginal_load(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	}
 	sg_reader_close(&r);
 	return 0;
+}
+
+int
+sg_marginal_load_state(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *path, struct sg_error *e)
+{
+	json_error_t je;
+	json_t *st, *out;
+	int rc = 0;
+
+	/* replaced whole, never written in place: no lock to read it */
+	if (!(st = json_load_file(path, 0, &je))) {
+		if (access(path, F_OK) < 0 && errno == ENOENT)
+			return 0;
+		sg_seterr(e, "state '%s': %s", path, je.text);
+		return -1;
+	}
+	out = json_object_get(st, "output");
+	if (sg_get_str(out, "path"))
+		rc = sg_marginal_load(m, c, sg_get_str(out, "path"),
+			sg_get_int(out, "bytes", 0), e);
+	json_decref(st);
+	return rc;
 }
 
 int

@@ -111,12 +111,18 @@ struct sg_batch_parts {
 	size_t ntaken;
 };
 void sg_batch_parts_free(struct sg_batch_parts *b);
+/* What recipe (NULL: none) says; the fields point into it. */
+void sg_marginal_conf_read(struct sg_marginal_conf *c, const json_t *recipe);
 void sg_marginal_init(struct sg_marginal *m);
 void sg_marginal_free(struct sg_marginal *m);
 /* The samples a run accepted: the sample records in the first bytes of
  * the output at path. */
 int sg_marginal_load(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	const char *path, long long bytes, struct sg_error *e);
+/* The same, from the output the state file at path names; nothing when
+ * the state does not exist yet. */
+int sg_marginal_load_state(struct sg_marginal *m,
+	const struct sg_marginal_conf *c, const char *path, struct sg_error *e);
 /* The dev set, a labelled file as sg_labelled_load reads it. */
 int sg_marginal_dev(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	const char *path, struct sg_error *e);
