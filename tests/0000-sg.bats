@@ -76,7 +76,8 @@ below() {
 	base) ;;
 	record) echo base ;;
 	recipe | llm | route | score | eval) echo base record ;;
-	gen | check) echo base record recipe llm ;;
+	gen) echo base record recipe llm score ;;
+	check) echo base record recipe llm ;;
 	*) echo "no part $1" >&2 ;;
 	esac
 }

@@ -141,25 +141,23 @@ jobs() {
 	echo "$output" | jq -e 'has("arm") | not'
 }
 
-@test "extractive is not offered for a recipe with labels: its samples have none" {
+@test "extractive is offered when the recipe has a knowledge base, labels or not" {
 	arms='{"arms": [{"name": "x", "generator": "extractive"}, {"name": "e", "generator": "eda"}]}'
-	job 0 "$arms" | jq -c '.context.kb = true | .recipe.task_input.labels = ["a", "b"]' > in.jsonl
+	job 0 "$arms" | jq -c '.recipe.task_input.labels = ["a", "b"]' > in.jsonl
 	run --separate-stderr sg-route -s st < in.jsonl
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	assert_equal "$(echo "$output" | jq -c '[.arm, .decision.offered, .decision.unavailable]')" \
-		'["e",["e"],{"x":"recipe has labels and extractive samples have none"}]'
-	# label_distribution alone makes labels too; without either it is offered
-	job 0 '{"arms": [{"name": "x", "generator": "extractive"}]}' |
-		jq -c '.context.kb = true | .recipe.task_input.label_distribution = {a: 1}' > in.jsonl
-	run --separate-stderr sg-route -s st2 < in.jsonl
-	[ "$status" -eq 1 ]
-	assert_equal "$stderr" "sg-route: <stdin>:1: no arm can run in this context (1 unavailable; see sg-route(1))"
-	job 0 "$arms" | jq -c '.context.kb = true' > in.jsonl
-	run --separate-stderr sg-route -s st3 < in.jsonl
-	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
-	assert_equal "$(echo "$output" | jq -c '[.decision.offered, .decision.unavailable]')" '[["x","e"],{}]'
+	assert_equal "$(echo "$output" | jq -c '[.decision.offered, .decision.unavailable]')" \
+		'[["e"],{"x":"recipe has no knowledge_base"}]'
+	# with one, labelled or not, it is offered (sg-gen labels its passages)
+	for f in '.recipe.task_input.labels = ["a", "b"]' '.recipe.task_input.label_distribution = {a: 1}' .; do
+		job 0 "$arms" | jq -c ".context.kb = true | $f" > in.jsonl
+		rm -f st
+		run --separate-stderr sg-route -s st < in.jsonl
+		[ "$status" -eq 0 ]
+		[ -z "$stderr" ]
+		assert_equal "$(echo "$output" | jq -c '[.decision.offered, .decision.unavailable]')" '[["x","e"],{}]'
+	done
 }
 
 @test "a corrupt state is refused and left untouched" {

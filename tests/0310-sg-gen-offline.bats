@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # sg-gen's offline generators besides the templater: eda (Easy Data
 # Augmentation over the recipe's seed examples, synonyms from WordNet) and
-# extractive (sentences of the knowledge base).
+# extractive (sentences or passages of the knowledge base, labelled, for a
+# recipe with labels, by a model of the examples and accepted samples).
 
 load helpers
 
@@ -98,4 +99,68 @@ samples() {
 	run --separate-stderr sg-gen < <(job extractive 1 '.recipe.knowledge_base = "/nonexistent"')
 	[ "$status" -eq 7 ]
 	assert_equal "$stderr" "sg-gen: <stdin>:1: cannot open '/nonexistent': No such file or directory"
+}
+
+# A labelled extractive job over a knowledge base of reviews, a paragraph
+# each; its plan is $1 (positive and negative), changed by the jq filter $2.
+labelled() {
+	printf '%s\n\n' 'Great sound, I love it.' 'Terrible battery, it broke in a day.' \
+		'Great case, I love the colour.' 'The cable broke, terrible.' \
+		'Love the great bass.' 'Terrible fit, the band broke.' >reviews.txt
+	job extractive "$(jq -n "$1 | length")" ".recipe.knowledge_base = \"$PWD/reviews.txt\" |
+		.recipe.task_input = {labels: [\"positive\", \"negative\"], examples: [
+			{text: \"I love it, great\", label: \"positive\"},
+			{text: \"It broke, terrible\", label: \"negative\"}]} |
+		.params = {passages: 1} | .label_plan = $1 | ${2:-.}"
+}
+
+@test "extractive: with labels, passages the model gives the planned label" {
+	run --separate-stderr sg-gen < <(labelled '["positive", "negative", "positive", "negative", "negative"]')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(samples '.data.label' | tr -d '\n')" '"positive""negative""positive""negative""negative"'
+	# whole passages, each holding its label's words, with the model's confidence
+	[ "$(samples 'select(.data.label == "positive") | .data.text | test("Great|Love")' | sort -u)" = true ]
+	[ "$(samples 'select(.data.label == "negative") | .data.text | test("Terrible|broke")' | sort -u)" = true ]
+	[ "$(samples '.provenance | (.passages | length == 1) and .confidence >= 0.9' | sort -u)" = true ]
+	[ "$(samples '.data | keys' | sort -u)" = '["label","text"]' ]
+	# the recipe's fields name the sample's, and the examples'
+	run --separate-stderr sg-gen < <(labelled '["positive"]' '.recipe.evaluation = {text_field: "review", label_field: "y"} |
+		.recipe.task_input.examples |= map({review: .text, y: .label})')
+	[ "$status" -eq 0 ]
+	[ "$(samples '.data | keys' | sort -u)" = '["review","y"]' ]
+}
+
+@test "extractive: with -s, the samples the run has accepted teach the model" {
+	jq -nc '{type: "sample", arm: "a", data: {text: "I love it, great", label: "positive"}},
+		{type: "sample", arm: "a", data: {text: "It broke, terrible", label: "negative"}}' >accepted.jsonl
+	jq -n --arg p "$PWD/accepted.jsonl" --argjson b "$(wc -c <accepted.jsonl)" \
+		'{output: {path: $p, bytes: $b}}' >st
+	run --separate-stderr sg-gen -s st < <(labelled '["positive", "negative"]' '.recipe.task_input.examples = []')
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(samples '[.data.label, (.data.text | test("Great|Love"))]' | tr -d '\n')" \
+		'["positive",true]["negative",false]'
+	# without them nothing tells the labels apart: each sample is an error,
+	# not the job; a missing state is a run not begun
+	run --separate-stderr sg-gen -s missing < <(labelled '["positive", "negative"]' '.recipe.task_input.examples = []')
+	[ "$status" -eq 1 ]
+	assert_equal "$stderr" 'sg-gen: nothing generated: <stdin>:1: sample 0: no labelled samples yet to tell "positive" from another label'
+	assert_equal "$(samples '.error' | sort -u)" '"no labelled samples yet to tell \"negative\" from another label"
+"no labelled samples yet to tell \"positive\" from another label"'
+	assert_equal "$(printf '%s\n' "$output" | tail -1 | jq -c '[.generated, .errors]')" '[0,2]'
+	echo '{' >bad
+	run --separate-stderr sg-gen -s bad < <(labelled '["positive"]')
+	[ "$status" -eq 7 ]
+	assert_equal "$stderr" "sg-gen: <stdin>:1: state 'bad': string or '}' expected near end of file"
+}
+
+@test "extractive: a label no passage has with the confidence asked is an error sample" {
+	run --separate-stderr sg-gen < <(labelled '["positive", "negative"]' '.params.confidence = 1')
+	[ "$status" -eq 1 ]
+	assert_equal "$(samples '.error' | sort -u)" '"no passage in 200 draws is labelled \"negative\" with confidence 1"
+"no passage in 200 draws is labelled \"positive\" with confidence 1"'
+	run --separate-stderr sg-gen < <(labelled '["positive"]' '.params.confidence = 2')
+	[ "$status" -eq 7 ]
+	assert_equal "$stderr" 'sg-gen: <stdin>:1: params "confidence" is not a number in [0, 1]'
 }

@@ -82,8 +82,8 @@ sg_extract_sample(struct sg_extract *x, const char *label, struct sg_rng *rng,
 		json_decref(ids);
 		if (p < 0)
 			sg_seterr(e,
-				"no labelled samples to learn label \"%s\""
-				" and another from",
+				"no labelled samples yet to tell \"%s\""
+				" from another label",
 				label);
 		else
 			sg_seterr(e,
