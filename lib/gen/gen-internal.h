@@ -39,7 +39,7 @@ int sg_job_json(const struct sg_job *j);
  * NULL. */
 const json_t *sg_job_row(const struct sg_job *j, long long index);
 /* The job's knowledge base, loaded once per path; NULL and e. */
-struct sg_kb *sg_job_kb(const struct sg_job *j, struct sg_error *e);
+struct sg_kb *sg_job_kb(const struct sg_job *j, int search, struct sg_error *e);
 
 /* client.c: the LLM client the arms share, made when a job first needs
  * it, and what they do with each request and answer */

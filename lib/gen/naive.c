@@ -401,7 +401,7 @@ sg_gen_naive(struct sg_job *j, int rag)
 	struct call *c;
 	json_t *ps = NULL, *prov = NULL;
 
-	if (!sg_gen_llm(&e) || (rag && !(kb = sg_job_kb(j, &e)))) {
+	if (!sg_gen_llm(&e) || (rag && !(kb = sg_job_kb(j, 1, &e)))) {
 		sg_job_fail(j, "%s", e.text);
 		return;
 	}

@@ -17,6 +17,7 @@
 static struct sg_wordnet *wordnet;
 static struct sg_kb *kb;
 static char *kb_path;
+static int kb_indexed;
 /* extractive's labeller: the recipe it was built for, what that says of
  * a sample's fields, and naive Bayes counts of its labelled samples */
 static json_t *model_recipe;
@@ -24,9 +25,9 @@ static struct sg_marginal_conf model_conf;
 static struct sg_marginal model;
 
 /* The job's knowledge base, loaded once per path: recipe.knowledge_base,
- * relative to the recipe's directory. */
+ * relative to the recipe's directory; with its index when search. */
 struct sg_kb *
-sg_job_kb(const struct sg_job *j, struct sg_error *e)
+sg_job_kb(const struct sg_job *j, int search, struct sg_error *e)
 {
 	const char *rel =
 		sg_get_str(json_object_get(j->rec, "recipe"), "knowledge_base");
@@ -38,13 +39,16 @@ sg_job_kb(const struct sg_job *j, struct sg_error *e)
 		return NULL;
 	}
 	path = sg_recipe_relative(sg_get_str(j->rec, "recipe_path"), rel);
-	if (kb && strcmp(kb_path, path) == 0) {
+	if (kb && strcmp(kb_path, path) == 0 && (kb_indexed || !search)) {
 		free(path);
 		return kb;
 	}
 	sg_kb_free(kb);
 	free(kb_path);
 	kb_path = path;
+	kb_indexed = search;
+	if (!search)
+		return kb = sg_kb_text(path, e);
 	dir = sg_gen_opts.no_cache ? NULL
 				   : sg_llm_cache_dir(sg_gen_opts.cache_dir);
 	if ((kb = sg_kb_load(path, dir, &cached, e)))
@@ -88,7 +92,7 @@ job_model(const struct sg_job *j, struct sg_error *e)
 static int
 job_extract(struct sg_job *j, struct sg_extract *x, struct sg_error *e)
 {
-	if (!sg_job_kb(j, e) || job_model(j, e) < 0)
+	if (!sg_job_kb(j, 0, e) || job_model(j, e) < 0)
 		return -1;
 	*x = (struct sg_extract){
 		.kb = kb,

@@ -6,7 +6,8 @@
  * number, "faq.md#3", so provenance points back into the source.  The
  * index can be cached in a file, kb-HASH.json under a cache directory
  * (HASH of the knowledge base's absolute path), valid while every source
- * keeps its name, size and modification time to the nanosecond.
+ * keeps its name, size and modification time to the nanosecond.  Drawing
+ * passages needs no index: sg_kb_text reads the text alone.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +22,9 @@
 #include "recipe/recipe.h"
 
 #define PASSAGE_WORDS 120
+/* 2: sentences of fewer than 3 words are left out, as they always were
+ * meant to be */
+#define KB_CACHE_VERSION 2
 
 struct sg_kb {
 	json_t *passages;  /* [[id, text], ...] */
@@ -45,17 +49,17 @@ add_sentences(struct sg_kb *kb, const char *name, const char *text)
 		if (*p)
 			p++;
 		n = (size_t)(p - s);
-		if (sg_count_words(s) >= 3 && n > 0) {
-			json_t *t = json_stringn(s, n);
+		json_t *t = n > 0 ? json_stringn(s, n) : NULL;
 
-			if (t)
-				json_array_append_new(kb->sentences,
-					json_pack("[o, o]",
-						json_sprintf("%s.s%zu", name,
-							json_array_size(
-								kb->sentences)),
-						t));
-		}
+		/* the sentence's words, not the rest of the text's */
+		if (t && sg_count_words(json_string_value(t)) >= 3)
+			json_array_append_new(kb->sentences,
+				json_pack("[o, o]",
+					json_sprintf("%s.s%zu", name,
+						json_array_size(kb->sentences)),
+					t));
+		else
+			json_decref(t);
 	}
 }
 
@@ -253,7 +257,7 @@ from_cache(struct sg_kb *kb, const json_t *c, const json_t *src)
 	size_t np, i, j;
 	const char *term;
 
-	if (sg_get_int(c, "version", 0) != 1 ||
+	if (sg_get_int(c, "version", 0) != KB_CACHE_VERSION ||
 		!json_equal(json_object_get(c, "sources"), src) ||
 		!pairs(json_object_get(c, "passages")) ||
 		!pairs(json_object_get(c, "sentences")) ||
@@ -305,9 +309,10 @@ to_cache(const struct sg_kb *kb, const char *file, json_t *src)
 	for (size_t i = 0; i < json_array_size(kb->passages); i++)
 		json_array_append_new(
 			len, json_integer((json_int_t)kb->len[i]));
-	c = json_pack("{s: i, s: O, s: O, s: O, s: O, s: o}", "version", 1,
-		"sources", src, "passages", kb->passages, "sentences",
-		kb->sentences, "postings", kb->postings, "len", len);
+	c = json_pack("{s: i, s: O, s: O, s: O, s: O, s: o}", "version",
+		KB_CACHE_VERSION, "sources", src, "passages", kb->passages,
+		"sentences", kb->sentences, "postings", kb->postings, "len",
+		len);
 	if (c && (text = json_dumps(c, JSON_COMPACT))) {
 		sg_write_atomic(file, text, strlen(text), &e);
 		free(text);
@@ -315,20 +320,70 @@ to_cache(const struct sg_kb *kb, const char *file, json_t *src)
 	json_decref(c);
 }
 
-struct sg_kb *
-sg_kb_load(const char *path, const char *cache_dir, int *cached,
+/* The passages and sentences of src's files, the files of path when isdir;
+ * -1 and e when one cannot be read or none holds text. */
+static int
+read_text(struct sg_kb *kb, const char *path, const json_t *src, int isdir,
 	struct sg_error *e)
 {
-	struct sg_kb *kb = sg_xmalloc(sizeof *kb);
-	int isdir = 0;
-	json_t *src = sources(path, &isdir, e), *s, *c = NULL;
-	char cache[4096], file[4096], *text, *real, *dir;
+	char file[4096], *text;
+	const json_t *s;
 	size_t i;
+
+	json_array_foreach (src, i, s) {
+		const char *name = json_string_value(json_array_get(s, 0));
+
+		if (isdir)
+			snprintf(file, sizeof file, "%s/%s", path, name);
+		if (!(text = sg_slurp(isdir ? file : path, NULL, e)))
+			return -1;
+		add_file(kb, name, text);
+		free(text);
+	}
+	if (json_array_size(kb->passages) == 0) {
+		sg_seterr(e, "knowledge base '%s' holds no text", path);
+		return -1;
+	}
+	return 0;
+}
+
+static struct sg_kb *
+kb_new(void)
+{
+	struct sg_kb *kb = sg_xmalloc(sizeof *kb);
 
 	memset(kb, 0, sizeof *kb);
 	kb->passages = json_array();
 	kb->sentences = json_array();
 	kb->postings = json_object();
+	return kb;
+}
+
+struct sg_kb *
+sg_kb_text(const char *path, struct sg_error *e)
+{
+	struct sg_kb *kb = kb_new();
+	int isdir = 0;
+	json_t *src = sources(path, &isdir, e);
+
+	if (!src || read_text(kb, path, src, isdir, e) < 0) {
+		json_decref(src);
+		sg_kb_free(kb);
+		return NULL;
+	}
+	json_decref(src);
+	return kb;
+}
+
+struct sg_kb *
+sg_kb_load(const char *path, const char *cache_dir, int *cached,
+	struct sg_error *e)
+{
+	struct sg_kb *kb = kb_new();
+	int isdir = 0;
+	json_t *src = sources(path, &isdir, e), *c = NULL;
+	char cache[4096], *text, *real, *dir;
+
 	*cached = 0;
 	if (!src)
 		goto fail;
@@ -350,20 +405,8 @@ sg_kb_load(const char *path, const char *cache_dir, int *cached,
 			return kb;
 		}
 	}
-	json_array_foreach (src, i, s) {
-		const char *name = json_string_value(json_array_get(s, 0));
-
-		if (isdir)
-			snprintf(file, sizeof file, "%s/%s", path, name);
-		if (!(text = sg_slurp(isdir ? file : path, NULL, e)))
-			goto fail;
-		add_file(kb, name, text);
-		free(text);
-	}
-	if (json_array_size(kb->passages) == 0) {
-		sg_seterr(e, "knowledge base '%s' holds no text", path);
+	if (read_text(kb, path, src, isdir, e) < 0)
 		goto fail;
-	}
 	build_index(kb);
 	if (cache_dir) {
 		dir = sg_xstrdup(cache_dir);

@@ -129,11 +129,15 @@ struct sg_kb;
  * *cached says whether the index came from it. */
 struct sg_kb *sg_kb_load(const char *path, const char *cache_dir, int *cached,
 	struct sg_error *e);
+/* The same without the index, which costs more to read from its cache
+ * than the text does to split: for drawing passages, not searching. */
+struct sg_kb *sg_kb_text(const char *path, struct sg_error *e);
 void sg_kb_free(struct sg_kb *kb);
 /* Arrays of [id, text]: ids like "faq.md#3" and "faq.md.s7". */
 const json_t *sg_kb_passages(const struct sg_kb *kb);
 const json_t *sg_kb_sentences(const struct sg_kb *kb);
-/* The k best passages for query by BM25, best first, as [id, text]. */
+/* The k best passages for query by BM25, best first, as [id, text];
+ * none from a knowledge base without its index. */
 json_t *sg_kb_search(const struct sg_kb *kb, const char *query, size_t k);
 
 #endif
