@@ -96,6 +96,11 @@ samples() {
 		jq -c --arg p "$FIXTURES/recipe.yaml" '.recipe_path = $p')
 	[ "$status" -eq 0 ]
 	[ "$(samples '.data | type' | sort -u)" = '"string"' ]
+	# a sentence is three words or more
+	printf 'Wow. The sound is rich and full. Ok!\n\nGreat.\n' >short.txt
+	run --separate-stderr sg-gen < <(job extractive 5 ".recipe.knowledge_base = \"$PWD/short.txt\"")
+	[ "$status" -eq 0 ]
+	assert_equal "$(samples '[.provenance.passages[0], .data.text]' | sort -u)" '["short.txt.s0","The sound is rich and full."]'
 	run --separate-stderr sg-gen < <(job extractive 1 '.recipe.knowledge_base = "/nonexistent"')
 	[ "$status" -eq 7 ]
 	assert_equal "$stderr" "sg-gen: <stdin>:1: cannot open '/nonexistent': No such file or directory"

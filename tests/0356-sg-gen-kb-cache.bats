@@ -48,7 +48,7 @@ gen() {
 	file=$(echo cache/kb-*.json)
 	[ -f "$file" ]
 	assert_equal "$(jq -c '[.version, (.sources | map(.[0])), (.passages | length)]' "$file")" \
-		'[1,["battery.md","noise.md","pairing.txt"],5]'
+		'[2,["battery.md","noise.md","pairing.txt"],5]'
 	stamp=$(stat -c %y "$file")
 	gen "$read"
 	assert_equal "$(stat -c %y "$file")" "$stamp"
@@ -67,13 +67,16 @@ gen() {
 	gen "$built"
 	gen "$read"
 
-	# damaged: not JSON, cut short, a posting past the last passage
+	# damaged: not JSON, cut short, a posting past the last passage; and
+	# one of version 1, whose sentences kept those of under three words
 	good=$(cat "$file")
 	echo 'garbage{' >"$file"
 	gen "$built"
 	printf '%s' "${good:0:500}" >"$file"
 	gen "$built"
 	jq -c '.postings.battery = [[99999, 1]]' <<<"$good" >"$file"
+	gen "$built"
+	jq -c '.version = 1' <<<"$good" >"$file"
 	gen "$built"
 	gen "$read"
 }
