@@ -149,8 +149,8 @@ d 1 false"
 	[ -z "$stderr" ]
 	printf '%s\n' "$output" >out
 	assert_equal "$(jq -c 'select(.type == "reward") | [.batch, .reward, .n, .passed, .pass_rate, .mean_quality, .weights]' out)" \
-		'[1,0.4458333333,3,1,0.3333333333,0.3666666667,{"pass_rate":2,"quality":1,"diversity":1,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":1}]
-[2,0.5416666667,2,1,0.5,0.625,{"pass_rate":0.2,"quality":0.1,"diversity":0,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":1}]'
+		'[1,0.4458333333,3,1,0.3333333333,0.3666666667,{"pass_rate":2,"quality":1,"diversity":1,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":4}]
+[2,0.5416666667,2,1,0.5,0.625,{"pass_rate":0.2,"quality":0.1,"diversity":0,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":4}]'
 	assert_equal "$(jq -c 'select(.type == "reward") | .parts' out)" \
 		'{"pass_rate":0.3333333333,"quality":0.3666666667,"diversity":0.75,"novelty":null,"fidelity":null,"labels":null,"dev":null}
 {"pass_rate":0.5,"quality":0.625,"diversity":0.75,"novelty":null,"fidelity":null,"labels":null,"dev":null}'
@@ -390,7 +390,7 @@ sg-score: <stdin>:1: job "recipe.quality.weights.a" is not a number >= 0
 sg-score: <stdin>:1: job "recipe.quality.reward.quality" is not a number >= 0'
 	assert_equal "$output" '[0.5,true,null,null]
 [null,null,null,null]
-[null,null,0.8333333333,{"pass_rate":0.2,"quality":0.1,"diversity":0,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":1}]'
+[null,null,0.8333333333,{"pass_rate":0.2,"quality":0.1,"diversity":0,"novelty":0.3,"fidelity":0.4,"labels":0.2,"dev":4}]'
 }
 
 @test "sg-score: a sample after its batch ended is reported and not counted" {
