@@ -111,6 +111,9 @@ run_job(json_t *rec, const char *where)
 	j.params = json_is_object(params) ? json_incref(params) : json_object();
 	sg_mix_init(&j.mix, json_object_get(rec, "recipe"));
 	sg_filter_put(&f, rec);
+	/* a command arm is handed the whole record */
+	if (strcmp(j.generator, "command") != 0)
+		sg_job_plan_compact(&j);
 	if (strcmp(j.generator, "templater") == 0)
 		sg_gen_templater(&j);
 	else if (strcmp(j.generator, "command") == 0)
@@ -134,6 +137,7 @@ run_job(json_t *rec, const char *where)
 	json_decref(j.evol);
 	json_decref(j.pending);
 	sg_job_angles_free(&j);
+	sg_job_plan_free(&j);
 	free(j.infra_error);
 }
 

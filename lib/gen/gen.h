@@ -37,7 +37,12 @@ struct sg_job {
 	json_t *evol;		 /* the evol arm's operations: tried and kept */
 	json_t *pending;	 /* samples answered before an earlier one */
 	struct sg_angle *angles; /* per sample, n of them, or NULL */
-	long long next;		 /* the index sg_job_put_at writes next */
+	/* the label plan, once the job record is out: each sample's
+	 * label as an index into labels, the distinct ones */
+	json_t *labels;
+	uint32_t *plan;
+	size_t nplan;
+	long long next; /* the index sg_job_put_at writes next */
 };
 /* Every sample of the job fails with the same reason, said once: the
  * arm or its setup is at fault (SG_FAULT_ARM). */
@@ -46,6 +51,11 @@ void sg_job_fail(struct sg_job *j, const char *fmt, ...)
 void sg_job_batch(const struct sg_job *j);
 /* Frees what the job's angles hold. */
 void sg_job_angles_free(struct sg_job *j);
+/* The job record's label_plan as indices, the array taken out of the
+ * record: 4 bytes a sample rather than a JSON string.  Call once the
+ * record is written; sg_job_label reads the plan from there alone. */
+void sg_job_plan_compact(struct sg_job *j);
+void sg_job_plan_free(struct sg_job *j);
 /* When the jobs so far asked for samples and none has data: the status
  * sg-gen ends with (SG_EXIT_UNAVAILABLE when no error was the content's,
  * else SG_EXIT_DATA) and in e the first error, "<stdin>:1: sample 0:

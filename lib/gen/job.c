@@ -216,11 +216,52 @@ sg_job_put_at(struct sg_job *j, long long index, json_t *sample)
 	}
 }
 
+void
+sg_job_plan_compact(struct sg_job *j)
+{
+	const json_t *plan = json_object_get(j->rec, "label_plan"), *v;
+	json_t *seen;
+	size_t i;
+
+	if (!json_is_array(plan))
+		return;
+	j->labels = json_array();
+	j->nplan = json_array_size(plan);
+	j->plan = sg_xmalloc((j->nplan ? j->nplan : 1) * sizeof *j->plan);
+	seen = json_object(); /* label -> its index in labels */
+	json_array_foreach (plan, i, v) {
+		const char *label = json_string_value(v);
+		json_t *k = json_object_get(seen, label);
+
+		if (!k) {
+			k = json_integer(
+				(json_int_t)json_array_size(j->labels));
+			json_object_set_new(seen, label, k);
+			json_array_append(j->labels, (json_t *)v);
+		}
+		j->plan[i] = (uint32_t)json_integer_value(k);
+	}
+	json_decref(seen);
+	json_object_del(j->rec, "label_plan");
+}
+
+void
+sg_job_plan_free(struct sg_job *j)
+{
+	json_decref(j->labels);
+	free(j->plan);
+	j->labels = NULL;
+	j->plan = NULL;
+	j->nplan = 0;
+}
+
 const char *
 sg_job_label(const struct sg_job *j, long long index)
 {
-	return json_string_value(json_array_get(
-		json_object_get(j->rec, "label_plan"), (size_t)index));
+	return j->plan && index >= 0 && (size_t)index < j->nplan
+		       ? json_string_value(
+				 json_array_get(j->labels, j->plan[index]))
+		       : NULL;
 }
 
 const json_t *
