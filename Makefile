@@ -160,6 +160,12 @@ bench-gen-memory: all
 	sh bench/gen-memory.sh $(CURDIR)/$(OUT)
 .PHONY: bench-gen-memory
 
+# bench-gen-cpu: sg-gen's CPU a request and requests/s at c = 1, 8, 64
+bench: bench-gen-cpu
+bench-gen-cpu: all
+	sh bench/gen-cpu.sh $(CURDIR)/$(OUT)
+.PHONY: bench-gen-cpu
+
 # bench-start: what starting the stages costs, offline (bench/start.sh)
 bench: bench-start
 bench-start: all

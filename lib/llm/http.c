@@ -24,13 +24,23 @@
  * part (sg_mask), before it becomes an error message.  $OPENAI_ORG_ID and
  * $OPENAI_PROJECT_ID, when set, go as the OpenAI-Organization and
  * OpenAI-Project headers, as OpenAI's own libraries send them.
+ *
+ * The loop runs on libcurl's socket interface: curl names the sockets it
+ * waits on and one timer, the loop waits for them in one epoll(7) set
+ * and hands curl only the sockets that are ready, so a completion costs
+ * the same at 64 connections as at one.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include <curl/curl.h>
 
@@ -68,6 +78,9 @@ struct sg_http {
 	char *account[NACCOUNT]; /* "OpenAI-Project: ...", or NULL */
 	char *server;		 /* sg_http_server's */
 	CURLM *multi;
+	int epoll;		  /* curl's sockets and wakefd */
+	int wakefd;		  /* an eventfd sg_http_wake writes */
+	double timer_at;	  /* curl's timer, monotonic seconds, or -1 */
 	struct req *queue, *tail; /* waiting to be sent, FIFO */
 	int inflight, limit;
 	int credit; /* successes since the limit last moved */
@@ -134,6 +147,63 @@ add_account(struct sg_http *h, struct sg_error *e)
 	return 0;
 }
 
+/* The epoll set with the wake-up eventfd in it: 0, or -1 and e. */
+static int
+watch_init(struct sg_http *h, struct sg_error *e)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	if ((h->epoll = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+		(h->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		sg_seterr(
+			e, "cannot wait for connections: %s", strerror(errno));
+		return -1;
+	}
+	ev.data.fd = h->wakefd;
+	if (epoll_ctl(h->epoll, EPOLL_CTL_ADD, h->wakefd, &ev) < 0) {
+		sg_seterr(
+			e, "cannot wait for connections: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: s into the epoll set for what curl waits on,
+ * or out of it.  curl_multi_assign marks a socket already in the set. */
+static int
+on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *in_set)
+{
+	struct sg_http *h = arg;
+	struct epoll_event ev = {0};
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		/* curl may have closed it already, which removed it */
+		epoll_ctl(h->epoll, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+		    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = s;
+	if (in_set)
+		return epoll_ctl(h->epoll, EPOLL_CTL_MOD, s, &ev) < 0 ? -1 : 0;
+	if (epoll_ctl(h->epoll, EPOLL_CTL_ADD, s, &ev) < 0)
+		return -1;
+	sg_curl.multi_assign(h->multi, s, h);
+	return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: when curl wants CURL_SOCKET_TIMEOUT, if ever. */
+static int
+on_timer(CURLM *multi, long ms, void *arg)
+{
+	struct sg_http *h = arg;
+
+	(void)multi;
+	h->timer_at = ms < 0 ? -1 : now() + (double)ms / 1000;
+	return 0;
+}
+
 struct sg_http *
 sg_http_new(const struct sg_http_opts *o, struct sg_error *e)
 {
@@ -150,6 +220,8 @@ sg_http_new(const struct sg_http_opts *o, struct sg_error *e)
 	if (h->o.backoff_cap <= 0)
 		h->o.backoff_cap = 8;
 	h->limit = h->o.jobs;
+	h->epoll = h->wakefd = -1;
+	h->timer_at = -1;
 	h->base = sg_xstrdup(o->base_url);
 	n = strlen(h->base);
 	while (n > 0 && h->base[n - 1] == '/')
@@ -167,9 +239,17 @@ sg_http_new(const struct sg_http_opts *o, struct sg_error *e)
 	} else {
 		h->o.api_key = NULL;
 	}
+	if (watch_init(h, e) < 0) {
+		sg_http_free(h);
+		return NULL;
+	}
 	h->multi = sg_curl.multi_init();
 	sg_curl.multi_setopt(
 		h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)h->o.jobs);
+	sg_curl.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	sg_curl.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	sg_curl.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	sg_curl.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	sg_rng_seed(&h->rng, sg_rng_fresh_seed());
 	return h;
 }
@@ -198,6 +278,10 @@ sg_http_free(struct sg_http *h)
 		req_free(r);
 	}
 	sg_curl.multi_cleanup(h->multi);
+	if (h->epoll >= 0)
+		close(h->epoll);
+	if (h->wakefd >= 0)
+		close(h->wakefd);
 	if (h->auth)
 		memset(h->auth, 0, strlen(h->auth));
 	if (h->o.api_key)
@@ -227,7 +311,8 @@ void
 sg_http_wake(struct sg_http *h)
 {
 	atomic_store(&h->woken, 1);
-	sg_curl.multi_wakeup(h->multi);
+	/* fails only when the counter is full, a wake-up pending anyway */
+	eventfd_write(h->wakefd, 1);
 }
 
 int
@@ -605,14 +690,43 @@ next_ready(struct sg_http *h, double t, double *soonest)
 	return NULL;
 }
 
+/* Hand curl the socket s that is ready (or the timer when s is
+ * CURL_SOCKET_TIMEOUT) and every transfer that ended to finish; the
+ * number that ended, or -1 and e. */
+static int
+act(struct sg_http *h, curl_socket_t s, int ready, sg_http_done_fn done,
+	void *arg, struct sg_error *e)
+{
+	int running, left, n = 0;
+	struct req *r;
+	CURLMsg *m;
+	CURLMcode mc;
+
+	if ((mc = sg_curl.multi_socket_action(h->multi, s, ready, &running)) !=
+		CURLM_OK) {
+		sg_seterr(e, "libcurl: %s", sg_curl.multi_strerror(mc));
+		return -1;
+	}
+	while ((m = sg_curl.multi_info_read(h->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		sg_curl_getinfo(m->easy_handle, CURLINFO_PRIVATE, &r);
+		sg_curl.multi_remove_handle(h->multi, m->easy_handle);
+		h->inflight--;
+		finish(h, r, m->data.result, done, arg);
+		n++;
+	}
+	return n;
+}
+
 int
 sg_http_run(
 	struct sg_http *h, sg_http_done_fn done, void *arg, struct sg_error *e)
 {
-	int running = 0, left, done_any;
+	struct epoll_event ev[64];
 	struct req *r;
-	CURLMsg *m;
-	CURLMcode mc;
+	eventfd_t woke;
+	int n, ended;
 
 	h->stop = 0;
 	while ((h->queue || h->inflight > 0) && !h->stop) {
@@ -624,32 +738,50 @@ sg_http_run(
 			start(h, r);
 		if (h->pause_until > t && h->pause_until < soonest)
 			soonest = h->pause_until;
-		if ((mc = sg_curl.multi_perform(h->multi, &running)) !=
-			CURLM_OK) {
-			sg_seterr(e, "libcurl: %s", sg_curl.multi_strerror(mc));
+		ended = 0;
+		/* The timer stays set: curl moves it through on_timer, and
+		 * leaves it alone when its next timeout is the same one. */
+		if (h->timer_at >= 0 && h->timer_at <= now() &&
+			(ended = act(h, CURL_SOCKET_TIMEOUT, 0, done, arg, e)) <
+				0)
 			return -1;
-		}
-		done_any = 0;
-		while ((m = sg_curl.multi_info_read(h->multi, &left))) {
-			if (m->msg != CURLMSG_DONE)
-				continue;
-			sg_curl_getinfo(m->easy_handle, CURLINFO_PRIVATE, &r);
-			sg_curl.multi_remove_handle(h->multi, m->easy_handle);
-			h->inflight--;
-			finish(h, r, m->data.result, done, arg);
-			done_any = 1;
-		}
 		if (h->stop || atomic_exchange(&h->woken, 0))
 			break;
-		/* After a completion, go round at once to start the next;
-		 * otherwise sleep until curl has news or a wait is over. */
-		wait_ms = done_any ? 0 : (int)ceil((soonest - now()) * 1000);
+		/* After a completion, go round at once to start the next. */
+		if (ended > 0)
+			continue;
+		if (h->timer_at >= 0 && h->timer_at < soonest)
+			soonest = h->timer_at;
+		wait_ms = (int)ceil((soonest - now()) * 1000);
 		if (wait_ms > 1000)
 			wait_ms = 1000;
 		if (wait_ms < 0)
 			wait_ms = 0;
-		if (wait_ms > 0)
-			sg_curl.multi_poll(h->multi, NULL, 0, wait_ms, NULL);
+		if ((n = epoll_wait(h->epoll, ev, 64, wait_ms)) < 0 &&
+			errno != EINTR) {
+			sg_seterr(e, "cannot wait for connections: %s",
+				strerror(errno));
+			return -1;
+		}
+		/* a socket left ready stays so for the next run */
+		for (int i = 0; i < n && !h->stop; i++) {
+			int fd = ev[i].data.fd, ready = 0;
+
+			if (fd == h->wakefd) {
+				eventfd_read(h->wakefd, &woke);
+				continue;
+			}
+			if (ev[i].events & EPOLLIN)
+				ready |= CURL_CSELECT_IN;
+			if (ev[i].events & EPOLLOUT)
+				ready |= CURL_CSELECT_OUT;
+			if (ev[i].events & (EPOLLERR | EPOLLHUP))
+				ready |= CURL_CSELECT_ERR;
+			if (act(h, fd, ready, done, arg, e) < 0)
+				return -1;
+		}
+		if (h->stop || atomic_exchange(&h->woken, 0))
+			break;
 	}
 	return 0;
 }
