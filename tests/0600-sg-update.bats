@@ -172,6 +172,15 @@ fns() { declare -f sample reward batch; }
 	[ "$status" -eq 1 ]
 	[ "$stderr" = "sg-update: <stdin>:1: reward for batch 2 has no \"arm\" and no pending decision" ]
 	jq -e '.rewards == 4' st
+	# one naming its arm and no context counts in every context the arm
+	# was learnt in, since the router decides by those alone
+	arm=$(jq -r 'select(.batch == 2) | .arm' jobs.jsonl)
+	n=$(jq --arg a "$arm" '[.contexts[][$a].n] | add' st)
+	run --separate-stderr sg-update -s st <<< "{\"type\":\"reward\",\"run\":\"t\",\"batch\":2,\"arm\":\"$arm\",\"reward\":0.5}"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	jq -e --arg a "$arm" --argjson n "$n" '.rewards == 5 and (.contexts | length) == 1
+		and ([.contexts[][$a].n] | add) == $n + 1' st
 }
 
 @test "a skipped reward pauses its arm, or the server's arms, and teaches nothing" {

@@ -467,24 +467,22 @@ reward_coin(const json_t *state, const char *run, long long batch)
 	return sg_rng_uniform(&r);
 }
 
-/* Learn one reward of arm in the context: the context's statistics (all
+/* Learn one reward of arm in the context whose key is key (context, when
+ * known, for a linear policy's features): the context's statistics (all
  * its arms, since a discounted policy forgets on every reward), its
  * window, and for a linear policy the arm's A and b. */
 static int
-learn(json_t *state, const char *arm, const json_t *context, double value,
-	double coin, struct sg_error *e)
+learn_in(json_t *state, const char *arm, const char *key, const json_t *context,
+	double value, double coin, struct sg_error *e)
 {
 	json_t *router = json_object_get(state, "router");
 	json_t *ctxs = sg_child(state, "contexts"), *ctx, *names, *v;
-	json_t *none = json_object();
-	char *key = sg_context_key(context ? context : none);
 	enum sg_policy kind = policy_of(router);
 	struct sg_bandit b;
 	double *x = NULL;
 	size_t d = 0, i, at = 0;
 	const char *name;
 
-	json_decref(none);
 	ctx = sg_child(ctxs, key);
 	names = json_array();
 	json_object_foreach (ctx, name, v)
@@ -498,7 +496,6 @@ learn(json_t *state, const char *arm, const json_t *context, double value,
 		x = features(state, context, &d);
 	if (load_bandit(&b, state, router, key, names, x, d, e) < 0) {
 		free(x);
-		free(key);
 		json_decref(names);
 		return -1;
 	}
@@ -528,9 +525,46 @@ learn(json_t *state, const char *arm, const json_t *context, double value,
 				arm));
 	sg_bandit_free(&b);
 	free(x);
-	free(key);
 	json_decref(names);
 	return 0;
+}
+
+/* Learn a reward of arm in its context; without one (a downstream
+ * reward of the arm as a whole, sg-eval's) in every context the arm has
+ * been learnt in, since the router decides by a context's statistics
+ * alone, or in the empty context when there is none yet. */
+static int
+learn(json_t *state, const char *arm, const json_t *context, double value,
+	double coin, struct sg_error *e)
+{
+	json_t *ctxs = json_object_get(state, "contexts"), *ctx, *keys;
+	json_t *none = json_object(), *k;
+	char *key;
+	const char *name;
+	size_t i;
+	int rc = 0;
+
+	if (!context) {
+		keys = json_array();
+		json_object_foreach (ctxs, name, ctx)
+			if (json_object_get(ctx, arm))
+				json_array_append_new(keys, json_string(name));
+		json_array_foreach (keys, i, k)
+			if ((rc = learn_in(state, arm, json_string_value(k),
+				     NULL, value, coin, e)) < 0)
+				break;
+		if (json_array_size(keys) > 0) {
+			json_decref(keys);
+			json_decref(none);
+			return rc;
+		}
+		json_decref(keys);
+	}
+	key = sg_context_key(context ? context : none);
+	json_decref(none);
+	rc = learn_in(state, arm, key, context, value, coin, e);
+	free(key);
+	return rc;
 }
 
 int
