@@ -293,6 +293,31 @@ Y
 	cmp out.jsonl mk/sentiment.jsonl
 }
 
+@test "--arm-rewards: each evaluation rewards every arm by what leaving it out costs on the dev set" {
+	make -s -C "$BATS_TEST_DIRNAME/.." data >&2
+	data=$BATS_TEST_DIRNAME/../build/data/sentiment
+	cp -r "$EXAMPLES/sentiment" ex
+	cd ex
+	run --separate-stderr sg-run --seed 2026 --dev "$data/amazon-dev.tsv" -e 10 --arm-rewards \
+		-o out.jsonl sentiment.yaml
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < out.jsonl)" -eq 300 ]
+	evals=$(jq -s 'map(select(.type == "eval")) | length' out.jsonl.state.evals)
+	[ "$evals" -eq $((($(jq .steps out.jsonl.state) + 9) / 10)) ]
+	# one reward an arm that has samples at each evaluation, its whole
+	# share left out, learnt by sg-update and logged
+	jq -se 'map(select(.type == "reward")) | length > 0 and
+		all(.source == "sg-eval" and .window > 0 and .reward > 0 and .reward < 1)' out.jsonl.state.evals
+	[ "$(jq -s 'map(select(.source == "sg-eval")) | length' out.jsonl.state.log)" -eq \
+		"$(jq -s 'map(select(.type == "reward")) | length' out.jsonl.state.evals)" ]
+	[ "$(jq .rewards out.jsonl.state)" -eq $(($(jq .steps out.jsonl.state) +
+		$(jq -s 'map(select(.type == "reward")) | length' out.jsonl.state.evals))) ]
+	# it needs the evaluations
+	run --separate-stderr sg-run --dev "$data/amazon-dev.tsv" --arm-rewards -o o2.jsonl sentiment.yaml
+	[ "$status" -eq 2 ]
+	assert_equal "$stderr" "sg-run: --arm-rewards needs -e, the evaluations it learns from"
+}
+
 @test "sg-eval warns when its test set is the dev set the router learnt from" {
 	make -s -C "$BATS_TEST_DIRNAME/.." data >&2
 	data=$BATS_TEST_DIRNAME/../build/data/sentiment

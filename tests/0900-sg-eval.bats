@@ -88,6 +88,12 @@ toy() {
 	jq -e '.type == "eval"' passed
 	jq -e '.arms.good.n == 1 and .arms.bad.sum < 0.5 and .rewards == 2' st
 	[ "$(jq -sc 'map(.arm)' log)" = '["good","bad"]' ]
+	# -W 0: each arm left out whole
+	run --separate-stderr sg-eval -R -W 0 -T "$DATA/amazon-test.tsv" syn.jsonl
+	[ "$status" -eq 0 ]
+	assert_equal "$(echo "$output" | jq -sc '[.[1:][] | [.arm, .window]]')" \
+		"$(jq -sc '[group_by(.arm) | reverse[] | [.[0].arm, length]]' syn.jsonl)"
+	echo "$output" | jq -se '.[1].reward > 0.5 and .[2].reward < 0.5'
 }
 
 @test "bad samples are reported and skipped; bad test files and usage fail early" {

@@ -131,10 +131,11 @@ num(const json_t *res, const char *path)
 
 /* Each arm's marginal contribution: the dataset trained on with and
  * without the arm's latest window samples (-W; all of its samples when
- * it has fewer), compared by the mean probability the classifier gives
- * the test set's true labels.  The difference, per unit of the window's
- * share of the dataset, is read on the logistic scale of sg-score's dev
- * part (sg_reward_dev), unclamped: an arm that hurts scores below 1/2. */
+ * it has fewer, or when window is 0: the arm left out), compared by the mean
+ * probability the classifier gives the test set's true labels.  The difference,
+ * per unit of the window's share of the dataset, is read on the logistic scale
+ * of sg-score's dev part (sg_reward_dev), unclamped: an arm that hurts scores
+ * below 1/2. */
 static json_t *
 arm_rewards(const struct sg_clf_params *p, const struct sg_labelled *test,
 	double all, size_t window, json_t *evalrec)
@@ -145,7 +146,7 @@ arm_rewards(const struct sg_clf_params *p, const struct sg_labelled *test,
 	for (size_t i = 0; i < narms; i++) {
 		struct arm *a = &arms[i];
 		struct sg_labelled sub = {0};
-		size_t w = a->n < window ? a->n : window;
+		size_t w = window == 0 || a->n < window ? a->n : window;
 		json_t *res;
 		double without, gain, r;
 
@@ -392,7 +393,10 @@ main(int argc, char *argv[])
 			testpath = optarg;
 			break;
 		case 'W':
-			window = (size_t)count("-W", optarg, 1 << 30);
+			/* 0: every sample of the arm */
+			window = strcmp(optarg, "0") == 0
+					 ? 0
+					 : (size_t)count("-W", optarg, 1 << 30);
 			break;
 		case 't':
 			text_field = optarg;

@@ -39,8 +39,9 @@
 #include "route/route.h"
 
 static const char usage_text[] =
-	"usage: sg-run [-hqVv] [-b size] [--dev file [--dev-gate]] [-e every]"
-	" [--embedding-model model] [--eval-train file] [-i iterations]"
+	"usage: sg-run [-hqVv] [--arm-rewards] [-b size] [--dev file"
+	" [--dev-gate]] [-e every] [--embedding-model model] [--eval-train "
+	"file] [-i iterations]"
 	" [--initial-exploration epsilon] [-m model] [--max-cost usd]"
 	" [--max-tokens n] [--no-filter] [-o output] [--policy name]"
 	" [-s state] [--save-state] [--seed n] [-T temperature]"
@@ -49,7 +50,8 @@ static const char usage_text[] =
 /* The loop's six stages, then the evaluation. */
 enum { PLAN, ROUTE, GEN, VALIDATE, SCORE, UPDATE, EVAL, NSTAGES };
 enum {
-	OPT_CONFIG = 0x100,
+	OPT_ARM_REWARDS = 0x100,
+	OPT_CONFIG,
 	OPT_DEV,
 	OPT_DEV_GATE,
 	OPT_EMBEDDING_MODEL,
@@ -81,8 +83,9 @@ struct run {
 	const char *policy, *epsilon;	     /* for sg-route */
 	int no_filter;			     /* no sg-validate stage */
 	int dev_gate;			     /* sg-score --gate */
-	long long refused;		     /* batches refused in a row */
-	int verbosity;			     /* -1 with -q, else how many -v */
+	int arm_rewards;       /* the evaluations' rewards to sg-update */
+	long long refused;     /* batches refused in a row */
+	int verbosity;	       /* -1 with -q, else how many -v */
 	int tty;	       /* a status line kept in place on stderr */
 	struct sg_map *lines;  /* the lines the stages said, by hash */
 	long long repeats;     /* lines not said again */
@@ -188,6 +191,10 @@ stage_argv(const struct run *r, int stage, char **argv)
 			push(argv, &n, "--gate");
 		break;
 	case EVAL:
+		if (r->arm_rewards) {
+			push(argv, &n, "-R");
+			push_opt(argv, &n, "-W", "0");
+		}
 		push_opt(argv, &n, "-c", r->recipe_path);
 		push_opt(argv, &n, "-T", r->dev);
 		push_opt(argv, &n, "-L", r->eval_train);
@@ -594,16 +601,50 @@ out:
 	json_decref(reward);
 }
 
+/* The rewards of the arms, as lines, learnt by sg-update; it dies when
+ * sg-update fails, since the state may then be behind the output. */
+static void
+learn_rewards(struct run *r, const struct sg_buf *lines, long long iter)
+{
+	char *argv[16];
+	struct sg_error e;
+	int fds[2], status;
+	pid_t pid;
+
+	stage_argv(r, UPDATE, argv);
+	if (make_pipe(fds) < 0)
+		sg_die(SG_EXIT_IO, "cannot make a pipe: %s", strerror(errno));
+	if ((pid = sg_spawn(argv, fds[0], -1, &e)) < 0)
+		sg_die(SG_EXIT_CHILD, "%s", e.text);
+	close(fds[0]);
+	/* a few short lines: the pipe holds them */
+	if (write(fds[1], lines->p, lines->len) != (ssize_t)lines->len)
+		sg_die(SG_EXIT_IO, "cannot write to sg-update: %s",
+			strerror(errno));
+	close(fds[1]);
+	status = sg_wait(pid, &e);
+	for (char **a = argv; *a; a++)
+		free(*a);
+	if (status != 0)
+		sg_die(SG_EXIT_CHILD,
+			"the arms' rewards after iteration %lld were not"
+			" learnt (sg-update: status %d); run again to resume",
+			iter, status);
+}
+
 /* Train on the dataset so far and test on the dev set, for the record of
  * how the data's worth grew; the eval records collect in STATE.evals.
- * The router learns from the dev set through sg-score, batch by batch. */
+ * The router learns from the dev set through sg-score, batch by batch,
+ * and with --arm-rewards from each arm left out of the dataset. */
 static void
 evaluate(struct run *r, FILE *evals, long long iter)
 {
 	struct sg_reader rd = {.fp = evals, .name = r->evals};
 	json_t *rec, *last = NULL;
+	struct sg_buf rewards = {0};
 	struct sg_error e;
 	int bad = 0, fd, failed;
+	char *line;
 
 	/* a descriptor of its own: one shared with evals would move the
 	 * offset we read from to the end of what the child wrote */
@@ -620,11 +661,21 @@ evaluate(struct run *r, FILE *evals, long long iter)
 		if (strcmp(sg_rec_type(rec), "eval") == 0) {
 			json_decref(last);
 			last = rec;
-		} else
-			json_decref(rec);
+			continue;
+		}
+		if (strcmp(sg_rec_type(rec), "reward") == 0 &&
+			(line = json_dumps(rec, JSON_COMPACT))) {
+			sg_buf_add(&rewards, line, strlen(line));
+			sg_buf_add(&rewards, "\n", 1);
+			free(line);
+		}
+		json_decref(rec);
 	}
 	clearerr(evals);
 	free(rd.buf);
+	if (rewards.len > 0)
+		learn_rewards(r, &rewards, iter);
+	free(rewards.p);
 	if (!last) {
 		sg_warn("evaluation after iteration %lld wrote no eval record",
 			iter);
@@ -1062,6 +1113,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{"arm-rewards", no_argument, NULL, OPT_ARM_REWARDS},
 		{"batch-size", required_argument, NULL, 'b'},
 		{"config", required_argument, NULL, OPT_CONFIG},
 		{"dev", required_argument, NULL, OPT_DEV},
@@ -1102,6 +1154,9 @@ main(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "b:e:hi:m:o:qs:T:Vv", longopts,
 			NULL)) != -1) {
 		switch (c) {
+		case OPT_ARM_REWARDS:
+			r.arm_rewards = 1;
+			break;
 		case 'b':
 			r.batch = positive("-b", optarg);
 			break;
@@ -1210,6 +1265,9 @@ main(int argc, char *argv[])
 	if (r.eval_every && !r.dev)
 		sg_die(SG_EXIT_USAGE,
 			"-e needs --dev, the real data to test on");
+	if (r.arm_rewards && !r.eval_every)
+		sg_die(SG_EXIT_USAGE, "--arm-rewards needs -e, the evaluations "
+				      "it learns from");
 	if (r.eval_every && !r.output)
 		sg_die(SG_EXIT_USAGE, "-e needs the dataset in a file, not on"
 				      " standard output");

@@ -14,6 +14,9 @@
 #                    has a dev part (sg-score(1))
 #   gated            feedback, with sg-run --dev-gate too: a batch that
 #                    lowers the dev score is not accepted
+#   arms             feedback, with sg-run -e ARMS_EVERY (5) --arm-rewards
+#                    too: every ARMS_EVERY iterations each arm is rewarded
+#                    by what leaving its samples out costs on the dev set
 #   uniform+flipped, router+flipped, feedback+flipped, gated+flipped
 #                    the same with the bad arm (flip.sh) offered too
 # Each run leaves its files and result.json in OUTDIR/runs/TASK/CONFIG/SEED/;
@@ -33,8 +36,8 @@ data=${DATA:-$top/build/data}
 out=${OUTDIR:-$top/build/bench-adaptive}
 bad=flipped
 all_configs="templater_conservative templater_balanced templater_exploratory
-	eda extractive flipped uniform router feedback gated
-	uniform+flipped router+flipped feedback+flipped gated+flipped"
+	eda extractive flipped uniform router feedback gated arms
+	uniform+flipped router+flipped feedback+flipped gated+flipped arms+flipped"
 
 # task NAME: the recipe and the real data of a task
 task() {
@@ -77,7 +80,7 @@ configure() {
 	sg-plan -n1 "$recipe" | jq --arg dir "$here" --arg config "$2" --arg bad "$bad" \
 		--arg corpus "$corpus" '.recipe |
 		def name: if type == "string" then . else .name end;
-		($config | test("^(uniform|router|feedback|gated)")) as $mixed |
+		($config | test("^(uniform|router|feedback|gated|arms)")) as $mixed |
 		.knowledge_base = $corpus |
 		.router_config.arms |= map(
 			select(if $mixed then name != $bad or ($config | endswith("+" + $bad))
@@ -103,6 +106,7 @@ one() {
 	case $2 in
 	feedback*) eval=(--dev "$dev") ;;
 	gated*) eval=(--dev "$dev" --dev-gate) ;;
+	arms*) eval=(--dev "$dev" -e "${ARMS_EVERY:-5}" --arm-rewards) ;;
 	esac
 	t0=$(date +%s.%N)
 	sg-run --seed "$3" -i "${ITERATIONS:-200}" "${eval[@]}" -o "$dir/data.jsonl" "$r" \

@@ -21,9 +21,9 @@ def signed(d): (if . != null and . >= 0 then "+" else "" end) + fmt(d);
 def mean: map(select(. != null)) | if length == 0 then null else add / length end;
 def se: if length < 2 then null else
 	mean as $m | map(. - $m | . * .) | add / (length - 1) / length | sqrt end;
-def mixed: test("^(uniform|router|feedback|gated)");
+def mixed: test("^(uniform|router|feedback|gated|arms)");
 def order: [(if mixed then 1 else 0 end), test("\\+"),
-	(sub("\\+.*"; "") as $b | ["uniform", "router", "feedback", "gated"] | index($b)), .];
+	(sub("\\+.*"; "") as $b | ["uniform", "router", "feedback", "gated", "arms"] | index($b)), .];
 def stats: (map(.utility) | map(select(. != null))) as $u | {
 	config: .[0].config, seeds: length, u: ($u | mean), se: ($u | se),
 	min: ($u | min), max: ($u | max), samples: (map(.samples) | mean),
