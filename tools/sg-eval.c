@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,11 @@ main(int argc, char *argv[])
 	char *end;
 
 	sg_init(argv);
+	/* a classifier's 52 MB of weights from the heap, kept there when it
+	 * is freed: mmap'd, each of -R's classifiers faulted every page in
+	 * again, which cost more than their training */
+	mallopt(M_MMAP_THRESHOLD, 1 << 30);
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
 	while ((c = getopt_long(argc, argv, "b:c:d:e:g:hL:l:Rr:s:T:t:uVvW:w:",
 			longopts, NULL)) != -1) {
 		if (sg_filter_option(&f, c))
