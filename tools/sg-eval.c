@@ -288,17 +288,17 @@ recipe_warning(void *ctx, const char *msg)
 }
 
 static long long
-count(const char *opt, const char *arg, long long max)
+count(const char *opt, const char *arg, long long min, long long max)
 {
 	char *end;
 	long long v;
 
 	errno = 0;
 	v = strtoll(arg, &end, 10);
-	if (errno || *end || !*arg || v < 1 || v > max)
+	if (errno || *end || !*arg || v < min || v > max)
 		sg_die(SG_EXIT_USAGE,
-			"%s wants a whole number in 1..%lld, not '%s'", opt,
-			max, arg);
+			"%s wants a whole number in %lld..%lld, not '%s'", opt,
+			min, max, arg);
 	return v;
 }
 
@@ -358,19 +358,19 @@ main(int argc, char *argv[])
 			continue;
 		switch (c) {
 		case 'b':
-			p.buckets = (uint32_t)count("-b", optarg, 1 << 24);
+			p.buckets = (uint32_t)count("-b", optarg, 1, 1 << 24);
 			break;
 		case 'c':
 			recipe_path = optarg;
 			break;
 		case 'd':
-			p.dim = (int)count("-d", optarg, 1000);
+			p.dim = (int)count("-d", optarg, 1, 1000);
 			break;
 		case 'e':
-			p.epochs = (int)count("-e", optarg, 10000);
+			p.epochs = (int)count("-e", optarg, 1, 10000);
 			break;
 		case 'g':
-			overlap = (int)count("-g", optarg, SG_MAX_NGRAM);
+			overlap = (int)count("-g", optarg, 1, SG_MAX_NGRAM);
 			break;
 		case 'L':
 			realpath = optarg;
@@ -390,7 +390,7 @@ main(int argc, char *argv[])
 			break;
 		case 'S':
 			p.seed = (uint64_t)count(
-				"--seed", optarg, (1LL << 53) - 1);
+				"--seed", optarg, 1, (1LL << 53) - 1);
 			break;
 		case 's':
 			state = optarg;
@@ -400,15 +400,13 @@ main(int argc, char *argv[])
 			break;
 		case 'W':
 			/* 0: every sample of the arm */
-			window = strcmp(optarg, "0") == 0
-					 ? 0
-					 : (size_t)count("-W", optarg, 1 << 30);
+			window = (size_t)count("-W", optarg, 0, 1 << 30);
 			break;
 		case 't':
 			text_field = optarg;
 			break;
 		case 'w':
-			p.ngrams = (int)count("-w", optarg, 2);
+			p.ngrams = (int)count("-w", optarg, 1, 2);
 			break;
 		default:
 			sg_usage(f.usage, SG_EXIT_USAGE);

@@ -533,9 +533,8 @@ sg_checks_take(struct sg_checks *c, const uint64_t *keys, size_t n,
 int
 sg_checks_failed(const struct sg_checks *c, struct sg_error *e)
 {
-	return c ? sg_seen_failed(c->v->seen, e) < 0 ||
-				       sg_seen_failed(c->ref, e) < 0
-			       ? -1
-			       : 0
-		 : 0;
+	if (c && (sg_seen_failed(c->v->seen, e) < 0 ||
+			 sg_seen_failed(c->ref, e) < 0))
+		return -1;
+	return 0;
 }

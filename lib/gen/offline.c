@@ -76,6 +76,9 @@ job_model(const struct sg_job *j, struct sg_error *e)
 	model_recipe = json_incref((json_t *)recipe);
 	sg_marginal_conf_read(&model_conf, recipe);
 	sg_marginal_init(&model);
+	/* unlabelled passages need no labeller */
+	if (!model_conf.labelled)
+		return 0;
 	json_array_foreach (sg_path(recipe, "task_input.examples"), i, ex)
 		if (json_is_object(ex))
 			sg_marginal_accept(&model, &model_conf, "examples", ex);

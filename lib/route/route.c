@@ -537,29 +537,25 @@ static int
 learn(json_t *state, const char *arm, const json_t *context, double value,
 	double coin, struct sg_error *e)
 {
-	json_t *ctxs = json_object_get(state, "contexts"), *ctx, *keys;
-	json_t *none = json_object(), *k;
-	char *key;
+	json_t *ctxs = json_object_get(state, "contexts"), *ctx, *none;
 	const char *name;
-	size_t i;
-	int rc = 0;
+	char *key;
+	int rc, learnt = 0;
 
-	if (!context) {
-		keys = json_array();
-		json_object_foreach (ctxs, name, ctx)
-			if (json_object_get(ctx, arm))
-				json_array_append_new(keys, json_string(name));
-		json_array_foreach (keys, i, k)
-			if ((rc = learn_in(state, arm, json_string_value(k),
-				     NULL, value, coin, e)) < 0)
-				break;
-		if (json_array_size(keys) > 0) {
-			json_decref(keys);
-			json_decref(none);
-			return rc;
+	/* learn_in changes what a context holds, never which contexts
+	 * there are, so walking them meanwhile is safe */
+	if (!context)
+		json_object_foreach (ctxs, name, ctx) {
+			if (!json_object_get(ctx, arm))
+				continue;
+			if (learn_in(state, arm, name, NULL, value, coin, e) <
+				0)
+				return -1;
+			learnt = 1;
 		}
-		json_decref(keys);
-	}
+	if (learnt)
+		return 0;
+	none = json_object();
 	key = sg_context_key(context ? context : none);
 	json_decref(none);
 	rc = learn_in(state, arm, key, context, value, coin, e);
