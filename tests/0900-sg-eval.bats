@@ -47,6 +47,10 @@ toy() {
 		and .majority == 0.518 and .ceiling > 0.75 and .ceiling < 0.9
 		and .synthetic.accuracy > .majority
 		and ((.utility - (.synthetic.accuracy - .majority) / (.ceiling - .majority)) | fabs) < 1e-9' a.json
+	# the mean log of the true labels' probabilities, at most the log of their mean
+	jq -e '.synthetic.log_likelihood < 0
+		and .synthetic.log_likelihood <= (.synthetic.mean_probability | log)
+		and .synthetic.log_likelihood > -13.9' a.json
 	[[ "$stderr" == *"; real-trained ceiling 0."*"; utility "* ]]
 	sg-eval -T "$DATA/amazon-test.tsv" -L "$DATA/amazon-train.tsv" syn.jsonl 2>/dev/null > b.json
 	cmp a.json b.json
@@ -75,7 +79,7 @@ toy() {
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -sc '.[1:][] | [.arm, .batch, .window, .source]' > rewards
 	[ "$(cat rewards)" = "$(printf '%s\n' '["good",7,40,"sg-eval"]' '["bad",5,40,"sg-eval"]')" ]
-	[[ "$stderr" == *"sg-eval: arm good: without its latest 40 samples the true labels' mean probability is 0."*"; reward 0."* ]]
+	[[ "$stderr" == *"sg-eval: arm good: without its latest 40 samples the true labels' log-likelihood is -"*"; reward 0."* ]]
 	# the good arm helps, the label-flipping one hurts: below 1/2, not 0
 	echo "$output" | jq -se '.[1].reward > 0.5 and .[2].reward < 0.5 and .[2].reward > 0
 		and .[1].gain > 0 and .[2].gain < 0 and .[0].arms.good.reward == .[1].reward'
@@ -83,7 +87,7 @@ toy() {
 	echo "$output" | jq -se '.[1:] | all((1 / (1 + ((-.gain / 0.25) | exp)) - .reward | fabs) < 1e-9)'
 	# the gain, per unit of the window's share, from the eval record's figures
 	echo "$output" | jq -se '.[0] as $e | $e.arms.good |
-		((($e.synthetic.mean_probability - .without) * $e.train_n / .window) - .gain | fabs) < 1e-6'
+		((($e.synthetic.log_likelihood - .without) * $e.train_n / .window) - .gain | fabs) < 1e-6'
 	echo "$output" | sg-update -s st -l log > passed
 	jq -e '.type == "eval"' passed
 	jq -e '.arms.good.n == 1 and .arms.bad.sum < 0.5 and .rewards == 2' st

@@ -132,11 +132,13 @@ num(const json_t *res, const char *path)
 
 /* Each arm's marginal contribution: the dataset trained on with and
  * without the arm's latest window samples (-W; all of its samples when
- * it has fewer, or when window is 0: the arm left out), compared by the mean
- * probability the classifier gives the test set's true labels.  The difference,
- * per unit of the window's share of the dataset, is read on the logistic scale
- * of sg-score's dev part (sg_reward_dev), unclamped: an arm that hurts scores
- * below 1/2. */
+ * it has fewer, or when window is 0: the arm left out), compared by the
+ * log-likelihood of the test set's true labels.  Not their mean probability:
+ * real texts labelled wrongly raise it on the samples they help while the
+ * confident mistakes they teach lower accuracy (bench/RESULTS.md).  The
+ * difference, per unit of the window's share of the dataset, is read on the
+ * logistic scale of sg-score's dev part (sg_reward_dev), unclamped: an arm
+ * that hurts scores below 1/2. */
 static json_t *
 arm_rewards(const struct sg_clf_params *p, const struct sg_labelled *test,
 	double all, size_t window, json_t *evalrec)
@@ -163,7 +165,7 @@ arm_rewards(const struct sg_clf_params *p, const struct sg_labelled *test,
 			continue;
 		}
 		res = train_and_test(p, &sub, test);
-		without = num(res, "mean_probability");
+		without = num(res, "log_likelihood");
 		gain = (all - without) * (double)train.n / (double)w;
 		r = sg_reward_dev(gain);
 		json_object_set_new(per, a->name,
@@ -241,7 +243,7 @@ summary(const json_t *ev)
 	json_object_foreach (json_object_get(ev, "arms"), name, arm)
 		fprintf(stderr,
 			"%s: arm %s: without its latest %lld samples the"
-			" true labels' mean probability is %.3f; reward"
+			" true labels' log-likelihood is %.3f; reward"
 			" %.3f\n",
 			sg_progname, name, sg_get_int(arm, "window", 0),
 			num(arm, "without"), num(arm, "reward"));
@@ -464,7 +466,7 @@ main(int argc, char *argv[])
 			(json_int_t)p.seed));
 	if (want_rewards)
 		rewards = arm_rewards(
-			&p, &test, num(syn, "mean_probability"), window, ev);
+			&p, &test, num(syn, "log_likelihood"), window, ev);
 	summary(ev);
 	sg_filter_put(&f, ev);
 	json_array_foreach (rewards, i, r)

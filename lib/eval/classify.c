@@ -280,6 +280,14 @@ majority(
 	return labels[best];
 }
 
+/* The least probability a true label's log is taken of: a label the
+ * classifier never saw, or a float that underflowed, costs log 1e-6 (about
+ * -13.8) rather than minus infinity. */
+#define PROB_FLOOR 1e-6
+
+/* The log-likelihood is a proper scoring rule: a confident wrong answer
+ * costs far more than an unsure one, where the mean probability counts
+ * both alike. */
 json_t *
 sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 {
@@ -288,7 +296,7 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 	size_t n = test->n + (size_t)c->nlabels, correct = 0, majn;
 	long long *cm;
 	int m;
-	double f1sum = 0, psum = 0;
+	double f1sum = 0, psum = 0, lsum = 0;
 	float *prob;
 	json_t *res, *jl, *jcm, *row, *f1s;
 
@@ -308,6 +316,7 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 		cm[t * m + p]++;
 		correct += t == p;
 		psum += k < 0 ? 0 : prob[k];
+		lsum += log(k < 0 ? PROB_FLOOR : fmax(prob[k], PROB_FLOOR));
 	}
 	free(prob);
 	jl = json_array();
@@ -338,9 +347,10 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 		f1sum / m, "f1", f1s, "labels", jl, "confusion", jcm,
 		"majority", "label", maj, "accuracy",
 		test->n ? (double)majn / test->n : 0.0);
-	/* smoother than accuracy: what sg-eval -R's contributions compare */
 	json_object_set_new(res, "mean_probability",
 		json_real(test->n ? psum / (double)test->n : 0.0));
+	json_object_set_new(res, "log_likelihood",
+		json_real(test->n ? lsum / (double)test->n : 0.0));
 	for (int k = 0; k < m; k++)
 		free(labels[k]);
 	free(labels);

@@ -22,8 +22,9 @@ struct sg_clf *sg_clf_train(const struct sg_clf_params *p,
 void sg_clf_free(struct sg_clf *c);
 const char *sg_clf_predict(const struct sg_clf *c, const char *text);
 /* {n, accuracy, macro_f1, f1: {label: F1}, labels, confusion: rows of
- * true labels, columns of predicted ones, majority: {label, accuracy}},
- * the majority class being the test set's most frequent label. */
+ * true labels, columns of predicted ones, majority: {label, accuracy},
+ * mean_probability, log_likelihood: of the true labels}, the majority
+ * class being the test set's most frequent label. */
 json_t *sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test);
 #define SG_MAX_NGRAM 16
 /* {n, ngrams: share of the test's word n-grams found in train,
