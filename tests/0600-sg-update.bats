@@ -422,3 +422,64 @@ fns() { declare -f sample reward batch; }
 	{ jq -nc '{type: "job", run: "t", recipe: {domain: "d"}}'; batch 0 0.5 true; } | sg-update -s st >/dev/null
 	jq -e 'has("labels") | not' st
 }
+
+@test "a reward that withdraws an arm's samples: they leave the output for the rejects and the state's counts" {
+	# two arms' labelled samples, then sg-eval's verdict on a2
+	{
+		jq -nc '{type: "job", run: "t", job: 0, n: 1, recipe: {task_input: {labels: ["p", "n"]}}}'
+		sample t 0 0 | jq -c '.data.label = "p"'
+		sample t 0 1 | jq -c '.data.label = "n"'
+		reward 0 0.5
+		sample t 1 0 | jq -c '.arm = "a2" | .data.label = "p"'
+		sample t 1 1 | jq -c '.arm = "a2" | .data.label = "p"'
+		reward 1 0.5 a2
+		sample t 2 0 | jq -c '.data.label = "n"'
+		reward 2 0.5
+	} | sg-update -s st -o data.jsonl -r rej.jsonl
+	assert_equal "$(jq -c .labels st)" '{"p":3,"n":2}'
+	verdict='{"type":"reward","run":"t","batch":1,"arm":"a2","reward":0.1,"source":"sg-eval","gain":-0.55,"window":2,"withdraw":{"samples":2,"labels":{"p":2}}}'
+	run --separate-stderr sg-update -s st -o data.jsonl -r rej.jsonl <<< "$verdict"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	assert_equal "$(jq -r .id data.jsonl | tr '\n' ' ')" "0:0 0:1 2:0 "
+	why='the dataset is better without its 2 samples on the dev set (sg-eval: gain -0.550): withdrawn'
+	assert_equal "$(jq -r '[.id, .reject] | @tsv' rej.jsonl)" "$(printf '%s\t%s\n' 1:0 "$why" 1:1 "$why")"
+	jq -e '.accepted == 3 and .rejected == 2 and .labels == {p: 1, n: 2}
+		and .arms.a2.n == 2 and .arms.a2.withdrawn == 2 and .paused == null' st
+	[ "$(jq .output.bytes st)" -eq "$(wc -c < data.jsonl)" ]
+	[ ! -e data.jsonl.withdraw ]
+	# appended to in place afterwards
+	{ sample t 3 0; reward 3 0.5; } | sg-update -s st -o data.jsonl
+	assert_equal "$(jq -r .id data.jsonl | tr '\n' ' ')" "0:0 0:1 2:0 3:0 "
+	# nothing of the arm left: the output untouched, the count the same
+	cp data.jsonl before
+	sg-update -s st -o data.jsonl <<< "$verdict"
+	cmp before data.jsonl
+	jq -e '.arms.a2.withdrawn == 2 and .accepted == 4' st
+	# without -o there is nothing to take back
+	run --separate-stderr sg-update -s st <<< "$verdict"
+	[ "$status" -eq 0 ]
+	assert_equal "$stderr" "sg-update: arm \"a2\": its samples cannot be taken back from <stdout>: give the output with -o"
+}
+
+@test "a withdrawal stopped half-way is finished after the state's commit, undone before it" {
+	batch 0 0.5 true true > b0.jsonl
+	sg-update -s st -o data.jsonl < b0.jsonl
+	# stopped before the state's commit: the rewritten output is dropped
+	head -n 1 data.jsonl > data.jsonl.withdraw
+	cp data.jsonl before
+	batch 1 0.5 true | sg-update -s st -o data.jsonl
+	[ ! -e data.jsonl.withdraw ]
+	assert_equal "$(jq -r .id data.jsonl | tr '\n' ' ')" "0:0 0:1 1:0 "
+	# stopped after it: the state counts the rewritten output, which takes
+	# the old one's place
+	grep -v '"1:0"' data.jsonl > data.jsonl.withdraw
+	jq --argjson n "$(wc -c < data.jsonl.withdraw)" '.output.bytes = $n' st > st.new && mv st.new st
+	run --separate-stderr sh -c "$(fns); batch 2 0.5 true | sg-update -s st -o data.jsonl"
+	[ "$status" -eq 0 ]
+	assert_equal "$stderr" "sg-update: finishing the withdrawal of samples from 'data.jsonl'"
+	[ ! -e data.jsonl.withdraw ]
+	assert_equal "$(jq -r .id data.jsonl | tr '\n' ' ')" "0:0 0:1 2:0 "
+	[ "$(jq .output.bytes st)" -eq "$(wc -c < data.jsonl)" ]
+}

@@ -293,7 +293,7 @@ Y
 	cmp out.jsonl mk/sentiment.jsonl
 }
 
-@test "--arm-rewards: each evaluation rewards every arm by what leaving it out costs on the dev set" {
+@test "--arm-rewards: each evaluation rewards every arm by what leaving it out costs on the dev set, and withdraws a harmful one" {
 	make -s -C "$BATS_TEST_DIRNAME/.." data >&2
 	data=$BATS_TEST_DIRNAME/../build/data/sentiment
 	cp -r "$EXAMPLES/sentiment" ex
@@ -312,6 +312,29 @@ Y
 		"$(jq -s 'map(select(.type == "reward")) | length' out.jsonl.state.evals)" ]
 	[ "$(jq .rewards out.jsonl.state)" -eq $(($(jq .steps out.jsonl.state) +
 		$(jq -s 'map(select(.type == "reward")) | length' out.jsonl.state.evals))) ]
+	# an arm whose labels are all wrong: withdrawn by an evaluation, its
+	# samples to the rejects, made again by the others
+	cat >flip.sh <<-'EOF'
+	#!/bin/sh
+	exec jq -c '.generator = "templater"' | sg-gen |
+		jq -c 'select(.type == "sample" and has("data")) | .data |
+			.label |= (if . == "positive" then "negative" else "positive" end)'
+	EOF
+	chmod +x flip.sh
+	sg-plan -n1 sentiment.yaml | jq '.recipe | .router_config.arms +=
+		[{name: "flipped", generator: "command", command: ["./flip.sh"]}]' >flipped.json
+	run --separate-stderr sg-run --seed 2026 --dev "$data/amazon-dev.tsv" -e 5 --arm-rewards \
+		-o f.jsonl flipped.json
+	[ "$status" -eq 0 ]
+	grep -q '^sg-run: evaluation after iteration [0-9]*: arm "flipped": its [0-9]* samples withdrawn: the dataset is better without them on the dev set (gain -[0-9.]*)$' <<<"$stderr"
+	[ "$(wc -l < f.jsonl)" -eq 300 ]
+	jq -se 'all(.arm != "flipped")' f.jsonl
+	n=$(jq .arms.flipped.withdrawn f.jsonl.state)
+	[ "$n" -gt 0 ]
+	[ "$(jq -s 'map(select(.arm == "flipped" and (.reject | test("withdrawn$")))) | length' f.jsonl.state.rejected)" -eq "$n" ]
+	[ "$(grep -o 'arm "flipped": its [0-9]*' <<<"$stderr" | awk '{ n += $NF } END { print n }')" -eq "$n" ]
+	jq -e --argjson counts "$(jq -s 'group_by(.data.label) | map({(.[0].data.label): length}) | add' f.jsonl)" \
+		'.accepted == 300 and .labels == $counts and .output.bytes == '"$(wc -c < f.jsonl)" f.jsonl.state
 	# it needs the evaluations
 	run --separate-stderr sg-run --dev "$data/amazon-dev.tsv" --arm-rewards -o o2.jsonl sentiment.yaml
 	[ "$status" -eq 2 ]

@@ -98,6 +98,30 @@ toy() {
 	assert_equal "$(echo "$output" | jq -sc '[.[1:][] | [.arm, .window]]')" \
 		"$(jq -sc '[group_by(.arm) | reverse[] | [.[0].arm, length]]' syn.jsonl)"
 	echo "$output" | jq -se '.[1].reward > 0.5 and .[2].reward < 0.5'
+	# the bad arm's 60 flipped samples repeat 60 good texts, and the
+	# classifier learns little either way from them: not withdrawn
+	echo "$output" | jq -se 'map(select(.withdraw)) == []'
+}
+
+@test "-R -W 0: an arm the dataset is better without is marked to withdraw, with its label counts" {
+	head -n 100 "$DATA/amazon-train.tsv" | samples good 3 > syn.jsonl
+	sed -n 161,220p "$DATA/amazon-train.tsv" | awk -F'\t' '{print ($1 == "positive" ? "negative" : "positive") "\t" $2}' |
+		samples bad 5 >> syn.jsonl
+	run --separate-stderr sg-eval -R -W 0 -T "$DATA/amazon-test.tsv" syn.jsonl
+	[ "$status" -eq 0 ]
+	echo "$output" > out.jsonl
+	# a gain of -0.25 or less: a reward of 1/(1+e) or less
+	jq -se '.[1].arm == "good" and .[1].withdraw == null and .[0].arms.good.withdraw == false
+		and .[2].arm == "bad" and .[2].gain <= -0.25 and .[2].reward <= 1 / (1 + (1 | exp))
+		and .[0].arms.bad.withdraw' out.jsonl
+	assert_equal "$(jq -sc '.[2].withdraw' out.jsonl)" \
+		"$(jq -sc 'map(select(.arm == "bad") | .data.label) | {samples: length,
+			labels: (group_by(.) | map({(.[0]): length}) | add)}' syn.jsonl)"
+	[[ "$stderr" == *"sg-eval: arm bad: without its latest 60 samples the true labels' log-likelihood is -0."*"; reward 0.0"*"; better left out: to withdraw"* ]]
+	# a window that leaves out only some of an arm's samples withdraws nothing
+	run --separate-stderr sg-eval -R -W 30 -T "$DATA/amazon-test.tsv" syn.jsonl
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -se 'map(select(.withdraw)) == []'
 }
 
 @test "bad samples are reported and skipped; bad test files and usage fail early" {

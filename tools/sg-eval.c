@@ -130,6 +130,23 @@ num(const json_t *res, const char *path)
 	return json_number_value(sg_path(res, path));
 }
 
+/* What sg-update needs to take an arm's samples out of the dataset: how
+ * many there are of each label. */
+static json_t *
+withdrawal(const struct arm *a)
+{
+	json_t *labels = json_object();
+	const char *l;
+
+	for (size_t j = 0; j < a->n; j++) {
+		l = train.label[a->idx[j]];
+		json_object_set_new(
+			labels, l, json_integer(sg_get_int(labels, l, 0) + 1));
+	}
+	return json_pack(
+		"{s:I, s:o}", "samples", (json_int_t)a->n, "labels", labels);
+}
+
 /* Each arm's marginal contribution: the dataset trained on with and
  * without the arm's latest window samples (-W; all of its samples when
  * it has fewer, or when window is 0: the arm left out), compared by the
@@ -150,8 +167,9 @@ arm_rewards(const struct sg_clf_params *p, const struct sg_labelled *test,
 		struct arm *a = &arms[i];
 		struct sg_labelled sub = {0};
 		size_t w = window == 0 || a->n < window ? a->n : window;
-		json_t *res;
+		json_t *res, *rec;
 		double without, gain, r;
+		int harmful;
 
 		memset(drop, 0, train.n);
 		for (size_t j = a->n - w; j < a->n; j++)
@@ -168,16 +186,21 @@ arm_rewards(const struct sg_clf_params *p, const struct sg_labelled *test,
 		without = num(res, "log_likelihood");
 		gain = (all - without) * (double)train.n / (double)w;
 		r = sg_reward_dev(gain);
+		harmful = w == a->n && sg_gain_harmful(gain);
 		json_object_set_new(per, a->name,
-			json_pack("{s:I, s:f, s:f, s:f}", "window",
+			json_pack("{s:I, s:f, s:f, s:f, s:b}", "window",
 				(json_int_t)w, "without", without, "gain", gain,
-				"reward", r));
-		json_array_append_new(out,
-			json_pack("{s:s, s:s, s:I, s:s, s:f, s:s, s:f, s:I}",
-				"type", "reward", "run", a->run, "batch",
-				(json_int_t)a->batch, "arm", a->name, "reward",
-				r, "source", "sg-eval", "gain", gain, "window",
-				(json_int_t)w));
+				"reward", r, "withdraw", harmful));
+		rec = json_pack("{s:s, s:s, s:I, s:s, s:f, s:s, s:f, s:I}",
+			"type", "reward", "run", a->run, "batch",
+			(json_int_t)a->batch, "arm", a->name, "reward", r,
+			"source", "sg-eval", "gain", gain, "window",
+			(json_int_t)w);
+		/* the dataset is better without all of them: sg-update takes
+		 * them out of it */
+		if (harmful)
+			json_object_set_new(rec, "withdraw", withdrawal(a));
+		json_array_append_new(out, rec);
 		json_decref(res);
 		sg_labelled_free(&sub);
 	}
@@ -244,9 +267,12 @@ summary(const json_t *ev)
 		fprintf(stderr,
 			"%s: arm %s: without its latest %lld samples the"
 			" true labels' log-likelihood is %.3f; reward"
-			" %.3f\n",
+			" %.3f%s\n",
 			sg_progname, name, sg_get_int(arm, "window", 0),
-			num(arm, "without"), num(arm, "reward"));
+			num(arm, "without"), num(arm, "reward"),
+			json_is_true(json_object_get(arm, "withdraw"))
+				? "; better left out: to withdraw"
+				: "");
 }
 
 /* Whether test is the dev set a run's router learnt from (its state

@@ -632,6 +632,20 @@ learn_rewards(struct run *r, const struct sg_buf *lines, long long iter)
 			iter, status);
 }
 
+/* An arm whose samples an evaluation withdraws (sg-eval -R), said once
+ * each time, even with -q: the dataset has lost samples. */
+static void
+said_withdrawn(const json_t *reward, long long iter)
+{
+	status_clear();
+	sg_warn("evaluation after iteration %lld: arm \"%s\": its %lld samples"
+		" withdrawn: the dataset is better without them on the dev set"
+		" (gain %.3f)",
+		iter, sg_get_str(reward, "arm"),
+		sg_get_int(json_object_get(reward, "withdraw"), "samples", 0),
+		sg_get_num(reward, "gain", 0));
+}
+
 /* Train on the dataset so far and test on the dev set, for the record of
  * how the data's worth grew; the eval records collect in STATE.evals.
  * The router learns from the dev set through sg-score, batch by batch,
@@ -663,6 +677,8 @@ evaluate(struct run *r, FILE *evals, long long iter)
 			last = rec;
 			continue;
 		}
+		if (json_object_get(rec, "withdraw"))
+			said_withdrawn(rec, iter);
 		if (strcmp(sg_rec_type(rec), "reward") == 0 &&
 			(line = json_dumps(rec, JSON_COMPACT))) {
 			sg_buf_add(&rewards, line, strlen(line));
@@ -1109,6 +1125,57 @@ positive(const char *opt, const char *arg)
 	return arg;
 }
 
+/* Batches until the target is reached, each evaluation on its
+ * iteration; a fault or a spent budget ends the run. */
+static void
+fill(struct run *r, FILE *log, FILE *evals, long long *iter,
+	long long *evaluated)
+{
+	const char *why;
+	char buf[256];
+
+	while (accepted(r) < r->target) {
+		if (r->tty)
+			status_draw(r);
+		if (*iter == r->max_iter) {
+			summary(r, *iter);
+			sg_die(SG_EXIT_INCOMPLETE,
+				"stopped after %lld iterations short of the "
+				"target",
+				*iter);
+		}
+		if ((why = spent(r, buf, sizeof buf))) {
+			summary(r, *iter);
+			sg_die(SG_EXIT_INCOMPLETE,
+				"%s, short of the target; run again with a"
+				" larger budget to go on",
+				why);
+		}
+		if (*iter == 0) {
+			if (sg_get_bool(r->context, "llm", 0))
+				check_server(r);
+			check_runnable(r, 0);
+		}
+		(*iter)++;
+		if (run_stages(r, PLAN, UPDATE, -1))
+			sg_die(SG_EXIT_CHILD,
+				"iteration %lld failed; run again to resume",
+				*iter);
+		report(r, log, *iter);
+		if (r->refused >= GATE_PATIENCE) {
+			summary(r, *iter);
+			sg_die(SG_EXIT_INCOMPLETE,
+				"the last %d batches all lowered the dev score:"
+				" stopped short of the target",
+				GATE_PATIENCE);
+		}
+		if (report_pauses(r, *iter))
+			check_runnable(r, *iter);
+		if (r->eval_every && *iter % r->eval_every == 0)
+			evaluate(r, evals, *evaluated = *iter);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1145,8 +1212,7 @@ main(int argc, char *argv[])
 	};
 	struct run r = {0};
 	long long iter = 0, evaluated = 0, before;
-	const char *why;
-	char buf[256], *end;
+	char *end;
 	FILE *log, *evals;
 	int c, quiet = 0, verbose = 0;
 
@@ -1289,49 +1355,14 @@ main(int argc, char *argv[])
 	if (before > 0 && !quiet)
 		fprintf(stderr, "%s: resuming: %lld/%lld accepted\n",
 			sg_progname, before, r.target);
-	while (accepted(&r) < r.target) {
-		if (r.tty)
-			status_draw(&r);
-		if (iter == r.max_iter) {
-			summary(&r, iter);
-			sg_die(SG_EXIT_INCOMPLETE,
-				"stopped after %lld iterations short of the "
-				"target",
-				iter);
-		}
-		if ((why = spent(&r, buf, sizeof buf))) {
-			summary(&r, iter);
-			sg_die(SG_EXIT_INCOMPLETE,
-				"%s, short of the target; run again with a"
-				" larger budget to go on",
-				why);
-		}
-		if (iter == 0) {
-			if (sg_get_bool(r.context, "llm", 0))
-				check_server(&r);
-			check_runnable(&r, 0);
-		}
-		iter++;
-		if (run_stages(&r, PLAN, UPDATE, -1))
-			sg_die(SG_EXIT_CHILD,
-				"iteration %lld failed; run again to resume",
-				iter);
-		report(&r, log, iter);
-		if (r.refused >= GATE_PATIENCE) {
-			summary(&r, iter);
-			sg_die(SG_EXIT_INCOMPLETE,
-				"the last %d batches all lowered the dev score:"
-				" stopped short of the target",
-				GATE_PATIENCE);
-		}
-		if (report_pauses(&r, iter))
-			check_runnable(&r, iter);
-		if (r.eval_every && iter % r.eval_every == 0)
-			evaluate(&r, evals, evaluated = iter);
+	for (;;) {
+		fill(&r, log, evals, &iter, &evaluated);
+		/* the finished dataset is always judged once more; the
+		 * samples it withdraws are made again */
+		if (!evals || iter == 0 || evaluated == iter)
+			break;
+		evaluate(&r, evals, evaluated = iter);
 	}
-	/* the finished dataset is always judged once more */
-	if (evals && iter > 0 && evaluated != iter)
-		evaluate(&r, evals, iter);
 	fclose(log);
 	if (evals)
 		fclose(evals);

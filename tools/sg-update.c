@@ -138,6 +138,21 @@ regular(FILE *fp)
 	return fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* The output written again without a withdrawn arm's samples, put in
+ * place of the old once the state counts without them; appended to from
+ * then on. */
+static void
+finish_withdrawal(const char *rewritten)
+{
+	struct sg_error e;
+
+	if (sg_rename_synced(rewritten, o.output, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	fclose(out);
+	if (!(out = sg_fopen_nofollow(o.output, "a", &e)))
+		sg_die(SG_EXIT_IO, "%s", e.text);
+}
+
 /* Make the output agree with the state's record of it: bytes past the
  * last commit belong to a batch that never committed.  A worker's copy
  * (stamped by sg-route --worker) knows its output from the run's merged
@@ -146,9 +161,24 @@ regular(FILE *fp)
 static void
 reconcile_output(json_t *state)
 {
-	off_t size = file_size(out);
 	long long bytes = sg_state_output(state, o.output);
+	char *rewritten = sg_suffixed(o.output, ".withdraw");
+	struct stat sb;
+	off_t size;
 
+	/* a withdrawal stopped after the state's commit is finished; one
+	 * stopped before it is undone */
+	if (stat(rewritten, &sb) == 0) {
+		if (sb.st_size == bytes) {
+			sg_warn("finishing the withdrawal of samples from '%s'",
+				o.output);
+			finish_withdrawal(rewritten);
+		} else {
+			unlink(rewritten);
+		}
+	}
+	free(rewritten);
+	size = file_size(out);
 	if (bytes < 0 && !json_object_get(state, "worker"))
 		return;
 	if (bytes < 0)
@@ -168,6 +198,14 @@ reconcile_output(json_t *state)
 	}
 }
 
+/* n more in the count key of obj. */
+static void
+add_count(json_t *obj, const char *key, long long n)
+{
+	json_object_set_new(
+		obj, key, json_integer(sg_get_int(obj, key, 0) + n));
+}
+
 /* One more accepted sample of its label in the state's "labels". */
 static void
 count_label(json_t *state, const json_t *sample)
@@ -181,8 +219,7 @@ count_label(json_t *state, const json_t *sample)
 		return;
 	if (!counts)
 		json_object_set_new(state, "labels", counts = json_object());
-	json_object_set_new(
-		counts, label, json_integer(sg_get_int(counts, label, 0) + 1));
+	add_count(counts, label, 1);
 	free(label);
 }
 
@@ -202,6 +239,89 @@ append_or_die(int fd, json_t *rec, const char *name)
 			strerror(errno));
 }
 
+/* An evaluation found the dataset better without an arm's samples (sg-eval
+ * -R: the reward's "withdraw"): the output is written again without them
+ * beside itself, they go to the rejects, and the state's counts lose them.
+ * The arm is not paused: its reward tells the router, and an arm whose
+ * samples were bad while the dataset was small (extractive, labelled by a
+ * model of it) may make good ones later.  Returns the rewritten output's path,
+ * to be renamed into place once the state is committed (reconcile_output
+ * finishes that after a crash in between), or NULL when there is none;
+ * *removed is how many samples went. */
+static char *
+withdraw(json_t *state, const json_t *reward, long long *removed)
+{
+	const json_t *w = json_object_get(reward, "withdraw"), *n;
+	const char *arm = sg_get_str(reward, "arm"), *label, *of;
+	json_t *counts = json_object_get(state, "labels"), *s;
+	char why[256], *rewritten, *line = NULL;
+	long long left;
+	struct sg_error e;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *in, *kept = NULL;
+	off_t size;
+
+	*removed = 0;
+	if (!json_is_object(w) || !arm)
+		return NULL;
+	snprintf(why, sizeof why,
+		"the dataset is better without its %lld samples on the dev"
+		" set (sg-eval: gain %.3f): withdrawn",
+		sg_get_int(w, "samples", 0), sg_get_num(reward, "gain", 0));
+	if (!o.output) {
+		sg_warn("arm \"%s\": its samples cannot be taken back from"
+			" <stdout>: give the output with -o",
+			arm);
+		return NULL;
+	}
+	left = sg_state_output(state, o.output);
+	rewritten = sg_suffixed(o.output, ".withdraw");
+	if (!(in = fopen(o.output, "r")) ||
+		!(kept = sg_fopen_nofollow(rewritten, "w", &e)))
+		sg_die(SG_EXIT_IO, "cannot withdraw samples from '%s': %s",
+			o.output, in ? e.text : strerror(errno));
+	while (left > 0 && (len = getline(&line, &cap, in)) > 0) {
+		left -= len;
+		s = json_loadb(line, (size_t)len, 0, NULL);
+		of = sg_get_str(s, "arm");
+		if (of && strcmp(of, arm) == 0) {
+			(*removed)++;
+			if (rejects >= 0) {
+				json_object_set_new(
+					s, "reject", json_string(why));
+				append_or_die(rejects, s, o.rejects);
+			}
+		} else if (fwrite(line, 1, (size_t)len, kept) != (size_t)len) {
+			sg_die(SG_EXIT_IO, "cannot write '%s': %s", rewritten,
+				strerror(errno));
+		}
+		json_decref(s);
+	}
+	free(line);
+	fclose(in);
+	if (sg_close_synced(kept, rewritten, &size, &e) < 0)
+		sg_die(SG_EXIT_IO, "%s", e.text);
+	if (*removed == 0) {
+		unlink(rewritten);
+		free(rewritten);
+		return NULL;
+	}
+	if (*removed != sg_get_int(w, "samples", -1))
+		sg_warn("arm \"%s\": %lld samples withdrawn from '%s', where"
+			" the evaluation counted %lld",
+			arm, *removed, o.output, sg_get_int(w, "samples", -1));
+	sg_state_set_output(state, o.output, size);
+	if ((s = json_object_get(json_object_get(state, "arms"), arm)))
+		add_count(s, "withdrawn", *removed);
+	json_object_foreach ((json_t *)json_object_get(w, "labels"), label, n)
+		if (json_object_get(counts, label))
+			add_count(counts, label, -json_integer_value(n));
+	sg_note("arm \"%s\": %lld samples withdrawn from '%s'", arm, *removed,
+		o.output);
+	return rewritten;
+}
+
 /* Commit one batch: its samples, its batch record and its reward (either
  * may be NULL when the stream ended before it).  A batch of another run
  * than the state's is reported at where and skipped. */
@@ -211,7 +331,8 @@ commit(const struct pending *p, json_t *reward, const char *where)
 	const char *run = p->run, *owner;
 	struct sg_state st;
 	struct sg_error e;
-	long long accepted, target, taken = 0, refused = 0;
+	long long accepted, target, taken = 0, refused = 0, removed;
+	char *rewritten = NULL;
 	const char *why;
 	off_t bytes;
 	char buf[256];
@@ -284,6 +405,10 @@ commit(const struct pending *p, json_t *reward, const char *where)
 		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
 			strerror(errno));
 	}
+	if (reward && (rewritten = withdraw(st.root, reward, &removed))) {
+		accepted -= removed;
+		refused += removed;
+	}
 	if (p->end)
 		sg_state_add_usage(st.root, p->end);
 	if (reward && sg_reward_apply(st.root, reward, &e) < 0)
@@ -294,10 +419,13 @@ commit(const struct pending *p, json_t *reward, const char *where)
 		json_object_set(st.root, "dev", json_object_get(reward, "dev"));
 	json_object_set_new(
 		st.root, "accepted", json_integer(accepted + taken));
-	json_object_set_new(st.root, "rejected",
-		json_integer(sg_get_int(st.root, "rejected", 0) + refused));
+	add_count(st.root, "rejected", refused);
 	if (sg_state_commit(&st, &e) < 0)
 		sg_die(SG_EXIT_IO, "%s", e.text);
+	if (rewritten) {
+		finish_withdrawal(rewritten);
+		free(rewritten);
+	}
 	sg_note("batch of %s: %lld accepted, %lld rejected, %lld/%lld in all",
 		run, taken, refused, accepted + taken, target);
 	sg_state_end(&st);

@@ -100,6 +100,8 @@ int sg_write_atomic(
  * file, but only a later syncfs(2) makes it durable. */
 int sg_write_renamed(
 	const char *path, const char *data, size_t len, struct sg_error *e);
+/* from renamed to to, and the rename made durable. */
+int sg_rename_synced(const char *from, const char *to, struct sg_error *e);
 /* path opened with flags (O_CREAT makes it 0644, close-on-exec always)
  * to be written in place, a symbolic link there refused: the fd, or -1
  * and e.  Every file a tool writes other than by sg_write_atomic. */

@@ -129,6 +129,18 @@ fail:
 }
 
 int
+sg_rename_synced(const char *from, const char *to, struct sg_error *e)
+{
+	if (rename(from, to) < 0) {
+		sg_seterr(e, "cannot rename '%s' to '%s': %s", from, to,
+			strerror(errno));
+		return -1;
+	}
+	fsync_dir(to);
+	return 0;
+}
+
+int
 sg_write_atomic(
 	const char *path, const char *data, size_t len, struct sg_error *e)
 {

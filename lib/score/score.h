@@ -78,6 +78,9 @@ double sg_reward_value(const double w[SG_NPARTS], const double part[SG_NPARTS]);
  * the batch relative to the samples the model had: 1/2 for none,
  * towards 1 (0) as it helps (hurts). */
 double sg_reward_dev(double gain);
+/* Whether a gain says the samples are better left out of the dataset: a
+ * loss of at least a scale's worth, a reward of 1/(1+e), 0.27, or less. */
+int sg_gain_harmful(double gain);
 
 /* marginal.c: what a batch adds to the dataset being built */
 /* What a recipe says about its samples' labels. */
