@@ -19,8 +19,10 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/base.h"
 #include "record/record.h"
@@ -40,6 +42,10 @@ struct arm {
 	char *name, *run;
 	long long batch; /* the latest batch seen */
 	size_t *idx, n, cap;
+	/* with -R: the dataset without the arm's latest w, and its figures */
+	struct sg_labelled without;
+	size_t w;
+	json_t *res;
 };
 
 static struct sg_labelled train;
@@ -109,19 +115,65 @@ take(struct sg_filter *f, json_t *rec)
 	}
 }
 
-static json_t *
-train_and_test(const struct sg_clf_params *p, const struct sg_labelled *d,
-	const struct sg_labelled *test)
+/* A classifier to train on d and test: its figures land in *res. */
+struct training {
+	const struct sg_labelled *d;
+	json_t **res;
+};
+
+static const struct sg_clf_params *params;
+static const struct sg_labelled *testset;
+static struct training *todo;
+static size_t ntodo, taken;
+static pthread_mutex_t taking = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+trainer(void *unused)
 {
 	struct sg_error e;
-	struct sg_clf *c = sg_clf_train(p, d, &e);
-	json_t *res;
+	struct sg_clf *c;
+	size_t i;
 
-	if (!c)
-		sg_die(SG_EXIT_DATA, "cannot train: %s", e.text);
-	res = sg_clf_evaluate(c, test);
-	sg_clf_free(c);
-	return res;
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&taking);
+		i = taken++;
+		pthread_mutex_unlock(&taking);
+		if (i >= ntodo)
+			return NULL;
+		if (!(c = sg_clf_train(params, todo[i].d, &e)))
+			sg_die(SG_EXIT_DATA, "cannot train: %s", e.text);
+		*todo[i].res = sg_clf_evaluate(c, testset);
+		sg_clf_free(c);
+	}
+}
+
+/* The n trainings, on as many threads as there are processors: a
+ * classifier's every draw comes from its own generator, seeded alike, so
+ * the figures are those of one training after another. */
+static void
+train_all(const struct sg_clf_params *p, const struct sg_labelled *test,
+	struct training *t, size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus > 1 ? (size_t)cpus : 1, k;
+	pthread_t *th;
+
+	params = p;
+	testset = test;
+	todo = t;
+	ntodo = n;
+	taken = 0;
+	nt = nt < n ? nt : n;
+	th = sg_xmalloc((nt ? nt : 1) * sizeof *th);
+	for (k = 1; k < nt; k++)
+		if (pthread_create(&th[k], NULL, trainer, NULL) != 0)
+			break;
+	nt = k;
+	trainer(NULL);
+	for (k = 1; k < nt; k++)
+		pthread_join(th[k], NULL);
+	free(th);
 }
 
 static double
@@ -147,64 +199,69 @@ withdrawal(const struct arm *a)
 		"{s:I, s:o}", "samples", (json_int_t)a->n, "labels", labels);
 }
 
-/* Each arm's marginal contribution: the dataset trained on with and
- * without the arm's latest window samples (-W; all of its samples when
- * it has fewer, or when window is 0: the arm left out), compared by the
- * log-likelihood of the test set's true labels.  Not their mean probability:
- * real texts labelled wrongly raise it on the samples they help while the
- * confident mistakes they teach lower accuracy (bench/RESULTS.md).  The
- * difference, per unit of the window's share of the dataset, is read on the
- * logistic scale of sg-score's dev part (sg_reward_dev), unclamped: an arm
- * that hurts scores below 1/2. */
-static json_t *
-arm_rewards(const struct sg_clf_params *p, const struct sg_labelled *test,
-	double all, size_t window, json_t *evalrec)
+/* For -R: each arm's dataset without its latest window samples (-W; all
+ * of its samples when it has fewer, or when window is 0: the arm left
+ * out), to be trained on beside the whole. */
+static void
+arm_datasets(size_t window)
 {
-	json_t *out = json_array(), *per = json_object();
 	unsigned char *drop = sg_xmalloc(train.n ? train.n : 1);
 
 	for (size_t i = 0; i < narms; i++) {
 		struct arm *a = &arms[i];
-		struct sg_labelled sub = {0};
-		size_t w = window == 0 || a->n < window ? a->n : window;
-		json_t *res, *rec;
-		double without, gain, r;
-		int harmful;
 
+		a->w = window == 0 || a->n < window ? a->n : window;
 		memset(drop, 0, train.n);
-		for (size_t j = a->n - w; j < a->n; j++)
+		for (size_t j = a->n - a->w; j < a->n; j++)
 			drop[a->idx[j]] = 1;
 		for (size_t j = 0; j < train.n; j++)
 			if (!drop[j])
-				sg_labelled_add(
-					&sub, train.label[j], train.text[j]);
-		if (sub.n == 0) {
-			sg_labelled_free(&sub);
+				sg_labelled_add(&a->without, train.label[j],
+					train.text[j]);
+	}
+	free(drop);
+}
+
+/* Each arm's marginal contribution: the dataset trained on with and
+ * without the arm's window, compared by the log-likelihood of the test
+ * set's true labels.  Not their mean probability: real texts labelled
+ * wrongly raise it on the samples they help while the confident mistakes
+ * they teach lower accuracy (bench/RESULTS.md).  The difference, per unit
+ * of the window's share of the dataset, is read on the logistic scale of
+ * sg-score's dev part (sg_reward_dev), unclamped: an arm that hurts scores
+ * below 1/2. */
+static json_t *
+arm_rewards(double all, json_t *evalrec)
+{
+	json_t *out = json_array(), *per = json_object();
+
+	for (size_t i = 0; i < narms; i++) {
+		struct arm *a = &arms[i];
+		json_t *rec;
+		double without, gain, r;
+		int harmful;
+
+		if (!a->res)
 			continue;
-		}
-		res = train_and_test(p, &sub, test);
-		without = num(res, "log_likelihood");
-		gain = (all - without) * (double)train.n / (double)w;
+		without = num(a->res, "log_likelihood");
+		gain = (all - without) * (double)train.n / (double)a->w;
 		r = sg_reward_dev(gain);
-		harmful = w == a->n && sg_gain_harmful(gain);
+		harmful = a->w == a->n && sg_gain_harmful(gain);
 		json_object_set_new(per, a->name,
 			json_pack("{s:I, s:f, s:f, s:f, s:b}", "window",
-				(json_int_t)w, "without", without, "gain", gain,
-				"reward", r, "withdraw", harmful));
+				(json_int_t)a->w, "without", without, "gain",
+				gain, "reward", r, "withdraw", harmful));
 		rec = json_pack("{s:s, s:s, s:I, s:s, s:f, s:s, s:f, s:I}",
 			"type", "reward", "run", a->run, "batch",
 			(json_int_t)a->batch, "arm", a->name, "reward", r,
 			"source", "sg-eval", "gain", gain, "window",
-			(json_int_t)w);
+			(json_int_t)a->w);
 		/* the dataset is better without all of them: sg-update takes
 		 * them out of it */
 		if (harmful)
 			json_object_set_new(rec, "withdraw", withdrawal(a));
 		json_array_append_new(out, rec);
-		json_decref(res);
-		sg_labelled_free(&sub);
 	}
-	free(drop);
 	json_object_set_new(evalrec, "arms", per);
 	return out;
 }
@@ -368,10 +425,11 @@ main(int argc, char *argv[])
 	size_t window = 50;
 	json_t *recipe = NULL;
 	struct sg_error e;
-	json_t *ev, *syn, *rewards = NULL, *r;
+	json_t *ev, *syn = NULL, *rewards = NULL, *r = NULL;
+	struct training *t;
 	double maj, ceiling = -1;
 	int c, status, overlap = 4, want_rewards = 0;
-	size_t i;
+	size_t i, n = 0;
 	char *end;
 
 	sg_init(argv);
@@ -470,11 +528,24 @@ main(int argc, char *argv[])
 	dev_check(ev, testpath, state, argv + optind, argc - optind);
 	json_object_set_new(
 		ev, "overlap", sg_ngram_overlap(&train, &test, overlap));
-	syn = train_and_test(&p, &train, &test);
+	/* every classifier at once: the dataset's, the real training set's,
+	 * and with -R each arm's without its window */
+	t = sg_xmalloc((2 + narms) * sizeof *t);
+	t[n++] = (struct training){&train, &syn};
+	if (realpath)
+		t[n++] = (struct training){&real, &r};
+	if (want_rewards) {
+		arm_datasets(window);
+		for (i = 0; i < narms; i++)
+			if (arms[i].without.n > 0)
+				t[n++] = (struct training){
+					&arms[i].without, &arms[i].res};
+	}
+	train_all(&p, &test, t, n);
+	free(t);
 	maj = num(syn, "majority.accuracy");
 	json_object_set_new(ev, "majority", json_real(maj));
 	if (realpath) {
-		r = train_and_test(&p, &real, &test);
 		ceiling = num(r, "accuracy");
 		json_object_set_new(ev, "real_train", json_string(realpath));
 		json_object_set_new(ev, "real", r);
@@ -491,8 +562,7 @@ main(int argc, char *argv[])
 			"buckets", (json_int_t)p.buckets, "seed",
 			(json_int_t)p.seed));
 	if (want_rewards)
-		rewards = arm_rewards(
-			&p, &test, num(syn, "log_likelihood"), window, ev);
+		rewards = arm_rewards(num(syn, "log_likelihood"), ev);
 	summary(ev);
 	sg_filter_put(&f, ev);
 	json_array_foreach (rewards, i, r)
@@ -506,6 +576,8 @@ main(int argc, char *argv[])
 		free(arms[i].name);
 		free(arms[i].run);
 		free(arms[i].idx);
+		sg_labelled_free(&arms[i].without);
+		json_decref(arms[i].res);
 	}
 	free(arms);
 	free(lastrun);
