@@ -63,9 +63,10 @@ sg_reward_dev(double gain)
 	return 1 / (1 + exp(-gain / DEV_SCALE));
 }
 
-/* A loss so large that noise does not make it: in bench/adaptive's
- * evaluations the arms that help the test set never fell below -0.12,
- * while labels from another domain reached -0.4 within 20 iterations. */
+/* A loss of a whole scale: in bench/adaptive, labels from another domain
+ * passed -0.4 within 20 iterations, while an arm that helps the test set
+ * crossed it only now and then, with a few dozen samples at most, which
+ * the other arms then make again (bench/RESULTS.md). */
 int
 sg_gain_harmful(double gain)
 {
