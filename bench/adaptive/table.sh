@@ -59,10 +59,13 @@ if $m == [] then empty else
 "Targets:",
 "- feedback − the best arm alone (\($best.config // "-")): \(diff($by.feedback; $best)) (≥ 0)",
 "- feedback − uniform: \(diff($by.feedback; $by.uniform)) (≥ +0.05)",
+"- arms − the best arm alone: \(diff($by.arms; $best)) (≥ 0)",
+"- arms − uniform: \(diff($by.arms; $by.uniform)) (≥ +0.05)",
 "- router − uniform: \(diff($by.router; $by.uniform)) (≥ 0)",
 "- seeds with flipped under 10 % after the first 20 %: router+flipped " +
 	"\($by["router+flipped"] // {bad: [null]} | under10), feedback+flipped " +
-	"\($by["feedback+flipped"] // {bad: [null]} | under10) (≥ 9 of 10)",
+	"\($by["feedback+flipped"] // {bad: [null]} | under10), arms+flipped " +
+	"\($by["arms+flipped"] // {bad: [null]} | under10) (≥ 9 of 10)",
 "- sg-run wall, feedback / router: \(if $by.feedback and $by.router then
 	$by.feedback.wall / $by.router.wall | fmt(2) else "-" end)x (≤ 1.5x)",
 ""
