@@ -483,3 +483,20 @@ fns() { declare -f sample reward batch; }
 	assert_equal "$(jq -r .id data.jsonl | tr '\n' ' ')" "0:0 0:1 2:0 "
 	[ "$(jq .output.bytes st)" -eq "$(wc -c < data.jsonl)" ]
 }
+
+@test "a reward with a weight is learnt as that many; a bad weight is refused" {
+	reward 0 0.4 | jq -c '.weight = 3' > w.jsonl
+	run --separate-stderr sg-update -s st < w.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	jq -e '.contexts | to_entries[0].value.a1 | .n == 3 and (.sum - 1.2 | fabs) < 1e-9' st
+	jq -e '.arms.a1.n == 1 and .arms.a1.sum == 0.4 and .rewards == 1' st
+	cp st before
+	for w in 0 -2 1.5 '"2"' 1001; do
+		reward 1 0.4 | jq -c ".weight = $w"
+	done > bad.jsonl
+	run --separate-stderr sg-update -s st < bad.jsonl
+	[ "$status" -eq 1 ]
+	[ "$(grep -c "^sg-update: <stdin>:[1-5]: reward's \"weight\" is not a whole number from 1 to 1000$" <<<"$stderr")" -eq 5 ]
+	jq -e '.contexts | to_entries[0].value.a1.n == 3' st
+}

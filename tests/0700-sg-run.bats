@@ -310,6 +310,8 @@ Y
 		all(.source == "sg-eval" and .window > 0 and .reward > 0 and .reward < 1)' out.jsonl.state.evals
 	[ "$(jq -s 'map(select(.source == "sg-eval")) | length' out.jsonl.state.log)" -eq \
 		"$(jq -s 'map(select(.type == "reward")) | length' out.jsonl.state.evals)" ]
+	# each stands for the 10 batches since the last evaluation
+	jq -se 'map(select(.source == "sg-eval")) | all(.weight == 10)' out.jsonl.state.log
 	[ "$(jq .rewards out.jsonl.state)" -eq $(($(jq .steps out.jsonl.state) +
 		$(jq -s 'map(select(.type == "reward")) | length' out.jsonl.state.evals))) ]
 	# an arm whose labels are all wrong: withdrawn by an evaluation, its

@@ -679,6 +679,11 @@ evaluate(struct run *r, FILE *evals, long long iter)
 		}
 		if (json_object_get(rec, "withdraw"))
 			said_withdrawn(rec, iter);
+		/* each arm's reward stands for the batches since the last
+		 * evaluation, as many as the batch rewards it weighs against */
+		if (strcmp(sg_rec_type(rec), "reward") == 0)
+			json_object_set_new(
+				rec, "weight", json_integer(r->eval_every));
 		if (strcmp(sg_rec_type(rec), "reward") == 0 &&
 			(line = json_dumps(rec, JSON_COMPACT))) {
 			sg_buf_add(&rewards, line, strlen(line));

@@ -563,11 +563,16 @@ learn(json_t *state, const char *arm, const json_t *context, double value,
 	return rc;
 }
 
+/* The most rewards one record may stand for: an evaluation every 1000
+ * iterations is already rare. */
+#define MAX_WEIGHT 1000
+
 int
 sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 {
-	json_t *r = json_object_get(reward, "reward");
+	json_t *r = json_object_get(reward, "reward"), *w;
 	json_t *router = json_object_get(state, "router"), *armst, *pend;
+	long long weight;
 	const json_t *context = json_object_get(reward, "context");
 	const json_t *params = json_object_get(reward, "params");
 	const char *arm = sg_get_str(reward, "arm");
@@ -589,6 +594,15 @@ sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 		sg_seterr(e, "reward %g is outside [0, 1]", value);
 		return -1;
 	}
+	w = json_object_get(reward, "weight");
+	weight = w ? json_integer_value(w) : 1;
+	if (w && !(json_is_integer(w) && weight >= 1 && weight <= MAX_WEIGHT)) {
+		sg_seterr(e,
+			"reward's \"weight\" is not a whole number from 1"
+			" to %d",
+			MAX_WEIGHT);
+		return -1;
+	}
 	snprintf(id, sizeof id, "%lld", batch);
 	pend = json_object_get(json_object_get(state, "pending"), id);
 	if (pend) {
@@ -605,9 +619,13 @@ sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 			batch);
 		return -1;
 	}
-	if (learn(state, arm, json_is_object(context) ? context : NULL, value,
-		    reward_coin(state, run ? run : "", batch), e) < 0)
-		return -1;
+	/* a reward that stands for several batches (an evaluation's, every
+	 * few iterations) is learnt as that many */
+	for (long long k = weight; k > 0; k--)
+		if (learn(state, arm, json_is_object(context) ? context : NULL,
+			    value, reward_coin(state, run ? run : "", batch),
+			    e) < 0)
+			return -1;
 	armst = sg_child(sg_child(state, "arms"), arm);
 	add_num(armst, "n", 1);
 	add_num(armst, "sum", value);
