@@ -316,15 +316,7 @@ Y
 		$(jq -s 'map(select(.type == "reward")) | length' out.jsonl.state.evals))) ]
 	# an arm whose labels are all wrong: withdrawn by an evaluation, its
 	# samples to the rejects, made again by the others
-	cat >flip.sh <<-'EOF'
-	#!/bin/sh
-	exec jq -c '.generator = "templater"' | sg-gen |
-		jq -c 'select(.type == "sample" and has("data")) | .data |
-			.label |= (if . == "positive" then "negative" else "positive" end)'
-	EOF
-	chmod +x flip.sh
-	sg-plan -n1 sentiment.yaml | jq '.recipe | .router_config.arms +=
-		[{name: "flipped", generator: "command", command: ["./flip.sh"]}]' >flipped.json
+	flipped_recipe +=
 	run --separate-stderr sg-run --seed 2026 --dev "$data/amazon-dev.tsv" -e 5 --arm-rewards \
 		-o f.jsonl flipped.json
 	[ "$status" -eq 0 ]
@@ -388,15 +380,7 @@ Y
 		'.rejected == $n and .rewards == .steps' out.jsonl.state
 	# an arm whose every label is wrong: after its first batch, refused
 	# batch after batch, and the run ends after 20 of them in a row
-	cat >flip.sh <<-'EOF'
-	#!/bin/sh
-	exec jq -c '.generator = "templater"' | sg-gen |
-		jq -c 'select(.type == "sample" and has("data")) | .data |
-			.label |= (if . == "positive" then "negative" else "positive" end)'
-	EOF
-	chmod +x flip.sh
-	sg-plan -n1 sentiment.yaml | jq '.recipe | .router_config.arms =
-		[{name: "flipped", generator: "command", command: ["./flip.sh"]}]' >flipped.json
+	flipped_recipe =
 	run --separate-stderr sg-run --seed 1 -i 100 --dev "$data/amazon-dev.tsv" --dev-gate -o f.jsonl flipped.json
 	[ "$status" -eq 6 ]
 	assert_equal "$(tail -1 <<<"$stderr")" "sg-run: the last 20 batches all lowered the dev score: stopped short of the target"
@@ -407,6 +391,21 @@ Y
 	run --separate-stderr sg-run --dev-gate -o o.jsonl "$REVIEWS"
 	[ "$status" -eq 2 ]
 	assert_equal "$stderr" "sg-run: --dev-gate needs --dev, the real data to gate on"
+}
+
+# flipped_recipe OP: flipped.json, the sentiment recipe whose arms OP
+# ("=" or "+=") an arm that writes the templater's batch with every label
+# swapped
+flipped_recipe() {
+	cat >flip.sh <<-'EOF'
+	#!/bin/sh
+	exec jq -c '.generator = "templater"' | sg-gen |
+		jq -c 'select(.type == "sample" and has("data")) | .data |
+			.label |= (if . == "positive" then "negative" else "positive" end)'
+	EOF
+	chmod +x flip.sh
+	sg-plan -n1 sentiment.yaml | jq ".recipe | .router_config.arms $1
+		[{name: \"flipped\", generator: \"command\", command: [\"./flip.sh\"]}]" >flipped.json
 }
 
 # A recipe of LLM arms only, of $1 samples (default 10), in r.yaml.
