@@ -327,6 +327,7 @@ Y
 	[ "$n" -gt 0 ]
 	[ "$(jq -s 'map(select(.arm == "flipped" and (.reject | test("withdrawn$")))) | length' f.jsonl.state.rejected)" -eq "$n" ]
 	[ "$(grep -o 'arm "flipped": its [0-9]*' <<<"$stderr" | awk '{ n += $NF } END { print n }')" -eq "$n" ]
+	grep -qx "sg-run: withdrawn from the dataset: flipped $n" <<<"$stderr"
 	jq -e --argjson counts "$(jq -s 'group_by(.data.label) | map({(.[0].data.label): length}) | add' f.jsonl)" \
 		'.accepted == 300 and .labels == $counts and .output.bytes == '"$(wc -c < f.jsonl)" f.jsonl.state
 	# it needs the evaluations

@@ -720,6 +720,28 @@ evaluate(struct run *r, FILE *evals, long long iter)
 	json_decref(last);
 }
 
+/* The samples evaluations took out of the dataset, by arm, when there
+ * are any. */
+static void
+report_withdrawn(const json_t *st)
+{
+	const char *name, *sep = ": ";
+	json_t *a;
+	long long n;
+
+	json_object_foreach ((json_t *)json_object_get(st, "arms"), name, a) {
+		if ((n = sg_get_int(a, "withdrawn", 0)) <= 0)
+			continue;
+		if (*sep == ':')
+			fprintf(stderr, "%s: withdrawn from the dataset",
+				sg_progname);
+		fprintf(stderr, "%s%s %lld", sep, name, n);
+		sep = ", ";
+	}
+	if (*sep == ',')
+		fputc('\n', stderr);
+}
+
 /* The accepted samples of each label, their share of those labelled and
  * the share the recipe asks for; those of no label apart. */
 static void
@@ -784,6 +806,7 @@ summary(const struct run *r, long long iters)
 			sg_get_int(u, "completion_tokens", 0),
 			sg_get_num(u, "cost", 0));
 	report_labels(r, st);
+	report_withdrawn(st);
 	if (r->repeats > 0)
 		fprintf(stderr,
 			"%s: %lld line%s the stages said again not shown\n",
