@@ -42,7 +42,8 @@ struct arm {
 	char *name, *run;
 	long long batch; /* the latest batch seen */
 	size_t *idx, n, cap;
-	/* with -R: the dataset without the arm's latest w, and its figures */
+	/* with -R: the dataset without the arm's latest w (train's strings,
+	 * its own arrays), and its figures */
 	struct sg_labelled without;
 	size_t w;
 	json_t *res;
@@ -210,14 +211,22 @@ arm_datasets(size_t window)
 	for (size_t i = 0; i < narms; i++) {
 		struct arm *a = &arms[i];
 
+		struct sg_labelled *d = &a->without;
+
 		a->w = window == 0 || a->n < window ? a->n : window;
 		memset(drop, 0, train.n);
 		for (size_t j = a->n - a->w; j < a->n; j++)
 			drop[a->idx[j]] = 1;
+		/* the strings stay train's: an arm's copy would cost the
+		 * dataset again */
+		d->cap = train.n - a->w;
+		d->label = sg_xmalloc((d->cap ? d->cap : 1) * sizeof *d->label);
+		d->text = sg_xmalloc((d->cap ? d->cap : 1) * sizeof *d->text);
 		for (size_t j = 0; j < train.n; j++)
-			if (!drop[j])
-				sg_labelled_add(&a->without, train.label[j],
-					train.text[j]);
+			if (!drop[j]) {
+				d->label[d->n] = train.label[j];
+				d->text[d->n++] = train.text[j];
+			}
 	}
 	free(drop);
 }
@@ -576,7 +585,8 @@ main(int argc, char *argv[])
 		free(arms[i].name);
 		free(arms[i].run);
 		free(arms[i].idx);
-		sg_labelled_free(&arms[i].without);
+		free(arms[i].without.label);
+		free(arms[i].without.text);
 		json_decref(arms[i].res);
 	}
 	free(arms);
