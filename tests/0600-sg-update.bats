@@ -438,6 +438,11 @@ fns() { declare -f sample reward batch; }
 	} | sg-update -s st -o data.jsonl -r rej.jsonl
 	assert_equal "$(jq -c .labels st)" '{"p":3,"n":2}'
 	verdict='{"type":"reward","run":"t","batch":1,"arm":"a2","reward":0.1,"source":"sg-eval","gain":-0.55,"window":2,"withdraw":{"samples":2,"labels":{"p":2}}}'
+	# a reward that cannot be learnt withdraws nothing
+	cp data.jsonl kept
+	run --separate-stderr sg-update -s st -o data.jsonl <<< "$(jq -c '.reward = 2' <<< "$verdict")"
+	[ "$status" -eq 1 ]
+	cmp kept data.jsonl
 	run --separate-stderr sg-update -s st -o data.jsonl -r rej.jsonl <<< "$verdict"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]

@@ -405,14 +405,16 @@ commit(const struct pending *p, json_t *reward, const char *where)
 		sg_die(SG_EXIT_IO, "cannot write to <stdout>: %s",
 			strerror(errno));
 	}
-	if (reward && (rewritten = withdraw(st.root, reward, &removed))) {
+	if (p->end)
+		sg_state_add_usage(st.root, p->end);
+	/* only a reward that is learnt withdraws */
+	if (reward && sg_reward_apply(st.root, reward, &e) < 0) {
+		sg_filter_bad(&f, "%s", e.text);
+	} else if (reward &&
+		   (rewritten = withdraw(st.root, reward, &removed))) {
 		accepted -= removed;
 		refused += removed;
 	}
-	if (p->end)
-		sg_state_add_usage(st.root, p->end);
-	if (reward && sg_reward_apply(st.root, reward, &e) < 0)
-		sg_filter_bad(&f, "%s", e.text);
 	/* the dev set the rewards were measured on, for sg-eval to warn
 	 * when it is given it as held-out data */
 	if (reward && json_is_object(json_object_get(reward, "dev")))
