@@ -14,7 +14,9 @@
 #include "llm/llm.h"
 #include "gen/gen-internal.h"
 
-/* At most this many sub-topics are asked for. */
+/* At most this many sub-topics are asked for unless the recipe says: a
+ * larger batch takes them in turn, rather than one request whose answer,
+ * and the memory it takes, grows with the batch. */
 #define MAX_TOPICS 100
 
 /* A value of attribute a drawn by its weights: a list weighs its values
@@ -189,8 +191,9 @@ sg_gen_angles(struct sg_job *j)
 		k = target > MAX_TOPICS ? MAX_TOPICS : target;
 	if (k == 0)
 		return 0;
-	if (k < j->n)
-		k = j->n;
+	/* a batch's samples take distinct ones, as far as that goes */
+	if (k < j->n && k < MAX_TOPICS)
+		k = j->n < MAX_TOPICS ? j->n : MAX_TOPICS;
 	if (!(topics = plan_topics(j, k, &e, &fault))) {
 		/* the server or the setup would fail every sample too */
 		if (fault != SG_FAULT_CONTENT) {
