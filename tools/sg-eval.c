@@ -11,8 +11,9 @@
  * macro-F1, the confusion matrix, the majority-class baseline and, with a
  * real training set (-L), the real-trained ceiling and the utility
  * (synthetic - majority) / (ceiling - majority).  With -R it also trains
- * on each arm's samples alone and writes one reward record per arm for
- * sg-update: the downstream signal the router learns from.  A summary
+ * without each arm's samples and writes one reward record per arm for
+ * sg-update: the downstream signal the router learns from, and whether
+ * the dataset is better without them.  A summary
  * goes to standard error.  sg-eval owns every field of what it writes.
  */
 #include <errno.h>

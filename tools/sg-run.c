@@ -677,18 +677,19 @@ evaluate(struct run *r, FILE *evals, long long iter)
 			last = rec;
 			continue;
 		}
-		if (json_object_get(rec, "withdraw"))
-			said_withdrawn(rec, iter);
-		/* each arm's reward stands for the batches since the last
-		 * evaluation, as many as the batch rewards it weighs against */
-		if (strcmp(sg_rec_type(rec), "reward") == 0)
+		if (strcmp(sg_rec_type(rec), "reward") == 0) {
+			if (json_object_get(rec, "withdraw"))
+				said_withdrawn(rec, iter);
+			/* an arm's reward stands for the batches since the
+			 * last evaluation, as many as the batch rewards it
+			 * weighs against */
 			json_object_set_new(
 				rec, "weight", json_integer(r->eval_every));
-		if (strcmp(sg_rec_type(rec), "reward") == 0 &&
-			(line = json_dumps(rec, JSON_COMPACT))) {
-			sg_buf_add(&rewards, line, strlen(line));
-			sg_buf_add(&rewards, "\n", 1);
-			free(line);
+			if ((line = json_dumps(rec, JSON_COMPACT))) {
+				sg_buf_add(&rewards, line, strlen(line));
+				sg_buf_add(&rewards, "\n", 1);
+				free(line);
+			}
 		}
 		json_decref(rec);
 	}
@@ -725,20 +726,22 @@ evaluate(struct run *r, FILE *evals, long long iter)
 static void
 report_withdrawn(const json_t *st)
 {
-	const char *name, *sep = ": ";
+	const char *name;
 	json_t *a;
 	long long n;
+	int said = 0;
 
 	json_object_foreach ((json_t *)json_object_get(st, "arms"), name, a) {
 		if ((n = sg_get_int(a, "withdrawn", 0)) <= 0)
 			continue;
-		if (*sep == ':')
-			fprintf(stderr, "%s: withdrawn from the dataset",
+		if (said++)
+			fputs(", ", stderr);
+		else
+			fprintf(stderr, "%s: withdrawn from the dataset: ",
 				sg_progname);
-		fprintf(stderr, "%s%s %lld", sep, name, n);
-		sep = ", ";
+		fprintf(stderr, "%s %lld", name, n);
 	}
-	if (*sep == ',')
+	if (said)
 		fputc('\n', stderr);
 }
 

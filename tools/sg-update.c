@@ -9,8 +9,10 @@
  * committed, with the tokens and cost the batch record reports added to
  * its "usage" and, for a recipe with labels, the accepted samples' labels
  * to its "labels".  With -o the state also records the output's length, so a
- * batch is in both or in neither after a crash.  Job, batch and reward
- * records are consumed (copied to -l); other record types pass through.
+ * batch is in both or in neither after a crash.  A reward that says to
+ * withdraw its arm's samples (sg-eval -R) takes them out of the output,
+ * into the rejects.  Job, batch and reward records are consumed (copied
+ * to -l); other record types pass through.
  * With --merge it reads no records: it adds to the state what each worker
  * state, started from it (or from nothing), learnt since, and the length
  * of each worker's output, which the worker's next copy is cut back to.
@@ -253,7 +255,7 @@ withdraw(json_t *state, const json_t *reward, long long *removed)
 {
 	const json_t *w = json_object_get(reward, "withdraw"), *n;
 	const char *arm = sg_get_str(reward, "arm"), *label, *of;
-	json_t *counts = json_object_get(state, "labels"), *s;
+	json_t *counts = json_object_get(state, "labels"), *s, *armst;
 	char why[256], *rewritten, *line = NULL;
 	long long left;
 	struct sg_error e;
@@ -312,8 +314,8 @@ withdraw(json_t *state, const json_t *reward, long long *removed)
 			" the evaluation counted %lld",
 			arm, *removed, o.output, sg_get_int(w, "samples", -1));
 	sg_state_set_output(state, o.output, size);
-	if ((s = json_object_get(json_object_get(state, "arms"), arm)))
-		add_count(s, "withdrawn", *removed);
+	if ((armst = json_object_get(json_object_get(state, "arms"), arm)))
+		add_count(armst, "withdrawn", *removed);
 	json_object_foreach ((json_t *)json_object_get(w, "labels"), label, n)
 		if (json_object_get(counts, label))
 			add_count(counts, label, -json_integer_value(n));

@@ -578,7 +578,7 @@ sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 	const char *arm = sg_get_str(reward, "arm");
 	const char *run = sg_get_str(reward, "run");
 	long long batch = sg_get_int(reward, "batch", -1);
-	double value, q, pr, t;
+	double value, q, pr, t, coin;
 	char id[32];
 
 	if (json_is_null(r) && json_object_get(reward, "skipped")) {
@@ -619,12 +619,13 @@ sg_reward_apply(json_t *state, const json_t *reward, struct sg_error *e)
 			batch);
 		return -1;
 	}
+	coin = reward_coin(state, run ? run : "", batch);
+	if (!json_is_object(context))
+		context = NULL;
 	/* a reward that stands for several batches (an evaluation's, every
 	 * few iterations) is learnt as that many */
 	for (long long k = weight; k > 0; k--)
-		if (learn(state, arm, json_is_object(context) ? context : NULL,
-			    value, reward_coin(state, run ? run : "", batch),
-			    e) < 0)
+		if (learn(state, arm, context, value, coin, e) < 0)
 			return -1;
 	armst = sg_child(sg_child(state, "arms"), arm);
 	add_num(armst, "n", 1);
