@@ -8,7 +8,13 @@
  * text is the average of its buckets' embeddings, a linear layer and a
  * softmax give the label, and plain SGD trains both layers with a learning
  * rate that decays linearly to zero over all epochs.  Everything comes
- * from a seeded sg_rng, so training is deterministic.
+ * from seeded sg_rngs, so training is deterministic.
+ *
+ * Only the buckets of the training texts' features are stored: training
+ * changes no other, and each bucket's initial embedding comes from a
+ * generator seeded by the bucket, so one that only a test text has is
+ * drawn again when it is needed.  A small training set thus costs its own
+ * features' rows, not buckets x dim floats drawn and written in full.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -25,16 +31,10 @@ struct sg_clf {
 	struct sg_clf_params p;
 	char **labels;
 	int nlabels;
-	float *in;  /* buckets x dim */
-	float *out; /* nlabels x dim */
+	uint32_t *row; /* buckets: 1 + the bucket's row of in, 0 for none */
+	float *in;     /* the rows: dim floats each */
+	float *out;    /* nlabels x dim */
 };
-
-/* Zeroed memory, through the library's one allocation failure path. */
-static void *
-zalloc(size_t n)
-{
-	return memset(sg_xmalloc(n), 0, n);
-}
 
 /* The features of a text: bucket numbers of its word unigrams and, with
  * ngrams 2, bigrams.  *feat grows as needed; returns the count. */
@@ -98,24 +98,27 @@ find_label(char *const labels[], int n, const char *l)
 	return hit ? (int)(hit - labels) : -1;
 }
 
-/* h = mean of the feature rows; returns the softmax over the labels in
- * prob (nlabels) from the scores. */
+/* A bucket's initial embedding, fastText's uniform in +-1/dim, from a
+ * generator of the bucket's own. */
 static void
-forward(const struct sg_clf *c, const uint32_t *feat, size_t n, float *h,
-	float *prob)
+init_row(const struct sg_clf_params *p, uint32_t bucket, float *row)
+{
+	struct sg_rng rng;
+
+	sg_rng_seed(
+		&rng, p->seed ^ ((uint64_t)bucket + 1) * 0x9e3779b97f4a7c15ULL);
+	for (int j = 0; j < p->dim; j++)
+		row[j] = (float)((2 * sg_rng_uniform(&rng) - 1) / p->dim);
+}
+
+/* prob (nlabels) = the softmax of the labels' scores for the hidden
+ * vector h. */
+static void
+output(const struct sg_clf *c, const float *h, float *prob)
 {
 	int dim = c->p.dim;
 	float max = -INFINITY, sum = 0;
 
-	memset(h, 0, (size_t)dim * sizeof *h);
-	for (size_t i = 0; i < n; i++) {
-		const float *row = c->in + (size_t)feat[i] * (size_t)dim;
-
-		for (int j = 0; j < dim; j++)
-			h[j] += row[j];
-	}
-	for (int j = 0; n && j < dim; j++)
-		h[j] /= (float)n;
 	for (int k = 0; k < c->nlabels; k++) {
 		const float *w = c->out + (size_t)k * (size_t)dim;
 		float s = 0;
@@ -132,9 +135,21 @@ forward(const struct sg_clf *c, const uint32_t *feat, size_t n, float *h,
 		prob[k] /= sum;
 }
 
-/* The input weights, tens of megabytes written in full at once: in huge
- * pages where the kernel has them, so that they fault in by the 2 MB
- * rather than by the 4 KB. */
+/* h = the mean of row[0..n), each dim floats. */
+static void
+mean(const float *const row[], size_t n, int dim, float *h)
+{
+	memset(h, 0, (size_t)dim * sizeof *h);
+	for (size_t i = 0; i < n; i++)
+		for (int j = 0; j < dim; j++)
+			h[j] += row[i][j];
+	for (int j = 0; n && j < dim; j++)
+		h[j] /= (float)n;
+}
+
+/* The input weights, written in full at once: in huge pages where the
+ * kernel has them, so that they fault in by the 2 MB rather than by the
+ * 4 KB. */
 static float *
 weights(size_t size)
 {
@@ -147,16 +162,53 @@ weights(size_t size)
 	return p;
 }
 
+/* The training texts' features, as rows of c->in: a bucket gets its row
+ * when a text first has it, and the rows their initial embeddings. */
+static void
+rows(struct sg_clf *c, const struct sg_labelled *d, uint32_t **feat,
+	size_t *nfeat)
+{
+	uint32_t *bucket = NULL, *buf = NULL, nrows = 0;
+	size_t cap = 0, bcap = 0;
+	int dim = c->p.dim;
+
+	c->row = sg_xcalloc(c->p.buckets, sizeof *c->row);
+	for (size_t i = 0; i < d->n; i++) {
+		nfeat[i] = features(&c->p, d->text[i], &buf, &cap);
+		feat[i] = sg_xmalloc((nfeat[i] ? nfeat[i] : 1) * sizeof **feat);
+		for (size_t f = 0; f < nfeat[i]; f++) {
+			uint32_t b = buf[f];
+
+			if (!c->row[b]) {
+				if (nrows == bcap) {
+					bcap = bcap ? 2 * bcap : 1024;
+					bucket = sg_xrealloc(
+						bucket, bcap * sizeof *bucket);
+				}
+				bucket[nrows] = b;
+				c->row[b] = ++nrows;
+			}
+			feat[i][f] = c->row[b] - 1;
+		}
+	}
+	c->in = weights((nrows ? nrows : 1) * (size_t)dim * sizeof *c->in);
+	for (uint32_t r = 0; r < nrows; r++)
+		init_row(&c->p, bucket[r], c->in + (size_t)r * (size_t)dim);
+	free(bucket);
+	free(buf);
+}
+
 struct sg_clf *
 sg_clf_train(const struct sg_clf_params *p, const struct sg_labelled *d,
 	struct sg_error *e)
 {
 	struct sg_clf *c;
 	struct sg_rng rng;
-	uint32_t **feat, *buf = NULL;
-	size_t *nfeat, cap = 0, *order, steps, step = 0;
+	uint32_t **feat;
+	size_t *nfeat, *order, steps, step = 0, cap = 0;
 	int *y, dim = p->dim;
 	float *h, *prob, *grad;
+	const float **in = NULL;
 
 	if (d->n == 0 || p->dim < 1 || p->epochs < 1 || p->buckets < 1 ||
 		!(p->lr > 0)) {
@@ -167,28 +219,20 @@ sg_clf_train(const struct sg_clf_params *p, const struct sg_labelled *d,
 	c = sg_xmalloc(sizeof *c);
 	c->p = *p;
 	c->nlabels = distinct(d->label, d->n, &c->labels);
-	c->in = weights((size_t)p->buckets * (size_t)dim * sizeof *c->in);
-	c->out = zalloc((size_t)c->nlabels * (size_t)dim * sizeof *c->out);
-	sg_rng_seed(&rng, p->seed);
-	/* fastText's initialisation: uniform in +-1/dim, output zero */
-	for (size_t i = 0; i < (size_t)p->buckets * (size_t)dim; i++)
-		c->in[i] = (float)((2 * sg_rng_uniform(&rng) - 1) / dim);
-
+	c->out = sg_xcalloc((size_t)c->nlabels * (size_t)dim, sizeof *c->out);
 	feat = sg_xmalloc(d->n * sizeof *feat);
 	nfeat = sg_xmalloc(d->n * sizeof *nfeat);
+	rows(c, d, feat, nfeat);
 	y = sg_xmalloc(d->n * sizeof *y);
 	order = sg_xmalloc(d->n * sizeof *order);
 	for (size_t i = 0; i < d->n; i++) {
-		nfeat[i] = features(p, d->text[i], &buf, &cap);
-		feat[i] = sg_xmalloc((nfeat[i] ? nfeat[i] : 1) * sizeof **feat);
-		memcpy(feat[i], buf, nfeat[i] * sizeof *buf);
 		y[i] = find_label(c->labels, c->nlabels, d->label[i]);
 		order[i] = i;
 	}
-	free(buf);
 	h = sg_xmalloc((size_t)dim * sizeof *h);
 	grad = sg_xmalloc((size_t)dim * sizeof *grad);
 	prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
+	sg_rng_seed(&rng, p->seed);
 	steps = (size_t)p->epochs * d->n;
 	for (int ep = 0; ep < p->epochs; ep++) {
 		/* a fresh order each epoch: datasets come sorted by batch */
@@ -206,7 +250,15 @@ sg_clf_train(const struct sg_clf_params *p, const struct sg_labelled *d,
 
 			if (nfeat[i] == 0)
 				continue;
-			forward(c, feat[i], nfeat[i], h, prob);
+			if (nfeat[i] > cap) {
+				cap = nfeat[i];
+				in = sg_xrealloc(in, cap * sizeof *in);
+			}
+			for (size_t f = 0; f < nfeat[i]; f++)
+				in[f] = c->in +
+					(size_t)feat[i][f] * (size_t)dim;
+			mean(in, nfeat[i], dim, h);
+			output(c, h, prob);
 			memset(grad, 0, (size_t)dim * sizeof *grad);
 			for (int k = 0; k < c->nlabels; k++) {
 				float *w = c->out + (size_t)k * (size_t)dim;
@@ -230,6 +282,7 @@ sg_clf_train(const struct sg_clf_params *p, const struct sg_labelled *d,
 		free(feat[i]);
 	free(feat);
 	free(nfeat);
+	free(in);
 	free(y);
 	free(order);
 	free(h);
@@ -246,38 +299,46 @@ sg_clf_free(struct sg_clf *c)
 	for (int i = 0; i < c->nlabels; i++)
 		free(c->labels[i]);
 	free(c->labels);
+	free(c->row);
 	free(c->in);
 	free(c->out);
 	free(c);
 }
 
 /* The classifier's probabilities for text, in prob (nlabels); the index
- * of the likeliest label, ties and a text without words to the first. */
+ * of the likeliest label, ties and a text without words to the first.  A
+ * bucket without a row has its initial embedding, drawn into spare. */
 static int
 classify(const struct sg_clf *c, const char *text, float *prob)
 {
 	uint32_t *feat = NULL;
 	size_t cap = 0, n = features(&c->p, text, &feat, &cap);
-	float *h = sg_xmalloc((size_t)c->p.dim * sizeof *h);
+	size_t dim = (size_t)c->p.dim;
+	const float **in = sg_xmalloc((n ? n : 1) * sizeof *in);
+	float *spare = sg_xmalloc((n ? n : 1) * dim * sizeof *spare);
+	float *h = sg_xmalloc(dim * sizeof *h);
 	int best = 0;
 
-	forward(c, feat, n, h, prob);
+	for (size_t f = 0; f < n; f++) {
+		uint32_t r = c->row[feat[f]];
+
+		if (r)
+			in[f] = c->in + (size_t)(r - 1) * dim;
+		else {
+			init_row(&c->p, feat[f], spare + f * dim);
+			in[f] = spare + f * dim;
+		}
+	}
+	mean(in, n, c->p.dim, h);
+	output(c, h, prob);
 	for (int k = 1; k < c->nlabels; k++)
 		if (prob[k] > prob[best])
 			best = k;
 	free(feat);
+	free(in);
+	free(spare);
 	free(h);
 	return best;
-}
-
-const char *
-sg_clf_predict(const struct sg_clf *c, const char *text)
-{
-	float *prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
-	int best = classify(c, text, prob);
-
-	free(prob);
-	return c->labels[best];
 }
 
 /* The most frequent label of d, ties to the first in sorted order. */
@@ -285,7 +346,7 @@ static const char *
 majority(
 	const struct sg_labelled *d, char *const labels[], int n, size_t *count)
 {
-	size_t *cnt = zalloc((size_t)n * sizeof *cnt);
+	size_t *cnt = sg_xcalloc((size_t)n, sizeof *cnt);
 	int best = 0;
 
 	for (size_t i = 0; i < d->n; i++)
@@ -323,7 +384,7 @@ sg_clf_evaluate(const struct sg_clf *c, const struct sg_labelled *test)
 	memcpy(all + test->n, c->labels, (size_t)c->nlabels * sizeof *all);
 	m = distinct(all, n, &labels);
 	free(all);
-	cm = zalloc((size_t)m * (size_t)m * sizeof *cm);
+	cm = sg_xcalloc((size_t)m * (size_t)m, sizeof *cm);
 	prob = sg_xmalloc((size_t)c->nlabels * sizeof *prob);
 	for (size_t i = 0; i < test->n; i++) {
 		int t = find_label(labels, m, test->label[i]);

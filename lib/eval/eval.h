@@ -20,7 +20,6 @@ struct sg_clf;
 struct sg_clf *sg_clf_train(const struct sg_clf_params *p,
 	const struct sg_labelled *d, struct sg_error *e);
 void sg_clf_free(struct sg_clf *c);
-const char *sg_clf_predict(const struct sg_clf *c, const char *text);
 /* {n, accuracy, macro_f1, f1: {label: F1}, labels, confusion: rows of
  * true labels, columns of predicted ones, majority: {label, accuracy},
  * mean_probability, log_likelihood: of the true labels}, the majority
