@@ -163,7 +163,7 @@ json_t *sg_eda_sample(const json_t *recipe, const struct sg_mix *mix,
 
 /* extractive.c: the extractive arm's samples */
 struct sg_extract {
-	const struct sg_kb *kb;
+	struct sg_kb *kb;
 	long long count; /* consecutive units a sample */
 	int passages;	 /* units are passages, not sentences */
 	int json;	 /* an unlabelled sample is {"text": ...} */

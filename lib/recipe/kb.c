@@ -7,7 +7,8 @@
  * index can be cached in a file, kb-HASH.json under a cache directory
  * (HASH of the knowledge base's absolute path), valid while every source
  * keeps its name, size and modification time to the nanosecond.  Drawing
- * passages needs no index: sg_kb_text reads the text alone.
+ * passages needs no index: sg_kb_text reads the text alone, and cuts it
+ * into passages or sentences only when they are asked for.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,8 +28,10 @@
 #define KB_CACHE_VERSION 2
 
 struct sg_kb {
-	json_t *passages;  /* [[id, text], ...] */
-	json_t *sentences; /* [[id, text], ...] */
+	char **name, **text; /* the files read, until both are cut */
+	size_t nfiles;
+	json_t *passages;  /* [[id, text], ...], NULL until cut */
+	json_t *sentences; /* [[id, text], ...], NULL until cut */
 	json_t *postings;  /* term -> [[passage, tf], ...] */
 	double *len, avglen;
 };
@@ -110,13 +113,12 @@ add_passage(struct sg_kb *kb, const char *name, const char *text, size_t n)
 
 /* Paragraphs, each cut every PASSAGE_WORDS words. */
 static void
-add_file(struct sg_kb *kb, const char *name, const char *text)
+add_passages(struct sg_kb *kb, const char *name, const char *text)
 {
 	const char *p = text, *start = text, *cut;
 	size_t words = 0;
 	int inword = 0;
 
-	add_sentences(kb, name, text);
 	for (; *p; p++) {
 		if (p[0] == '\n' && p[1] == '\n') {
 			add_passage(kb, name, start, (size_t)(p - start));
@@ -139,7 +141,7 @@ add_file(struct sg_kb *kb, const char *name, const char *text)
 static void
 build_index(struct sg_kb *kb)
 {
-	size_t i, j, np = json_array_size(kb->passages);
+	size_t i, j, np = json_array_size(sg_kb_passages(kb));
 	json_t *p, *t, *tf;
 	double total = 0;
 	const char *term;
@@ -320,27 +322,34 @@ to_cache(const struct sg_kb *kb, const char *file, json_t *src)
 	json_decref(c);
 }
 
-/* The passages and sentences of src's files, the files of path when isdir;
- * -1 and e when one cannot be read or none holds text. */
+/* The text of src's files, the files of path when isdir; -1 and e when
+ * one cannot be read or none has a word, so no passage. */
 static int
 read_text(struct sg_kb *kb, const char *path, const json_t *src, int isdir,
 	struct sg_error *e)
 {
-	char file[4096], *text;
+	char file[4096];
+	const char *p, *a;
 	const json_t *s;
+	uint64_t h;
 	size_t i;
+	int words = 0, nl;
 
+	kb->name = sg_xcalloc(json_array_size(src) + 1, sizeof *kb->name);
+	kb->text = sg_xcalloc(json_array_size(src) + 1, sizeof *kb->text);
 	json_array_foreach (src, i, s) {
 		const char *name = json_string_value(json_array_get(s, 0));
 
 		if (isdir)
 			snprintf(file, sizeof file, "%s/%s", path, name);
-		if (!(text = sg_slurp(isdir ? file : path, NULL, e)))
+		if (!(kb->text[i] = sg_slurp(isdir ? file : path, NULL, e)))
 			return -1;
-		add_file(kb, name, text);
-		free(text);
+		kb->name[i] = sg_xstrdup(name);
+		kb->nfiles++;
+		p = kb->text[i];
+		words |= sg_word_next(&p, &a, &h, &nl);
 	}
-	if (json_array_size(kb->passages) == 0) {
+	if (!words) {
 		sg_seterr(e, "knowledge base '%s' holds no text", path);
 		return -1;
 	}
@@ -353,8 +362,6 @@ kb_new(void)
 	struct sg_kb *kb = sg_xmalloc(sizeof *kb);
 
 	memset(kb, 0, sizeof *kb);
-	kb->passages = json_array();
-	kb->sentences = json_array();
 	kb->postings = json_object();
 	return kb;
 }
@@ -407,6 +414,8 @@ sg_kb_load(const char *path, const char *cache_dir, int *cached,
 	}
 	if (read_text(kb, path, src, isdir, e) < 0)
 		goto fail;
+	/* both, for the cache */
+	sg_kb_sentences(kb);
 	build_index(kb);
 	if (cache_dir) {
 		dir = sg_xstrdup(cache_dir);
@@ -427,6 +436,12 @@ sg_kb_free(struct sg_kb *kb)
 {
 	if (!kb)
 		return;
+	for (size_t i = 0; i < kb->nfiles; i++) {
+		free(kb->name[i]);
+		free(kb->text[i]);
+	}
+	free(kb->name);
+	free(kb->text);
 	json_decref(kb->passages);
 	json_decref(kb->sentences);
 	json_decref(kb->postings);
@@ -435,14 +450,24 @@ sg_kb_free(struct sg_kb *kb)
 }
 
 const json_t *
-sg_kb_sentences(const struct sg_kb *kb)
+sg_kb_sentences(struct sg_kb *kb)
 {
+	if (!kb->sentences) {
+		kb->sentences = json_array();
+		for (size_t i = 0; i < kb->nfiles; i++)
+			add_sentences(kb, kb->name[i], kb->text[i]);
+	}
 	return kb->sentences;
 }
 
 const json_t *
-sg_kb_passages(const struct sg_kb *kb)
+sg_kb_passages(struct sg_kb *kb)
 {
+	if (!kb->passages) {
+		kb->passages = json_array();
+		for (size_t i = 0; i < kb->nfiles; i++)
+			add_passages(kb, kb->name[i], kb->text[i]);
+	}
 	return kb->passages;
 }
 

@@ -133,9 +133,10 @@ struct sg_kb *sg_kb_load(const char *path, const char *cache_dir, int *cached,
  * than the text does to split: for drawing passages, not searching. */
 struct sg_kb *sg_kb_text(const char *path, struct sg_error *e);
 void sg_kb_free(struct sg_kb *kb);
-/* Arrays of [id, text]: ids like "faq.md#3" and "faq.md.s7". */
-const json_t *sg_kb_passages(const struct sg_kb *kb);
-const json_t *sg_kb_sentences(const struct sg_kb *kb);
+/* Arrays of [id, text]: ids like "faq.md#3" and "faq.md.s7", the text
+ * cut on the first call. */
+const json_t *sg_kb_passages(struct sg_kb *kb);
+const json_t *sg_kb_sentences(struct sg_kb *kb);
 /* The k best passages for query by BM25, best first, as [id, text];
  * none from a knowledge base without its index. */
 json_t *sg_kb_search(const struct sg_kb *kb, const char *query, size_t k);
