@@ -539,6 +539,55 @@ neg	awful dreadful bad horrid'
 	assert_equal "$output" 0.5
 }
 
+@test "sg-score -s: the accepted samples' counts are read on from a snapshot, rebuilt when it does not match" {
+	# 60 samples, more than the 4 KB the snapshot checks of the output
+	for i in $(seq 15); do echo "$ACCEPTED"; done | accepted a
+	printf '%s\n' 'pos	good zebra' 'neg	quartz bad' | labelled_batch b > in
+	parts='select(.type == "reward") | .parts'
+	first=$(scored "$parts" -s st in)
+	run ls st.profile-*
+	[ "${#lines[@]}" -eq 1 ]
+	snap=${lines[0]}
+	# the first line garbled in place: from the snapshot it is never read
+	cp out.jsonl out.bak
+	printf '[' | dd of=out.jsonl conv=notrunc status=none
+	run --separate-stderr scored "$parts" -s st in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" "$first"
+	# without the snapshot it is, and says where
+	mv "$snap" snap.bak
+	run --separate-stderr sg-score -s st in
+	[ "$status" -ne 0 ]
+	assert_equal "$stderr" "sg-score: out.jsonl:1: invalid JSON at column 8: ']' expected near ':'"
+	cat out.bak > out.jsonl
+	mv snap.bak "$snap"
+	# samples accepted since are read on from it, as from scratch
+	echo "$ACCEPTED" | accepted c
+	on=$(scored "$parts" -s st in)
+	[ "$on" != "$first" ]
+	rm st.profile-*
+	assert_equal "$(scored "$parts" -s st in)" "$on"
+	# a torn snapshot is rebuilt, not trusted
+	head -c 200 "$snap" > torn && mv torn "$snap"
+	assert_equal "$(scored "$parts" -s st in)" "$on"
+	[ "$(wc -c < "$snap")" -gt 200 ]
+	# a label changed in place just before the point it covers: rebuilt
+	tac out.jsonl | sed '1s/"label":"neg"/"label":"pos"/' | tac > edited
+	cat edited > out.jsonl
+	changed=$(scored "$parts" -s st in)
+	rm st.profile-*
+	assert_equal "$(scored "$parts" -s st in)" "$changed"
+	[ "$changed" != "$on" ]
+	# the output replaced by another file of the same bytes, but for a
+	# label in its first line: a new inode, so rebuilt
+	sed '1s/"label":"pos"/"label":"neg"/' out.jsonl > new && mv new out.jsonl
+	renamed=$(scored "$parts" -s st in)
+	rm st.profile-*
+	assert_equal "$(scored "$parts" -s st in)" "$renamed"
+	[ "$renamed" != "$changed" ]
+}
+
 @test "sg-score --dev: a batch that helps a model tested on real data scores above 1/2, one that hurts below" {
 	for i in 1 2 3; do echo "$ACCEPTED"; done | accepted a
 	printf '%s\n' 'pos	nice and good' 'neg	horrid and bad' 'pos	so lovely' 'neg	so dreadful' > dev.tsv

@@ -195,6 +195,22 @@ sg_map_size(const struct sg_map *m)
 	return m->n;
 }
 
+int
+sg_map_next(const struct sg_map *m, size_t *i, uint64_t *key, double **v)
+{
+	for (; *i < m->cap; ++*i) {
+		union cell *s = &m->cells[*i * m->stride];
+
+		if (s->key) {
+			*key = s->key;
+			*v = &s[1].v;
+			++*i;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void
 sg_map_prefetch(const struct sg_map *m, uint64_t key)
 {

@@ -7,9 +7,11 @@
  * is weighed against everything before it, its own earlier samples too.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/base.h"
@@ -98,19 +100,34 @@ sg_marginal_accept(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	free(text);
 }
 
-int
-sg_marginal_load(struct sg_marginal *m, const struct sg_marginal_conf *c,
-	const char *path, long long bytes, struct sg_error *e)
+/* What an accepted sample is read for: the rest of its line, checks and
+ * all, costs jansson more to build than the sample's counts do. */
+static const char *const sample_fields[] = {"type", "arm", "data", NULL};
+
+/* The samples in the output at path from byte from (line *line) to byte
+ * bytes; *line ends at the last line read. */
+static int
+load_range(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *path, long long from, unsigned long *line, long long bytes,
+	struct sg_error *e)
 {
-	struct sg_reader r = {0};
+	struct sg_reader r;
+	struct sg_error le; /* the line's, said with where it is */
 	json_t *rec;
 	int rc;
 
 	if (sg_reader_open(&r, path, e) < 0)
 		return -1;
-	while (ftello(r.fp) < bytes && (rc = sg_read_record(&r, &rec, e))) {
+	r.fields = sample_fields;
+	r.line = *line;
+	if (from > 0 && fseeko(r.fp, from, SEEK_SET) < 0) {
+		sg_seterr(e, "%s: %s", path, strerror(errno));
+		sg_reader_close(&r);
+		return -1;
+	}
+	while (ftello(r.fp) < bytes && (rc = sg_read_record(&r, &rec, &le))) {
 		if (rc < 0) {
-			sg_seterr(e, "%s:%lu: %s", path, r.line, e->text);
+			sg_seterr(e, "%s:%lu: %s", path, r.line, le.text);
 			sg_reader_close(&r);
 			return -1;
 		}
@@ -120,8 +137,143 @@ sg_marginal_load(struct sg_marginal *m, const struct sg_marginal_conf *c,
 				json_object_get(rec, "data"));
 		json_decref(rec);
 	}
+	*line = r.line;
 	sg_reader_close(&r);
 	return 0;
+}
+
+/*
+ * A snapshot of the profile that a state's output gives, beside the state
+ * (STATE.profile-HASH), so that a batch reads only the samples accepted
+ * since the last one instead of all of them again.  HASH is of the fields
+ * a sample is read for and of what the profile held before the output (a
+ * recipe's examples, for sg-gen's labeller), so each reader has its own.
+ * A snapshot is used only when it is whole (its checksum), and the output
+ * is the file it was taken of: the same device and inode, and the same
+ * last bytes before the point it covers.  Any other is rebuilt, never
+ * trusted; a lost one costs a full read.
+ */
+#define SNAP_MAGIC "sgprof1\n"
+#define SNAP_TAIL 4096
+
+struct snap_head {
+	char magic[8];
+	uint64_t sum;	       /* sg_hash64 of the rest of the file */
+	uint64_t dev, ino;     /* the output's */
+	uint64_t bytes, lines; /* of the output, covered */
+	uint64_t tail;	       /* sg_hash64 of its SNAP_TAIL bytes before */
+};
+
+/* sg_hash64 of the up to SNAP_TAIL bytes of fd before offset end, or 0
+ * when they cannot all be read. */
+static uint64_t
+tail_hash(int fd, uint64_t end)
+{
+	char buf[SNAP_TAIL];
+	size_t n = end < SNAP_TAIL ? (size_t)end : SNAP_TAIL;
+
+	if (pread(fd, buf, n, (off_t)(end - n)) != (ssize_t)n)
+		return 0;
+	return sg_hash64(buf, n) | 1;
+}
+
+static char *
+snap_path(const struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *state)
+{
+	struct sg_buf b = {0};
+	uint64_t h;
+	char *path;
+
+	sg_buf_add(&b, c->label_field, strlen(c->label_field) + 1);
+	sg_buf_add(&b, c->text_field, strlen(c->text_field) + 1);
+	sg_buf_add(&b, c->labelled ? "1" : "0", 1);
+	sg_profile_dump(m->accepted, &b);
+	h = sg_hash64(b.p, b.len);
+	free(b.p);
+	path = sg_xmalloc(strlen(state) + sizeof ".profile-" + 16);
+	sprintf(path, "%s.profile-%016llx", state, (unsigned long long)h);
+	return path;
+}
+
+/* The snapshot at snap into m when it holds the output fd (st) names,
+ * up to at most bytes; its head in h, or 0. */
+static int
+snap_read(struct sg_marginal *m, const char *snap, int fd,
+	const struct stat *st, long long bytes, struct snap_head *h)
+{
+	size_t len;
+	char *s = sg_slurp(snap, &len, NULL);
+	struct sg_profile *p = NULL;
+
+	if (s && len >= sizeof *h) {
+		memcpy(h, s, sizeof *h);
+		if (memcmp(h->magic, SNAP_MAGIC, 8) == 0 &&
+			h->sum == sg_hash64(s + sizeof *h, len - sizeof *h) &&
+			h->dev == (uint64_t)st->st_dev &&
+			h->ino == (uint64_t)st->st_ino &&
+			h->bytes <= (uint64_t)bytes &&
+			h->bytes <= (uint64_t)st->st_size &&
+			h->tail == tail_hash(fd, h->bytes))
+			p = sg_profile_undump(s + sizeof *h, len - sizeof *h);
+	}
+	free(s);
+	if (!p) {
+		memset(h, 0, sizeof *h);
+		return 0;
+	}
+	sg_profile_free(m->accepted);
+	m->accepted = p;
+	return 1;
+}
+
+/* A snapshot of m as the output stands at bytes, line: a failure only
+ * costs the next reader a full read, so it is not an error. */
+static void
+snap_write(const struct sg_marginal *m, const char *snap, int fd,
+	const struct stat *st, long long bytes, unsigned long line)
+{
+	struct snap_head h = {.dev = (uint64_t)st->st_dev,
+		.ino = (uint64_t)st->st_ino,
+		.bytes = (uint64_t)bytes,
+		.lines = line,
+		.tail = tail_hash(fd, (uint64_t)bytes)};
+	struct sg_buf b = {0};
+
+	sg_buf_add(&b, (const char *)&h, sizeof h);
+	sg_profile_dump(m->accepted, &b);
+	memcpy(h.magic, SNAP_MAGIC, 8);
+	h.sum = sg_hash64(b.p + sizeof h, b.len - sizeof h);
+	memcpy(b.p, &h, sizeof h);
+	if (h.tail)
+		sg_write_renamed(snap, b.p, b.len, NULL);
+	free(b.p);
+}
+
+/* The samples in the first bytes of the output at path, from the snapshot
+ * and what was accepted after it. */
+static int
+load_output(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const char *state, const char *path, long long bytes,
+	struct sg_error *e)
+{
+	char *snap = snap_path(m, c, state);
+	struct snap_head h = {0};
+	struct stat st;
+	unsigned long line = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 &&
+		snap_read(m, snap, fd, &st, bytes, &h))
+		line = h.lines;
+	rc = load_range(m, c, path, (long long)h.bytes, &line, bytes, e);
+	if (rc == 0 && fd >= 0 && (uint64_t)bytes > h.bytes &&
+		bytes <= st.st_size)
+		snap_write(m, snap, fd, &st, bytes, line);
+	if (fd >= 0)
+		close(fd);
+	free(snap);
+	return rc;
 }
 
 int
@@ -141,7 +293,7 @@ sg_marginal_load_state(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	}
 	out = json_object_get(st, "output");
 	if (sg_get_str(out, "path"))
-		rc = sg_marginal_load(m, c, sg_get_str(out, "path"),
+		rc = load_output(m, c, path, sg_get_str(out, "path"),
 			sg_get_int(out, "bytes", 0), e);
 	json_decref(st);
 	return rc;

@@ -200,6 +200,113 @@ sg_profile_add(struct sg_profile *p, const char *arm, const char *label,
 	}
 }
 
+static void
+put_u64(struct sg_buf *b, uint64_t v)
+{
+	sg_buf_add(b, (const char *)&v, sizeof v);
+}
+
+/* Names, the per-arm tables, the vocabulary and every count, in the
+ * machine's own byte order: a snapshot is read where it was written. */
+void
+sg_profile_dump(const struct sg_profile *p, struct sg_buf *b)
+{
+	size_t i, it = 0;
+	uint64_t key;
+	double *v;
+
+	put_u64(b, p->arms.n);
+	put_u64(b, p->labels.n);
+	for (i = 0; i < p->arms.n + p->labels.n; i++) {
+		const char *s = i < p->arms.n ? p->arms.v[i]
+					      : p->labels.v[i - p->arms.n];
+
+		put_u64(b, strlen(s));
+		sg_buf_add(b, s, strlen(s));
+	}
+	for (size_t r = 0; r < p->dims; r++)
+		for (size_t l = 0; l < p->labels.n; l++) {
+			sg_buf_add(b, (const char *)&p->docs[r * p->ncols + l],
+				sizeof(double));
+			sg_buf_add(b,
+				(const char *)&p->tokens[r * p->ncols + l],
+				sizeof(double));
+		}
+	sg_buf_add(b, (const char *)&p->vocab, sizeof p->vocab);
+	put_u64(b, sg_map_size(p->counts));
+	while (sg_map_next(p->counts, &it, &key, &v)) {
+		put_u64(b, key);
+		sg_buf_add(b, (const char *)v, sizeof *v);
+	}
+}
+
+/* n bytes from the cursor into out; 0 when fewer are left. */
+static int
+take(const char **s, const char *end, void *out, size_t n)
+{
+	if ((size_t)(end - *s) < n)
+		return 0;
+	memcpy(out, *s, n);
+	*s += n;
+	return 1;
+}
+
+static int
+take_names(const char **s, const char *end, struct name_table *t, size_t n)
+{
+	uint64_t len;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!take(s, end, &len, sizeof len) ||
+			len > (uint64_t)(end - *s))
+			return 0;
+		t->v = sg_xrealloc(t->v, (t->n + 1) * sizeof *t->v);
+		t->v[t->n] = sg_xmalloc(len + 1);
+		memcpy(t->v[t->n], *s, len);
+		t->v[t->n++][len] = '\0';
+		*s += len;
+	}
+	return 1;
+}
+
+struct sg_profile *
+sg_profile_undump(const char *s, size_t len)
+{
+	const char *end = s + len;
+	struct sg_profile *p = sg_profile_new();
+	uint64_t narms, nlabels, n, key;
+	double v;
+
+	if (!take(&s, end, &narms, sizeof narms) ||
+		!take(&s, end, &nlabels, sizeof nlabels) || narms >= ANY ||
+		nlabels >= ANY || !take_names(&s, end, &p->arms, narms) ||
+		!take_names(&s, end, &p->labels, nlabels))
+		goto bad;
+	reshape(p);
+	for (size_t r = 0; r < p->dims; r++)
+		for (size_t l = 0; l < p->labels.n; l++)
+			if (!take(&s, end, &p->docs[r * p->ncols + l],
+				    sizeof(double)) ||
+				!take(&s, end, &p->tokens[r * p->ncols + l],
+					sizeof(double)))
+				goto bad;
+	if (!take(&s, end, &p->vocab, sizeof p->vocab) ||
+		!take(&s, end, &n, sizeof n))
+		goto bad;
+	for (uint64_t i = 0; i < n; i++) {
+		if (!take(&s, end, &key, sizeof key) ||
+			!take(&s, end, &v, sizeof v))
+			goto bad;
+		*sg_map_put(p->counts, key) = v;
+	}
+	if (s != end)
+		goto bad;
+	return p;
+bad:
+	sg_profile_free(p);
+	return NULL;
+}
+
 size_t
 sg_profile_unseen(const struct sg_profile *p, const struct sg_feats *f)
 {

@@ -45,6 +45,10 @@ void sg_profile_free(struct sg_profile *p);
  * added with w 1, taken back with w -1. */
 void sg_profile_add(struct sg_profile *p, const char *arm, const char *label,
 	const struct sg_feats *f, double w);
+/* The profile as bytes appended to b, and back: NULL when the len bytes
+ * at s are not what sg_profile_dump wrote. */
+void sg_profile_dump(const struct sg_profile *p, struct sg_buf *b);
+struct sg_profile *sg_profile_undump(const char *s, size_t len);
 /* How many of f's features no sample of p has. */
 size_t sg_profile_unseen(const struct sg_profile *p, const struct sg_feats *f);
 /* The samples with label, or all labelled ones when label is NULL. */
@@ -119,11 +123,9 @@ void sg_marginal_conf_read(struct sg_marginal_conf *c, const json_t *recipe);
 void sg_marginal_init(struct sg_marginal *m);
 void sg_marginal_free(struct sg_marginal *m);
 /* The samples a run accepted: the sample records in the first bytes of
- * the output at path. */
-int sg_marginal_load(struct sg_marginal *m, const struct sg_marginal_conf *c,
-	const char *path, long long bytes, struct sg_error *e);
-/* The same, from the output the state file at path names; nothing when
- * the state does not exist yet. */
+ * the output the state file at path names, read on from a snapshot of
+ * them (STATE.profile-HASH) that it brings up to date; nothing when the
+ * state does not exist yet. */
 int sg_marginal_load_state(struct sg_marginal *m,
 	const struct sg_marginal_conf *c, const char *path, struct sg_error *e);
 /* The dev set, a labelled file as sg_labelled_load reads it. */
