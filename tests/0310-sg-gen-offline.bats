@@ -101,6 +101,14 @@ samples() {
 	run --separate-stderr sg-gen < <(job extractive 5 ".recipe.knowledge_base = \"$PWD/short.txt\"")
 	[ "$status" -eq 0 ]
 	assert_equal "$(samples '[.provenance.passages[0], .data.text]' | sort -u)" '["short.txt.s0","The sound is rich and full."]'
+	# a paragraph that is not UTF-8 is left out, and not counted; one of
+	# UTF-8 beyond ASCII is kept
+	printf 'Caf\xc3\xa9 au lait is fine here.\n\nA bad \xff byte in this one.\n\nPlain text is here.\n' >mixed.txt
+	run --separate-stderr sg-gen < <(job extractive 20 ".params = {passages: 1} | .recipe.knowledge_base = \"$PWD/mixed.txt\"")
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$(samples '.provenance.passages[0] + " " + .data.text' | sort -u)" \
+		"$(printf '"mixed.txt#0 Caf\xc3\xa9 au lait is fine here."\n"mixed.txt#1 Plain text is here."')"
 	run --separate-stderr sg-gen < <(job extractive 1 '.recipe.knowledge_base = "/nonexistent"')
 	[ "$status" -eq 7 ]
 	assert_equal "$stderr" "sg-gen: <stdin>:1: cannot open '/nonexistent': No such file or directory"

@@ -36,6 +36,45 @@ struct sg_kb {
 	double *len, avglen;
 };
 
+/* Whether text has at least k words: counting stops there. */
+static int
+has_words(const char *text, int k)
+{
+	const char *a;
+	uint64_t h;
+	int nl = 0;
+
+	while (k > 0 && sg_word_next(&text, &a, &h, &nl))
+		k--;
+	return k == 0;
+}
+
+/* A piece of a file as a JSON string, NULL when it is not UTF-8: jansson
+ * checks the pieces that are not ASCII, which a look at the bytes tells,
+ * and most of a knowledge base's are. */
+static json_t *
+piece(const char *s, size_t n)
+{
+	unsigned char high = 0;
+
+	for (size_t i = 0; i < n; i++)
+		high |= (unsigned char)s[i];
+	return high < 0x80 ? json_stringn_nocheck(s, n) : json_stringn(s, n);
+}
+
+/* The [id, text] pair of an item: name, sep and number for the id. */
+static json_t *
+item(const char *name, const char *sep, size_t i, json_t *text)
+{
+	char id[4200];
+	json_t *pair = json_array();
+
+	snprintf(id, sizeof id, "%s%s%zu", name, sep, i);
+	json_array_append_new(pair, json_string(id));
+	json_array_append_new(pair, text);
+	return pair;
+}
+
 static void
 add_sentences(struct sg_kb *kb, const char *name, const char *text)
 {
@@ -52,14 +91,12 @@ add_sentences(struct sg_kb *kb, const char *name, const char *text)
 		if (*p)
 			p++;
 		n = (size_t)(p - s);
-		json_t *t = n > 0 ? json_stringn(s, n) : NULL;
+		json_t *t = n > 0 ? piece(s, n) : NULL;
 
 		/* the sentence's words, not the rest of the text's */
-		if (t && sg_count_words(json_string_value(t)) >= 3)
+		if (t && has_words(json_string_value(t), 3))
 			json_array_append_new(kb->sentences,
-				json_pack("[o, o]",
-					json_sprintf("%s.s%zu", name,
-						json_array_size(kb->sentences)),
+				item(name, ".s", json_array_size(kb->sentences),
 					t));
 		else
 			json_decref(t);
@@ -98,17 +135,14 @@ add_passage(struct sg_kb *kb, const char *name, const char *text, size_t n)
 		text++, n--;
 	while (n > 0 && isspace((unsigned char)text[n - 1]))
 		n--;
-	t = json_stringn(text, n);
+	t = piece(text, n);
 
-	if (!t || sg_count_words(json_string_value(t)) == 0) {
+	if (!t || !has_words(json_string_value(t), 1)) {
 		json_decref(t);
 		return;
 	}
-	json_array_append_new(
-		kb->passages, json_pack("[o, o]",
-				      json_sprintf("%s#%zu", name,
-					      json_array_size(kb->passages)),
-				      t));
+	json_array_append_new(kb->passages,
+		item(name, "#", json_array_size(kb->passages), t));
 }
 
 /* Paragraphs, each cut every PASSAGE_WORDS words. */
