@@ -228,6 +228,8 @@ void sg_map_free(struct sg_map *m);
 double *sg_map_get(const struct sg_map *m, uint64_t key); /* or NULL */
 double *sg_map_put(struct sg_map *m, uint64_t key);	  /* new ones are 0 */
 size_t sg_map_size(const struct sg_map *m);
+/* Room for n keys in all, made at once rather than by doubling. */
+void sg_map_reserve(struct sg_map *m, size_t n);
 /* The entries in slot order: from *i 0, each call gives the next key and
  * its numbers and returns 1, then 0 at the end. */
 int sg_map_next(const struct sg_map *m, size_t *i, uint64_t *key, double **v);

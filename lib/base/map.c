@@ -162,25 +162,41 @@ sg_map_get(const struct sg_map *m, uint64_t key)
 	return s->key ? &s[1].v : NULL;
 }
 
+/* The table grown to cap slots, its keys moved over. */
+static void
+grow(struct sg_map *m, size_t cap)
+{
+	union cell *old = m->cells;
+	size_t n = m->cap;
+
+	m->cap = cap;
+	m->cells = sg_table_new(m->cap * m->stride * sizeof *m->cells);
+	for (size_t i = 0; i < n; i++)
+		if (old[i * m->stride].key)
+			memcpy(find(m, old[i * m->stride].key),
+				old + i * m->stride, m->stride * sizeof *old);
+	sg_table_free(old, n * m->stride * sizeof *old);
+}
+
+void
+sg_map_reserve(struct sg_map *m, size_t n)
+{
+	size_t cap = m->cap;
+
+	while (2 * n > cap)
+		cap *= 2;
+	if (cap > m->cap)
+		grow(m, cap);
+}
+
 double *
 sg_map_put(struct sg_map *m, uint64_t key)
 {
 	union cell *s;
 
 	key = key ? key : 1;
-	if (2 * (m->n + 1) > m->cap) {
-		union cell *old = m->cells;
-		size_t n = m->cap;
-
-		m->cap *= 2;
-		m->cells = sg_table_new(m->cap * m->stride * sizeof *m->cells);
-		for (size_t i = 0; i < n; i++)
-			if (old[i * m->stride].key)
-				memcpy(find(m, old[i * m->stride].key),
-					old + i * m->stride,
-					m->stride * sizeof *old);
-		sg_table_free(old, n * m->stride * sizeof *old);
-	}
+	if (2 * (m->n + 1) > m->cap)
+		grow(m, 2 * m->cap);
 	s = find(m, key);
 	if (!s->key) {
 		s->key = key;

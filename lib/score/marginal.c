@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "base/base.h"
 #include "record/record.h"
@@ -153,12 +154,12 @@ load_range(struct sg_marginal *m, const struct sg_marginal_conf *c,
  * last bytes before the point it covers.  Any other is rebuilt, never
  * trusted; a lost one costs a full read.
  */
-#define SNAP_MAGIC "sgprof1\n"
+#define SNAP_MAGIC "sgprof2\n"
 #define SNAP_TAIL 4096
 
 struct snap_head {
 	char magic[8];
-	uint64_t sum;	       /* sg_hash64 of the rest of the file */
+	uint64_t sum;	       /* zlib's crc32 of the rest of the file */
 	uint64_t dev, ino;     /* the output's */
 	uint64_t bytes, lines; /* of the output, covered */
 	uint64_t tail;	       /* sg_hash64 of its SNAP_TAIL bytes before */
@@ -175,6 +176,19 @@ tail_hash(int fd, uint64_t end)
 	if (pread(fd, buf, n, (off_t)(end - n)) != (ssize_t)n)
 		return 0;
 	return sg_hash64(buf, n) | 1;
+}
+
+/* crc32 in pieces that its length argument holds */
+static uint64_t
+checksum(const char *s, size_t n)
+{
+	uLong crc = crc32(0, Z_NULL, 0);
+
+	for (size_t k; n > 0; s += k, n -= k) {
+		k = n < (1u << 30) ? n : (1u << 30);
+		crc = crc32(crc, (const Bytef *)s, (uInt)k);
+	}
+	return crc;
 }
 
 static char *
@@ -209,7 +223,7 @@ snap_read(struct sg_marginal *m, const char *snap, int fd,
 	if (s && len >= sizeof *h) {
 		memcpy(h, s, sizeof *h);
 		if (memcmp(h->magic, SNAP_MAGIC, 8) == 0 &&
-			h->sum == sg_hash64(s + sizeof *h, len - sizeof *h) &&
+			h->sum == checksum(s + sizeof *h, len - sizeof *h) &&
 			h->dev == (uint64_t)st->st_dev &&
 			h->ino == (uint64_t)st->st_ino &&
 			h->bytes <= (uint64_t)bytes &&
@@ -243,7 +257,7 @@ snap_write(const struct sg_marginal *m, const char *snap, int fd,
 	sg_buf_add(&b, (const char *)&h, sizeof h);
 	sg_profile_dump(m->accepted, &b);
 	memcpy(h.magic, SNAP_MAGIC, 8);
-	h.sum = sg_hash64(b.p + sizeof h, b.len - sizeof h);
+	h.sum = checksum(b.p + sizeof h, b.len - sizeof h);
 	memcpy(b.p, &h, sizeof h);
 	if (h.tail)
 		sg_write_renamed(snap, b.p, b.len, NULL);

@@ -291,8 +291,10 @@ sg_profile_undump(const char *s, size_t len)
 					sizeof(double)))
 				goto bad;
 	if (!take(&s, end, &p->vocab, sizeof p->vocab) ||
-		!take(&s, end, &n, sizeof n))
+		!take(&s, end, &n, sizeof n) ||
+		n > (uint64_t)(end - s) / (sizeof key + sizeof v))
 		goto bad;
+	sg_map_reserve(p->counts, n);
 	for (uint64_t i = 0; i < n; i++) {
 		if (!take(&s, end, &key, sizeof key) ||
 			!take(&s, end, &v, sizeof v))
