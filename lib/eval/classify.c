@@ -269,12 +269,15 @@ sg_clf_train(const struct sg_clf_params *p, const struct sg_labelled *d,
 					w[j] += g * h[j];
 				}
 			}
+			/* each row's share, divided once rather than per row */
+			for (int j = 0; j < dim; j++)
+				grad[j] /= (float)nfeat[i];
 			for (size_t f = 0; f < nfeat[i]; f++) {
 				float *row = c->in +
 					     (size_t)feat[i][f] * (size_t)dim;
 
 				for (int j = 0; j < dim; j++)
-					row[j] += grad[j] / (float)nfeat[i];
+					row[j] += grad[j];
 			}
 		}
 	}
