@@ -151,6 +151,13 @@ ROUTER_SIM = $(B)/bench/router-sim
 $(ROUTER_SIM): bench/router-sim.c $(B)/libsg.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< $(B)/libsg.a $(LIBS) -o $@
+# bench-snapshot: sg-score's CPU a batch against the samples accepted,
+# the whole output read each batch or a snapshot of its counts
+bench: bench-snapshot
+bench-snapshot: all data spam-data
+	sh bench/snapshot.sh $(CURDIR)/$(OUT)
+.PHONY: bench-snapshot
+
 # bench-iteration: one sg-run iteration of the naive arm against the
 # stand-in at 200 ms, against its ideal (bench/iteration.sh)
 bench: bench-iteration
