@@ -17,12 +17,13 @@
  * the model gives a tenth of the corpus with near certainty. */
 #define LABEL_TRIES 200
 
-/* count consecutive units of all from a place drawn by rng: their text,
- * and their ids appended to ids. */
+/* count consecutive units of the kind's n from a place drawn by rng:
+ * their text, and their ids appended to ids. */
 static char *
-draw(const json_t *all, long long count, struct sg_rng *rng, json_t *ids)
+draw(struct sg_kb *kb, enum sg_kb_kind kind, size_t n, long long count,
+	struct sg_rng *rng, json_t *ids)
 {
-	size_t n = json_array_size(all), start, i;
+	size_t start, i;
 	struct sg_buf b = {0};
 	json_t *s;
 
@@ -30,12 +31,13 @@ draw(const json_t *all, long long count, struct sg_rng *rng, json_t *ids)
 		count = (long long)n;
 	start = sg_rng_below(rng, n - (size_t)count + 1);
 	for (i = start; i < start + (size_t)count; i++) {
-		s = json_array_get(all, i);
+		s = sg_kb_item(kb, kind, i);
 		json_array_append(ids, json_array_get(s, 0));
 		if (i > start)
 			sg_buf_add(&b, " ", 1);
 		sg_buf_add(&b, json_string_value(json_array_get(s, 1)),
 			json_string_length(json_array_get(s, 1)));
+		json_decref(s);
 	}
 	return b.p;
 }
@@ -44,14 +46,14 @@ json_t *
 sg_extract_sample(struct sg_extract *x, const char *label, struct sg_rng *rng,
 	json_t **prov, struct sg_error *e)
 {
-	const json_t *all =
-		x->passages ? sg_kb_passages(x->kb) : sg_kb_sentences(x->kb);
+	enum sg_kb_kind kind = x->passages ? SG_KB_PASSAGES : SG_KB_SENTENCES;
+	size_t n = sg_kb_count(x->kb, kind);
 	long long count = x->count < 1 ? 1 : x->count;
 	json_t *ids = json_array(), *data;
 	double p = -1;
 	char *text = NULL;
 
-	if (json_array_size(all) == 0) {
+	if (n == 0) {
 		json_decref(ids);
 		sg_seterr(e, "the knowledge base has no %s",
 			x->passages ? "passages" : "sentences");
@@ -63,7 +65,7 @@ sg_extract_sample(struct sg_extract *x, const char *label, struct sg_rng *rng,
 		return NULL;
 	}
 	if (!x->mc) {
-		text = draw(all, count, rng, ids);
+		text = draw(x->kb, kind, n, count, rng, ids);
 		*prov = json_pack("{s:o}", "passages", ids);
 		data = x->json ? json_pack("{s:s}", "text", text)
 			       : json_string(text);
@@ -73,7 +75,7 @@ sg_extract_sample(struct sg_extract *x, const char *label, struct sg_rng *rng,
 	for (int t = 0; t < LABEL_TRIES && p < x->confidence; t++) {
 		free(text);
 		json_array_clear(ids);
-		text = draw(all, count, rng, ids);
+		text = draw(x->kb, kind, n, count, rng, ids);
 		sg_feats_read(&x->f, text);
 		p = sg_profile_prob(x->model, NULL, NULL, label, &x->f, 1);
 	}

@@ -27,58 +27,73 @@
  * meant to be */
 #define KB_CACHE_VERSION 2
 
+/* Where a passage or sentence is in the files read. */
+struct span {
+	size_t file, off, len;
+};
+
+/* Passages (SG_KB_PASSAGES) or sentences (SG_KB_SENTENCES) as spans, cut
+ * from the text on first use: an item becomes JSON only when it is asked
+ * for, so drawing a few costs a pass over the text, not a JSON string,
+ * id and pair for every one. */
+struct cut {
+	struct span *v;
+	size_t n, cap;
+	int done;
+};
+
 struct sg_kb {
-	char **name, **text; /* the files read, until both are cut */
+	char **name, **text; /* the files read (none from the cache) */
 	size_t nfiles;
-	json_t *passages;  /* [[id, text], ...], NULL until cut */
-	json_t *sentences; /* [[id, text], ...], NULL until cut */
+	struct cut cut[2];
+	json_t *passages;  /* [[id, text], ...], NULL until asked for */
+	json_t *sentences; /* [[id, text], ...], NULL until asked for */
 	json_t *postings;  /* term -> [[passage, tf], ...] */
 	double *len, avglen;
 };
 
-/* Whether text has at least k words: counting stops there. */
+/* Whether the n bytes at s hold at least k words (counting stops there)
+ * and are UTF-8 (jansson checks those that are not ASCII, which a look at
+ * the bytes tells, and most of a knowledge base's are).  The byte after
+ * them is made NUL for the count, then put back. */
 static int
-has_words(const char *text, int k)
+usable(char *s, size_t n, int k)
 {
-	const char *a;
+	const char *p = s, *a;
+	unsigned char high = 0;
+	char after = s[n];
 	uint64_t h;
 	int nl = 0;
-
-	while (k > 0 && sg_word_next(&text, &a, &h, &nl))
-		k--;
-	return k == 0;
-}
-
-/* A piece of a file as a JSON string, NULL when it is not UTF-8: jansson
- * checks the pieces that are not ASCII, which a look at the bytes tells,
- * and most of a knowledge base's are. */
-static json_t *
-piece(const char *s, size_t n)
-{
-	unsigned char high = 0;
+	json_t *t;
 
 	for (size_t i = 0; i < n; i++)
 		high |= (unsigned char)s[i];
-	return high < 0x80 ? json_stringn_nocheck(s, n) : json_stringn(s, n);
-}
-
-/* The [id, text] pair of an item: name, sep and number for the id. */
-static json_t *
-item(const char *name, const char *sep, size_t i, json_t *text)
-{
-	char id[4200];
-	json_t *pair = json_array();
-
-	snprintf(id, sizeof id, "%s%s%zu", name, sep, i);
-	json_array_append_new(pair, json_string(id));
-	json_array_append_new(pair, text);
-	return pair;
+	if (high >= 0x80) {
+		if (!(t = json_stringn(s, n)))
+			return 0;
+		json_decref(t);
+	}
+	s[n] = '\0';
+	while (k > 0 && sg_word_next(&p, &a, &h, &nl))
+		k--;
+	s[n] = after;
+	return k == 0;
 }
 
 static void
-add_sentences(struct sg_kb *kb, const char *name, const char *text)
+add_span(struct cut *c, size_t file, size_t off, size_t len)
 {
-	const char *p = text, *s;
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 1024;
+		c->v = sg_xrealloc(c->v, c->cap * sizeof *c->v);
+	}
+	c->v[c->n++] = (struct span){file, off, len};
+}
+
+static void
+add_sentences(struct sg_kb *kb, size_t file)
+{
+	char *text = kb->text[file], *p = text, *s;
 	size_t n;
 
 	while (*p) {
@@ -91,15 +106,10 @@ add_sentences(struct sg_kb *kb, const char *name, const char *text)
 		if (*p)
 			p++;
 		n = (size_t)(p - s);
-		json_t *t = n > 0 ? piece(s, n) : NULL;
-
 		/* the sentence's words, not the rest of the text's */
-		if (t && has_words(json_string_value(t), 3))
-			json_array_append_new(kb->sentences,
-				item(name, ".s", json_array_size(kb->sentences),
-					t));
-		else
-			json_decref(t);
+		if (n > 0 && usable(s, n, 3))
+			add_span(&kb->cut[SG_KB_SENTENCES], file,
+				(size_t)(s - text), n);
 	}
 }
 
@@ -127,49 +137,53 @@ terms(const char *text)
 }
 
 static void
-add_passage(struct sg_kb *kb, const char *name, const char *text, size_t n)
+add_passage(struct sg_kb *kb, size_t file, char *s, size_t n)
 {
-	json_t *t;
-
-	while (n > 0 && isspace((unsigned char)*text))
-		text++, n--;
-	while (n > 0 && isspace((unsigned char)text[n - 1]))
+	while (n > 0 && isspace((unsigned char)*s))
+		s++, n--;
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
 		n--;
-	t = piece(text, n);
-
-	if (!t || !has_words(json_string_value(t), 1)) {
-		json_decref(t);
-		return;
-	}
-	json_array_append_new(kb->passages,
-		item(name, "#", json_array_size(kb->passages), t));
+	if (usable(s, n, 1))
+		add_span(&kb->cut[SG_KB_PASSAGES], file,
+			(size_t)(s - kb->text[file]), n);
 }
 
 /* Paragraphs, each cut every PASSAGE_WORDS words. */
 static void
-add_passages(struct sg_kb *kb, const char *name, const char *text)
+add_passages(struct sg_kb *kb, size_t file)
 {
-	const char *p = text, *start = text, *cut;
+	char *p = kb->text[file], *start = p;
 	size_t words = 0;
 	int inword = 0;
 
 	for (; *p; p++) {
 		if (p[0] == '\n' && p[1] == '\n') {
-			add_passage(kb, name, start, (size_t)(p - start));
+			add_passage(kb, file, start, (size_t)(p - start));
 			start = p + 1;
 			words = 0;
 			continue;
 		}
 		if (!isspace((unsigned char)*p) && !inword &&
 			++words > PASSAGE_WORDS) {
-			cut = p;
-			add_passage(kb, name, start, (size_t)(cut - start));
-			start = cut;
+			add_passage(kb, file, start, (size_t)(p - start));
+			start = p;
 			words = 1;
 		}
 		inword = !isspace((unsigned char)*p);
 	}
-	add_passage(kb, name, start, (size_t)(p - start));
+	add_passage(kb, file, start, (size_t)(p - start));
+}
+
+/* The kind's spans, cut on first use. */
+static struct cut *
+cut(struct sg_kb *kb, enum sg_kb_kind kind)
+{
+	struct cut *c = &kb->cut[kind];
+
+	for (size_t i = 0; !c->done && i < kb->nfiles; i++)
+		(kind == SG_KB_PASSAGES ? add_passages : add_sentences)(kb, i);
+	c->done = 1;
+	return c;
 }
 
 static void
@@ -476,6 +490,8 @@ sg_kb_free(struct sg_kb *kb)
 	}
 	free(kb->name);
 	free(kb->text);
+	free(kb->cut[0].v);
+	free(kb->cut[1].v);
 	json_decref(kb->passages);
 	json_decref(kb->sentences);
 	json_decref(kb->postings);
@@ -483,26 +499,74 @@ sg_kb_free(struct sg_kb *kb)
 	free(kb);
 }
 
+/* The [id, text] pair of a kind's item i, from its span: the text was
+ * checked as UTF-8 when it was cut. */
+static json_t *
+span_item(const struct sg_kb *kb, enum sg_kb_kind kind, size_t i)
+{
+	const struct span *sp = &kb->cut[kind].v[i];
+	char id[4200];
+	json_t *pair = json_array();
+
+	snprintf(id, sizeof id, "%s%s%zu", kb->name[sp->file],
+		kind == SG_KB_PASSAGES ? "#" : ".s", i);
+	json_array_append_new(pair, json_string(id));
+	json_array_append_new(pair,
+		json_stringn_nocheck(kb->text[sp->file] + sp->off, sp->len));
+	return pair;
+}
+
+/* The kind's items as JSON, when they are (from the cache, or asked for
+ * whole), else NULL. */
+static json_t **
+as_json(struct sg_kb *kb, enum sg_kb_kind kind)
+{
+	return kind == SG_KB_PASSAGES ? &kb->passages : &kb->sentences;
+}
+
+size_t
+sg_kb_count(struct sg_kb *kb, enum sg_kb_kind kind)
+{
+	json_t *j = *as_json(kb, kind);
+
+	return j ? json_array_size(j) : cut(kb, kind)->n;
+}
+
+json_t *
+sg_kb_item(struct sg_kb *kb, enum sg_kb_kind kind, size_t i)
+{
+	json_t *j = *as_json(kb, kind);
+
+	if (j)
+		return json_incref(json_array_get(j, i));
+	return i < cut(kb, kind)->n ? span_item(kb, kind, i) : NULL;
+}
+
+static const json_t *
+items(struct sg_kb *kb, enum sg_kb_kind kind)
+{
+	json_t **j = as_json(kb, kind);
+	struct cut *c;
+
+	if (!*j) {
+		c = cut(kb, kind);
+		*j = json_array();
+		for (size_t i = 0; i < c->n; i++)
+			json_array_append_new(*j, span_item(kb, kind, i));
+	}
+	return *j;
+}
+
 const json_t *
 sg_kb_sentences(struct sg_kb *kb)
 {
-	if (!kb->sentences) {
-		kb->sentences = json_array();
-		for (size_t i = 0; i < kb->nfiles; i++)
-			add_sentences(kb, kb->name[i], kb->text[i]);
-	}
-	return kb->sentences;
+	return items(kb, SG_KB_SENTENCES);
 }
 
 const json_t *
 sg_kb_passages(struct sg_kb *kb)
 {
-	if (!kb->passages) {
-		kb->passages = json_array();
-		for (size_t i = 0; i < kb->nfiles; i++)
-			add_passages(kb, kb->name[i], kb->text[i]);
-	}
-	return kb->passages;
+	return items(kb, SG_KB_PASSAGES);
 }
 
 json_t *

@@ -137,6 +137,11 @@ void sg_kb_free(struct sg_kb *kb);
  * cut on the first call. */
 const json_t *sg_kb_passages(struct sg_kb *kb);
 const json_t *sg_kb_sentences(struct sg_kb *kb);
+/* The same one at a time, made only when asked for: how many there are,
+ * and item i as a new [id, text] (NULL past the end). */
+enum sg_kb_kind { SG_KB_PASSAGES, SG_KB_SENTENCES };
+size_t sg_kb_count(struct sg_kb *kb, enum sg_kb_kind kind);
+json_t *sg_kb_item(struct sg_kb *kb, enum sg_kb_kind kind, size_t i);
 /* The k best passages for query by BM25, best first, as [id, text];
  * none from a knowledge base without its index. */
 json_t *sg_kb_search(const struct sg_kb *kb, const char *query, size_t k);
