@@ -276,12 +276,12 @@ load_output(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	struct stat st;
 	unsigned long line = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+	int known = fd >= 0 && fstat(fd, &st) == 0; /* which file it is */
 
-	if (fd >= 0 && fstat(fd, &st) == 0 &&
-		snap_read(m, snap, fd, &st, bytes, &h))
+	if (known && snap_read(m, snap, fd, &st, bytes, &h))
 		line = h.lines;
 	rc = load_range(m, c, path, (long long)h.bytes, &line, bytes, e);
-	if (rc == 0 && fd >= 0 && (uint64_t)bytes > h.bytes &&
+	if (rc == 0 && known && (uint64_t)bytes > h.bytes &&
 		bytes <= st.st_size)
 		snap_write(m, snap, fd, &st, bytes, line);
 	if (fd >= 0)
