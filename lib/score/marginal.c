@@ -154,31 +154,18 @@ load_range(struct sg_marginal *m, const struct sg_marginal_conf *c,
  * last bytes before the point it covers.  Any other is rebuilt, never
  * trusted; a lost one costs a full read.
  */
-#define SNAP_MAGIC "sgprof2\n"
+#define SNAP_MAGIC "sgprof3\n"
 #define SNAP_TAIL 4096
 
 struct snap_head {
 	char magic[8];
-	uint64_t sum;	       /* zlib's crc32 of the rest of the file */
+	uint64_t sum;	       /* checksum of the rest of the file */
 	uint64_t dev, ino;     /* the output's */
 	uint64_t bytes, lines; /* of the output, covered */
-	uint64_t tail;	       /* sg_hash64 of its SNAP_TAIL bytes before */
+	uint64_t tail;	       /* checksum of its SNAP_TAIL bytes before */
 };
 
-/* sg_hash64 of the up to SNAP_TAIL bytes of fd before offset end, or 0
- * when they cannot all be read. */
-static uint64_t
-tail_hash(int fd, uint64_t end)
-{
-	char buf[SNAP_TAIL];
-	size_t n = end < SNAP_TAIL ? (size_t)end : SNAP_TAIL;
-
-	if (pread(fd, buf, n, (off_t)(end - n)) != (ssize_t)n)
-		return 0;
-	return sg_hash64(buf, n) | 1;
-}
-
-/* crc32 in pieces that its length argument holds */
+/* zlib's crc32, in pieces that its length argument holds */
 static uint64_t
 checksum(const char *s, size_t n)
 {
@@ -189,6 +176,19 @@ checksum(const char *s, size_t n)
 		crc = crc32(crc, (const Bytef *)s, (uInt)k);
 	}
 	return crc;
+}
+
+/* The checksum of the up to SNAP_TAIL bytes of fd before offset end, made
+ * odd; 0 when they cannot all be read. */
+static uint64_t
+tail_sum(int fd, uint64_t end)
+{
+	char buf[SNAP_TAIL];
+	size_t n = end < SNAP_TAIL ? (size_t)end : SNAP_TAIL;
+
+	if (pread(fd, buf, n, (off_t)(end - n)) != (ssize_t)n)
+		return 0;
+	return checksum(buf, n) << 1 | 1;
 }
 
 static char *
@@ -228,7 +228,7 @@ snap_read(struct sg_marginal *m, const char *snap, int fd,
 			h->ino == (uint64_t)st->st_ino &&
 			h->bytes <= (uint64_t)bytes &&
 			h->bytes <= (uint64_t)st->st_size &&
-			h->tail == tail_hash(fd, h->bytes))
+			h->tail == tail_sum(fd, h->bytes))
 			p = sg_profile_undump(s + sizeof *h, len - sizeof *h);
 	}
 	free(s);
@@ -251,7 +251,7 @@ snap_write(const struct sg_marginal *m, const char *snap, int fd,
 		.ino = (uint64_t)st->st_ino,
 		.bytes = (uint64_t)bytes,
 		.lines = line,
-		.tail = tail_hash(fd, (uint64_t)bytes)};
+		.tail = tail_sum(fd, (uint64_t)bytes)};
 	struct sg_buf b = {0};
 
 	sg_buf_add(&b, (const char *)&h, sizeof h);
