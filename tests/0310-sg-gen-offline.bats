@@ -116,6 +116,7 @@ samples() {
 
 # A labelled extractive job over a knowledge base of reviews, a paragraph
 # each; its plan is $1 (positive and negative), changed by the jq filter $2.
+# Two examples make a model too weak for the default confidence, 0.9999.
 labelled() {
 	printf '%s\n\n' 'Great sound, I love it.' 'Terrible battery, it broke in a day.' \
 		'Great case, I love the colour.' 'The cable broke, terrible.' \
@@ -124,7 +125,7 @@ labelled() {
 		.recipe.task_input = {labels: [\"positive\", \"negative\"], examples: [
 			{text: \"I love it, great\", label: \"positive\"},
 			{text: \"It broke, terrible\", label: \"negative\"}]} |
-		.params = {passages: 1} | .label_plan = $1 | ${2:-.}"
+		.params = {passages: 1, confidence: 0.9} | .label_plan = $1 | ${2:-.}"
 }
 
 @test "extractive: with labels, passages the model gives the planned label" {
@@ -173,6 +174,9 @@ labelled() {
 	[ "$status" -eq 1 ]
 	assert_equal "$(samples '.error' | sort -u)" '"no passage in 200 draws is labelled \"negative\" with confidence 1"
 "no passage in 200 draws is labelled \"positive\" with confidence 1"'
+	run --separate-stderr sg-gen < <(labelled '["positive"]' 'del(.params.confidence)')
+	[ "$status" -eq 1 ]
+	assert_equal "$(samples '.error')" '"no passage in 200 draws is labelled \"positive\" with confidence 0.9999"'
 	run --separate-stderr sg-gen < <(labelled '["positive"]' '.params.confidence = 2')
 	[ "$status" -eq 7 ]
 	assert_equal "$stderr" 'sg-gen: <stdin>:1: params "confidence" is not a number in [0, 1]'

@@ -32,14 +32,14 @@ def stats: (map(.utility) | map(select(. != null))) as $u | {
 		[$a[] as $k | {($k): (map(.[$k]) | mean)}] | add),
 	bad: (sort_by(.seed) | map(.bad_after_20)),
 	failed: map(select(.status != 0) | "seed \(.seed): \(.status)") };
-def diff($a; $b): if $a == null or $b == null then "-" else
+def diff($a; $b): if $a.u == null or $b.u == null then "-" else
 	"\($a.u - $b.u | signed(3)) ± \([$a.se, $b.se] | map(. // 0 | . * .) | add | sqrt | fmt(3))" end;
 def under10: if .bad[0] == null then "-" else
 	"\(.bad | map(select(. < 0.1)) | length) of \(.bad | length)" end;
 group_by(.task)[] | .[0].task as $task | . as $runs |
 (group_by(.config) | map(stats) | sort_by(.config | order)) as $c |
 ($c | INDEX(.config)) as $by |
-($c | map(select(.config | mixed | not) | select(.config != "flipped")) | max_by(.u)) as $best |
+($c | map(select(.config | mixed | not) | select(.config != "flipped" and .u != null)) | max_by(.u)) as $best |
 "### \($task): majority \(map(.majority) | mean | fmt(3)), real-trained ceiling \(map(.ceiling) | mean | fmt(3))",
 "",
 "| configuration | seeds | utility | min – max | samples | iterations | sg-run wall s | exit status not 0 |",

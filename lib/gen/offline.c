@@ -105,7 +105,7 @@ job_extract(struct sg_job *j, struct sg_extract *x, struct sg_error *e)
 		.json = sg_job_json(j),
 		.mc = model_conf.labelled ? &model_conf : NULL,
 		.model = model.accepted,
-		.confidence = sg_get_num(j->params, "confidence", 0.9),
+		.confidence = sg_get_num(j->params, "confidence", 0.9999),
 	};
 	if (!(x->confidence >= 0 && x->confidence <= 1)) {
 		sg_seterr(e, "params \"confidence\" is not a number in [0, 1]");
