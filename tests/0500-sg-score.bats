@@ -167,7 +167,8 @@ true"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	keys='["type","run","batch","arm","generator","params","context","reward","n","passed","pass_rate","mean_quality","diversity","distinct_1","distinct_2","repetition_rate","compression_ratio","checks","parts","weights"]'
-	assert_equal "$output" "$keys
+	# the first batch has a sample that failed: its error is quoted
+	assert_equal "$output" "${keys/\"checks\",/\"checks\",\"first_error\",}
 $keys"
 	run --separate-stderr scored 'select(.type == "reward") | [.run, .arm, .generator, .params, .context]' "$STREAM"
 	[ "$status" -eq 0 ]
@@ -272,15 +273,15 @@ EOF
 {"type":"sample","id":"f","run":"r","batch":4,"arm":"n","error":"HTTP 401: bad key","error_kind":"infrastructure","error_scope":"server"}
 {"type":"batch","run":"r","batch":4,"arm":"n","n":2}
 EOF
-	run --separate-stderr scored 'select(.type == "reward") | [.batch, (.reward | if . then type else . end), .skipped, .error_scope, (keys_unsorted | .[index("reward") + 1])]' in
+	run --separate-stderr scored 'select(.type == "reward") | [.batch, (.reward | if . then type else . end), .skipped, .error_scope, (keys_unsorted | .[index("reward") + 1]), .first_error]' in
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	# 3: one of its samples failed for its content, which is the arm's;
-	# 4: one of its two samples never came
-	assert_equal "$output" '[1,null,"HTTP 401: bad key","server","skipped"]
-[2,null,"cannot run \"x\"","arm","skipped"]
-[3,"number",null,null,"n"]
-[4,"number",null,null,"n"]'
+	# 3: one of its samples failed for its content, which is the arm's,
+	# and the reward quotes it; 4: one of its two samples never came
+	assert_equal "$output" '[1,null,"HTTP 401: bad key","server","skipped",null]
+[2,null,"cannot run \"x\"","arm","skipped",null]
+[3,"number",null,null,"n","not JSON"]
+[4,"number",null,null,"n",null]'
 }
 
 @test "sg-score: a truncated stream rewards its open batches at the end, in order" {

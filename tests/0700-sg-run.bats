@@ -187,6 +187,36 @@ PY
 	assert_equal "$stderr" "sg-run: stopped after 1 iterations short of the target"
 }
 
+@test "why an arm's samples fail is said once a run, quoting the first; -q not" {
+	printf 'Great sound, I love it.\n\nTerrible battery, it broke.\n' >kb.txt
+	# two examples are too few for extractive's labels at the default
+	# confidence: every sample fails for its content
+	cat >r.yaml <<'EOF'
+job_id: weak
+domain: reviews
+task_input:
+  description: "Reviews, positive or negative."
+  labels: [positive, negative]
+  examples:
+    - {text: "I love it, great", label: positive}
+    - {text: "It broke, terrible", label: negative}
+num_samples: 4
+knowledge_base: kb.txt
+router_config:
+  arms: [{name: extractive, generator: extractive}]
+  batch_size: 2
+EOF
+	run --separate-stderr sg-run -i 3 -o a.jsonl r.yaml
+	[ "$status" -eq 6 ]
+	assert_equal "$(grep -v '^sg-run: iteration [0-9]: extractive: 0/2 passed' <<<"$stderr" | head -1)" \
+		'sg-run: iteration 1: arm "extractive": a sample failed: no passage in 200 draws is labelled "positive" with confidence 0.9999'
+	[ "$(grep -c 'a sample failed' <<<"$stderr")" -eq 1 ]
+	[ "$(grep -c '^sg-run: iteration [0-9]: extractive: 0/2 passed' <<<"$stderr")" -eq 3 ]
+	run --separate-stderr sg-run -q -i 3 -o b.jsonl r.yaml
+	[ "$status" -eq 6 ]
+	assert_equal "$stderr" "sg-run: stopped after 3 iterations short of the target"
+}
+
 @test "what the stages say again each iteration is said once a run, and counted" {
 	sed 's/^num_samples: .*/num_samples: 20/; s/^validators:$/&\n  llm_judge: {enabled: true}/' "$REVIEWS" > r.yaml
 	echo 'no_such_field: 1' >> r.yaml

@@ -541,6 +541,26 @@ report_line(const struct run *r, long long iter, const char *value,
 	fprintf(stderr, "%.100s\n", line);
 }
 
+/* The first error of an arm's samples, said once a run (not with -q):
+ * "0/10 passed" alone does not tell what to mend. */
+static void
+said_error(struct run *r, const json_t *reward, long long iter)
+{
+	const char *arm = sg_get_str(reward, "arm");
+	const char *why = sg_get_str(reward, "first_error");
+	char key[300];
+
+	if (!arm || !why || r->verbosity < 0)
+		return;
+	snprintf(key, sizeof key, "error %s", arm);
+	if (json_object_get(r->said, key))
+		return;
+	json_object_set_new(r->said, key, json_true());
+	status_clear();
+	sg_warn("iteration %lld: arm \"%s\": a sample failed: %s", iter, arm,
+		why);
+}
+
 /* Report the iteration from the records sg-update logged for it: with -v
  * its decision, reward and failed checks; else one line in a pipe, and
  * on a terminal the status line (drawn by the loop). */
@@ -580,6 +600,7 @@ report(struct run *r, FILE *log, long long iter)
 			r->refused ? ", refused" : "");
 	else
 		snprintf(value, sizeof value, "no reward");
+	said_error(r, reward, iter);
 	if (r->verbosity == 0 && !r->tty)
 		report_line(r, iter, value, reward);
 	if (r->verbosity <= 0)

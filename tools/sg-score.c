@@ -58,6 +58,7 @@ struct batch {
 	size_t seen, passed;
 	size_t infra;	    /* samples failed for the server or the setup */
 	json_t *infra_what; /* the first one's error and error_scope */
+	json_t *error;	    /* the first error of another kind */
 	double qsum;
 	struct sg_texts texts; /* the text views of the samples with data */
 	struct tally *tally;   /* in the order first met */
@@ -199,6 +200,8 @@ batch_close(struct batch *b)
 	b->seen = b->passed = b->infra = 0;
 	json_decref(b->infra_what);
 	b->infra_what = NULL;
+	json_decref(b->error);
+	b->error = NULL;
 	b->qsum = 0;
 	sg_batch_parts_free(&b->parts);
 	memset(&b->parts, 0, sizeof b->parts);
@@ -322,14 +325,20 @@ walk_checks(const json_t *s, struct batch *b, int count)
 }
 
 /* A sample that failed for the server or the setup, not its content:
- * a batch of nothing else teaches the router nothing. */
+ * a batch of nothing else teaches the router nothing.  The first error
+ * of another kind is kept to tell the user why the arm's samples fail. */
 static void
-infra_count(struct batch *b, const json_t *s)
+error_count(struct batch *b, const json_t *s)
 {
 	const char *kind = sg_get_str(s, "error_kind");
 
-	if (!has(s, "error") || !kind || strcmp(kind, "infrastructure") != 0)
+	if (!has(s, "error"))
 		return;
+	if (!kind || strcmp(kind, "infrastructure") != 0) {
+		if (!b->error)
+			b->error = json_incref(json_object_get(s, "error"));
+		return;
+	}
 	if (b->infra++ == 0)
 		b->infra_what = json_pack("{s:O, s:s}", "skipped",
 			json_object_get(s, "error"), "error_scope",
@@ -355,7 +364,7 @@ score_sample(json_t *s, struct batch *b, int count)
 	b->passed += pass;
 	b->qsum += q;
 	meta_fill(b->meta, s);
-	infra_count(b, s);
+	error_count(b, s);
 	if (!has(s, "data"))
 		return;
 	if (marginal_ready && pass)
@@ -454,6 +463,8 @@ reward(struct batch *b, const json_t *end)
 				(json_int_t)b->tally[i].pass, "fail",
 				(json_int_t)b->tally[i].fail));
 	json_object_set_new(r, "checks", checks);
+	if (b->error)
+		json_object_set(r, "first_error", b->error);
 	w = json_object();
 	parts = json_object();
 	for (int i = 0; i < SG_NPARTS; i++) {
