@@ -148,30 +148,43 @@ add_passage(struct sg_kb *kb, size_t file, char *s, size_t n)
 			(size_t)(s - kb->text[file]), n);
 }
 
-/* Paragraphs, each cut every PASSAGE_WORDS words. */
+/* isspace() of the C locale */
+static int
+blank(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Paragraphs, each cut every PASSAGE_WORDS words.  This reads every byte
+ * of the knowledge base each extractive batch, so it is written for the
+ * common byte, one inside a word. */
 static void
 add_passages(struct sg_kb *kb, size_t file)
 {
 	char *p = kb->text[file], *start = p;
 	size_t words = 0;
-	int inword = 0;
+	unsigned char c;
 
-	/* isspace() of the C locale, inline: this loop reads every byte of
-	 * the knowledge base each batch, and the call was most of its cost */
-	for (int blank; *p; p++) {
-		if (p[0] == '\n' && p[1] == '\n') {
-			add_passage(kb, file, start, (size_t)(p - start));
-			start = p + 1;
-			words = 0;
-			continue;
-		}
-		blank = *p == ' ' || (*p >= '\t' && *p <= '\r');
-		if (!blank && !inword && ++words > PASSAGE_WORDS) {
+	for (;;) {
+		/* blanks, and the paragraph breaks among them */
+		for (; blank(c = (unsigned char)*p); p++)
+			if (c == '\n' && p[1] == '\n') {
+				add_passage(
+					kb, file, start, (size_t)(p - start));
+				start = p + 1;
+				words = 0;
+			}
+		if (c == '\0')
+			break;
+		/* a word begins at p */
+		if (++words > PASSAGE_WORDS) {
 			add_passage(kb, file, start, (size_t)(p - start));
 			start = p;
 			words = 1;
 		}
-		inword = !blank;
+		/* the rest of it: any byte but a blank or the end */
+		while ((c = (unsigned char)*++p) > ' ' || (c && !blank(c)))
+			;
 	}
 	add_passage(kb, file, start, (size_t)(p - start));
 }
