@@ -187,7 +187,7 @@ PY
 	assert_equal "$stderr" "sg-run: stopped after 1 iterations short of the target"
 }
 
-@test "why an arm's samples fail is said once a run, quoting the first; -q not" {
+@test "why an arm's samples fail is said once a run, quoting the first; -q not; 20 barren batches stop it" {
 	printf 'Great sound, I love it.\n\nTerrible battery, it broke.\n' >kb.txt
 	# two examples are too few for extractive's labels at the default
 	# confidence: every sample fails for its content
@@ -215,6 +215,12 @@ EOF
 	run --separate-stderr sg-run -q -i 3 -o b.jsonl r.yaml
 	[ "$status" -eq 6 ]
 	assert_equal "$stderr" "sg-run: stopped after 3 iterations short of the target"
+	# such a run stops after 20 batches in a row that added nothing, not
+	# at its budget (here 10 times the 2 batches needed, plus 10)
+	run --separate-stderr sg-run -q -o c.jsonl r.yaml
+	[ "$status" -eq 6 ]
+	assert_equal "$stderr" "sg-run: the last 20 batches added no sample: stopped short of the target"
+	assert_equal "$(jq .steps c.jsonl.state)" 20
 }
 
 @test "what the stages say again each iteration is said once a run, and counted" {

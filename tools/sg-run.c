@@ -69,6 +69,11 @@ enum {
  * the budget on samples that will be rejected too. */
 #define GATE_PATIENCE 20
 
+/* So many batches in a row that add no sample end the run, whichever
+ * arms made them: the rest of the budget would most likely go the same
+ * way. */
+#define BARREN_PATIENCE 20
+
 /* The files of the original system's --output DIR/. */
 static const char accepted_name[] = "accepted_samples.jsonl";
 static const char rejected_name[] = "rejected_samples.jsonl";
@@ -85,6 +90,7 @@ struct run {
 	int dev_gate;			     /* sg-score --gate */
 	int arm_rewards;       /* the evaluations' rewards to sg-update */
 	long long refused;     /* batches refused in a row */
+	long long barren;      /* batches in a row that added no sample */
 	int verbosity;	       /* -1 with -q, else how many -v */
 	int tty;	       /* a status line kept in place on stderr */
 	struct sg_map *lines;  /* the lines the stages said, by hash */
@@ -594,6 +600,7 @@ report(struct run *r, FILE *log, long long iter)
 	d = json_object_get(job, "decision");
 	snprintf(r->arm, sizeof r->arm, "%s", sg_get_str(job, "arm"));
 	r->refused = sg_get_str(reward, "reject") ? r->refused + 1 : 0;
+	r->barren = sg_get_int(reward, "accepted", 1) == 0 ? r->barren + 1 : 0;
 	if (json_is_number(json_object_get(reward, "reward")))
 		snprintf(value, sizeof value, "reward %.3f%s",
 			sg_get_num(reward, "reward", 0),
@@ -845,6 +852,20 @@ summary(const struct run *r, long long iters)
 			sg_get_num(a, "temperature", 0));
 	}
 	json_decref(st);
+}
+
+/* Stop short of the target once the last patience batches in a row went
+ * as how says: the rest of the budget would most likely go the same way. */
+static void
+stop_after(const struct run *r, long long iter, long long inarow, int patience,
+	const char *how)
+{
+	if (inarow < patience)
+		return;
+	summary(r, iter);
+	sg_die(SG_EXIT_INCOMPLETE,
+		"the last %d batches %s: stopped short of the target", patience,
+		how);
 }
 
 /* A file we append to through children and read back from where it ended
@@ -1214,13 +1235,10 @@ fill(struct run *r, FILE *log, FILE *evals, long long *iter,
 				"iteration %lld failed; run again to resume",
 				*iter);
 		report(r, log, *iter);
-		if (r->refused >= GATE_PATIENCE) {
-			summary(r, *iter);
-			sg_die(SG_EXIT_INCOMPLETE,
-				"the last %d batches all lowered the dev score:"
-				" stopped short of the target",
-				GATE_PATIENCE);
-		}
+		stop_after(r, *iter, r->refused, GATE_PATIENCE,
+			"all lowered the dev score");
+		stop_after(r, *iter, r->barren, BARREN_PATIENCE,
+			"added no sample");
 		if (report_pauses(r, *iter))
 			check_runnable(r, *iter);
 		if (r->eval_every && *iter % r->eval_every == 0)
