@@ -96,6 +96,13 @@ add_span(struct cut *c, size_t file, size_t off, size_t len)
 	c->v[c->n++] = (struct span){file, off, len};
 }
 
+/* isspace() of the C locale */
+static int
+blank(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 static void
 add_sentences(struct sg_kb *kb, size_t file)
 {
@@ -103,11 +110,11 @@ add_sentences(struct sg_kb *kb, size_t file)
 	size_t n;
 
 	while (*p) {
-		while (*p && isspace((unsigned char)*p))
+		while (blank(*p))
 			p++;
 		s = p;
 		while (*p && !((*p == '.' || *p == '!' || *p == '?') &&
-				     (!p[1] || isspace((unsigned char)p[1]))))
+				     (!p[1] || blank(p[1]))))
 			p++;
 		if (*p)
 			p++;
@@ -145,20 +152,13 @@ terms(const char *text)
 static void
 add_passage(struct sg_kb *kb, size_t file, char *s, size_t n)
 {
-	while (n > 0 && isspace((unsigned char)*s))
+	while (n > 0 && blank(*s))
 		s++, n--;
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
+	while (n > 0 && blank(s[n - 1]))
 		n--;
 	if (usable(s, n, 1))
 		add_span(&kb->cut[SG_KB_PASSAGES], file,
 			(size_t)(s - kb->text[file]), n);
-}
-
-/* isspace() of the C locale */
-static int
-blank(unsigned char c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
 /* Paragraphs, each cut every PASSAGE_WORDS words.  This reads every byte
