@@ -160,10 +160,8 @@ shingles(const struct sg_words *ws, int n, void (*fn)(void *ctx, uint64_t x),
  * shingles at once, its minima staying in a register: written as plain
  * loops, which GCC makes one vector multiply and one vector minimum a
  * shingle.  SSE2, the x86-64 baseline, has neither for 32-bit lanes; AVX2
- * has, and the loader picks the clone the processor runs. */
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+ * has. */
+SG_AVX2_CLONES
 static void
 signature(struct sg_minhash *m, const uint64_t *x64, size_t n)
 {
