@@ -317,6 +317,8 @@ Y
 	steps=$(jq .steps out.jsonl.state)
 	[ "$(wc -l < out.jsonl.state.evals)" -eq $(((steps + 4) / 5)) ]
 	[ "$(echo "$stderr" | grep -c '^sg-run: evaluation after iteration [0-9]*: accuracy 0\.[0-9]* on .*amazon-dev.tsv. (majority 0\.520)$')" -eq $(((steps + 4) / 5)) ]
+	# what they cost, apart from the batches
+	grep -q "^sg-run: $(((steps + 4) / 5)) evaluations took [0-9]*\.[0-9] s of this run's [0-9]*\.[0-9] s$" <<<"$stderr"
 	# the first rewards have no dev part: a model needs both labels
 	jq -se 'map(select(.type == "reward")) | length == '"$steps"' and
 		(map(select(.parts.dev != null)) | length) > '"$((steps - 3))"' and

@@ -98,6 +98,8 @@ struct run {
 	struct sg_buf held;    /* with -q, what the stages said */
 	long long first;       /* accepted when this invocation began */
 	struct timespec start; /* when it began */
+	long long evaluations; /* made by this invocation */
+	double eval_secs;      /* and the time they took */
 	char arm[64];	       /* the latest batch's */
 	char *seen, *log, *rejects, *evals;
 	char *owned_output, *owned_state;
@@ -472,19 +474,26 @@ duration(char *buf, size_t size, double secs)
 		snprintf(buf, size, "%lldh%02lldm", s / 3600, s / 60 % 60);
 }
 
+/* The seconds since t. */
+static double
+since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) +
+	       (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
 /* ", R UNIT, ETA T" since this invocation began, or "" before its first
  * sample. */
 static void
 pace(const struct run *r, long long now, const char *unit, char *buf,
 	size_t size)
 {
-	struct timespec t;
-	double secs, rate;
+	double secs = since(&r->start), rate;
 	char eta[32];
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	secs = (double)(t.tv_sec - r->start.tv_sec) +
-	       (double)(t.tv_nsec - r->start.tv_nsec) / 1e9;
 	rate = secs > 0 ? (double)(now - r->first) / secs : 0;
 	buf[0] = '\0';
 	if (!(rate > 0))
@@ -685,8 +694,11 @@ evaluate(struct run *r, FILE *evals, long long iter)
 	json_t *rec, *last = NULL;
 	struct sg_buf rewards = {0};
 	struct sg_error e;
+	struct timespec t0;
 	int bad = 0, fd, failed;
 	char *line;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	/* a descriptor of its own: one shared with evals would move the
 	 * offset we read from to the end of what the child wrote */
@@ -726,6 +738,8 @@ evaluate(struct run *r, FILE *evals, long long iter)
 	if (rewards.len > 0)
 		learn_rewards(r, &rewards, iter);
 	free(rewards.p);
+	r->evaluations++;
+	r->eval_secs += since(&t0);
 	if (!last) {
 		sg_warn("evaluation after iteration %lld wrote no eval record",
 			iter);
@@ -838,6 +852,15 @@ summary(const struct run *r, long long iters)
 			sg_get_num(u, "cost", 0));
 	report_labels(r, st);
 	report_withdrawn(st);
+	/* what learning from the dev set costs, apart from what the arms
+	 * it leads to cost */
+	if (r->evaluations > 0)
+		fprintf(stderr,
+			"%s: %lld evaluation%s took %.1f s of this run's"
+			" %.1f s\n",
+			sg_progname, r->evaluations,
+			r->evaluations == 1 ? "" : "s", r->eval_secs,
+			since(&r->start));
 	if (r->repeats > 0)
 		fprintf(stderr,
 			"%s: %lld line%s the stages said again not shown\n",
