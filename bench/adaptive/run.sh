@@ -119,14 +119,19 @@ one() {
 		echo "run.sh: sg-eval failed on $dir/data.jsonl (see eval.txt)" >&2
 		echo null >"$dir/eval.json"
 	fi
+	# the evaluations' seconds, from sg-run's summary (-e only)
+	evals=$(sed -n "s/^sg-run: [0-9]* evaluations\{0,1\} took \([0-9.]*\) s of .*/\1/p" \
+		"$dir/run.txt")
 	jq -n --arg task "$1" --arg config "$2" --argjson seed "$3" --arg bad "$bad" \
 		--argjson status "$rc" --argjson wall "$(echo "$t1 - $t0" | bc)" \
+		--argjson evals "${evals:-null}" \
 		--arg commit "$COMMIT" --slurpfile eval "$dir/eval.json" \
 		--slurpfile data "$dir/data.jsonl" --slurpfile state "$dir/data.jsonl.state" '
 		def share($a): if length == 0 then null else (map(select(. == $a)) | length) / length end;
 		($data | map(.arm)) as $arms | $eval[0] as $e | {
 			task: $task, config: $config, seed: $seed, commit: $commit,
-			status: $status, wall: $wall, iterations: $state[0].steps,
+			status: $status, wall: $wall, eval_wall: $evals,
+			iterations: $state[0].steps,
 			samples: ($arms | length),
 			utility: $e.utility, accuracy: $e.synthetic.accuracy,
 			macro_f1: $e.synthetic.macro_f1, majority: $e.majority,

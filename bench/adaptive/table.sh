@@ -28,6 +28,7 @@ def stats: (map(.utility) | map(select(. != null))) as $u | {
 	config: .[0].config, seeds: length, u: ($u | mean), se: ($u | se),
 	min: ($u | min), max: ($u | max), samples: (map(.samples) | mean),
 	iterations: (map(.iterations) | mean), wall: (map(.wall) | mean),
+	eval_wall: (map(.eval_wall // empty) | if length > 0 then mean else null end),
 	wall_se: (map(.wall) | se), shares: (map(.shares) | (map(keys[]) | unique) as $a |
 		[$a[] as $k | {($k): (map(.[$k]) | mean)}] | add),
 	bad: (sort_by(.seed) | map(.bad_after_20)),
@@ -68,5 +69,9 @@ if $m == [] then empty else
 	"\($by["arms+flipped"] // {bad: [null]} | under10) (≥ 9 of 10)",
 "- sg-run wall, feedback / router: \(if $by.feedback and $by.router then
 	$by.feedback.wall / $by.router.wall | fmt(2) else "-" end)x (≤ 1.5x)",
+"- sg-run wall, arms / arms without its evaluations: \(if $by.arms.eval_wall then
+	$by.arms.wall / ($by.arms.wall - $by.arms.eval_wall) | fmt(2) else "-" end)x (≤ 1.5x); " +
+	"arms / feedback: \(if $by.arms and $by.feedback then
+	$by.arms.wall / $by.feedback.wall | fmt(2) else "-" end)x",
 ""
 ' "$out/results.jsonl"
