@@ -587,6 +587,16 @@ neg	awful dreadful bad horrid'
 	rm st.profile-*
 	assert_equal "$(scored "$parts" -s st in)" "$renamed"
 	[ "$renamed" != "$changed" ]
+	# written again only once what it lacks is a quarter of what it holds
+	cp "$snap" snap.before
+	echo "$ACCEPTED" | accepted d
+	scored "$parts" -s st in >/dev/null
+	cmp "$snap" snap.before
+	for i in $(seq 4); do echo "$ACCEPTED"; done | accepted e
+	more=$(scored "$parts" -s st in)
+	! cmp -s "$snap" snap.before
+	rm st.profile-*
+	assert_equal "$(scored "$parts" -s st in)" "$more"
 }
 
 @test "sg-score --dev: a batch that helps a model tested on real data scores above 1/2, one that hurts below" {

@@ -152,7 +152,10 @@ load_range(struct sg_marginal *m, const struct sg_marginal_conf *c,
  * A snapshot is used only when it is whole (its checksum), and the output
  * is the file it was taken of: the same device and inode, and the same
  * last bytes before the point it covers.  Any other is rebuilt, never
- * trusted; a lost one costs a full read.
+ * trusted; a lost one costs a full read.  It is written again only when
+ * what it lacks is more than a quarter of what it holds: most batches
+ * read on from an older one rather than rewrite it whole, and the
+ * rewrites cost a constant share of the samples read (bench/RESULTS.md).
  */
 #define SNAP_MAGIC "sgprof3\n"
 #define SNAP_TAIL 4096
@@ -281,7 +284,7 @@ load_output(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	if (known && snap_read(m, snap, fd, &st, bytes, &h))
 		line = h.lines;
 	rc = load_range(m, c, path, (long long)h.bytes, &line, bytes, e);
-	if (rc == 0 && known && (uint64_t)bytes > h.bytes &&
+	if (rc == 0 && known && (uint64_t)bytes - h.bytes > h.bytes / 4 &&
 		bytes <= st.st_size)
 		snap_write(m, snap, fd, &st, bytes, line);
 	if (fd >= 0)
