@@ -19,6 +19,10 @@
 #                    by what leaving its samples out costs on the dev set
 #   uniform+flipped, router+flipped, feedback+flipped, gated+flipped
 #                    the same with the bad arm (flip.sh) offered too
+#   uniform+mislabelled, router+mislabelled, feedback+mislabelled,
+#   arms+mislabelled the same with spam's other bad arm (flip.sh
+#                    extractive: real texts with wrong labels); not run
+#                    for a task whose recipe lacks it
 # Each run leaves its files and result.json in OUTDIR/runs/TASK/CONFIG/SEED/;
 # table.sh then prints the tables from every result there.  A run is
 # deterministic (the same code, recipe, seed and data give the same
@@ -34,10 +38,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 data=${DATA:-$top/build/data}
 out=${OUTDIR:-$top/build/bench-adaptive}
-bad=flipped
+bads='["flipped", "mislabelled"]'
 all_configs="templater_conservative templater_balanced templater_exploratory
 	eda extractive flipped uniform router feedback gated arms
-	uniform+flipped router+flipped feedback+flipped gated+flipped arms+flipped"
+	uniform+flipped router+flipped feedback+flipped gated+flipped arms+flipped
+	uniform+mislabelled router+mislabelled feedback+mislabelled arms+mislabelled"
 
 # task NAME: the recipe and the real data of a task
 task() {
@@ -77,13 +82,16 @@ corpus() {
 # of its command arms made absolute, since it is written elsewhere
 configure() {
 	task "$1"
-	sg-plan -n1 "$recipe" | jq --arg dir "$here" --arg config "$2" --arg bad "$bad" \
+	sg-plan -n1 "$recipe" | jq --arg dir "$here" --arg config "$2" --argjson bads "$bads" \
 		--arg corpus "$corpus" '.recipe |
 		def name: if type == "string" then . else .name end;
 		($config | test("^(uniform|router|feedback|gated|arms)")) as $mixed |
+		($config | sub("^[^+]*\\+?"; "")) as $bad |
+		if $bad != "" and (.router_config.arms | any(name == $bad) | not) then
+			empty else . end |
 		.knowledge_base = $corpus |
 		.router_config.arms |= map(
-			select(if $mixed then name != $bad or ($config | endswith("+" + $bad))
+			select(if $mixed then (name | IN($bads[]) | not) or name == $bad
 				else name == $config end) |
 			if type == "object" and .command then
 				.command[0] |= "\($dir)/\(ltrimstr("./"))"
@@ -97,10 +105,14 @@ configure() {
 # one TASK CONFIG SEED: one run, then OUTDIR/runs/TASK/CONFIG/SEED/result.json
 one() {
 	local dir=$out/runs/$1/$2/$3 r=$out/recipes/$1-$2.json eval=() rc=0 t0 t1
+	local bad=${2#*+}
 	task "$1"
 	if [ -n "${RESUME-}" ] && [ -f "$dir/result.json" ]; then
 		return
 	fi
+	# a bad arm the task's recipe lacks
+	[ -s "$r" ] || return 0
+	[ "$bad" != "$2" ] || bad=flipped
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	case $2 in
