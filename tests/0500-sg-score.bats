@@ -530,6 +530,29 @@ neg	awful dreadful bad horrid'
 		'>' "$(scored 'select(.type == "reward") | .reward' -s st wrong)" ]
 }
 
+@test "sg-score -s: a sample whose label all the accepted samples contradict does not pass" {
+	for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | accepted a
+	printf '%s\n' 'pos	good great fine lovely nice' 'neg	good great fine lovely nice' |
+		labelled_batch b > in
+	run --separate-stderr scored 'select(.type == "sample") | [.data.label, .pass, .fidelity > 0.999, .fidelity < 0.001]' -s st in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '["pos",true,true,false]
+["neg",false,false,true]'
+	# its fidelity still counts in the batch's: the mean of the two
+	run --separate-stderr scored 'select(.type == "reward") | [.passed, (.parts.fidelity * 100 | round)]' -s st in
+	assert_equal "$output" '[1,50]'
+	# quality.min_fidelity 0 takes every label
+	jq -c 'if .type == "job" then .recipe.quality.min_fidelity = 0 else . end' in > all
+	run --separate-stderr scored 'select(.type == "sample") | .pass' -s st all
+	assert_equal "$output" 'true
+true'
+	# without -s there is no model to ask
+	run --separate-stderr scored 'select(.type == "sample") | [.pass, .fidelity]' in
+	assert_equal "$output" '[true,null]
+[true,null]'
+}
+
 @test "sg-score -s: the labels part counts the samples that keep the recipe's mix" {
 	echo "$ACCEPTED" | sed -n '1p;3p;1p;3p' | accepted a
 	# 4 pos accepted: a fifth is not below half of 5 plus one sample's

@@ -32,7 +32,8 @@ static const char *const metakeys[] = {"arm", "generator", "params", "context"};
 /* What a job's recipe says about scoring its batch. */
 struct recipe {
 	double threshold;
-	json_t *weights; /* check name -> weight, only the valid ones */
+	double min_fidelity; /* a sample's label less likely is not taken */
+	json_t *weights;     /* check name -> weight, only the valid ones */
 	double w[SG_NPARTS];
 	int has_mindiv, has_maxrep, has_mindisp;
 	double mindiv, maxrep, mindisp;
@@ -100,6 +101,7 @@ recipe_defaults(struct recipe *rc)
 	json_decref(rc->recipe);
 	memset(rc, 0, sizeof *rc);
 	rc->threshold = 0.5;
+	rc->min_fidelity = 0.001;
 	memcpy(rc->w, sg_part_defaults, sizeof rc->w);
 	sg_marginal_conf_read(&rc->mc, NULL);
 }
@@ -134,6 +136,8 @@ recipe_parse(struct recipe *rc, const json_t *job, const char *where, int *bad)
 	sg_marginal_conf_read(&rc->mc, recipe);
 	if ((v = unit(recipe, "quality.threshold", where, bad)))
 		rc->threshold = json_number_value(v);
+	if ((v = unit(recipe, "quality.min_fidelity", where, bad)))
+		rc->min_fidelity = json_number_value(v);
 	if ((v = unit(recipe, "constraints.min_diversity", where, bad)))
 		rc->has_mindiv = 1, rc->mindiv = json_number_value(v);
 	if ((v = unit(recipe, "constraints.max_repetition_rate", where, bad)))
@@ -350,13 +354,21 @@ error_count(struct batch *b, const json_t *s)
 static void
 score_sample(json_t *s, struct batch *b, int count)
 {
-	double q = walk_checks(s, b, count);
+	double q = walk_checks(s, b, count), fid;
 	int pass = has(s, "data") && !has(s, "error") &&
 		   !json_is_false(json_object_get(s, "valid")) &&
 		   q >= b->rc.threshold;
 	char *text;
 
 	json_object_set_new(s, "quality", json_real(q));
+	if (count && marginal_ready && pass) {
+		fid = sg_marginal_sample(&marginal, &b->rc.mc, &b->parts,
+			sg_get_str(s, "arm"), json_object_get(s, "data"),
+			b->rc.min_fidelity);
+		if (fid >= 0)
+			json_object_set_new(s, "fidelity", json_real(fid));
+		pass = !(fid >= 0 && fid < b->rc.min_fidelity);
+	}
 	json_object_set_new(s, "pass", json_boolean(pass));
 	if (!count)
 		return;
@@ -367,9 +379,6 @@ score_sample(json_t *s, struct batch *b, int count)
 	error_count(b, s);
 	if (!has(s, "data"))
 		return;
-	if (marginal_ready && pass)
-		sg_marginal_sample(&marginal, &b->rc.mc, &b->parts,
-			sg_get_str(s, "arm"), json_object_get(s, "data"));
 	text = sg_sample_text(json_object_get(s, "data"));
 	sg_texts_add(&b->texts, text, strlen(text));
 	free(text);
@@ -528,7 +537,7 @@ static int
 handle(json_t *rec, const char *where)
 {
 	static const char *const none[] = {NULL};
-	static const char *const ours[] = {"quality", "pass", NULL};
+	static const char *const ours[] = {"quality", "pass", "fidelity", NULL};
 	const char *type = sg_rec_type(rec), *run;
 	struct batch *b;
 	long long id;

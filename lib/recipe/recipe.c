@@ -1892,6 +1892,7 @@ static int
 c_quality(struct load *L, const struct node *n, const char *name)
 {
 	static const struct field tab[] = {
+		{"min_fidelity", UNIT, NULL},
 		{"reward", 0, c_reward},
 		{"threshold", UNIT, NULL},
 		{"weights", 0, c_weights},

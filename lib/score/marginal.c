@@ -375,23 +375,20 @@ in_mix(const struct sg_marginal *m, const struct sg_marginal_conf *c,
 	return mine < want * all + fmax(1, MIX_SLACK * all);
 }
 
-void
+double
 sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
-	struct sg_batch_parts *b, const char *arm, const json_t *data)
+	struct sg_batch_parts *b, const char *arm, const json_t *data,
+	double min)
 {
 	char *label, *text = sample_view(c, data, &label);
 	size_t distinct;
-	double p;
+	double p = -1;
 
 	if (b->added == 0) {
 		b->dev_before = m->ndev ? dev_score(m) : NAN;
 		b->had = sg_profile_count(m->accepted, NULL);
 	}
 	sg_feats_read(&m->f, text);
-	distinct = m->f.n;
-	b->novelty += distinct ? (double)sg_profile_unseen(m->accepted, &m->f) /
-					 (double)distinct
-			       : 0;
 	if (label) {
 		p = sg_profile_prob(m->accepted, arm ? arm : "", m->devp, label,
 			&m->f, FIDELITY_MIN);
@@ -399,6 +396,20 @@ sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
 			b->fidelity += p;
 			b->nfidelity++;
 		}
+		/* a label that all else contradicts is not taken: the
+		 * extractive arm's labeller would learn it (bench/RESULTS.md),
+		 * and the arm's fidelity has counted it */
+		if (p >= 0 && p < min) {
+			free(label);
+			free(text);
+			return p;
+		}
+	}
+	distinct = m->f.n;
+	b->novelty += distinct ? (double)sg_profile_unseen(m->accepted, &m->f) /
+					 (double)distinct
+			       : 0;
+	if (label) {
 		b->mix += in_mix(m, c, label);
 		b->nmix++;
 	}
@@ -419,6 +430,7 @@ sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	}
 	free(label);
 	free(text);
+	return p;
 }
 
 void

@@ -134,9 +134,13 @@ int sg_marginal_dev(struct sg_marginal *m, const struct sg_marginal_conf *c,
 /* A sample accepted without being measured. */
 void sg_marginal_accept(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	const char *arm, const json_t *data);
-/* A passing sample of batch b: measured, then accepted. */
-void sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
-	struct sg_batch_parts *b, const char *arm, const json_t *data);
+/* A passing sample of batch b: measured, then accepted unless the model
+ * of the other arms' samples gives its label a probability below min.
+ * Returns that probability, its fidelity, or -1 when there is no such
+ * model yet or the sample has no label. */
+double sg_marginal_sample(struct sg_marginal *m,
+	const struct sg_marginal_conf *c, struct sg_batch_parts *b,
+	const char *arm, const json_t *data, double min);
 /* Batch b's samples taken back out of the accepted ones (m->keep set
  * before b's first sample). */
 void sg_marginal_undo(struct sg_marginal *m, struct sg_batch_parts *b);
