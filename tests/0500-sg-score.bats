@@ -553,6 +553,25 @@ true'
 [true,null]'
 }
 
+@test "sg-score -s: the recipe's examples join the model that measures fidelity" {
+	# the accepted samples are the batch's own arm's: no other arm's model
+	for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | accepted b
+	printf '%s\n' 'pos	good great fine lovely nice' 'neg	good great fine lovely nice' |
+		labelled_batch b > in
+	run --separate-stderr scored 'select(.type == "sample") | [.pass, .fidelity]' -s st in
+	assert_equal "$output" '[true,null]
+[true,null]'
+	# ten examples of each label in the recipe are enough for one
+	examples=$(for i in 1 2 3 4 5; do echo "$ACCEPTED"; done |
+		jq -R -s -c 'split("\n") | map(select(length > 0) | split("\t") | {label: .[0], text: .[1]})')
+	jq -c --argjson ex "$examples" 'if .type == "job" then .recipe.task_input.examples = $ex else . end' in > ex
+	run --separate-stderr scored 'select(.type == "sample") | [.pass, .fidelity > 0.999, .fidelity < 0.001]' -s st ex
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '[true,true,false]
+[false,false,true]'
+}
+
 @test "sg-score -s: the labels part counts the samples that keep the recipe's mix" {
 	echo "$ACCEPTED" | sed -n '1p;3p;1p;3p' | accepted a
 	# 4 pos accepted: a fifth is not below half of 5 plus one sample's

@@ -526,6 +526,7 @@ marginal_load(const struct recipe *rc)
 		(sg_marginal_dev(&marginal, &rc->mc, dev_path, &e) < 0 ||
 			sg_file_hash(dev_path, dev_hash, &e) < 0))
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);
+	sg_marginal_examples(&marginal, &rc->mc, rc->recipe);
 	if (state_path &&
 		sg_marginal_load_state(&marginal, &rc->mc, state_path, &e) < 0)
 		sg_die(SG_EXIT_CONFIG, "%s", e.text);

@@ -90,6 +90,31 @@ sample_view(const struct sg_marginal_conf *c, const json_t *data, char **label)
 }
 
 void
+sg_marginal_examples(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	const json_t *recipe)
+{
+	const json_t *ex;
+	char *label, *text;
+	size_t i;
+
+	if (!c->labelled)
+		return;
+	json_array_foreach (sg_path(recipe, "task_input.examples"), i, ex) {
+		if (!json_is_object(ex))
+			continue;
+		text = sample_view(c, ex, &label);
+		if (label) {
+			if (!m->devp)
+				m->devp = sg_profile_new();
+			sg_feats_read(&m->f, text);
+			sg_profile_add(m->devp, NULL, label, &m->f, 1);
+		}
+		free(label);
+		free(text);
+	}
+}
+
+void
 sg_marginal_accept(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	const char *arm, const json_t *data)
 {

@@ -131,6 +131,8 @@ int sg_marginal_load_state(struct sg_marginal *m,
 /* The dev set, a labelled file as sg_labelled_load reads it. */
 int sg_marginal_dev(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	const char *path, struct sg_error *e);
+void sg_marginal_examples(struct sg_marginal *m,
+	const struct sg_marginal_conf *c, const json_t *recipe);
 /* A sample accepted without being measured. */
 void sg_marginal_accept(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	const char *arm, const json_t *data);
