@@ -362,12 +362,11 @@ score_sample(json_t *s, struct batch *b, int count)
 
 	json_object_set_new(s, "quality", json_real(q));
 	if (count && marginal_ready && pass) {
-		fid = sg_marginal_sample(&marginal, &b->rc.mc, &b->parts,
+		pass = sg_marginal_sample(&marginal, &b->rc.mc, &b->parts,
 			sg_get_str(s, "arm"), json_object_get(s, "data"),
-			b->rc.min_fidelity);
+			b->rc.min_fidelity, &fid);
 		if (fid >= 0)
 			json_object_set_new(s, "fidelity", json_real(fid));
-		pass = !(fid >= 0 && fid < b->rc.min_fidelity);
 	}
 	json_object_set_new(s, "pass", json_boolean(pass));
 	if (!count)

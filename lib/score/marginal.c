@@ -89,6 +89,16 @@ sample_view(const struct sg_marginal_conf *c, const json_t *data, char **label)
 	return text;
 }
 
+/* The profile the dev set and the recipe's examples add to every model
+ * that measures fidelity, made on first use. */
+static struct sg_profile *
+reference(struct sg_marginal *m)
+{
+	if (!m->devp)
+		m->devp = sg_profile_new();
+	return m->devp;
+}
+
 void
 sg_marginal_examples(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	const json_t *recipe)
@@ -104,10 +114,8 @@ sg_marginal_examples(struct sg_marginal *m, const struct sg_marginal_conf *c,
 			continue;
 		text = sample_view(c, ex, &label);
 		if (label) {
-			if (!m->devp)
-				m->devp = sg_profile_new();
 			sg_feats_read(&m->f, text);
-			sg_profile_add(m->devp, NULL, label, &m->f, 1);
+			sg_profile_add(reference(m), NULL, label, &m->f, 1);
 		}
 		free(label);
 		free(text);
@@ -349,13 +357,12 @@ sg_marginal_dev(struct sg_marginal *m, const struct sg_marginal_conf *c,
 
 	if (sg_labelled_load(&d, path, c->label_field, c->text_field, e) < 0)
 		return -1;
-	m->devp = sg_profile_new();
 	m->dev = sg_xcalloc(d.n, sizeof *m->dev);
 	m->ndev = d.n;
 	for (size_t i = 0; i < d.n; i++) {
 		m->dev[i].label = sg_xstrdup(d.label[i]);
 		sg_feats_read(&m->dev[i].f, d.text[i]);
-		sg_profile_add(m->devp, NULL, d.label[i], &m->dev[i].f, 1);
+		sg_profile_add(reference(m), NULL, d.label[i], &m->dev[i].f, 1);
 	}
 	sg_labelled_free(&d);
 	return 0;
@@ -400,10 +407,10 @@ in_mix(const struct sg_marginal *m, const struct sg_marginal_conf *c,
 	return mine < want * all + fmax(1, MIX_SLACK * all);
 }
 
-double
+int
 sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	struct sg_batch_parts *b, const char *arm, const json_t *data,
-	double min)
+	double min, double *fidelity)
 {
 	char *label, *text = sample_view(c, data, &label);
 	size_t distinct;
@@ -427,7 +434,8 @@ sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
 		if (p >= 0 && p < min) {
 			free(label);
 			free(text);
-			return p;
+			*fidelity = p;
+			return 0;
 		}
 	}
 	distinct = m->f.n;
@@ -455,7 +463,8 @@ sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	}
 	free(label);
 	free(text);
-	return p;
+	*fidelity = p;
+	return 1;
 }
 
 void

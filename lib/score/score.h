@@ -99,7 +99,7 @@ struct sg_dev_example {
 };
 struct sg_marginal {
 	struct sg_profile *accepted; /* the run's, then what passed since */
-	struct sg_profile *devp;     /* the dev set, or NULL */
+	struct sg_profile *devp;     /* the dev set and examples, or NULL */
 	struct sg_dev_example *dev;
 	size_t ndev;
 	struct sg_feats f; /* reused for each sample */
@@ -131,18 +131,20 @@ int sg_marginal_load_state(struct sg_marginal *m,
 /* The dev set, a labelled file as sg_labelled_load reads it. */
 int sg_marginal_dev(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	const char *path, struct sg_error *e);
+/* The recipe's labelled task_input.examples, beside the dev set in the
+ * model that measures fidelity. */
 void sg_marginal_examples(struct sg_marginal *m,
 	const struct sg_marginal_conf *c, const json_t *recipe);
 /* A sample accepted without being measured. */
 void sg_marginal_accept(struct sg_marginal *m, const struct sg_marginal_conf *c,
 	const char *arm, const json_t *data);
 /* A passing sample of batch b: measured, then accepted unless the model
- * of the other arms' samples gives its label a probability below min.
- * Returns that probability, its fidelity, or -1 when there is no such
- * model yet or the sample has no label. */
-double sg_marginal_sample(struct sg_marginal *m,
-	const struct sg_marginal_conf *c, struct sg_batch_parts *b,
-	const char *arm, const json_t *data, double min);
+ * of the other arms' samples gives its label a probability below min;
+ * whether it was.  *fidelity is that probability, or -1 when there is no
+ * such model yet or the sample has no label. */
+int sg_marginal_sample(struct sg_marginal *m, const struct sg_marginal_conf *c,
+	struct sg_batch_parts *b, const char *arm, const json_t *data,
+	double min, double *fidelity);
 /* Batch b's samples taken back out of the accepted ones (m->keep set
  * before b's first sample). */
 void sg_marginal_undo(struct sg_marginal *m, struct sg_batch_parts *b);
