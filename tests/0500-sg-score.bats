@@ -572,6 +572,21 @@ true'
 [false,false,true]'
 }
 
+@test "sg-score -s: a label no accepted sample has yet is known from the examples" {
+	# the other arm's samples are all pos; the examples bring neg
+	for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | grep '^pos' | accepted a
+	examples=$(for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | grep '^neg' |
+		jq -R -s -c 'split("\n") | map(select(length > 0) | split("\t") | {label: .[0], text: .[1]})')
+	printf '%s\n' 'neg	awful horrid bad' 'neg	good great fine lovely nice' |
+		labelled_batch b |
+		jq -c --argjson ex "$examples" 'if .type == "job" then .recipe.task_input.examples = $ex else . end' > in
+	run --separate-stderr scored 'select(.type == "sample") | [.pass, .fidelity > 0.99, .fidelity < 0.001]' -s st in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_equal "$output" '[true,true,false]
+[false,false,true]'
+}
+
 @test "sg-score -s: the labels part counts the samples that keep the recipe's mix" {
 	echo "$ACCEPTED" | sed -n '1p;3p;1p;3p' | accepted a
 	# 4 pos accepted: a fifth is not below half of 5 plus one sample's

@@ -338,30 +338,35 @@ sg_profile_count(const struct sg_profile *p, const char *label)
 	return y < 0 ? 0 : *cell(p, p->docs, ANY, (size_t)y);
 }
 
-/* A count of the model: every arm's in p but skip's, plus ref's. */
+/* A count of the model: every arm's in p but skip's, plus ref's; py and
+ * ry are the label's place in each, -1 where it has none. */
 static double
-count(const struct sg_profile *p, long skip, const struct sg_profile *ref,
-	long ry, uint64_t h, size_t y)
+count(const struct sg_profile *p, long skip, long py,
+	const struct sg_profile *ref, long ry, uint64_t h)
 {
-	double *c = sg_map_get(p->counts, mix(h, ANY, y)), n = c ? *c : 0;
+	double n = 0, *c;
 
-	if (skip >= 0 && (c = sg_map_get(p->counts, mix(h, (size_t)skip, y))))
+	if (py >= 0 && (c = sg_map_get(p->counts, mix(h, ANY, (size_t)py))))
+		n += *c;
+	if (py >= 0 && skip >= 0 &&
+		(c = sg_map_get(p->counts, mix(h, (size_t)skip, (size_t)py))))
 		n -= *c;
-	if (ref && ry >= 0 &&
-		(c = sg_map_get(ref->counts, mix(h, ANY, (size_t)ry))))
+	if (ry >= 0 && (c = sg_map_get(ref->counts, mix(h, ANY, (size_t)ry))))
 		n += *c;
 	return n;
 }
 
 static double
-total(const struct sg_profile *p, double *v, long skip,
-	const struct sg_profile *ref, double *rv, long ry, size_t y)
+total(const struct sg_profile *p, double *v, long skip, long py,
+	const struct sg_profile *ref, double *rv, long ry)
 {
-	double n = *cell(p, v, ANY, y);
+	double n = 0;
 
-	if (skip >= 0)
-		n -= *cell(p, v, (size_t)skip, y);
-	if (ref && ry >= 0)
+	if (py >= 0)
+		n += *cell(p, v, ANY, (size_t)py);
+	if (py >= 0 && skip >= 0)
+		n -= *cell(p, v, (size_t)skip, (size_t)py);
+	if (ry >= 0)
 		n += *cell(ref, rv, ANY, (size_t)ry);
 	return n;
 }
@@ -372,42 +377,60 @@ sg_profile_prob(const struct sg_profile *p, const char *skip,
 	const struct sg_feats *f, double min)
 {
 	struct name_table *labels = (struct name_table *)&p->labels;
+	struct name_table *rlabels =
+		ref ? (struct name_table *)&ref->labels : NULL;
 	long s = skip ? lookup((struct name_table *)&p->arms, skip, 0) : -1;
-	long want = lookup(labels, label, 0), ry;
-	double *lp, top = -INFINITY, z = 0, docs, alldocs = 0, tokens, v, r;
-	size_t k = p->labels.n;
+	long want = -1, *py, *ry;
+	double *lp, top = -INFINITY, z = 0, docs, alldocs = 0, tokens, v,
+		    r = -1;
+	size_t k = 0, n = p->labels.n + (ref ? ref->labels.n : 0);
 
+	/* the model's labels are p's and ref's: a label only the dev set or
+	 * the examples have yet is known before any sample of it is taken */
+	py = sg_xmalloc(n * sizeof *py);
+	ry = sg_xmalloc(n * sizeof *ry);
+	for (size_t y = 0; y < n; y++) {
+		const char *name = y < p->labels.n
+					   ? p->labels.v[y]
+					   : ref->labels.v[y - p->labels.n];
+
+		if (y >= p->labels.n && lookup(labels, name, 0) >= 0)
+			continue;
+		py[k] = y < p->labels.n ? (long)y : -1;
+		ry[k] = rlabels ? lookup(rlabels, name, 0) : -1;
+		if (strcmp(name, label) == 0)
+			want = (long)k;
+		k++;
+	}
+	lp = sg_xmalloc((k ? k : 1) * sizeof *lp);
 	if (want < 0 || k < 2)
-		return -1;
-	lp = sg_xmalloc(k * sizeof *lp);
+		goto done;
 	for (size_t y = 0; y < k; y++) {
-		ry = ref ? lookup((struct name_table *)&ref->labels,
-				   p->labels.v[y], 0)
-			 : -1;
-		docs = total(p, p->docs, s, ref, ref ? ref->docs : NULL, ry, y);
-		if (docs < min) {
-			free(lp);
-			return -1;
-		}
+		docs = total(p, p->docs, s, py[y], ref, ref ? ref->docs : NULL,
+			ry[y]);
+		if (docs < min)
+			goto done;
 		alldocs += docs;
 	}
 	v = p->vocab + (ref ? ref->vocab : 0) + 1;
 	for (size_t y = 0; y < k; y++) {
-		ry = ref ? lookup((struct name_table *)&ref->labels,
-				   p->labels.v[y], 0)
-			 : -1;
-		docs = total(p, p->docs, s, ref, ref ? ref->docs : NULL, ry, y);
-		tokens = total(
-			p, p->tokens, s, ref, ref ? ref->tokens : NULL, ry, y);
+		docs = total(p, p->docs, s, py[y], ref, ref ? ref->docs : NULL,
+			ry[y]);
+		tokens = total(p, p->tokens, s, py[y], ref,
+			ref ? ref->tokens : NULL, ry[y]);
 		lp[y] = log((docs + 1) / (alldocs + (double)k));
 		for (size_t i = 0; i < f->n; i++)
-			lp[y] += log((count(p, s, ref, ry, f->v[i], y) + 1) /
-				     (tokens + v));
+			lp[y] += log(
+				(count(p, s, py[y], ref, ry[y], f->v[i]) + 1) /
+				(tokens + v));
 		top = fmax(top, lp[y]);
 	}
 	for (size_t y = 0; y < k; y++)
 		z += exp(lp[y] - top);
 	r = exp(lp[want] - top) / z;
+done:
 	free(lp);
+	free(py);
+	free(ry);
 	return r;
 }

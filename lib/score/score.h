@@ -55,8 +55,8 @@ size_t sg_profile_unseen(const struct sg_profile *p, const struct sg_feats *f);
 double sg_profile_count(const struct sg_profile *p, const char *label);
 /* P(label | f) by naive Bayes over the samples of every arm of p but
  * skip (NULL: all of them), and those of ref (NULL: none), with add-one
- * smoothing; -1 when p has fewer than two labels, does not know label,
- * or a label has fewer than min samples there. */
+ * smoothing; -1 when p and ref together have fewer than two labels, do
+ * not know label, or a label has fewer than min samples there. */
 double sg_profile_prob(const struct sg_profile *p, const char *skip,
 	const struct sg_profile *ref, const char *label,
 	const struct sg_feats *f, double min);
