@@ -1,7 +1,8 @@
 # bench/lib.sh - sourced by the benchmarks that set builds side by side.
-#   stand_in DIR LATENCY_MS  starts the loopback stand-in server
+#   stand_in DIR LATENCY_MS [LOG]  starts the loopback stand-in server
 #     (tests/llm-server.py; its pid in $server, killed at exit, DIR
-#     removed then) and points sg at it.
+#     removed then), logging each request to LOG when given, and points
+#     sg at it.
 #   interleave FN BIN...     calls FN K BIN for each bin directory in
 #     turn (K its place, from 1), ROUNDS times.
 #   spread FILE DIV FMT      the median, min and max of FILE's numbers
@@ -10,7 +11,8 @@
 stand_in() {
 	stand_in_dir=$1
 	trap 'kill $server 2>/dev/null; rm -rf "$stand_in_dir"' EXIT INT TERM
-	/usr/bin/python3 "$here/tests/llm-server.py" --port-file "$1/port" --latency "$2" &
+	/usr/bin/python3 "$here/tests/llm-server.py" --port-file "$1/port" --latency "$2" \
+		${3:+--log "$3"} &
 	server=$!
 	while [ ! -s "$1/port" ]; do sleep 0.05; done
 	export OPENAI_BASE_URL=http://127.0.0.1:$(cat "$1/port")/v1 OPENAI_API_KEY=sk-bench

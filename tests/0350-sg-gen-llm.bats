@@ -53,6 +53,33 @@ load llm-helpers
 	[ "$(jq -s 'sort_by(.t1) | map(.fault) | .[3]' log.jsonl)" = '"slow"' ]
 }
 
+# Whether process $1, once it waits for input (in read(2) of its standard
+# input), has libcurl mapped; 2 when it never waits.
+curl_mapped() {
+	for i in $(seq 200); do
+		case $(cat /proc/"$1"/syscall 2>/dev/null) in
+		'0 0x0 '*) grep -q 'libcurl\.so' /proc/"$1"/maps; return ;;
+		esac
+		sleep 0.01
+	done
+	return 2
+}
+
+@test "--preload: libcurl is loaded before a job arrives, not only at the first request" {
+	server
+	sg-gen --preload < <(sleep 2; job 2) > preloaded.jsonl &
+	curl_mapped $!
+	wait $!
+	sg-gen < <(sleep 2; job 2) > plain.jsonl &
+	run curl_mapped $!
+	[ "$status" -eq 1 ]
+	wait $!
+	# the same samples, and the same requests
+	assert_equal "$(jq -c 'select(.type == "sample") | .data' preloaded.jsonl)" \
+		"$(jq -c 'select(.type == "sample") | .data' plain.jsonl)"
+	[ "$(jq -c 'select(.type == "batch") | .generated' preloaded.jsonl)" -eq 2 ]
+}
+
 @test "the cache: a re-run makes no request and gives the same samples" {
 	server
 	job 5 '.params.price_prompt = 2 | .params.price_completion = 10' >job.jsonl

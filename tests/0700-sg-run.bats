@@ -489,6 +489,29 @@ sg-run: no arm can run: paused for this run (2 arms)"
 	[ "$(wc -l <d.jsonl)" -eq 12 ]
 }
 
+@test "sg-gen loads libcurl while its job is routed when the arms ask the LLM server, only then" {
+	# sg-run beside its stages, sg-gen among them noting its arguments
+	mkdir stages
+	cp "$(command -v sg-run)" stages/
+	for s in sg-plan sg-route sg-validate sg-score sg-update; do
+		ln -s "$(command -v $s)" stages/
+	done
+	printf '#!/bin/sh\necho "$*" >>"%s/args"\nexec "%s" "$@"\n' "$PWD" "$(command -v sg-gen)" >stages/sg-gen
+	chmod +x stages/sg-gen
+	llm_recipe 10
+	server
+	stages/sg-run -q --seed 1 -o o.jsonl r.yaml
+	[ "$(wc -l <o.jsonl)" -eq 10 ]
+	run grep -c -- --preload args
+	assert_equal "$output" "$(wc -l <args)"
+	kill "$SERVER"
+	rm args
+	sed 's/^num_samples: .*/num_samples: 12/' "$EXAMPLES/reviews/reviews.yaml" >reviews.yaml
+	stages/sg-run -q --seed 1 -o d.jsonl reviews.yaml
+	[ -s args ]
+	! grep -q -- --preload args
+}
+
 @test "a server that refuses the key stops sg-run before its first batch: status 7, said once, rewards kept" {
 	llm_recipe 5
 	server --key "$KEY"

@@ -29,10 +29,10 @@
 static struct sg_filter f = {
 	.usage = "usage: sg-gen [-hquVv] [-j jobs] [-m model] [-s state] "
 		 "[--batch-export requests]\n"
-		 "              [--cache-dir dir] [--no-cache] "
-		 "[--price-completion usd]\n"
-		 "              [--price-prompt usd] [--strict] [--timeout "
-		 "seconds] [file ...]\n"
+		 "              [--cache-dir dir] [--no-cache] [--preload]\n"
+		 "              [--price-completion usd] [--price-prompt usd] "
+		 "[--strict]\n"
+		 "              [--timeout seconds] [file ...]\n"
 		 "       sg-gen [-v] [--cache-dir dir] --batch-import "
 		 "answers\n",
 };
@@ -202,6 +202,7 @@ main(int argc, char *argv[])
 		{"jobs", required_argument, NULL, 'j'},
 		{"model", required_argument, NULL, 'm'},
 		{"no-cache", no_argument, NULL, 'N'},
+		{"preload", no_argument, NULL, 'L'},
 		{"price-completion", required_argument, NULL, 'P'},
 		{"price-prompt", required_argument, NULL, 'p'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -217,7 +218,7 @@ main(int argc, char *argv[])
 	struct sg_error e;
 	long long n;
 	char *end;
-	int c, status, nothing, said;
+	int c, status, nothing, said, preload = 0;
 
 	sg_init(argv);
 	while ((c = getopt_long(argc, argv, "hj:m:qs:uVv", longopts, NULL)) !=
@@ -244,6 +245,9 @@ main(int argc, char *argv[])
 			break;
 		case 'N':
 			sg_gen_opts.no_cache = 1;
+			break;
+		case 'L':
+			preload = 1;
 			break;
 		case 'q':
 			sg_gen_opts.quiet = 1;
@@ -283,6 +287,9 @@ main(int argc, char *argv[])
 	if (exporting &&
 		!(sg_gen_opts.batch = sg_fopen_nofollow(exporting, "w", &e)))
 		sg_die(SG_EXIT_IO, "%s", e.text);
+	/* while the job is being routed; a failure is each request's */
+	if (preload)
+		sg_curl_load(&e);
 	status = sg_filter_run(&f, argv + optind, argc - optind, gen);
 	if (exporting) {
 		if ((n = sg_gen_exported(&e)) < 0)

@@ -110,6 +110,8 @@ struct run {
 	long long target, max_iter, eval_every, max_tokens;
 	double max_cost;
 	struct sg_mix mix; /* the recipe's labels */
+	int look;	   /* the look at the server is to be made */
+	int preload;	   /* sg-gen loads libcurl while the job is routed */
 };
 
 /* The stages are taken from beside sg-run itself, so a build tree runs
@@ -182,6 +184,8 @@ stage_argv(const struct run *r, int stage, char **argv)
 		push(argv, &n, "-q");
 		push_opt(argv, &n, "-m", r->model);
 		push_opt(argv, &n, "-s", r->state);
+		if (r->preload)
+			push(argv, &n, "--preload");
 		break;
 	case VALIDATE:
 		push_opt(argv, &n, "--seen", r->seen);
@@ -292,41 +296,92 @@ read_said(struct run *r, int fd, struct sg_buf *b)
 	return n > 0;
 }
 
+static void check_server(struct run *r);
+static int runnable(const struct run *r, char *list, size_t size);
+
+/* The pipes joining stages first..last, the last one writing to outfd;
+ * -1 for a stage's end that has none, and for a stage not run. */
+static void
+join_stages(const struct run *r, int first, int last, int outfd,
+	int in[NSTAGES], int out[NSTAGES])
+{
+	int fds[2], prev = -1;
+
+	for (int i = first; i <= last; i++) {
+		in[i] = out[i] = -1;
+		if (i == VALIDATE && r->no_filter)
+			continue;
+		if (prev >= 0) {
+			if (make_pipe(fds) < 0)
+				sg_die(SG_EXIT_IO, "cannot make a pipe: %s",
+					strerror(errno));
+			out[prev] = fds[1];
+			in[i] = fds[0];
+		}
+		prev = i;
+	}
+	out[prev] = outfd;
+}
+
 /* Stages first..last joined by pipes, the last one writing to outfd (-1:
  * our standard output), what each says on standard error relayed; 0 when
- * all succeeded. */
+ * all succeeded.  sg-gen starts first when it preloads libcurl, and
+ * sg-route not before the look at the server, made while sg-gen and
+ * sg-plan start: a run that cannot go on then ends once they have.  (A
+ * thread looking at the server while the stages start would not do:
+ * posix_spawn waits for its loading of libcurl.) */
 static int
 run_stages(struct run *r, int first, int last, int outfd)
 {
-	char *argv[NSTAGES][16];
+	char *argv[NSTAGES][16], why[1024];
 	pid_t pid[NSTAGES];
 	struct pollfd said[NSTAGES];
 	struct sg_buf line[NSTAGES] = {{0}};
 	struct sg_error e[NSTAGES];
-	int fds[2], errfds[2], in = -1, status[NSTAGES], failed = 0, open = 0;
+	int in[NSTAGES], out[NSTAGES], order[NSTAGES], n = 0, errfds[2];
+	int status[NSTAGES], failed = 0, open = 0, stop = 0;
 
 	r->held.len = 0;
+	join_stages(r, first, last, outfd, in, out);
+	if (r->preload && first <= GEN && GEN <= last)
+		order[n++] = GEN;
 	for (int i = first; i <= last; i++) {
 		said[i] = (struct pollfd){-1, POLLIN, 0};
-		if ((pid[i] = i == VALIDATE && r->no_filter ? 0 : -1) == 0)
+		pid[i] = 0;
+		if (i != GEN || !r->preload)
+			order[n++] = i;
+	}
+	for (int k = 0; k < n; k++) {
+		int i = order[k];
+
+		if (i == VALIDATE && r->no_filter)
 			continue;
+		if (i == ROUTE && r->look && !stop) {
+			r->look = 0;
+			check_server(r);
+			stop = !runnable(r, why, sizeof why);
+		}
+		if (stop) {
+			if (in[i] >= 0)
+				close(in[i]);
+			if (out[i] >= 0 && out[i] != outfd)
+				close(out[i]);
+			continue;
+		}
 		stage_argv(r, i, argv[i]);
-		fds[1] = outfd;
-		if ((i < last && make_pipe(fds) < 0) || make_pipe(errfds) < 0)
+		if (make_pipe(errfds) < 0)
 			sg_die(SG_EXIT_IO, "cannot make a pipe: %s",
 				strerror(errno));
-		pid[i] = sg_spawn_err(argv[i], in, fds[1], errfds[1], &e[i]);
+		pid[i] = sg_spawn_err(argv[i], in[i], out[i], errfds[1], &e[i]);
 		if (pid[i] < 0)
 			sg_die(SG_EXIT_CHILD, "%s", e[i].text);
 		close(errfds[1]);
 		said[i].fd = errfds[0];
 		open++;
-		if (in >= 0)
-			close(in);
-		if (i < last) {
-			close(fds[1]);
-			in = fds[0];
-		}
+		if (in[i] >= 0)
+			close(in[i]);
+		if (out[i] >= 0 && out[i] != outfd)
+			close(out[i]);
 	}
 	while (open > 0) {
 		if (poll(said + first, (nfds_t)(last - first + 1), -1) < 0) {
@@ -356,6 +411,9 @@ run_stages(struct run *r, int first, int last, int outfd)
 		for (char **a = argv[i]; *a; a++)
 			free(*a);
 	}
+	/* what the stages cut short said of it is beside the point */
+	if (stop)
+		sg_die(SG_EXIT_UNAVAILABLE, "no arm can run: %s", why);
 	if (failed && r->held.len > 0)
 		fputs(r->held.p, stderr);
 	for (int i = first; i <= last; i++) {
@@ -952,6 +1010,7 @@ pause_arms(struct run *r, const char *arm, const char *why)
 	sg_state_end(&st);
 	snprintf(key, sizeof key, "arm %s", arm ? arm : "");
 	json_object_set_new(r->said, arm ? key : "server", json_true());
+	r->preload &= arm != NULL;
 }
 
 /* The arms that ask for a model the server lacks, paused, said once. */
@@ -979,6 +1038,21 @@ pause_model(struct run *r, const char *model, const char *why)
 		n == 1 ? "is" : "are", why);
 }
 
+/* Whether an arm asks the LLM server, when one is configured. */
+static int
+asks_server(const struct run *r)
+{
+	json_t *arm;
+	size_t i;
+
+	if (!sg_get_bool(r->context, "llm", 0))
+		return 0;
+	json_array_foreach (r->arms, i, arm)
+		if (sg_arm_asks_llm(arm, r->context))
+			return 1;
+	return 0;
+}
+
 /* One look at the LLM server before the first batch that asks it, for
  * the models the arms ask for: a server that cannot serve the run is
  * named once, here, and its arms paused, not failed batch by batch. */
@@ -998,7 +1072,7 @@ check_server(struct run *r)
 				sg_llm_model(
 					r->model, sg_get_str(arm, "model")),
 				json_null());
-	if (json_object_size(models) > 0 && sg_llm_probe(&o, models, &e) < 0) {
+	if (sg_llm_probe(&o, models, &e) < 0) {
 		sg_warn("the arms that ask the LLM server are paused for this"
 			" run: %s",
 			e.text);
@@ -1036,6 +1110,7 @@ report_pauses(struct run *r, long long iter)
 			" server are paused for this run: %s",
 			iter, sg_get_int(p, "batch", -1), pause_error(p));
 		json_object_set_new(r->said, "server", json_true());
+		r->preload = 0;
 		fresh = 1;
 	}
 	json_object_foreach (arms, name, p) {
@@ -1052,22 +1127,21 @@ report_pauses(struct run *r, long long iter)
 	return fresh;
 }
 
-/* Stop at once when no arm can run, paused or not offered in this
- * context: what is wrong is said above, or here, and no rerun mends it. */
-static void
-check_runnable(const struct run *r, long long iters)
+/* Whether an arm can run, offered in this context and not paused; when
+ * none can, why, each reason with the arms it holds back, in list. */
+static int
+runnable(const struct run *r, char *list, size_t size)
 {
 	json_t *st = read_state(r), *unavail = json_object(), *arm, *why;
 	json_t *count = json_object(), *n;
 	const char *reason;
-	char list[1024];
 	size_t i, len = 0;
 
 	if (sg_arms_offer(st, r->arms, r->context, NULL, unavail) > 0) {
 		json_decref(unavail);
 		json_decref(count);
 		json_decref(st);
-		return;
+		return 1;
 	}
 	json_array_foreach (r->arms, i, arm) {
 		why = json_object_get(unavail, sg_get_str(arm, "name"));
@@ -1080,14 +1154,26 @@ check_runnable(const struct run *r, long long iters)
 	}
 	list[0] = '\0';
 	json_object_foreach (count, reason, n)
-		if (len < sizeof list)
-			len += (size_t)snprintf(list + len, sizeof list - len,
+		if (len < size)
+			len += (size_t)snprintf(list + len, size - len,
 				"%s%s (%lld arm%s)", len ? "; " : "", reason,
 				(long long)json_integer_value(n),
 				json_integer_value(n) == 1 ? "" : "s");
 	json_decref(unavail);
 	json_decref(count);
 	json_decref(st);
+	return 0;
+}
+
+/* Stop at once when no arm can run, paused or not offered in this
+ * context: what is wrong is said above, or here, and no rerun mends it. */
+static void
+check_runnable(const struct run *r, long long iters)
+{
+	char list[1024];
+
+	if (runnable(r, list, sizeof list))
+		return;
 	if (iters > 0)
 		summary(r, iters);
 	sg_die(SG_EXIT_UNAVAILABLE, "no arm can run: %s", list);
@@ -1247,11 +1333,11 @@ fill(struct run *r, FILE *log, FILE *evals, long long *iter,
 				" larger budget to go on",
 				why);
 		}
-		if (*iter == 0) {
-			if (sg_get_bool(r->context, "llm", 0))
-				check_server(r);
+		/* with a look at the server to make, once it is made */
+		if (*iter == 0)
+			r->look = r->preload = asks_server(r);
+		if (*iter == 0 && !r->look)
 			check_runnable(r, 0);
-		}
 		(*iter)++;
 		if (run_stages(r, PLAN, UPDATE, -1))
 			sg_die(SG_EXIT_CHILD,

@@ -36,7 +36,6 @@ struct sg_curl {
 	__typeof__(curl_slist_free_all) *slist_free_all;
 };
 extern struct sg_curl sg_curl;
-int sg_curl_load(struct sg_error *e);
 /* curl.h checks each option's value against the option's type in macros
  * (typecheck-gcc.h) that end in a call of curl_easy_setopt or
  * curl_easy_getinfo by name; these keep the check by giving that name to

@@ -24,6 +24,12 @@ struct sg_http_opts {
 	void *retry_ctx;
 };
 
+/* libcurl.c: libcurl and the thirty libraries under it are loaded when
+ * the first request is made; a tool sure to make one can load them while
+ * it waits for input.  0, or -1 and e naming why (each request then
+ * fails with the same). */
+int sg_curl_load(struct sg_error *e);
+
 /* Whose fault a failure is (sg-gen's "error_kind" and "error_scope",
  * sg-jsonl(5)): the answer's own, or one no other answer could change:
  * the arm's (a model the server lacks; in sg-gen, a command that cannot
