@@ -587,6 +587,31 @@ true'
 [false,false,true]'
 }
 
+@test "sg-score -s: a snapshot's table is used where it lies; garbled, it costs the figures, not the run" {
+	for i in $(seq 15); do echo "$ACCEPTED"; done | accepted a
+	printf '%s\n' 'pos	good zebra' 'neg	quartz bad' | labelled_batch b > in
+	parts='select(.type == "reward") | .parts'
+	first=$(scored "$parts" -s st in)
+	snap=$(ls st.profile-*)
+	# read again from it: the same figures
+	assert_equal "$(scored "$parts" -s st in)" "$first"
+	# every cell of its table set, as no table sg-score writes is: the
+	# head and the sizes still check, and the lookups end
+	size=$(wc -c < "$snap")
+	# the cells are the file's last 2^k bytes, its largest power of two
+	cells=$(awk -v n="$size" 'BEGIN { c = 1; while (2 * c <= n) c *= 2; print c }')
+	head -c $((size - cells)) "$snap" > garbled
+	head -c "$cells" /dev/zero | tr '\0' '\377' >> garbled
+	cmp -s garbled "$snap" && false
+	mv garbled "$snap"
+	run --separate-stderr timeout 20 sg-score -s st in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# what is made from scratch is the first figures again
+	rm st.profile-*
+	assert_equal "$(scored "$parts" -s st in)" "$first"
+}
+
 @test "sg-score -s: the labels part counts the samples that keep the recipe's mix" {
 	echo "$ACCEPTED" | sed -n '1p;3p;1p;3p' | accepted a
 	# 4 pos accepted: a fifth is not below half of 5 plus one sample's

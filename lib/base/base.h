@@ -243,6 +243,14 @@ void sg_map_reserve(struct sg_map *m, size_t n);
 /* The entries in slot order: from *i 0, each call gives the next key and
  * its numbers and returns 1, then 0 at the end. */
 int sg_map_next(const struct sg_map *m, size_t *i, uint64_t *key, double **v);
+/* The map as an image appended to b, and a map over such an image of len
+ * bytes at p, used in place: p, 8-byte aligned, must stay valid and
+ * writable as long as the map, which never frees it and copies it out
+ * only when it grows.  NULL when the bytes are not an image. */
+void sg_map_dump(const struct sg_map *m, struct sg_buf *b);
+struct sg_map *sg_map_view(void *p, size_t len);
+/* The bytes of its cells: all of its image but the first 24. */
+size_t sg_map_bytes(const struct sg_map *m);
 /* Starts loading key's slot into the cache: a batch of these before the
  * probes lets their misses overlap. */
 void sg_map_prefetch(const struct sg_map *m, uint64_t key);

@@ -106,6 +106,7 @@ union cell {
 struct sg_map {
 	union cell *cells;
 	size_t cap, n, stride;
+	int borrowed; /* cells in a caller's image (sg_map_view) */
 };
 
 struct sg_map *
@@ -117,6 +118,7 @@ sg_map_new_n(int numbers)
 		;
 	m->cap = 64;
 	m->n = 0;
+	m->borrowed = 0;
 	m->cells = sg_table_new(m->cap * m->stride * sizeof *m->cells);
 	return m;
 }
@@ -132,7 +134,8 @@ sg_map_free(struct sg_map *m)
 {
 	if (!m)
 		return;
-	sg_table_free(m->cells, m->cap * m->stride * sizeof *m->cells);
+	if (!m->borrowed)
+		sg_table_free(m->cells, m->cap * m->stride * sizeof *m->cells);
 	free(m);
 }
 
@@ -142,16 +145,22 @@ home(const struct sg_map *m, uint64_t key)
 	return (key ^ key >> 29) & (m->cap - 1);
 }
 
-/* key's slot, or the free one where it would go */
+/* key's slot, or the free one where it would go; NULL when a table has
+ * neither, which only a garbled image (sg_map_view) can: the search is
+ * bounded so that one cannot hang it. */
 static union cell *
 find(const struct sg_map *m, uint64_t key)
 {
 	size_t i = home(m, key);
 
-	while (m->cells[i * m->stride].key &&
-		m->cells[i * m->stride].key != key)
+	for (size_t k = 0; k < m->cap; k++) {
+		union cell *s = &m->cells[i * m->stride];
+
+		if (!s->key || s->key == key)
+			return s;
 		i = (i + 1) & (m->cap - 1);
-	return &m->cells[i * m->stride];
+	}
+	return NULL;
 }
 
 double *
@@ -159,7 +168,7 @@ sg_map_get(const struct sg_map *m, uint64_t key)
 {
 	union cell *s = find(m, key ? key : 1);
 
-	return s->key ? &s[1].v : NULL;
+	return s && s->key ? &s[1].v : NULL;
 }
 
 /* The table grown to cap slots, its keys moved over. */
@@ -171,11 +180,16 @@ grow(struct sg_map *m, size_t cap)
 
 	m->cap = cap;
 	m->cells = sg_table_new(m->cap * m->stride * sizeof *m->cells);
+	m->n = 0;
 	for (size_t i = 0; i < n; i++)
-		if (old[i * m->stride].key)
+		if (old[i * m->stride].key) {
 			memcpy(find(m, old[i * m->stride].key),
 				old + i * m->stride, m->stride * sizeof *old);
-	sg_table_free(old, n * m->stride * sizeof *old);
+			m->n++;
+		}
+	if (!m->borrowed)
+		sg_table_free(old, n * m->stride * sizeof *old);
+	m->borrowed = 0;
 }
 
 void
@@ -197,7 +211,10 @@ sg_map_put(struct sg_map *m, uint64_t key)
 	key = key ? key : 1;
 	if (2 * (m->n + 1) > m->cap)
 		grow(m, 2 * m->cap);
-	s = find(m, key);
+	if (!(s = find(m, key))) {
+		grow(m, 2 * m->cap);
+		s = find(m, key);
+	}
 	if (!s->key) {
 		s->key = key;
 		m->n++;
@@ -209,6 +226,45 @@ size_t
 sg_map_size(const struct sg_map *m)
 {
 	return m->n;
+}
+
+/* The image: capacity, count and stride, then the cells as they are. */
+void
+sg_map_dump(const struct sg_map *m, struct sg_buf *b)
+{
+	uint64_t head[3] = {m->cap, m->n, m->stride};
+
+	sg_buf_add(b, (const char *)head, sizeof head);
+	sg_buf_add(b, (const char *)m->cells, sg_map_bytes(m));
+}
+
+size_t
+sg_map_bytes(const struct sg_map *m)
+{
+	return m->cap * m->stride * sizeof *m->cells;
+}
+
+struct sg_map *
+sg_map_view(void *p, size_t len)
+{
+	uint64_t head[3];
+	struct sg_map *m;
+
+	if (len < sizeof head || (uintptr_t)p % sizeof(union cell))
+		return NULL;
+	memcpy(head, p, sizeof head);
+	if (head[0] < 2 || (head[0] & (head[0] - 1)) || head[1] > head[0] / 2 ||
+		(head[2] != 2 && head[2] != 4 && head[2] != 8) ||
+		head[0] > (len - sizeof head) / sizeof(union cell) / head[2] ||
+		len - sizeof head != head[0] * head[2] * sizeof(union cell))
+		return NULL;
+	m = sg_xmalloc(sizeof *m);
+	m->cap = head[0];
+	m->n = head[1];
+	m->stride = head[2];
+	m->cells = (union cell *)((char *)p + sizeof head);
+	m->borrowed = 1;
+	return m;
 }
 
 int

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -56,6 +57,8 @@ void
 sg_marginal_free(struct sg_marginal *m)
 {
 	sg_profile_free(m->accepted);
+	if (m->image)
+		munmap(m->image, m->image_len);
 	sg_profile_free(m->devp);
 	for (size_t i = 0; i < m->ndev; i++) {
 		free(m->dev[i].label);
@@ -182,20 +185,25 @@ load_range(struct sg_marginal *m, const struct sg_marginal_conf *c,
  * since the last one instead of all of them again.  HASH is of the fields
  * a sample is read for and of what the profile held before the output (a
  * recipe's examples, for sg-gen's labeller), so each reader has its own.
- * A snapshot is used only when it is whole (its checksum), and the output
- * is the file it was taken of: the same device and inode, and the same
- * last bytes before the point it covers.  Any other is rebuilt, never
- * trusted; a lost one costs a full read.  It is written again only when
- * what it lacks is more than a quarter of what it holds: most batches
- * read on from an older one rather than rewrite it whole, and the
- * rewrites cost a constant share of the samples read (bench/RESULTS.md).
+ * A snapshot is used only when it is whole (its length, and the checksum
+ * of all but its table's cells), and the output is the file it was taken
+ * of: the same device and inode, and the same last bytes before the point
+ * it covers.  Any other is rebuilt, never trusted; a lost one costs a full
+ * read.  The counts' table is used where it lies, in a private mapping of
+ * the file: a batch touches the pages of its own samples' n-grams, not the
+ * whole table (bench/RESULTS.md).  A snapshot is synced before it is
+ * renamed into place, so no table is read half written after a crash.  It is
+ * written again only when what it lacks is more than a quarter of what it
+ * holds: most batches read on from an older one rather than rewrite it whole,
+ * and the rewrites cost a constant share of the samples read
+ * (bench/RESULTS.md).
  */
-#define SNAP_MAGIC "sgprof3\n"
+#define SNAP_MAGIC "sgprof4\n"
 #define SNAP_TAIL 4096
 
 struct snap_head {
 	char magic[8];
-	uint64_t sum;	       /* checksum of the rest of the file */
+	uint64_t sum;	       /* of the rest of the file but the cells */
 	uint64_t dev, ino;     /* the output's */
 	uint64_t bytes, lines; /* of the output, covered */
 	uint64_t tail;	       /* checksum of its SNAP_TAIL bytes before */
@@ -252,28 +260,47 @@ static int
 snap_read(struct sg_marginal *m, const char *snap, int fd,
 	const struct stat *st, long long bytes, struct snap_head *h)
 {
-	size_t len;
-	char *s = sg_slurp(snap, &len, NULL);
+	int sfd = open(snap, O_RDONLY | O_CLOEXEC);
 	struct sg_profile *p = NULL;
+	struct stat sst;
+	size_t len = 0, head;
+	char *s = MAP_FAILED;
 
-	if (s && len >= sizeof *h) {
+	if (sfd >= 0 && fstat(sfd, &sst) == 0 &&
+		(size_t)sst.st_size >= sizeof *h) {
+		len = (size_t)sst.st_size;
+		s = mmap(
+			NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, sfd, 0);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	if (s != MAP_FAILED) {
 		memcpy(h, s, sizeof *h);
 		if (memcmp(h->magic, SNAP_MAGIC, 8) == 0 &&
-			h->sum == checksum(s + sizeof *h, len - sizeof *h) &&
 			h->dev == (uint64_t)st->st_dev &&
 			h->ino == (uint64_t)st->st_ino &&
 			h->bytes <= (uint64_t)bytes &&
 			h->bytes <= (uint64_t)st->st_size &&
-			h->tail == tail_sum(fd, h->bytes))
-			p = sg_profile_undump(s + sizeof *h, len - sizeof *h);
+			h->tail == tail_sum(fd, h->bytes) &&
+			(p = sg_profile_view(
+				 s + sizeof *h, len - sizeof *h, &head)) &&
+			h->sum != checksum(s + sizeof *h, head)) {
+			sg_profile_free(p);
+			p = NULL;
+		}
 	}
-	free(s);
 	if (!p) {
+		if (s != MAP_FAILED)
+			munmap(s, len);
 		memset(h, 0, sizeof *h);
 		return 0;
 	}
 	sg_profile_free(m->accepted);
+	if (m->image)
+		munmap(m->image, m->image_len);
 	m->accepted = p;
+	m->image = s;
+	m->image_len = len;
 	return 1;
 }
 
@@ -289,14 +316,15 @@ snap_write(const struct sg_marginal *m, const char *snap, int fd,
 		.lines = line,
 		.tail = tail_sum(fd, (uint64_t)bytes)};
 	struct sg_buf b = {0};
+	size_t head;
 
 	sg_buf_add(&b, (const char *)&h, sizeof h);
-	sg_profile_dump(m->accepted, &b);
+	head = sg_profile_dump(m->accepted, &b);
 	memcpy(h.magic, SNAP_MAGIC, 8);
-	h.sum = checksum(b.p + sizeof h, b.len - sizeof h);
+	h.sum = checksum(b.p + sizeof h, head);
 	memcpy(b.p, &h, sizeof h);
 	if (h.tail)
-		sg_write_renamed(snap, b.p, b.len, NULL);
+		sg_write_atomic(snap, b.p, b.len, NULL);
 	free(b.p);
 }
 

@@ -206,18 +206,20 @@ put_u64(struct sg_buf *b, uint64_t v)
 	sg_buf_add(b, (const char *)&v, sizeof v);
 }
 
-/* Names, the per-arm tables, the vocabulary and every count, in the
- * machine's own byte order: a snapshot is read where it was written. */
-void
+/* Names, the per-arm tables and the vocabulary, then the counts' table
+ * as it is in memory (sg_map_dump), 8-byte aligned from the start, in the
+ * machine's own byte order: a snapshot is read where it was written, and
+ * the table is used where it lies.  Returns the bytes before the table's
+ * cells. */
+size_t
 sg_profile_dump(const struct sg_profile *p, struct sg_buf *b)
 {
-	size_t i, it = 0;
-	uint64_t key;
-	double *v;
+	static const char zeros[8];
+	size_t start = b->len;
 
 	put_u64(b, p->arms.n);
 	put_u64(b, p->labels.n);
-	for (i = 0; i < p->arms.n + p->labels.n; i++) {
+	for (size_t i = 0; i < p->arms.n + p->labels.n; i++) {
 		const char *s = i < p->arms.n ? p->arms.v[i]
 					      : p->labels.v[i - p->arms.n];
 
@@ -233,11 +235,9 @@ sg_profile_dump(const struct sg_profile *p, struct sg_buf *b)
 				sizeof(double));
 		}
 	sg_buf_add(b, (const char *)&p->vocab, sizeof p->vocab);
-	put_u64(b, sg_map_size(p->counts));
-	while (sg_map_next(p->counts, &it, &key, &v)) {
-		put_u64(b, key);
-		sg_buf_add(b, (const char *)v, sizeof *v);
-	}
+	sg_buf_add(b, zeros, (8 - (b->len - start) % 8) % 8);
+	sg_map_dump(p->counts, b);
+	return b->len - start - sg_map_bytes(p->counts);
 }
 
 /* n bytes from the cursor into out; 0 when fewer are left. */
@@ -270,39 +270,34 @@ take_names(const char **s, const char *end, struct name_table *t, size_t n)
 }
 
 struct sg_profile *
-sg_profile_undump(const char *s, size_t len)
+sg_profile_view(char *s, size_t len, size_t *head)
 {
-	const char *end = s + len;
+	const char *at = s, *end = s + len;
 	struct sg_profile *p = sg_profile_new();
-	uint64_t narms, nlabels, n, key;
-	double v;
+	uint64_t narms, nlabels;
+	struct sg_map *counts;
 
-	if (!take(&s, end, &narms, sizeof narms) ||
-		!take(&s, end, &nlabels, sizeof nlabels) || narms >= ANY ||
-		nlabels >= ANY || !take_names(&s, end, &p->arms, narms) ||
-		!take_names(&s, end, &p->labels, nlabels))
+	if (!take(&at, end, &narms, sizeof narms) ||
+		!take(&at, end, &nlabels, sizeof nlabels) || narms >= ANY ||
+		nlabels >= ANY || !take_names(&at, end, &p->arms, narms) ||
+		!take_names(&at, end, &p->labels, nlabels))
 		goto bad;
 	reshape(p);
 	for (size_t r = 0; r < p->dims; r++)
 		for (size_t l = 0; l < p->labels.n; l++)
-			if (!take(&s, end, &p->docs[r * p->ncols + l],
+			if (!take(&at, end, &p->docs[r * p->ncols + l],
 				    sizeof(double)) ||
-				!take(&s, end, &p->tokens[r * p->ncols + l],
+				!take(&at, end, &p->tokens[r * p->ncols + l],
 					sizeof(double)))
 				goto bad;
-	if (!take(&s, end, &p->vocab, sizeof p->vocab) ||
-		!take(&s, end, &n, sizeof n) ||
-		n > (uint64_t)(end - s) / (sizeof key + sizeof v))
+	if (!take(&at, end, &p->vocab, sizeof p->vocab))
 		goto bad;
-	sg_map_reserve(p->counts, n);
-	for (uint64_t i = 0; i < n; i++) {
-		if (!take(&s, end, &key, sizeof key) ||
-			!take(&s, end, &v, sizeof v))
-			goto bad;
-		*sg_map_put(p->counts, key) = v;
-	}
-	if (s != end)
+	at += (8 - (size_t)(at - s) % 8) % 8;
+	if (at > end || !(counts = sg_map_view((char *)at, (size_t)(end - at))))
 		goto bad;
+	sg_map_free(p->counts);
+	p->counts = counts;
+	*head = len - sg_map_bytes(counts);
 	return p;
 bad:
 	sg_profile_free(p);

@@ -45,10 +45,14 @@ void sg_profile_free(struct sg_profile *p);
  * added with w 1, taken back with w -1. */
 void sg_profile_add(struct sg_profile *p, const char *arm, const char *label,
 	const struct sg_feats *f, double w);
-/* The profile as bytes appended to b, and back: NULL when the len bytes
- * at s are not what sg_profile_dump wrote. */
-void sg_profile_dump(const struct sg_profile *p, struct sg_buf *b);
-struct sg_profile *sg_profile_undump(const char *s, size_t len);
+/* The profile as bytes appended to b, the last of them its counts' table
+ * (sg_map_dump); the bytes before the table's cells.  And back: a profile
+ * whose counts are the table at s, used in place (s, 8-byte aligned, must
+ * stay valid and writable as long as the profile), *head set to the bytes
+ * before the cells; NULL when the len bytes at s are not what
+ * sg_profile_dump wrote. */
+size_t sg_profile_dump(const struct sg_profile *p, struct sg_buf *b);
+struct sg_profile *sg_profile_view(char *s, size_t len, size_t *head);
 /* How many of f's features no sample of p has. */
 size_t sg_profile_unseen(const struct sg_profile *p, const struct sg_feats *f);
 /* The samples with label, or all labelled ones when label is NULL. */
@@ -99,7 +103,9 @@ struct sg_dev_example {
 };
 struct sg_marginal {
 	struct sg_profile *accepted; /* the run's, then what passed since */
-	struct sg_profile *devp;     /* the dev set and examples, or NULL */
+	void *image;		     /* the snapshot its counts lie in */
+	size_t image_len;
+	struct sg_profile *devp; /* the dev set and examples, or NULL */
 	struct sg_dev_example *dev;
 	size_t ndev;
 	struct sg_feats f; /* reused for each sample */
