@@ -495,6 +495,23 @@ labelled_batch() {
 	echo '{"type":"batch","run":"r","batch":1,"n":4}'
 }
 
+# Each sample's [pass, fidelity above $2, fidelity below 0.001] in
+# $output, from sg-score -s st on $1, which must succeed without a word.
+fidelities() {
+	run --separate-stderr scored "select(.type == \"sample\") |
+		[.pass, .fidelity > $2, .fidelity < 0.001]" -s st "$1"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+}
+
+# The records of FILE with the label<TAB>text lines of standard input as
+# its job's recipe's examples.
+with_examples() {
+	jq -c --argjson ex "$(jq -R -s -c 'split("\n") | map(select(length > 0) |
+		split("\t") | {label: .[0], text: .[1]})')" \
+		'if .type == "job" then .recipe.task_input.examples = $ex else . end' "$1"
+}
+
 ACCEPTED='pos	good great fine lovely
 neg	bad awful poor dreadful
 pos	great lovely good nice
@@ -562,12 +579,8 @@ true'
 	assert_equal "$output" '[true,null]
 [true,null]'
 	# ten examples of each label in the recipe are enough for one
-	examples=$(for i in 1 2 3 4 5; do echo "$ACCEPTED"; done |
-		jq -R -s -c 'split("\n") | map(select(length > 0) | split("\t") | {label: .[0], text: .[1]})')
-	jq -c --argjson ex "$examples" 'if .type == "job" then .recipe.task_input.examples = $ex else . end' in > ex
-	run --separate-stderr scored 'select(.type == "sample") | [.pass, .fidelity > 0.999, .fidelity < 0.001]' -s st ex
-	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
+	for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | with_examples in > ex
+	fidelities ex 0.999
 	assert_equal "$output" '[true,true,false]
 [false,false,true]'
 }
@@ -575,14 +588,10 @@ true'
 @test "sg-score -s: a label no accepted sample has yet is known from the examples" {
 	# the other arm's samples are all pos; the examples bring neg
 	for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | grep '^pos' | accepted a
-	examples=$(for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | grep '^neg' |
-		jq -R -s -c 'split("\n") | map(select(length > 0) | split("\t") | {label: .[0], text: .[1]})')
 	printf '%s\n' 'neg	awful horrid bad' 'neg	good great fine lovely nice' |
-		labelled_batch b |
-		jq -c --argjson ex "$examples" 'if .type == "job" then .recipe.task_input.examples = $ex else . end' > in
-	run --separate-stderr scored 'select(.type == "sample") | [.pass, .fidelity > 0.99, .fidelity < 0.001]' -s st in
-	[ "$status" -eq 0 ]
-	[ -z "$stderr" ]
+		labelled_batch b > batch
+	for i in 1 2 3 4 5; do echo "$ACCEPTED"; done | grep '^neg' | with_examples batch > in
+	fidelities in 0.99
 	assert_equal "$output" '[true,true,false]
 [false,false,true]'
 }
