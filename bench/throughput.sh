@@ -13,7 +13,7 @@ bin=$1 bbin=$2 n=$3
 tmp=${TMPDIR:-/tmp}/sg-bench.$$
 busy=
 mkdir -p "$tmp"
-trap '[ -z "$busy" ] || { pkill -P "$busy"; kill "$busy"; }; rm -rf "$tmp"' EXIT
+trap '[ -z "$busy" ] || { pkill -P "$busy"; kill "$busy" 2>/dev/null; }; rm -rf "$tmp"' EXIT
 export SG_LEXICON=${SG_LEXICON:-build/lexicon/toxicity.tsv}
 "$bbin/samples" "$n" >"$tmp/in.jsonl"
 records=$(wc -l <"$tmp/in.jsonl")
