@@ -299,6 +299,13 @@ read_said(struct run *r, int fd, struct sg_buf *b)
 static void check_server(struct run *r);
 static int runnable(const struct run *r, char *list, size_t size);
 
+/* Whether stage runs: sg-validate not with --no-filter. */
+static int
+runs(const struct run *r, int stage)
+{
+	return stage != VALIDATE || !r->no_filter;
+}
+
 /* The pipes joining stages first..last, the last one writing to outfd;
  * -1 for a stage's end that has none, and for a stage not run. */
 static void
@@ -309,7 +316,7 @@ join_stages(const struct run *r, int first, int last, int outfd,
 
 	for (int i = first; i <= last; i++) {
 		in[i] = out[i] = -1;
-		if (i == VALIDATE && r->no_filter)
+		if (!runs(r, i))
 			continue;
 		if (prev >= 0) {
 			if (make_pipe(fds) < 0)
@@ -354,7 +361,7 @@ run_stages(struct run *r, int first, int last, int outfd)
 	for (int k = 0; k < n; k++) {
 		int i = order[k];
 
-		if (i == VALIDATE && r->no_filter)
+		if (!runs(r, i))
 			continue;
 		if (i == ROUTE && r->look && !stop) {
 			r->look = 0;

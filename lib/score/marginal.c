@@ -53,12 +53,24 @@ sg_marginal_init(struct sg_marginal *m)
 	m->accepted = sg_profile_new();
 }
 
-void
-sg_marginal_free(struct sg_marginal *m)
+/* p as the accepted samples' profile, its counts in the snapshot image
+ * (NULL: none), the one before freed. */
+static void
+accepted_from(
+	struct sg_marginal *m, struct sg_profile *p, void *image, size_t len)
 {
 	sg_profile_free(m->accepted);
 	if (m->image)
 		munmap(m->image, m->image_len);
+	m->accepted = p;
+	m->image = image;
+	m->image_len = len;
+}
+
+void
+sg_marginal_free(struct sg_marginal *m)
+{
+	accepted_from(m, NULL, NULL, 0);
 	sg_profile_free(m->devp);
 	for (size_t i = 0; i < m->ndev; i++) {
 		free(m->dev[i].label);
@@ -281,10 +293,10 @@ snap_read(struct sg_marginal *m, const char *snap, int fd,
 			h->ino == (uint64_t)st->st_ino &&
 			h->bytes <= (uint64_t)bytes &&
 			h->bytes <= (uint64_t)st->st_size &&
-			h->tail == tail_sum(fd, h->bytes) &&
-			(p = sg_profile_view(
-				 s + sizeof *h, len - sizeof *h, &head)) &&
-			h->sum != checksum(s + sizeof *h, head)) {
+			h->tail == tail_sum(fd, h->bytes))
+			p = sg_profile_view(
+				s + sizeof *h, len - sizeof *h, &head);
+		if (p && h->sum != checksum(s + sizeof *h, head)) {
 			sg_profile_free(p);
 			p = NULL;
 		}
@@ -295,12 +307,7 @@ snap_read(struct sg_marginal *m, const char *snap, int fd,
 		memset(h, 0, sizeof *h);
 		return 0;
 	}
-	sg_profile_free(m->accepted);
-	if (m->image)
-		munmap(m->image, m->image_len);
-	m->accepted = p;
-	m->image = s;
-	m->image_len = len;
+	accepted_from(m, p, s, len);
 	return 1;
 }
 

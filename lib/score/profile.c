@@ -366,6 +366,13 @@ total(const struct sg_profile *p, double *v, long skip, long py,
 	return n;
 }
 
+/* A label of the model: its place in p and in ref (-1 where it has
+ * none), its samples and its log-probability. */
+struct col {
+	long py, ry;
+	double docs, lp;
+};
+
 double
 sg_profile_prob(const struct sg_profile *p, const char *skip,
 	const struct sg_profile *ref, const char *label,
@@ -375,57 +382,51 @@ sg_profile_prob(const struct sg_profile *p, const char *skip,
 	struct name_table *rlabels =
 		ref ? (struct name_table *)&ref->labels : NULL;
 	long s = skip ? lookup((struct name_table *)&p->arms, skip, 0) : -1;
-	long want = -1, *py, *ry;
-	double *lp, top = -INFINITY, z = 0, docs, alldocs = 0, tokens, v,
-		    r = -1;
+	long want = -1;
+	double top = -INFINITY, z = 0, alldocs = 0, tokens, v, r = -1;
 	size_t k = 0, n = p->labels.n + (ref ? ref->labels.n : 0);
+	struct col *y = sg_xmalloc((n ? n : 1) * sizeof *y);
 
 	/* the model's labels are p's and ref's: a label only the dev set or
 	 * the examples have yet is known before any sample of it is taken */
-	py = sg_xmalloc(n * sizeof *py);
-	ry = sg_xmalloc(n * sizeof *ry);
-	for (size_t y = 0; y < n; y++) {
-		const char *name = y < p->labels.n
-					   ? p->labels.v[y]
-					   : ref->labels.v[y - p->labels.n];
+	for (size_t i = 0; i < n; i++) {
+		const char *name = i < p->labels.n
+					   ? p->labels.v[i]
+					   : ref->labels.v[i - p->labels.n];
 
-		if (y >= p->labels.n && lookup(labels, name, 0) >= 0)
+		if (i >= p->labels.n && lookup(labels, name, 0) >= 0)
 			continue;
-		py[k] = y < p->labels.n ? (long)y : -1;
-		ry[k] = rlabels ? lookup(rlabels, name, 0) : -1;
+		y[k].py = i < p->labels.n ? (long)i : -1;
+		y[k].ry = rlabels ? lookup(rlabels, name, 0) : -1;
 		if (strcmp(name, label) == 0)
 			want = (long)k;
 		k++;
 	}
-	lp = sg_xmalloc((k ? k : 1) * sizeof *lp);
 	if (want < 0 || k < 2)
 		goto done;
-	for (size_t y = 0; y < k; y++) {
-		docs = total(p, p->docs, s, py[y], ref, ref ? ref->docs : NULL,
-			ry[y]);
-		if (docs < min)
+	for (size_t j = 0; j < k; j++) {
+		y[j].docs = total(p, p->docs, s, y[j].py, ref,
+			ref ? ref->docs : NULL, y[j].ry);
+		if (y[j].docs < min)
 			goto done;
-		alldocs += docs;
+		alldocs += y[j].docs;
 	}
 	v = p->vocab + (ref ? ref->vocab : 0) + 1;
-	for (size_t y = 0; y < k; y++) {
-		docs = total(p, p->docs, s, py[y], ref, ref ? ref->docs : NULL,
-			ry[y]);
-		tokens = total(p, p->tokens, s, py[y], ref,
-			ref ? ref->tokens : NULL, ry[y]);
-		lp[y] = log((docs + 1) / (alldocs + (double)k));
+	for (size_t j = 0; j < k; j++) {
+		tokens = total(p, p->tokens, s, y[j].py, ref,
+			ref ? ref->tokens : NULL, y[j].ry);
+		y[j].lp = log((y[j].docs + 1) / (alldocs + (double)k));
 		for (size_t i = 0; i < f->n; i++)
-			lp[y] += log(
-				(count(p, s, py[y], ref, ry[y], f->v[i]) + 1) /
+			y[j].lp += log(
+				(count(p, s, y[j].py, ref, y[j].ry, f->v[i]) +
+					1) /
 				(tokens + v));
-		top = fmax(top, lp[y]);
+		top = fmax(top, y[j].lp);
 	}
-	for (size_t y = 0; y < k; y++)
-		z += exp(lp[y] - top);
-	r = exp(lp[want] - top) / z;
+	for (size_t j = 0; j < k; j++)
+		z += exp(y[j].lp - top);
+	r = exp(y[want].lp - top) / z;
 done:
-	free(lp);
-	free(py);
-	free(ry);
+	free(y);
 	return r;
 }
