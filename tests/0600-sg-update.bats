@@ -489,6 +489,51 @@ fns() { declare -f sample reward batch; }
 	[ "$(jq .output.bytes st)" -eq "$(wc -c < data.jsonl)" ]
 }
 
+@test "--merge: a worker that withdrew samples from its output merges, shorter; a copy only shorter is refused" {
+	jq -nc '{type: "job", run: "t", job: 0, n: 1, context: {grammar: true},
+		recipe: {grammar: {}, task_input: {labels: ["p", "n"]}}}' > job.jsonl
+	batch_of() { jq -c --arg l "$1" 'select(.type == "job"),
+		{type: "sample", run, batch, arm, id: "\(.batch):0", data: {text: "s\(.batch)", label: $l}},
+		{type: "reward", run, batch, arm, reward: 0.5}'; }
+	# a first round on each worker, merged
+	for k in 0 1; do
+		sg-route --seed 1 --worker $k/2 -s w$k < job.jsonl | batch_of p | sg-update -s w$k -o d$k
+	done
+	sg-update --merge -s run w0 w1
+	# the second: worker 0 makes one more sample, then an evaluation
+	# takes out its first round's arm's samples
+	cp run w0 && cp run w1
+	arm=$(jq -r .arm d0)
+	sg-route --worker 0/2 -s w0 < job.jsonl | batch_of n | sg-update -s w0 -o d0
+	[ "$(jq -r .arm d0 | grep -c "^$arm\$")" -eq 1 ]
+	jq -nc --arg arm "$arm" '{type: "reward", run: "t", batch: 0, arm: $arm, reward: 0.1,
+		source: "sg-eval", gain: -0.5, window: 1, withdraw: {samples: 1, labels: {p: 1}}}' |
+		sg-update -s w0 -o d0
+	sg-route --worker 1/2 -s w1 < job.jsonl | batch_of n | sg-update -s w1 -o d1
+	cp run older
+	run --separate-stderr sg-update --merge -s run w0 w1
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	# what one state fed it all would count
+	jq -e --argjson d0 "$(wc -c < d0)" --argjson d1 "$(wc -c < d1)" --arg arm "$arm" '
+		.accepted == 3 and .labels == {p: 1, n: 2} and .arms[$arm].withdrawn == 1
+		and .outputs == {d0: $d0, d1: $d1}' run
+	# the next round's copy keeps the rewritten output whole
+	cp run w0 && cp d0 before
+	sg-route --worker 0/2 -s w0 < job.jsonl | batch_of n > b.jsonl
+	run --separate-stderr sg-update -s w0 -o d0 < b.jsonl
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	cmp before <(head -n 1 d0)
+	[ "$(jq .output.bytes w0)" -eq "$(wc -c < d0)" ]
+	# a copy whose output is shorter, with nothing withdrawn, is stale
+	cp older w1
+	jq '.outputs.d1 -= 1' w1 > w1.new && mv w1.new w1
+	run --separate-stderr sg-update --merge -s older w1
+	[ "$status" -eq 3 ]
+	[ "$stderr" = "sg-update: state 'w1': records output 'd1' shorter than the state does: it was copied from an older state" ]
+}
+
 @test "a reward with a weight is learnt as that many; a bad weight is refused" {
 	reward 0 0.4 | jq -c '.weight = 3' > w.jsonl
 	run --separate-stderr sg-update -s st < w.jsonl

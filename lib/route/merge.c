@@ -40,7 +40,7 @@ add_delta(json_t *acc, const json_t *w, const json_t *base, const char *key)
 static void
 add_stats(json_t *acc, const json_t *w, const json_t *base)
 {
-	static const char *keys[] = {"pulls", "n", "sum", "wins"};
+	static const char *keys[] = {"pulls", "n", "sum", "wins", "withdrawn"};
 	const char *name;
 	json_t *ws;
 
@@ -193,28 +193,44 @@ sg_state_set_output(json_t *state, const char *path, long long bytes)
 	}
 }
 
+/* Whether w took samples out of its output since base (sg-update's
+ * withdrawal), which writes it again shorter. */
+static int
+withdrew(const json_t *base, const json_t *w)
+{
+	const json_t *ba = json_object_get(base, "arms"), *a;
+	const char *name;
+
+	json_object_foreach ((json_t *)json_object_get(w, "arms"), name, a)
+		if (sg_get_int(a, "withdrawn", 0) >
+			sg_get_int(json_object_get(ba, name), "withdrawn", 0))
+			return 1;
+	return 0;
+}
+
 /* The lengths of the outputs w wrote since base, into acc: each output
- * is one worker's, and only grows. */
+ * is one worker's, and only grows, but for the one w writes when it
+ * withdrew samples from it. */
 static int
 merge_outputs(
 	json_t *acc, const json_t *base, const json_t *w, struct sg_error *e)
 {
 	json_t *recs = json_deep_copy(json_object_get(w, "outputs")), *v;
 	const json_t *rec = json_object_get(w, "output");
-	const char *path;
-	int rc = 0;
+	const char *path, *own = sg_get_str(rec, "path");
+	int rc = 0, rewrote = withdrew(base, w);
 
 	if (!recs)
 		recs = json_object();
-	if (rec && sg_get_str(rec, "path"))
-		json_object_set(recs, sg_get_str(rec, "path"),
-			json_object_get(rec, "bytes"));
+	if (own)
+		json_object_set(recs, own, json_object_get(rec, "bytes"));
 	json_object_foreach (recs, path, v) {
 		long long was = sg_state_output(base, path);
 
 		if (json_integer_value(v) == was)
 			continue;
-		if (json_integer_value(v) < was) {
+		if (json_integer_value(v) < was &&
+			!(rewrote && own && strcmp(path, own) == 0)) {
 			sg_seterr(e,
 				"records output '%s' shorter than the state"
 				" does: it was copied from an older state",
