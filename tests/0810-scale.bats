@@ -220,7 +220,7 @@ not_deltas() {
 	[ "${lines[-1]}" = "40 samples in out/data.*.jsonl" ]
 	jq -e '.accepted == 40 and .target == 40 and .steps > 4' scale/out/run.state
 	[ -z "$(cat scale/out/data.*.jsonl | jq -r .data.text | sort | uniq -d)" ]
-	run --separate-stderr env OUT=p sh scale/parallel.sh 4 reviews/reviews.yaml
+	run --separate-stderr env OUT=p SG_BIN="$SG_BIN" sh scale/parallel.sh 4 reviews/reviews.yaml
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[ "$output" = "40 samples in p/data.jsonl" ]
