@@ -8,7 +8,7 @@ DESTDIR ?=
 CC ?= cc
 CFLAGS ?= -O2 -g
 WERROR ?=
-PKGS = jansson yaml-0.1 zlib libpcre2-8 libutf8proc
+PKGS = jansson yaml-0.1 libdeflate libpcre2-8 libutf8proc
 # libcurl's header only: lib/llm/libcurl.c loads the library itself when
 # the first request is to be made, so a run that makes none never does
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)

@@ -1,10 +1,10 @@
 /*
  * deflate - the compression ratio of each batch of samples on standard
- * input under other deflate settings than sg-score's, and the time of one
- * deflate of a batch, to weigh the definition sg-score(1) gives against
- * them.  A batch's bytes are its text views each followed by a newline,
+ * input at each of libdeflate's levels (sg-score's is 1), and the time of
+ * one deflate of a batch, to weigh the definition sg-score(1) gives
+ * against them.  A batch's bytes are its text views each followed by a newline,
  * as sg-score compresses them; batches are taken in the order first met.
- * One line a setting: its name, the ratio of each batch, the mean
+ * One line a level: its number, the ratio of each batch, the mean
  * milliseconds a batch over REPEAT rounds (argument, default 5).
  */
 #include <stdio.h>
@@ -12,49 +12,28 @@
 #include <string.h>
 #include <time.h>
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "base/base.h"
 #include "record/record.h"
 
-struct setting {
-	const char *name;
-	int level, memlevel, strategy, tuned;
-};
-
-static const struct setting settings[] = {
-	{"level 6", 6, 8, Z_DEFAULT_STRATEGY, 0},
-	{"level 1", 1, 8, Z_DEFAULT_STRATEGY, 0},
-	{"level 2", 2, 8, Z_DEFAULT_STRATEGY, 0},
-	{"level 4", 4, 8, Z_DEFAULT_STRATEGY, 0},
-	{"level 1, memLevel 7", 1, 7, Z_DEFAULT_STRATEGY, 0},
-	{"level 1, memLevel 9", 1, 9, Z_DEFAULT_STRATEGY, 0},
-	{"level 1, Z_RLE", 1, 8, Z_RLE, 0},
-	{"Huffman only", 1, 8, Z_HUFFMAN_ONLY, 0},
-	{"level 1, tuned (sg-score)", 1, 8, Z_DEFAULT_STRATEGY, 1},
-};
+/* libdeflate's levels, 1 being sg-score's; 0 stores, 12 searches most */
+#define LEVELS 12
 
 static size_t
-deflated(const struct setting *s, const struct sg_buf *b)
+deflated(int level, const struct sg_buf *b)
 {
-	static unsigned char out[1 << 16];
-	z_stream z = {0};
-	size_t size;
+	static struct libdeflate_compressor *c[LEVELS + 1];
+	static unsigned char *out;
+	static size_t cap;
+	size_t bound;
 
-	if (deflateInit2(&z, s->level, Z_DEFLATED, 15, s->memlevel,
-		    s->strategy) != Z_OK)
+	if (!c[level] && !(c[level] = libdeflate_alloc_compressor(level)))
 		exit(1);
-	if (s->tuned)
-		deflateTune(&z, 4, 258, 258, 4);
-	z.next_in = (Bytef *)b->p;
-	z.avail_in = (uInt)b->len;
-	do {
-		z.next_out = out;
-		z.avail_out = sizeof out;
-	} while (deflate(&z, Z_FINISH) == Z_OK);
-	size = z.total_out;
-	deflateEnd(&z);
-	return size;
+	bound = libdeflate_deflate_compress_bound(c[level], b->len);
+	if (bound > cap)
+		out = sg_xrealloc(out, cap = bound);
+	return libdeflate_deflate_compress(c[level], b->p, b->len, out, cap);
 }
 
 int
@@ -90,16 +69,16 @@ main(int argc, char *argv[])
 		}
 		json_decref(rec);
 	}
-	for (size_t s = 0; s < sizeof settings / sizeof *settings; s++) {
-		printf("%-26s", settings[s].name);
+	for (int level = 1; level <= LEVELS; level++) {
+		printf("level %-2d%s", level,
+			level == 1 ? " (sg-score)" : "           ");
 		for (k = 0; k < n; k++)
-			printf(" %.4f",
-				(double)deflated(&settings[s], &batch[k]) /
-					(double)batch[k].len);
+			printf(" %.4f", (double)deflated(level, &batch[k]) /
+						(double)batch[k].len);
 		t0 = clock();
 		for (int r = 0; r < repeat; r++)
 			for (k = 0; k < n; k++)
-				deflated(&settings[s], &batch[k]);
+				deflated(level, &batch[k]);
 		printf("  %.2f ms/batch\n", (double)(clock() - t0) * 1000 /
 						    CLOCKS_PER_SEC / repeat /
 						    (double)(n ? n : 1));

@@ -20,7 +20,7 @@ build    pkg-config           command pkg-config                 finds the libra
 build    libjansson-dev       pc jansson                         JSON
 build    libcurl4-openssl-dev pc libcurl                         HTTP to the LLM server
 build    libyaml-dev          pc yaml-0.1                        recipes
-build    zlib1g-dev           pc zlib                            the compression score
+build    libdeflate-dev       pc libdeflate                      the compression score, checksums
 build    libcsv-dev           file /usr/include/csv.h            batch inputs and output as CSV
 build    libpcre2-dev         pc libpcre2-8                      recipe patterns, as JSON Schema reads them
 build    libutf8proc-dev      pc libutf8proc                     folds the case and Unicode forms of words

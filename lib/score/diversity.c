@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "base/base.h"
 #include "score/score.h"
@@ -187,49 +187,27 @@ repetition_rate(struct sg_diversity *d, const struct sg_texts *t)
 	return (double)repeats / (double)t->n;
 }
 
-/* deflate over the texts as kept, joined and ended by newlines; only the
- * size of its output is wanted.  Level 1's fast matcher, tuned as
- * sg-score(1) defines it: it inserts every string into its hash chains
- * (max_lazy, its longest match still inserted, 258) and takes the longest
- * match of its 4 candidates (nice_length 258).  Plain level 1 leaves the
- * inside of a long match out of the chains, so a text repeated more than
- * once a window apart went unseen; this costs level 1's time, half of
- * level 6's.  The stream is reset, not made anew, for each batch, and
- * the reset undoes the tuning. */
+/* The size of the texts as kept, joined and ended by newlines, as a raw
+ * deflate stream (RFC 1951) by libdeflate at level 1, over their size.
+ * Only the size is wanted; the output buffer is kept from batch to batch,
+ * at the size libdeflate may need. */
 static double
 compression_ratio(struct sg_diversity *d, const struct sg_texts *t)
 {
-	z_stream *z = d->z;
-	unsigned char out[16384];
-	int rc;
+	size_t bound, size;
 
 	if (t->buf.len == 0)
 		return 0.0;
-	if (!z) {
-		z = d->z = sg_xcalloc(1, sizeof *z);
-		if (deflateInit(z, Z_BEST_SPEED) != Z_OK) {
-			free(z);
-			d->z = NULL;
-			return 1.0;
-		}
-	} else {
-		deflateReset(z);
-	}
-	deflateTune(z, 4, 258, 258, 4);
-	z->next_in = (Bytef *)t->buf.p;
-	z->avail_in = 0;
-	do {
-		size_t left = t->buf.len - (size_t)z->total_in;
-
-		if (z->avail_in == 0)
-			z->avail_in = left > 1u << 30 ? 1u << 30 : (uInt)left;
-		z->next_out = out;
-		z->avail_out = sizeof out;
-		rc = deflate(z, z->avail_in == left ? Z_FINISH : Z_NO_FLUSH);
-	} while (rc == Z_OK);
-	if (rc != Z_STREAM_END)
+	if (!d->z && !(d->z = libdeflate_alloc_compressor(1)))
 		return 1.0;
-	return (double)z->total_out / (double)t->buf.len;
+	bound = libdeflate_deflate_compress_bound(d->z, t->buf.len);
+	if (bound > d->zcap) {
+		d->zout = sg_xrealloc(d->zout, bound);
+		d->zcap = bound;
+	}
+	size = libdeflate_deflate_compress(
+		d->z, t->buf.p, t->buf.len, d->zout, d->zcap);
+	return size ? (double)size / (double)t->buf.len : 1.0;
 }
 
 void
@@ -244,8 +222,8 @@ void
 sg_diversity_free(struct sg_diversity *d)
 {
 	if (d->z)
-		deflateEnd(d->z);
-	free(d->z);
+		libdeflate_free_compressor(d->z);
+	free(d->zout);
 	free(d->keys);
 	free(d->pairs);
 	free(d->set);

@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "base/base.h"
 #include "record/record.h"
@@ -221,17 +221,11 @@ struct snap_head {
 	uint64_t tail;	       /* checksum of its SNAP_TAIL bytes before */
 };
 
-/* zlib's crc32, in pieces that its length argument holds */
+/* CRC-32, the same as zlib's crc32 */
 static uint64_t
 checksum(const char *s, size_t n)
 {
-	uLong crc = crc32(0, Z_NULL, 0);
-
-	for (size_t k; n > 0; s += k, n -= k) {
-		k = n < (1u << 30) ? n : (1u << 30);
-		crc = crc32(crc, (const Bytef *)s, (uInt)k);
-	}
-	return crc;
+	return libdeflate_crc32(0, s, n);
 }
 
 /* The checksum of the up to SNAP_TAIL bytes of fd before offset end, made

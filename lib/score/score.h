@@ -22,7 +22,9 @@ struct sg_diversity {
 	double distinct_1, distinct_2, repetition_rate, compression_ratio;
 	uint64_t *keys, *pairs, *set;
 	size_t keyscap, pairscap, setcap;
-	void *z; /* the deflate stream */
+	struct libdeflate_compressor *z;
+	unsigned char *zout; /* its output, zcap bytes */
+	size_t zcap;
 };
 void sg_diversity_measure(struct sg_diversity *d, const struct sg_texts *t);
 void sg_diversity_free(struct sg_diversity *d);
