@@ -2,8 +2,9 @@
  * deflate - the compression ratio of each batch of samples on standard
  * input at each of libdeflate's levels (sg-score's is 1), and the time of
  * one deflate of a batch, to weigh the definition sg-score(1) gives
- * against them.  A batch's bytes are its text views each followed by a newline,
- * as sg-score compresses them; batches are taken in the order first met.
+ * against them.  A batch's bytes are its text views each followed by a
+ * newline, as sg-score compresses them; batches are taken in the order
+ * first met.
  * One line a level: its number, the ratio of each batch, the mean
  * milliseconds a batch over REPEAT rounds (argument, default 5).
  */
